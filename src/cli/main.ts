@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { TimeMergeError } from '../params/errors.js';
+import { registerClip } from './commands/clip.js';
+import { registerMerge } from './commands/merge.js';
+import { registerReport } from './commands/report.js';
+import { registerSim } from './commands/sim.js';
+import { registerStart } from './commands/start.js';
+import { registerTechniques } from './commands/techniques.js';
+
+const program = new Command();
+program
+  .name('time-merge')
+  .description('Temporal model merging: merge safetensors checkpoints and run TIME studies (init, train, store, deploy, eval).')
+  .showHelpAfterError();
+
+registerStart(program);
+registerMerge(program);
+registerTechniques(program);
+registerSim(program);
+registerClip(program);
+registerReport(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Project errors name the problem; print them plainly. Anything else is a bug: keep the stack.
+  if (err instanceof TimeMergeError) {
+    console.error(`time-merge: ${err.message}`);
+    process.exitCode = 2;
+  } else {
+    throw err;
+  }
+}

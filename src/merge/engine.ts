@@ -1,0 +1,100 @@
+import seedrandom from 'seedrandom';
+import { fail } from '../params/errors.js';
+import { ParamSet, assertSameStructure } from '../params/paramset.js';
+import type { TensorSource } from '../params/source.js';
+import type { TensorInfo } from '../params/tensor.js';
+import { getTechnique } from './registry.js';
+import type { MergeTechnique } from './types.js';
+
+/** What to merge with: a technique from the registry, its parameters, per-expert weights and a seed. */
+export interface MergeSpec {
+  readonly technique: string;
+  readonly params?: Record<string, unknown>;
+  /** One per expert; default 1 each. */
+  readonly weights?: readonly number[];
+  /** Seeds every random choice (DARE drops, random selection); default 0. */
+  readonly seed?: number;
+}
+
+/** Where merged tensors go, one at a time (a ParamSet in memory, or a safetensors writer). */
+export interface TensorSink {
+  write(info: TensorInfo, data: Float32Array): Promise<void> | void;
+}
+
+export interface MergeOptions {
+  onTensor?(name: string, index: number, total: number): void;
+}
+
+export interface ResolvedMerge {
+  readonly technique: MergeTechnique<any>;
+  readonly params: object;
+  readonly weights: number[];
+  readonly seed: number;
+}
+
+/** Checks a spec against the number of experts; every problem is a CONFIG error before any tensor is read. */
+export function resolveMerge(spec: MergeSpec, expertCount: number): ResolvedMerge {
+  const technique = getTechnique(spec.technique);
+  if (expertCount < technique.experts.min) {
+    fail('CONFIG', `${technique.name} needs at least ${technique.experts.min} expert model(s), got ${expertCount}`);
+  }
+  if (technique.experts.max !== undefined && expertCount > technique.experts.max) {
+    fail('CONFIG', `${technique.name} takes at most ${technique.experts.max} expert models, got ${expertCount}`);
+  }
+  const weights = spec.weights ? [...spec.weights] : new Array<number>(expertCount).fill(1);
+  if (weights.length !== expertCount) fail('CONFIG', `${weights.length} weights given for ${expertCount} expert models`);
+  for (const w of weights) if (!Number.isFinite(w)) fail('CONFIG', `weight ${w} is not a finite number`);
+  const seed = spec.seed ?? 0;
+  if (!Number.isFinite(seed)) fail('CONFIG', `seed ${seed} is not a finite number`);
+  return { technique, params: technique.parse(spec.params ?? {}), weights, seed };
+}
+
+export function tensorRng(seed: number, name: string): () => number {
+  return seedrandom(`${seed}/${name}`);
+}
+
+/**
+ * Streams a merge tensor by tensor: reads one tensor from the base and each expert, merges it, hands it
+ * to the sink, and lets it go. Peak memory is about (experts + 2) times the largest tensor.
+ */
+export async function mergeInto(
+  spec: MergeSpec,
+  base: TensorSource,
+  experts: readonly TensorSource[],
+  sink: TensorSink,
+  options: MergeOptions = {},
+): Promise<void> {
+  const { technique, params, weights, seed } = resolveMerge(spec, experts.length);
+  assertSameStructure(base, experts);
+  const prepared = technique.prepare ? await technique.prepare(params, { base, experts, weights }) : undefined;
+  const infos = base.tensorInfos();
+  for (let i = 0; i < infos.length; i++) {
+    const info = infos[i];
+    options.onTensor?.(info.name, i, infos.length);
+    const baseData = await base.read(info.name);
+    const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
+    const merged = technique.merge(
+      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: tensorRng(seed, info.name) },
+      params,
+      prepared,
+    );
+    for (let j = 0; j < merged.length; j++) {
+      if (!Number.isFinite(merged[j])) {
+        fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${j}`);
+      }
+    }
+    await sink.write(info, merged);
+  }
+}
+
+/** The merged model in memory. */
+export async function mergeModels(
+  spec: MergeSpec,
+  base: TensorSource,
+  experts: readonly TensorSource[],
+  options: MergeOptions = {},
+): Promise<ParamSet> {
+  const out = new ParamSet(`merge(${spec.technique})`);
+  await mergeInto(spec, base, experts, { write: (info, data) => void out.set(info.name, info.shape, data, info.dtype) }, options);
+  return out;
+}
