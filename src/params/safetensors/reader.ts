@@ -1,0 +1,204 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { fail, TimeMergeError } from '../errors.js';
+import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
+import type { TensorSource } from '../source.js';
+import type { TensorInfo } from '../tensor.js';
+import { FLOAT_DTYPES, isFloatDType, PREFIX_BYTES } from './format.js';
+import { headerLength, parseHeader, type HeaderEntry } from './header.js';
+
+/** Node's single read() moves at most 2 GiB; larger tensors are read in pieces. */
+const MAX_READ_BYTES = 1 << 30;
+
+/** The typed array that holds each dtype's raw values, for readTyped(). */
+export type RawArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/**
+ * An open safetensors file. The header is parsed and validated on open; tensor data is read on demand,
+ * one positional read per tensor, so memory stays at the size of the tensors being used.
+ *
+ * tensorInfos() lists the floating-point tensors (F32, F16, BF16, F64), which read() returns as
+ * float32. Tensors of other dtypes (I32 token ids, I64 position ids, ...) are in `entries` and can be
+ * read in their own type with readTyped().
+ */
+export class SafetensorsFile implements TensorSource {
+  readonly label: string;
+  readonly path: string;
+  readonly metadata: Record<string, string>;
+  readonly byteSize: number;
+  /** Every tensor of the header, in header order, whatever its dtype. */
+  readonly entries: readonly HeaderEntry[];
+  private readonly byName: Map<string, HeaderEntry>;
+  private readonly infos: readonly TensorInfo[];
+  private closed = false;
+
+  private constructor(
+    path: string,
+    private readonly fh: FileHandle,
+    byteSize: number,
+    private readonly dataStart: number,
+    entries: readonly HeaderEntry[],
+    metadata: Record<string, string>,
+  ) {
+    this.path = path;
+    this.label = path;
+    this.byteSize = byteSize;
+    this.entries = entries;
+    this.metadata = metadata;
+    this.byName = new Map(entries.map((e) => [e.name, e]));
+    this.infos = entries.filter((e) => isFloatDType(e.dtype)).map((e) => ({ name: e.name, shape: e.shape, dtype: e.dtype as TensorInfo['dtype'] }));
+  }
+
+  /** Opens and validates; the handle is closed again if validation fails. */
+  static async open(path: string): Promise<SafetensorsFile> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      throw ioError(path, 'cannot open', err);
+    }
+    try {
+      const stat = await fh.stat();
+      if (!stat.isFile()) fail('IO', `${path}: not a regular file`);
+      const size = stat.size;
+      const prefix = new Uint8Array(PREFIX_BYTES);
+      if (size >= PREFIX_BYTES) await readFully(fh, prefix, 0, path);
+      const n = headerLength(prefix, size, path);
+      const headerBytes = new Uint8Array(n);
+      await readFully(fh, headerBytes, PREFIX_BYTES, path);
+      const parsed = parseHeader(headerBytes, size - PREFIX_BYTES - n, path);
+      return new SafetensorsFile(path, fh, size, parsed.dataStart, parsed.entries, parsed.metadata);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  tensorInfos(): readonly TensorInfo[] {
+    return this.infos;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  entry(name: string): HeaderEntry {
+    const e = this.byName.get(name);
+    if (!e) fail('MISMATCH', `${this.path}: no tensor named "${name}"`);
+    return e;
+  }
+
+  /** The tensor as float32 (converted from F16, BF16 or F64). */
+  async read(name: string): Promise<Float32Array> {
+    const e = this.entry(name);
+    if (!isFloatDType(e.dtype)) {
+      fail('SAFETENSORS', `${this.path}: tensor "${name}" has dtype ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} can be read as float32 (use readTyped)`);
+    }
+    const n = (e.end - e.begin) / (e.dtype === 'F64' ? 8 : e.dtype === 'F32' ? 4 : 2);
+    switch (e.dtype) {
+      case 'F32': {
+        const out = new Float32Array(n);
+        await this.readInto(e, new Uint8Array(out.buffer));
+        return out;
+      }
+      case 'F16':
+      case 'BF16': {
+        const raw = new Uint16Array(n);
+        await this.readInto(e, new Uint8Array(raw.buffer));
+        return e.dtype === 'F16' ? f16ToF32(raw) : bf16ToF32(raw);
+      }
+      case 'F64': {
+        const raw = new Float64Array(n);
+        await this.readInto(e, new Uint8Array(raw.buffer));
+        return f64ToF32(raw);
+      }
+    }
+  }
+
+  /**
+   * The tensor's values in the typed array that matches its dtype (I32 -> Int32Array, BOOL/U8 ->
+   * Uint8Array, F16/BF16 -> raw Uint16Array bits, ...). Packed and 8-bit float dtypes come back as bytes.
+   */
+  async readTyped(name: string): Promise<RawArray> {
+    const e = this.entry(name);
+    const bytes = await this.readBytes(name);
+    const b = bytes.buffer;
+    switch (e.dtype) {
+      case 'I8':
+        return new Int8Array(b);
+      case 'I16':
+        return new Int16Array(b);
+      case 'U16':
+      case 'F16':
+      case 'BF16':
+        return new Uint16Array(b);
+      case 'I32':
+        return new Int32Array(b);
+      case 'U32':
+        return new Uint32Array(b);
+      case 'F32':
+        return new Float32Array(b);
+      case 'F64':
+        return new Float64Array(b);
+      case 'I64':
+        return new BigInt64Array(b);
+      case 'U64':
+        return new BigUint64Array(b);
+      default:
+        return bytes;
+    }
+  }
+
+  /** The tensor's raw bytes (little-endian, as stored). */
+  async readBytes(name: string): Promise<Uint8Array> {
+    const e = this.entry(name);
+    const out = new Uint8Array(e.end - e.begin);
+    await this.readInto(e, out);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private async readInto(e: HeaderEntry, out: Uint8Array): Promise<void> {
+    if (this.closed) fail('IO', `${this.path}: read of tensor "${e.name}" after close()`);
+    await readFully(this.fh, out, this.dataStart + e.begin, `${this.path}: tensor "${e.name}"`);
+  }
+}
+
+export function openSafetensors(path: string): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(path);
+}
+
+async function readFully(fh: FileHandle, out: Uint8Array, position: number, what: string): Promise<void> {
+  let done = 0;
+  while (done < out.length) {
+    const want = Math.min(out.length - done, MAX_READ_BYTES);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(out, done, want, position + done));
+    } catch (err) {
+      throw ioError(what, 'read failed', err);
+    }
+    if (bytesRead === 0) fail('IO', `${what}: file ended after ${done} of ${out.length} bytes (truncated since it was opened?)`);
+    done += bytesRead;
+  }
+}
+
+function ioError(what: string, action: string, err: unknown): TimeMergeError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : ((err as Error)?.message ?? String(err));
+  return new TimeMergeError('IO', `${what}: ${action}: ${reason}`, { cause: err });
+}

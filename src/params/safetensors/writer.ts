@@ -1,0 +1,196 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { fail, TimeMergeError } from '../errors.js';
+import { f32ToBf16, f32ToF16 } from '../half.js';
+import type { TensorSource } from '../source.js';
+import { formatShape, numel, sameShape, type TensorInfo } from '../tensor.js';
+import { bytesPerElement, isWriteDType, METADATA_KEY, PREFIX_BYTES, WRITE_DTYPES, type WriteDType } from './format.js';
+
+/** Node's single write() moves at most 2 GiB; larger tensors are written in pieces. */
+const MAX_WRITE_BYTES = 1 << 30;
+
+export interface WriteOptions {
+  /** Output dtype of every tensor; default each tensor's own dtype (F64 is written as F32). */
+  readonly dtype?: WriteDType;
+  /** Stored as the header's __metadata__ (string values only). */
+  readonly metadata?: Record<string, string>;
+}
+
+/** A tensor's place in the file being written. */
+interface Slot {
+  readonly info: TensorInfo;
+  readonly dtype: WriteDType;
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * The header bytes for these tensors laid out contiguously in the given order, padded with spaces to a
+ * multiple of 8 bytes as the reference writer does, with the 8-byte length prefix in front.
+ */
+export function encodeHeader(slots: readonly Slot[], metadata: Record<string, string> | undefined): Uint8Array {
+  // Build the JSON text by hand: an object literal would move integer-like names ("0", "1") first.
+  const parts: string[] = [];
+  if (metadata && Object.keys(metadata).length > 0) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  for (const s of slots) {
+    parts.push(`${JSON.stringify(s.info.name)}:${JSON.stringify({ dtype: s.dtype, shape: s.info.shape, data_offsets: [s.begin, s.end] })}`);
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(PREFIX_BYTES + padded).fill(0x20);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, PREFIX_BYTES);
+  return out;
+}
+
+let tempCounter = 0;
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+}
+
+/**
+ * Writes a safetensors file tensor by tensor. The header goes first (sizes are known up front), then
+ * each tensor's bytes as write() is called, in the order of `infos`. Everything goes to a temporary
+ * file in the target's directory; finish() syncs it and renames it over the target, abort() removes it,
+ * so a failure never leaves a partial file nor clobbers an existing one.
+ */
+export class SafetensorsWriter {
+  readonly path: string;
+  readonly tempPath: string;
+  private readonly slots: readonly Slot[];
+  private readonly header: Uint8Array;
+  private readonly dataStart: number;
+  private fh: Promise<FileHandle> | undefined;
+  private next = 0;
+  private state: 'open' | 'finished' | 'aborted' = 'open';
+
+  constructor(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}) {
+    this.path = path;
+    this.tempPath = tempPathFor(path);
+    if (options.dtype !== undefined && !isWriteDType(options.dtype)) {
+      fail('CONFIG', `${path}: cannot write dtype "${options.dtype}" (choose ${WRITE_DTYPES.join(', ')})`);
+    }
+    for (const [k, v] of Object.entries(options.metadata ?? {})) {
+      if (typeof v !== 'string') fail('CONFIG', `${path}: metadata "${k}" must be a string, got ${typeof v}`);
+    }
+    const names = new Set<string>();
+    const slots: Slot[] = [];
+    let offset = 0;
+    for (const info of infos) {
+      if (names.has(info.name)) fail('MISMATCH', `${path}: tensor "${info.name}" given twice`);
+      if (info.name === METADATA_KEY) fail('MISMATCH', `${path}: a tensor cannot be named ${METADATA_KEY}`);
+      names.add(info.name);
+      const own = info.dtype === 'F64' ? 'F32' : info.dtype;
+      const dtype = options.dtype ?? own;
+      if (!isWriteDType(dtype)) fail('MISMATCH', `${path}: tensor "${info.name}" has dtype ${String(info.dtype)}, which cannot be written`);
+      if (!info.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('MISMATCH', `${path}: tensor "${info.name}" has invalid shape ${formatShape(info.shape)}`);
+      const bytes = numel(info.shape) * bytesPerElement(dtype);
+      slots.push({ info, dtype, begin: offset, end: offset + bytes });
+      offset += bytes;
+    }
+    this.slots = slots;
+    this.header = encodeHeader(slots, options.metadata);
+    this.dataStart = this.header.length;
+  }
+
+  /** Bytes the finished file will have. */
+  get byteSize(): number {
+    return this.dataStart + (this.slots.length ? this.slots[this.slots.length - 1].end : 0);
+  }
+
+  async write(info: TensorInfo, data: Float32Array): Promise<void> {
+    this.checkOpen('write');
+    const slot = this.slots[this.next];
+    if (!slot) fail('MISMATCH', `${this.path}: tensor "${info.name}" written after all ${this.slots.length} tensors`);
+    if (slot.info.name !== info.name) fail('MISMATCH', `${this.path}: expected tensor "${slot.info.name}" next, got "${info.name}"`);
+    if (!sameShape(slot.info.shape, info.shape)) {
+      fail('MISMATCH', `${this.path}: tensor "${info.name}" has shape ${formatShape(info.shape)}, header says ${formatShape(slot.info.shape)}`);
+    }
+    if (data.length !== numel(slot.info.shape)) {
+      fail('MISMATCH', `${this.path}: tensor "${info.name}" ${formatShape(slot.info.shape)} needs ${numel(slot.info.shape)} values, got ${data.length}`);
+    }
+    this.next++;
+    const fh = await this.handle();
+    const encoded =
+      slot.dtype === 'F32' ? data : slot.dtype === 'F16' ? f32ToF16(data) : f32ToBf16(data);
+    await writeFully(fh, new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), this.dataStart + slot.begin, this.tempPath);
+  }
+
+  /** Syncs the temporary file and renames it to the target. Every tensor must have been written. */
+  async finish(): Promise<void> {
+    this.checkOpen('finish');
+    if (this.next < this.slots.length) {
+      fail('MISMATCH', `${this.path}: finish() after ${this.next} of ${this.slots.length} tensors (next: "${this.slots[this.next].info.name}")`);
+    }
+    const fh = await this.handle();
+    this.state = 'finished';
+    try {
+      await fh.sync();
+      await fh.close();
+      await rename(this.tempPath, this.path);
+    } catch (err) {
+      await unlink(this.tempPath).catch(() => undefined);
+      throw new TimeMergeError('IO', `${this.path}: could not complete the write: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Drops the temporary file; the target is untouched. Safe to call more than once. */
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    if (!this.fh) return;
+    const fh = await this.fh.catch(() => undefined);
+    await fh?.close().catch(() => undefined);
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+
+  private checkOpen(what: string): void {
+    if (this.state !== 'open') fail('IO', `${this.path}: ${what}() on a writer that is already ${this.state}`);
+  }
+
+  /** Opens the temporary file and writes the header on first use. */
+  private handle(): Promise<FileHandle> {
+    this.fh ??= (async () => {
+      let fh: FileHandle;
+      try {
+        fh = await open(this.tempPath, 'wx');
+      } catch (err) {
+        throw new TimeMergeError('IO', `${this.path}: cannot create ${this.tempPath}: ${(err as Error).message}`, { cause: err });
+      }
+      await writeFully(fh, this.header, 0, this.tempPath);
+      return fh;
+    })();
+    return this.fh;
+  }
+}
+
+export function createSafetensorsWriter(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}): SafetensorsWriter {
+  return new SafetensorsWriter(path, infos, options);
+}
+
+/** Streams a whole source to a safetensors file: each tensor read, converted, written and released. */
+export async function writeSafetensors(path: string, source: TensorSource, options: WriteOptions = {}): Promise<void> {
+  const infos = source.tensorInfos();
+  const writer = createSafetensorsWriter(path, infos, options);
+  try {
+    for (const info of infos) await writer.write(info, await source.read(info.name));
+    await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number, what: string): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const len = Math.min(bytes.length - done, MAX_WRITE_BYTES);
+    try {
+      const { bytesWritten } = await fh.write(bytes, done, len, position + done);
+      done += bytesWritten;
+    } catch (err) {
+      throw new TimeMergeError('IO', `${what}: write failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
