@@ -1,0 +1,136 @@
+import { fail } from '../params/errors.js';
+
+export type Ordering = 'random' | 'similarity' | 'reversed' | 'dataset-incremental';
+export type Optimiser = 'sgd' | 'adamw';
+
+export const ORDERINGS: readonly Ordering[] = ['random', 'similarity', 'reversed', 'dataset-incremental'];
+export const OPTIMISERS: readonly Optimiser[] = ['sgd', 'adamw'];
+
+/** Everything that defines a synthetic world, its stream and how models in it are trained. */
+export interface SyntheticConfig {
+  /** Input dimension (columns of the image encoder). */
+  readonly d: number;
+  /** Embedding dimension (rows of the image and text encoders). */
+  readonly k: number;
+  /** Latent dimension of class prototypes (input of the text encoder). */
+  readonly m: number;
+  /** Adaptation tasks in the stream. */
+  readonly T: number;
+  /** Datasets the adaptation classes are drawn from; each has its own domain map. */
+  readonly datasets: number;
+  readonly classesPerTask: number;
+  /** Training and test samples per class. */
+  readonly trainPerClass: number;
+  readonly testPerClass: number;
+  /** Pretraining distribution: domains, classes, samples per (domain, class) pair. */
+  readonly pretrainDomains: number;
+  readonly pretrainClasses: number;
+  readonly pretrainPerPair: number;
+  /** Held-out pretraining-like evaluation tasks (A_ZS) and their class count. */
+  readonly zeroshotTasks: number;
+  readonly zeroshotClasses: number;
+  /** Noise on latents (within-class spread) and on inputs. */
+  readonly latentNoise: number;
+  readonly inputNoise: number;
+  /** How far pretraining domains stray from the shared input map. */
+  readonly pretrainShift: number;
+  /** How far adaptation datasets' domains stray from it (large = θ0 handles them poorly). */
+  readonly adaptShift: number;
+  /** In [0, 1]: share of the adaptation domain shift common to all datasets (1 = all alike). */
+  readonly taskSimilarity: number;
+  /** Adaptation tasks bring new classes (else pretraining classes) and new domains (else pretraining-like). */
+  readonly newClasses: boolean;
+  readonly newDomains: boolean;
+  readonly ordering: Ordering;
+  /** Cosine logits are multiplied by this (CLIP's logit scale). */
+  readonly temperature: number;
+  /** Whether fine-tuning updates the text encoder too (pretraining always does). */
+  readonly trainText: boolean;
+  readonly optimiser: Optimiser;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly batchSize: number;
+  readonly stepsPerTask: number;
+  /** Fraction of each task's steps spent warming the learning rate up. */
+  readonly warmup: number;
+  readonly pretrainSteps: number;
+  readonly pretrainLr: number;
+  /** World seed: prototypes, domains, samples, pretraining of θ0. */
+  readonly seed: number;
+}
+
+export const DEFAULT_SYNTHETIC: SyntheticConfig = {
+  d: 32,
+  k: 16,
+  m: 12,
+  T: 20,
+  datasets: 5,
+  classesPerTask: 8,
+  trainPerClass: 24,
+  testPerClass: 16,
+  pretrainDomains: 6,
+  pretrainClasses: 40,
+  pretrainPerPair: 6,
+  zeroshotTasks: 5,
+  zeroshotClasses: 10,
+  latentNoise: 0.8,
+  inputNoise: 0.15,
+  pretrainShift: 0.35,
+  adaptShift: 4,
+  taskSimilarity: 0.2,
+  newClasses: true,
+  newDomains: true,
+  ordering: 'dataset-incremental',
+  temperature: 10,
+  trainText: false,
+  optimiser: 'adamw',
+  lr: 0.02,
+  weightDecay: 0,
+  momentum: 0.9,
+  batchSize: 32,
+  stepsPerTask: 40,
+  warmup: 0.1,
+  pretrainSteps: 1500,
+  pretrainLr: 0.02,
+  seed: 0,
+};
+
+const POSITIVE_INTS = [
+  'd', 'k', 'm', 'T', 'datasets', 'classesPerTask', 'trainPerClass', 'testPerClass', 'pretrainDomains',
+  'pretrainClasses', 'pretrainPerPair', 'zeroshotTasks', 'zeroshotClasses', 'batchSize', 'stepsPerTask',
+] as const;
+const NON_NEGATIVE = ['latentNoise', 'inputNoise', 'pretrainShift', 'adaptShift', 'weightDecay', 'momentum', 'pretrainSteps'] as const;
+
+/** Defaults filled in and every value checked; a bad value is a CONFIG error naming the setting. */
+export function resolveSyntheticConfig(partial: Partial<SyntheticConfig> = {}): SyntheticConfig {
+  for (const key of Object.keys(partial)) {
+    if (!(key in DEFAULT_SYNTHETIC)) fail('CONFIG', `synthetic stream: unknown setting "${key}" (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`);
+  }
+  const c: SyntheticConfig = { ...DEFAULT_SYNTHETIC, ...partial };
+  for (const key of POSITIVE_INTS) {
+    const v = c[key];
+    if (!Number.isInteger(v) || v < 1) fail('CONFIG', `synthetic stream: ${key} must be a positive integer, got ${v}`);
+  }
+  for (const key of NON_NEGATIVE) {
+    const v = c[key];
+    if (!Number.isFinite(v) || v < 0) fail('CONFIG', `synthetic stream: ${key} must be a finite number >= 0, got ${v}`);
+  }
+  if (!Number.isInteger(c.pretrainSteps)) fail('CONFIG', `synthetic stream: pretrainSteps must be an integer, got ${c.pretrainSteps}`);
+  for (const key of ['lr', 'pretrainLr', 'temperature'] as const) {
+    if (!Number.isFinite(c[key]) || c[key] <= 0) fail('CONFIG', `synthetic stream: ${key} must be > 0, got ${c[key]}`);
+  }
+  if (!(c.taskSimilarity >= 0 && c.taskSimilarity <= 1)) fail('CONFIG', `synthetic stream: taskSimilarity must lie in [0, 1], got ${c.taskSimilarity}`);
+  if (!(c.warmup >= 0 && c.warmup < 1)) fail('CONFIG', `synthetic stream: warmup must lie in [0, 1), got ${c.warmup}`);
+  if (!ORDERINGS.includes(c.ordering)) fail('CONFIG', `synthetic stream: ordering must be one of ${ORDERINGS.join(', ')}, got "${c.ordering}"`);
+  if (!OPTIMISERS.includes(c.optimiser)) fail('CONFIG', `synthetic stream: optimiser must be one of ${OPTIMISERS.join(', ')}, got "${c.optimiser}"`);
+  if (c.datasets > c.T) fail('CONFIG', `synthetic stream: datasets (${c.datasets}) cannot exceed T (${c.T})`);
+  if (c.zeroshotClasses > c.pretrainClasses) {
+    fail('CONFIG', `synthetic stream: zeroshotClasses (${c.zeroshotClasses}) cannot exceed pretrainClasses (${c.pretrainClasses})`);
+  }
+  if (!c.newClasses && c.classesPerTask > c.pretrainClasses) {
+    fail('CONFIG', `synthetic stream: classesPerTask (${c.classesPerTask}) cannot exceed pretrainClasses (${c.pretrainClasses}) when newClasses is false`);
+  }
+  if (!Number.isInteger(c.seed)) fail('CONFIG', `synthetic stream: seed must be an integer, got ${c.seed}`);
+  return c;
+}
