@@ -55,7 +55,7 @@ export function f16BitsToF32Bits(h: number): number {
       mant <<= 1;
       e--;
     }
-    return (sign | ((e - 1) << 23) | ((mant & 0x3ff) << 13)) >>> 0;
+    return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
   }
   if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0;
   return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
