@@ -8,12 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 
 function swapLast2(t: tf.Tensor): tf.Tensor {
   const perm = [...Array(t.rank).keys()];
-  [perm[t.rank - 2], perm[t.rank - 1]] = [perm[t.rank - 1], perm[t.rank - 2]];
+  perm[t.rank - 2] = t.rank - 1;
+  perm[t.rank - 1] = t.rank - 2;
   return tf.transpose(t, perm);
 }
 
 /** a @ b (rank 2, or batched rank 3 with equal batch) with a gradient made of explicit transposes. */
-export const matmul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+export const matmul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
@@ -22,7 +23,7 @@ export const matmul = tf.customGrad((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
       return [tf.matMul(dy as tf.Tensor2D, swapLast2(sb) as tf.Tensor2D), tf.matMul(swapLast2(sa) as tf.Tensor2D, dy as tf.Tensor2D)];
     },
   };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /** x [..., in] @ W^T + b for a PyTorch-layout weight W [out, in]. */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
@@ -35,7 +36,7 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
 
 /** Rows of `table` [V, W] at integer `ids` (any shape) -> [...ids.shape, W]; the gradient is a scatter-add. */
 export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
-  const lookup = tf.customGrad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+  const lookup = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
     // Saved tensors outlive the forward pass's scope; captured ones would be disposed before backprop.
     const index = ids.reshape([-1, 1]);
     save([index]);
@@ -43,8 +44,8 @@ export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
       value: tf.gather(t, index.reshape([-1])),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.scatterND(saved[0], dy, t.shape),
     };
-  }) as (t: tf.Tensor) => tf.Tensor;
-  return lookup(table).reshape([...ids.shape, table.shape[1]]);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (t: tf.Tensor) => tf.Tensor;
+  return lookup(table).reshape([...ids.shape, table.shape[1] as number]);
 }
 
 /** LayerNorm over the last axis (PyTorch semantics: biased variance, eps inside the square root). */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fail } from '../params/errors.js';
 import { ParamSet } from '../params/paramset.js';
-import { openSafetensors } from '../params/safetensors/reader.js';
+import { openSafetensors, writeSafetensors, type WriteDType } from '../params/safetensors/index.js';
 import { formatShape, sameShape } from '../params/tensor.js';
 import { fromHfJson, fromOpenClipJson, toOpenClipJson, validateClipConfig, type ClipConfig } from './config.js';
 import { detectNaming, hfToOpenClip, isIgnorableBuffer, openClipShapes, openClipToHf, type ClipNaming, type TensorMap } from './naming.js';
@@ -150,4 +150,13 @@ export function toNaming(params: ParamSet, config: ClipConfig, naming: ClipNamin
 /** Safetensors metadata that lets the loader rebuild the config without side files. */
 export function clipMetadata(config: ClipConfig, naming: ClipNaming): Record<string, string> {
   return { format: naming === 'hf' ? 'pt' : 'open_clip', config: JSON.stringify(toOpenClipJson(config)) };
+}
+
+/**
+ * Writes open_clip-named parameters as a checkpoint in the given naming (temporary name, then rename,
+ * as the writer does), with the config in the metadata so it loads back without side files.
+ */
+export async function saveClipCheckpoint(path: string, params: ParamSet, config: ClipConfig, naming: ClipNaming, dtype: WriteDType = 'F32'): Promise<void> {
+  checkClipParams(params, config, params.label);
+  await writeSafetensors(path, toNaming(params, config, naming), { dtype, metadata: clipMetadata(config, naming) });
 }
