@@ -3,6 +3,7 @@ import { fail } from '../params/errors.js';
 import { ParamSet, assertSameStructure } from '../params/paramset.js';
 import type { TensorSource } from '../params/source.js';
 import type { TensorInfo } from '../params/tensor.js';
+import { parseLines, withLines } from './lines.js';
 import { getTechnique } from './registry.js';
 import type { MergeTechnique } from './types.js';
 
@@ -14,6 +15,11 @@ export interface MergeSpec {
   readonly weights?: readonly number[];
   /** Seeds every random choice (DARE drops, random selection); default 0. */
   readonly seed?: number;
+  /**
+   * LiNeS layer scaling on top of the technique ({alpha, beta, pattern, layers, outside}; see lines.ts).
+   * May also be given as `params.lines`.
+   */
+  readonly lines?: Record<string, unknown>;
 }
 
 /** Where merged tensors go, one at a time (a ParamSet in memory, or a safetensors writer). */
@@ -46,7 +52,15 @@ export function resolveMerge(spec: MergeSpec, expertCount: number): ResolvedMerg
   for (const w of weights) if (!Number.isFinite(w)) fail('CONFIG', `weight ${w} is not a finite number`);
   const seed = spec.seed ?? 0;
   if (!Number.isFinite(seed)) fail('CONFIG', `seed ${seed} is not a finite number`);
-  return { technique, params: technique.parse(spec.params ?? {}), weights, seed };
+  const { lines: linesInParams, ...rawParams } = spec.params ?? {};
+  if (spec.lines !== undefined && linesInParams !== undefined) fail('CONFIG', `${technique.name}: LiNeS given both as lines and as params.lines`);
+  const linesRaw = spec.lines ?? linesInParams;
+  if (linesRaw !== undefined && (typeof linesRaw !== 'object' || linesRaw === null || Array.isArray(linesRaw))) {
+    fail('CONFIG', `${technique.name}: lines must be an object of LiNeS settings, got ${JSON.stringify(linesRaw)}`);
+  }
+  const params = technique.parse(rawParams);
+  const resolved = linesRaw ? withLines(technique, parseLines(linesRaw as Record<string, unknown>)) : technique;
+  return { technique: resolved, params, weights, seed };
 }
 
 export function tensorRng(seed: number, name: string): () => number {

@@ -28,6 +28,9 @@ export function parseParams(technique: string, docs: readonly ParamDoc[], raw: R
       case 'boolean':
         if (typeof v !== 'boolean') fail('CONFIG', `${technique}: ${d.name} must be true or false, got ${JSON.stringify(v)}`);
         break;
+      case 'string':
+        if (typeof v !== 'string') fail('CONFIG', `${technique}: ${d.name} must be a string, got ${JSON.stringify(v)}`);
+        break;
       case 'enum':
         if (typeof v !== 'string' || !d.values?.includes(v)) {
           fail('CONFIG', `${technique}: ${d.name} must be one of ${d.values?.join(', ')}, got ${JSON.stringify(v)}`);

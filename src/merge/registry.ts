@@ -1,10 +1,30 @@
 import { fail } from '../params/errors.js';
+import { breadcrumbs, breadcrumbsTies } from './breadcrumbs.js';
+import { dareLinear, dareTies } from './dare.js';
+import { magmax } from './magmax.js';
+import { modelStock } from './model-stock.js';
+import { randomSelection } from './random-selection.js';
+import { slerp } from './slerp.js';
 import { taskArithmetic } from './task-arithmetic.js';
+import { ties } from './ties.js';
 import type { MergeTechnique } from './types.js';
 import { weightedAverage } from './weighted-average.js';
 
-// One entry per technique; each lives in its own file.
-const TECHNIQUES: readonly MergeTechnique<any>[] = [weightedAverage, taskArithmetic];
+// One entry per technique; each lives in its own file. Names are kebab-case; aliases cover the spellings
+// of mergekit, FusionBench and fomo_in_flux.
+const TECHNIQUES: readonly MergeTechnique<any>[] = [
+  weightedAverage,
+  taskArithmetic,
+  ties,
+  dareLinear,
+  dareTies,
+  breadcrumbs,
+  breadcrumbsTies,
+  magmax,
+  modelStock,
+  slerp,
+  randomSelection,
+];
 
 const byName = new Map<string, MergeTechnique<any>>();
 for (const t of TECHNIQUES) {

@@ -4,7 +4,7 @@ import type { ParamSet } from '../params/paramset.js';
 /** One documented parameter of a technique (drives validation, --help and the README table). */
 export interface ParamDoc {
   readonly name: string;
-  readonly type: 'number' | 'integer' | 'boolean' | 'enum';
+  readonly type: 'number' | 'integer' | 'boolean' | 'enum' | 'string';
   readonly default: number | boolean | string;
   readonly values?: readonly string[];
   readonly description: string;

@@ -1,4 +1,5 @@
-import { ParamSet } from '../params/paramset.js';
+import { axpy, scale, weightedSum } from '../params/kernels.js';
+import type { ParamSet } from '../params/paramset.js';
 import { parseParams } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
@@ -7,22 +8,18 @@ interface Params {
   normalize: boolean;
 }
 
-/** Σ w_k θ_k with weights normalised to sum 1 (mergekit `linear`, FusionBench `weighted_average`). */
+/** Σ w_k θ_k with weights normalised to sum 1 (mergekit `linear`, FusionBench `weighted_average`, fomo_in_flux `interpolation`). */
 export const weightedAverage: MergeTechnique<Params> = {
   name: 'weighted-average',
-  aliases: ['linear', 'average', 'mean'],
-  summary: 'Σ w_k θ_k; weights normalised to sum 1 unless normalize is false.',
+  aliases: ['linear', 'average', 'mean', 'weighted_average', 'simple_average', 'interpolation'],
+  summary: 'Σ w_k θ_k; weights normalised to sum 1 unless normalize is false. Incremental: running weighted mean (EMA).',
   params: [{ name: 'normalize', type: 'boolean', default: true, description: 'Scale weights to sum to 1 (mergekit linear: normalize).' }],
   experts: { min: 1 },
   parse: (raw) => parseParams('weighted-average', weightedAverage.params, raw) as unknown as Params,
   merge({ experts, weights }, p) {
-    const w = p.normalize ? normalizeWeights(weights, 'weighted-average') : [...weights];
+    const w = p.normalize ? normalizeWeights(weights, 'weighted-average') : weights;
     const out = new Float32Array(experts[0].length);
-    for (let k = 0; k < experts.length; k++) {
-      const x = experts[k];
-      const wk = w[k];
-      for (let i = 0; i < out.length; i++) out[i] += wk * x[i];
-    }
+    weightedSum(out, experts, w);
     return out;
   },
   incremental(p, base) {
@@ -31,36 +28,30 @@ export const weightedAverage: MergeTechnique<Params> = {
 };
 
 /**
- * Running weighted mean: after experts with weights w_1..w_n, holds Σ w_i θ_i / Σ w_i, updated in place
- * by m += (w_n / W_n)(θ_n - m). Without normalisation it is the running sum Σ w_i θ_i.
+ * Keeps S = Σ w_i θ_i and W = Σ w_i; result() is S / W (or S without normalisation). Holding the sum
+ * rather than the mean keeps the form exact when a partial weight sum passes through zero (negative
+ * weights); a zero final W is the same MERGE error as the batch form. With no experts the result is θ0.
  */
 function runningWeightedMean(base: ParamSet, normalize: boolean): IncrementalMerge {
-  let state: ParamSet | undefined;
-  let total = 0;
-  let count = 0;
+  const sum = base.map((d) => new Float32Array(d.length), 'weighted-average');
+  const weights: number[] = [];
   return {
     get count() {
-      return count;
+      return weights.length;
     },
     add(expert, weight = 1) {
-      count++;
-      total += weight;
-      if (!state) {
-        state = expert.map((d) => (normalize ? d.slice() : d.map((v) => weight * v)), 'weighted-average');
-        if (normalize && weight === 0) state = expert.map((d) => new Float32Array(d.length));
-        return;
-      }
-      const f = normalize ? (total === 0 ? 0 : weight / total) : weight;
-      for (const [name, t] of state.entries()) {
-        const m = t.data;
-        const x = expert.data(name);
-        if (normalize) for (let i = 0; i < m.length; i++) m[i] += f * (x[i] - m[i]);
-        else for (let i = 0; i < m.length; i++) m[i] += f * x[i];
-      }
+      weights.push(weight);
+      for (const [name, t] of sum.entries()) axpy(t.data, weight, expert.data(name));
     },
     result() {
-      if (!state) return base.clone('weighted-average');
-      return state.clone('weighted-average');
+      if (weights.length === 0) return base.clone('weighted-average');
+      const out = sum.clone('weighted-average');
+      if (normalize) {
+        const total = weights.reduce((a, b) => a + b, 0);
+        normalizeWeights(weights, 'weighted-average'); // same zero-sum error as the batch form
+        for (const [, t] of out.entries()) scale(t.data, 1 / total);
+      }
+      return out;
     },
   };
 }

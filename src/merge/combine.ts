@@ -1,0 +1,106 @@
+import { addScaled, sub, weightedSum } from '../params/kernels.js';
+import { disjointMerge, DISJOINT_MODES, type DisjointMode } from './disjoint.js';
+import { requireRange } from './params.js';
+import { electSigns, ELECTIONS, resolveTies, signTotal, TIE_RULES, type Election, type TieRule } from './sign.js';
+import type { ParamDoc } from './types.js';
+import { normalizeWeights } from './weights.js';
+
+/** τ_k = θ_k - θ0 for every expert (new arrays, float32 differences). */
+export function taskVectors(base: Float32Array, experts: readonly Float32Array[]): Float32Array[] {
+  return experts.map((x) => {
+    const t = new Float32Array(base.length);
+    sub(t, x, base);
+    return t;
+  });
+}
+
+/** θ0 + scale·delta, as a new array. */
+export function applyDelta(base: Float32Array, scale: number, delta: Float32Array): Float32Array {
+  const out = new Float32Array(base.length);
+  addScaled(out, base, scale, delta);
+  return out;
+}
+
+// ----- the TIES step shared by ties, dare-ties and breadcrumbs-ties -----
+
+export type WeightsAt = 'before' | 'after';
+
+export interface TiesOptions {
+  election: Election;
+  tieRule: TieRule;
+  disjoint: DisjointMode;
+  weightsAt: WeightsAt;
+  lambda: number;
+}
+
+export function tiesParamDocs(defaults: Partial<TiesOptions> = {}): ParamDoc[] {
+  return [
+    { name: 'lambda', type: 'number', default: defaults.lambda ?? 1, description: 'Scale of the merged task vector (FusionBench scaling_factor).' },
+    {
+      name: 'election',
+      type: 'enum',
+      values: ELECTIONS,
+      default: defaults.election ?? 'sum',
+      description: 'Sign election: sum of values (TIES paper, all toolkits) or count of signs (mergekit consensus_method: count).',
+    },
+    {
+      name: 'tieRule',
+      type: 'enum',
+      values: TIE_RULES,
+      default: defaults.tieRule ?? 'positive',
+      description: 'Sign for a zero vote: positive (mergekit), majority of the tensor/model (FusionBench, fomo_in_flux), minority, negative, skip.',
+    },
+    {
+      name: 'disjoint',
+      type: 'enum',
+      values: DISJOINT_MODES,
+      default: defaults.disjoint ?? 'mean',
+      description: 'Combine agreeing values: weighted mean (TIES), sum, or largest magnitude.',
+    },
+    {
+      name: 'weightsAt',
+      type: 'enum',
+      values: ['before', 'after'],
+      default: defaults.weightsAt ?? 'before',
+      description: 'Apply expert weights before the sign election (mergekit) or only in the disjoint merge (FusionBench, fomo_in_flux: unweighted election).',
+    },
+  ];
+}
+
+/** The merged task vector of trimmed task vectors: elect signs, resolve ties, disjoint merge (λ not applied). */
+export function tiesDelta(values: readonly Float32Array[], weights: readonly number[], o: TiesOptions, modelSignTotal?: number): Float32Array {
+  const n = values[0].length;
+  const electionWeights = o.weightsAt === 'before' ? weights : values.map(() => 1);
+  const signs = new Int8Array(n);
+  electSigns(values, electionWeights, o.election, signs);
+  const needsTotal = o.tieRule === 'majority' || o.tieRule === 'minority';
+  resolveTies(signs, o.tieRule, needsTotal ? (modelSignTotal ?? signTotal(signs)) : 0);
+  return disjointMerge(values, weights, electionWeights, signs, o.disjoint);
+}
+
+// ----- the linear step shared by dare-linear and breadcrumbs -----
+
+export interface LinearOptions {
+  lambda: number;
+  normalize: boolean;
+}
+
+export function linearParamDocs(): ParamDoc[] {
+  return [
+    { name: 'lambda', type: 'number', default: 1, description: 'Scale of the summed task vector.' },
+    { name: 'normalize', type: 'boolean', default: false, description: 'Divide weights by their sum (mergekit normalize: true).' },
+  ];
+}
+
+/** Σ w_k v_k with weights optionally normalised (a zero sum is a MERGE error). */
+export function linearDelta(values: readonly Float32Array[], weights: readonly number[], o: LinearOptions, what: string): Float32Array {
+  const w = o.normalize ? normalizeWeights(weights, what) : weights;
+  const out = new Float32Array(values[0].length);
+  weightedSum(out, values, w);
+  return out;
+}
+
+/** Range check shared by everything with a keep fraction: density in (0, 1]. */
+export function checkDensity(technique: string, density: number): void {
+  requireRange(technique, 'density', density, 0, 1, true, false);
+}

@@ -1,0 +1,132 @@
+import { fail } from '../params/errors.js';
+import type { ParamSet } from '../params/paramset.js';
+import { parseParams } from './params.js';
+import type { IncrementalMerge, MergeTechnique, ParamDoc } from './types.js';
+
+/**
+ * LiNeS (Wang et al. 2025, "LiNeS: Post-training layer scaling prevents forgetting and enhances model
+ * merging"), a modifier on any technique: the merged task vector of layer l (0-based, L layers) is scaled
+ * by alpha + beta·l/(L-1), i.e. θ0 + s_l·(merge - θ0). Shallow layers stay close to θ0.
+ */
+export interface LinesOptions {
+  alpha: number;
+  beta: number;
+  /** Regular expression whose first capture group is the layer index. */
+  pattern: string;
+  /** L; 0 = one more than the largest index found in the tensor names. */
+  layers: number;
+  /** Scale of tensors outside every layer (embeddings, final norms, heads). */
+  outside: 'alpha' | 'deepest' | 'one';
+}
+
+/** open_clip `...resblocks.N.` and Hugging Face `...layers.N.` (also `layer.N.`, `h.N.`, `blocks.N.`). */
+export const DEFAULT_LAYER_PATTERN = '(?:^|\\.)(?:resblocks|layers|layer|blocks|h)\\.(\\d+)(?:\\.|$)';
+
+export const LINES_PARAMS: readonly ParamDoc[] = [
+  { name: 'alpha', type: 'number', default: 0.5, description: 'Scale of the first layer (fomo_in_flux lines_params default 0.5).' },
+  { name: 'beta', type: 'number', default: 0.5, description: 'Added scale at the last layer: layer l gets alpha + beta·l/(L-1).' },
+  { name: 'pattern', type: 'string', default: DEFAULT_LAYER_PATTERN, description: 'Regex with one capture group: the layer index in a tensor name.' },
+  { name: 'layers', type: 'integer', default: 0, description: 'Number of layers L; 0 = largest index found + 1. L = 1 scales by alpha.' },
+  {
+    name: 'outside',
+    type: 'enum',
+    values: ['alpha', 'deepest', 'one'],
+    default: 'alpha',
+    description: 'Scale for tensors in no layer: alpha (LiNeS reference code, fomo_in_flux), alpha + beta, or 1 (untouched merge).',
+  },
+];
+
+export function parseLines(raw: Record<string, unknown>): LinesOptions {
+  const o = parseParams('lines', LINES_PARAMS, raw) as unknown as LinesOptions;
+  if (o.layers < 0) fail('CONFIG', `lines: layers must be >= 0, got ${o.layers}`);
+  layerRegex(o.pattern);
+  return o;
+}
+
+function layerRegex(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    fail('CONFIG', `lines: pattern ${JSON.stringify(pattern)} is not a valid regular expression (${(e as Error).message})`);
+  }
+}
+
+/** The layer index in a tensor name, or undefined outside every layer. */
+export function layerIndex(name: string, re: RegExp): number | undefined {
+  const m = re.exec(name);
+  if (!m || m[1] === undefined) return undefined;
+  const l = Number(m[1]);
+  return Number.isInteger(l) && l >= 0 ? l : undefined;
+}
+
+/** L from the names: the configured count, else one more than the largest index (0 if none match). */
+export function layerCount(names: Iterable<string>, o: LinesOptions): number {
+  if (o.layers > 0) return o.layers;
+  const re = layerRegex(o.pattern);
+  let max = -1;
+  for (const n of names) {
+    const l = layerIndex(n, re);
+    if (l !== undefined && l > max) max = l;
+  }
+  return max + 1;
+}
+
+/** The LiNeS scale of one tensor. */
+export function linesScale(name: string, L: number, o: LinesOptions, re: RegExp = layerRegex(o.pattern)): number {
+  const l = layerIndex(name, re);
+  if (l === undefined) return o.outside === 'alpha' ? o.alpha : o.outside === 'deepest' ? o.alpha + o.beta : 1;
+  if (l >= L) fail('CONFIG', `lines: tensor "${name}" is in layer ${l} but layers = ${L}`);
+  return o.alpha + o.beta * (L > 1 ? l / (L - 1) : 0);
+}
+
+/** θ0 + s·(merged - θ0), in place on merged. */
+function rescaleDelta(merged: Float32Array, base: Float32Array, s: number): void {
+  if (s === 1) return;
+  const fs = Math.fround(s);
+  for (let i = 0; i < merged.length; i++) merged[i] = Math.fround(base[i] + Math.fround(fs * Math.fround(merged[i] - base[i])));
+}
+
+interface Prepared {
+  readonly inner: unknown;
+  readonly layers: number;
+}
+
+/** `technique` with LiNeS applied to its merged task vector; batch and incremental forms both scaled. */
+export function withLines<P extends object>(technique: MergeTechnique<P>, o: LinesOptions): MergeTechnique<P> {
+  const re = layerRegex(o.pattern);
+  const wrapped: MergeTechnique<P> = {
+    ...technique,
+    summary: `${technique.summary} With LiNeS layer scaling.`,
+    async prepare(params, sources) {
+      const inner = technique.prepare ? await technique.prepare(params, sources) : undefined;
+      return { inner, layers: layerCount(sources.base.tensorInfos().map((t) => t.name), o) } satisfies Prepared;
+    },
+    merge(input, params, prepared) {
+      const pr = prepared as Prepared | undefined;
+      const L = pr?.layers ?? (o.layers > 0 ? o.layers : undefined);
+      if (L === undefined) fail('MERGE', `lines: the number of layers is unknown for "${input.name}" (set layers or merge through the engine)`);
+      const merged = technique.merge(input, params, pr?.inner);
+      rescaleDelta(merged, input.base, linesScale(input.name, L, o, re));
+      return merged;
+    },
+  };
+  if (technique.incremental) {
+    const makeInner = technique.incremental.bind(technique);
+    wrapped.incremental = (params: P, base: ParamSet): IncrementalMerge => {
+      const inner = makeInner(params, base);
+      const L = layerCount(base.names(), o);
+      return {
+        get count() {
+          return inner.count;
+        },
+        add: (expert, weight) => inner.add(expert, weight),
+        result() {
+          const r = inner.result();
+          for (const [name, t] of r.entries()) rescaleDelta(t.data, base.data(name), linesScale(name, L, o, re));
+          return r;
+        },
+      };
+    };
+  }
+  return wrapped;
+}

@@ -1,0 +1,92 @@
+import { absMaxSelect, addScaled, sub } from '../params/kernels.js';
+import type { ParamSet } from '../params/paramset.js';
+import { parseParams } from './params.js';
+import type { IncrementalMerge, MergeTechnique } from './types.js';
+
+interface Params {
+  lambda: number;
+  ties: 'later' | 'earlier';
+}
+
+/** acc ← the element of larger magnitude of acc and x; on equal magnitude x wins ('later') or acc stays ('earlier'). */
+function selectInto(acc: Float32Array, x: Float32Array, rule: Params['ties']): void {
+  if (rule === 'later') {
+    absMaxSelect(acc, [acc, x]);
+    return;
+  }
+  for (let i = 0; i < acc.length; i++) if (Math.abs(x[i]) > Math.abs(acc[i])) acc[i] = x[i];
+}
+
+/**
+ * MagMax (Marczak et al. 2024): per element the task-vector value of largest magnitude, θ0 + λ·τ_max.
+ * Expert weights are ignored (the choice is by magnitude alone).
+ */
+export const magmax: MergeTechnique<Params> = {
+  name: 'magmax',
+  aliases: ['mag-max', 'max-magnitude'],
+  summary: 'Per element the task-vector value of largest |value| (ties: later expert): θ0 + λ·τ_max. Weights ignored.',
+  params: [
+    { name: 'lambda', type: 'number', default: 1, description: 'Scale of the selected task vector (fomo_in_flux scaling_factor).' },
+    {
+      name: 'ties',
+      type: 'enum',
+      values: ['later', 'earlier'],
+      default: 'later',
+      description: 'Which expert wins equal magnitudes: the later one, or the earlier one (torch argmax, as fomo_in_flux).',
+    },
+  ],
+  experts: { min: 1 },
+  parse: (raw) => parseParams('magmax', magmax.params, raw) as unknown as Params,
+  merge({ base, experts }, p) {
+    const acc = new Float32Array(base.length);
+    const tau = new Float32Array(base.length);
+    sub(acc, experts[0], base);
+    for (let k = 1; k < experts.length; k++) {
+      sub(tau, experts[k], base);
+      selectInto(acc, tau, p.ties);
+    }
+    addScaled(acc, base, p.lambda, acc);
+    return acc;
+  },
+  incremental(p, base) {
+    return runningMagMax(p, base);
+  },
+};
+
+/** Keeps τ_max as experts arrive (same operations in the same order as the batch merge: identical results). */
+function runningMagMax(p: Params, base: ParamSet): IncrementalMerge {
+  let state: ParamSet | undefined;
+  let count = 0;
+  return {
+    get count() {
+      return count;
+    },
+    add(expert) {
+      count++;
+      if (!state) {
+        state = base.map((b, name) => {
+          const t = new Float32Array(b.length);
+          sub(t, expert.data(name), b);
+          return t;
+        }, 'magmax');
+        return;
+      }
+      for (const [name, t] of state.entries()) {
+        const b = base.data(name);
+        const tau = new Float32Array(b.length);
+        sub(tau, expert.data(name), b);
+        selectInto(t.data, tau, p.ties);
+      }
+    },
+    result() {
+      // With no experts the merge is θ0 itself.
+      if (!state) return base.clone('magmax');
+      const s = state;
+      return base.map((b, name) => {
+        const out = new Float32Array(b.length);
+        addScaled(out, b, p.lambda, s.data(name));
+        return out;
+      }, 'magmax');
+    },
+  };
+}

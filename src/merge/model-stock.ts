@@ -1,0 +1,79 @@
+import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
+import { fail } from '../params/errors.js';
+import { parseParams } from './params.js';
+import type { MergeTechnique } from './types.js';
+
+interface Params {
+  aggregate: 'cosine' | 'angle';
+  negativeCos: 'clamp' | 'keep';
+}
+
+/** cos of the angle between two task vectors; 0 when either is all zeros (as the toolkits' eps gives). */
+function cosine(a: Float32Array, b: Float32Array): number {
+  const na = sumSquares(a);
+  const nb = sumSquares(b);
+  if (na === 0 || nb === 0) return 0;
+  return Math.max(-1, Math.min(1, dot(a, b) / Math.sqrt(na * nb)));
+}
+
+/** The pairwise mean the ratio is computed from: mean of cosines, or cos of the mean angle. */
+export function stockCosine(taus: readonly Float32Array[], aggregate: Params['aggregate']): number {
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < taus.length; i++) {
+    for (let j = i + 1; j < taus.length; j++) {
+      const c = cosine(taus[i], taus[j]);
+      sum += aggregate === 'cosine' ? c : Math.acos(c);
+      pairs++;
+    }
+  }
+  const mean = sum / pairs;
+  return aggregate === 'cosine' ? mean : Math.cos(mean);
+}
+
+/**
+ * Model Stock (Jang et al. 2024), per tensor: cos θ from the task vectors, r = N cos / (1 + (N-1) cos),
+ * result r·mean(θ_k) + (1-r)·θ0. Expert weights are ignored (the ratio sets the mix).
+ */
+export const modelStock: MergeTechnique<Params> = {
+  name: 'model-stock',
+  aliases: ['model_stock', 'modelstock'],
+  summary: 'Per tensor r = N·cos/(1+(N-1)·cos) from pairwise task-vector angles; r·mean(θ_k) + (1-r)·θ0. N >= 2; weights ignored.',
+  params: [
+    {
+      name: 'aggregate',
+      type: 'enum',
+      values: ['cosine', 'angle'],
+      default: 'cosine',
+      description: 'Average the pairwise cosines (mergekit) or the pairwise angles, then take the cosine (FusionBench). Same for N = 2.',
+    },
+    {
+      name: 'negativeCos',
+      type: 'enum',
+      values: ['clamp', 'keep'],
+      default: 'clamp',
+      description: 'Clamp cos to >= 0 so r is in [0, 1] (a tensor whose experts disagree keeps θ0), or keep it as the toolkits do (r < 0 extrapolates; a singular ratio is a MERGE error).',
+    },
+  ],
+  experts: { min: 2 },
+  parse: (raw) => parseParams('model-stock', modelStock.params, raw) as unknown as Params,
+  merge({ name, base, experts }, p) {
+    const N = experts.length;
+    const taus = experts.map((x) => {
+      const t = new Float32Array(base.length);
+      sub(t, x, base);
+      return t;
+    });
+    let cos = stockCosine(taus, p.aggregate);
+    if (p.negativeCos === 'clamp') cos = Math.max(0, cos);
+    const denom = 1 + (N - 1) * cos;
+    if (Math.abs(denom) < 1e-6) {
+      fail('MERGE', `model-stock: tensor "${name}": mean cos ${cos} makes the ratio N·cos/(1+(N-1)·cos) singular (use negativeCos: clamp)`);
+    }
+    const r = (N * cos) / denom;
+    const out = new Float32Array(base.length);
+    weightedSum(out, experts, new Array<number>(N).fill(1 / N));
+    axpby(out, r, out, 1 - r, base);
+    return out;
+  },
+};

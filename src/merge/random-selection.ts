@@ -1,0 +1,47 @@
+import { fail } from '../params/errors.js';
+import { applyDelta } from './combine.js';
+import { parseParams } from './params.js';
+import type { MergeTechnique } from './types.js';
+
+interface Params {
+  lambda: number;
+}
+
+/**
+ * Per element, the task-vector value of one expert drawn at random (fomo_in_flux `random`), θ0 + λ·τ_pick.
+ * Expert weights are the draw probabilities (normalised; equal by default). One rng() draw per element
+ * in index order, so the same seed gives the same choices.
+ */
+export const randomSelection: MergeTechnique<Params> = {
+  name: 'random-selection',
+  aliases: ['random', 'random_selection'],
+  summary: 'Per element the task vector of a randomly drawn expert (probabilities ∝ weights, seeded): θ0 + λ·τ_pick.',
+  params: [{ name: 'lambda', type: 'number', default: 1, description: 'Scale of the selected task vector (fomo_in_flux scaling_factor).' }],
+  experts: { min: 1 },
+  parse: (raw) => parseParams('random-selection', randomSelection.params, raw) as unknown as Params,
+  merge({ base, experts, weights, rng }, p) {
+    const N = experts.length;
+    let total = 0;
+    for (const w of weights) {
+      if (w < 0) fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
+      total += w;
+    }
+    if (total === 0) fail('MERGE', `random-selection: weights [${weights.join(', ')}] sum to zero`);
+    // Cumulative bounds; the last is 1 exactly so every draw in [0, 1) lands somewhere.
+    const bounds = new Float64Array(N);
+    let acc = 0;
+    for (let k = 0; k < N; k++) {
+      acc += weights[k] / total;
+      bounds[k] = acc;
+    }
+    bounds[N - 1] = 1;
+    const delta = new Float32Array(base.length);
+    for (let i = 0; i < delta.length; i++) {
+      const u = rng();
+      let k = 0;
+      while (u >= bounds[k] && k < N - 1) k++;
+      delta[i] = experts[k][i] - base[i];
+    }
+    return applyDelta(base, p.lambda, delta);
+  },
+};

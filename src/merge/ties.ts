@@ -1,0 +1,50 @@
+import { applyDelta, checkDensity, taskVectors, tiesDelta, tiesParamDocs, type TiesOptions } from './combine.js';
+import { prepareGlobalTrim, type GlobalTrim } from './global-trim.js';
+import { parseParams } from './params.js';
+import { keepCount, trimByRule, trimTopK } from './trim.js';
+import type { MergeTechnique } from './types.js';
+
+interface Params extends TiesOptions {
+  density: number;
+  scope: 'tensor' | 'model';
+}
+
+/**
+ * TIES-Merging (Yadav et al. 2023): trim each τ_k to its top `density` fraction by |value|, elect a sign
+ * per element, disjoint-merge the agreeing values, θ0 + λ·result.
+ */
+export const ties: MergeTechnique<Params> = {
+  name: 'ties',
+  aliases: ['ties-merging', 'ties_merging'],
+  summary: 'Trim task vectors to top-k, elect signs, merge agreeing values: θ0 + λ·disjoint_merge.',
+  params: [
+    { name: 'density', type: 'number', default: 0.2, description: 'Fraction of each task vector kept, in (0, 1] (FusionBench threshold/100; fomo_in_flux keeps 1 - prune_percentile).' },
+    { name: 'scope', type: 'enum', values: ['tensor', 'model'], default: 'tensor', description: 'Top-k per tensor (mergekit) or over the whole model (FusionBench, fomo_in_flux).' },
+    ...tiesParamDocs(),
+  ],
+  experts: { min: 1 },
+  parse(raw) {
+    const p = parseParams('ties', ties.params, raw) as unknown as Params;
+    checkDensity('ties', p.density);
+    return p;
+  },
+  async prepare(p, { base, experts, weights }) {
+    if (p.scope !== 'model') return undefined;
+    const needsTotal = p.tieRule === 'majority' || p.tieRule === 'minority';
+    const electionWeights = p.weightsAt === 'before' ? weights : weights.map(() => 1);
+    return prepareGlobalTrim(base, experts, p.density, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
+  },
+  merge({ name, base, experts, weights }, p, prepared) {
+    const taus = taskVectors(base, experts);
+    if (p.scope === 'model') {
+      const g = prepared as GlobalTrim | undefined;
+      const rules = g?.rules.get(name);
+      if (!g || !rules) throw new Error(`ties: scope "model" needs prepare() to have seen tensor "${name}"`);
+      taus.forEach((t, k) => trimByRule(t, rules[k]));
+      return applyDelta(base, p.lambda, tiesDelta(taus, weights, p, g.signTotal));
+    }
+    const k = keepCount(base.length, p.density);
+    for (const t of taus) trimTopK(t, k);
+    return applyDelta(base, p.lambda, tiesDelta(taus, weights, p));
+  },
+};
