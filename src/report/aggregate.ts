@@ -1,0 +1,254 @@
+/**
+ * The numbers each figure shows, computed from the loaded rows. Pure functions of the data (no rendering),
+ * so tests can check them by hand and shard combinations can be compared with unsharded results.
+ */
+import { isBaseline, type MatrixRow, type RunRow, type StepRow } from './results.js';
+
+/** Settings that distinguish runs besides protocol, technique and seed: the param_* columns and T. */
+export function settingOf(run: RunRow): Record<string, string> {
+  return { ...run.params, T: String(run.T) };
+}
+
+function settingKey(run: RunRow): string {
+  const s = settingOf(run);
+  return Object.keys(s)
+    .sort()
+    .map((k) => `${k}=${s[k]}`)
+    .join(',');
+}
+
+/** Most frequent value; ties go to the smallest in numeric-aware order, so the choice is reproducible. */
+export function mode(values: readonly string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: string | undefined;
+  let bestCount = 0;
+  for (const v of [...counts.keys()].sort(compareValues)) {
+    const c = counts.get(v)!;
+    if (c > bestCount) {
+      best = v;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+function compareValues(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (a !== '' && b !== '' && !Number.isNaN(na) && !Number.isNaN(nb) && na !== nb) return na - nb;
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The runs of the study's main setting: the param_* / T combination with the most runs. Studies that
+ * sweep model size or horizon show the main figures at one setting and the sweep in the scaling curves.
+ */
+export function mainSettingRuns(runs: readonly RunRow[]): RunRow[] {
+  const key = mode(runs.map(settingKey));
+  return runs.filter((r) => settingKey(r) === key);
+}
+
+/** The merging technique most runs use (e.g. weighted_average), for figures that show one technique. */
+export function focusTechnique(runs: readonly RunRow[]): string | undefined {
+  return mode(runs.filter((r) => !isBaseline(r) && r.technique !== '-').map((r) => r.technique));
+}
+
+export interface MethodPoint {
+  method: string;
+  init: string;
+  deploy: string;
+  technique: string;
+  baseline: boolean;
+  seeds: number;
+  a_ka: number;
+  a_zs: number;
+  gm: number;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/** One point per init x deploy x technique (baselines included): final metrics averaged over seeds. */
+export function methodPoints(runs: readonly RunRow[]): MethodPoint[] {
+  const groups = new Map<string, RunRow[]>();
+  for (const r of runs) {
+    const key = [r.method, r.init, r.deploy, r.technique].join('\u0000');
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const points = [...groups.values()].map((g) => ({
+    method: g[0].method,
+    init: g[0].init,
+    deploy: g[0].deploy,
+    technique: g[0].technique,
+    baseline: isBaseline(g[0]),
+    seeds: new Set(g.map((r) => r.seed)).size,
+    a_ka: mean(g.map((r) => r.a_ka)),
+    a_zs: mean(g.map((r) => r.a_zs)),
+    gm: mean(g.map((r) => r.gm)),
+  }));
+  return points.sort((a, b) => Number(a.baseline) - Number(b.baseline) || b.gm - a.gm || pointLabel(a).localeCompare(pointLabel(b)));
+}
+
+export function pointLabel(p: Pick<MethodPoint, 'method' | 'technique'>): string {
+  return p.technique === '-' ? p.method : `${p.method} [${p.technique}]`;
+}
+
+export interface CurvePoint {
+  method: string;
+  baseline: boolean;
+  step: number;
+  a_ka: number;
+  a_zs: number;
+  gm: number;
+}
+
+/**
+ * GM (and A_KA, A_ZS) after every step, one curve per protocol (method): runs with the given technique
+ * or none, averaged over seeds.
+ */
+export function protocolCurves(runs: readonly RunRow[], steps: readonly StepRow[], technique: string | undefined): CurvePoint[] {
+  const chosen = new Map<string, RunRow>();
+  for (const r of runs) if (r.technique === '-' || r.technique === technique) chosen.set(r.run_id, r);
+  const groups = new Map<string, { method: string; baseline: boolean; rows: StepRow[] }>();
+  for (const s of steps) {
+    const run = chosen.get(s.run_id);
+    if (!run) continue;
+    const key = `${run.method}\u0000${s.step}`;
+    const g = groups.get(key);
+    if (g) g.rows.push(s);
+    else groups.set(key, { method: run.method, baseline: isBaseline(run), rows: [s] });
+  }
+  return [...groups.values()]
+    .map((g) => ({
+      method: g.method,
+      baseline: g.baseline,
+      step: g.rows[0].step,
+      a_ka: mean(g.rows.map((s) => s.a_ka)),
+      a_zs: mean(g.rows.map((s) => s.a_zs)),
+      gm: mean(g.rows.map((s) => s.gm)),
+    }))
+    .sort((a, b) => a.method.localeCompare(b.method) || a.step - b.step);
+}
+
+/** The non-baseline run with the highest final GM (ties: the first run_id). */
+export function bestRun(runs: readonly RunRow[]): RunRow | undefined {
+  let best: RunRow | undefined;
+  for (const r of runs) if (!isBaseline(r) && (best === undefined || r.gm > best.gm)) best = r;
+  return best;
+}
+
+/** Best-in-TIME (ema_paint) with the given technique, lowest seed; undefined when the study has none. */
+export function bestInTimeRun(runs: readonly RunRow[], technique: string | undefined): RunRow | undefined {
+  const cands = runs.filter((r) => r.method === 'ema_paint' && (technique === undefined || r.technique === technique));
+  const pool = cands.length > 0 ? cands : runs.filter((r) => r.method === 'ema_paint');
+  return [...pool].sort((a, b) => a.seed - b.seed)[0];
+}
+
+/** The accuracy matrix R[t][j] of one run, steps 1..T (step 0, before training, is left out). */
+export function matrixCells(matrix: readonly MatrixRow[], runId: string): MatrixRow[] {
+  return matrix.filter((m) => m.run_id === runId && m.step >= 1);
+}
+
+export interface SpreadBar {
+  kind: 'across techniques' | 'across protocols';
+  /** The protocol held fixed (for 'across techniques') or the technique held fixed. */
+  fixed: string;
+  min: number;
+  max: number;
+  range: number;
+  count: number;
+}
+
+/**
+ * How much final GM moves when only the technique changes (one bar per protocol: range over techniques)
+ * versus when only the protocol changes (one bar per technique: range over protocols). The paper's
+ * finding is that the second is much larger.
+ */
+export function spreads(points: readonly MethodPoint[]): SpreadBar[] {
+  const merged = points.filter((p) => !p.baseline && p.technique !== '-');
+  const bars: SpreadBar[] = [];
+  const spread = (kind: SpreadBar['kind'], keyOf: (p: MethodPoint) => string): void => {
+    const groups = new Map<string, number[]>();
+    for (const p of merged) {
+      const k = keyOf(p);
+      const g = groups.get(k);
+      if (g) g.push(p.gm);
+      else groups.set(k, [p.gm]);
+    }
+    for (const [fixed, gms] of [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+      if (gms.length < 2) continue;
+      const min = Math.min(...gms);
+      const max = Math.max(...gms);
+      bars.push({ kind, fixed, min, max, range: max - min, count: gms.length });
+    }
+  };
+  spread('across techniques', (p) => p.method);
+  spread('across protocols', (p) => p.technique);
+  return bars;
+}
+
+export interface ScalingPoint {
+  axis: string;
+  value: number;
+  method: string;
+  baseline: boolean;
+  gm: number;
+  a_ka: number;
+  a_zs: number;
+  runs: number;
+}
+
+/** Settings with at least two distinct numeric values: param_* columns and T. */
+export function scalingAxes(runs: readonly RunRow[]): string[] {
+  const axes = new Set<string>();
+  for (const r of runs) for (const k of Object.keys(settingOf(r))) axes.add(k);
+  return [...axes]
+    .filter((axis) => {
+      const values = new Set(runs.map((r) => settingOf(r)[axis]).filter((v) => v !== undefined && v !== ''));
+      return values.size >= 2 && [...values].every((v) => !Number.isNaN(Number(v)));
+    })
+    .sort((a, b) => (a === 'T' ? 1 : b === 'T' ? -1 : a.localeCompare(b)));
+}
+
+/**
+ * GM against one setting, with every other varying setting held at its most common value (the study's
+ * default), one curve per protocol with the focus technique (or none), averaged over seeds.
+ */
+export function scalingCurve(runs: readonly RunRow[], axis: string, technique: string | undefined): ScalingPoint[] {
+  const others = scalingAxes(runs).filter((a) => a !== axis);
+  const held = new Map(others.map((a) => [a, mode(runs.map((r) => settingOf(r)[a] ?? ''))]));
+  const chosen = runs.filter(
+    (r) => (r.technique === '-' || r.technique === technique) && others.every((a) => (settingOf(r)[a] ?? '') === held.get(a)),
+  );
+  const groups = new Map<string, RunRow[]>();
+  for (const r of chosen) {
+    const v = settingOf(r)[axis];
+    if (v === undefined || v === '') continue;
+    const key = `${r.method}\u0000${Number(v)}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()]
+    .map((g) => ({
+      axis,
+      value: Number(settingOf(g[0])[axis]),
+      method: g[0].method,
+      baseline: isBaseline(g[0]),
+      gm: mean(g.map((r) => r.gm)),
+      a_ka: mean(g.map((r) => r.a_ka)),
+      a_zs: mean(g.map((r) => r.a_zs)),
+      runs: g.length,
+    }))
+    .sort((a, b) => a.method.localeCompare(b.method) || a.value - b.value);
+}
+
+/** The other settings scalingCurve holds fixed, for the figure's caption. */
+export function heldSettings(runs: readonly RunRow[], axis: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of scalingAxes(runs)) if (a !== axis) out[a] = mode(runs.map((r) => settingOf(r)[a] ?? '')) ?? '';
+  return out;
+}

@@ -1,0 +1,49 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
+
+/**
+ * Benchmark cost vs horizon from results/bench/merge.csv: median merge seconds against the number of
+ * experts merged, one line per technique / deploy protocol, one panel per model size (params).
+ * Mark name `cost`: one line per (label, params).
+ */
+export function benchFigure(ctx: ReportContext): FigureResult {
+  const title = 'Benchmark: merge cost vs horizon';
+  const rows = ctx.data.bench;
+  if (rows.length === 0) return { kind: 'skipped', name: 'bench-cost', title, reason: 'no bench merge.csv found (run npm run bench)' };
+  const secs = rows.map((r) => r.merge_seconds).filter((s) => s > 0);
+  const logY = secs.length === rows.length && Math.max(...secs) / Math.min(...secs) >= 20;
+  const sizes = [...new Set(rows.map((r) => r.params))].sort((a, b) => a - b);
+  const spec: TopLevelSpec = {
+    $schema: SCHEMA,
+    data: { values: rows.map((r) => ({ ...r, size: `${r.params.toLocaleString('en-US')} params` })) },
+    facet: { column: { field: 'size', type: 'nominal', title: null, sort: sizes.map((s) => `${s.toLocaleString('en-US')} params`) } },
+    spec: {
+      width: 300,
+      height: 240,
+      layer: [
+        {
+          name: 'cost',
+          mark: { type: 'line', strokeWidth: 2 },
+          encoding: {
+            x: { field: 'experts', type: 'quantitative', title: 'experts merged (horizon)', scale: { zero: false } },
+            y: { field: 'merge_seconds', type: 'quantitative', title: 'merge seconds (median)', scale: logY ? { type: 'log' } : {} },
+            color: { field: 'label', type: 'nominal', title: 'technique / protocol' },
+          },
+        },
+        {
+          name: 'cost_points',
+          mark: { type: 'point', filled: true, size: 30 },
+          encoding: {
+            x: { field: 'experts', type: 'quantitative' },
+            y: { field: 'merge_seconds', type: 'quantitative' },
+            color: { field: 'label', type: 'nominal' },
+            tooltip: [{ field: 'label' }, { field: 'experts' }, { field: 'params' }, { field: 'merge_seconds', format: '.4g' }, { field: 'ratio_to_copy' }],
+          },
+        },
+      ],
+    },
+  };
+  const labels = new Set(rows.map((r) => r.label)).size;
+  const caption = `${labels} techniques / protocols, ${sizes.length} model size(s) (largest ${fmt(sizes[sizes.length - 1])} params), ${rows.length} benchmark rows.`;
+  return { kind: 'figure', name: 'bench-cost', title, caption, spec };
+}

@@ -1,0 +1,97 @@
+/** The self-contained report page: inline SVG figures, inline CSS, no scripts, nothing fetched. */
+import { methodPoints, pointLabel } from './aggregate.js';
+import type { FigureResult, ReportContext } from './figures/types.js';
+import { prefixSvgIds } from './svg.js';
+
+export interface RenderedFigure {
+  result: FigureResult;
+  /** Inline SVG, for figures that were drawn. */
+  svg?: string;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const CSS = `
+body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+figure { margin: 1rem 0; overflow-x: auto; } figcaption { font-size: .9rem; color: #444; max-width: 900px; }
+.links { font-size: .85rem; } .skipped { color: #8a5a00; background: #fff7e6; padding: .4rem .7rem; border-left: 3px solid #e0a030; }
+table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .2rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
+th:first-child, td:first-child { text-align: left; } .baseline td { color: #666; font-style: italic; }
+pre { background: #f6f6f6; padding: .8rem; overflow-x: auto; font-size: .8rem; } .findings { white-space: pre-wrap; }
+`;
+
+function studyName(ctx: ReportContext): string {
+  const config = ctx.data.config as { study?: unknown; name?: unknown } | null;
+  if (config && typeof config.study === 'string') return config.study;
+  if (config && typeof config.name === 'string') return config.name;
+  const studies = [...new Set(ctx.data.runs.map((r) => r.study).filter((s) => s !== ''))];
+  return studies.length > 0 ? studies.join(', ') : ctx.data.dir;
+}
+
+function summaryTable(ctx: ReportContext): string {
+  const points = methodPoints(ctx.mainRuns);
+  if (points.length === 0) return '';
+  const rows = points
+    .map(
+      (p) =>
+        `<tr${p.baseline ? ' class="baseline"' : ''}><td>${escapeHtml(pointLabel(p))}</td><td>${escapeHtml(p.init)}</td>` +
+        `<td>${escapeHtml(p.deploy)}</td><td>${p.a_ka.toFixed(3)}</td><td>${p.a_zs.toFixed(3)}</td><td>${p.gm.toFixed(3)}</td><td>${p.seeds}</td></tr>`,
+    )
+    .join('\n');
+  return (
+    `<h2 id="summary">Final metrics (mean over seeds, sorted by GM)</h2>\n<table><thead><tr><th>method [technique]</th><th>init</th>` +
+    `<th>deploy</th><th>A_KA</th><th>A_ZS</th><th>GM</th><th>seeds</th></tr></thead><tbody>\n${rows}\n</tbody></table>`
+  );
+}
+
+function figureSection(f: RenderedFigure, figuresDir: string): string {
+  const r = f.result;
+  const heading = `<h2 id="fig-${escapeHtml(r.name)}">${escapeHtml(r.title)}</h2>`;
+  if (r.kind === 'skipped' || f.svg === undefined) {
+    const reason = r.kind === 'skipped' ? r.reason : 'not rendered';
+    return `${heading}\n<p class="skipped">Skipped: ${escapeHtml(reason)}.</p>`;
+  }
+  const base = `${figuresDir}/${r.name}`;
+  return (
+    `${heading}\n<figure>\n${prefixSvgIds(f.svg, `fig-${r.name}`)}\n<figcaption>${escapeHtml(r.caption)} ` +
+    `<span class="links">(<a href="${escapeHtml(base)}.svg">SVG</a>, <a href="${escapeHtml(base)}.png">PNG</a>)</span></figcaption>\n</figure>`
+  );
+}
+
+export function buildHtml(ctx: ReportContext, figures: RenderedFigure[], figuresDir: string, generatedAt: string): string {
+  const name = studyName(ctx);
+  const drawn = figures.filter((f) => f.svg !== undefined).length;
+  const toc = figures
+    .map((f) => `<li><a href="#fig-${escapeHtml(f.result.name)}">${escapeHtml(f.result.title)}</a>${f.svg === undefined ? ' (skipped)' : ''}</li>`)
+    .join('\n');
+  const seeds = new Set(ctx.data.runs.map((r) => r.seed)).size;
+  const findings = ctx.data.findings ? `<h2 id="findings">Findings</h2>\n<div class="findings">${escapeHtml(ctx.data.findings)}</div>` : '';
+  const config = ctx.data.config !== null ? `<h2 id="config">Study configuration</h2>\n<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(ctx.data.config, null, 2))}</pre></details>` : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>time-merge report: ${escapeHtml(name)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>time-merge report: ${escapeHtml(name)}</h1>
+<p>${ctx.data.runs.length} runs (${seeds} seed${seeds === 1 ? '' : 's'}), ${drawn} of ${figures.length} figures drawn` +
+    `${ctx.technique ? `; per-protocol figures use technique <code>${escapeHtml(ctx.technique)}</code>` : ''}. ` +
+    `Read from ${escapeHtml(ctx.data.sources.join(', '))}. Generated ${escapeHtml(generatedAt)}.</p>
+<ul>
+${toc}
+</ul>
+${summaryTable(ctx)}
+${figures.map((f) => figureSection(f, figuresDir)).join('\n')}
+${findings}
+${config}
+</body>
+</html>
+`;
+}
