@@ -134,8 +134,9 @@ async function openSharded(path: string): Promise<Checkpoint> {
         if (owner.get(e.name) !== shard) fail('SAFETENSORS', `${path}: shard ${shard.path} holds tensor "${e.name}", which the weight_map does not assign to it`);
       }
     }
-    const first = shards.values().next().value as SafetensorsFile;
-    return new ShardedCheckpoint(path, { ...first.metadata, ...metadata }, [...shards.values()], owner, map.map(([n]) => n));
+    // Shard headers' metadata (e.g. format: pt), then the index's on top.
+    const merged = Object.assign({}, ...[...shards.values()].map((s) => s.metadata), metadata) as Record<string, string>;
+    return new ShardedCheckpoint(path, merged, [...shards.values()], owner, map.map(([n]) => n));
   } catch (err) {
     await Promise.all([...shards.values()].map((s) => s.close().catch(() => undefined)));
     throw err;
