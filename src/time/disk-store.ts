@@ -2,8 +2,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { ParamSet } from '../params/paramset.js';
-import { openSafetensors } from '../params/safetensors/reader.js';
-import { writeSafetensors } from '../params/safetensors/writer.js';
+import { openSafetensors, writeSafetensors } from '../params/safetensors/index.js';
 import { checkStep, countingSource, type CheckpointStore, type OpenedExpert } from './store.js';
 
 interface Manifest {
