@@ -4,6 +4,7 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { TimeMergeError } from '../params/errors.js';
+import { normalizeSvgIds } from './svg.js';
 
 export const FONT_FAMILY = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
 
@@ -23,7 +24,7 @@ export async function renderSvg(spec: TopLevelSpec, figure: string): Promise<str
     const compiled = vegaLite.compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
     // renderer 'none': no canvas or DOM; toSVG builds the scenegraph and serialises it.
     view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
-    return await view.toSVG();
+    return normalizeSvgIds(await view.toSVG());
   } catch (err) {
     throw new TimeMergeError('PIPELINE', `figure ${figure}: vega could not render it (${(err as Error).message})`, { cause: err });
   } finally {

@@ -74,6 +74,20 @@ export function markItems(root: XmlElement, name: string): XmlElement[] {
 }
 
 /**
+ * Renumbers ids in order of definition (vega numbers clip paths from a process-wide counter, so the same
+ * figure drawn twice would differ); the same data then always gives byte-identical SVG files.
+ */
+export function normalizeSvgIds(svg: string): string {
+  const map = new Map<string, string>();
+  for (const m of svg.matchAll(/\bid="([^"]+)"/g)) if (!map.has(m[1])) map.set(m[1], `c${map.size + 1}`);
+  const to = (id: string): string => map.get(id) ?? id;
+  return svg
+    .replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${to(id)}"`)
+    .replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${to(id)})`)
+    .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${to(id)}"`);
+}
+
+/**
  * Makes element ids unique per figure, so several vega SVGs (which all number their clip paths from 1)
  * can sit inline in one HTML page without one figure's url(#clip1) pointing at another's.
  */

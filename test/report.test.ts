@@ -1,0 +1,184 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateReport, type ReportOutput } from '../src/report/index.js';
+import { markItems, normalizeSvgIds, parseXml, prefixSvgIds, type XmlElement } from '../src/report/svg.js';
+import { ADAPTATION_TASKS, BASELINES, MAIN, makeFixture, PROTOCOLS, TECHNIQUES, writeFixture, writeShards, ZEROSHOT_TASKS } from './report-fixture.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'report-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const fixture = makeFixture();
+
+const svgOf = (dir: string, name: string): XmlElement => parseXml(readFileSync(path.join(dir, 'figures', `${name}.svg`), 'utf8'), name);
+
+describe('report from a full results folder', () => {
+  const dir = path.join(root, 'full');
+  let out: ReportOutput;
+  beforeAll(async () => {
+    writeFixture(dir, fixture);
+    out = await generateReport(dir);
+  });
+
+  it('draws every figure as SVG and PNG and skips none', () => {
+    expect(out.skipped).toEqual([]);
+    const names = ['plane', 'gm-over-time', 'matrix-best', 'matrix-ema_paint', 'spread', 'scaling-d', 'scaling-T', 'bench-cost'];
+    for (const n of names) {
+      expect(out.figures).toContain(path.join(dir, 'figures', `${n}.svg`));
+      expect(out.figures).toContain(path.join(dir, 'figures', `${n}.png`));
+    }
+    expect(out.figures).toHaveLength(names.length * 2);
+    // Nothing half-written is left behind.
+    expect(readdirSync(path.join(dir, 'figures')).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('plane: one point per init x deploy x technique, one diamond and label per baseline', () => {
+    const svg = svgOf(dir, 'plane');
+    // 4 merging protocols x 3 techniques, plus finetune (no technique).
+    expect(markItems(svg, 'methods')).toHaveLength(PROTOCOLS.length * TECHNIQUES.length + 1);
+    expect(markItems(svg, 'baselines')).toHaveLength(BASELINES.length);
+    const labels = markItems(svg, 'baseline_labels').map((t) => t.text);
+    expect(labels.sort()).toEqual(BASELINES.map((b) => b.method).sort());
+  });
+
+  it('GM over time: one line per protocol (and baseline) with the focus technique', () => {
+    const lines = markItems(svgOf(dir, 'gm-over-time'), 'curves');
+    expect(lines).toHaveLength(PROTOCOLS.length + 1 + BASELINES.length);
+    // Each line passes through steps 0..T: T + 1 vertices (one M, then T L commands).
+    for (const l of lines) expect((l.attrs.d.match(/L/g) ?? []).length).toBe(MAIN.T);
+  });
+
+  it('accuracy matrix: T x tasks cells for the best run and for Best-in-TIME', () => {
+    for (const name of ['matrix-best', 'matrix-ema_paint']) {
+      expect(markItems(svgOf(dir, name), 'cells')).toHaveLength(MAIN.T * (ADAPTATION_TASKS + ZEROSHOT_TASKS));
+    }
+    const best = fixture.runs
+      .filter((r) => r.d === MAIN.d && r.T === MAIN.T && !BASELINES.some((b) => b.method === r.method))
+      .sort((a, b) => b.gm - a.gm)[0];
+    expect(readFileSync(out.html, 'utf8')).toContain(`run ${best.run_id}`);
+  });
+
+  it('spread: one bar per protocol (across techniques) and per technique (across protocols)', () => {
+    expect(markItems(svgOf(dir, 'spread'), 'spreads')).toHaveLength(PROTOCOLS.length + TECHNIQUES.length);
+  });
+
+  it('scaling: model size and horizon curves for the protocols that were swept', () => {
+    expect(markItems(svgOf(dir, 'scaling-d'), 'curves')).toHaveLength(2);
+    expect(markItems(svgOf(dir, 'scaling-d'), 'curve_points')).toHaveLength(2 * 3);
+    expect(markItems(svgOf(dir, 'scaling-T'), 'curves')).toHaveLength(2);
+  });
+
+  it('bench: one cost line per technique/protocol per model size', () => {
+    expect(markItems(svgOf(dir, 'bench-cost'), 'cost')).toHaveLength(3 * 2);
+    expect(markItems(svgOf(dir, 'bench-cost'), 'cost_points')).toHaveLength(24);
+  });
+
+  it('PNGs decode at twice the SVG size', async () => {
+    for (const f of out.figures.filter((x) => x.endsWith('.png'))) {
+      const meta = await sharp(f).metadata();
+      const svg = parseXml(readFileSync(f.replace(/\.png$/, '.svg'), 'utf8'));
+      expect(meta.format).toBe('png');
+      expect(meta.width).toBe(Math.round(2 * Number(svg.attrs.width)));
+      expect(meta.height).toBe(Math.round(2 * Number(svg.attrs.height)));
+      expect(meta.width!).toBeGreaterThan(200);
+      expect(meta.width!).toBeLessThan(6000);
+    }
+  });
+
+  it('report.html is self-contained: inline SVGs with unique ids, no scripts, nothing fetched', () => {
+    const html = readFileSync(out.html, 'utf8');
+    expect((html.match(/<svg /g) ?? []).length).toBe(8);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).not.toMatch(/@import|url\(https?:/);
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const ref of html.matchAll(/url\(#([^)]+)\)/g)) expect(ids).toContain(ref[1]);
+    expect(html).toContain('fixture-study');
+    expect(html).toContain('ema_paint has the highest GM');
+  });
+});
+
+describe('report edge cases', () => {
+  it('skips figures whose data is absent, with the reason in the page, and removes stale figures', async () => {
+    const dir = path.join(root, 'runs-only');
+    writeFixture(dir, fixture, { bench: false });
+    await generateReport(dir);
+    expect(existsSync(path.join(dir, 'figures', 'matrix-best.svg'))).toBe(true);
+    rmSync(path.join(dir, 'steps.csv'));
+    rmSync(path.join(dir, 'matrix.csv'));
+    const out = await generateReport(dir);
+    expect(out.skipped.map((s) => s.name).sort()).toEqual(['bench-cost', 'gm-over-time', 'matrix']);
+    const html = readFileSync(out.html, 'utf8');
+    expect(html).toContain('Skipped: no matrix.csv in the results folder.');
+    expect(html).toContain('Skipped: no bench merge.csv found');
+    expect(existsSync(path.join(dir, 'figures', 'matrix-best.svg'))).toBe(false);
+    expect(existsSync(path.join(dir, 'figures', 'plane.png'))).toBe(true);
+  });
+
+  it('a report pointed at a bench folder draws only the cost figure', async () => {
+    const dir = path.join(root, 'bench');
+    writeFixture(path.join(root, 'bench-src'), fixture);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'merge.csv'), fixture.benchCsv);
+    const out = await generateReport(dir, { outDir: path.join(root, 'bench-out') });
+    expect(out.figures.map((f) => path.basename(f))).toEqual(['bench-cost.svg', 'bench-cost.png']);
+    expect(out.skipped.map((s) => s.name)).toContain('plane');
+  });
+
+  it('shards give the same figures as the unsharded folder', async () => {
+    const whole = path.join(root, 'whole');
+    const sharded = path.join(root, 'sharded');
+    writeFixture(whole, fixture, { bench: false });
+    writeShards(sharded, fixture, 3, { overlap: true });
+    const a = await generateReport(whole, { outDir: path.join(root, 'whole-out') });
+    const b = await generateReport(sharded, { outDir: path.join(root, 'sharded-out') });
+    expect(b.figures.map((f) => path.basename(f))).toEqual(a.figures.map((f) => path.basename(f)));
+    for (const f of a.figures.filter((x) => x.endsWith('.svg'))) {
+      const same = readFileSync(path.join(root, 'sharded-out', 'figures', path.basename(f)), 'utf8') === readFileSync(f, 'utf8');
+      expect(same, `${path.basename(f)} differs between sharded and unsharded results`).toBe(true);
+    }
+  });
+
+  it('prefixSvgIds and normalizeSvgIds rewrite ids and their references together', () => {
+    const svg = '<svg><g clip-path="url(#clip9)"/><g clip-path="url(#clip7)"><use href="#clip9"/></g><defs><clipPath id="clip7"/><clipPath id="clip9"/></defs></svg>';
+    expect(prefixSvgIds(svg, 'f')).toBe('<svg><g clip-path="url(#f-clip9)"/><g clip-path="url(#f-clip7)"><use href="#f-clip9"/></g><defs><clipPath id="f-clip7"/><clipPath id="f-clip9"/></defs></svg>');
+    expect(normalizeSvgIds(svg)).toBe('<svg><g clip-path="url(#c2)"/><g clip-path="url(#c1)"><use href="#c2"/></g><defs><clipPath id="c1"/><clipPath id="c2"/></defs></svg>');
+  });
+
+  it('parseXml rejects malformed SVG', () => {
+    expect(() => parseXml('<svg><g></svg>', 'x')).toThrow(/does not match|never closed/);
+    expect(() => parseXml('<svg><g>', 'x')).toThrow(/never closed/);
+    expect(parseXml('<svg a="1 &amp; 2"><text>a &lt; b</text></svg>').children[0].text).toBe('a < b');
+  });
+});
+
+describe('time-merge report (CLI)', () => {
+  const exec = promisify(execFile);
+  const cli = ['--import', 'tsx', path.resolve('src/cli/main.ts'), 'report'];
+
+  it('writes the report and lists skipped figures', async () => {
+    const dir = path.join(root, 'cli');
+    writeFixture(dir, fixture, { bench: false });
+    rmSync(path.join(dir, 'matrix.csv'));
+    const { stdout } = await exec(process.execPath, [...cli, dir, '--out', path.join(root, 'cli-out')]);
+    expect(stdout).toContain(`report: ${path.join(root, 'cli-out', 'report.html')}`);
+    expect(stdout).toContain('skipped matrix: no matrix.csv');
+    expect(existsSync(path.join(root, 'cli-out', 'figures', 'plane.svg'))).toBe(true);
+  });
+
+  it('exits with status 2 and names the folder when it does not exist', async () => {
+    const missing = path.join(root, 'missing');
+    const err = await exec(process.execPath, [...cli, missing]).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).not.toBeNull();
+    expect(err!.code).toBe(2);
+    expect(err!.stderr).toContain(`results folder ${missing} does not exist`);
+  });
+});
