@@ -1,7 +1,69 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { fail } from '../../params/errors.js';
+import { findingsSummary, runStudy, type StudyOutcome } from '../../study/runner.js';
+import { parseShard } from '../../study/expand.js';
+import { getStudy, STUDIES } from '../../../sims/index.js';
+
+export interface SimOptions {
+  out?: string;
+  workers?: string;
+  shard?: string;
+  seeds?: string;
+  quick?: boolean;
+  list?: boolean;
+  report?: boolean;
+}
+
+function parseSeeds(text: string): number[] {
+  return text.split(',').map((s) => {
+    const t = s.trim();
+    const range = /^(\d+)-(\d+)$/.exec(t);
+    if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
+    if (!/^-?\d+$/.test(t)) fail('CONFIG', `--seeds "${text}": expected integers like 0,1,2 or a range 0-4`);
+    return [Number(t)];
+  }).flat();
+}
+
+/** Runs a study from the command line options; prints the summary; returns the outcome. */
+export async function simCommand(name: string, opts: SimOptions): Promise<StudyOutcome> {
+  const study = getStudy(name);
+  const workers = opts.workers === undefined ? availableParallelism() : Number(opts.workers);
+  if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers "${opts.workers}" must be a positive integer`);
+  const shard = opts.shard ? parseShard(opts.shard) : undefined;
+  const out = opts.out ?? `results/${study.name}`;
+  const outcome = await runStudy(study, { out, workers, shard, quick: opts.quick, seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined });
+  console.log(
+    `study ${study.name}${opts.quick ? ' (quick)' : ''}${shard ? ` shard ${shard.index}/${shard.count}` : ''}: ${outcome.runs.length} runs ` +
+      `(${outcome.executed} run now, ${outcome.skippedAsDone} already in ${out}) in ${outcome.wallSeconds.toFixed(1)} s on ${workers} worker(s)`,
+  );
+  console.log(`\n${outcome.summary}\n`);
+  if (outcome.findings.length > 0) console.log(`findings (${out}/findings.md):\n${findingsSummary(outcome.findings)}\n`);
+  if (opts.report !== false && !shard) {
+    const { generateReport } = await import('../../report/index.js');
+    const rep = await generateReport(out);
+    console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
+  }
+  return outcome;
+}
 
 export function registerSim(program: Command): void {
-  program.command('sim').description('(not yet available)').action(() => {
-    console.log('sim: not yet available');
-  });
+  program
+    .command('sim')
+    .description('Run a study on synthetic linear-model task streams into results/<study>/ (default study: "default"); --list shows the studies.')
+    .argument('[study]', 'study name (see --list)', 'default')
+    .option('--list', 'list the studies and exit')
+    .option('--out <dir>', 'results folder (default results/<study>)')
+    .option('--workers <n>', 'worker threads (default: the number of cores)')
+    .option('--shard <i/n>', 'run only shard i of n (deterministic split for job arrays); files get a shard suffix')
+    .option('--seeds <list>', 'seeds to run instead of the study\'s, e.g. 0,1,2 or 0-4')
+    .option('--quick', 'a smaller version of the study (for tests and CI)')
+    .option('--no-report', 'do not write the HTML report at the end')
+    .action(async (name: string, opts: SimOptions) => {
+      if (opts.list) {
+        for (const s of STUDIES) console.log(`${s.name.padEnd(22)} ${s.description}`);
+        return;
+      }
+      await simCommand(name, opts);
+    });
 }

@@ -1,0 +1,24 @@
+import { fail } from '../src/params/errors.js';
+import type { Study } from '../src/study/types.js';
+import { defaultStudy } from './default.js';
+import { bestInTime, offlineVsContinual, scalingCompute, scalingHorizon, scalingModel, techniqueSpread, timeAwareOffline } from './findings.js';
+
+export type { Study } from '../src/study/types.js';
+
+/** Every study `time-merge sim` knows, by name. */
+export const STUDIES: readonly Study[] = [
+  defaultStudy,
+  offlineVsContinual,
+  timeAwareOffline,
+  techniqueSpread,
+  bestInTime,
+  scalingModel,
+  scalingCompute,
+  scalingHorizon,
+];
+
+export function getStudy(name: string): Study {
+  const s = STUDIES.find((x) => x.name === name);
+  if (!s) fail('CONFIG', `unknown study "${name}" (known: ${STUDIES.map((x) => x.name).join(', ')})`);
+  return s;
+}

@@ -1,0 +1,31 @@
+import { INIT_PROTOCOLS, DEPLOY_KINDS } from '../src/time/protocols.js';
+import { methodLabel, parseMethod } from '../src/time/method.js';
+import type { TechniqueChoice } from '../src/study/types.js';
+
+/** A method's name as results show it: the preset name when the init/deploy pair is one. */
+export function methodName(spec: string): string {
+  return methodLabel(parseMethod(spec));
+}
+
+/** Every init protocol x every deploy protocol (defaults for their options), preset names where they exist. */
+export function fullProtocolGrid(): string[] {
+  return INIT_PROTOCOLS.flatMap((init) => DEPLOY_KINDS.map((deploy) => methodName(`${init}+${deploy}`)));
+}
+
+/** The named methods of the official code, and Best-in-TIME among them. */
+export const NAMED_METHODS = ['finetune', 'offline_merge', 'zs_paint', 'ft_paint', 'ema_paint'] as const;
+
+/** One entry per technique family, each with its registry defaults; task arithmetic with a moderate λ. */
+export const ALL_TECHNIQUES: readonly TechniqueChoice[] = [
+  { name: 'weighted-average' },
+  { name: 'task-arithmetic', params: { lambda: 0.3 } },
+  { name: 'ties' },
+  { name: 'dare-linear' },
+  { name: 'breadcrumbs' },
+  { name: 'magmax' },
+  { name: 'model-stock' },
+  { name: 'slerp' },
+  { name: 'random-selection' },
+];
+
+export const WEIGHTED_AVERAGE: readonly TechniqueChoice[] = [{ name: 'weighted-average' }];

@@ -1,0 +1,155 @@
+import seedrandom from 'seedrandom';
+import { getTechnique } from '../merge/registry.js';
+import { fail } from '../params/errors.js';
+import { resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
+import { deployLabel, initLabel, parseMethod, type Method } from '../time/method.js';
+import { NO_REPLAY, type ReplayMix } from '../time/types.js';
+import type { RunSpec, SkippedRun, Study, StudySetting } from './types.js';
+
+/** The study as it runs: `--quick` overrides applied, `--seeds` replacing the seed list. */
+export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?: readonly number[] } = {}): Study {
+  let s: Study = study;
+  if (options.quick && study.quick) {
+    const q = study.quick;
+    s = { ...s, ...q, stream: { ...s.stream, ...(q.stream ?? {}) } };
+  }
+  if (options.seeds) {
+    if (options.seeds.length === 0) fail('CONFIG', `study ${study.name}: --seeds needs at least one seed`);
+    for (const x of options.seeds) if (!Number.isInteger(x)) fail('CONFIG', `study ${study.name}: seed "${x}" is not an integer`);
+    s = { ...s, seeds: [...options.seeds] };
+  }
+  return s;
+}
+
+/** Does this method merge anything? If not, every technique gives the same run. */
+export function usesMerge(m: Method): boolean {
+  return m.init === 'merge-all' || m.init === 'ema' || m.init === 'paint' || m.deploy.kind !== 'last';
+}
+
+/** Seed of the TIME loop for (study, setting, grid seed): shared by every method so comparisons are paired. */
+export function runSeedFor(studySeed: number, setting: string, seed: number): number {
+  return seedrandom(`time-merge-study/${studySeed}/${setting}/${seed}`).int32() >>> 0;
+}
+
+function settingParams(cfg: SyntheticConfig, replay: ReplayMix, setting: string): Record<string, string | number | boolean> {
+  return {
+    setting,
+    d: cfg.d,
+    k: cfg.k,
+    m: cfg.m,
+    T: cfg.T,
+    steps: cfg.stepsPerTask,
+    classes_per_task: cfg.classesPerTask,
+    datasets: cfg.datasets,
+    task_similarity: cfg.taskSimilarity,
+    ordering: cfg.ordering,
+    optimiser: cfg.optimiser,
+    lr: cfg.lr,
+    batch_size: cfg.batchSize,
+    replay_pretrain: replay.pretrain,
+    replay_current: replay.current,
+    replay_buffer: replay.buffer,
+  };
+}
+
+const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
+
+/**
+ * Expands a study into its run list, in a fixed order: setting, seed, baselines, then method x technique.
+ * Methods whose result cannot depend on the technique run once with technique '-'; a method equal to an
+ * earlier one (deployed+last is last+last) and techniques that cannot take the method's merges are skipped,
+ * each with its reason.
+ */
+export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRun[] } {
+  if (!ID_SAFE.test(study.name)) fail('CONFIG', `study name "${study.name}" must be letters, digits and _ . : + -`);
+  if (study.seeds.length === 0) fail('CONFIG', `study ${study.name}: no seeds`);
+  const settings: readonly StudySetting[] = study.settings?.length ? study.settings : [{ label: 'default' }];
+  const labels = new Set<string>();
+  for (const s of settings) {
+    if (!ID_SAFE.test(s.label)) fail('CONFIG', `study ${study.name}: setting label "${s.label}" must be letters, digits and _ . : + -`);
+    if (labels.has(s.label)) fail('CONFIG', `study ${study.name}: setting label "${s.label}" appears twice`);
+    labels.add(s.label);
+  }
+  const methods = study.methods.map((name) => ({ name, parsed: parseMethod(name) }));
+  for (const t of study.techniques) getTechnique(t.name);
+  const runs: RunSpec[] = [];
+  const skipped: SkippedRun[] = [];
+  const studySeed = study.seed ?? 0;
+  for (const setting of settings) {
+    const stream = resolveSyntheticConfig({ ...study.stream, ...(setting.stream ?? {}) });
+    const replay = setting.replay ?? study.replay ?? NO_REPLAY;
+    const canonical = new Map<string, string>();
+    const plan: { method: string; technique: string; kind: RunSpec['kind']; params?: Record<string, unknown> }[] = [];
+    for (const b of study.baselines) plan.push({ method: b, technique: '-', kind: 'baseline' });
+    for (const { name, parsed } of methods) {
+      // deployed+last trains from and deploys the last expert: the same run as last+last.
+      const key = parsed.init === 'deployed' && parsed.deploy.kind === 'last' ? 'last+last' : `${initLabel(parsed)}+${deployLabel(parsed.deploy)}`;
+      const dup = canonical.get(key);
+      if (dup !== undefined) {
+        skipped.push({ setting: setting.label, method: name, technique: '*', reason: `same run as ${dup}` });
+        continue;
+      }
+      canonical.set(key, name);
+      if (!usesMerge(parsed)) {
+        plan.push({ method: name, technique: '-', kind: 'method' });
+        if (study.techniques.length > 1) skipped.push({ setting: setting.label, method: name, technique: '*', reason: 'merges nothing: the technique cannot matter, run once' });
+        continue;
+      }
+      const mergesAll = parsed.init === 'merge-all' || parsed.deploy.kind === 'merge-all';
+      for (const t of study.techniques) {
+        const tech = getTechnique(t.name);
+        if (mergesAll && tech.experts.max !== undefined && tech.experts.max < stream.T + 1) {
+          skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: `${tech.name} merges at most ${tech.experts.max} models; merge-all needs ${stream.T + 1}` });
+          continue;
+        }
+        plan.push({ method: name, technique: tech.name, kind: 'method', params: t.params as Record<string, unknown> | undefined });
+      }
+    }
+    for (const seed of study.seeds) {
+      const runSeed = runSeedFor(studySeed, setting.label, seed);
+      for (const p of plan) {
+        const runId = `${setting.label}/${p.method}/${p.technique}/s${seed}`;
+        runs.push({
+          runId,
+          index: runs.length,
+          study: study.name,
+          setting: setting.label,
+          stream: { ...stream, seed },
+          replay,
+          kind: p.kind,
+          method: p.method,
+          technique: p.technique,
+          techniqueParams: p.params,
+          seed,
+          runSeed,
+          params: settingParams(stream, replay, setting.label),
+        });
+      }
+    }
+  }
+  const ids = new Set<string>();
+  for (const r of runs) {
+    if (ids.has(r.runId)) fail('CONFIG', `study ${study.name}: run id "${r.runId}" appears twice (a technique listed twice?)`);
+    ids.add(r.runId);
+  }
+  return { runs, skipped };
+}
+
+/** Parses `i/n` (1-based): shard i of n. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) fail('CONFIG', `--shard "${text}": expected i/n, e.g. 2/8`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) fail('CONFIG', `--shard "${text}": need 1 <= i <= n`);
+  return { index, count };
+}
+
+/** Shard i of n: every run whose position in the full list is i-1 modulo n (balanced, deterministic). */
+export function shardRuns<T extends { index: number }>(runs: readonly T[], shard: { index: number; count: number }): T[] {
+  return runs.filter((r) => r.index % shard.count === shard.index - 1);
+}
+
+export function shardSuffix(shard: { index: number; count: number } | undefined): string | undefined {
+  return shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
+}

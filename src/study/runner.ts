@@ -1,0 +1,133 @@
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { fail } from '../params/errors.js';
+import type { ResultRun } from '../time/results.js';
+import { effectiveStudy, expandStudy, shardRuns, shardSuffix } from './expand.js';
+import { evaluateFindings, findingsMarkdown, findingsSummary, type FindingResult } from './findings.js';
+import { readFinishedRuns, RunJournal, writeStudyFolder } from './output.js';
+import { runPool } from './pool.js';
+import { StudyProgress } from './progress.js';
+import { toRows } from './rows.js';
+import { summaryTable } from './summary.js';
+import type { RunSpec, Study } from './types.js';
+
+export interface StudyOptions {
+  readonly out: string;
+  /** Worker threads (default: the machine's cores); 1 runs in this thread. */
+  readonly workers?: number;
+  readonly shard?: { index: number; count: number };
+  readonly quick?: boolean;
+  readonly seeds?: readonly number[];
+  /** Progress bars on stderr (default: when stderr is a TTY). */
+  readonly progress?: boolean;
+}
+
+export interface StudyOutcome {
+  readonly dir: string;
+  readonly study: Study;
+  readonly runs: readonly ResultRun[];
+  /** Runs computed now (the rest were already in the folder). */
+  readonly executed: number;
+  readonly skippedAsDone: number;
+  readonly summary: string;
+  readonly findings: readonly FindingResult[];
+  readonly findingsText: string;
+  readonly wallSeconds: number;
+  /** Training FLOPs computed now, and the optimiser steps they took (trainer cache hits excluded). */
+  readonly trainFlops: number;
+  readonly trainSteps: number;
+  readonly trainSeconds: number;
+  readonly files: readonly string[];
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Runs a study (or one shard of it) into `out`: skips runs already there, runs the rest over worker
+ * threads, and writes runs/steps/matrix CSVs in the study's run order, config.json and findings.md.
+ */
+export async function runStudy(definition: Study, options: StudyOptions): Promise<StudyOutcome> {
+  const t0 = performance.now();
+  const study = effectiveStudy(definition, { quick: options.quick, seeds: options.seeds });
+  const { runs: all, skipped } = expandStudy(study);
+  const runs = options.shard ? shardRuns(all, options.shard) : all;
+  const suffix = shardSuffix(options.shard);
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers must be a positive integer, got ${workers}`);
+
+  const journal = new RunJournal(options.out, suffix);
+  const done = new Map([...(await readFinishedRuns(options.out, suffix)), ...(await journal.read())]);
+  const wanted = new Set(runs.map((r) => r.runId));
+  for (const id of done.keys()) if (!wanted.has(id)) done.delete(id);
+  const todo = runs.filter((r) => !done.has(r.runId));
+
+  const progress = new StudyProgress(todo.length, Math.min(workers, Math.max(1, todo.length)), options.progress);
+  let trainFlops = 0;
+  let trainSteps = 0;
+  let trainSeconds = 0;
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(options.out, { recursive: true }).catch((e) => fail('IO', `cannot create ${options.out}: ${(e as Error).message}`));
+  try {
+    await runPool(todo, workers, {
+      onStart: (spec, slot) => progress.start(slot, spec.runId, spec.stream.T),
+      onProgress: (_spec, slot, step) => progress.step(slot, step),
+      onDone: async (spec: RunSpec, out) => {
+        const run: ResultRun = { runId: spec.runId, record: out.record, params: spec.params };
+        done.set(spec.runId, run);
+        trainFlops += out.flops;
+        trainSteps += out.computedSteps;
+        trainSeconds += out.record.steps.reduce((a, s) => a + s.trainSeconds, 0);
+        await journal.append(run);
+        progress.done();
+      },
+    });
+  } finally {
+    progress.stop();
+  }
+
+  const ordered = runs.map((r) => done.get(r.runId)!);
+  const rows = toRows(ordered);
+  const sharded = options.shard !== undefined && options.shard.count > 1;
+  const findings = sharded ? [] : evaluateFindings(study.findings, rows);
+  const findingsText = findingsMarkdown(study.name, study.description, findings, ordered.length, study.seeds);
+  const config = {
+    study,
+    quick: options.quick ?? false,
+    seeds: study.seeds,
+    shard: options.shard ?? null,
+    runs: runs.map((r) => ({ run_id: r.runId, seed: r.seed, world_seed: r.stream.seed, loop_seed: r.runSeed })),
+    skipped,
+    package_version: packageVersion(),
+    backend: 'typescript: Float32Array loops with hand-written gradients (synthetic linear CLIP)',
+    started: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+  };
+  const files = await writeStudyFolder(options.out, study.name, ordered, {
+    config,
+    findings: sharded ? undefined : findingsText,
+    suffix,
+    journal,
+  });
+  return {
+    dir: options.out,
+    study,
+    runs: ordered,
+    executed: todo.length,
+    skippedAsDone: runs.length - todo.length,
+    summary: summaryTable(rows),
+    findings,
+    findingsText,
+    wallSeconds: (performance.now() - t0) / 1000,
+    trainFlops,
+    trainSteps,
+    trainSeconds,
+    files,
+  };
+}
+
+export { findingsSummary };
