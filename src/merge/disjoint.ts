@@ -10,7 +10,8 @@ export const DISJOINT_MODES: readonly DisjointMode[] = ['mean', 'sum', 'max'];
  *   mean of the agreeing values (FusionBench / fomo_in_flux `mean`); with weights it is mergekit's
  *   weight-normalised TIES.
  * - sum: Σ_A w_k·v_k[i].
- * - max: the w_k·v_k[i] of largest magnitude in A (the later expert on ties).
+ * - max: the v_k[i] of largest magnitude in A (the later expert on ties); weights only act through the
+ *   election, as FusionBench's unweighted `max` (so merging copies returns the copy).
  */
 export function disjointMerge(
   values: readonly Float32Array[],
@@ -24,14 +25,10 @@ export function disjointMerge(
   if (mode === 'max') {
     for (let k = 0; k < values.length; k++) {
       const v = values[k];
-      const w = weights[k];
       const e = electionWeights[k];
       for (let i = 0; i < n; i++) {
         const x = v[i];
-        if (x !== 0 && Math.sign(e * x) === signs[i]) {
-          const c = w * x;
-          if (Math.abs(c) >= Math.abs(out[i])) out[i] = c;
-        }
+        if (x !== 0 && Math.sign(e * x) === signs[i] && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
       }
     }
     return out;

@@ -1,0 +1,251 @@
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { tensorRng } from '../src/merge/engine.js';
+import { listTechniques } from '../src/merge/registry.js';
+import { type Case, maxAbs, mergeCase, mergeOne, nearlyEqual, sameValues } from './merge-arbitraries.js';
+
+const RUNS = { numRuns: 60 };
+
+/** Techniques (with parameters) for which merging N copies of one model returns that model. */
+const IDEMPOTENT: [string, Record<string, unknown>, number][] = [
+  ['weighted-average', {}, 1],
+  ['task-arithmetic', { normalize: true }, 1],
+  ['ties', { density: 1 }, 1],
+  ['ties', { density: 1, election: 'count', disjoint: 'max', weightsAt: 'after' }, 1],
+  ['dare-linear', { p: 0, normalize: true }, 1],
+  ['breadcrumbs', { p: 0, gamma: 0, normalize: true }, 1],
+  ['magmax', {}, 1],
+  ['model-stock', {}, 2],
+  ['model-stock', { aggregate: 'angle' }, 2],
+  ['slerp', { t: 0.3 }, 2],
+  ['random-selection', {}, 1],
+];
+
+describe('idempotence: merging copies of one model returns it', () => {
+  for (const [name, params, min] of IDEMPOTENT) {
+    it(`${name} ${JSON.stringify(params)}`, () => {
+      fc.assert(
+        fc.property(mergeCase(min, name === 'slerp' ? 2 : 5), (c) => {
+          const copies: Case = { ...c, experts: c.experts.map(() => c.experts[0]) };
+          const out = mergeOne(name, params, copies);
+          return nearlyEqual(out, Float32Array.from(c.experts[0]), maxAbs(c));
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
+function permute<T>(xs: readonly T[], order: readonly number[]): T[] {
+  return order.map((i) => xs[i]);
+}
+
+const PERMUTATION_INVARIANT: [string, Record<string, unknown>][] = [
+  ['weighted-average', {}],
+  ['task-arithmetic', {}],
+  ['ties', { density: 0.5 }],
+  ['ties', { density: 0.3, election: 'count', disjoint: 'sum', tieRule: 'majority' }],
+  ['breadcrumbs-ties', { p: 0.3, gamma: 0.1 }],
+  ['model-stock', {}],
+];
+
+describe('permutation invariance: reordering experts (with their weights) changes nothing', () => {
+  for (const [name, params] of PERMUTATION_INVARIANT) {
+    it(`${name} ${JSON.stringify(params)}`, () => {
+      fc.assert(
+        fc.property(
+          mergeCase(name === 'model-stock' ? 2 : 1).chain((c) =>
+            fc.record({ c: fc.constant(c), order: fc.shuffledSubarray([...c.experts.keys()], { minLength: c.experts.length }) }),
+          ),
+          ({ c, order }) => {
+            const a = mergeOne(name, params, c);
+            const b = mergeOne(name, params, { ...c, experts: permute(c.experts, order), weights: permute(c.weights, order) });
+            return nearlyEqual(a, b, maxAbs(c) * c.experts.length);
+          },
+        ),
+        RUNS,
+      );
+    });
+  }
+  it('magmax: the winner is the largest |τ|, and among equal magnitudes the latest (or earliest) expert', () => {
+    fc.assert(
+      fc.property(mergeCase(1, 5), fc.constantFrom('later', 'earlier'), (c, ties) => {
+        const out = mergeOne('magmax', { ties }, c);
+        for (let i = 0; i < c.base.length; i++) {
+          const taus = c.experts.map((e) => Math.fround(e[i] - c.base[i]));
+          const best = Math.max(...taus.map(Math.abs));
+          const winners = taus.map((t, k) => (Math.abs(t) === best ? k : -1)).filter((k) => k >= 0);
+          const k = ties === 'later' ? winners[winners.length - 1] : winners[0];
+          if (out[i] !== Math.fround(c.base[i] + taus[k])) return false;
+        }
+        return true;
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('weight-scale invariance: techniques that normalise weights ignore a common factor', () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['weighted-average', {}],
+    ['task-arithmetic', { normalize: true }],
+    ['ties', { density: 0.6 }],
+    ['dare-linear', { p: 0.4, normalize: true }],
+  ];
+  for (const [name, params] of cases) {
+    it(`${name} ${JSON.stringify(params)}`, () => {
+      fc.assert(
+        fc.property(mergeCase(), fc.double({ min: 0.01, max: 100, noNaN: true }), (c, s) => {
+          const a = mergeOne(name, params, c);
+          const b = mergeOne(name, params, { ...c, weights: c.weights.map((w) => w * s) });
+          return nearlyEqual(a, b, maxAbs(c) * (name === 'dare-linear' ? 4 : 1));
+        }),
+        RUNS,
+      );
+    });
+  }
+  it('random-selection: probabilities, so a power-of-two factor gives the identical draw', () => {
+    fc.assert(
+      fc.property(mergeCase(), fc.integer({ min: -6, max: 6 }), (c, e) => {
+        const a = mergeOne('random-selection', {}, c);
+        const b = mergeOne('random-selection', {}, { ...c, weights: c.weights.map((w) => w * 2 ** e) });
+        return sameValues(a, b);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('boundaries', () => {
+  it('λ = 0 returns the base for every task-vector technique', () => {
+    const names = ['task-arithmetic', 'ties', 'dare-linear', 'dare-ties', 'breadcrumbs', 'breadcrumbs-ties', 'magmax', 'random-selection'];
+    fc.assert(
+      fc.property(mergeCase(), fc.constantFrom(...names), (c, name) => sameValues(mergeOne(name, { lambda: 0 }, c), Float32Array.from(c.base))),
+      RUNS,
+    );
+  });
+  it('no trimming (TIES density 1, DARE p = 0, Breadcrumbs p = gamma = 0) with one expert is task arithmetic, bit for bit', () => {
+    fc.assert(
+      fc.property(mergeCase(1, 1), fc.double({ min: -2, max: 2, noNaN: true }), (c, lambda) => {
+        const one = { ...c, weights: [1] };
+        const ta = mergeOne('task-arithmetic', { lambda }, one);
+        return (
+          sameValues(mergeOne('ties', { density: 1, lambda }, one), ta) &&
+          sameValues(mergeOne('dare-linear', { p: 0, lambda }, one), ta) &&
+          sameValues(mergeOne('breadcrumbs', { p: 0, gamma: 0, lambda }, one), ta)
+        );
+      }),
+      RUNS,
+    );
+  });
+  it('DARE p = 0 and Breadcrumbs p = gamma = 0 are task arithmetic for any weights', () => {
+    fc.assert(
+      fc.property(mergeCase(), (c) => {
+        const ta = mergeOne('task-arithmetic', {}, c);
+        return sameValues(mergeOne('dare-linear', { p: 0 }, c), ta) && sameValues(mergeOne('breadcrumbs', { p: 0, gamma: 0 }, c), ta);
+      }),
+      RUNS,
+    );
+  });
+  it('SLERP t = 0 and t = 1 return the endpoints exactly, in either space', () => {
+    fc.assert(
+      fc.property(mergeCase(2, 2), fc.constantFrom('weights', 'task-vectors'), (c, space) => {
+        return (
+          sameValues(mergeOne('slerp', { t: 0, space }, c), Float32Array.from(c.experts[0])) &&
+          sameValues(mergeOne('slerp', { t: 1, space }, c), Float32Array.from(c.experts[1]))
+        );
+      }),
+      RUNS,
+    );
+  });
+  it('SLERP of two unit vectors stays on the unit sphere (off the linear fallback)', () => {
+    fc.assert(
+      fc.property(mergeCase(2, 2, 20), fc.double({ min: 0, max: 1, noNaN: true }), (c, t) => {
+        const unit = c.experts.map((e) => {
+          const n = Math.hypot(...e);
+          return n === 0 ? e : e.map((v) => v / n);
+        });
+        if (unit.some((e) => Math.hypot(...e) === 0)) return true;
+        const out = mergeOne('slerp', { t }, { ...c, experts: unit });
+        const cos = unit[0].reduce((s, v, i) => s + v * unit[1][i], 0);
+        // off the linear fallback, slerp of unit vectors stays on the unit sphere
+        return Math.abs(cos) > 0.9995 || Math.abs(Math.hypot(...out) - 1) < 1e-4;
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('degenerate inputs never give NaN or Infinity', () => {
+  it('zero task vectors, opposite task vectors and repeated experts, for every technique', () => {
+    const techniques = listTechniques();
+    fc.assert(
+      fc.property(mergeCase(1, 4), fc.constantFrom('zero', 'opposite', 'same'), (c, kind) => {
+        const tau0 = c.experts[0].map((v, i) => Math.fround(v - c.base[i]));
+        const experts =
+          kind === 'zero'
+            ? c.experts.map(() => c.base)
+            : kind === 'opposite'
+              ? c.experts.map((_, k) => c.base.map((b, i) => Math.fround(b + (k % 2 === 0 ? tau0[i] : -tau0[i]))))
+              : c.experts.map(() => c.experts[0]);
+        for (const t of techniques) {
+          const n = Math.max(t.experts.min, Math.min(t.experts.max ?? 99, experts.length));
+          const es = Array.from({ length: n }, (_, k) => experts[k % experts.length]);
+          const ws = Array.from({ length: n }, (_, k) => c.weights[k % c.weights.length]);
+          let out: Float32Array;
+          try {
+            out = mergeOne(t.name, {}, { ...c, experts: es, weights: ws });
+          } catch {
+            return false;
+          }
+          if (out.some((v) => !Number.isFinite(v))) return false;
+        }
+        return true;
+      }),
+      { numRuns: 40 },
+    );
+  });
+  it('model-stock with negativeCos: keep either merges finitely or names the singular tensor', () => {
+    fc.assert(
+      fc.property(mergeCase(2, 4), (c) => {
+        try {
+          return mergeOne('model-stock', { negativeCos: 'keep' }, c).every((v) => Number.isFinite(v));
+        } catch (e) {
+          return /model-stock: tensor "w"/.test((e as Error).message);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('elementwise techniques give the same result in chunks as in one piece', () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['weighted-average', {}],
+    ['task-arithmetic', { lambda: 0.7 }],
+    ['magmax', {}],
+    ['ties', { density: 1, election: 'count' }],
+    ['ties', { density: 1, disjoint: 'max', weightsAt: 'after' }],
+    ['random-selection', { lambda: 1.5 }],
+  ];
+  for (const [name, params] of cases) {
+    it(`${name} ${JSON.stringify(params)}`, () => {
+      fc.assert(
+        fc.property(
+          mergeCase().chain((c) => fc.record({ c: fc.constant(c), cut: fc.integer({ min: 0, max: c.base.length }) })),
+          ({ c, cut }) => {
+            const whole = mergeOne(name, params, c);
+            // one rng shared by the two pieces, consumed in index order as in one piece
+            const shared = tensorRng(c.seed, 'w');
+            const part = (a: number, b: number): Case => ({ ...c, base: c.base.slice(a, b), experts: c.experts.map((e) => e.slice(a, b)) });
+            const n = c.base.length;
+            const first = cut > 0 ? [...mergeOne(name, params, part(0, cut), shared)] : [];
+            const second = cut < n ? [...mergeOne(name, params, part(cut, n), shared)] : [];
+            return sameValues(whole, [...first, ...second]);
+          },
+        ),
+        RUNS,
+      );
+    });
+  }
+});
