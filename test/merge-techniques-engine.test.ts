@@ -151,3 +151,17 @@ describe('engine', () => {
     expect(values(inc.result())).toEqual(values(batch));
   });
 });
+
+describe('resolveMerge keeps LiNeS settings in the resolved params', () => {
+  it('so a spec rebuilt from them applies the same modifier', async () => {
+    const first = resolveMerge({ technique: 'magmax', params: { lambda: 2, lines: { alpha: 0.1 } } }, 1);
+    expect(first.params).toEqual({ lambda: 2, ties: 'later', lines: { ...parseLines({}), alpha: 0.1 } });
+    const again = resolveMerge({ technique: 'magmax', params: first.params as Record<string, unknown> }, 1);
+    expect(again.params).toEqual(first.params);
+    const base = model('base', { 'layers.0.w': [0], 'layers.1.w': [0] });
+    const e = model('e', { 'layers.0.w': [1], 'layers.1.w': [1] });
+    const m = await mergeModels({ technique: 'magmax', params: first.params as Record<string, unknown> }, base, [e]);
+    // λ = 2, L = 2: scales 0.1 and 0.1 + 0.5 = 0.6 -> 0.2 and 1.2
+    expect(values(m)).toEqual({ 'layers.0.w': [Math.fround(0.2)], 'layers.1.w': [Math.fround(1.2)] });
+  });
+});

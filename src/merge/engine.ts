@@ -59,8 +59,11 @@ export function resolveMerge(spec: MergeSpec, expertCount: number): ResolvedMerg
     fail('CONFIG', `${technique.name}: lines must be an object of LiNeS settings, got ${JSON.stringify(linesRaw)}`);
   }
   const params = technique.parse(rawParams);
-  const resolved = linesRaw ? withLines(technique, parseLines(linesRaw as Record<string, unknown>)) : technique;
-  return { technique: resolved, params, weights, seed };
+  if (!linesRaw) return { technique, params, weights, seed };
+  // The parsed LiNeS settings stay in params (as `lines`), so a spec rebuilt from resolved params
+  // (a normalised config, a tracker) keeps the modifier; the wrapped technique ignores the extra key.
+  const lines = parseLines(linesRaw as Record<string, unknown>);
+  return { technique: withLines(technique, lines), params: { ...params, lines }, weights, seed };
 }
 
 export function tensorRng(seed: number, name: string): () => number {
