@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
+import { LINES_PARAMS } from '../../merge/lines.js';
 import { listTechniques } from '../../merge/registry.js';
+import type { ParamDoc } from '../../merge/types.js';
+
+function printParams(params: readonly ParamDoc[]): void {
+  for (const p of params) {
+    const values = p.values ? ` {${p.values.join('|')}}` : '';
+    console.log(`    ${p.name} = ${String(p.default)}${values}  ${p.description}`);
+  }
+}
 
 export function registerTechniques(program: Command): void {
   program
@@ -8,11 +17,11 @@ export function registerTechniques(program: Command): void {
     .action(() => {
       for (const t of listTechniques()) {
         const aliases = t.aliases?.length ? ` (aliases: ${t.aliases.join(', ')})` : '';
-        console.log(`${t.name}${aliases}: ${t.summary}`);
-        for (const p of t.params) {
-          const values = p.values ? ` {${p.values.join('|')}}` : '';
-          console.log(`    ${p.name} = ${String(p.default)}${values}  ${p.description}`);
-        }
+        const incremental = t.incremental ? ' [incremental]' : '';
+        console.log(`${t.name}${aliases}${incremental}: ${t.summary}`);
+        printParams(t.params);
       }
+      console.log('lines (a modifier for any technique: `parameters.lines` in a merge config, or MergeSpec.lines): scale the merged task vector of layer l by alpha + beta·l/(L-1).');
+      printParams(LINES_PARAMS);
     });
 }
