@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { ParamSet } from '../src/params/paramset.js';
+import { syntheticSetup } from '../src/synthetic/index.js';
+import { parseMethod, runBaseline, runTime } from '../src/time/index.js';
+import { NO_REPLAY } from '../src/time/types.js';
+
+// The default world, three seeds: the phenomena that make temporal merging hard must all be present.
+const SEEDS = [0, 1, 2];
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function distance(a: ParamSet, b: ParamSet): number {
+  let s = 0;
+  for (const [name, t] of a.entries()) {
+    const x = b.data(name);
+    for (let i = 0; i < x.length; i++) s += (t.data[i] - x[i]) ** 2;
+  }
+  return Math.sqrt(s);
+}
+
+function average(models: readonly ParamSet[]): ParamSet {
+  return models[0].map((d, name) => {
+    const out = new Float32Array(d.length);
+    for (const m of models) {
+      const x = m.data(name);
+      for (let i = 0; i < out.length; i++) out[i] += x[i] / models.length;
+    }
+    return out;
+  });
+}
+
+/** Spearman rank correlation. */
+function spearman(a: readonly number[], b: readonly number[]): number {
+  const rank = (xs: readonly number[]) => {
+    const idx = xs.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0]);
+    const r = new Array<number>(xs.length);
+    idx.forEach(([, i], k) => (r[i] = k));
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const ma = mean(ra);
+  const mb = mean(rb);
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < ra.length; i++) {
+    num += (ra[i] - ma) * (rb[i] - mb);
+    da += (ra[i] - ma) ** 2;
+    db += (rb[i] - mb) ** 2;
+  }
+  return num / Math.sqrt(da * db);
+}
+
+describe.each(SEEDS)('default synthetic world, seed %i', (seed) => {
+  const s = syntheticSetup({ seed });
+  const cfg = { stream: s.world.stream, trainer: s.trainer, evaluator: s.evaluator, base: s.base, stepsPerTask: s.config.stepsPerTask, seed };
+
+  it('θ0 starts with low A_KA and high A_ZS', async () => {
+    const r = await runBaseline('zeroshot', cfg);
+    expect(r.final.aKa!).toBeLessThan(0.45);
+    expect(r.final.aZs!).toBeGreaterThan(0.85);
+  });
+
+  it('sequential fine-tuning learns each task, then forgets it', async () => {
+    const r = await runTime({ ...cfg, method: parseMethod('finetune') });
+    const T = r.T;
+    const justLearned = mean(r.steps.slice(1).map((st, i) => st.scores[i]));
+    const atEnd = mean(r.steps[T].scores.slice(0, T - 1));
+    expect(justLearned).toBeGreaterThan(0.75);
+    expect(r.final.forgetting!).toBeGreaterThan(0.1);
+    expect(atEnd).toBeLessThan(justLearned - 0.1);
+  });
+
+  it('zero-shot retention falls as the weights drift from θ0', async () => {
+    const { adaptation, zeroshot } = s.world.stream;
+    let w = s.base;
+    const drift = [0];
+    const zs = [mean(await s.evaluator.evaluate(w, zeroshot))];
+    for (let t = 0; t < adaptation.length; t++) {
+      w = (await s.trainer.train({ init: w, tasks: [adaptation[t]], previous: [], replay: NO_REPLAY, steps: s.config.stepsPerTask, seed: 100 + t })).weights;
+      drift.push(distance(w, s.base));
+      zs.push(mean(await s.evaluator.evaluate(w, zeroshot)));
+    }
+    expect(zs[zs.length - 1]).toBeLessThan(zs[0] - 0.2);
+    expect(spearman(drift, zs)).toBeLessThan(-0.6);
+  });
+
+  it('experts trained from θ0 interfere when merged', async () => {
+    const { adaptation } = s.world.stream;
+    const experts: ParamSet[] = [];
+    const own: number[] = [];
+    for (let t = 0; t < adaptation.length; t++) {
+      const e = (await s.trainer.train({ init: s.base, tasks: [adaptation[t]], previous: [], replay: NO_REPLAY, steps: s.config.stepsPerTask, seed: 200 + t })).weights;
+      experts.push(e);
+      own.push((await s.evaluator.evaluate(e, [adaptation[t]]))[0]);
+    }
+    const merged = await s.evaluator.evaluate(average(experts), adaptation);
+    expect(mean(own) - mean(merged)).toBeGreaterThan(0.25);
+  });
+
+  it('the multitask run beats continual fine-tuning on A_KA', async () => {
+    const multi = await runBaseline('multitask', cfg);
+    const cont = await runBaseline('continual', cfg);
+    expect(multi.final.aKa!).toBeGreaterThan(cont.final.aKa! + 0.05);
+  });
+});
