@@ -178,7 +178,7 @@ describe('interop with @huggingface/hub', () => {
     await writeSafetensors(path, sample(), { dtype: 'BF16', metadata: { source: 'time-merge' } });
     const bytes = readFileSync(path);
     const requests: string[] = [];
-    const localFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const localFetch = (async (input: Request | string | URL, init?: RequestInit) => {
       const url = input instanceof Request ? input.url : String(input);
       const range = new Headers(init?.headers).get('range');
       requests.push(`${url.split('/').pop()} ${range}`);

@@ -1,0 +1,234 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runMergeConfig, VERSION, writeMergeDemo } from '../src/cli/commands/merge.js';
+import { loadMergeConfig, parseMergeConfig } from '../src/merge/config.js';
+import { TimeMergeError } from '../src/params/errors.js';
+import { ParamSet } from '../src/params/paramset.js';
+import { openSafetensors, readSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
+import { buildSafetensors, concatBytes, leBytes, tempDir } from './fixtures/safetensors/build.js';
+
+const tmp = tempDir('tm-merge-');
+afterAll(() => tmp.cleanup());
+
+const ps = (entries: Record<string, [number[], number[]]>, label?: string) =>
+  ParamSet.fromEntries(Object.entries(entries).map(([k, [shape, v]]) => [k, { shape, data: new Float32Array(v) }]), label);
+
+/** base, two experts and their directory: small values whose merges are exact in float32. */
+async function models(dir: string): Promise<void> {
+  await writeSafetensors(join(dir, 'base.safetensors'), ps({ w: [[2, 2], [1, 2, 3, 4]], b: [[2], [0, 0]] }), { metadata: { format: 'pt' } });
+  await writeSafetensors(join(dir, 'a.safetensors'), ps({ w: [[2, 2], [3, 2, 3, 0]], b: [[2], [1, -1]] }));
+  await writeSafetensors(join(dir, 'b.safetensors'), ps({ w: [[2, 2], [1, 6, 3, 8]], b: [[2], [-2, 4]] }));
+}
+
+function config(name: string, text: string): string {
+  const path = tmp.file(name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const TA = `merge_method: task-arithmetic
+base_model: base.safetensors
+models:
+  - model: a.safetensors
+    parameters: { weight: 0.5 }
+  - b.safetensors
+parameters: { lambda: 0.5 }
+seed: 3
+output: out.safetensors
+`;
+
+/** Files in the temp dir that look like a writer's leftovers. */
+const leftovers = () => readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'));
+
+describe('merge config parsing', () => {
+  it('normalises a config: resolved paths, default weight 1, parameters with defaults, alias resolved', () => {
+    const c = parseMergeConfig(TA.replace('task-arithmetic', 'task_arithmetic'), { source: 'x.yaml', baseDir: '/models' });
+    expect(c.technique).toBe('task-arithmetic');
+    expect(c.base).toBe('/models/base.safetensors');
+    expect(c.models).toEqual([
+      { path: '/models/a.safetensors', weight: 0.5 },
+      { path: '/models/b.safetensors', weight: 1 },
+    ]);
+    expect(c.params).toEqual({ lambda: 0.5, normalize: false });
+    expect(c.dtype).toBeUndefined();
+    expect(c.seed).toBe(3);
+    expect(c.output).toBe('/models/out.safetensors');
+    expect(c.normalized).toEqual({
+      merge_method: 'task-arithmetic',
+      base_model: 'base.safetensors',
+      models: [
+        { model: 'a.safetensors', parameters: { weight: 0.5 } },
+        { model: 'b.safetensors', parameters: { weight: 1 } },
+      ],
+      parameters: { lambda: 0.5, normalize: false },
+      seed: 3,
+    });
+  });
+
+  it('reads JSON configs and dtype spellings', async () => {
+    const path = config('c.json', JSON.stringify({ merge_method: 'linear', base_model: 'base.safetensors', models: ['a.safetensors'], dtype: 'bfloat16' }));
+    const c = await loadMergeConfig(path);
+    expect(c.technique).toBe('weighted-average');
+    expect(c.dtype).toBe('BF16');
+    expect(c.base).toBe(join(tmp.dir, 'base.safetensors'));
+    expect(c.output).toBeUndefined();
+    expect(parseMergeConfig(TA + 'dtype: F16\n').dtype).toBe('F16');
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['not YAML', 'merge_method: [task', /not valid YAML/],
+    ['a list', '- a\n- b\n', /must be a mapping/],
+    ['duplicate key', TA + 'seed: 4\n', /not valid YAML: Map keys must be unique/],
+    ['unknown key', TA + 'tokenizer_source: base\n', /unknown key "tokenizer_source" \(known: merge_method, base_model/],
+    ['no merge_method', TA.replace('merge_method: task-arithmetic\n', ''), /merge_method is required/],
+    ['unknown technique', TA.replace('task-arithmetic', 'frankenmerge'), /unknown merge technique "frankenmerge"/],
+    ['no base_model', TA.replace('base_model: base.safetensors\n', ''), /base_model is required/],
+    ['empty models', TA.replace(/models:[\s\S]*parameters: \{ lambda/, 'models: []\nparameters: { lambda'), /models must be a non-empty list/],
+    ['model entry with unknown key', TA.replace('- b.safetensors', '- { model: b.safetensors, weigth: 2 }'), /models\[1\]: unknown key "weigth"/],
+    ['per-model density', TA.replace('weight: 0.5', 'weight: 0.5, density: 0.2'), /models\[0\]\.parameters: per-model parameter "density" is not supported/],
+    ['weight not a number', TA.replace('weight: 0.5', 'weight: heavy'), /models\[0\]\.parameters\.weight must be a finite number, got "heavy"/],
+    ['unknown technique parameter', TA.replace('lambda: 0.5', 'lamda: 0.5'), /task-arithmetic: unknown parameter "lamda" \(known: lambda, normalize\)/],
+    ['technique parameter of the wrong type', TA.replace('lambda: 0.5', 'lambda: big'), /task-arithmetic: lambda must be a finite number, got "big"/],
+    ['parameter out of range', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'density: 1.5'), /ties: density/],
+    ['too many experts for slerp', TA.replace('task-arithmetic', 'slerp').replace('lambda: 0.5', 't: 0.5').replace('- b.safetensors', '- b.safetensors\n  - c.safetensors'), /slerp takes at most 2 expert models, got 3/],
+    ['bad dtype', TA + 'dtype: int8\n', /dtype must be f32, f16 or bf16, got "int8"/],
+    ['negative seed', TA.replace('seed: 3', 'seed: -1'), /seed must be a non-negative integer, got -1/],
+    ['fractional seed', TA.replace('seed: 3', 'seed: 1.5'), /seed must be a non-negative integer, got 1.5/],
+    ['output not a path', TA.replace('output: out.safetensors', 'output: 3'), /output must be a file path/],
+  ];
+  for (const [what, text, message] of bad) {
+    it(`rejects ${what} with a CONFIG error naming the file`, () => {
+      let err: unknown;
+      try {
+        parseMergeConfig(text, { source: 'bad.yaml' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TimeMergeError);
+      expect((err as TimeMergeError).code).toBe('CONFIG');
+      expect((err as TimeMergeError).message).toMatch(/^bad\.yaml: /);
+      expect((err as TimeMergeError).message).toMatch(message);
+    });
+  }
+
+  it('reports a missing config file as an IO error', async () => {
+    await expect(loadMergeConfig(tmp.file('none.yaml'))).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/none\.yaml: cannot read merge config: no such file/) });
+  });
+});
+
+describe('merge command end to end', () => {
+  it('task arithmetic: exact values, base dtype and metadata recording config, seed, technique, version', async () => {
+    await models(tmp.dir);
+    const summary = await runMergeConfig(config('ta.yaml', TA), { progress: false });
+    expect(summary).toMatchObject({ output: join(tmp.dir, 'out.safetensors'), technique: 'task-arithmetic', models: 2, tensors: 2, parameters: 6 });
+    const f = await openSafetensors(summary.output);
+    // θ0 + 0.5 (0.5 (a - θ0) + (b - θ0)), element by element.
+    expect([...(await f.read('w'))]).toEqual([1.5, 4, 3, 5]);
+    expect([...(await f.read('b'))]).toEqual([-0.75, 1.75]);
+    expect(f.entries.map((e) => e.dtype)).toEqual(['F32', 'F32']);
+    expect(f.metadata).toMatchObject({ format: 'pt', time_merge_technique: 'task-arithmetic', time_merge_seed: '3', time_merge_version: VERSION });
+    expect(JSON.parse(f.metadata.time_merge_config)).toEqual((await loadMergeConfig(join(tmp.dir, 'ta.yaml'))).normalized);
+    await f.close();
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('weighted average into bf16 with --output overriding the config', async () => {
+    await models(tmp.dir);
+    const path = config('wa.yaml', 'merge_method: weighted-average\nbase_model: base.safetensors\nmodels: [a.safetensors, { model: b.safetensors, parameters: { weight: 3 } }]\ndtype: bf16\n');
+    const out = join(tmp.dir, 'wa-out.safetensors');
+    await runMergeConfig(path, { output: out, progress: false });
+    const f = await openSafetensors(out);
+    expect(f.entries.map((e) => e.dtype)).toEqual(['BF16', 'BF16']);
+    // (a + 3b) / 4; every value is exact in bfloat16.
+    expect([...(await f.read('w'))]).toEqual([1.5, 5, 3, 6]);
+    expect([...(await f.read('b'))]).toEqual([-1.25, 2.75]);
+    await f.close();
+  });
+
+  it('merges sharded checkpoints', async () => {
+    await models(tmp.dir);
+    await writeSafetensors(join(tmp.dir, 'a-w.safetensors'), ps({ w: [[2, 2], [3, 2, 3, 0]] }));
+    await writeSafetensors(join(tmp.dir, 'a-b.safetensors'), ps({ b: [[2], [1, -1]] }));
+    writeFileSync(join(tmp.dir, 'a.safetensors.index.json'), JSON.stringify({ weight_map: { w: 'a-w.safetensors', b: 'a-b.safetensors' } }));
+    const path = config('sharded.yaml', TA.replace('- model: a.safetensors', '- model: a.safetensors.index.json').replace('out.safetensors', 'sharded-out.safetensors'));
+    await runMergeConfig(path, { progress: false });
+    expect((await readSafetensors(join(tmp.dir, 'sharded-out.safetensors'))).flatten()).toEqual(new Float32Array([1.5, 4, 3, 5, -0.75, 1.75]));
+  });
+
+  it('stops on a bad header, a missing file or a structure mismatch, and writes nothing', async () => {
+    await models(tmp.dir);
+    await writeSafetensors(join(tmp.dir, 'c.safetensors'), ps({ w: [[4], [1, 2, 3, 4]], b: [[2], [0, 0]] }));
+    const mismatch = config('mismatch.yaml', TA.replace('- b.safetensors', '- c.safetensors').replace('out.safetensors', 'mismatch-out.safetensors'));
+    await expect(runMergeConfig(mismatch, { progress: false })).rejects.toMatchObject({ code: 'MISMATCH', message: expect.stringMatching(/c\.safetensors does not match .*base\.safetensors .*"w" has shape \[2,2\] .* but \[4\]/) });
+    writeFileSync(join(tmp.dir, 'broken.safetensors'), buildSafetensors('{"w":', new Uint8Array(0)));
+    const broken = config('broken.yaml', TA.replace('- b.safetensors', '- broken.safetensors').replace('out.safetensors', 'broken-out.safetensors'));
+    await expect(runMergeConfig(broken, { progress: false })).rejects.toMatchObject({ code: 'SAFETENSORS', message: expect.stringMatching(/broken\.safetensors: header is not valid JSON/) });
+    const missing = config('missing.yaml', TA.replace('- b.safetensors', '- gone.safetensors').replace('out.safetensors', 'missing-out.safetensors'));
+    await expect(runMergeConfig(missing, { progress: false })).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/gone\.safetensors: cannot open: no such file/) });
+    for (const f of ['mismatch-out', 'broken-out', 'missing-out']) expect(existsSync(join(tmp.dir, `${f}.safetensors`))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a failure mid-way leaves no partial output and keeps an existing output file', async () => {
+    await models(tmp.dir);
+    // The second tensor of this expert holds NaN: the first tensor is merged and written before it fails.
+    await writeSafetensors(join(tmp.dir, 'nan.safetensors'), ps({ w: [[2, 2], [1, 1, 1, 1]], b: [[2], [Number.NaN, 0]] }));
+    const out = join(tmp.dir, 'keep.safetensors');
+    writeFileSync(out, 'previous result');
+    const path = config('nan.yaml', TA.replace('- b.safetensors', '- nan.safetensors').replace('out.safetensors', 'keep.safetensors'));
+    await expect(runMergeConfig(path, { progress: false })).rejects.toMatchObject({ code: 'MERGE', message: expect.stringMatching(/non-finite value in "b"/) });
+    expect(readFileSync(out, 'utf8')).toBe('previous result');
+    expect(leftovers()).toEqual([]);
+    // Weights summing to zero fail on the first tensor, after the header is written.
+    const zero = config('zero.yaml', 'merge_method: weighted-average\nbase_model: base.safetensors\nmodels: [a.safetensors, { model: b.safetensors, parameters: { weight: -1 } }]\noutput: keep.safetensors\n');
+    await expect(runMergeConfig(zero, { progress: false })).rejects.toMatchObject({ code: 'MERGE', message: expect.stringMatching(/sum to zero/) });
+    expect(readFileSync(out, 'utf8')).toBe('previous result');
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('refuses an output that is one of the inputs, a missing output, and non-float tensors', async () => {
+    await models(tmp.dir);
+    await expect(runMergeConfig(config('self.yaml', TA.replace('output: out.safetensors', 'output: a.safetensors')), { progress: false })).rejects.toThrow(/output .*a\.safetensors is also an input/);
+    await expect(runMergeConfig(config('noout.yaml', TA.replace('output: out.safetensors\n', '')), { progress: false })).rejects.toThrow(/no output file: set "output" in the config or pass --output/);
+    const header = { w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [2], data_offsets: [16, 24] }, ids: { dtype: 'I64', shape: [1], data_offsets: [24, 32] } };
+    writeFileSync(join(tmp.dir, 'ints.safetensors'), buildSafetensors(header, concatBytes(leBytes([1, 2, 3, 4, 0, 0], 'f32'), new Uint8Array(8))));
+    await expect(runMergeConfig(config('ints.yaml', TA.replace('- b.safetensors', '- ints.safetensors')), { progress: false })).rejects.toThrow(/ints\.safetensors: tensor "ids" has dtype I64; merge combines floating-point tensors only/);
+  });
+
+  it('the demo merges to base + 0.5 (0.7 τa + τb)', async () => {
+    const dir = join(tmp.dir, 'demo');
+    const configPath = await writeMergeDemo(dir);
+    const summary = await runMergeConfig(configPath, { progress: false });
+    const [base, a, b, merged] = await Promise.all(['base', 'expert-a', 'expert-b', 'merged'].map((n) => readSafetensors(join(dir, `${n}.safetensors`))));
+    expect(summary.output).toBe(join(dir, 'merged.safetensors'));
+    for (const name of base.names()) {
+      const expected = base.data(name).map((t0, i) => t0 + 0.5 * (0.7 * (a.data(name)[i] - t0) + (b.data(name)[i] - t0)));
+      // float32 accumulation order is the technique's business: allow a few ulps.
+      merged.data(name).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    }
+    expect(a.flatten()).not.toEqual(base.flatten());
+  });
+});
+
+describe('time-merge merge (CLI)', () => {
+  const run = promisify(execFile);
+  const bin = join(import.meta.dirname, '..', 'bin', 'time-merge.js');
+
+  it('with no config writes and merges the demo in a temporary directory', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'merge'], { env: { ...process.env, TMPDIR: tmp.dir } });
+    expect(stdout).toMatch(/demo written to .*time-merge-demo-/);
+    expect(stdout).toMatch(/merged 2 model\(s\) with task-arithmetic: 3 tensors, 24 parameters -> .*merged\.safetensors/);
+    const demo = readdirSync(tmp.dir).find((d) => d.startsWith('time-merge-demo-'))!;
+    expect(readdirSync(join(tmp.dir, demo)).sort()).toEqual(['base.safetensors', 'expert-a.safetensors', 'expert-b.safetensors', 'merge.yaml', 'merged.safetensors']);
+  });
+
+  it('prints a bad config error plainly and exits with status 2', async () => {
+    const path = config('cli-bad.yaml', TA.replace('lambda', 'lamda'));
+    const err = await run(process.execPath, [bin, 'merge', path, '--quiet']).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(err?.code).toBe(2);
+    expect(err?.stderr.trim()).toBe(`time-merge: ${path}: task-arithmetic: unknown parameter "lamda" (known: lambda, normalize)`);
+  });
+});
