@@ -1,0 +1,209 @@
+/**
+ * Laws that tie the WebAssembly SIMD kernels to the TypeScript reference, over random lengths (zero,
+ * below the SIMD threshold, not multiples of the 4- or 16-wide SIMD loops, across the 16384-float scratch
+ * chunks) and random float32 values (zeros, -0, subnormals, mixed magnitudes):
+ * - elementwise kernels are bit-identical (same float32 operations in the same order);
+ * - reductions (dot, sumSquares) agree within n·2^-52·Σ|terms| (float64 sums in another order);
+ * - processing a tensor in pieces (subarray views) gives the same bits as one call.
+ */
+import { fc, test } from '@fast-check/vitest';
+import seedrandom from 'seedrandom';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { tsKernels, useKernels, kernelBackend, wasmKernelsAvailable } from '../src/params/kernels.js';
+import * as k from '../src/params/kernels.js';
+
+const initial = kernelBackend();
+beforeAll(() => {
+  if (!wasmKernelsAvailable()) throw new Error('WebAssembly kernels not built: run npm run build:wasm');
+});
+afterAll(() => useKernels(initial));
+
+/** Values of one of several kinds, so properties see zeros, signed zeros, subnormals and wide ranges. */
+function fill(n: number, seed: number, kind: number): Float32Array {
+  // xorshift32 seeded from seedrandom: fast enough for tens of thousands of values per case
+  let st = (seedrandom(String(seed)).int32() | 1) >>> 0;
+  const rng = () => {
+    st ^= st << 13;
+    st ^= st >>> 17;
+    st ^= st << 5;
+    return (st >>> 0) / 4294967296;
+  };
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = rng();
+    switch (kind) {
+      case 0: x[i] = rng() * 2 - 1; break;
+      case 1: x[i] = (rng() - 0.5) * 2 ** Math.floor(rng() * 200 - 100); break;
+      case 2: x[i] = u < 0.3 ? 0 : u < 0.4 ? -0 : u < 0.5 ? 1e-40 * (rng() - 0.5) : rng() - 0.5; break;
+      default: x[i] = Math.round((rng() - 0.5) * 8) / 4; // small grid: many exact ties
+    }
+  }
+  return x;
+}
+
+const length = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 20000 }), fc.constantFrom(16383, 16384, 16385, 32768 + 5));
+const scalar = fc.oneof(fc.double({ min: -4, max: 4, noNaN: true }), fc.constantFrom(0, -0, 1, 0.5, 1 / 3, 1e-30));
+const kind = fc.integer({ min: 0, max: 3 });
+const seed = fc.integer({ min: 0, max: 2 ** 30 });
+
+function bits(x: Float32Array): Uint32Array {
+  return new Uint32Array(x.buffer, x.byteOffset, x.length);
+}
+
+/** Runs fn on the ts and on the wasm backend, each on fresh copies of the inputs; returns both outputs. */
+function both(inputs: Float32Array[], fn: (arrs: Float32Array[]) => void): [Float32Array[], Float32Array[]] {
+  const run = (backend: 'ts' | 'wasm') => {
+    useKernels(backend);
+    const arrs = inputs.map((a) => a.slice());
+    fn(arrs);
+    return arrs;
+  };
+  return [run('ts'), run('wasm')];
+}
+
+/** Index of the first element whose bits differ, or -1 (a plain loop: deep equality is slow here). */
+function firstDiff(a: Float32Array, b: Float32Array): number {
+  const p = bits(a);
+  const q = bits(b);
+  if (p.length !== q.length) return 0;
+  for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) return i;
+  return -1;
+}
+
+function expectSameBits(a: Float32Array[], b: Float32Array[]): void {
+  for (let i = 0; i < a.length; i++) {
+    const d = firstDiff(a[i], b[i]);
+    if (d >= 0) expect(`array ${i} [${d}]: wasm ${b[i][d]}`).toBe(`array ${i} [${d}]: ts ${a[i][d]}`);
+  }
+}
+
+const opts = { numRuns: 30 };
+
+describe('wasm kernels are bit-identical to the TypeScript reference', () => {
+  test.prop([length, scalar, kind, seed], opts)('axpy', (n, a, kd, s) => {
+    const [t, w] = both([fill(n, s, kd), fill(n, s + 1, kd)], ([y, x]) => k.axpy(y, a, x));
+    expectSameBits(t, w);
+  });
+
+  test.prop([length, scalar, scalar, kind, seed], opts)('axpby and addScaled', (n, a, b, kd, s) => {
+    const [t, w] = both([new Float32Array(n), fill(n, s, kd), fill(n, s + 1, kd)], ([o, x, y]) => {
+      k.axpby(o, a, x, b, y);
+      k.addScaled(x, o, a, y); // x = o + a·y, out aliasing an input
+    });
+    expectSameBits(t, w);
+  });
+
+  test.prop([length, scalar, kind, seed], opts)('scale, sub', (n, a, kd, s) => {
+    const [t, w] = both([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([x, y, o]) => {
+      k.scale(x, a);
+      k.sub(o, x, y);
+    });
+    expectSameBits(t, w);
+  });
+
+  test.prop([length, fc.double({ min: 0, max: 1, noNaN: true }), kind, seed], opts)('lerp (EMA step), also in place', (n, beta, kd, s) => {
+    const [t, w] = both([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([m, x, o]) => {
+      k.lerp(o, m, x, beta);
+      k.lerp(m, m, x, beta);
+    });
+    expectSameBits(t, w);
+  });
+
+  test.prop([length, fc.array(scalar, { minLength: 0, maxLength: 7 }), kind, seed], opts)('weightedSum and weightedDeltaSum over 0..7 arrays', (n, ws, kd, s) => {
+    const xs = ws.map((_, i) => fill(n, s + i, kd));
+    const base = fill(n, s + 99, kd);
+    const [t, w] = both([new Float32Array(n), new Float32Array(n), base, ...xs], ([o1, o2, b, ...ys]) => {
+      k.weightedSum(o1, ys, ws);
+      k.weightedDeltaSum(o2, b, ys, ws);
+    });
+    expectSameBits(t, w);
+  });
+
+  test.prop([length, fc.integer({ min: 1, max: 5 }), kind, seed], opts)('absMaxSelect', (n, count, kd, s) => {
+    const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+    const [t, w] = both([new Float32Array(n), ...xs], ([o, ...ys]) => k.absMaxSelect(o, ys));
+    expectSameBits(t, w);
+  });
+
+  test.prop([length, kind, seed, fc.integer({ min: 0, max: 3 })], opts)('firstNonFinite', (n, kd, s, bad) => {
+    const x = fill(n, s, kd);
+    const rng = seedrandom(`nf${s}`);
+    const specials = [Number.NaN, Infinity, -Infinity];
+    for (let j = 0; j < bad && n > 0; j++) x[Math.floor(rng() * n)] = specials[j % 3];
+    useKernels('ts');
+    const t = k.firstNonFinite(x);
+    useKernels('wasm');
+    expect(k.firstNonFinite(x)).toBe(t);
+    expect(t === -1).toBe(x.every((v) => Number.isFinite(v)));
+  });
+});
+
+describe('wasm reductions agree with the reference within the float64 reordering bound', () => {
+  test.prop([length, kind, seed], opts)('dot and sumSquares', (n, kd, s) => {
+    const a = fill(n, s, kd);
+    const b = fill(n, s + 1, kd);
+    let absSum = 0;
+    let sqSum = 0;
+    for (let i = 0; i < n; i++) {
+      absSum += Math.abs(a[i] * b[i]);
+      sqSum += a[i] * a[i];
+    }
+    const tol = (x: number) => n * 2 ** -52 * x;
+    useKernels('wasm');
+    const wd = k.dot(a, b);
+    const ws = k.sumSquares(a);
+    expect(Math.abs(wd - tsKernels.dot(a, b))).toBeLessThanOrEqual(tol(absSum));
+    expect(Math.abs(ws - tsKernels.sumSquares(a))).toBeLessThanOrEqual(tol(sqSum));
+  });
+});
+
+describe('chunked processing equals one call', () => {
+  test.prop([length, fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 6 }), scalar, kind, seed, fc.constantFrom('ts', 'wasm')], opts)(
+    'weightedSum and lerp over subarray pieces',
+    (n, cuts, a, kd, s, backend) => {
+      useKernels(backend as 'ts' | 'wasm');
+      const xs = [fill(n, s, kd), fill(n, s + 1, kd), fill(n, s + 2, kd)];
+      const ws = [a, 0.25, -1];
+      const whole = new Float32Array(n);
+      k.weightedSum(whole, xs, ws);
+      const pieces = new Float32Array(n);
+      let o = 0;
+      for (let c = 0; o < n; c++) {
+        const e = Math.min(n, o + cuts[c % cuts.length]);
+        k.weightedSum(pieces.subarray(o, e), xs.map((x) => x.subarray(o, e)), ws);
+        o = e;
+      }
+      expect(firstDiff(pieces, whole)).toBe(-1);
+      // EMA over pieces, in place
+      const m1 = xs[0].slice();
+      const m2 = xs[0].slice();
+      k.lerp(m1, m1, xs[1], 0.3);
+      for (let p = 0; p < n; p += cuts[0]) k.lerp(m2.subarray(p, p + cuts[0]), m2.subarray(p, p + cuts[0]), xs[1].subarray(p, p + cuts[0]), 0.3);
+      expect(firstDiff(m2, m1)).toBe(-1);
+    },
+  );
+});
+
+describe('selection laws', () => {
+  test.prop([fc.integer({ min: 1, max: 3000 }), kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)(
+    'absTopKThreshold is the k-th largest |value|, and keepTopK keeps exactly k of the largest',
+    (n, kd, s, frac) => {
+      const x = fill(n, s, kd);
+      const kk = Math.max(1, Math.ceil(frac * n));
+      const sorted = Array.from(x, Math.abs).sort((p, q) => q - p);
+      expect(k.absTopKThreshold(x, kk)).toBe(sorted[kk - 1]);
+      const out = new Float32Array(n);
+      k.keepTopK(out, x, kk);
+      let kept = 0;
+      for (let i = 0; i < n; i++) {
+        if (out[i] !== 0) kept++;
+        expect(out[i] === 0 || out[i] === x[i]).toBe(true);
+      }
+      const nonzeroAtLeast = sorted.slice(0, kk).filter((v) => v !== 0).length;
+      expect(kept).toBe(nonzeroAtLeast); // exactly k kept; kept zeros are invisible
+      const minKept = Math.min(...Array.from(out).filter((v) => v !== 0).map(Math.abs), Infinity);
+      const maxDropped = Math.max(...Array.from(x).filter((v, i) => out[i] === 0 && v !== 0).map(Math.abs), 0);
+      if (kept > 0) expect(minKept).toBeGreaterThanOrEqual(maxDropped);
+    },
+  );
+});
