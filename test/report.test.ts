@@ -119,6 +119,19 @@ describe('report edge cases', () => {
     expect(existsSync(path.join(dir, 'figures', 'plane.png'))).toBe(true);
   });
 
+  it('a runs.csv with a header and no rows gives a page of skipped figures, not an error', async () => {
+    const dir = path.join(root, 'no-rows');
+    writeFixture(dir, fixture, { bench: false });
+    for (const f of ['runs.csv', 'steps.csv', 'matrix.csv']) {
+      const file = path.join(dir, f);
+      writeFileSync(file, readFileSync(file, 'utf8').split('\n')[0] + '\n');
+    }
+    const out = await generateReport(dir);
+    expect(out.figures).toEqual([]);
+    expect(out.skipped.map((s) => s.name)).toEqual(['plane', 'gm-over-time', 'matrix', 'spread', 'scaling', 'bench-cost']);
+    expect(readFileSync(out.html, 'utf8')).toContain('0 runs');
+  });
+
   it('a report pointed at a bench folder draws only the cost figure', async () => {
     const dir = path.join(root, 'bench');
     writeFixture(path.join(root, 'bench-src'), fixture);

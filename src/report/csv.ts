@@ -37,13 +37,19 @@ export function parseCsv(text: string, file: string): CsvTable {
 }
 
 function splitRecords(text: string, file: string): string[][] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte-order mark from spreadsheet exports
+  // Fast path: results files are plain numbers and names; quoting only appears for odd labels.
+  if (!text.includes('"')) return text.split(/\r?\n|\r/).map((line) => line.split(','));
+  return splitQuoted(text, file);
+}
+
+/** The general RFC 4180 scanner, for files with quoted fields (which may hold commas and newlines). */
+function splitQuoted(text: string, file: string): string[][] {
   const records: string[][] = [];
   let record: string[] = [];
   let field = '';
   let quoted = false;
-  let i = 0;
-  if (text.charCodeAt(0) === 0xfeff) i = 1; // byte-order mark from spreadsheet exports
-  for (; i < text.length; i++) {
+  for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
       if (ch === '"') {

@@ -2,6 +2,22 @@ import type { TopLevelSpec } from 'vega-lite';
 import { type MethodPoint, methodPoints, pointLabel } from '../aggregate.js';
 import { describeSetting, type FigureResult, type ReportContext, SCHEMA } from './types.js';
 
+/** Twelve distinguishable shapes (vega's default range has eight; studies compare up to ten techniques). */
+const SHAPES = [
+  'circle',
+  'square',
+  'triangle-up',
+  'cross',
+  'diamond',
+  'triangle-down',
+  'triangle-right',
+  'triangle-left',
+  'M-1,-0.33L-0.33,-0.33L0,-1L0.33,-0.33L1,-0.33L0.45,0.15L0.65,1L0,0.5L-0.65,1L-0.45,0.15Z', // star
+  'M-1,0L-0.5,-0.87L0.5,-0.87L1,0L0.5,0.87L-0.5,0.87Z', // hexagon
+  'M-1,-1L1,-1L-1,1L1,1Z', // hourglass
+  'M0,-1L0.95,-0.31L0.59,0.81L-0.59,0.81L-0.95,-0.31Z', // pentagon
+];
+
 const GM_LEVELS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /** Curves of constant GM = sqrt(A_KA * A_ZS), i.e. A_ZS = g^2 / A_KA, so the plane reads as a trade-off. */
@@ -27,6 +43,7 @@ export function planeFigure(ctx: ReportContext): FigureResult {
   const points = methodPoints(ctx.mainRuns).map((p) => ({ ...p, label: pointLabel(p), protocol: p.method }));
   const methods = points.filter((p) => !p.baseline);
   const baselines = points.filter((p) => p.baseline);
+  const protocols = new Set(methods.map((p) => p.protocol)).size;
   const all = points.map((p) => [p.a_ka, p.a_zs]).flat();
   const lo = Math.max(0, Math.min(...all) - 0.05);
   const hi = Math.min(1, Math.max(...all) + 0.05);
@@ -51,8 +68,8 @@ export function planeFigure(ctx: ReportContext): FigureResult {
         encoding: {
           x,
           y,
-          color: { field: 'protocol', type: 'nominal', title: 'protocol' },
-          shape: { field: 'technique', type: 'nominal', title: 'technique' },
+          color: { field: 'protocol', type: 'nominal', title: 'protocol', scale: { scheme: protocols > 10 ? 'tableau20' : 'tableau10' } },
+          shape: { field: 'technique', type: 'nominal', title: 'technique', scale: { range: SHAPES } },
           tooltip: [{ field: 'label' }, { field: 'gm', format: '.3f' }, { field: 'seeds' }],
         },
       },
