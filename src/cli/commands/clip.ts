@@ -1,7 +1,29 @@
 import type { Command } from 'commander';
+import { parseBackend } from '../../clip/backend.js';
+import { readClipStudy, runClipStudy, type ClipStudy } from '../../clip/study.js';
+import { fail } from '../../params/errors.js';
+
+function positiveInt(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) fail('CONFIG', `${what} must be a non-negative integer, got "${v}"`);
+  return n;
+}
 
 export function registerClip(program: Command): void {
-  program.command('clip').description('(not yet available)').action(() => {
-    console.log('clip: not yet available');
-  });
+  program
+    .command('clip')
+    .description('Run the TIME pipeline with a CLIP model on a FoMo-in-Flux stream (TensorFlow.js; see docs/clip.md)')
+    .argument('<config>', 'study definition (YAML or JSON): model, tokenizer, data.root, stream, T, steps, batch, methods, technique, seeds, out, backend')
+    .option('--backend <name>', 'tensor backend: auto, tensorflow, webgpu, wasm or cpu (overrides the config)')
+    .option('--out <dir>', 'results folder (overrides the config)')
+    .option('--steps <n>', 'optimiser steps per task (overrides the config)')
+    .option('--method <name...>', 'method preset(s) or <init>+<deploy> (overrides the config)')
+    .action(async (file: string, opts: { backend?: string; out?: string; steps?: string; method?: string[] }) => {
+      let study: ClipStudy = readClipStudy(file);
+      if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
+      if (opts.out) study = { ...study, out: opts.out };
+      if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
+      if (opts.method) study = { ...study, methods: opts.method };
+      await runClipStudy(study);
+    });
 }
