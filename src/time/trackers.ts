@@ -1,7 +1,7 @@
 import { mergeModels, type MergeSpec } from '../merge/engine.js';
 import { getTechnique } from '../merge/registry.js';
 import type { IncrementalMerge } from '../merge/types.js';
-import type { ParamSet } from '../params/paramset.js';
+import { ParamSet } from '../params/paramset.js';
 import type { TensorSource } from '../params/source.js';
 import { isPrefixStable, rawTemporalWeight, temporalWeights, type DeployProtocol, type TemporalWeighting } from './protocols.js';
 import type { CheckpointStore } from './store.js';
@@ -57,7 +57,7 @@ class LastTracker implements Tracker {
   readonly incremental = true;
   private last: ParamSet | undefined;
   constructor(private readonly ctx: TrackerContext) {}
-  async add(expert: ParamSet): Promise<void> {
+  async add(expert: ParamSet, _step?: number): Promise<void> {
     this.last = expert;
   }
   async current(): Promise<ParamSet> {
@@ -77,7 +77,7 @@ class PaintTracker implements Tracker {
   ) {
     this.key = `paint:${alpha}`;
   }
-  async add(expert: ParamSet): Promise<void> {
+  async add(expert: ParamSet, _step?: number): Promise<void> {
     this.last = expert;
     this.cached = undefined;
   }
@@ -104,7 +104,7 @@ class EmaTracker implements Tracker {
   ) {
     this.key = `ema:${beta}:${seed}`;
   }
-  async add(expert: ParamSet): Promise<void> {
+  async add(expert: ParamSet, _step?: number): Promise<void> {
     if (!this.state && this.seed === 'first') {
       this.state = expert;
       return;
@@ -119,17 +119,21 @@ class EmaTracker implements Tracker {
 
 /** Techniques whose result depends on the per-expert weights only through their normalised values. */
 const LINEAR_TECHNIQUES = new Set(['weighted-average', 'task-arithmetic']);
+/** Techniques that ignore per-expert weights altogether. */
+const WEIGHT_FREE_TECHNIQUES = new Set(['magmax']);
 
 /**
  * merge(θs_1..θs_t) (θ0 first when includeBase) with temporal weights. With a linear technique and a
  * weighting whose raw weights do not change as experts arrive (all but reverse-*), it keeps the
  * technique's O(params) running form; otherwise it streams every stored expert through the merge
- * engine tensor by tensor at each call.
+ * engine tensor by tensor at each call. Merging a single model with a technique that needs two
+ * (model-stock, slerp) gives that model.
  */
 export class MergeAllTracker implements Tracker {
   readonly key: string;
   readonly incremental: boolean;
   private count = 0;
+  private readonly minModels: number;
   private running: IncrementalMerge | undefined;
   private cached: ParamSet | undefined;
 
@@ -141,11 +145,13 @@ export class MergeAllTracker implements Tracker {
   ) {
     this.key = `merge-all:${weighting}:${includeBase ? 'with-base' : 'no-base'}`;
     const technique = getTechnique(ctx.merge.technique);
-    this.incremental =
-      !options.forceRecompute && LINEAR_TECHNIQUES.has(technique.name) && technique.incremental !== undefined && isPrefixStable(weighting);
+    const linear = LINEAR_TECHNIQUES.has(technique.name) && isPrefixStable(weighting);
+    const weightFree = WEIGHT_FREE_TECHNIQUES.has(technique.name);
+    this.minModels = technique.experts.min;
+    this.incremental = !options.forceRecompute && technique.incremental !== undefined && (linear || weightFree);
     if (this.incremental) {
       // Temporal weights are normalised, so normalising inside the running form gives the same model.
-      const params = technique.parse({ ...(ctx.merge.params ?? {}), normalize: true });
+      const params = technique.parse(linear ? { ...(ctx.merge.params ?? {}), normalize: true } : (ctx.merge.params ?? {}));
       this.running = technique.incremental!(params, ctx.base);
       if (includeBase) this.running.add(ctx.base, rawTemporalWeight(weighting, 1, 1));
     }
@@ -155,7 +161,7 @@ export class MergeAllTracker implements Tracker {
     return this.includeBase ? 1 : 0;
   }
 
-  async add(expert: ParamSet): Promise<void> {
+  async add(expert: ParamSet, _step?: number): Promise<void> {
     this.count++;
     this.cached = undefined;
     if (this.running) {
@@ -178,6 +184,8 @@ export class MergeAllTracker implements Tracker {
     try {
       for (let s = 1; s <= this.count; s++) opened.push(await this.ctx.store.open(s));
       const sources: TensorSource[] = [...(this.includeBase ? [this.ctx.base] : []), ...opened.map((o) => o.source)];
+      // A technique that needs two models (model-stock, slerp) merging one: that model itself.
+      if (sources.length < this.minModels) return await ParamSet.fromSource(sources[0], 'merge-all');
       return await mergeModels({ ...this.ctx.merge, weights: temporalWeights(this.weighting, sources.length) }, this.ctx.base, sources);
     } finally {
       for (const o of opened) await o.close();
