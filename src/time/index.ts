@@ -18,8 +18,8 @@ export {
   type DeployKind,
   type EmaSeed,
 } from './protocols.js';
-export { PRESETS, DEFAULT_MERGE, parseMethod, parseDeploy, methodLabel, initLabel, deployLabel, resolvedInitOptions, type Method } from './method.js';
-export { runTime, runBaseline, trainSeed, STAGES, type Stage, type TimeEvent, type RunConfig, type TimeConfig, type Baseline } from './pipeline.js';
+export { PRESETS, DEFAULT_MERGE, checkMethod, parseMethod, parseDeploy, methodLabel, initLabel, deployLabel, resolvedInitOptions, type Method } from './method.js';
+export { runTime, runBaseline, isBaseline, BASELINES, trainSeed, STAGES, type Stage, type TimeEvent, type RunConfig, type TimeConfig, type Baseline } from './pipeline.js';
 export type { RunRecord, StepRecord, RunTotals } from './record.js';
 export { stepMetrics, continualMetrics, type StepMetrics, type FinalMetrics } from './metrics.js';
 export { MemoryStore, type CheckpointStore, type OpenedExpert } from './store.js';

@@ -193,3 +193,30 @@ export function methodLabel(m: Method): string {
   }
   return label;
 }
+
+/** Validates a Method built in code (parseMethod's output always passes); every problem is a CONFIG error. */
+export function checkMethod(m: Method): void {
+  if (!(INIT_PROTOCOLS as readonly string[]).includes(m.init)) fail('CONFIG', `unknown init protocol "${m.init}" (known: ${INIT_PROTOCOLS.join(', ')})`);
+  resolvedInitOptions(m);
+  const d = m.deploy;
+  switch (d?.kind) {
+    case 'last':
+      break;
+    case 'merge-all':
+      checkWeighting(d.weighting);
+      if (typeof d.includeBase !== 'boolean') fail('CONFIG', `deploy merge-all: includeBase must be true or false, got ${JSON.stringify(d.includeBase)}`);
+      break;
+    case 'ema':
+      checkBeta(d.beta, 'deploy ema');
+      if (d.seed !== 'base' && d.seed !== 'first') fail('CONFIG', `deploy ema: seed must be "base" or "first", got ${JSON.stringify(d.seed)}`);
+      break;
+    case 'paint':
+      if (d.alpha !== undefined) checkAlpha(d.alpha, 'deploy paint');
+      break;
+    default:
+      fail('CONFIG', `unknown deploy protocol ${JSON.stringify(d)} (known: last, merge-all, ema, paint)`);
+  }
+  if (m.merge.weights !== undefined) {
+    fail('CONFIG', `method ${methodLabel(m)}: merge.weights is set by the protocols (temporal weights, EMA β, paint α); leave it out`);
+  }
+}

@@ -5,7 +5,7 @@ import { assertSameStructure, type ParamSet } from '../params/paramset.js';
 import type { Evaluator, ReplayMix, Task, TaskStream, Trainer } from './types.js';
 import { NO_REPLAY } from './types.js';
 import { continualMetrics, stepMetrics } from './metrics.js';
-import { initLabel, deployLabel, methodLabel, resolvedInitOptions, type Method } from './method.js';
+import { checkMethod, initLabel, deployLabel, methodLabel, resolvedInitOptions, type Method } from './method.js';
 import type { DeployProtocol } from './protocols.js';
 import type { RunRecord, StepRecord } from './record.js';
 import { createStore, type StoreSpec } from './store-factory.js';
@@ -153,6 +153,7 @@ export async function runTime<D>(config: TimeConfig<D>): Promise<RunRecord> {
   const c = config;
   checkConfig(c);
   const m = c.method;
+  checkMethod(m);
   // A bad technique name or parameter is a CONFIG error now, not after the first training step.
   const technique = resolveMerge({ ...m.merge, weights: undefined }, 2).technique;
   const T = c.stream.adaptation.length;
@@ -252,6 +253,11 @@ function checkExpert(c: RunConfig, weights: ParamSet, step: number): ParamSet {
 }
 
 export type Baseline = 'zeroshot' | 'continual' | 'multitask';
+export const BASELINES: readonly Baseline[] = ['zeroshot', 'continual', 'multitask'];
+
+export function isBaseline(name: string): name is Baseline {
+  return (BASELINES as readonly string[]).includes(name);
+}
 
 /**
  * zeroshot: θ0 evaluated once (step 0 only). continual: sequential fine-tuning (init last, deploy last).
@@ -263,12 +269,12 @@ export async function runBaseline<D>(kind: Baseline, config: RunConfig<D>): Prom
   checkConfig(c);
   const T = c.stream.adaptation.length;
   const allTasks = [...c.stream.adaptation, ...c.stream.zeroshot];
+  if (!isBaseline(kind)) fail('CONFIG', `unknown baseline "${String(kind)}" (known: ${BASELINES.join(', ')})`);
   const head = { method: kind, init: '-', deploy: '-', technique: '-' };
   if (kind === 'continual') {
     const r = await runTime({ ...c, method: { init: 'last', deploy: { kind: 'last' }, merge: { technique: 'weighted-average' } } });
     return { ...r, ...head };
   }
-  if (kind !== 'zeroshot' && kind !== 'multitask') fail('CONFIG', `unknown baseline "${String(kind)}" (known: zeroshot, continual, multitask)`);
   if (c.resumeDir) fail('CONFIG', `baseline ${kind}: resumeDir is only supported for sequential runs`);
   const wall0 = now();
   const [scores0, eval0] = await stage(c, 'eval', 0, T, () => evaluate(c, c.base, allTasks, 0));
