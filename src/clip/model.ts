@@ -16,9 +16,8 @@ function attention(x: tf.Tensor, p: ClipWeights, prefix: string, heads: number, 
   const [batch, len, width] = x.shape;
   const headDim = width / heads;
   const qkv = linear(x, w(p, `${prefix}.in_proj_weight`), w(p, `${prefix}.in_proj_bias`)); // [B, L, 3W]
-  // [B, L, 3, H, d] -> [3, B, H, L, d]
-  const split = tf.transpose(qkv.reshape([batch, len, 3, heads, headDim]), [2, 0, 3, 1, 4]);
-  const [q, k, v] = tf.unstack(split, 0).map((t) => t.reshape([batch * heads, len, headDim]));
+  // Heads to the batch axis with rank-4 transposes only: tfjs-wasm transposes of rank 5+ are ~100x slower.
+  const [q, k, v] = tf.split(qkv, 3, 2).map((t) => tf.transpose(t.reshape([batch, len, heads, headDim]), [0, 2, 1, 3]).reshape([batch * heads, len, headDim]));
   const kT = tf.transpose(k, [0, 2, 1]);
   let scores = matmul(tf.mul(q, 1 / Math.sqrt(headDim)), kT); // [B*H, L, L]
   if (mask) scores = tf.add(scores, mask);
@@ -55,7 +54,9 @@ export function encodeImage(p: ClipWeights, cfg: ClipConfig, images: tf.Tensor):
   const g = gridSize(v);
   const ps = v.patchSize;
   // The bias-free conv with stride = kernel is a matmul over flattened (c, kh, kw) patches.
-  const patches = tf.transpose(images.reshape([batch, 3, g, ps, g, ps]), [0, 2, 4, 1, 3, 5]).reshape([batch, g * g, 3 * ps * ps]);
+  // [B,3,g,p,g,p] -> [B, g*g, 3*p*p] in two rank-4 transposes (rank 5+ is very slow on tfjs-wasm).
+  const rows = tf.transpose(images.reshape([batch * 3 * g, ps, g, ps]), [0, 2, 1, 3]); // [B*3*g, g, p, p]
+  const patches = tf.transpose(rows.reshape([batch, 3, g * g, ps * ps]), [0, 2, 1, 3]).reshape([batch, g * g, 3 * ps * ps]);
   const convW = w(p, 'visual.conv1.weight').reshape([v.width, 3 * ps * ps]);
   const tokens = linear(patches, convW); // [B, g*g, W]
   const cls = tf.tile(w(p, 'visual.class_embedding').reshape([1, 1, v.width]), [batch, 1, 1]);
