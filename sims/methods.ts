@@ -15,13 +15,18 @@ export function fullProtocolGrid(): string[] {
 /** The named methods of the official code, and Best-in-TIME among them. */
 export const NAMED_METHODS = ['finetune', 'offline_merge', 'zs_paint', 'ft_paint', 'ema_paint'] as const;
 
-/** One entry per technique family, each with its registry defaults; task arithmetic with a moderate λ. */
+/**
+ * One entry per technique family. The synthetic models have a few hundred weights per tensor, and the
+ * EMA protocols re-merge every step, so the sparsifying techniques run with moderate sparsity (their
+ * registry defaults, e.g. DARE p = 0.9 with a 10x rescale, compound into noise over 20 re-merges);
+ * task arithmetic uses λ = 0.3 as its summed task vectors grow with the number of experts.
+ */
 export const ALL_TECHNIQUES: readonly TechniqueChoice[] = [
   { name: 'weighted-average' },
   { name: 'task-arithmetic', params: { lambda: 0.3 } },
-  { name: 'ties' },
-  { name: 'dare-linear' },
-  { name: 'breadcrumbs' },
+  { name: 'ties', params: { density: 0.5 } },
+  { name: 'dare-linear', params: { p: 0.3 } },
+  { name: 'breadcrumbs', params: { p: 0.5, gamma: 0.01 } },
   { name: 'magmax' },
   { name: 'model-stock' },
   { name: 'slerp' },

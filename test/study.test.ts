@@ -50,6 +50,7 @@ describe('study expansion', () => {
       'default/ema_paint/ties/s0',
     ]);
     expect(skipped.map((s) => s.reason)).toEqual(['merges nothing: the technique cannot matter, run once', 'same run as finetune']);
+    expect(expandStudy({ ...tiny, methods: ['ema_paint', 'deployed+ema'] }).skipped.map((s) => s.reason)).toEqual(['same run as ema_paint']);
     expect(runs.map((r) => r.index)).toEqual(runs.map((_, i) => i));
     // Paired design: every run of one seed shares the loop seed; seeds differ.
     expect(new Set(runs.filter((r) => r.seed === 0).map((r) => r.runSeed)).size).toBe(1);
@@ -66,6 +67,8 @@ describe('study expansion', () => {
     for (const s of STUDIES) expect(expandStudy(s).runs.length).toBeGreaterThan(0);
     const def = STUDIES.find((s) => s.name === 'default')!;
     expect(def.methods).toHaveLength(24);
+    // deployed+D duplicates D+D, so 20 distinct init x deploy pairs remain.
+    expect(new Set(expandStudy(def).runs.map((r) => r.method)).size).toBe(20 + def.baselines.length);
     expect(def.stream.T ?? 20).toBe(20);
   });
 

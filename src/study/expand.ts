@@ -82,8 +82,10 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
     const plan: { method: string; technique: string; kind: RunSpec['kind']; params?: Record<string, unknown> }[] = [];
     for (const b of study.baselines) plan.push({ method: b, technique: '-', kind: 'baseline' });
     for (const { name, parsed } of methods) {
-      // deployed+last trains from and deploys the last expert: the same run as last+last.
-      const key = parsed.init === 'deployed' && parsed.deploy.kind === 'last' ? 'last+last' : `${initLabel(parsed)}+${deployLabel(parsed.deploy)}`;
+      // deployed+D starts each step from θo_{t-1} = D's output, which is what init D gives (deployed+last
+      // is last+last, deployed+ema is ema+ema, ...): the same run under another name.
+      const d = deployLabel(parsed.deploy);
+      const key = parsed.init === 'deployed' ? `${d}+${d}` : `${initLabel(parsed)}+${d}`;
       const dup = canonical.get(key);
       if (dup !== undefined) {
         skipped.push({ setting: setting.label, method: name, technique: '*', reason: `same run as ${dup}` });
