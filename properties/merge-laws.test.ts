@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { tensorRng } from '../src/merge/engine.js';
+import { randomPick } from '../src/merge/random-selection.js';
+import { uniformStream } from '../src/merge/uniform.js';
 import { listTechniques } from '../src/merge/registry.js';
 import { type Case, maxAbs, mergeCase, mergeOne, nearlyEqual, sameValues } from './merge-arbitraries.js';
 
@@ -226,7 +228,6 @@ describe('elementwise techniques give the same result in chunks as in one piece'
     ['magmax', {}],
     ['ties', { density: 1, election: 'count' }],
     ['ties', { density: 1, disjoint: 'max', weightsAt: 'after' }],
-    ['random-selection', { lambda: 1.5 }],
   ];
   for (const [name, params] of cases) {
     it(`${name} ${JSON.stringify(params)}`, () => {
@@ -235,12 +236,10 @@ describe('elementwise techniques give the same result in chunks as in one piece'
           mergeCase().chain((c) => fc.record({ c: fc.constant(c), cut: fc.integer({ min: 0, max: c.base.length }) })),
           ({ c, cut }) => {
             const whole = mergeOne(name, params, c);
-            // one rng shared by the two pieces, consumed in index order as in one piece
-            const shared = tensorRng(c.seed, 'w');
             const part = (a: number, b: number): Case => ({ ...c, base: c.base.slice(a, b), experts: c.experts.map((e) => e.slice(a, b)) });
             const n = c.base.length;
-            const first = cut > 0 ? [...mergeOne(name, params, part(0, cut), shared)] : [];
-            const second = cut < n ? [...mergeOne(name, params, part(cut, n), shared)] : [];
+            const first = cut > 0 ? [...mergeOne(name, params, part(0, cut))] : [];
+            const second = cut < n ? [...mergeOne(name, params, part(cut, n))] : [];
             return sameValues(whole, [...first, ...second]);
           },
         ),
@@ -248,4 +247,41 @@ describe('elementwise techniques give the same result in chunks as in one piece'
       );
     });
   }
+});
+
+describe('random selection and the draw stream', () => {
+  it('picking in chunks from one shared stream equals picking in one piece', () => {
+    fc.assert(
+      fc.property(
+        mergeCase().chain((c) => fc.record({ c: fc.constant(c), cut: fc.integer({ min: 0, max: c.base.length }) })),
+        ({ c, cut }) => {
+          const f = (xs: number[], a: number, b: number) => Float32Array.from(xs.slice(a, b));
+          const n = c.base.length;
+          const whole = randomPick(f(c.base, 0, n), c.experts.map((e) => f(e, 0, n)), c.weights, uniformStream(tensorRng(c.seed, 'w')));
+          const u = uniformStream(tensorRng(c.seed, 'w'));
+          const first = randomPick(f(c.base, 0, cut), c.experts.map((e) => f(e, 0, cut)), c.weights, u);
+          const second = randomPick(f(c.base, cut, n), c.experts.map((e) => f(e, cut, n)), c.weights, u);
+          return sameValues(whole, [...first, ...second]);
+        },
+      ),
+      RUNS,
+    );
+  });
+  it('the stream is deterministic per seed, in [0, 1), and roughly uniform', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.string(), (seed, name) => {
+        const a = uniformStream(tensorRng(seed, name));
+        const b = uniformStream(tensorRng(seed, name));
+        const bins = new Array<number>(10).fill(0);
+        for (let i = 0; i < 5000; i++) {
+          const u = a();
+          if (u !== b() || !(u >= 0 && u < 1)) return false;
+          bins[Math.floor(u * 10)]++;
+        }
+        // each bin expects 500 (sd about 21): 6 sd of slack
+        return bins.every((c) => Math.abs(c - 500) < 130);
+      }),
+      { numRuns: 20 },
+    );
+  });
 });

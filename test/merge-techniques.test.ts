@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { tensorRng } from '../src/merge/engine.js';
+import { dropTaskVector } from '../src/merge/dare.js';
+import { randomPick } from '../src/merge/random-selection.js';
 import { getTechnique, listTechniques } from '../src/merge/registry.js';
+import { uniformStream } from '../src/merge/uniform.js';
 import { TimeMergeError } from '../src/params/errors.js';
 
 /** Merges one tensor directly with a technique (no engine), base/experts as plain arrays. */
@@ -160,23 +163,34 @@ describe('ties', () => {
 
 describe('dare', () => {
   // τ = [2,-4,6,8], p = 0.5, draws [0.1,0.7,0.3,0.9]: drop where draw < p -> indices 0 and 2 dropped
-  const base = [0, 0, 0, 0];
-  const expert = [[2, -4, 6, 8]];
-  it('drops with the seeded draws and rescales by 1/(1-p): [0,-8,0,16]', () => {
-    expect(run('dare-linear', { p: 0.5 }, base, expert, { rng: draws(0.1, 0.7, 0.3, 0.9) })).toEqual([0, -8, 0, 16]);
+  const drop = (params: Record<string, unknown>, ...us: number[]) => {
+    const t = Float32Array.from([2, -4, 6, 8]);
+    dropTaskVector(t, getTechnique('dare-linear').parse(params), draws(...us));
+    return [...t];
+  };
+  it('drops with the draws and rescales by 1/(1-p): [0,-8,0,16]', () => {
+    expect(drop({ p: 0.5 }, 0.1, 0.7, 0.3, 0.9)).toEqual([0, -8, 0, 16]);
   });
-  it('L1 rescale keeps Σ|τ|: 20 before, 12 after -> ×20/12', () => {
-    close(run('dare-linear', { p: 0.5, rescale: 'l1' }, base, expert, { rng: draws(0.1, 0.7, 0.3, 0.9) }), [0, -20 / 3, 0, 40 / 3]);
-    expect(run('dare-linear', { p: 0.5, rescale: 'none' }, base, expert, { rng: draws(0.1, 0.7, 0.3, 0.9) })).toEqual([0, -4, 0, 8]);
+  it('L1 rescale keeps Σ|τ|: 20 before, 12 after -> ×20/12; none leaves survivors as they are', () => {
+    close(drop({ p: 0.5, rescale: 'l1' }, 0.1, 0.7, 0.3, 0.9), [0, -20 / 3, 0, 40 / 3]);
+    expect(drop({ p: 0.5, rescale: 'none' }, 0.1, 0.7, 0.3, 0.9)).toEqual([0, -4, 0, 8]);
   });
   it('exact mask drops ⌊p·n⌋ elements by partial Fisher-Yates', () => {
     // m = 2: i=0: j = 0 + ⌊0.1·4⌋ = 0 -> drop index 0; i=1: j = 1 + ⌊0.7·3⌋ = 3 -> drop index 3
-    expect(run('dare-linear', { p: 0.5, mask: 'exact' }, base, expert, { rng: draws(0.1, 0.7) })).toEqual([0, -8, 12, 0]);
+    expect(drop({ p: 0.5, mask: 'exact' }, 0.1, 0.7)).toEqual([0, -8, 12, 0]);
   });
-  it('dare-ties elects signs on the dropped and rescaled vectors', () => {
-    // τ1 = [2,-2], τ2 = [-1,-3], p = 0.5; draws τ1: [0.9,0.9] keep both -> [4,-4]; τ2: [0.9,0.1] -> [-2,0]
-    // votes [2,-4] -> [+,-]: el0 4; el1 -4
-    expect(run('dare-ties', { p: 0.5 }, [0, 0], [[2, -2], [-1, -3]], { rng: draws(0.9, 0.9, 0.9, 0.1) })).toEqual([4, -4]);
+  it('the techniques drop with a stream seeded from the tensor rng, experts in order, then combine', () => {
+    // dare-ties = TIES step (density 1) on the vectors dropped by uniformStream(rng), expert 1 then 2
+    const base = [0, 0, 0, 0, 0, 0];
+    const experts = [[1, -2, 3, -4, 5, -6], [-1, 1, 2, 2, -3, 3]];
+    const u = uniformStream(tensorRng(0, 'w'));
+    const dropped = experts.map((e) => {
+      const t = Float32Array.from(e);
+      dropTaskVector(t, getTechnique('dare-ties').parse({ p: 0.5 }), u);
+      return [...t];
+    });
+    expect(run('dare-ties', { p: 0.5 }, base, experts)).toEqual(run('ties', { density: 1 }, base, dropped));
+    expect(run('dare-linear', { p: 0.5, lambda: 0.5 }, base, experts)).toEqual(run('task-arithmetic', { lambda: 0.5 }, base, dropped));
   });
   it('p = 0 is plain task arithmetic; p = 1 is a CONFIG error', () => {
     expect(run('dare-linear', { p: 0, lambda: 2 }, [1, 1], [[2, 3], [0, 1]])).toEqual([1, 5]);
@@ -270,10 +284,17 @@ describe('slerp', () => {
 describe('random-selection', () => {
   it('picks the expert whose probability interval holds each draw', () => {
     // uniform: bounds [0.5, 1]; draws [0.1,0.6,0.4,0.99] -> experts [0,1,0,1]
-    const e = [[1, 1, 1, 1], [2, 2, 2, 2]];
-    expect(run('random-selection', {}, [0, 0, 0, 0], e, { rng: draws(0.1, 0.6, 0.4, 0.99) })).toEqual([1, 2, 1, 2]);
+    const base = Float32Array.from([0, 0, 0, 0]);
+    const e = [Float32Array.from([1, 1, 1, 1]), Float32Array.from([2, 2, 2, 2])];
+    expect([...randomPick(base, e, [1, 1], draws(0.1, 0.6, 0.4, 0.99))]).toEqual([1, 2, 1, 2]);
     // weights [3,1]: bounds [0.75, 1] -> [0,0,0,1]
-    expect(run('random-selection', {}, [0, 0, 0, 0], e, { weights: [3, 1], rng: draws(0.1, 0.6, 0.4, 0.99) })).toEqual([1, 1, 1, 2]);
+    expect([...randomPick(base, e, [3, 1], draws(0.1, 0.6, 0.4, 0.99))]).toEqual([1, 1, 1, 2]);
+  });
+  it('the technique draws from a stream seeded by the tensor rng: θ0 + λ·pick', () => {
+    const base = [1, 1, 1, 1, 1];
+    const experts = [[2, 2, 2, 2, 2], [3, 3, 3, 3, 3], [0, 0, 0, 0, 0]];
+    const pick = randomPick(Float32Array.from(base), experts.map((e) => Float32Array.from(e)), [1, 1, 1], uniformStream(tensorRng(0, 'w')));
+    expect(run('random-selection', { lambda: 2 }, base, experts)).toEqual([...pick].map((d) => 1 + 2 * d));
   });
   it('rejects negative or all-zero weights', () => {
     configError(() => run('random-selection', {}, [0], [[1], [2]], { weights: [1, -1] }), 'MERGE', /must be >= 0/);

@@ -2,6 +2,7 @@ import { scale, sumAbs } from '../params/kernels.js';
 import { applyDelta, linearDelta, linearParamDocs, taskVectors, tiesDelta, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
 import { parseParams, requireRange } from './params.js';
 import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
+import { uniformStream } from './uniform.js';
 
 type Rescale = 'inverse' | 'l1' | 'none';
 type Mask = 'bernoulli' | 'exact';
@@ -35,8 +36,8 @@ function checkDrop(technique: string, p: DropParams): void {
 }
 
 /**
- * Drops elements of τ in place with the seeded rng and rescales the survivors. Draws are made in index
- * order, one tensor after another, so the same seed and tensor name give the same mask.
+ * Drops elements of τ in place with uniform draws in [0, 1) and rescales the survivors. Draws are made in
+ * index order (bernoulli: one per element; exact: one per dropped element).
  */
 export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number): void {
   const n = t.length;
@@ -65,9 +66,12 @@ export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number
   }
 }
 
+/** Task vectors after DARE; one fast stream seeded from the tensor's rng serves the experts in order. */
 function droppedTaskVectors({ base, experts, rng }: TensorMergeInput, d: DropParams): Float32Array[] {
   const taus = taskVectors(base, experts);
-  for (const t of taus) dropTaskVector(t, d, rng);
+  if (d.p === 0) return taus;
+  const uniform = uniformStream(rng);
+  for (const t of taus) dropTaskVector(t, d, uniform);
   return taus;
 }
 

@@ -28,7 +28,9 @@ export function disjointMerge(
       const e = electionWeights[k];
       for (let i = 0; i < n; i++) {
         const x = v[i];
-        if (x !== 0 && Math.sign(e * x) === signs[i] && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
+        const ex = e * x;
+        const s = signs[i];
+        if (((ex > 0 && s > 0) || (ex < 0 && s < 0)) && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
       }
     }
     return out;
@@ -41,7 +43,9 @@ export function disjointMerge(
     const e = electionWeights[k];
     for (let i = 0; i < n; i++) {
       const x = v[i];
-      if (x !== 0 && Math.sign(e * x) === signs[i]) {
+      const ex = e * x;
+      const s = signs[i];
+      if ((ex > 0 && s > 0) || (ex < 0 && s < 0)) {
         num[i] += w * x;
         if (den) den[i] += w;
       }

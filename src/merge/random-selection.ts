@@ -2,6 +2,7 @@ import { fail } from '../params/errors.js';
 import { applyDelta } from './combine.js';
 import { parseParams } from './params.js';
 import type { MergeTechnique } from './types.js';
+import { uniformStream } from './uniform.js';
 
 interface Params {
   lambda: number;
@@ -20,28 +21,36 @@ export const randomSelection: MergeTechnique<Params> = {
   experts: { min: 1 },
   parse: (raw) => parseParams('random-selection', randomSelection.params, raw) as unknown as Params,
   merge({ base, experts, weights, rng }, p) {
-    const N = experts.length;
-    let total = 0;
-    for (const w of weights) {
-      if (w < 0) fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
-      total += w;
-    }
-    if (total === 0) fail('MERGE', `random-selection: weights [${weights.join(', ')}] sum to zero`);
-    // Cumulative bounds; the last is 1 exactly so every draw in [0, 1) lands somewhere.
-    const bounds = new Float64Array(N);
-    let acc = 0;
-    for (let k = 0; k < N; k++) {
-      acc += weights[k] / total;
-      bounds[k] = acc;
-    }
-    bounds[N - 1] = 1;
-    const delta = new Float32Array(base.length);
-    for (let i = 0; i < delta.length; i++) {
-      const u = rng();
-      let k = 0;
-      while (u >= bounds[k] && k < N - 1) k++;
-      delta[i] = experts[k][i] - base[i];
-    }
-    return applyDelta(base, p.lambda, delta);
+    return applyDelta(base, p.lambda, randomPick(base, experts, weights, uniformStream(rng)));
   },
 };
+
+/**
+ * Per element, τ_k[i] of the expert k whose probability interval holds the draw u_i (intervals in expert
+ * order, widths ∝ weights); `uniform` gives one draw per element in index order.
+ */
+export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number): Float32Array {
+  const N = experts.length;
+  let total = 0;
+  for (const w of weights) {
+    if (w < 0) fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
+    total += w;
+  }
+  if (total === 0) fail('MERGE', `random-selection: weights [${weights.join(', ')}] sum to zero`);
+  // Cumulative bounds; the last is 1 exactly so every draw in [0, 1) lands somewhere.
+  const bounds = new Float64Array(N);
+  let acc = 0;
+  for (let k = 0; k < N; k++) {
+    acc += weights[k] / total;
+    bounds[k] = acc;
+  }
+  bounds[N - 1] = 1;
+  const delta = new Float32Array(base.length);
+  for (let i = 0; i < delta.length; i++) {
+    const u = uniform();
+    let k = 0;
+    while (u >= bounds[k] && k < N - 1) k++;
+    delta[i] = experts[k][i] - base[i];
+  }
+  return delta;
+}

@@ -17,7 +17,11 @@ export function electSigns(values: readonly Float32Array[], weights: readonly nu
     const w = weights[k];
     if (w === 0) continue;
     if (method === 'sum') for (let i = 0; i < n; i++) acc[i] += w * v[i];
-    else for (let i = 0; i < n; i++) acc[i] += Math.sign(w * v[i]);
+    else
+      for (let i = 0; i < n; i++) {
+        const x = w * v[i];
+        acc[i] += x > 0 ? 1 : x < 0 ? -1 : 0;
+      }
   }
   for (let i = 0; i < n; i++) out[i] = acc[i] > 0 ? 1 : acc[i] < 0 ? -1 : 0;
 }

@@ -1,4 +1,4 @@
-import { absTopKThreshold, keepTopK } from '../params/kernels.js';
+import { kthLargestAbs } from './select.js';
 
 /**
  * Trimming task vectors by magnitude. Every rule here ranks elements by |value| descending and, among
@@ -11,8 +11,8 @@ export function keepCount(n: number, fraction: number): number {
 }
 
 /** Keeps exactly the k largest-magnitude elements of x in place (earliest index wins ties), zeroing the rest. */
-export function trimTopK(x: Float32Array, k: number): void {
-  keepTopK(x, x, k);
+export function trimTopK(x: Float32Array, k: number): number {
+  return trimByRule(x, topKRule(x, k));
 }
 
 /**
@@ -28,7 +28,7 @@ export function topKRule(x: Float32Array, k: number): TopKRule {
   const n = x.length;
   if (k <= 0) return { threshold: Infinity, ties: 0 };
   if (k >= n) return { threshold: -Infinity, ties: 0 };
-  const threshold = absTopKThreshold(x, k);
+  const threshold = kthLargestAbs(x, k);
   let above = 0;
   for (let i = 0; i < n; i++) if (Math.abs(x[i]) > threshold) above++;
   return { threshold, ties: k - above };
