@@ -88,13 +88,21 @@ describe('methodPoints', () => {
       const counts = pts.map((p) => runs.filter((r) => r.method === p.method && r.technique === p.technique).length);
       expect(counts.reduce((s, c) => s + c, 0)).toBe(runs.length);
       const weighted = pts.reduce((s, p, i) => s + p.gm * counts[i], 0) / runs.length;
-      expect(weighted).toBeCloseTo(runs.reduce((s, r) => s + r.gm, 0) / runs.length, 9);
+      expect(weighted).toBeCloseTo(runs.reduce((s, r) => s + r.gm!, 0) / runs.length, 9);
       for (const p of pts) {
         expect(p.gm).toBeGreaterThanOrEqual(0);
         expect(p.gm).toBeLessThanOrEqual(1 + 1e-12);
       }
     },
   );
+
+  it('leaves out runs whose A_ZS / GM are blank (streams without zero-shot tasks)', () => {
+    const pts = methodPoints([run({ run_id: 'a', a_zs: null, gm: null }), run({ run_id: 'b', technique: 'ties', gm: 0.4 })]);
+    expect(pts.map((p) => p.technique)).toEqual(['ties']);
+    expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: 0.1, a_ka: 0.2 })])!.run_id).toBe('b');
+    // No GM anywhere: the best run is the one with the highest A_KA.
+    expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: null, a_ka: 0.2 })])!.run_id).toBe('a');
+  });
 });
 
 describe('spreads', () => {

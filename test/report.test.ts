@@ -132,6 +132,31 @@ describe('report edge cases', () => {
     expect(readFileSync(out.html, 'utf8')).toContain('0 runs');
   });
 
+  it('a stream without zero-shot tasks (blank A_ZS and GM) skips the plane and keeps the heat maps', async () => {
+    const dir = path.join(root, 'no-zeroshot');
+    writeFixture(dir, fixture, { bench: false });
+    const blank = (file: string, columns: string[]): void => {
+      const [header, ...lines] = readFileSync(file, 'utf8').trimEnd().split('\n');
+      const idx = columns.map((c) => header.split(',').indexOf(c));
+      const rows = lines.map((l) => l.split(',').map((v, i) => (idx.includes(i) ? '' : v)).join(','));
+      writeFileSync(file, [header, ...rows].join('\n') + '\n');
+    };
+    blank(path.join(dir, 'runs.csv'), ['a_zs', 'gm']);
+    blank(path.join(dir, 'steps.csv'), ['a_zs', 'gm']);
+    const matrix = path.join(dir, 'matrix.csv');
+    writeFileSync(matrix, readFileSync(matrix, 'utf8').split('\n').filter((l) => !l.includes(',zeroshot,')).join('\n'));
+    const out = await generateReport(dir);
+    expect(out.skipped.map((s) => s.name)).toEqual(['plane', 'gm-over-time', 'spread', 'scaling-d', 'scaling-T', 'bench-cost']);
+    // Best by A_KA when there is no GM: ema_paint [magmax] at the main setting has the highest A_KA.
+    const svg = svgOf(dir, 'matrix-best');
+    expect(markItems(svg, 'cells')).toHaveLength(MAIN.T * ADAPTATION_TASKS);
+    const best = fixture.runs
+      .filter((r) => r.d === MAIN.d && r.T === MAIN.T && !BASELINES.some((b) => b.method === r.method))
+      .sort((a, b) => b.a_ka - a.a_ka)[0];
+    expect(readFileSync(out.html, 'utf8')).toContain(`run ${best.run_id}, final GM blank`);
+    expect(out.skipped[0].reason).toContain('no run has both A_KA and A_ZS');
+  });
+
   it('a report pointed at a bench folder draws only the cost figure', async () => {
     const dir = path.join(root, 'bench');
     writeFixture(path.join(root, 'bench-src'), fixture);

@@ -4,6 +4,13 @@
  */
 import { isBaseline, type MatrixRow, type RunRow, type StepRow } from './results.js';
 
+/** A run or step with all three metrics defined (A_ZS and GM are blank for streams without zero-shot tasks). */
+export type Scored<T extends { a_ka: number | null; a_zs: number | null; gm: number | null }> = T & { a_ka: number; a_zs: number; gm: number };
+
+export function isScored<T extends { a_ka: number | null; a_zs: number | null; gm: number | null }>(r: T): r is Scored<T> {
+  return r.a_ka !== null && r.a_zs !== null && r.gm !== null;
+}
+
 /** Settings that distinguish runs besides protocol, technique and seed: the param_* columns and T. */
 export function settingOf(run: RunRow): Record<string, string> {
   return { ...run.params, T: String(run.T) };
@@ -69,10 +76,14 @@ export interface MethodPoint {
 
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
-/** One point per init x deploy x technique (baselines included): final metrics averaged over seeds. */
+/**
+ * One point per init x deploy x technique (baselines included): final metrics averaged over seeds. Runs
+ * without A_ZS / GM cannot be placed and are left out.
+ */
 export function methodPoints(runs: readonly RunRow[]): MethodPoint[] {
-  const groups = new Map<string, RunRow[]>();
+  const groups = new Map<string, Scored<RunRow>[]>();
   for (const r of runs) {
+    if (!isScored(r)) continue;
     const key = [r.method, r.init, r.deploy, r.technique].join('\u0000');
     const g = groups.get(key);
     if (g) g.push(r);
@@ -112,10 +123,10 @@ export interface CurvePoint {
 export function protocolCurves(runs: readonly RunRow[], steps: readonly StepRow[], technique: string | undefined): CurvePoint[] {
   const chosen = new Map<string, RunRow>();
   for (const r of runs) if (r.technique === '-' || r.technique === technique) chosen.set(r.run_id, r);
-  const groups = new Map<string, { method: string; baseline: boolean; rows: StepRow[] }>();
+  const groups = new Map<string, { method: string; baseline: boolean; rows: Scored<StepRow>[] }>();
   for (const s of steps) {
     const run = chosen.get(s.run_id);
-    if (!run) continue;
+    if (!run || !isScored(s)) continue;
     const key = `${run.method}\u0000${s.step}`;
     const g = groups.get(key);
     if (g) g.rows.push(s);
@@ -133,10 +144,18 @@ export function protocolCurves(runs: readonly RunRow[], steps: readonly StepRow[
     .sort((a, b) => a.method.localeCompare(b.method) || a.step - b.step);
 }
 
-/** The non-baseline run with the highest final GM (ties: the first run_id). */
+/**
+ * The non-baseline run with the highest final GM (ties: the first run_id); by A_KA when no run has a GM
+ * (streams without zero-shot tasks).
+ */
 export function bestRun(runs: readonly RunRow[]): RunRow | undefined {
+  const candidates = runs.filter((r) => !isBaseline(r));
+  const metric = candidates.some((r) => r.gm !== null) ? 'gm' : 'a_ka';
   let best: RunRow | undefined;
-  for (const r of runs) if (!isBaseline(r) && (best === undefined || r.gm > best.gm)) best = r;
+  for (const r of candidates) {
+    const v = r[metric];
+    if (v !== null && (best === undefined || v > best[metric]!)) best = r;
+  }
   return best;
 }
 
@@ -220,10 +239,10 @@ export function scalingAxes(runs: readonly RunRow[]): string[] {
 export function scalingCurve(runs: readonly RunRow[], axis: string, technique: string | undefined): ScalingPoint[] {
   const others = scalingAxes(runs).filter((a) => a !== axis);
   const held = new Map(others.map((a) => [a, mode(runs.map((r) => settingOf(r)[a] ?? ''))]));
-  const chosen = runs.filter(
-    (r) => (r.technique === '-' || r.technique === technique) && others.every((a) => (settingOf(r)[a] ?? '') === held.get(a)),
-  );
-  const groups = new Map<string, RunRow[]>();
+  const chosen = runs
+    .filter(isScored)
+    .filter((r) => (r.technique === '-' || r.technique === technique) && others.every((a) => (settingOf(r)[a] ?? '') === held.get(a)));
+  const groups = new Map<string, Scored<RunRow>[]>();
   for (const r of chosen) {
     const v = settingOf(r)[axis];
     if (v === undefined || v === '') continue;

@@ -158,9 +158,9 @@ function toRun(t: CsvTable, i: number): RunRow {
     technique: text('technique'),
     seed: numberCell(t, i, 'seed'),
     T: numberCell(t, i, 'T'),
-    a_ka: numberCell(t, i, 'a_ka'),
-    a_zs: numberCell(t, i, 'a_zs'),
-    gm: numberCell(t, i, 'gm'),
+    a_ka: optionalNumberCell(t, i, 'a_ka'),
+    a_zs: optionalNumberCell(t, i, 'a_zs'),
+    gm: optionalNumberCell(t, i, 'gm'),
     forgetting: opt('forgetting'),
     bwt: opt('bwt'),
     fwt: opt('fwt'),
@@ -176,9 +176,9 @@ function toStep(t: CsvTable, i: number): StepRow {
   return {
     run_id: t.rows[i].run_id.trim(),
     step: numberCell(t, i, 'step'),
-    a_ka: numberCell(t, i, 'a_ka'),
-    a_zs: numberCell(t, i, 'a_zs'),
-    gm: numberCell(t, i, 'gm'),
+    a_ka: optionalNumberCell(t, i, 'a_ka'),
+    a_zs: optionalNumberCell(t, i, 'a_zs'),
+    gm: optionalNumberCell(t, i, 'gm'),
     merge_seconds: t.columns.includes('merge_seconds') ? optionalNumberCell(t, i, 'merge_seconds') : null,
   };
 }

@@ -9,9 +9,10 @@ export interface RunRow {
   technique: string;
   seed: number;
   T: number;
-  a_ka: number;
-  a_zs: number;
-  gm: number;
+  /** Blank in the CSV (null here) when undefined, e.g. A_ZS and GM for a stream without zero-shot tasks. */
+  a_ka: number | null;
+  a_zs: number | null;
+  gm: number | null;
   forgetting: number | null;
   bwt: number | null;
   fwt: number | null;
@@ -26,9 +27,9 @@ export interface RunRow {
 export interface StepRow {
   run_id: string;
   step: number;
-  a_ka: number;
-  a_zs: number;
-  gm: number;
+  a_ka: number | null;
+  a_zs: number | null;
+  gm: number | null;
   merge_seconds: number | null;
 }
 

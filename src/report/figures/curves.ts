@@ -16,6 +16,7 @@ export function gmOverTimeFigure(ctx: ReportContext): FigureResult {
     ...c,
     kind: c.baseline ? 'baseline' : 'protocol',
   }));
+  if (curves.length === 0) return { kind: 'skipped', name: 'gm-over-time', title, reason: 'steps.csv has no step with a GM value' };
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
     width: 520,

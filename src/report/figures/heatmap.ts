@@ -45,7 +45,7 @@ export function matrixFigure(ctx: ReportContext, run: RunRow, name: string, whic
     },
     resolve: { scale: { x: 'independent' } },
   };
-  const caption = `R[t][j]: score on task j after step t, ${steps} steps x ${tasks} tasks; run ${run.run_id}, final GM ${fmt(run.gm)}.`;
+  const caption = `R[t][j]: score on task j after step t, ${steps} steps x ${tasks} tasks; run ${run.run_id}, final GM ${run.gm === null ? 'blank' : fmt(run.gm)}.`;
   return { kind: 'figure', name, title, caption, spec };
 }
 

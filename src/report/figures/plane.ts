@@ -41,6 +41,9 @@ export function planeFigure(ctx: ReportContext): FigureResult {
   const title = 'Knowledge accumulation vs zero-shot retention';
   if (ctx.mainRuns.length === 0) return { kind: 'skipped', name: 'plane', title, reason: 'runs.csv has no runs' };
   const points = methodPoints(ctx.mainRuns).map((p) => ({ ...p, label: pointLabel(p), protocol: p.method }));
+  if (points.length === 0) {
+    return { kind: 'skipped', name: 'plane', title, reason: 'no run has both A_KA and A_ZS (A_ZS is blank when the stream has no zero-shot tasks)' };
+  }
   const methods = points.filter((p) => !p.baseline);
   const baselines = points.filter((p) => p.baseline);
   const protocols = new Set(methods.map((p) => p.protocol)).size;
