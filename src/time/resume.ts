@@ -35,7 +35,7 @@ export async function runFingerprint(c: FingerprintInput, head: { method: string
     method: head.method,
     init: head.init,
     initOptions: c.method ? resolvedInitOptions(c.method) : {},
-    deploy: c.method?.deploy ?? head.deploy,
+    deploy: head.deploy,
     technique: head.technique,
     mergeParams: c.method?.merge.params ?? {},
     mergeSeed: c.method?.merge.seed ?? 0,
