@@ -170,3 +170,44 @@ describe('baselines', () => {
     expect(mt.final.trainSteps).toBe(12);
   });
 });
+
+describe('merge-all recomputed from the store', () => {
+  it('streams tensor by tensor: every expert gives tensor k before any expert gives tensor k+1', async () => {
+    const { MemoryStore, MergeAllTracker } = await import('../src/time/index.js');
+    const { ParamSet } = await import('../src/params/paramset.js');
+    const inner = new MemoryStore();
+    const reads: string[] = [];
+    const store = {
+      kind: 'memory' as const,
+      steps: () => inner.steps(),
+      put: (s: number, e: InstanceType<typeof ParamSet>) => inner.put(s, e),
+      load: (s: number) => inner.load(s),
+      get bytesRead() {
+        return inner.bytesRead;
+      },
+      get bytesStored() {
+        return inner.bytesStored;
+      },
+      async open(s: number) {
+        const o = await inner.open(s);
+        return { ...o, source: { ...o.source, label: o.source.label, tensorInfos: () => o.source.tensorInfos(), read: async (n: string) => (reads.push(`${n}@${s}`), o.source.read(n)) } };
+      },
+    };
+    const mk = (x: number) =>
+      ParamSet.fromEntries([
+        ['a', { shape: [2], data: Float32Array.of(x, x) }],
+        ['b', { shape: [1], data: Float32Array.of(-x) }],
+        ['c', { shape: [3], data: Float32Array.of(x, 0, x) }],
+      ]);
+    const tracker = new MergeAllTracker('reverse-linear', false, { base: mk(0), store, merge: { technique: 'weighted-average' } });
+    for (let t = 1; t <= 3; t++) {
+      await store.put(t, mk(t));
+      await tracker.add(mk(t), t);
+    }
+    reads.length = 0;
+    const merged = await tracker.current();
+    expect(reads).toEqual(['a@1', 'a@2', 'a@3', 'b@1', 'b@2', 'b@3', 'c@1', 'c@2', 'c@3']);
+    // reverse-linear weights 3, 2, 1 over experts 1, 2, 3: (3·1 + 2·2 + 1·3) / 6
+    for (const x of merged.data('a')) expect(x).toBeCloseTo(10 / 6, 6);
+  });
+});
