@@ -127,7 +127,7 @@ describe('order sensitivity of every init x deploy x technique', () => {
             }
           }
         }),
-        { numRuns: 3 },
+        { numRuns: 2 },
       );
     });
   }
