@@ -1,5 +1,6 @@
 import seedrandom from 'seedrandom';
 import { fail } from '../params/errors.js';
+import { firstNonFinite } from '../params/kernels.js';
 import { ParamSet, assertSameStructure } from '../params/paramset.js';
 import type { TensorSource } from '../params/source.js';
 import type { TensorInfo } from '../params/tensor.js';
@@ -95,11 +96,8 @@ export async function mergeInto(
       params,
       prepared,
     );
-    for (let j = 0; j < merged.length; j++) {
-      if (!Number.isFinite(merged[j])) {
-        fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${j}`);
-      }
-    }
+    const bad = firstNonFinite(merged);
+    if (bad >= 0) fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${bad}`);
     await sink.write(info, merged);
   }
 }

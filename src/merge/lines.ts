@@ -1,4 +1,5 @@
 import { fail } from '../params/errors.js';
+import { addScaled, sub } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
 import { parseParams } from './params.js';
 import type { IncrementalMerge, MergeTechnique, ParamDoc } from './types.js';
@@ -82,8 +83,8 @@ export function linesScale(name: string, L: number, o: LinesOptions, re: RegExp 
 /** θ0 + s·(merged - θ0), in place on merged. */
 function rescaleDelta(merged: Float32Array, base: Float32Array, s: number): void {
   if (s === 1) return;
-  const fs = Math.fround(s);
-  for (let i = 0; i < merged.length; i++) merged[i] = Math.fround(base[i] + Math.fround(fs * Math.fround(merged[i] - base[i])));
+  sub(merged, merged, base);
+  addScaled(merged, base, s, merged);
 }
 
 interface Prepared {
