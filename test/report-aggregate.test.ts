@@ -54,6 +54,8 @@ describe('mode and settings', () => {
     ];
     expect(mainSettingRuns(runs).map((r) => r.run_id)).toEqual(['a', 'b']);
     expect(scalingAxes(runs)).toEqual(['param_d', 'T']);
+    const withParamT = runs.map((r) => ({ ...r, params: { ...r.params, param_T: String(r.T) } }));
+    expect(scalingAxes(withParamT)).toEqual(['param_d', 'T']);
   });
 });
 

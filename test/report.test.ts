@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeLabels } from '../src/report/figures/plane.js';
 import { generateReport, type ReportOutput } from '../src/report/index.js';
 import { markItems, normalizeSvgIds, parseXml, prefixSvgIds, type XmlElement } from '../src/report/svg.js';
 import { ADAPTATION_TASKS, BASELINES, MAIN, makeFixture, PROTOCOLS, TECHNIQUES, writeFixture, writeShards, ZEROSHOT_TASKS } from './report-fixture.js';
@@ -180,6 +181,22 @@ describe('report edge cases', () => {
       const same = readFileSync(path.join(root, 'sharded-out', 'figures', path.basename(f)), 'utf8') === readFileSync(f, 'utf8');
       expect(same, `${path.basename(f)} differs between sharded and unsharded results`).toBe(true);
     }
+  });
+
+  it('baseline names go above, then below, and stay inside the plot', () => {
+    const placed = placeLabels(
+      [
+        { method: 'continual', a_ka: 0.82, a_zs: 0.832 },
+        { method: 'multitask', a_ka: 0.83, a_zs: 0.835 },
+        { method: 'zeroshot', a_ka: 0.0, a_zs: 0.5 },
+      ],
+      [0, 1],
+      400,
+    );
+    const at = (m: string) => placed.find((p) => p.method === m)!;
+    expect(at('multitask').label_y).toBeCloseTo(0.835 + 13 / 400, 12); // first (highest): above
+    expect(at('continual').label_y).toBeCloseTo(0.832 - 14 / 400, 12); // above is taken: below
+    expect(at('zeroshot').label_x).toBeCloseTo((0.62 * 11 * 8) / 2 / 400, 12); // pushed right to fit
   });
 
   it('prefixSvgIds and normalizeSvgIds rewrite ids and their references together', () => {

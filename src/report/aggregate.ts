@@ -226,6 +226,8 @@ export function scalingAxes(runs: readonly RunRow[]): string[] {
   for (const r of runs) for (const k of Object.keys(settingOf(r))) axes.add(k);
   return [...axes]
     .filter((axis) => {
+      // Studies may record the horizon as param_T too; one horizon figure is enough.
+      if (axis === 'param_T' && runs.every((r) => r.params.param_T === String(r.T))) return false;
       const values = new Set(runs.map((r) => settingOf(r)[axis]).filter((v) => v !== undefined && v !== ''));
       return values.size >= 2 && [...values].every((v) => !Number.isNaN(Number(v)));
     })

@@ -18,6 +18,40 @@ const SHAPES = [
   'M0,-1L0.95,-0.31L0.59,0.81L-0.59,0.81L-0.95,-0.31Z', // pentagon
 ];
 
+const SIZE = 420;
+const FONT_PX = 11;
+
+/**
+ * Where each baseline's name goes, in data units (text centred there): above its diamond, else below,
+ * right, left, or further out, whichever first clears the names already placed (baselines often sit
+ * close together, e.g. continual and multitask) and stays inside the plot.
+ */
+export function placeLabels<P extends { a_ka: number; a_zs: number; method: string }>(
+  points: readonly P[],
+  domain: readonly number[],
+  size: number,
+): (P & { label_x: number; label_y: number })[] {
+  const perPx = (domain[1] - domain[0]) / size;
+  const boxes: { x0: number; x1: number; y0: number; y1: number }[] = [];
+  const out: (P & { label_x: number; label_y: number })[] = [];
+  for (const p of [...points].sort((a, b) => b.a_zs - a.a_zs || a.method.localeCompare(b.method))) {
+    const px = (p.a_ka - domain[0]) / perPx;
+    const py = (domain[1] - p.a_zs) / perPx; // from the top, as drawn
+    const half = (0.62 * FONT_PX * p.method.length) / 2;
+    const offsets = [[0, -13], [0, 14], [10 + half, 0], [-10 - half, 0], [0, -27], [0, 28], [10 + half, -14], [-10 - half, 14]];
+    const boxAt = ([dx, dy]: number[]) => {
+      // Keep the text inside the plot horizontally.
+      const cx = Math.min(size - half, Math.max(half, px + dx));
+      return { cx, cy: py + dy, x0: cx - half, x1: cx + half, y0: py + dy - FONT_PX / 2, y1: py + dy + FONT_PX / 2 };
+    };
+    const clear = (b: ReturnType<typeof boxAt>) => !boxes.some((o) => o.x0 < b.x1 && b.x0 < o.x1 && o.y0 < b.y1 && b.y0 < o.y1);
+    const chosen = offsets.map(boxAt).find(clear) ?? boxAt(offsets[0]);
+    boxes.push(chosen);
+    out.push({ ...p, label_x: domain[0] + chosen.cx * perPx, label_y: domain[1] - chosen.cy * perPx });
+  }
+  return out;
+}
+
 const GM_LEVELS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /** Curves of constant GM = sqrt(A_KA * A_ZS), i.e. A_ZS = g^2 / A_KA, so the plane reads as a trade-off. */
@@ -55,8 +89,8 @@ export function planeFigure(ctx: ReportContext): FigureResult {
   const y = { field: 'a_zs', type: 'quantitative' as const, title: 'A_ZS (zero-shot retention)', scale: { domain } };
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
-    width: 420,
-    height: 420,
+    width: SIZE,
+    height: SIZE,
     layer: [
       {
         name: 'iso_gm',
@@ -79,14 +113,19 @@ export function planeFigure(ctx: ReportContext): FigureResult {
       {
         name: 'baselines',
         data: { values: baselines },
-        mark: { type: 'point', shape: 'diamond', filled: true, size: 110, color: 'black', clip: true },
+        // Hollow, so a protocol point under a baseline (finetune = continual) stays visible.
+        mark: { type: 'point', shape: 'diamond', filled: false, size: 120, color: 'black', strokeWidth: 2, opacity: 1, clip: true },
         encoding: { x, y, tooltip: [{ field: 'label' }, { field: 'gm', format: '.3f' }] },
       },
       {
         name: 'baseline_labels',
-        data: { values: baselines },
-        mark: { type: 'text', align: 'left', dx: 8, dy: -6, fontSize: 11 },
-        encoding: { x, y, text: { field: 'method' } },
+        data: { values: placeLabels(baselines, domain, SIZE) },
+        mark: { type: 'text', align: 'center', baseline: 'middle', fontSize: FONT_PX },
+        encoding: {
+          x: { ...x, field: 'label_x' },
+          y: { ...y, field: 'label_y' },
+          text: { field: 'method' },
+        },
       },
     ],
     resolve: { scale: { color: 'independent', shape: 'independent' } },
