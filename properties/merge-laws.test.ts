@@ -18,7 +18,7 @@ const IDEMPOTENT: [string, Record<string, unknown>, number][] = [
   ['breadcrumbs', { p: 0, gamma: 0, normalize: true }, 1],
   ['magmax', {}, 1],
   ['model-stock', {}, 2],
-  ['model-stock', { aggregate: 'angle' }, 2],
+  ['model-stock', { aggregate: 'angle', granularity: 'row' }, 2],
   ['slerp', { t: 0.3 }, 2],
   ['random-selection', {}, 1],
 ];

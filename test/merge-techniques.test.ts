@@ -254,6 +254,12 @@ describe('model-stock', () => {
     close(run('model-stock', { negativeCos: 'keep' }, [0, 0], [[1, 0], [-1, 1]]), [0, r * 0.5], 4);
     configError(() => run('model-stock', { negativeCos: 'keep' }, [0, 0], [[1, 0], [-1, 0]]), 'MERGE', /singular/);
   });
+  it('per row (mergekit filter_wise): each row gets its own ratio', () => {
+    // shape [2,2]: row 0 τ = [1,0],[0,1] -> cos 0 -> base row; row 1 τ = [1,0],[1,1] -> r = 2(√2-1), mean [1,0.5]
+    const r = 2 * (Math.SQRT2 - 1);
+    const out = run('model-stock', { granularity: 'row' }, [0, 0, 0, 0], [[1, 0, 1, 0], [0, 1, 1, 1]], { shape: [2, 2] });
+    close(out, [0, 0, r, r / 2]);
+  });
   it('zero task vectors count as cos 0 (the base), never NaN', () => {
     expect(run('model-stock', {}, [1, 2], [[1, 2], [3, 4]])).toEqual([1, 2]);
   });

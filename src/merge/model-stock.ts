@@ -1,11 +1,13 @@
 import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
 import { fail } from '../params/errors.js';
 import { parseParams } from './params.js';
+import { rowLength } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
 interface Params {
   aggregate: 'cosine' | 'angle';
   negativeCos: 'clamp' | 'keep';
+  granularity: 'tensor' | 'row';
 }
 
 /** cos of the angle between two task vectors; 0 when either is all zeros (as the toolkits' eps gives). */
@@ -54,26 +56,38 @@ export const modelStock: MergeTechnique<Params> = {
       default: 'clamp',
       description: 'Clamp cos to >= 0 so r is in [0, 1] (a tensor whose experts disagree keeps θ0), or keep it as the toolkits do (r < 0 extrapolates; a singular ratio is a MERGE error).',
     },
+    {
+      name: 'granularity',
+      type: 'enum',
+      values: ['tensor', 'row'],
+      default: 'tensor',
+      description: 'One ratio per tensor (mergekit default, FusionBench, fomo_in_flux) or per row of the last dimension (mergekit filter_wise: true).',
+    },
   ],
   experts: { min: 2 },
   parse: (raw) => parseParams('model-stock', modelStock.params, raw) as unknown as Params,
-  merge({ name, base, experts }, p) {
+  merge({ name, shape, base, experts }, p) {
     const N = experts.length;
     const taus = experts.map((x) => {
       const t = new Float32Array(base.length);
       sub(t, x, base);
       return t;
     });
-    let cos = stockCosine(taus, p.aggregate);
-    if (p.negativeCos === 'clamp') cos = Math.max(0, cos);
-    const denom = 1 + (N - 1) * cos;
-    if (Math.abs(denom) < 1e-6) {
-      fail('MERGE', `model-stock: tensor "${name}": mean cos ${cos} makes the ratio N·cos/(1+(N-1)·cos) singular (use negativeCos: clamp)`);
-    }
-    const r = (N * cos) / denom;
     const out = new Float32Array(base.length);
     weightedSum(out, experts, new Array<number>(N).fill(1 / N));
-    axpby(out, r, out, 1 - r, base);
+    const len = p.granularity === 'row' ? rowLength(shape, base.length) : base.length;
+    for (let o = 0; o < base.length; o += len) {
+      const part = (a: Float32Array) => a.subarray(o, o + len);
+      let cos = stockCosine(taus.map(part), p.aggregate);
+      if (p.negativeCos === 'clamp') cos = Math.max(0, cos);
+      const denom = 1 + (N - 1) * cos;
+      if (Math.abs(denom) < 1e-6) {
+        const where = len === base.length ? '' : ` row ${o / len}`;
+        fail('MERGE', `model-stock: tensor "${name}"${where}: mean cos ${cos} makes the ratio N·cos/(1+(N-1)·cos) singular (use negativeCos: clamp)`);
+      }
+      const r = (N * cos) / denom;
+      axpby(part(out), r, part(out), 1 - r, part(base));
+    }
     return out;
   },
 };
