@@ -97,14 +97,15 @@ export function makeFixture(seed = 'report-fixture'): Fixture {
     }
   }
 
-  const benchLines: string[] = [];
+  // The two-expert technique suite: one horizon only, so no curve.
+  const benchLines: string[] = TECHNIQUES.map((t) => ['technique', t, '-', 2, 1_000_000, '', 0.01, '', 8e6, 4e6, 2, 0.3, 200, 6].join(','));
   for (const params of [1_000_000, 10_000_000]) {
     for (const experts of [2, 4, 8, 16]) {
       for (const technique of ['weighted_average', 'ties']) {
         const merge = (params / 1e8) * experts * (technique === 'ties' ? 3 : 1);
         benchLines.push(['merge', technique, '-', experts, params, 0.01, merge, 0.01, params * 4 * (experts + 1), params * 4, 2.5, 0.4, 300, 6].join(','));
       }
-      benchLines.push(['deploy', '-', 'ema', experts, params, 0.01, (params / 1e8) * 2, 0.01, params * 8, params * 4, 3, 0.5, 250, 6].join(','));
+      benchLines.push(['deploy', 'weighted_average', 'ema', experts, params, 0.01, (params / 1e8) * 2, 0.01, params * 8, params * 4, 3, 0.5, 250, 6].join(','));
     }
   }
 

@@ -67,7 +67,8 @@ describe('loadResults', () => {
     expect(r.params).toEqual({ param_d: String(fixture.runs[0].d), param_steps: '100' });
     expect(data.steps).toHaveLength(fixture.runs.reduce((s, x) => s + x.T + 1, 0));
     expect(data.matrix).toHaveLength(fixture.runs.reduce((s, x) => s + (x.T + 1) * 6, 0));
-    expect(data.bench).toHaveLength(24);
+    expect(data.bench).toHaveLength(24 + 3);
+    expect(data.bench.find((b) => b.suite === 'deploy')!.label).toBe('ema (weighted_average)');
     expect(data.config).toMatchObject({ study: 'fixture-study' });
     expect(data.findings).toContain('ema_paint');
   });

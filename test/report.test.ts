@@ -167,6 +167,7 @@ describe('report edge cases', () => {
     const out = await generateReport(dir, { outDir: path.join(root, 'bench-out') });
     expect(out.figures.map((f) => path.basename(f))).toEqual(['bench-cost.svg', 'bench-cost.png']);
     expect(out.skipped.map((s) => s.name)).toContain('plane');
+    expect(out.skipped.find((s) => s.name === 'spread')!.reason).toBe('no runs.csv in the results folder');
   });
 
   it('shards give the same figures as the unsharded folder', async () => {

@@ -54,6 +54,19 @@ const OWN_FIGURE = /^(plane|gm-over-time|matrix-.+|spread|scaling-.+|bench-cost)
 
 /** Every figure the data allows, in page order (skipped ones carry their reason). */
 export function buildFigures(ctx: ReportContext): FigureResult[] {
+  if (ctx.data.runs.length === 0) {
+    // A bench folder, or a study that wrote no runs: one clear reason instead of five odd ones.
+    const hasRunsFile = ctx.data.sources.some((s) => /^runs(\.shard-\d+-of-\d+)?\.csv$/.test(s));
+    const reason = hasRunsFile ? 'runs.csv has no rows' : 'no runs.csv in the results folder';
+    const study: [string, string][] = [
+      ['plane', 'Knowledge accumulation vs zero-shot retention'],
+      ['gm-over-time', 'GM over time per protocol'],
+      ['matrix', 'Accuracy matrix'],
+      ['spread', 'Technique spread vs protocol spread'],
+      ['scaling', 'Scaling curves'],
+    ];
+    return [...study.map(([name, title]): FigureResult => ({ kind: 'skipped', name, title, reason })), benchFigure(ctx)];
+  }
   return [planeFigure(ctx), gmOverTimeFigure(ctx), ...matrixFigures(ctx), spreadFigure(ctx), ...scalingFigures(ctx), benchFigure(ctx)];
 }
 

@@ -14,7 +14,7 @@ export const CHART_CONFIG = {
   background: 'white',
   view: { stroke: '#ccc' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e8e8e8' },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, titleLimit: 400 },
   title: { fontSize: 14, anchor: 'start' as const },
 };
 

@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import type { BenchRow } from '../results.js';
 import { type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
 
 /**
@@ -8,8 +9,16 @@ import { type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
  */
 export function benchFigure(ctx: ReportContext): FigureResult {
   const title = 'Benchmark: merge cost vs horizon';
-  const rows = ctx.data.bench;
-  if (rows.length === 0) return { kind: 'skipped', name: 'bench-cost', title, reason: 'no bench merge.csv found (run npm run bench)' };
+  if (ctx.data.bench.length === 0) return { kind: 'skipped', name: 'bench-cost', title, reason: 'no bench merge.csv found (run npm run bench)' };
+  // A series is one suite's technique / protocol at one size; only those measured at two or more
+  // horizons make a curve (the two-expert technique suite and the kernel suite do not).
+  const seriesKey = (r: BenchRow): string => `${r.suite}\u0000${r.label}\u0000${r.params}`;
+  const horizons = new Map<string, Set<number>>();
+  for (const r of ctx.data.bench) horizons.set(seriesKey(r), (horizons.get(seriesKey(r)) ?? new Set()).add(r.experts));
+  const rows = ctx.data.bench.filter((r) => horizons.get(seriesKey(r))!.size >= 2).sort((a, b) => a.experts - b.experts);
+  if (rows.length === 0) {
+    return { kind: 'skipped', name: 'bench-cost', title, reason: 'no benchmark series in merge.csv varies the number of experts' };
+  }
   const secs = rows.map((r) => r.merge_seconds).filter((s) => s > 0);
   const logY = secs.length === rows.length && Math.max(...secs) / Math.min(...secs) >= 20;
   const sizes = [...new Set(rows.map((r) => r.params))].sort((a, b) => a - b);
@@ -28,6 +37,7 @@ export function benchFigure(ctx: ReportContext): FigureResult {
             x: { field: 'experts', type: 'quantitative', title: 'experts merged (horizon)', scale: { zero: false } },
             y: { field: 'merge_seconds', type: 'quantitative', title: 'merge seconds (median)', scale: logY ? { type: 'log' } : {} },
             color: { field: 'label', type: 'nominal', title: 'technique / protocol' },
+            detail: { field: 'suite', type: 'nominal' },
           },
         },
         {
