@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchRow } from '../results.js';
-import { type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
+import { colorScale, type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
 
 /**
  * Benchmark cost vs horizon from results/bench/merge.csv: median merge seconds against the number of
@@ -36,7 +36,7 @@ export function benchFigure(ctx: ReportContext): FigureResult {
           encoding: {
             x: { field: 'experts', type: 'quantitative', title: 'experts merged (horizon)', scale: { zero: false } },
             y: { field: 'merge_seconds', type: 'quantitative', title: 'merge seconds (median)', scale: logY ? { type: 'log' } : {} },
-            color: { field: 'label', type: 'nominal', title: 'technique / protocol' },
+            color: { field: 'label', type: 'nominal', title: 'technique / protocol', scale: colorScale(new Set(rows.map((r) => r.label)).size) },
             detail: { field: 'suite', type: 'nominal' },
           },
         },

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { protocolCurves } from '../aggregate.js';
-import { describeSetting, type FigureResult, type ReportContext, SCHEMA } from './types.js';
+import { colorScale, describeSetting, type FigureResult, type ReportContext, SCHEMA } from './types.js';
 
 /**
  * GM after every TIME step, one line per protocol (method) with the focus technique, averaged over
@@ -29,7 +29,7 @@ export function gmOverTimeFigure(ctx: ReportContext): FigureResult {
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'TIME step t', axis: { tickMinStep: 1, format: 'd' } },
           y: { field: 'gm', type: 'quantitative', title: 'GM = sqrt(A_KA * A_ZS)', scale: { zero: false } },
-          color: { field: 'method', type: 'nominal', title: 'protocol' },
+          color: { field: 'method', type: 'nominal', title: 'protocol', scale: colorScale(new Set(curves.map((c) => c.method)).size) },
           strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['protocol', 'baseline'], range: [[1, 0], [5, 3]] } },
         },
       },

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { type MethodPoint, methodPoints, pointLabel } from '../aggregate.js';
-import { describeSetting, type FigureResult, type ReportContext, SCHEMA } from './types.js';
+import { colorScale, describeSetting, type FigureResult, type ReportContext, SCHEMA } from './types.js';
 
 /** Twelve distinguishable shapes (vega's default range has eight; studies compare up to ten techniques). */
 const SHAPES = [
@@ -105,7 +105,7 @@ export function planeFigure(ctx: ReportContext): FigureResult {
         encoding: {
           x,
           y,
-          color: { field: 'protocol', type: 'nominal', title: 'protocol', scale: { scheme: protocols > 10 ? 'tableau20' : 'tableau10' } },
+          color: { field: 'protocol', type: 'nominal', title: 'protocol', scale: colorScale(protocols) },
           shape: { field: 'technique', type: 'nominal', title: 'technique', scale: { range: SHAPES } },
           tooltip: [{ field: 'label' }, { field: 'gm', format: '.3f' }, { field: 'seeds' }],
         },

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { heldSettings, scalingAxes, scalingCurve } from '../aggregate.js';
-import { type FigureResult, type ReportContext, SCHEMA } from './types.js';
+import { colorScale, type FigureResult, type ReportContext, SCHEMA } from './types.js';
 
 /** What each known setting means, for axis titles; others show their column name. */
 const AXIS_TITLES: Record<string, string> = {
@@ -47,7 +47,7 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
           encoding: {
             x: { field: 'value', type: 'quantitative', title: AXIS_TITLES[axis] ?? axis, scale: logX ? { type: 'log' } : { zero: false } },
             y: { field: 'gm', type: 'quantitative', title: 'final GM', scale: { zero: false } },
-            color: { field: 'method', type: 'nominal', title: 'protocol' },
+            color: { field: 'method', type: 'nominal', title: 'protocol', scale: colorScale(new Set(points.map((p) => p.method)).size) },
             strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['protocol', 'baseline'], range: [[1, 0], [5, 3]] } },
           },
         },

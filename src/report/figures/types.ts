@@ -34,6 +34,11 @@ export function makeContext(data: ResultsData, options: { technique?: string } =
   return { data, mainRuns: mainSettingRuns(data.runs), technique: options.technique ?? focusTechnique(data.runs) };
 }
 
+/** Ten colours repeat past ten series; twenty keep a full protocol grid (24 pairs) mostly apart. */
+export function colorScale(series: number): { scheme: 'tableau10' | 'tableau20' } {
+  return { scheme: series > 10 ? 'tableau20' : 'tableau10' };
+}
+
 export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** Numbers for captions: up to 3 decimals, no trailing zeros. */
