@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeLabels } from '../src/report/figures/plane.js';
+import { markdownToHtml } from '../src/report/markdown.js';
 import { generateReport, type ReportOutput } from '../src/report/index.js';
 import { markItems, normalizeSvgIds, parseXml, prefixSvgIds, type XmlElement } from '../src/report/svg.js';
 import { ADAPTATION_TASKS, BASELINES, MAIN, makeFixture, PROTOCOLS, TECHNIQUES, writeFixture, writeShards, ZEROSHOT_TASKS } from './report-fixture.js';
@@ -99,7 +100,7 @@ describe('report from a full results folder', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const ref of html.matchAll(/url\(#([^)]+)\)/g)) expect(ids).toContain(ref[1]);
     expect(html).toContain('fixture-study');
-    expect(html).toContain('ema_paint has the highest GM');
+    expect(html).toContain('<h3>Findings</h3>\n<p>ema_paint has the highest GM (made-up numbers).</p>');
   });
 });
 
@@ -198,6 +199,18 @@ describe('report edge cases', () => {
     expect(at('multitask').label_y).toBeCloseTo(0.835 + 13 / 400, 12); // first (highest): above
     expect(at('continual').label_y).toBeCloseTo(0.832 - 14 / 400, 12); // above is taken: below
     expect(at('zeroshot').label_x).toBeCloseTo((0.62 * 11 * 8) / 2 / 400, 12); // pushed right to fit
+  });
+
+  it('renders the markdown of findings.md (headings, lists, tables, inline code) with everything escaped', () => {
+    const md = '# Findings: x\n\nGM is **high** for `ema_paint`\nacross seeds.\n\n- one <b>\n- two\n\n| a | b |\n|---|---|\n| 1 | <script> |\n';
+    expect(markdownToHtml(md)).toBe(
+      [
+        '<h3>Findings: x</h3>',
+        '<p>GM is <strong>high</strong> for <code>ema_paint</code> across seeds.</p>',
+        '<ul><li>one &lt;b&gt;</li><li>two</li></ul>',
+        '<table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>&lt;script&gt;</td></tr></tbody></table>',
+      ].join('\n'),
+    );
   });
 
   it('prefixSvgIds and normalizeSvgIds rewrite ids and their references together', () => {

@@ -1,6 +1,8 @@
 /** The self-contained report page: inline SVG figures, inline CSS, no scripts, nothing fetched. */
 import { methodPoints, pointLabel } from './aggregate.js';
 import type { FigureResult, ReportContext } from './figures/types.js';
+import { escapeHtml } from './escape.js';
+import { markdownToHtml } from './markdown.js';
 import { prefixSvgIds } from './svg.js';
 
 export interface RenderedFigure {
@@ -9,9 +11,6 @@ export interface RenderedFigure {
   svg?: string;
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 const CSS = `
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
@@ -20,7 +19,7 @@ figure { margin: 1rem 0; overflow-x: auto; } figcaption { font-size: .9rem; colo
 .links { font-size: .85rem; } .skipped { color: #8a5a00; background: #fff7e6; padding: .4rem .7rem; border-left: 3px solid #e0a030; }
 table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .2rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; } .baseline td { color: #666; font-style: italic; }
-pre { background: #f6f6f6; padding: .8rem; overflow-x: auto; font-size: .8rem; } .findings { white-space: pre-wrap; }
+pre { background: #f6f6f6; padding: .8rem; overflow-x: auto; font-size: .8rem; } .findings table { margin: .5rem 0 1rem; }
 `;
 
 function studyName(ctx: ReportContext): string {
@@ -68,7 +67,7 @@ export function buildHtml(ctx: ReportContext, figures: RenderedFigure[], figures
     .map((f) => `<li><a href="#fig-${escapeHtml(f.result.name)}">${escapeHtml(f.result.title)}</a>${f.svg === undefined ? ' (skipped)' : ''}</li>`)
     .join('\n');
   const seeds = new Set(ctx.data.runs.map((r) => r.seed)).size;
-  const findings = ctx.data.findings ? `<h2 id="findings">Findings</h2>\n<div class="findings">${escapeHtml(ctx.data.findings)}</div>` : '';
+  const findings = ctx.data.findings ? `<h2 id="findings">Findings</h2>\n<div class="findings">${markdownToHtml(ctx.data.findings)}</div>` : '';
   const config = ctx.data.config !== null ? `<h2 id="config">Study configuration</h2>\n<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(ctx.data.config, null, 2))}</pre></details>` : '';
   return `<!DOCTYPE html>
 <html lang="en">

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { BenchRow } from '../results.js';
-import { colorScale, type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
+import { colorScale, type FigureResult, type ReportContext, SCHEMA } from './types.js';
 
 /**
  * Benchmark cost vs horizon from results/bench/merge.csv: median merge seconds against the number of
@@ -54,6 +54,6 @@ export function benchFigure(ctx: ReportContext): FigureResult {
     },
   };
   const labels = new Set(rows.map((r) => r.label)).size;
-  const caption = `${labels} techniques / protocols, ${sizes.length} model size(s) (largest ${fmt(sizes[sizes.length - 1])} params), ${rows.length} benchmark rows.`;
+  const caption = `${labels} techniques / protocols, ${sizes.length} model size(s) (largest ${sizes[sizes.length - 1].toLocaleString('en-US')} params), ${rows.length} benchmark rows.`;
   return { kind: 'figure', name: 'bench-cost', title, caption, spec };
 }

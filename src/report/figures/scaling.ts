@@ -35,6 +35,8 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
     }
     const values = points.map((p) => p.value);
     const logX = Math.min(...values) > 0 && Math.max(...values) / Math.min(...values) >= 8;
+    const integers = values.every((v) => Number.isInteger(v));
+    const hasBaselines = points.some((p) => p.baseline);
     const spec: TopLevelSpec = {
       $schema: SCHEMA,
       width: 420,
@@ -45,10 +47,18 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
           name: 'curves',
           mark: { type: 'line', strokeWidth: 2, point: false },
           encoding: {
-            x: { field: 'value', type: 'quantitative', title: AXIS_TITLES[axis] ?? axis, scale: logX ? { type: 'log' } : { zero: false } },
+            x: {
+              field: 'value',
+              type: 'quantitative',
+              title: AXIS_TITLES[axis] ?? axis,
+              scale: logX ? { type: 'log' } : { zero: false },
+              axis: integers ? { tickMinStep: 1, format: 'd' } : {},
+            },
             y: { field: 'gm', type: 'quantitative', title: 'final GM', scale: { zero: false } },
             color: { field: 'method', type: 'nominal', title: 'protocol', scale: colorScale(new Set(points.map((p) => p.method)).size) },
-            strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['protocol', 'baseline'], range: [[1, 0], [5, 3]] } },
+            ...(hasBaselines
+              ? { strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['protocol', 'baseline'], range: [[1, 0], [5, 3]] } } }
+              : {}),
           },
         },
         {
