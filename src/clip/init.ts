@@ -23,7 +23,8 @@ function normal(rng: () => number, n: number, std: number): Float32Array {
 export function initClipParams(c: ClipConfig, seed = 0): ParamSet {
   const ps = new ParamSet(`clip-init(seed ${seed})`);
   for (const [name, shape] of openClipShapes(c)) {
-    const rng = seedrandom(`clip-init/${seed}/${name}`);
+    // alea: seedrandom's fast generator (ViT-B/16 has 150M values to draw).
+    const rng = seedrandom.alea(`clip-init/${seed}/${name}`);
     const n = shape.reduce((a, b) => a * b, 1);
     const visual = name.startsWith('visual.');
     const width = visual ? c.vision.width : c.text.width;

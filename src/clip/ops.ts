@@ -25,11 +25,31 @@ export const matmul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradS
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/**
+ * x [N, in] @ W^T for a PyTorch-layout weight W [out, in]. Only the activation-sized dy is transposed in
+ * the backward pass (dx = dy @ W, dW = dy^T @ x), and the forward's transposed copy of W is not kept for
+ * backprop: at ViT-B/16 size, keeping weight-sized copies would exhaust the wasm heap.
+ */
+const matmulWeightT = tf.customGrad(((x: tf.Tensor, weight: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, weight]);
+  const weightT = tf.transpose(weight);
+  const value = tf.matMul(x as tf.Tensor2D, weightT as tf.Tensor2D);
+  // Freed now rather than at the end of the enclosing scope: these copies add up to the model's size.
+  weightT.dispose();
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sw] = saved;
+      return [tf.matMul(dy as tf.Tensor2D, sw as tf.Tensor2D), tf.matMul(tf.transpose(dy) as tf.Tensor2D, sx as tf.Tensor2D)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, weight: tf.Tensor) => tf.Tensor;
+
 /** x [..., in] @ W^T + b for a PyTorch-layout weight W [out, in]. */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const inDim = x.shape[x.rank - 1];
   const lead = x.shape.slice(0, -1);
-  const y = matmul(x.reshape([-1, inDim]), tf.transpose(weight));
+  const y = matmulWeightT(x.reshape([-1, inDim]), weight);
   const out = bias ? tf.add(y, bias) : y;
   return out.reshape([...lead, weight.shape[0]]);
 }
