@@ -81,6 +81,17 @@ backend: wasm
     expect(ema.steps[0].scores).toEqual(result.runs[0].record.steps[0].scores);
   });
 
+  it('resumes a run: finished TIME steps are not trained again', async () => {
+    const text = `model: model.safetensors\ntokenizer: ${BPE}\ndata: { root: ., registry: datasets.json }\nstream: tiny_sequence\nT: 3\nsteps: 2\nbatch: 4\nmethods: [finetune]\nout: resumable\nbackend: wasm\nresume: true\neval: { maxSamples: 2 }\n`;
+    const firstTrained: string[] = [];
+    const first = await runClipStudy(parseClipStudy(text, root), (m) => m.includes('step 2/2') && firstTrained.push(m));
+    expect(firstTrained).toHaveLength(3); // the last optimiser step of each of the 3 tasks
+    const trained: string[] = [];
+    const second = await runClipStudy(parseClipStudy(text, root), (m) => m.includes('step 2/2') && trained.push(m));
+    expect(trained).toEqual([]);
+    expect(second.runs[0].record.steps.map((s) => s.scores)).toEqual(first.runs[0].record.steps.map((s) => s.scores));
+  }, 60_000);
+
   it('rejects bad study definitions with the setting named', () => {
     expect(() => parseClipStudy('model: m.safetensors\nstream: s\ndata: {root: .}\nbatchsize: 3\n', root)).toThrow(TimeMergeError);
     expect(() => parseClipStudy('model: m.safetensors\nstream: s\ndata: {root: .}\nbatchsize: 3\n', root)).toThrow(/unknown setting\(s\) batchsize/);

@@ -41,6 +41,8 @@ export interface ClipStudy {
   readonly out: string;
   readonly backend: BackendChoice;
   readonly store: 'memory' | 'disk';
+  /** Record each finished TIME step under <out>/resume/<run id>; a rerun skips finished steps. */
+  readonly resume: boolean;
   readonly eval: { batch: number; maxSamples?: number; k: number };
 }
 
@@ -75,7 +77,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     fail('CONFIG', `${where}: not valid YAML/JSON (${(err as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('CONFIG', `${where}: expected a mapping of settings`);
-  const known = new Set(['study', 'model', 'modelConfig', 'tokenizer', 'data', 'stream', 'T', 'zeroshot', 'pretrain', 'steps', 'batch', 'lr', 'weightDecay', 'warmup', 'maxGradNorm', 'replay', 'method', 'methods', 'technique', 'techniqueParams', 'baselines', 'seed', 'seeds', 'out', 'backend', 'store', 'eval']);
+  const known = new Set(['study', 'model', 'modelConfig', 'tokenizer', 'data', 'stream', 'T', 'zeroshot', 'pretrain', 'steps', 'batch', 'lr', 'weightDecay', 'warmup', 'maxGradNorm', 'replay', 'method', 'methods', 'technique', 'techniqueParams', 'baselines', 'seed', 'seeds', 'out', 'backend', 'store', 'resume', 'eval']);
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length) fail('CONFIG', `${where}: unknown setting(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
@@ -126,6 +128,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     out: path(str(raw, 'out', join('results', study))),
     backend: parseBackend(str(raw, 'backend', 'auto')),
     store,
+    resume: raw.resume === true,
     eval: { batch: num(evalRaw, 'batch', 64, (v) => Number.isInteger(v) && v >= 1), maxSamples: evalRaw.maxSamples === undefined ? undefined : num(evalRaw, 'maxSamples', 0, (v) => Number.isInteger(v) && v >= 1), k: num(evalRaw, 'k', 5, (v) => Number.isInteger(v) && v >= 1) },
   };
 }
@@ -190,21 +193,23 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
   };
   for (const seed of s.seeds) {
     // Each run keeps its experts apart (on disk: experts/<run id>/).
-    const config = (runId: string): RunConfig<ClipTaskData> => {
-      const store: StoreSpec = s.store === 'disk' ? { kind: 'disk', dir: join(s.out, 'experts', runId) } : { kind: 'memory' };
-      return { stream, trainer, evaluator, base: ckpt.params, stepsPerTask: s.steps, seed, replay: s.replay, store, onEvent };
+    const config = (runId: string, resumable: boolean): RunConfig<ClipTaskData> => {
+      const onDisk = s.store === 'disk' || (s.resume && resumable);
+      const store: StoreSpec = onDisk ? { kind: 'disk', dir: join(s.out, 'experts', runId) } : { kind: 'memory' };
+      const resumeDir = s.resume && resumable ? join(s.out, 'resume', runId) : undefined;
+      return { stream, trainer, evaluator, base: ckpt.params, stepsPerTask: s.steps, seed, replay: s.replay, store, resumeDir, onEvent };
     };
     for (const b of s.baselines) {
       const runId = `${b}-s${seed}`;
       log(`baseline ${b}, seed ${seed}`);
-      runs.push({ runId, record: await runBaseline(b, config(runId)), params });
+      runs.push({ runId, record: await runBaseline(b, config(runId, b === 'continual')), params });
       await write();
     }
     for (const name of s.methods) {
       const runId = `${name}-s${seed}`;
       log(`method ${name} (${s.technique}), seed ${seed}`);
       const method = parseMethod(name, { technique: s.technique, params: s.techniqueParams, seed });
-      runs.push({ runId, record: await runTime({ ...config(runId), method }), params });
+      runs.push({ runId, record: await runTime({ ...config(runId, true), method }), params });
       await write();
     }
   }
