@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseSafetensorsMetadata } from '@huggingface/hub';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
@@ -14,6 +15,8 @@ import {
 import { buildSafetensors, concatBytes, leBytes, tempDir } from './fixtures/safetensors/build.js';
 
 const tmp = tempDir();
+/** Files written by open_clip's tooling (another safetensors writer), shared with the CLIP tests. */
+const OPEN_CLIP = '/work/shared/fixtures/open_clip/tiny-a';
 afterAll(() => tmp.cleanup());
 
 /** Values chosen to exercise rounding: exact in every dtype, F16/BF16 ties, subnormals, specials. */
@@ -164,6 +167,49 @@ describe('byte layout', () => {
     const padded = json + ' '.repeat((8 - (json.length % 8)) % 8);
     const expected = buildSafetensors(padded, leBytes([1, -2, 0.5], 'f32'));
     expect(new Uint8Array(readFileSync(path))).toEqual(expected);
+  });
+
+  // The reference's own serialization tests give these header lengths (JSON plus space padding).
+  const referenceCases: [string, ParamSet, Record<string, string> | undefined, string, number][] = [
+    ['one tensor', ParamSet.fromEntries([['attn.0', { shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) }]]), undefined, '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}', 64],
+    ['forced alignment', ParamSet.fromEntries([['attn0', { shape: [1, 1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) }]]), undefined, '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}', 72],
+    ['no tensors', new ParamSet(), undefined, '{}', 8],
+    ['metadata only', new ParamSet(), { framework: 'pt' }, '{"__metadata__":{"framework":"pt"}}', 40],
+  ];
+  for (const [what, params, metadata, json, length] of referenceCases) {
+    it(`matches the reference serializer byte for byte: ${what}`, async () => {
+      const path = tmp.file(`ref-${what.replaceAll(' ', '-')}.safetensors`);
+      await writeSafetensors(path, params, { metadata });
+      const expected = buildSafetensors(json.padEnd(length, ' '), leBytes([...params.flatten()], 'f32'));
+      expect(new DataView(expected.buffer).getBigUint64(0, true)).toBe(BigInt(length));
+      expect(new Uint8Array(readFileSync(path))).toEqual(expected);
+    });
+  }
+
+  it.skipIf(!existsSync(OPEN_CLIP))('reads files from another writer (open_clip fixture) and rewrites their data byte for byte', async () => {
+    for (const name of ['model', 'inputs', 'expected', 'grads']) {
+      const path = join(OPEN_CLIP, `${name}.safetensors`);
+      const f = await openSafetensors(path);
+      const original = readFileSync(path);
+      const copy = tmp.file(`copy-${name}.safetensors`);
+      try {
+        const writer = createSafetensorsWriter(copy, f.tensorInfos(), { metadata: f.metadata });
+        for (const info of f.tensorInfos()) await writer.write(info, await f.read(info.name));
+        await writer.finish();
+        const back = await openSafetensors(copy);
+        expect(back.metadata).toEqual(f.metadata);
+        expect(back.entries.map((e) => [e.name, e.dtype, e.shape, e.begin, e.end])).toEqual(
+          f.entries.filter((e) => e.dtype === 'F32').map((e) => [e.name, e.dtype, e.shape, e.begin, e.end]),
+        );
+        // Same order and layout, so the data sections must be identical bytes (compared natively: MBs).
+        const dataOf = (bytes: Buffer, ck: typeof f) => bytes.subarray(ck.byteSize - (ck.entries.at(-1)?.end ?? 0));
+        const ownData = f.entries.every((e) => e.dtype === 'F32') ? dataOf(original, f) : undefined;
+        if (ownData) expect(Buffer.compare(dataOf(readFileSync(copy), back), ownData)).toBe(0);
+        await back.close();
+      } finally {
+        await f.close();
+      }
+    }
   });
 
   it('accepts header padding with trailing spaces, as the reference writes it', async () => {
