@@ -1,0 +1,62 @@
+/**
+ * The CI regression check: a benchmark row fails when its ratio to copy bandwidth falls below
+ * `factor` (default 1/2) of the committed baseline. Ratios, not seconds, so that a slower or busier
+ * machine does not fail by itself: both the merge and the copy it is divided by slow down together.
+ */
+import { fail } from '../../src/params/errors.js';
+import { parseCsv } from '../../src/report/csv.js';
+
+export interface RatioRow {
+  readonly suite: string;
+  readonly technique: string;
+  readonly protocol: string;
+  readonly experts: number;
+  readonly params: number;
+  readonly ratio_to_copy: number;
+}
+
+export const BASELINE_COLUMNS = ['suite', 'technique', 'protocol', 'experts', 'params', 'ratio_to_copy'] as const;
+
+export function rowKey(r: Pick<RatioRow, 'suite' | 'technique' | 'protocol' | 'experts' | 'params'>): string {
+  return `${r.suite}/${r.technique}/${r.protocol}/T=${r.experts}/P=${r.params}`;
+}
+
+/** Reads a baseline CSV; a missing column or a non-numeric ratio is a DATA error naming the file and row. */
+export function parseBaseline(text: string, file: string): RatioRow[] {
+  const table = parseCsv(text, file);
+  for (const c of BASELINE_COLUMNS) if (!table.columns.includes(c)) fail('DATA', `${file}: missing column "${c}"`);
+  const records = table.rows;
+  if (records.length === 0) fail('DATA', `${file}: no baseline rows`);
+  return records.map((r, i) => {
+    const num = (c: string) => {
+      const v = Number(r[c]);
+      if (r[c] === '' || !Number.isFinite(v)) fail('DATA', `${file}: row ${i + 2}: ${c} "${r[c]}" is not a number`);
+      return v;
+    };
+    return { suite: r.suite, technique: r.technique, protocol: r.protocol, experts: num('experts'), params: num('params'), ratio_to_copy: num('ratio_to_copy') };
+  });
+}
+
+export interface RegressionResult {
+  readonly key: string;
+  readonly baseline: number;
+  /** The measured ratio, or undefined when the run has no such row. */
+  readonly measured: number | undefined;
+  readonly ok: boolean;
+}
+
+/** Compares every baseline row with the run's row of the same key; rows only in the run are ignored. */
+export function compareToBaseline(run: readonly RatioRow[], baseline: readonly RatioRow[], factor = 0.5): RegressionResult[] {
+  const byKey = new Map(run.map((r) => [rowKey(r), r]));
+  return baseline.map((b) => {
+    const key = rowKey(b);
+    const m = byKey.get(key);
+    const measured = m?.ratio_to_copy;
+    return { key, baseline: b.ratio_to_copy, measured, ok: measured !== undefined && measured >= factor * b.ratio_to_copy };
+  });
+}
+
+export function formatResult(r: RegressionResult, factor = 0.5): string {
+  const m = r.measured === undefined ? 'missing from this run' : r.measured.toFixed(3);
+  return `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}: ratio ${m} vs baseline ${r.baseline.toFixed(3)} (floor ${(factor * r.baseline).toFixed(3)})`;
+}
