@@ -15,7 +15,8 @@ export interface SimOptions {
   report?: boolean;
 }
 
-function parseSeeds(text: string): number[] {
+/** `0,1,2` or ranges `0-4`, comma-separated. */
+export function parseSeeds(text: string): number[] {
   return text.split(',').map((s) => {
     const t = s.trim();
     const range = /^(\d+)-(\d+)$/.exec(t);
