@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { TimeMergeError } from '../src/params/errors.js';
+import { compareToBaseline, parseBaseline, rowKey, type RatioRow } from '../benchmarks/lib/regression.js';
+import { shapeParams, sizedShape, vitB16Shape } from '../benchmarks/lib/models.js';
+
+const row = (technique: string, ratio: number): RatioRow => ({ suite: 'technique', technique, protocol: '-', experts: 2, params: 100, ratio_to_copy: ratio });
+
+describe('benchmark regression check', () => {
+  it('fails a row below half of its baseline ratio, passes at or above, and fails a missing row', () => {
+    const baseline = [row('a', 0.4), row('b', 0.4), row('c', 0.4)];
+    const run = [row('a', 0.2), row('b', 0.199), row('d', 1)];
+    const r = compareToBaseline(run, baseline);
+    expect(r.map((x) => x.ok)).toEqual([true, false, false]);
+    expect(r[2].measured).toBeUndefined();
+    expect(r[0].key).toBe(rowKey(baseline[0]));
+  });
+
+  it('parses a baseline CSV and names what is wrong with a bad one', () => {
+    const csv = 'suite,technique,protocol,experts,params,ratio_to_copy\ntechnique,ties,-,2,4000000,0.25\n';
+    expect(parseBaseline(csv, 'b.csv')).toEqual([{ suite: 'technique', technique: 'ties', protocol: '-', experts: 2, params: 4000000, ratio_to_copy: 0.25 }]);
+    expect(() => parseBaseline('suite,technique\nx,y\n', 'b.csv')).toThrowError(/b.csv: missing column "protocol"/);
+    expect(() => parseBaseline(csv.replace('0.25', 'fast'), 'b.csv')).toThrowError(TimeMergeError);
+  });
+
+  it('the committed baseline parses and covers every technique row of the quick grid', async () => {
+    const { readFileSync } = await import('node:fs');
+    const rows = parseBaseline(readFileSync('results/bench/baseline.csv', 'utf8'), 'results/bench/baseline.csv');
+    expect(rows.filter((r) => r.suite === 'technique').length).toBeGreaterThanOrEqual(11);
+    for (const r of rows) expect(r.ratio_to_copy).toBeGreaterThan(0);
+  });
+});
+
+describe('benchmark model shapes', () => {
+  it('sized shapes hold exactly the asked parameter count', () => {
+    for (const p of [1, 100, 1e5, 1e6 + 7, 1e7]) expect(shapeParams(sizedShape(p))).toBe(p);
+  });
+  it('the ViT-B/16 image tower has 86,192,640 parameters', () => {
+    // 12 blocks x 7,087,872 + conv 589,824 + positions 151,296 + proj 393,216 + 5 vectors of 768
+    expect(shapeParams(vitB16Shape())).toBe(86192640);
+  });
+});
