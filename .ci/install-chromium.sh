@@ -11,7 +11,7 @@ for exe in chromium chromium-browser; do
 done
 
 if [ "$(id -u)" != "0" ]; then
-  echo "install-chromium: chromium missing and not root; skipping (set TIME_MERGE_SKIP_BROWSER=1 to skip the browser test)"
+  echo "install-chromium: chromium missing and not root; skipping (the browser test will fail under TIME_MERGE_REQUIRE_BROWSER=1)"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
