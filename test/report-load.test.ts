@@ -110,6 +110,27 @@ describe('loadResults', () => {
     expect(b.matrix).toEqual(a.matrix);
   });
 
+  it('reads the wide matrix.csv (one column per task) as the long one, and names a bad cell by its own row', () => {
+    const long = fresh();
+    const wide = fresh();
+    writeFixture(long, fixture, { bench: false });
+    writeFixture(wide, fixture, { bench: false });
+    const rows = parseCsv(readFileSync(path.join(long, 'matrix.csv'), 'utf8'), 'long').rows;
+    const columns = [...new Set(rows.map((r) => `${r.role}:${r.task_id}`))];
+    const byStep = new Map<string, Record<string, string>>();
+    for (const r of rows) {
+      const key = `${r.run_id},${r.step}`;
+      byStep.set(key, { ...(byStep.get(key) ?? {}), [`${r.role}:${r.task_id}`]: r.score });
+    }
+    const lines = [...byStep].map(([key, cells]) => [key, ...columns.map((c) => cells[c] ?? '')].join(','));
+    writeFileSync(path.join(wide, 'matrix.csv'), ['run_id,step,' + columns.join(','), ...lines].join('\n') + '\n');
+    const a = loadResults(long);
+    expect(a.matrix.length).toBeGreaterThan(0);
+    expect(loadResults(wide).matrix).toEqual(a.matrix);
+    writeFileSync(path.join(wide, 'matrix.csv'), ['run_id,step,' + columns.join(','), ...lines.slice(0, 2), lines[2].replace(/,[^,]+$/, ',x')].join('\n') + '\n');
+    expectError(() => loadResults(wide), 'DATA', 'matrix.csv', 'data row 3', `"${columns.at(-1)}"`);
+  });
+
   it('rejects conflicting duplicates across shards, naming both files and the run', () => {
     const dir = fresh();
     writeShards(dir, fixture, 2, { overlap: true });

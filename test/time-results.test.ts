@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMethod, runBaseline, runTime, writeResults, RUNS_COLUMNS, type ResultRun } from '../src/time/index.js';
+import { longMatrixRecords, matrixRows } from '../src/time/results.js';
 import { RecordingEvaluator, ScriptedTrainer, stream, vec } from './time-helpers.js';
 
 const dirs: string[] = [];
@@ -49,13 +50,28 @@ describe('results folder', () => {
     expect(stepRows.slice(1).map((r) => `${r[0]}:${r[1]}`)).toEqual(['r1:0', 'r1:1', 'r1:2', 'r2:0', 'r2:2']);
 
     const matrix = csv(await readFile(join(dir, 'matrix.csv'), 'utf8'));
-    expect(matrix[0]).toEqual(['run_id', 'step', 'task_index', 'task_id', 'role', 'score']);
-    expect(matrix.length - 1).toBe(3 * 4 + 2 * 4);
-    const row = matrix.find((r) => r[0] === 'r1' && r[1] === '2' && r[3] === 'zs-2')!;
-    expect(row[2]).toBe('3');
-    expect(row[4]).toBe('zeroshot');
-    expect(Number(row[5])).toBe(rs[0].record.steps[2].scores[3]);
+    const columns = rs[0].record.tasks.map((t) => `${t.role}:${t.id}`);
+    expect(matrix[0]).toEqual(['run_id', 'step', ...columns]);
+    expect(matrix.slice(1).map((r) => `${r[0]}:${r[1]}`)).toEqual(['r1:0', 'r1:1', 'r1:2', 'r2:0', 'r2:2']);
+    const row = matrix.find((r) => r[0] === 'r1' && r[1] === '2')!;
+    expect(row.slice(2).map(Number)).toEqual(rs[0].record.steps[2].scores);
+    const long = longMatrixRecords(matrix[0], matrix.slice(1).map((r) => Object.fromEntries(matrix[0].map((h, i) => [h, r[i]]))));
+    expect(long).toHaveLength(3 * 4 + 2 * 4);
+    expect(long.find((m) => m.run_id === 'r1' && m.step === '2' && m.task_id === 'zs-2')).toEqual({
+      run_id: 'r1', step: '2', task_index: '3', task_id: 'zs-2', role: 'zeroshot', score: String(rs[0].record.steps[2].scores[3]),
+    });
     expect(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'))).toEqual({ seeds: [5] });
+  });
+
+  it('matrix: runs with tasks the others lack keep their order; runs ordering shared tasks differently get the long format', async () => {
+    const [r1] = await runs();
+    const tasks = r1.record.tasks;
+    const extra = { ...r1.record, tasks: [tasks[0], { id: 'new', role: 'adaptation' as const }, ...tasks.slice(1, 3)], steps: r1.record.steps.map((s) => ({ ...s, scores: s.scores.slice(0, 4) })) };
+    const wide = matrixRows([r1, { runId: 'r3', record: extra }]);
+    expect(wide[0].slice(2)).toEqual(['adaptation:' + tasks[0].id, 'adaptation:new', ...[...tasks.slice(1)].map((t) => `${t.role}:${t.id}`)]);
+    expect(wide.at(-1)!.at(-1)).toBe('');
+    const swapped = { ...r1.record, tasks: [tasks[1], tasks[0], ...tasks.slice(2)] };
+    expect(matrixRows([r1, { runId: 'r4', record: swapped }])[0]).toEqual(['run_id', 'step', 'task_index', 'task_id', 'role', 'score']);
   });
 
   it('puts a shard suffix before each extension and refuses duplicate run ids before writing anything', async () => {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fail } from '../params/errors.js';
 import { type CsvTable, numberCell, optionalNumberCell, parseCsv, requireColumns } from './csv.js';
+import { longMatrixRecords } from '../time/results.js';
 import type { BenchRow, MatrixRow, ResultsData, RunRow, StepRow } from './results.js';
 
 export const RUN_COLUMNS = ['run_id', 'method', 'init', 'deploy', 'technique', 'seed', 'T', 'a_ka', 'a_zs', 'gm'] as const;
@@ -36,7 +37,7 @@ export function loadResults(dir: string, options: LoadOptions = {}): ResultsData
 
   const runTables = readKind('runs');
   const stepTables = readKind('steps');
-  const matrixTables = readKind('matrix');
+  const matrixTables = readKind('matrix').map(longMatrix);
   const benchFile = findBenchCsv(dir, options.benchCsv);
 
   if (runTables.length === 0 && benchFile === null) {
@@ -181,6 +182,21 @@ function toStep(t: CsvTable, i: number): StepRow {
     gm: optionalNumberCell(t, i, 'gm'),
     merge_seconds: t.columns.includes('merge_seconds') ? optionalNumberCell(t, i, 'merge_seconds') : null,
   };
+}
+
+/**
+ * A matrix table in the long format, converted from the wide one (one column per task) when needed; the
+ * wide cells are checked here so errors name the file's own row and column.
+ */
+function longMatrix(t: CsvTable): CsvTable {
+  if (t.columns.includes('task_index')) return t;
+  requireColumns(t, ['run_id', 'step']);
+  const tasks = t.columns.filter((c) => c !== 'run_id' && c !== 'step');
+  t.rows.forEach((_, i) => {
+    numberCell(t, i, 'step');
+    for (const c of tasks) if (t.rows[i][c].trim() !== '') numberCell(t, i, c);
+  });
+  return { file: t.file, columns: [...MATRIX_COLUMNS], rows: longMatrixRecords(t.columns, t.rows, t.file) };
 }
 
 function toMatrix(t: CsvTable, i: number): MatrixRow {

@@ -2,8 +2,8 @@ import { appendFile, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { RunRecord, StepRecord } from '../time/record.js';
-import { resultFileName, writeResults, type ResultRun } from '../time/results.js';
-import { csvObjects } from './csv-read.js';
+import { longMatrixRecords, resultFileName, writeResults, type ResultRun } from '../time/results.js';
+import { csvObjects, parseCsv } from './csv-read.js';
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -15,11 +15,30 @@ async function readText(path: string): Promise<string | undefined> {
 }
 
 const num = (s: string): number => Number(s);
+
+function matrixRecords(text: string): Record<string, string>[] {
+  const [header, ...rows] = parseCsv(text);
+  if (!header) return [];
+  return longMatrixRecords(header, rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? '']))));
+}
 const numOrNull = (s: string): number | null => (s === '' ? null : Number(s));
+
+/** A run is finished when it has steps, and every step a score for each of its tasks. */
+function complete(tasks: readonly ({ id: string } | undefined)[], steps: readonly StepRecord[]): boolean {
+  if (steps.length === 0 || tasks.length === 0) return false;
+  for (let j = 0; j < tasks.length; j++) if (tasks[j] === undefined) return false;
+  // Index loops, not every(): the arrays are filled by index and every() would skip their holes.
+  for (const s of steps) {
+    if (s.scores.length !== tasks.length) return false;
+    for (let j = 0; j < tasks.length; j++) if (s.scores[j] === undefined) return false;
+  }
+  return true;
+}
 
 /**
  * Runs already in a results folder (runs/steps/matrix CSVs with this suffix), rebuilt as ResultRuns so
- * that rewriting the folder reproduces their rows exactly (numbers are written in full precision).
+ * that rewriting the folder reproduces their rows exactly (numbers are written in full precision). Runs
+ * not in all three files are left out, so that resuming runs them again.
  */
 export async function readFinishedRuns(dir: string, suffix?: string): Promise<Map<string, ResultRun>> {
   const out = new Map<string, ResultRun>();
@@ -34,7 +53,7 @@ export async function readFinishedRuns(dir: string, suffix?: string): Promise<Ma
     steps.set(s.run_id, list);
   }
   const matrix = new Map<string, Record<string, string>[]>();
-  for (const m of csvObjects(matrixText)) {
+  for (const m of matrixRecords(matrixText)) {
     const list = matrix.get(m.run_id) ?? [];
     list.push(m);
     matrix.set(m.run_id, list);
@@ -64,7 +83,7 @@ export async function readFinishedRuns(dir: string, suffix?: string): Promise<Ma
       bytesRead: num(s.bytes_read),
       bytesStored: num(s.bytes_stored),
     }));
-    if (stepRecords.length === 0) continue; // a run without its steps is not finished
+    if (!complete(tasks, stepRecords)) continue; // a run missing from steps.csv or matrix.csv is run again
     const record = {
       method: r.method,
       init: r.init,

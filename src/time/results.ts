@@ -73,15 +73,84 @@ export function stepsRows(runs: readonly ResultRun[]): string[][] {
   return [[...STEPS_COLUMNS], ...rows];
 }
 
+/** A matrix.csv column of the wide format: the task's role and id, `adaptation:ds0.t0`. */
+export const matrixColumn = (task: { id: string; role: string }): string => `${task.role}:${task.id}`;
+
+/**
+ * The wide format's task columns: every run's tasks, merged so that each run's tasks keep their order
+ * (a task first seen in a run goes right after that run's previous task). Undefined when two runs list
+ * shared tasks in different orders, which only the long format can hold.
+ */
+function taskColumns(runs: readonly ResultRun[]): string[] | undefined {
+  const columns: string[] = [];
+  for (const { record } of runs) {
+    let at = -1;
+    for (const t of record.tasks) {
+      const name = matrixColumn(t);
+      let i = columns.indexOf(name);
+      if (i < 0) columns.splice((i = at + 1), 0, name);
+      if (i <= at) return undefined;
+      at = i;
+    }
+  }
+  return columns;
+}
+
+function checkScores(runId: string, record: RunRecord): void {
+  for (const s of record.steps) {
+    if (s.scores.length !== record.tasks.length) fail('PIPELINE', `run ${runId}: step ${s.step} has ${s.scores.length} scores for ${record.tasks.length} tasks`);
+  }
+}
+
+/**
+ * matrix.csv: one row per run and step, one column per task (`<role>:<task_id>`, empty where the run
+ * has no such task), so the file stays small enough to keep with the results. When runs order shared
+ * tasks differently, the long format instead: one row per run, step and task (MATRIX_COLUMNS).
+ */
 export function matrixRows(runs: readonly ResultRun[]): string[][] {
   checkIds(runs);
-  const rows = runs.flatMap(({ runId, record }) =>
-    record.steps.flatMap((s) => {
-      if (s.scores.length !== record.tasks.length) fail('PIPELINE', `run ${runId}: step ${s.step} has ${s.scores.length} scores for ${record.tasks.length} tasks`);
-      return s.scores.map((score, j) => [runId, s.step, j, record.tasks[j].id, record.tasks[j].role, score].map(cell));
-    }),
-  );
-  return [[...MATRIX_COLUMNS], ...rows];
+  for (const { runId, record } of runs) checkScores(runId, record);
+  const columns = taskColumns(runs);
+  if (columns === undefined) {
+    const rows = runs.flatMap(({ runId, record }) =>
+      record.steps.flatMap((s) => s.scores.map((score, j) => [runId, s.step, j, record.tasks[j].id, record.tasks[j].role, score].map(cell))),
+    );
+    return [[...MATRIX_COLUMNS], ...rows];
+  }
+  const position = new Map(columns.map((c, i) => [c, i]));
+  const rows = runs.flatMap(({ runId, record }) => {
+    const at = record.tasks.map((t) => position.get(matrixColumn(t))!);
+    return record.steps.map((s) => {
+      const row: Cell[] = new Array(columns.length).fill('');
+      s.scores.forEach((score, j) => (row[at[j]] = score));
+      return [runId, s.step, ...row].map(cell);
+    });
+  });
+  return [['run_id', 'step', ...columns], ...rows];
+}
+
+/**
+ * matrix.csv rows (header-keyed records, either format) as long records: run_id, step, task_index
+ * (the task's position among the run's tasks), task_id, role, score. Wide rows give one record per
+ * non-empty task cell.
+ */
+export function longMatrixRecords(columns: readonly string[], rows: readonly Record<string, string>[], file = 'matrix.csv'): Record<string, string>[] {
+  if (columns.includes('task_index')) return [...rows];
+  const tasks = columns.filter((c) => c !== 'run_id' && c !== 'step').map((c) => {
+    const colon = c.indexOf(':');
+    if (colon < 0) fail('DATA', `${file}: column "${c}" is neither run_id, step nor <role>:<task_id>`);
+    return { column: c, role: c.slice(0, colon), id: c.slice(colon + 1) };
+  });
+  const out: Record<string, string>[] = [];
+  for (const r of rows) {
+    let j = 0;
+    for (const t of tasks) {
+      const score = (r[t.column] ?? '').trim();
+      if (score === '') continue;
+      out.push({ run_id: r.run_id, step: r.step, task_index: String(j++), task_id: t.id, role: t.role, score });
+    }
+  }
+  return out;
 }
 
 export function toCsv(rows: readonly (readonly string[])[]): string {
