@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../src/clip/backend.js';
-import { accuracy, recallAtK, similarities } from '../src/clip/metrics.js';
+import { accuracy, recallAtK, retrievalScores, similarities } from '../src/clip/metrics.js';
 import { AdamW, clipByGlobalNorm, cosineLr, excludedFromDecay } from '../src/clip/optim.js';
 
 describe('zero-shot metrics', () => {
@@ -23,6 +23,35 @@ describe('zero-shot metrics', () => {
     expect(r2.imageToText).toBeCloseTo(2 / 3, 9);
     expect(r2.textToImage).toBeCloseTo(2 / 3, 9);
     expect(recallAtK(sims, 3, 3).mean).toBe(1);
+  });
+
+  it('R@1 and R@5 in both directions on a hand-computed 7 x 7 matrix, ties in the model\'s favour', () => {
+    // Rows are images, columns texts; pair i is the diagonal. Integers, so float32 holds them exactly.
+    // prettier-ignore
+    const sims = Float32Array.from([
+      9, 1, 1, 1, 1, 1, 4,
+      1, 5, 6, 1, 1, 1, 4,
+      1, 1, 4, 5, 5, 5, 5,
+      7, 7, 7, 3, 7, 7, 4,
+      1, 1, 1, 1, 2, 2, 2,
+      9, 8, 8, 8, 8, 4, 8,
+      1, 1, 1, 1, 1, 1, 3,
+    ]);
+    // Image->text rank = entries of the row strictly above the diagonal: 0, 1, 4, 6, 0 (two ties), 6, 0.
+    // Text->image rank = entries of the column strictly above it: 0 (one tie, image 5), 2, 3, 2, 3, 2, 5.
+    const r = retrievalScores(sims, 7);
+    expect(r.imageToTextR1).toBe(3 / 7);
+    expect(r.imageToTextR5).toBe(5 / 7);
+    expect(r.textToImageR1).toBe(1 / 7);
+    expect(r.textToImageR5).toBe(6 / 7);
+    expect(r.score).toBe((5 / 7 + 6 / 7) / 2);
+    expect(retrievalScores(sims, 7, 1).score).toBe((3 / 7 + 1 / 7) / 2);
+    expect(retrievalScores(sims, 7, 7).score).toBe(1);
+    // Breaking image 4's tie against it (one of its other texts now scores higher) drops it from R@1.
+    const untied = Float32Array.from(sims);
+    untied[4 * 7 + 5] = 2.5;
+    expect(retrievalScores(untied, 7).imageToTextR1).toBe(2 / 7);
+    expect(retrievalScores(new Float32Array(), 0)).toEqual({ imageToTextR1: 0, imageToTextR5: 0, textToImageR1: 0, textToImageR5: 0, score: 0 });
   });
 
   it('similarities are row dot products', () => {

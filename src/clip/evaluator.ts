@@ -6,7 +6,7 @@ import type { ClipConfig } from './config.js';
 import type { ClipTaskData, FomoData } from './data.js';
 import type { Sample } from './fomo.js';
 import { loadEvalImage } from './images.js';
-import { accuracy, recallAtK, similarities } from './metrics.js';
+import { accuracy, retrievalScores, similarities, type RetrievalScores } from './metrics.js';
 import { encodeImage, encodeText, l2normalize, type ClipWeights } from './model.js';
 import { toTensors } from './tensors.js';
 import type { ClipTokenizer } from './tokenizer.js';
@@ -20,6 +20,18 @@ export interface ClipEvaluatorOptions {
   /** Preprocessed test images kept in memory across evaluations, in megabytes (default 512). */
   readonly cacheMb?: number;
   readonly seed?: number;
+  /** Receives the full retrieval figures of every retrieval task part, each time one is evaluated. */
+  readonly onRetrieval?: (part: RetrievalPart) => void;
+}
+
+/** One retrieval dataset's figures within one evaluated task (a task may span several datasets). */
+export interface RetrievalPart extends RetrievalScores {
+  /** Position of the task in the list evaluated (the task order of the results files). */
+  readonly taskIndex: number;
+  readonly taskId: string;
+  readonly dataset: string;
+  /** Image-caption pairs ranked against each other. */
+  readonly pairs: number;
 }
 
 /** Zero-shot classification (one primer prompt per class) and image-text retrieval on test splits. */
@@ -39,13 +51,20 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
     const classifiers = new Map<string, Float32Array>();
     try {
       const out: number[] = [];
-      for (const task of tasks) {
+      for (const [taskIndex, task] of tasks.entries()) {
         let weighted = 0;
         let count = 0;
         for (const part of task.data.parts) {
           const samples = this.subset(this.data.samples({ parts: [part] }, 'test'), `${task.id}/${part.dataset}`);
           if (samples.length === 0) continue;
-          const score = this.data.info(part.dataset).type === 'retrieval' ? await this.retrieval(p, samples) : await this.classification(p, samples, part.dataset, classifiers);
+          let score: number;
+          if (this.data.info(part.dataset).type === 'retrieval') {
+            const r = await this.retrieval(p, samples);
+            this.options.onRetrieval?.({ taskIndex, taskId: task.id, dataset: part.dataset, pairs: samples.length, ...r });
+            score = r.score;
+          } else {
+            score = await this.classification(p, samples, part.dataset, classifiers);
+          }
           weighted += score * samples.length;
           count += samples.length;
         }
@@ -86,11 +105,12 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
     return accuracy(similarities(img, samples.length, cls, classnames.length, d), samples.length, classnames.length, targets);
   }
 
-  private async retrieval(p: ClipWeights, samples: Sample[]): Promise<number> {
+  /** Each test image against its own caption (the first candidate), among all pairs of the part. */
+  private async retrieval(p: ClipWeights, samples: Sample[]): Promise<RetrievalScores> {
     const img = await this.imageFeatures(p, samples);
     const txt = this.textFeatures(p, samples.map((s) => s.captions[0]));
     const n = samples.length;
-    return recallAtK(similarities(img, n, txt, n, this.config.embedDim), n, this.options.retrievalK ?? 5).mean;
+    return retrievalScores(similarities(img, n, txt, n, this.config.embedDim), n, this.options.retrievalK ?? 5);
   }
 
   private textFeatures(p: ClipWeights, texts: string[]): Float32Array {

@@ -1,6 +1,8 @@
 /**
- * Zero-shot scores from similarity matrices (row-major Float32Array). Ties count in the model's favour:
- * a rank is the number of candidates scoring strictly higher than the right one.
+ * Zero-shot scores from similarity matrices (row-major Float32Array). Retrieval ties count in the model's
+ * favour: a rank is the number of candidates scoring strictly higher than the right one, so a candidate
+ * tied with the right one never pushes it out of the top k. Classification takes the first of tied
+ * classes.
  */
 
 /** Fraction of rows whose highest-scoring column (first on ties) is the row's target. sims: [n x classes]. */
@@ -32,6 +34,22 @@ export function recallAtK(sims: Float32Array, n: number, k: number): { imageToTe
     if (colRank < k) t2i++;
   }
   return { imageToText: i2t / n, textToImage: t2i / n, mean: (i2t + t2i) / (2 * n) };
+}
+
+/** The retrieval figures FoMo-in-Flux reports: R@1 and R@5 in each direction, and the task score R@k averaged over both. */
+export interface RetrievalScores {
+  readonly imageToTextR1: number;
+  readonly imageToTextR5: number;
+  readonly textToImageR1: number;
+  readonly textToImageR5: number;
+  /** R@k averaged over image->text and text->image (k = 5 unless configured): the score A_KA and A_ZS use. */
+  readonly score: number;
+}
+
+export function retrievalScores(sims: Float32Array, n: number, k = 5): RetrievalScores {
+  const r1 = recallAtK(sims, n, 1);
+  const r5 = recallAtK(sims, n, 5);
+  return { imageToTextR1: r1.imageToText, imageToTextR5: r5.imageToText, textToImageR1: r1.textToImage, textToImageR5: r5.textToImage, score: recallAtK(sims, n, k).mean };
 }
 
 /** a [n x d] @ b [m x d]^T for row-normalised features: cosine similarities [n x m]. */

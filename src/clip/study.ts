@@ -9,6 +9,7 @@ import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
 import { buildStream, FomoData, type ClipTaskData } from './data.js';
 import { ClipEvaluator } from './evaluator.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
+import { RETRIEVAL_FILE, RetrievalLog } from './retrieval-log.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { ClipTrainer } from './trainer.js';
 import { loadClipCheckpoint } from './weights.js';
@@ -180,16 +181,24 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
     log,
     logEvery: Math.max(1, Math.floor(s.steps / 4)),
   });
-  const evaluator = new ClipEvaluator(data, ckpt.config, tokenizer, { batchSize: s.eval.batch, maxSamples: s.eval.maxSamples, retrievalK: s.eval.k });
+  // R@1/R@5 per direction go to retrieval.csv; the results files keep one score per task.
+  const retrieval = new RetrievalLog(s.eval.k, s.resume ? join(s.out, RETRIEVAL_FILE) : undefined);
+  const evaluator = new ClipEvaluator(data, ckpt.config, tokenizer, { batchSize: s.eval.batch, maxSamples: s.eval.maxSamples, retrievalK: s.eval.k, onRetrieval: retrieval.collect });
   const params = { model: s.model.replace(/^.*\//, ''), stream: stream.name, steps: s.steps, batch: s.batch, lr: s.lr, weight_decay: s.weightDecay, backend, replay: `${s.replay.pretrain}/${s.replay.current}/${s.replay.buffer}` };
   const runs: ResultRun[] = [];
   const files: string[] = [];
-  const onEvent = (e: TimeEvent) => {
-    if (e.type === 'step') log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}`);
+  const onEvent = (runId: string) => (e: TimeEvent) => {
+    if (e.type === 'step') {
+      retrieval.stepDone(runId, e.step);
+      log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}`);
+    }
+    if (e.type === 'resumed') retrieval.stepResumed(runId, e.step);
   };
   const write = async () => {
     const config = { study: s, started, backend, version: packageVersion(), modelConfig: ckpt.config };
     files.splice(0, files.length, ...(await writeResults(s.out, { study: s.study, runs, config })));
+    const extra = await retrieval.write(s.out);
+    if (extra) files.push(extra);
   };
   for (const seed of s.seeds) {
     // Each run keeps its experts apart (on disk: experts/<run id>/).
@@ -197,7 +206,7 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
       const onDisk = s.store === 'disk' || (s.resume && resumable);
       const store: StoreSpec = onDisk ? { kind: 'disk', dir: join(s.out, 'experts', runId) } : { kind: 'memory' };
       const resumeDir = s.resume && resumable ? join(s.out, 'resume', runId) : undefined;
-      return { stream, trainer, evaluator, base: ckpt.params, stepsPerTask: s.steps, seed, replay: s.replay, store, resumeDir, onEvent };
+      return { stream, trainer, evaluator, base: ckpt.params, stepsPerTask: s.steps, seed, replay: s.replay, store, resumeDir, onEvent: onEvent(runId) };
     };
     for (const b of s.baselines) {
       const runId = `${b}-s${seed}`;
