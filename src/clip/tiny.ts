@@ -21,6 +21,12 @@ export interface TinyDataset {
   readonly evalOnly?: boolean;
   /** Give training captions as synthetic_merged_caption lists instead of default_caption. */
   readonly syntheticCaptions?: boolean;
+  /**
+   * Retrieval sets score R@k over image-caption pairs, and every image gets a caption of its own. Like the
+   * real ones, an adaptation retrieval set keeps a class-name file (FSCOCO) and an evaluation-only one
+   * has none (info_prefix null, as MSCOCO and FLICKR30K).
+   */
+  readonly type?: 'classification' | 'retrieval';
 }
 
 export interface TinyFomoOptions {
@@ -72,11 +78,13 @@ export async function makeTinyFomo(root: string, o: TinyFomoOptions): Promise<{ 
   const stream: string[] = [];
   for (const d of o.datasets) {
     const primer = d.primer ?? 'A photo of a {}.';
+    const type = d.type ?? 'classification';
+    const infoPrefix = type === 'retrieval' && d.evalOnly ? null : d.folder;
     registry[d.folder.toLowerCase()] = {
-      folder: d.folder, info_prefix: d.folder, primer, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], img_size: size,
-      type: 'classification', eval_only: d.evalOnly === true, create_resized_variant_if_possible: false,
+      folder: d.folder, info_prefix: infoPrefix, primer, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], img_size: size,
+      type, eval_only: d.evalOnly === true, create_resized_variant_if_possible: false,
     };
-    await writeFile(join(info, `${d.folder}_classnames.json`), JSON.stringify(d.classes, null, 1));
+    if (infoPrefix) await writeFile(join(info, `${infoPrefix}_classnames.json`), JSON.stringify(d.classes, null, 1));
     for (const split of ['train', 'test'] as const) {
       const n = split === 'train' ? o.trainPerClass : o.testPerClass;
       const ann: Record<string, unknown> = {};
@@ -88,9 +96,10 @@ export async function makeTinyFomo(root: string, o: TinyFomoOptions): Promise<{ 
           const rel = `${split}/${cls}/${i}.png`;
           await sharp(draw(d.style, colourOf(cls, target), size, rng), { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(root, 'data', d.folder, rel));
           const text = primer.replaceAll('{}', cls);
+          const caption = type === 'retrieval' ? `${text}, picture ${i + 1}` : text;
           ann[rel] = {
             classname: cls,
-            default_caption: d.syntheticCaptions ? null : text,
+            default_caption: d.syntheticCaptions ? null : caption,
             primer_caption: text,
             synthetic_caption: [`${cls} things`],
             synthetic_merged_caption: [text, `${text} ${cls}`],
