@@ -135,4 +135,33 @@ describe('running a study', () => {
     expect(again.executed).toBe(0);
     for (const f of ['runs.csv', 'steps.csv', 'matrix.csv']) expect(await rowsOf(dir, f)).toEqual(await rowsOf(join(root, 'w1'), f));
   });
+
+  it('runs again every run missing from steps.csv or matrix.csv, and all of them when matrix.csv is gone', async () => {
+    const dir = join(root, 'partial');
+    const study = { ...tiny, seeds: [0] };
+    await runStudy(study, { out: dir, workers: 1, progress: false });
+    const [noSteps, noMatrix] = ['default/offline_merge/ties/s0', 'default/ema_paint/weighted-average/s0'];
+    const drop = async (file: string, runId: string) => {
+      const text = await readFile(join(dir, file), 'utf8');
+      await writeFile(join(dir, file), text.split('\n').filter((l) => !l.startsWith(`${runId},`)).join('\n'));
+    };
+    await drop('steps.csv', noSteps);
+    await drop('matrix.csv', noMatrix);
+    const resumed = await runStudy(study, { out: dir, workers: 1, progress: false });
+    expect(resumed.executed).toBe(2);
+    expect(resumed.skippedAsDone).toBe(5);
+    await rm(join(dir, 'matrix.csv'));
+    expect((await runStudy(study, { out: dir, workers: 1, progress: false })).executed).toBe(7);
+    const full = (await rowsOf(join(root, 'w1'), 'matrix.csv')).filter((r) => r.run_id.endsWith('/s0'));
+    expect(await rowsOf(dir, 'matrix.csv')).toEqual(full);
+  });
+
+  it('does not take a run of the same id made with other settings (a --quick run, an edited study) as done', async () => {
+    const dir = join(root, 'other-settings');
+    const study = { ...tiny, seeds: [0], methods: ['finetune'], techniques: [{ name: 'weighted-average' }] };
+    expect((await runStudy(study, { out: dir, workers: 1, progress: false })).executed).toBe(3);
+    const longer = await runStudy({ ...study, stream: { ...study.stream, stepsPerTask: 9 } }, { out: dir, workers: 1, progress: false });
+    expect(longer.executed).toBe(3);
+    expect((await rowsOf(dir, 'runs.csv')).every((r) => r.param_steps === '9')).toBe(true);
+  });
 });

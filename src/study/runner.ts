@@ -48,6 +48,10 @@ function packageVersion(): string {
   }
 }
 
+function sameSettings(run: ResultRun, spec: RunSpec | undefined): boolean {
+  return spec !== undefined && Object.entries(spec.params).every(([k, v]) => String(run.params?.[k]) === String(v));
+}
+
 /**
  * Runs a study (or one shard of it) into `out`: skips runs already there, runs the rest over worker
  * threads, and writes runs/steps/matrix CSVs in the study's run order, config.json and findings.md.
@@ -63,8 +67,9 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
 
   const journal = new RunJournal(options.out, suffix);
   const done = new Map([...(await readFinishedRuns(options.out, suffix)), ...(await journal.read())]);
-  const wanted = new Set(runs.map((r) => r.runId));
-  for (const id of done.keys()) if (!wanted.has(id)) done.delete(id);
+  // A run of the same id made with other settings (a --quick run, an edited study) is not this run.
+  const wanted = new Map(runs.map((r) => [r.runId, r]));
+  for (const [id, run] of done) if (!sameSettings(run, wanted.get(id))) done.delete(id);
   const todo = runs.filter((r) => !done.has(r.runId));
 
   const progress = new StudyProgress(todo.length, Math.min(workers, Math.max(1, todo.length)), options.progress);

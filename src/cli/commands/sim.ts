@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../params/errors.js';
 import { findingsSummary, runStudy, type StudyOutcome } from '../../study/runner.js';
@@ -26,24 +27,33 @@ export function parseSeeds(text: string): number[] {
   }).flat();
 }
 
-/** Runs a study from the command line options; prints the summary; returns the outcome. */
-export async function simCommand(name: string, opts: SimOptions): Promise<StudyOutcome> {
+/**
+ * Runs a study from the command line options, writes the report, and prints the summary; returns the
+ * outcome. `place`, when given, moves the finished folder (results and report) to where it belongs and
+ * returns that path, which the output then names.
+ */
+export async function simCommand(name: string, opts: SimOptions, place?: (written: string) => Promise<string>): Promise<StudyOutcome> {
   const study = getStudy(name);
   const workers = opts.workers === undefined ? availableParallelism() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers "${opts.workers}" must be a positive integer`);
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
-  const out = opts.out ?? `results/${study.name}`;
-  const outcome = await runStudy(study, { out, workers, shard, quick: opts.quick, seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined });
+  const written = opts.out ?? `results/${study.name}`;
+  const outcome = await runStudy(study, { out: written, workers, shard, quick: opts.quick, seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined });
+  let report: { html: string; figures: readonly unknown[]; skipped: readonly unknown[] } | undefined;
+  if (opts.report !== false && !shard) {
+    const { generateReport } = await import('../../report/index.js');
+    report = await generateReport(written);
+  }
+  const out = place ? await place(written) : written;
   console.log(
     `study ${study.name}${opts.quick ? ' (quick)' : ''}${shard ? ` shard ${shard.index}/${shard.count}` : ''}: ${outcome.runs.length} runs ` +
       `(${outcome.executed} run now, ${outcome.skippedAsDone} already in ${out}) in ${outcome.wallSeconds.toFixed(1)} s on ${workers} worker(s)`,
   );
   console.log(`\n${outcome.summary}\n`);
   if (outcome.findings.length > 0) console.log(`findings (${out}/findings.md):\n${findingsSummary(outcome.findings)}\n`);
-  if (opts.report !== false && !shard) {
-    const { generateReport } = await import('../../report/index.js');
-    const rep = await generateReport(out);
-    console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
+  if (report) {
+    const html = join(out, relative(written, report.html));
+    console.log(`report: ${html} (${report.figures.length} figure files${report.skipped.length ? `, ${report.skipped.length} figures skipped` : ''})`);
   }
   return outcome;
 }
