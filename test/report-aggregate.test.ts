@@ -43,6 +43,16 @@ describe('mode and settings', () => {
     expect(mode(['b', 'a', 'b'])).toBe('b');
     expect(mode(['10', '9', '10', '9'])).toBe('9');
     expect(mode([])).toBeUndefined();
+    expect(mode(['b', 'a', 'c', 'c'], (v) => v === 'b')).toBe('c');
+    expect(mode(['b', 'a', 'c'], (v) => v === 'b')).toBe('b');
+  });
+
+  it('focus technique: the most used one; on a tie weighted averaging (any spelling), not the first name', () => {
+    const grid = (names: string[]) => names.flatMap((technique, i) => [run({ run_id: `${i}a`, technique }), run({ run_id: `${i}b`, technique })]);
+    expect(focusTechnique(grid(['breadcrumbs', 'ties', 'weighted-average']))).toBe('weighted-average');
+    expect(focusTechnique(grid(['breadcrumbs', 'linear']))).toBe('linear');
+    expect(focusTechnique(grid(['breadcrumbs', 'ties']))).toBe('breadcrumbs');
+    expect(focusTechnique([...grid(['weighted-average']), run({ run_id: 'x', technique: 'ties' }), run({ run_id: 'y', technique: 'ties' }), run({ run_id: 'z', technique: 'ties' })])).toBe('ties');
   });
 
   it('main setting = the param/T combination with the most runs; scaling axes = numeric settings that vary', () => {
