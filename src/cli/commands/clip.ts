@@ -18,12 +18,19 @@ export function registerClip(program: Command): void {
     .option('--out <dir>', 'results folder (overrides the config)')
     .option('--steps <n>', 'optimiser steps per task (overrides the config)')
     .option('--method <name...>', 'method preset(s) or <init>+<deploy> (overrides the config)')
-    .action(async (file: string, opts: { backend?: string; out?: string; steps?: string; method?: string[] }) => {
+    .option('--no-report', 'do not write the HTML report at the end')
+    .action(async (file: string, opts: { backend?: string; out?: string; steps?: string; method?: string[]; report?: boolean }) => {
       let study: ClipStudy = readClipStudy(file);
       if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
       if (opts.out) study = { ...study, out: opts.out };
       if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
       if (opts.method) study = { ...study, methods: opts.method };
       await runClipStudy(study);
+      if (opts.report !== false) {
+        // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
+        const { generateReport } = await import('../../report/index.js');
+        const rep = await generateReport(study.out);
+        console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
+      }
     });
 }
