@@ -163,6 +163,9 @@ export interface ClipStudyResult {
 /** Runs every method x seed (and the baselines) and writes the results folder; returns the runs. */
 export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = console.log): Promise<ClipStudyResult> {
   const started = new Date().toISOString();
+  // Checked before the backend starts, so a wrong path fails at once and says which setting it is.
+  if (!existsSync(s.model)) fail('IO', `${s.model}: model checkpoint not found (set "model" to an open_clip or transformers safetensors file)`);
+  if (s.modelConfig && !existsSync(s.modelConfig)) fail('IO', `${s.modelConfig}: model config not found (set "modelConfig" to an open_clip_config.json or config.json, or leave it out)`);
   const backend = await selectBackend(s.backend, log);
   const ckpt = await loadClipCheckpoint(s.model, { config: s.modelConfig ? loadModelConfig(s.modelConfig) : undefined });
   log(`model: ${s.model} (${ckpt.naming} naming, ${ckpt.params.numel()} parameters; config ${ckpt.configSource})`);
