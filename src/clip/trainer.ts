@@ -23,6 +23,8 @@ export interface ClipTrainerOptions {
   readonly log?: (msg: string) => void;
   /** Log the loss every this many steps (0: never). */
   readonly logEvery?: number;
+  /** Sees every batch as drawn (pretraining share, current task, replay buffer, in that order), before training on it. */
+  readonly onBatch?: (batch: readonly Sample[], step: number) => void;
 }
 
 /** Fine-tunes CLIP with the contrastive loss on a task's image-caption pairs (the TIME Train stage). */
@@ -60,6 +62,7 @@ export class ClipTrainer implements Trainer<ClipTaskData> {
     try {
       for (let step = 0; step < req.steps; step++) {
         const batch = [...pretrain.take(shares.pretrain), ...current.take(shares.current), ...buffer.take(shares.buffer)];
+        this.options.onBatch?.(batch, step);
         // Draw every random number on this thread in a fixed order before decoding in parallel.
         const crops = batch.map(() => seedrandom(`${rng.int32()}`));
         const texts = batch.map((s) => pickCaption(s, rng));
