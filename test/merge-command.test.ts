@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMergeConfig, VERSION, writeMergeDemo } from '../src/cli/commands/merge.js';
@@ -88,7 +89,20 @@ describe('merge config parsing', () => {
     ['no base_model', TA.replace('base_model: base.safetensors\n', ''), /base_model is required/],
     ['empty models', TA.replace(/models:[\s\S]*parameters: \{ lambda/, 'models: []\nparameters: { lambda'), /models must be a non-empty list/],
     ['model entry with unknown key', TA.replace('- b.safetensors', '- { model: b.safetensors, weigth: 2 }'), /models\[1\]: unknown key "weigth"/],
-    ['per-model density', TA.replace('weight: 0.5', 'weight: 0.5, density: 0.2'), /models\[0\]\.parameters: per-model parameter "density" is not supported/],
+    ['a per-model key the technique does not have', TA.replace('weight: 0.5', 'weight: 0.5, density: 0.2'), /models\[0\] \(a\.safetensors\)\.parameters: "density" is not a parameter of task-arithmetic \(per-model: weight; technique parameters: lambda, normalize\)/],
+    [
+      'per-model values that disagree with the default',
+      TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: 0.5, density: 0.5'),
+      /models\[1\] \(b\.safetensors\): density is 0\.2 \(the default\) but 0\.5 for .*models\[0\] \(a\.safetensors\); ties applies one density to every model/,
+    ],
+    [
+      'per-model values that disagree with each other',
+      TA.replace('task-arithmetic', 'dare-ties').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: 0.5, p: 0.3').replace('- b.safetensors', '- { model: b.safetensors, parameters: { p: 0.4 } }'),
+      /models\[1\] \(b\.safetensors\): p is 0\.4 but 0\.3 for .*models\[0\]/,
+    ],
+    ['a per-model value out of range', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'density: 1.5').replace('weight: 0.5', 'weight: 0.5, density: 1.5'), /ties: density must be in \(0, 1\], got 1\.5/],
+    ['weights summing to zero for a normalising technique', TA.replace('task-arithmetic', 'weighted-average').replace('lambda: 0.5', 'normalize: true').replace('weight: 0.5', 'weight: -1'), /models: weights \[-1, 1\] sum to zero and weighted-average normalises them \(normalize: true\)/],
+    ['negative draw probabilities for random-selection', TA.replace('task-arithmetic', 'random-selection').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: -0.5'), /random-selection draws experts with probabilities ∝ weights, which must be >= 0; got \[-0.5, 1\]/],
     ['weight not a number', TA.replace('weight: 0.5', 'weight: heavy'), /models\[0\]\.parameters\.weight must be a finite number, got "heavy"/],
     ['unknown technique parameter', TA.replace('lambda: 0.5', 'lamda: 0.5'), /task-arithmetic: unknown parameter "lamda" \(known: lambda, normalize\)/],
     ['technique parameter of the wrong type', TA.replace('lambda: 0.5', 'lambda: big'), /task-arithmetic: lambda must be a finite number, got "big"/],
@@ -113,6 +127,28 @@ describe('merge config parsing', () => {
       expect((err as TimeMergeError).message).toMatch(message);
     });
   }
+
+  it('per-model technique parameters that every model repeats (mergekit style) become the technique parameter', () => {
+    const perModel = `merge_method: ties
+base_model: base.safetensors
+models:
+  - { model: a.safetensors, parameters: { weight: 0.5, density: 0.5 } }
+  - { model: b.safetensors, parameters: { density: 0.5 } }
+parameters: { lambda: 1 }
+`;
+    const c = parseMergeConfig(perModel, { source: 'pm.yaml', baseDir: '/m' });
+    const topLevel = parseMergeConfig(perModel.replace(/, density: 0\.5/g, '').replace('{ density: 0.5 }', '{}').replace('lambda: 1', 'lambda: 1, density: 0.5'), { baseDir: '/m' });
+    expect(c.params.density).toBe(0.5);
+    expect(c.params).toEqual(topLevel.params);
+    expect(c.models).toEqual(topLevel.models);
+    expect(c.normalized.parameters).toMatchObject({ density: 0.5, lambda: 1 });
+    // A per-model value equal to the top-level one agrees too.
+    expect(parseMergeConfig(perModel.replace('lambda: 1', 'lambda: 1, density: 0.5')).params.density).toBe(0.5);
+    // A model without the key takes the top-level value, so it must agree with the others.
+    expect(() => parseMergeConfig(perModel.replace('{ density: 0.5 }', '{}').replace('lambda: 1', 'lambda: 1, density: 0.3'), { source: 'pm.yaml' })).toThrow(
+      /pm\.yaml: models\[1\] \(b\.safetensors\): density is 0\.3 \(top-level parameters\) but 0\.5 for pm\.yaml: models\[0\]/,
+    );
+  });
 
   it('reports a missing config file as an IO error', async () => {
     await expect(loadMergeConfig(tmp.file('none.yaml'))).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/none\.yaml: cannot read merge config: no such file/) });
@@ -182,11 +218,51 @@ describe('merge command end to end', () => {
     await expect(runMergeConfig(path, { progress: false })).rejects.toMatchObject({ code: 'MERGE', message: expect.stringMatching(/non-finite value in "b"/) });
     expect(readFileSync(out, 'utf8')).toBe('previous result');
     expect(leftovers()).toEqual([]);
-    // Weights summing to zero fail on the first tensor, after the header is written.
-    const zero = config('zero.yaml', 'merge_method: weighted-average\nbase_model: base.safetensors\nmodels: [a.safetensors, { model: b.safetensors, parameters: { weight: -1 } }]\noutput: keep.safetensors\n');
-    await expect(runMergeConfig(zero, { progress: false })).rejects.toMatchObject({ code: 'MERGE', message: expect.stringMatching(/sum to zero/) });
-    expect(readFileSync(out, 'utf8')).toBe('previous result');
+  });
+
+  it('weights summing to zero for a normalising technique fail in config validation: no file is opened or written', async () => {
+    await models(tmp.dir);
+    const out = join(tmp.dir, 'zero-out.safetensors');
+    const zero = 'merge_method: weighted-average\nbase_model: base.safetensors\nmodels: [a.safetensors, { model: b.safetensors, parameters: { weight: -1 } }]\noutput: zero-out.safetensors\n';
+    const message = /models: weights \[1, -1\] sum to zero and weighted-average normalises them/;
+    await expect(runMergeConfig(config('zero.yaml', zero), { progress: false })).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringMatching(message) });
+    // The same config naming files that do not exist gives the same error: it is found before any file is opened.
+    const ghost = config('zero-ghost.yaml', zero.replace(/\b(base|a|b)\.safetensors/g, 'ghost-$1.safetensors'));
+    await expect(runMergeConfig(ghost, { progress: false })).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringMatching(message) });
+    expect(existsSync(out)).toBe(false);
     expect(leftovers()).toEqual([]);
+    // task-arithmetic does not normalise by default: the same weights are a valid merge (θ0 + λ(τa - τb)).
+    await runMergeConfig(config('zero-ta.yaml', zero.replace('weighted-average', 'task-arithmetic')), { progress: false });
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('a per-model density repeated under every model merges byte for byte like the top-level density', async () => {
+    await models(tmp.dir);
+    const ties = (models: string, params: string, out: string) => `merge_method: ties\nbase_model: base.safetensors\nmodels:\n${models}parameters: { lambda: 1${params} }\noutput: ${out}\n`;
+    const perModel = config('ties-pm.yaml', ties('  - { model: a.safetensors, parameters: { density: 0.5 } }\n  - { model: b.safetensors, parameters: { density: 0.5, weight: 2 } }\n', '', 'ties-pm.safetensors'));
+    const topLevel = config('ties-top.yaml', ties('  - a.safetensors\n  - { model: b.safetensors, parameters: { weight: 2 } }\n', ', density: 0.5', 'ties-top.safetensors'));
+    await runMergeConfig(perModel, { progress: false });
+    await runMergeConfig(topLevel, { progress: false });
+    const [a, b] = await Promise.all(['ties-pm', 'ties-top'].map((n) => readSafetensors(join(tmp.dir, `${n}.safetensors`))));
+    expect(a.flatten()).toEqual(b.flatten());
+    // density 0.5 keeps 2 of 4 in w: τa = [2, 0, 0, -4] keeps both; τb = [0, 4, 0, 4] keeps both (weight 2).
+    // Weighted sign sums [2, 8, 0, -4 + 8 = 4] elect [+, +, (tie), +]; weighted means of the agreeing values
+    // [2, 4, 0, 4 (τb alone)] added to θ0 = [1, 2, 3, 4] give:
+    expect([...a.data('w')]).toEqual([3, 6, 3, 8]);
+  });
+
+  it('with the progress bar on a non-terminal stream: plain lines with the tensor count, output unchanged', async () => {
+    await models(tmp.dir);
+    const lines: string[] = [];
+    const stream = Object.assign(new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }), { isTTY: false });
+    const withBar = config('bar.yaml', TA.replace('out.safetensors', 'bar.safetensors'));
+    const summary = await runMergeConfig(withBar, { progress: true, progressStream: stream });
+    await runMergeConfig(config('nobar.yaml', TA.replace('out.safetensors', 'nobar.safetensors')), { progress: false, progressStream: stream });
+    const text = lines.join('');
+    expect(text).toMatch(/merging \[[^\]]*\] 2\/2 tensors/);
+    expect(text).not.toMatch(/\x1B/); // no cursor or erase codes in a log
+    expect(summary.tensors).toBe(2);
+    expect(readFileSync(join(tmp.dir, 'bar.safetensors'))).toEqual(readFileSync(join(tmp.dir, 'nobar.safetensors')));
   });
 
   it('refuses an output that is one of the inputs, a missing output, and non-float tensors', async () => {

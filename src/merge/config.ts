@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
-import YAML from 'yaml';
+import { dirname, resolve } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { WriteDType } from '../params/safetensors/format.js';
+import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from './config-syntax.js';
 import { resolveMerge, type MergeSpec } from './engine.js';
+import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
 
 /**
  * A merge config (YAML or JSON) in the spirit of mergekit's:
@@ -12,7 +12,7 @@ import { resolveMerge, type MergeSpec } from './engine.js';
  *   base_model: base.safetensors        # paths resolve against the config file's directory
  *   models:
  *     - model: expert-a.safetensors
- *       parameters: { weight: 0.7 }
+ *       parameters: { weight: 0.7 }     # also technique parameters, when every model agrees (density: 0.5)
  *     - expert-b.safetensors            # shorthand: weight 1
  *   parameters: { lambda: 0.5 }         # the technique's parameters
  *   dtype: bf16                         # output dtype; default: the base's
@@ -56,30 +56,19 @@ const DTYPE_NAMES: Record<string, WriteDType> = {
 
 /** Reads and validates a config file; relative paths in it resolve against its directory. */
 export async function loadMergeConfig(path: string): Promise<MergeConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new TimeMergeError('IO', `${path}: cannot read merge config: ${reason}`, { cause: err });
-  }
-  return parseMergeConfig(text, { source: path, format: extname(path).toLowerCase() === '.json' ? 'json' : 'yaml', baseDir: dirname(path) });
+  const text = await readConfigText(path, 'merge config');
+  return parseMergeConfig(text, { source: path, format: formatOf(path), baseDir: dirname(path) });
 }
 
 /**
  * Parses config text and checks everything that can be checked without touching the model files:
- * unknown keys, types, the technique name, its parameter values, weights and the expert count.
+ * unknown keys, types, the technique name, its parameter values (top-level and per model), weights
+ * (including a zero sum the technique would have to normalise) and the expert count.
  */
-export function parseMergeConfig(text: string, options: { source?: string; format?: 'yaml' | 'json'; baseDir?: string } = {}): MergeConfig {
+export function parseMergeConfig(text: string, options: { source?: string; format?: ConfigFormat; baseDir?: string } = {}): MergeConfig {
   const source = options.source ?? '<inline>';
   const where = (what: string) => `${source}: ${what}`;
-  let raw: unknown;
-  try {
-    raw = options.format === 'json' ? JSON.parse(text) : YAML.parse(text, { uniqueKeys: true });
-  } catch (err) {
-    fail('CONFIG', where(`not valid ${options.format === 'json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`));
-  }
-  if (!isPlainObject(raw)) fail('CONFIG', where('a merge config must be a mapping (merge_method, base_model, models, ...)'));
+  const raw = parseConfigMapping(text, options.format, source, 'a merge config must be a mapping (merge_method, base_model, models, ...)');
   checkKeys(raw, TOP_KEYS, where('unknown key'));
 
   const method = raw.merge_method;
@@ -105,14 +94,20 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
 
   if (raw.output !== undefined && (typeof raw.output !== 'string' || raw.output === '')) fail('CONFIG', where('output must be a file path'));
 
-  const spec: MergeSpec = { technique: method, params, weights: models.map((m) => m.weight), seed };
+  const weights = models.map((m) => m.weight);
+  const modelWhere = (i: number) => `${source}: models[${i}] (${models[i].model})`;
   let resolved;
   try {
-    resolved = resolveMerge(spec, models.length);
+    resolved = resolveMerge({ technique: method, params, weights, seed }, models.length);
+    if (models.some((m) => Object.keys(m.params).length > 0)) {
+      const lifted = liftModelParams(resolved.technique, params, resolved.params as Record<string, unknown>, models, modelWhere);
+      resolved = resolveMerge({ technique: method, params: lifted, weights, seed }, models.length);
+    }
   } catch (err) {
-    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, where(err.message), { cause: err });
+    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, err.message.startsWith(source) ? err.message : where(err.message), { cause: err });
     throw err;
   }
+  checkWeightsUsable(resolved.technique.name, resolved.params as Record<string, unknown>, weights, where('models'));
 
   const baseDir = options.baseDir ?? '.';
   const at = (p: string) => resolve(baseDir, p);
@@ -143,29 +138,14 @@ export function mergeSpecOf(config: MergeConfig): MergeSpec {
   return { technique: config.technique, params: config.params, weights: config.models.map((m) => m.weight), seed: config.seed };
 }
 
-function parseModel(raw: unknown, where: string): { model: string; weight: number } {
-  if (typeof raw === 'string' && raw !== '') return { model: raw, weight: 1 };
+function parseModel(raw: unknown, where: string): ModelEntry {
+  if (typeof raw === 'string' && raw !== '') return { model: raw, weight: 1, params: {} };
   if (!isPlainObject(raw)) fail('CONFIG', `${where}: must be a path or a mapping with "model" (and optional "parameters")`);
   checkKeys(raw, MODEL_KEYS, `${where}: unknown key`);
   if (typeof raw.model !== 'string' || raw.model === '') fail('CONFIG', `${where}: "model" must be the path of a checkpoint`);
-  const p = raw.parameters ?? {};
-  if (!isPlainObject(p)) fail('CONFIG', `${where}.parameters: must be a mapping`);
-  for (const key of Object.keys(p)) {
-    if (key !== 'weight') {
-      fail('CONFIG', `${where}.parameters: per-model parameter "${key}" is not supported (only weight); set technique parameters under the top-level parameters`);
-    }
-  }
-  const weight = p.weight ?? 1;
-  if (typeof weight !== 'number' || !Number.isFinite(weight)) fail('CONFIG', `${where}.parameters.weight must be a finite number, got ${JSON.stringify(p.weight)}`);
-  return { model: raw.model, weight };
-}
-
-function checkKeys(obj: Record<string, unknown>, known: readonly string[], prefix: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) fail('CONFIG', `${prefix} "${key}" (known: ${known.join(', ')})`);
-  }
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  const given = raw.parameters ?? {};
+  if (!isPlainObject(given)) fail('CONFIG', `${where}.parameters: must be a mapping`);
+  const { weight = 1, ...params } = given;
+  if (typeof weight !== 'number' || !Number.isFinite(weight)) fail('CONFIG', `${where}.parameters.weight must be a finite number, got ${JSON.stringify(weight)}`);
+  return { model: raw.model, weight, params };
 }

@@ -14,8 +14,10 @@ import { createSafetensorsWriter, openCheckpoint, writeSafetensors, type Checkpo
 export interface MergeRunOptions {
   /** Output path; overrides the config's `output`. Relative to the working directory. */
   readonly output?: string;
-  /** Draw a progress bar on stderr (default: when stderr is a terminal). */
+  /** Draw a progress bar (default: when the progress stream is a terminal). */
   readonly progress?: boolean;
+  /** Where the bar goes (default stderr). Not a terminal: one plain line per update, no cursor codes. */
+  readonly progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 export interface MergeRunSummary {
@@ -68,7 +70,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       time_merge_config: JSON.stringify(config.normalized),
     };
     const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata });
-    const bar = (options.progress ?? process.stderr.isTTY) ? progressBar(infos.length) : undefined;
+    const stream = options.progressStream ?? process.stderr;
+    const bar = (options.progress ?? stream.isTTY === true) ? progressBar(infos.length, stream) : undefined;
     try {
       await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }) });
       await writer.finish();
@@ -93,9 +96,11 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   }
 }
 
-function progressBar(total: number): SingleBar {
+function progressBar(total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }): SingleBar {
   const bar = new SingleBar({
-    stream: process.stderr,
+    stream,
+    // Logs and pipes get plain lines instead of nothing (cli-progress's default off a terminal).
+    noTTYOutput: stream.isTTY !== true,
     format: 'merging [{bar}] {value}/{total} tensors  {name}',
     hideCursor: true,
     clearOnComplete: true,

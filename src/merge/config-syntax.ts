@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import YAML from 'yaml';
+import { fail, TimeMergeError } from '../params/errors.js';
+
+/** The syntax of a config file: JSON for a .json name, else YAML (which also reads JSON). */
+export type ConfigFormat = 'yaml' | 'json';
+
+export function formatOf(path: string): ConfigFormat {
+  return extname(path).toLowerCase() === '.json' ? 'json' : 'yaml';
+}
+
+/** A config file's text; a missing or unreadable file is an IO error naming it and what it was for. */
+export async function readConfigText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new TimeMergeError('IO', `${path}: cannot read ${what}: ${reason}`, { cause: err });
+  }
+}
+
+/**
+ * Parses config text into a mapping (duplicate YAML keys are errors); anything else is a CONFIG error
+ * prefixed with `source`. `expected` says what the mapping holds, for the message.
+ */
+export function parseConfigMapping(text: string, format: ConfigFormat | undefined, source: string, expected: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = format === 'json' ? JSON.parse(text) : YAML.parse(text, { uniqueKeys: true });
+  } catch (err) {
+    fail('CONFIG', `${source}: not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!isPlainObject(raw)) fail('CONFIG', `${source}: ${expected}`);
+  return raw;
+}
+
+/** Any key outside `known` is a CONFIG error listing the known ones. */
+export function checkKeys(obj: Record<string, unknown>, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) fail('CONFIG', `${prefix} "${key}" (known: ${known.join(', ')})`);
+  }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

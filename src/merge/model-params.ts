@@ -1,0 +1,69 @@
+import { fail } from '../params/errors.js';
+import type { MergeTechnique } from './types.js';
+
+/** One model entry of a merge config: its path as written, its weight and any other per-model parameters. */
+export interface ModelEntry {
+  readonly model: string;
+  readonly weight: number;
+  /** Per-model technique parameters (mergekit style: density, p, gamma, ... under a model). */
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Folds per-model technique parameters into the technique's parameters. Every technique here applies
+ * one value of density, p, gamma, ... to all models, so a per-model value is honoured when each model's
+ * value (its own, else the top-level one, else the default) is the same: the common mergekit config that
+ * repeats `density: 0.5` under every model. Models that disagree are a CONFIG error naming both models
+ * and the key, as are keys that are not parameters of the technique. `defaults` are the technique's
+ * parameters parsed from the top level (defaults filled in).
+ */
+export function liftModelParams(
+  technique: MergeTechnique<any>,
+  topLevel: Readonly<Record<string, unknown>>,
+  defaults: Readonly<Record<string, unknown>>,
+  models: readonly ModelEntry[],
+  where: (i: number) => string,
+): Record<string, unknown> {
+  const known = technique.params.map((d) => d.name);
+  const lifted: Record<string, unknown> = { ...topLevel };
+  const keys = [...new Set(models.flatMap((m) => Object.keys(m.params)))];
+  for (const key of keys) {
+    const owner = models.findIndex((m) => key in m.params);
+    if (!known.includes(key)) {
+      fail('CONFIG', `${where(owner)}.parameters: "${key}" is not a parameter of ${technique.name} (per-model: weight${known.length ? `; technique parameters: ${known.join(', ')}` : ''})`);
+    }
+    const valueOf = (i: number) => (key in models[i].params ? models[i].params[key] : defaults[key]);
+    const first = valueOf(owner);
+    models.forEach((_, i) => {
+      const v = valueOf(i);
+      if (JSON.stringify(v) !== JSON.stringify(first)) {
+        const fromWhere = key in models[i].params ? '' : key in topLevel ? ' (top-level parameters)' : ' (the default)';
+        fail(
+          'CONFIG',
+          `${where(i)}: ${key} is ${JSON.stringify(v)}${fromWhere} but ${JSON.stringify(first)} for ${where(owner)}; ` +
+            `${technique.name} applies one ${key} to every model, so per-model values must agree (or set ${key} once under parameters)`,
+        );
+      }
+    });
+    lifted[key] = first;
+  }
+  return lifted;
+}
+
+/**
+ * Weights a technique cannot use, found from the config alone (before any file is opened): a zero sum
+ * when the technique normalises them (normalize: true; random-selection's draw probabilities), and
+ * negative draw probabilities.
+ */
+export function checkWeightsUsable(technique: string, params: Readonly<Record<string, unknown>>, weights: readonly number[], where: string): void {
+  const sum = weights.reduce((a, w) => a + w, 0);
+  const list = `[${weights.join(', ')}]`;
+  if (technique === 'random-selection') {
+    const neg = weights.findIndex((w) => w < 0);
+    if (neg >= 0) fail('CONFIG', `${where}: random-selection draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`);
+    if (sum === 0) fail('CONFIG', `${where}: random-selection draws experts with probabilities ∝ weights, and weights ${list} sum to zero`);
+  }
+  if (params.normalize === true && sum === 0) {
+    fail('CONFIG', `${where}: weights ${list} sum to zero and ${technique} normalises them (normalize: true); change the weights or set normalize: false`);
+  }
+}
