@@ -3,6 +3,7 @@ import { TimeMergeError } from '../params/errors.js';
 import { registerClip } from './commands/clip.js';
 import { registerMerge } from './commands/merge.js';
 import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
 import { registerSim } from './commands/sim.js';
 import { registerStart } from './commands/start.js';
 import { registerTechniques } from './commands/techniques.js';
@@ -19,6 +20,7 @@ registerTechniques(program);
 registerSim(program);
 registerClip(program);
 registerReport(program);
+registerRun(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -86,6 +86,18 @@ export function runCommand(argv: readonly string[], what: string, options: { cwd
   });
 }
 
+/** The placeholders a trainer command template may use (see ExternalTrainerOptions.command). */
+export const TRAINER_PLACEHOLDERS = ['init', 'out', 'task', 'data', 'previous', 'seed', 'steps', 'replay', 'call'] as const;
+/** The placeholders an evaluator command template may use (see ExternalEvaluatorOptions.command). */
+export const EVALUATOR_PLACEHOLDERS = ['weights', 'tasks', 'data', 'call'] as const;
+
+/** Splits a template and checks its placeholders, so a typo fails when the run is set up, not mid-run. */
+function checkedWords(template: string, names: readonly string[], what: string): string[] {
+  const words = splitCommand(template);
+  fillTemplate(words, Object.fromEntries(names.map((n) => [n, ''])), what);
+  return words;
+}
+
 export interface ExternalTrainerOptions {
   /**
    * e.g. `python train.py --init {init} --task {task} --out {out} --seed {seed} --steps {steps}`.
@@ -112,7 +124,7 @@ export class ExternalTrainer implements Trainer {
   private calls = 0;
 
   constructor(private readonly options: ExternalTrainerOptions) {
-    this.words = splitCommand(options.command);
+    this.words = checkedWords(options.command, TRAINER_PLACEHOLDERS, 'external trainer');
   }
 
   async train(req: TrainRequest): Promise<TrainResult> {
@@ -190,7 +202,7 @@ export class ExternalEvaluator implements Evaluator {
   private calls = 0;
 
   constructor(private readonly options: ExternalEvaluatorOptions) {
-    this.words = splitCommand(options.command);
+    this.words = checkedWords(options.command, EVALUATOR_PLACEHOLDERS, 'external evaluator');
   }
 
   async evaluate(weights: ParamSet, tasks: readonly Task[]): Promise<number[]> {

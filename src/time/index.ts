@@ -27,3 +27,16 @@ export { DiskStore } from './disk-store.js';
 export { createStore, type StoreSpec } from './store-factory.js';
 export { makeTracker, trackerKey, MergeAllTracker, type Tracker } from './trackers.js';
 export { writeResults, runsRows, stepsRows, matrixRows, toCsv, resultFileName, RUNS_COLUMNS, STEPS_COLUMNS, MATRIX_COLUMNS, type ResultRun, type StudyResults } from './results.js';
+export {
+  ExternalTrainer,
+  ExternalEvaluator,
+  TRAINER_PLACEHOLDERS,
+  EVALUATOR_PLACEHOLDERS,
+  splitCommand,
+  fillTemplate,
+  parseScores,
+  runCommand,
+  type ExternalTrainerOptions,
+  type ExternalEvaluatorOptions,
+  type CommandResult,
+} from './external.js';
