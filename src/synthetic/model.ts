@@ -138,12 +138,19 @@ export function accumulateGradients(
   return loss;
 }
 
-/** Multiply-adds of one training sample's forward and backward pass, times 2 (FLOPs). */
-export function flopsPerSample(dims: Dims, classes: number, trainText: boolean): number {
+/**
+ * FLOPs of one accumulateGradients call over `rows` samples of a task with `classes` classes: 2 per
+ * multiply-add of its products (the vector norms and softmax are left out, as in matmul FLOP counts).
+ * Per sample: z = W x and gW += dz xᵀ (k·d each), the logits and dz (c·k each), and with a trained text
+ * encoder gE += g zᵀ (c·k). Per call: the class embeddings V μ_c (c·k·m), and with a trained text
+ * encoder their backward gV (c·k·m).
+ */
+export function trainingFlops(dims: Dims, classes: number, rows: number, trainText: boolean): number {
   const { d, k, m } = dims;
-  const perSample = 2 * k * d /* z = W x */ + 2 * k * d /* gW += dz x */ + 4 * classes * k /* logits, dz */;
-  const text = 2 * classes * k * m; /* class embeddings, once per task per step (amortised as if per sample) */
-  return 2 * perSample + (trainText ? 2 * text : 0);
+  const text = trainText ? 1 : 0;
+  const perSample = 2 * k * d + (2 + text) * classes * k;
+  const perCall = (1 + text) * classes * k * m;
+  return 2 * (rows * perSample + perCall);
 }
 
 /**

@@ -2,7 +2,7 @@ import { fail } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
 import type { ReplayMix, Trainer, TrainRequest, TrainResult } from '../time/types.js';
 import type { SyntheticConfig } from './config.js';
-import { IMAGE, TEXT, accumulateGradients, dimsOf, flopsPerSample, type Dims, type Grads } from './model.js';
+import { IMAGE, TEXT, accumulateGradients, dimsOf, trainingFlops, type Dims, type Grads } from './model.js';
 import { cosineWithWarmup, ParamOptimiser, type OptimiserSettings } from './optim.js';
 import { Rng } from './random.js';
 import type { SynthTaskData } from './world.js';
@@ -79,7 +79,7 @@ export function trainModel(
     grads.gV?.fill(0);
     for (const [task, rows] of rowsOf) {
       accumulateGradients(w, v, task, rows, batch, dims, settings.temperature, grads, z, dz);
-      flops += rows.length * flopsPerSample(dims, task.classes, settings.trainText);
+      flops += trainingFlops(dims, task.classes, rows.length, settings.trainText);
     }
     const lr = cosineWithWarmup(settings.lr, step, steps, settings.warmup);
     optW.step(grads.gW, lr);
