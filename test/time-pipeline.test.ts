@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
-import { parseMethod, runBaseline, runTime, type TimeEvent, type Trainer } from '../src/time/index.js';
+import { ParamSet } from '../src/params/paramset.js';
+import { DiskStore, MemoryStore, MergeAllTracker, parseMethod, runBaseline, runTime, type CheckpointStore, type TimeEvent, type Trainer } from '../src/time/index.js';
 import { RecordingEvaluator, ScriptedTrainer, stream, vec, values } from './time-helpers.js';
 
 const V = [
@@ -171,34 +172,40 @@ describe('baselines', () => {
   });
 });
 
+/** A store that forwards to `inner` and records every tensor read from an opened expert as `name@step`. */
+function recordingStore(inner: CheckpointStore): { store: CheckpointStore; reads: string[]; loads: number[] } {
+  const reads: string[] = [];
+  const loads: number[] = [];
+  const store: CheckpointStore = {
+    kind: inner.kind,
+    steps: () => inner.steps(),
+    put: (s, e) => inner.put(s, e),
+    load: (s) => (loads.push(s), inner.load(s)),
+    get bytesRead() {
+      return inner.bytesRead;
+    },
+    get bytesStored() {
+      return inner.bytesStored;
+    },
+    async open(s) {
+      const o = await inner.open(s);
+      const read = async (n: string) => (reads.push(`${n}@${s}`), o.source.read(n));
+      return { close: () => o.close(), source: { label: o.source.label, tensorInfos: () => o.source.tensorInfos(), read } };
+    },
+  };
+  return { store, reads, loads };
+}
+
+const mk = (x: number) =>
+  ParamSet.fromEntries([
+    ['a', { shape: [2], data: Float32Array.of(x, x) }],
+    ['b', { shape: [1], data: Float32Array.of(-x) }],
+    ['c', { shape: [3], data: Float32Array.of(x, 0, x) }],
+  ]);
+
 describe('merge-all recomputed from the store', () => {
   it('streams tensor by tensor: every expert gives tensor k before any expert gives tensor k+1', async () => {
-    const { MemoryStore, MergeAllTracker } = await import('../src/time/index.js');
-    const { ParamSet } = await import('../src/params/paramset.js');
-    const inner = new MemoryStore();
-    const reads: string[] = [];
-    const store = {
-      kind: 'memory' as const,
-      steps: () => inner.steps(),
-      put: (s: number, e: InstanceType<typeof ParamSet>) => inner.put(s, e),
-      load: (s: number) => inner.load(s),
-      get bytesRead() {
-        return inner.bytesRead;
-      },
-      get bytesStored() {
-        return inner.bytesStored;
-      },
-      async open(s: number) {
-        const o = await inner.open(s);
-        return { ...o, source: { ...o.source, label: o.source.label, tensorInfos: () => o.source.tensorInfos(), read: async (n: string) => (reads.push(`${n}@${s}`), o.source.read(n)) } };
-      },
-    };
-    const mk = (x: number) =>
-      ParamSet.fromEntries([
-        ['a', { shape: [2], data: Float32Array.of(x, x) }],
-        ['b', { shape: [1], data: Float32Array.of(-x) }],
-        ['c', { shape: [3], data: Float32Array.of(x, 0, x) }],
-      ]);
+    const { store, reads } = recordingStore(new MemoryStore());
     const tracker = new MergeAllTracker('reverse-linear', false, { base: mk(0), store, merge: { technique: 'weighted-average' } });
     for (let t = 1; t <= 3; t++) {
       await store.put(t, mk(t));
@@ -209,5 +216,27 @@ describe('merge-all recomputed from the store', () => {
     expect(reads).toEqual(['a@1', 'a@2', 'a@3', 'b@1', 'b@2', 'b@3', 'c@1', 'c@2', 'c@3']);
     // reverse-linear weights 3, 2, 1 over experts 1, 2, 3: (3·1 + 2·2 + 1·3) / 6
     for (const x of merged.data('a')) expect(x).toBeCloseTo(10 / 6, 6);
+  });
+
+  it('over a disk store of 12 experts: file-backed reads, tensor by tensor, never a whole expert loaded', async () => {
+    const T = 12;
+    const { store, reads, loads } = recordingStore(await DiskStore.open(join(await tempDir(), 'experts')));
+    const tracker = new MergeAllTracker('reverse-linear', false, { base: mk(0), store, merge: { technique: 'ties', params: { density: 1 } } });
+    for (let t = 1; t <= T; t++) {
+      await store.put(t, mk(t));
+      await tracker.add(mk(t), t);
+    }
+    reads.length = 0;
+    const read0 = store.bytesRead;
+    const merged = await tracker.current();
+    const steps = Array.from({ length: T }, (_, i) => i + 1);
+    expect(reads).toEqual(['a', 'b', 'c'].flatMap((n) => steps.map((s) => `${n}@${s}`)));
+    expect(loads).toEqual([]);
+    // Each expert handed out exactly its 6 float32 values, once: nothing else was read.
+    expect(store.bytesRead - read0).toBe(T * 6 * 4);
+    // TIES with density 1 and all task vectors of one sign: the weighted mean of the experts, weights
+    // 12, 11, ..., 1 (reverse-linear): Σ (13 - t)·t / Σ (13 - t) = 364 / 78.
+    for (const x of merged.data('a')) expect(x).toBeCloseTo(364 / 78, 5);
+    expect([...merged.data('b')][0]).toBeCloseTo(-364 / 78, 5);
   });
 });
