@@ -1,15 +1,18 @@
 /**
- * Laws that tie the WebAssembly SIMD kernels to the TypeScript reference, over random lengths (zero,
- * below the SIMD threshold, not multiples of the 4- or 16-wide SIMD loops, across the 16384-float scratch
- * chunks) and random float32 values (zeros, -0, subnormals, mixed magnitudes):
+ * Laws that tie the WebAssembly SIMD and the native kernels to the TypeScript reference, over random
+ * lengths (zero, below the SIMD and native thresholds, not multiples of the 4- or 16-wide SIMD loops,
+ * across the 16384-float wasm scratch chunks, past the native threading threshold of 2^18) and random
+ * float32 values (zeros, -0, subnormals, mixed magnitudes, many exact ties):
  * - elementwise kernels are bit-identical (same float32 operations in the same order);
  * - reductions (dot, sumSquares) agree within n·2^-52·Σ|terms| (float64 sums in another order);
+ * - the technique kernels (top-k rules, trimming, sign election, disjoint merge, MagMax, seeded drops
+ *   and picks) give exactly the reference's results;
  * - processing a tensor in pieces (subarray views) gives the same bits as one call.
  */
 import { fc, test } from '@fast-check/vitest';
 import seedrandom from 'seedrandom';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { tsKernels, useKernels, kernelBackend, wasmKernelsAvailable } from '../src/params/kernels.js';
+import { availableKernels, tsKernels, useKernels, kernelBackend, wasmKernelsAvailable, type KernelBackend } from '../src/params/kernels.js';
 import * as k from '../src/params/kernels.js';
 
 const initial = kernelBackend();
@@ -41,7 +44,13 @@ function fill(n: number, seed: number, kind: number): Float32Array {
   return x;
 }
 
-const length = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 20000 }), fc.constantFrom(16383, 16384, 16385, 32768 + 5));
+const length = fc.oneof(
+  fc.integer({ min: 0, max: 40 }),
+  fc.integer({ min: 0, max: 20000 }),
+  fc.constantFrom(16383, 16384, 16385, 32768 + 5, 2 ** 18 + 77),
+);
+/** The backends compared with the reference (every one that loads here but ts). */
+const fast = availableKernels().filter((b) => b !== 'ts');
 const scalar = fc.oneof(fc.double({ min: -4, max: 4, noNaN: true }), fc.constantFrom(0, -0, 1, 0.5, 1 / 3, 1e-30));
 const kind = fc.integer({ min: 0, max: 3 });
 const seed = fc.integer({ min: 0, max: 2 ** 30 });
@@ -50,15 +59,21 @@ function bits(x: Float32Array): Uint32Array {
   return new Uint32Array(x.buffer, x.byteOffset, x.length);
 }
 
-/** Runs fn on the ts and on the wasm backend, each on fresh copies of the inputs; returns both outputs. */
-function both(inputs: Float32Array[], fn: (arrs: Float32Array[]) => void): [Float32Array[], Float32Array[]] {
-  const run = (backend: 'ts' | 'wasm') => {
+/** Runs fn on the reference and on each fast backend, each on fresh copies of the inputs; returns the outputs. */
+function each(inputs: Float32Array[], fn: (arrs: Float32Array[]) => void): [Float32Array[], [KernelBackend, Float32Array[]][]] {
+  const run = (backend: KernelBackend) => {
     useKernels(backend);
     const arrs = inputs.map((a) => a.slice());
     fn(arrs);
     return arrs;
   };
-  return [run('ts'), run('wasm')];
+  return [run('ts'), fast.map((b) => [b, run(b)])];
+}
+
+/** Checks every fast backend's outputs against the reference's, bit for bit. */
+function sameAsReference(inputs: Float32Array[], fn: (arrs: Float32Array[]) => void): void {
+  const [t, others] = each(inputs, fn);
+  for (const [b, o] of others) expectSameBits(t, o, b);
 }
 
 /** Index of the first element whose bits differ, or -1 (a plain loop: deep equality is slow here). */
@@ -70,59 +85,53 @@ function firstDiff(a: Float32Array, b: Float32Array): number {
   return -1;
 }
 
-function expectSameBits(a: Float32Array[], b: Float32Array[]): void {
+function expectSameBits(a: Float32Array[], b: Float32Array[], backend: string): void {
   for (let i = 0; i < a.length; i++) {
     const d = firstDiff(a[i], b[i]);
-    if (d >= 0) expect(`array ${i} [${d}]: wasm ${b[i][d]}`).toBe(`array ${i} [${d}]: ts ${a[i][d]}`);
+    if (d >= 0) expect(`array ${i} [${d}]: ${backend} ${b[i][d]}`).toBe(`array ${i} [${d}]: ts ${a[i][d]}`);
   }
 }
 
 const opts = { numRuns: 30 };
 
-describe('wasm kernels are bit-identical to the TypeScript reference', () => {
+describe('fast kernels are bit-identical to the TypeScript reference', () => {
   test.prop([length, scalar, kind, seed], opts)('axpy', (n, a, kd, s) => {
-    const [t, w] = both([fill(n, s, kd), fill(n, s + 1, kd)], ([y, x]) => k.axpy(y, a, x));
-    expectSameBits(t, w);
+    sameAsReference([fill(n, s, kd), fill(n, s + 1, kd)], ([y, x]) => k.axpy(y, a, x));
   });
 
   test.prop([length, scalar, scalar, kind, seed], opts)('axpby and addScaled', (n, a, b, kd, s) => {
-    const [t, w] = both([new Float32Array(n), fill(n, s, kd), fill(n, s + 1, kd)], ([o, x, y]) => {
+    sameAsReference([new Float32Array(n), fill(n, s, kd), fill(n, s + 1, kd)], ([o, x, y]) => {
       k.axpby(o, a, x, b, y);
       k.addScaled(x, o, a, y); // x = o + a·y, out aliasing an input
     });
-    expectSameBits(t, w);
   });
 
   test.prop([length, scalar, kind, seed], opts)('scale, sub', (n, a, kd, s) => {
-    const [t, w] = both([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([x, y, o]) => {
+    sameAsReference([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([x, y, o]) => {
       k.scale(x, a);
       k.sub(o, x, y);
     });
-    expectSameBits(t, w);
   });
 
   test.prop([length, fc.double({ min: 0, max: 1, noNaN: true }), kind, seed], opts)('lerp (EMA step), also in place', (n, beta, kd, s) => {
-    const [t, w] = both([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([m, x, o]) => {
+    sameAsReference([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([m, x, o]) => {
       k.lerp(o, m, x, beta);
       k.lerp(m, m, x, beta);
     });
-    expectSameBits(t, w);
   });
 
   test.prop([length, fc.array(scalar, { minLength: 0, maxLength: 7 }), kind, seed], opts)('weightedSum and weightedDeltaSum over 0..7 arrays', (n, ws, kd, s) => {
     const xs = ws.map((_, i) => fill(n, s + i, kd));
     const base = fill(n, s + 99, kd);
-    const [t, w] = both([new Float32Array(n), new Float32Array(n), base, ...xs], ([o1, o2, b, ...ys]) => {
+    sameAsReference([new Float32Array(n), new Float32Array(n), base, ...xs], ([o1, o2, b, ...ys]) => {
       k.weightedSum(o1, ys, ws);
       k.weightedDeltaSum(o2, b, ys, ws);
     });
-    expectSameBits(t, w);
   });
 
   test.prop([length, fc.integer({ min: 1, max: 5 }), kind, seed], opts)('absMaxSelect', (n, count, kd, s) => {
     const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
-    const [t, w] = both([new Float32Array(n), ...xs], ([o, ...ys]) => k.absMaxSelect(o, ys));
-    expectSameBits(t, w);
+    sameAsReference([new Float32Array(n), ...xs], ([o, ...ys]) => k.absMaxSelect(o, ys));
   });
 
   test.prop([length, kind, seed, fc.integer({ min: 0, max: 3 })], opts)('firstNonFinite', (n, kd, s, bad) => {
@@ -132,13 +141,15 @@ describe('wasm kernels are bit-identical to the TypeScript reference', () => {
     for (let j = 0; j < bad && n > 0; j++) x[Math.floor(rng() * n)] = specials[j % 3];
     useKernels('ts');
     const t = k.firstNonFinite(x);
-    useKernels('wasm');
-    expect(k.firstNonFinite(x)).toBe(t);
+    for (const b of fast) {
+      useKernels(b);
+      expect(k.firstNonFinite(x)).toBe(t);
+    }
     expect(t === -1).toBe(x.every((v) => Number.isFinite(v)));
   });
 });
 
-describe('wasm reductions agree with the reference within the float64 reordering bound', () => {
+describe('fast reductions agree with the reference within the float64 reordering bound', () => {
   test.prop([length, kind, seed], opts)('dot and sumSquares', (n, kd, s) => {
     const a = fill(n, s, kd);
     const b = fill(n, s + 1, kd);
@@ -149,19 +160,20 @@ describe('wasm reductions agree with the reference within the float64 reordering
       sqSum += a[i] * a[i];
     }
     const tol = (x: number) => n * 2 ** -52 * x;
-    useKernels('wasm');
-    const wd = k.dot(a, b);
-    const ws = k.sumSquares(a);
-    expect(Math.abs(wd - tsKernels.dot(a, b))).toBeLessThanOrEqual(tol(absSum));
-    expect(Math.abs(ws - tsKernels.sumSquares(a))).toBeLessThanOrEqual(tol(sqSum));
+    for (const backend of fast) {
+      useKernels(backend);
+      expect(Math.abs(k.dot(a, b) - tsKernels.dot(a, b))).toBeLessThanOrEqual(tol(absSum));
+      expect(Math.abs(k.sumSquares(a) - tsKernels.sumSquares(a))).toBeLessThanOrEqual(tol(sqSum));
+      expect(k.sumAbs(a)).toBe(tsKernels.sumAbs(a)); // same order: bit-identical
+    }
   });
 });
 
 describe('chunked processing equals one call', () => {
-  test.prop([length, fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 6 }), scalar, kind, seed, fc.constantFrom('ts', 'wasm')], opts)(
+  test.prop([length, fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 6 }), scalar, kind, seed, fc.constantFrom(...availableKernels())], opts)(
     'weightedSum and lerp over subarray pieces',
     (n, cuts, a, kd, s, backend) => {
-      useKernels(backend as 'ts' | 'wasm');
+      useKernels(backend);
       const xs = [fill(n, s, kd), fill(n, s + 1, kd), fill(n, s + 2, kd)];
       const ws = [a, 0.25, -1];
       const whole = new Float32Array(n);
@@ -184,16 +196,87 @@ describe('chunked processing equals one call', () => {
   );
 });
 
+/** Runs fn on the reference and on each fast backend (inputs copied) and checks the returned values are equal. */
+function sameResult<T>(inputs: Float32Array[], fn: (arrs: Float32Array[]) => T, backendOf?: (b: KernelBackend) => void): void {
+  useKernels('ts');
+  const ref = inputs.map((a) => a.slice());
+  const r = fn(ref);
+  for (const b of fast) {
+    useKernels(b);
+    backendOf?.(b);
+    const arrs = inputs.map((a) => a.slice());
+    expect(fn(arrs)).toEqual(r);
+    expectSameBits(ref, arrs, b);
+  }
+}
+
+const expertCount = fc.integer({ min: 1, max: 4 });
+
+describe('fast technique kernels give exactly the reference results', () => {
+  test.prop([length, kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)('absTopK and trimByRule', (n, kd, s, frac) => {
+    if (n < 2) return;
+    const kk = Math.min(n - 1, Math.max(1, Math.floor(frac * n)));
+    sameResult([fill(n, s, kd)], ([x]) => {
+      const rule = k.absTopK(x, kk);
+      return [rule, k.trimByRule(x, rule.threshold, rule.ties)];
+    });
+  });
+
+  test.prop([length, kind, seed, fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 0.4, noNaN: true })], opts)(
+    'trimBand',
+    (n, kd, s, p, g) => {
+      if (n < 2) return;
+      const outer = Math.max(1, Math.min(n - 1, n - Math.floor(p * n)));
+      const inner = Math.max(1, Math.min(outer, Math.floor(g * n)));
+      sameResult([fill(n, s, kd)], ([x]) => k.trimBand(x, k.absTopK(x, outer), k.absTopK(x, inner)));
+    },
+  );
+
+  test.prop([length, expertCount, kind, seed, fc.double({ min: -2, max: 2, noNaN: true }), fc.boolean()], opts)('magmax', (n, count, kd, s, lambda, later) => {
+    const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+    sameAsReference([new Float32Array(n), fill(n, s + 9, kd), ...xs], ([o, b, ...ys]) => k.magmax(o, b, ys, lambda, later));
+  });
+
+  test.prop(
+    [length, expertCount, kind, seed, fc.constantFrom('sum', 'count'), fc.constantFrom('mean', 'sum', 'max'), fc.array(scalar, { minLength: 4, maxLength: 4 })],
+    opts,
+  )('electSigns, resolveTies, signTotal, disjointMerge', (n, count, kd, s, method, mode, ws4) => {
+    const ws = ws4.slice(0, count);
+    const ew = ws.map((w, i) => (i % 2 ? 1 : w));
+    sameResult([new Float32Array(n), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))], ([o, ...vs]) => {
+      const signs = new Int8Array(n);
+      k.electSigns(vs, ew, method as 'sum' | 'count', signs);
+      const total = k.signTotal(signs);
+      k.resolveTies(signs, total < 0 ? -1 : 1);
+      k.disjointMerge(o, vs, ws, ew, signs, mode as 'mean' | 'sum' | 'max');
+      return [total, Array.from(signs.subarray(0, 50))];
+    });
+  });
+
+  test.prop([length, expertCount, kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)('dropBernoulli and randomPick', (n, count, kd, s, p) => {
+    const seedWords = Uint32Array.from([s, s ^ 0x9e3779b9, 7, s * 3]);
+    const bounds = Float64Array.from({ length: count }, (_, i) => (i === count - 1 ? 1 : (i + 1) / (count + 1)));
+    sameResult([fill(n, s, kd), new Float32Array(n), fill(n, s + 5, kd), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))], ([t, o, b, ...xs]) => {
+      const state = seedWords.slice();
+      const kept = k.dropBernoulli(t, p, state);
+      k.randomPick(o, b, xs, bounds, state);
+      return [kept, Array.from(state)];
+    });
+  });
+});
+
 describe('selection laws', () => {
-  test.prop([fc.integer({ min: 1, max: 3000 }), kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)(
-    'absTopKThreshold is the k-th largest |value|, and keepTopK keeps exactly k of the largest',
-    (n, kd, s, frac) => {
+  test.prop([fc.integer({ min: 2, max: 3000 }), kind, seed, fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(...availableKernels())], opts)(
+    'absTopK is the k-th largest |value|, and trimming by its rule keeps exactly k of the largest',
+    (n, kd, s, frac, backend) => {
+      useKernels(backend);
       const x = fill(n, s, kd);
-      const kk = Math.max(1, Math.ceil(frac * n));
+      const kk = Math.min(n - 1, Math.max(1, Math.ceil(frac * n)));
       const sorted = Array.from(x, Math.abs).sort((p, q) => q - p);
-      expect(k.absTopKThreshold(x, kk)).toBe(sorted[kk - 1]);
-      const out = new Float32Array(n);
-      k.keepTopK(out, x, kk);
+      const rule = k.absTopK(x, kk);
+      expect(rule.threshold).toBe(sorted[kk - 1]);
+      const out = x.slice();
+      k.trimByRule(out, rule.threshold, rule.ties);
       let kept = 0;
       for (let i = 0; i < n; i++) {
         if (out[i] !== 0) kept++;

@@ -4,7 +4,7 @@ import { breadcrumbTrim } from '../src/merge/breadcrumbs.js';
 import { dropTaskVector } from '../src/merge/dare.js';
 import { mergeModels, tensorRng } from '../src/merge/engine.js';
 import { prepareGlobalTrim } from '../src/merge/global-trim.js';
-import { selectKth } from '../src/merge/select.js';
+import { selectKth } from '../src/params/select-kth.js';
 import { uniformStream } from '../src/merge/uniform.js';
 import { keepCount, trimByRule, trimOutliers, trimTopK } from '../src/merge/trim.js';
 import { ParamSet } from '../src/params/paramset.js';

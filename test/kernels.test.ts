@@ -1,21 +1,29 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import * as k from '../src/params/kernels.js';
+import { SFC32_SCALE, sfc32Step } from '../src/params/sfc32.js';
 
 const F = (xs: number[]) => Float32Array.from(xs);
 const initial = k.kernelBackend();
 afterAll(() => k.useKernels(initial));
 
-describe('the WebAssembly build', () => {
-  it('is built (npm run build:wasm, run by prepare on install) and is the default backend', () => {
+describe('the builds', () => {
+  it('WebAssembly is built (npm run build:wasm, run by prepare on install)', () => {
     expect(k.wasmKernelsAvailable()).toBe(true);
-    if (process.env.TIME_MERGE_KERNELS === undefined) expect(initial).toBe('wasm');
+  });
+  it('the native addon is built (npm run build:native, run by prepare) and is the default backend', () => {
+    if (process.env.TIME_MERGE_SKIP_NATIVE === '1') return;
+    expect(k.nativeKernelsAvailable()).toBe(true);
+    if (process.env.TIME_MERGE_KERNELS === undefined) expect(initial).toBe('native');
+    expect(k.availableKernels()).toEqual(['native', 'wasm', 'ts']);
   });
 });
 
-// Hand-computed cases, run on both backends. Lengths 3 and 40 exercise the scalar path (below the SIMD
-// threshold) and the SIMD path with a tail (40 = 2·16 + 8).
-for (const backend of ['ts', 'wasm'] as const) {
+const backends = k.availableKernels();
+
+// Hand-computed cases, run on every backend. Lengths 3 and 40 exercise the scalar path (below the SIMD
+// and native thresholds) and the SIMD path with a tail (40 = 2·16 + 8); 100 reaches the native addon.
+for (const backend of backends) {
   describe(`kernels (${backend})`, () => {
     const use = () => k.useKernels(backend);
 
@@ -106,71 +114,172 @@ for (const backend of ['ts', 'wasm'] as const) {
   });
 }
 
-describe('selection kernels', () => {
-  it('absTopKThreshold is the k-th largest |value|', () => {
-    const x = F([3, -1, 4, -1, 5, -9, 2, 6]);
-    expect(k.absTopKThreshold(x, 1)).toBe(9);
-    expect(k.absTopKThreshold(x, 3)).toBe(5);
-    expect(k.absTopKThreshold(x, 8)).toBe(1);
-    expect([...x]).toEqual([3, -1, 4, -1, 5, -9, 2, 6]); // untouched
-    expect(() => k.absTopKThreshold(x, 0)).toThrowError(/outside 1..8/);
-    expect(() => k.absTopKThreshold(x, 9)).toThrowError(TimeMergeError);
-  });
+// The technique kernels, hand-computed; lengths of 100+ so the native addon (not its small-array
+// fallback) is what runs on that backend.
+const rep = (xs: number[], times: number) => F(Array.from({ length: xs.length * times }, (_, i) => xs[i % xs.length]));
 
-  it('keepTopK keeps exactly k, earliest among ties', () => {
-    const out = new Float32Array(6);
-    k.keepTopK(out, F([1, -2, 2, 2, 0.5, -3]), 3); // -3, then two of the three 2s: indices 1 and 2
-    expect([...out]).toEqual([0, -2, 2, 0, 0, -3]);
-    k.keepTopK(out, F([1, 2, 3, 4, 5, 6]), 0);
-    expect([...out]).toEqual([0, 0, 0, 0, 0, 0]);
-  });
+for (const backend of backends) {
+  describe(`technique kernels (${backend})`, () => {
+    const use = () => k.useKernels(backend);
 
-  it('keepAbsAtLeast and keepAbsBetween count what they keep', () => {
-    const out = new Float32Array(5);
-    expect(k.keepAbsAtLeast(out, F([1, -2, 3, -4, 0]), 2)).toBe(3);
-    expect([...out]).toEqual([0, -2, 3, -4, 0]);
-    expect(k.keepAbsBetween(out, F([1, -2, 3, -4, 0]), 1.5, 3)).toBe(2);
-    expect([...out]).toEqual([0, -2, 3, 0, 0]);
-    expect(k.countAbsAtLeast(F([1, -2, 3]), 2)).toBe(2);
-    expect(k.sumAbs(F([1, -2, 3]))).toBe(6);
-  });
+    it('absTopK gives the k-th largest |value| and how many ties the top k holds', () => {
+      use();
+      const x = rep([3, -1, 4, -1, 5, -9, 2, 6], 25); // each value 25 times
+      expect(k.absTopK(x, 1)).toEqual({ threshold: 9, ties: 1 });
+      expect(k.absTopK(x, 30)).toEqual({ threshold: 6, ties: 5 }); // 25 nines above, 5 of the sixes
+      expect(k.absTopK(x, 199)).toEqual({ threshold: 1, ties: 49 });
+      expect(x[0]).toBe(3); // untouched
+      expect(() => k.absTopK(x, 0)).toThrowError(/outside 1..199/);
+      expect(() => k.absTopK(x, 200)).toThrowError(TimeMergeError);
+    });
 
-  it('electSigns by weighted sum and by count, with the tie rule', () => {
-    const xs = [F([1, -1, 2, 0]), F([1, -1, -3, 0]), F([-5, 2, 0, 0])];
-    const out = new Float32Array(4);
-    k.electSigns(out, xs, [1, 1, 1], 'sum'); // sums -3, 0, -1, 0
-    expect([...out]).toEqual([-1, 1, -1, 1]);
-    k.electSigns(out, xs, [1, 1, 1], 'count', 0); // counts +1, -1, 0, 0
-    expect([...out]).toEqual([1, -1, 0, 0]);
-  });
+    it('trimByRule keeps above the threshold and the first ties equal to it', () => {
+      use();
+      const x = rep([1, -2, 2, 2, 0.5, -3], 20);
+      const rule = k.absTopK(x, 21); // the 20 threes and the first 2 of 60 twos... 1 tie
+      expect(rule).toEqual({ threshold: 2, ties: 1 });
+      expect(k.trimByRule(x, rule.threshold, rule.ties)).toBe(21);
+      expect([...x.subarray(0, 12)]).toEqual([0, -2, 0, 0, 0, -3, 0, 0, 0, 0, 0, -3]);
+    });
 
-  it('disjointMerge: mean, sum and max over the agreeing values', () => {
-    const xs = [F([1, -1, 2]), F([3, 4, -3]), F([-5, 2, 0])];
-    const signs = F([1, 1, -1]);
-    const out = new Float32Array(3);
-    k.disjointMerge(out, xs, [1, 1, 1], signs, 'mean');
-    expect([...out]).toEqual([2, 3, -3]); // (1+3)/2, (4+2)/2, -3
-    k.disjointMerge(out, xs, [1, 1, 1], signs, 'sum');
-    expect([...out]).toEqual([4, 6, -3]);
-    k.disjointMerge(out, xs, [1, 1, 1], signs, 'max');
-    expect([...out]).toEqual([3, 4, -3]);
-  });
+    it('trimBand keeps the ranks between the inner and the outer rule', () => {
+      use();
+      const x = F(Array.from({ length: 100 }, (_, i) => (i % 2 ? -1 : 1) * (i + 1)));
+      // drop the 10 smallest and the 5 largest magnitudes: keep |v| in 11..95
+      expect(k.trimBand(x, k.absTopK(x, 90), k.absTopK(x, 5))).toBe(85);
+      expect(x[9]).toBe(0);
+      expect(x[10]).toBe(11);
+      expect(x[94]).toBe(95);
+      expect(x[95]).toBe(0);
+    });
 
-  it('dropAndRescale drops where rng() < p and rescales the rest', () => {
-    const draws = [0.1, 0.9, 0.5, 0.49];
-    let i = 0;
-    const x = F([1, 2, 3, 4]);
-    expect(k.dropAndRescale(x, 0.5, 2, () => draws[i++])).toBe(2);
-    expect([...x]).toEqual([0, 4, 6, 0]);
+    it('electSigns by weighted sum and by count; resolveTies; signTotal', () => {
+      use();
+      const xs = [rep([1, -1, 2, 0], 25), rep([1, -1, -3, 0], 25), rep([-5, 2, 0, 0], 25)];
+      const s = new Int8Array(100);
+      k.electSigns(xs, [1, 1, 1], 'sum', s); // sums -3, 0, -1, 0
+      expect([...s.subarray(0, 4)]).toEqual([-1, 0, -1, 0]);
+      expect(k.signTotal(s)).toBe(-50);
+      k.electSigns(xs, [1, 1, 1], 'count', s); // counts +1, -1, 0, 0
+      expect([...s.subarray(0, 4)]).toEqual([1, -1, 0, 0]);
+      k.resolveTies(s, -1);
+      expect([...s.subarray(96, 100)]).toEqual([1, -1, -1, -1]);
+    });
+
+    it('disjointMerge: weighted mean, sum and max over the agreeing values', () => {
+      use();
+      const xs = [rep([1, -1, 2], 40), rep([3, 4, -3], 40), rep([-5, 2, 0], 40)];
+      const signs = Int8Array.from(rep([1, 1, -1], 40));
+      const out = new Float32Array(120);
+      k.disjointMerge(out, xs, [1, 1, 1], [1, 1, 1], signs, 'mean');
+      expect([...out.subarray(0, 3)]).toEqual([2, 3, -3]); // (1+3)/2, (4+2)/2, -3
+      k.disjointMerge(out, xs, [1, 3, 1], [1, 1, 1], signs, 'mean');
+      expect([...out.subarray(0, 3)]).toEqual([2.5, 3.5, -3]); // (1+9)/4, (12+2)/4
+      k.disjointMerge(out, xs, [1, 1, 1], [1, 1, 1], signs, 'sum');
+      expect([...out.subarray(0, 3)]).toEqual([4, 6, -3]);
+      k.disjointMerge(out, xs, [1, 1, 1], [1, 1, 1], signs, 'max');
+      expect([...out.subarray(117, 120)]).toEqual([3, 4, -3]);
+    });
+
+    it('magmax picks the largest |τ| per element (tie rule) and adds λ·τ_max to θ0', () => {
+      use();
+      const base = new Float32Array(100).fill(1);
+      const xs = [rep([2, -4, 3], 34).subarray(0, 100), rep([0, 6, -1], 34).subarray(0, 100)]; // τ: [1,-5,2], [-1,5,-2]
+      const out = new Float32Array(100);
+      k.magmax(out, base, xs, 2, true);
+      expect([...out.subarray(0, 3)]).toEqual([-1, 11, -3]); // ties go to the later expert
+      k.magmax(out, base, xs, 2, false);
+      expect([...out.subarray(0, 3)]).toEqual([3, -9, 5]);
+    });
+
+    it('dropBernoulli and randomPick take the same draws as the stream called per element', () => {
+      use();
+      const state = Uint32Array.from([1, 2, 3, 4]);
+      const copy = state.slice();
+      const x = new Float32Array(200).fill(1);
+      const kept = k.dropBernoulli(x, 0.3, state);
+      const us = Array.from({ length: 200 }, () => sfc32Step(copy) * SFC32_SCALE);
+      expect([...x]).toEqual(us.map((u) => (u < 0.3 ? 0 : 1)));
+      expect(kept).toBe(us.filter((u) => u >= 0.3).length);
+      expect([...state]).toEqual([...copy]);
+      const out = new Float32Array(200);
+      const experts = [new Float32Array(200).fill(3), new Float32Array(200).fill(5)];
+      k.randomPick(out, new Float32Array(200).fill(1), experts, Float64Array.from([0.25, 1]), state);
+      const vs = Array.from({ length: 200 }, () => sfc32Step(copy) * SFC32_SCALE);
+      expect([...out]).toEqual(vs.map((u) => (u < 0.25 ? 2 : 4)));
+    });
+
+    it('sumAbs is the float64 sum of magnitudes', () => {
+      use();
+      expect(k.sumAbs(rep([1, -2, 3], 40))).toBe(240);
+    });
+
+    it('allocateOutput gives zeroed arrays, large ones too', () => {
+      use();
+      for (const n of [5, 3_000_000]) {
+        const a = k.allocateOutput(n);
+        expect(a.length).toBe(n);
+        expect(a[0] === 0 && a[n - 1] === 0 && k.firstNonFinite(a) === -1).toBe(true);
+        a[n - 1] = 7;
+        expect(a[n - 1]).toBe(7);
+      }
+    });
   });
-});
+}
 
 describe('backend selection', () => {
   it('useKernels switches and rejects unknown names', () => {
-    k.useKernels('ts');
-    expect(k.kernelBackend()).toBe('ts');
-    k.useKernels('wasm');
-    expect(k.kernelBackend()).toBe('wasm');
+    for (const b of backends) {
+      k.useKernels(b);
+      expect(k.kernelBackend()).toBe(b);
+    }
     expect(() => k.useKernels('gpu' as 'ts')).toThrowError(/unknown kernel backend "gpu"/);
+  });
+});
+
+describe('large arrays (split across threads, streamed out) match the reference', () => {
+  it('elementwise and technique kernels at 2^22 + 3 floats', () => {
+    const n = 2 ** 22 + 3;
+    const gen = (s: number) => F(Array.from({ length: 64 }, (_, i) => Math.sin(i * 7.1 + s) * 3)).subarray(0, 64);
+    const big = (s: number) => {
+      const x = new Float32Array(n);
+      const g = gen(s);
+      for (let i = 0; i < n; i++) x[i] = g[i & 63] * (1 + (i % 1009) / 997);
+      return x;
+    };
+    const base = big(1);
+    const xs = [big(2), big(3)];
+    const run = (backend: 'ts' | 'native' | 'wasm') => {
+      k.useKernels(backend);
+      const ws = new Float32Array(n);
+      k.weightedSum(ws, xs, [0.3, 0.7]);
+      const ab = new Float32Array(n);
+      k.axpby(ab, 0.5, xs[0], -2, xs[1]);
+      const mm = new Float32Array(n);
+      k.magmax(mm, base, xs, 0.75, true);
+      const tau = new Float32Array(n);
+      k.sub(tau, xs[0], base);
+      const rule = k.absTopK(tau, Math.floor(n / 5));
+      k.trimByRule(tau, rule.threshold, rule.ties);
+      const signs = new Int8Array(n);
+      k.electSigns([tau, xs[1]], [1, 2], 'sum', signs);
+      const dj = new Float32Array(n);
+      k.disjointMerge(dj, [tau, xs[1]], [1, 2], [1, 2], signs, 'mean');
+      return { arrays: [ws, ab, mm, tau, dj], rule, nonFinite: k.firstNonFinite(dj), total: k.signTotal(signs) };
+    };
+    const ref = run('ts');
+    for (const b of backends.filter((x) => x !== 'ts')) {
+      const r = run(b);
+      expect(r.rule).toEqual(ref.rule);
+      expect(r.total).toBe(ref.total);
+      expect(r.nonFinite).toBe(ref.nonFinite);
+      r.arrays.forEach((a, i) => {
+        const p = new Uint32Array(a.buffer);
+        const q = new Uint32Array(ref.arrays[i].buffer);
+        let d = -1;
+        for (let j = 0; j < n && d < 0; j++) if (p[j] !== q[j]) d = j;
+        expect(`${b} array ${i}: first difference at ${d}`).toBe(`${b} array ${i}: first difference at -1`);
+      });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { addScaled, sub, weightedSum } from '../params/kernels.js';
+import { addScaled, allocateOutput, sub, weightedSum } from '../params/kernels.js';
 import { disjointMerge, DISJOINT_MODES, type DisjointMode } from './disjoint.js';
 import { requireRange } from './params.js';
 import { electSigns, ELECTIONS, resolveTies, signTotal, TIE_RULES, type Election, type TieRule } from './sign.js';
@@ -8,17 +8,16 @@ import { normalizeWeights } from './weights.js';
 /** τ_k = θ_k - θ0 for every expert (new arrays, float32 differences). */
 export function taskVectors(base: Float32Array, experts: readonly Float32Array[]): Float32Array[] {
   return experts.map((x) => {
-    const t = new Float32Array(base.length);
+    const t = allocateOutput(base.length);
     sub(t, x, base);
     return t;
   });
 }
 
-/** θ0 + scale·delta, as a new array. */
+/** θ0 + scale·delta, into delta's own memory (a scratch array of the technique, not an input). */
 export function applyDelta(base: Float32Array, scale: number, delta: Float32Array): Float32Array {
-  const out = new Float32Array(base.length);
-  addScaled(out, base, scale, delta);
-  return out;
+  addScaled(delta, base, scale, delta);
+  return delta;
 }
 
 // ----- the TIES step shared by ties, dare-ties and breadcrumbs-ties -----
@@ -95,7 +94,7 @@ export function linearParamDocs(): ParamDoc[] {
 /** Σ w_k v_k with weights optionally normalised (a zero sum is a MERGE error). */
 export function linearDelta(values: readonly Float32Array[], weights: readonly number[], o: LinearOptions, what: string): Float32Array {
   const w = o.normalize ? normalizeWeights(weights, what) : weights;
-  const out = new Float32Array(values[0].length);
+  const out = allocateOutput(values[0].length);
   weightedSum(out, values, w);
   return out;
 }

@@ -1,7 +1,9 @@
-/** TIES disjoint merge: combine, per element, only the values that agree with the elected sign. */
+/** TIES disjoint merge: combine, per element, only the values that agree with the elected sign (a kernel). */
+import * as kernels from '../params/kernels.js';
+import { allocateOutput } from '../params/kernels.js';
 
-export type DisjointMode = 'mean' | 'sum' | 'max';
-export const DISJOINT_MODES: readonly DisjointMode[] = ['mean', 'sum', 'max'];
+export type { DisjointMode } from '../params/kernels.js';
+export const DISJOINT_MODES: readonly kernels.DisjointMode[] = ['mean', 'sum', 'max'];
 
 /**
  * Per element i, with A = { k : sign(e_k·v_k[i]) == signs[i] } (e: the weights the election used, so a
@@ -18,40 +20,9 @@ export function disjointMerge(
   weights: readonly number[],
   electionWeights: readonly number[],
   signs: Int8Array,
-  mode: DisjointMode,
+  mode: kernels.DisjointMode,
 ): Float32Array {
-  const n = signs.length;
-  const out = new Float32Array(n);
-  if (mode === 'max') {
-    for (let k = 0; k < values.length; k++) {
-      const v = values[k];
-      const e = electionWeights[k];
-      for (let i = 0; i < n; i++) {
-        const x = v[i];
-        const ex = e * x;
-        const s = signs[i];
-        if (((ex > 0 && s > 0) || (ex < 0 && s < 0)) && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
-      }
-    }
-    return out;
-  }
-  const num = new Float64Array(n);
-  const den = mode === 'mean' ? new Float64Array(n) : undefined;
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k];
-    const w = weights[k];
-    const e = electionWeights[k];
-    for (let i = 0; i < n; i++) {
-      const x = v[i];
-      const ex = e * x;
-      const s = signs[i];
-      if ((ex > 0 && s > 0) || (ex < 0 && s < 0)) {
-        num[i] += w * x;
-        if (den) den[i] += w;
-      }
-    }
-  }
-  if (den) for (let i = 0; i < n; i++) out[i] = den[i] === 0 ? 0 : num[i] / den[i];
-  else for (let i = 0; i < n; i++) out[i] = num[i];
+  const out = allocateOutput(signs.length);
+  kernels.disjointMerge(out, values, weights, electionWeights, signs, mode);
   return out;
 }

@@ -1,4 +1,4 @@
-import { absMaxSelect, addScaled, sub } from '../params/kernels.js';
+import { absMaxSelect, addScaled, allocateOutput, magmax as magmaxKernel, sub } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
 import { parseParams } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
@@ -38,15 +38,10 @@ export const magmax: MergeTechnique<Params> = {
   experts: { min: 1 },
   parse: (raw) => parseParams('magmax', magmax.params, raw) as unknown as Params,
   merge({ base, experts }, p) {
-    const acc = new Float32Array(base.length);
-    const tau = new Float32Array(base.length);
-    sub(acc, experts[0], base);
-    for (let k = 1; k < experts.length; k++) {
-      sub(tau, experts[k], base);
-      selectInto(acc, tau, p.ties);
-    }
-    addScaled(acc, base, p.lambda, acc);
-    return acc;
+    // One pass: τ_k, the running selection and θ0 + λ·τ_max per element (same operations as selectInto).
+    const out = allocateOutput(base.length);
+    magmaxKernel(out, base, experts, p.lambda, p.ties === 'later');
+    return out;
   },
   incremental(p, base) {
     return runningMagMax(p, base);

@@ -1,8 +1,9 @@
 import { fail } from '../params/errors.js';
+import { allocateOutput, randomPick as randomPickKernel } from '../params/kernels.js';
 import { applyDelta } from './combine.js';
 import { parseParams } from './params.js';
 import type { MergeTechnique } from './types.js';
-import { uniformStream } from './uniform.js';
+import { isUniformStream, uniformStream } from './uniform.js';
 
 interface Params {
   lambda: number;
@@ -27,7 +28,8 @@ export const randomSelection: MergeTechnique<Params> = {
 
 /**
  * Per element, τ_k[i] of the expert k whose probability interval holds the draw u_i (intervals in expert
- * order, widths ∝ weights); `uniform` gives one draw per element in index order.
+ * order, widths ∝ weights); `uniform` gives one draw per element in index order (a UniformStream's
+ * draws are taken by one kernel call on its state; any other function is called per element).
  */
 export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number): Float32Array {
   const N = experts.length;
@@ -45,7 +47,11 @@ export function randomPick(base: Float32Array, experts: readonly Float32Array[],
     bounds[k] = acc;
   }
   bounds[N - 1] = 1;
-  const delta = new Float32Array(base.length);
+  const delta = allocateOutput(base.length);
+  if (isUniformStream(uniform)) {
+    randomPickKernel(delta, base, experts, bounds, uniform.state);
+    return delta;
+  }
   for (let i = 0; i < delta.length; i++) {
     const u = uniform();
     let k = 0;

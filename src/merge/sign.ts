@@ -1,36 +1,22 @@
-/** TIES sign election and its tie rules. */
+/** TIES sign election and its tie rules (the loops are kernels: src/params/kernels.ts). */
+import * as kernels from '../params/kernels.js';
 
-export type Election = 'sum' | 'count';
+export type { Election } from '../params/kernels.js';
 export type TieRule = 'positive' | 'negative' | 'majority' | 'minority' | 'skip';
-export const ELECTIONS: readonly Election[] = ['sum', 'count'];
+export const ELECTIONS: readonly kernels.Election[] = ['sum', 'count'];
 export const TIE_RULES: readonly TieRule[] = ['positive', 'negative', 'majority', 'minority', 'skip'];
 
 /**
  * Per element, the sign of Σ_k w_k·v_k ('sum': magnitudes vote) or of Σ_k sign(w_k·v_k) ('count': one
  * vote each); 0 where the vote is tied (including all-zero columns). Sums are float64.
  */
-export function electSigns(values: readonly Float32Array[], weights: readonly number[], method: Election, out: Int8Array): void {
-  const n = out.length;
-  const acc = new Float64Array(n);
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k];
-    const w = weights[k];
-    if (w === 0) continue;
-    if (method === 'sum') for (let i = 0; i < n; i++) acc[i] += w * v[i];
-    else
-      for (let i = 0; i < n; i++) {
-        const x = w * v[i];
-        acc[i] += x > 0 ? 1 : x < 0 ? -1 : 0;
-      }
-  }
-  for (let i = 0; i < n; i++) out[i] = acc[i] > 0 ? 1 : acc[i] < 0 ? -1 : 0;
+export function electSigns(values: readonly Float32Array[], weights: readonly number[], method: kernels.Election, out: Int8Array): void {
+  kernels.electSigns(values, weights, method, out);
 }
 
 /** Σ of elected signs: its sign is the "majority" sign of a tensor (or, summed over tensors, of a model). */
 export function signTotal(signs: Int8Array): number {
-  let s = 0;
-  for (let i = 0; i < signs.length; i++) s += signs[i];
-  return s;
+  return kernels.signTotal(signs);
 }
 
 /**
@@ -40,7 +26,7 @@ export function signTotal(signs: Int8Array): number {
  */
 export function resolveTies(signs: Int8Array, rule: TieRule, total: number): void {
   if (rule === 'skip') return;
-  const majority = total < 0 ? -1 : 1;
-  const fill = rule === 'positive' ? 1 : rule === 'negative' ? -1 : rule === 'majority' ? majority : -majority;
-  for (let i = 0; i < signs.length; i++) if (signs[i] === 0) signs[i] = fill;
+  const majority: -1 | 1 = total < 0 ? -1 : 1;
+  const fill: -1 | 1 = rule === 'positive' ? 1 : rule === 'negative' ? -1 : rule === 'majority' ? majority : majority === 1 ? -1 : 1;
+  kernels.resolveTies(signs, fill);
 }

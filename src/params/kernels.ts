@@ -11,17 +11,27 @@
  * Reductions (dot, sumSquares, sumAbs) accumulate in float64; the SIMD path sums in a different order, so
  * the two agree within a relative bound of n·2^-52 of Σ|terms| rather than bit for bit.
  *
- * Two implementations sit behind these functions: the TypeScript reference below (`tsKernels`) and a
- * WebAssembly SIMD build (src/params/wasm/). TIME_MERGE_KERNELS=ts|wasm selects one; the default is wasm
- * when its binary is present, else ts. `useKernels()` switches at run time (tests cover both).
+ * Three implementations sit behind these functions: the TypeScript reference (`tsKernels`: below, and
+ * ./ts-merge-kernels.ts for the technique kernels), a native Node-API addon in C built at install
+ * (src/params/native/: works on the typed arrays in place, threads over large arrays) and a WebAssembly
+ * SIMD build (src/params/wasm/: elementwise kernels only, the technique kernels fall back to ts there).
+ * TIME_MERGE_KERNELS=ts|wasm|native selects one; the default is the first of native, wasm, ts that is
+ * built and loads. `useKernels()` switches at run time (tests cover every backend).
  */
 import { fail } from './errors.js';
+import { loadNativeKernels } from './native/loader.js';
+import { tsMergeKernels, type DisjointMode, type Election, type TopKRule } from './ts-merge-kernels.js';
 import { loadWasmKernels } from './wasm/loader.js';
+
+export type { DisjointMode, Election, TopKRule } from './ts-merge-kernels.js';
 
 const f = Math.fround;
 
+/** The technique kernels' signatures, as the reference defines them. */
+type TechniqueKernels = typeof tsMergeKernels;
+
 /** The operations every backend implements (same contracts as the exported functions below). */
-export interface KernelImpl {
+export interface KernelImpl extends TechniqueKernels {
   axpy(y: Float32Array, a: number, x: Float32Array): void;
   axpby(out: Float32Array, a: number, x: Float32Array, b: number, y: Float32Array): void;
   scale(y: Float32Array, a: number): void;
@@ -34,9 +44,11 @@ export interface KernelImpl {
   sumSquares(x: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
   absMaxSelect(out: Float32Array, xs: readonly Float32Array[]): void;
+  /** A zeroed array of n floats for a merge output (the native backend maps large ones on huge pages). */
+  allocate(n: number): Float32Array;
 }
 
-export type KernelBackend = 'ts' | 'wasm';
+export type KernelBackend = 'ts' | 'wasm' | 'native';
 
 // ---------------------------------------------------------------------------------------------------------
 // TypeScript reference
@@ -146,33 +158,40 @@ export const tsKernels: KernelImpl = {
       for (let i = 0; i < out.length; i++) if (Math.abs(x[i]) >= Math.abs(out[i])) out[i] = x[i];
     }
   },
+  ...tsMergeKernels,
+  allocate: (n) => new Float32Array(n),
 };
 
 // ---------------------------------------------------------------------------------------------------------
 // Backend selection
 // ---------------------------------------------------------------------------------------------------------
 
-let wasmImpl: KernelImpl | undefined | null = null; // null: not tried yet; undefined: unavailable
+// undefined: not tried yet; null: unavailable
+const loaded: { wasm?: KernelImpl | null; native?: KernelImpl | null } = {};
 let active: KernelImpl = tsKernels;
 let activeName: KernelBackend = 'ts';
 
-function tryWasm(): KernelImpl | undefined {
-  if (wasmImpl === null) wasmImpl = loadWasmKernels(tsKernels);
-  return wasmImpl;
+function tryLoad(backend: 'wasm' | 'native'): KernelImpl | undefined {
+  if (loaded[backend] === undefined) loaded[backend] = (backend === 'wasm' ? loadWasmKernels(tsKernels) : loadNativeKernels(tsKernels)) ?? null;
+  return loaded[backend] ?? undefined;
 }
 
-/** Selects the backend; 'wasm' throws a CONFIG error when the WebAssembly build is missing. */
+const BUILD_HINT = { wasm: 'npm run build:wasm', native: 'npm run build:native' };
+
+/** Selects the backend; 'wasm' or 'native' throws a CONFIG error when that build is missing. */
 export function useKernels(backend: KernelBackend): void {
   if (backend === 'ts') {
     active = tsKernels;
     activeName = 'ts';
     return;
   }
-  if (backend !== 'wasm') fail('CONFIG', `TIME_MERGE_KERNELS: unknown kernel backend "${backend as string}" (use ts or wasm)`);
-  const w = tryWasm();
-  if (!w) fail('CONFIG', 'TIME_MERGE_KERNELS=wasm: the WebAssembly kernels are not built (run npm run build:wasm)');
-  active = w;
-  activeName = 'wasm';
+  if (backend !== 'wasm' && backend !== 'native') {
+    fail('CONFIG', `TIME_MERGE_KERNELS: unknown kernel backend "${backend as string}" (use ts, wasm or native)`);
+  }
+  const impl = tryLoad(backend);
+  if (!impl) fail('CONFIG', `TIME_MERGE_KERNELS=${backend}: the ${backend} kernels are not built (run ${BUILD_HINT[backend]})`);
+  active = impl;
+  activeName = backend;
 }
 
 /** The backend in use now. */
@@ -182,14 +201,24 @@ export function kernelBackend(): KernelBackend {
 
 /** Whether the WebAssembly build can be used on this install. */
 export function wasmKernelsAvailable(): boolean {
-  return tryWasm() !== undefined;
+  return tryLoad('wasm') !== undefined;
+}
+
+/** Whether the native addon is built and loads on this install. */
+export function nativeKernelsAvailable(): boolean {
+  return tryLoad('native') !== undefined;
+}
+
+/** The backends that load here, fastest first (always ends with 'ts'). */
+export function availableKernels(): KernelBackend[] {
+  return [...(nativeKernelsAvailable() ? ['native' as const] : []), ...(wasmKernelsAvailable() ? ['wasm' as const] : []), 'ts'];
 }
 
 {
   const env = process.env.TIME_MERGE_KERNELS;
-  if (env === 'ts' || env === 'wasm') useKernels(env);
-  else if (env !== undefined && env !== '') fail('CONFIG', `TIME_MERGE_KERNELS="${env}": use ts or wasm`);
-  else if (tryWasm()) useKernels('wasm');
+  if (env === 'ts' || env === 'wasm' || env === 'native') useKernels(env);
+  else if (env !== undefined && env !== '') fail('CONFIG', `TIME_MERGE_KERNELS="${env}": use ts, wasm or native`);
+  else useKernels(availableKernels()[0]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -262,221 +291,103 @@ export function absMaxSelect(out: Float32Array, xs: readonly Float32Array[]): vo
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Kernels with one implementation (branchy or selection code that SIMD does not help much)
+// Technique kernels (selection, TIES, MagMax, seeded draws)
 // ---------------------------------------------------------------------------------------------------------
 
-/** Σ |x_i|, accumulated in float64 (DARE's L1 rescale). */
+/** Σ |x_i|, accumulated in float64 in index order (DARE's and Breadcrumbs' L1 rescale; bit-identical on every backend). */
 export function sumAbs(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += Math.abs(x[i]);
-  return s;
-}
-
-/** Number of elements with |x_i| >= threshold. */
-export function countAbsAtLeast(x: Float32Array, threshold: number): number {
-  let c = 0;
-  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]) >= threshold) c++;
-  return c;
-}
-
-let scratch = new Float32Array(0);
-
-function scratchOf(n: number): Float32Array {
-  if (scratch.length < n) scratch = new Float32Array(Math.max(n, Math.ceil(scratch.length * 1.5)));
-  return scratch.subarray(0, n);
+  return active.sumAbs(x);
 }
 
 /**
- * The k-th largest |value| of x (k = 1: the largest), by quickselect on a scratch copy of |x|: O(n)
- * expected, x untouched. k outside 1..n is a MERGE error. Keeping |x_i| >= threshold keeps at least k
- * elements (more when values tie at the threshold; see keepTopK for an exact count).
+ * The top-k rule of x by |value| for 1 <= k < n: threshold = the k-th largest |x_i|, ties = how many
+ * elements equal to it the top k holds (k minus those strictly above). Exact on every backend (native:
+ * radix selection on the float bits; ts: quickselect). NaN-free input.
  */
-export function absTopKThreshold(x: Float32Array, k: number): number {
-  const n = x.length;
-  if (!Number.isInteger(k) || k < 1 || k > n) fail('MERGE', `absTopKThreshold: k = ${k} is outside 1..${n}`);
-  const a = scratchOf(n);
-  for (let i = 0; i < n; i++) a[i] = Math.abs(x[i]);
-  // Select position n - k of the ascending order.
-  return quickselect(a, n - k);
+export function absTopK(x: Float32Array, k: number): TopKRule {
+  if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `absTopK: k = ${k} is outside 1..${x.length - 1}`);
+  return active.absTopK(x, k);
 }
 
-/** Rearranges a so that a[k] holds the k-th smallest value (0-based) and returns it. NaN-free input. */
-function quickselect(a: Float32Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  let state = 0x9e3779b9 ^ a.length; // deterministic pivot choice (xorshift), no Math.random
-  while (hi > lo) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const p = lo + ((state >>> 0) % (hi - lo + 1));
-    const pivot = a[p];
-    // Three-way partition (Dijkstra): [lo, lt) < pivot, [lt, gt] == pivot, (gt, hi] > pivot
-    let lt = lo;
-    let gt = hi;
-    let i = lo;
-    while (i <= gt) {
-      const v = a[i];
-      if (v < pivot) {
-        a[i] = a[lt];
-        a[lt] = v;
-        lt++;
-        i++;
-      } else if (v > pivot) {
-        a[i] = a[gt];
-        a[gt] = v;
-        gt--;
-      } else i++;
-    }
-    if (k < lt) hi = lt - 1;
-    else if (k > gt) lo = gt + 1;
-    else return pivot;
-  }
-  return a[k];
+/** In place: keeps |x_i| > threshold and the first `ties` elements equal to it (index order), zeroes the rest. Returns the kept count. */
+export function trimByRule(x: Float32Array, threshold: number, ties: number): number {
+  return active.trimByRule(x, threshold, ties);
+}
+
+/** In place: keeps the elements inside the outer top-k rule and outside the inner one (Breadcrumbs). Returns the kept count. */
+export function trimBand(x: Float32Array, outer: TopKRule, inner: TopKRule): number {
+  return active.trimBand(x, outer, inner);
 }
 
 /**
- * out = x where |x_i| >= threshold, else 0 (trimming a task vector). Returns how many were kept.
- * `out` may be x.
+ * MagMax in one pass: out = base + λ·τ_max with τ_k = xs[k] - base and τ_max the τ_k of largest |value|
+ * per element (laterWins: ties go to the later expert, else to the earlier). float32 operations in this
+ * order: τ rounded, compared, then base + f(λ·τ_max). `out` must not alias an input.
  */
-export function keepAbsAtLeast(out: Float32Array, x: Float32Array, threshold: number): number {
-  checkLen('keepAbsAtLeast', out.length, x);
-  let kept = 0;
-  for (let i = 0; i < out.length; i++) {
-    const v = x[i];
-    if (Math.abs(v) >= threshold) {
-      out[i] = v;
-      kept++;
-    } else out[i] = 0;
-  }
-  return kept;
+export function magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: boolean): void {
+  if (xs.length === 0) fail('MERGE', 'kernel magmax: needs at least one array');
+  for (const x of xs) checkLen('magmax', out.length, x);
+  checkLen('magmax', out.length, base);
+  active.magmax(out, base, xs, lambda, laterWins);
 }
 
 /**
- * out = x keeping exactly the k elements of largest |value| (k clamped to 0..n), zeroing the rest; among
- * values tied at the threshold the earliest indices are kept. `out` may be x.
+ * TIES sign election into out (-1, 0, +1): the sign of Σ_k w_k·v_k ('sum') or of Σ_k sign(w_k·v_k)
+ * ('count'), float64 sums over k in order; 0 where the vote ties. Zero weights are skipped.
  */
-export function keepTopK(out: Float32Array, x: Float32Array, k: number): void {
-  checkLen('keepTopK', out.length, x);
-  const n = x.length;
-  const kk = Math.max(0, Math.min(n, Math.floor(k)));
-  if (kk === 0) {
-    out.fill(0);
-    return;
-  }
-  const thr = absTopKThreshold(x, kk);
-  let above = 0;
-  for (let i = 0; i < n; i++) if (Math.abs(x[i]) > thr) above++;
-  let tiesLeft = kk - above;
-  for (let i = 0; i < n; i++) {
-    const v = x[i];
-    const m = Math.abs(v);
-    if (m > thr) out[i] = v;
-    else if (m === thr && tiesLeft > 0) {
-      out[i] = v;
-      tiesLeft--;
-    } else out[i] = 0;
-  }
+export function electSigns(values: readonly Float32Array[], weights: readonly number[], method: Election, out: Int8Array): void {
+  for (const v of values) if (v.length !== out.length) fail('MISMATCH', `kernel electSigns: array lengths differ (${out.length} vs ${v.length})`);
+  active.electSigns(values, weights, method, out);
 }
 
-/** out = x where lo <= |x_i| <= hi, else 0 (Breadcrumbs: drop the smallest and the largest). `out` may be x. */
-export function keepAbsBetween(out: Float32Array, x: Float32Array, lo: number, hi: number): number {
-  checkLen('keepAbsBetween', out.length, x);
-  let kept = 0;
-  for (let i = 0; i < out.length; i++) {
-    const v = x[i];
-    const m = Math.abs(v);
-    if (m >= lo && m <= hi) {
-      out[i] = v;
-      kept++;
-    } else out[i] = 0;
-  }
-  return kept;
+/** Σ of the signs. */
+export function signTotal(signs: Int8Array): number {
+  return active.signTotal(signs);
+}
+
+/** Replaces 0 signs by `fill`. */
+export function resolveTies(signs: Int8Array, fill: -1 | 0 | 1): void {
+  active.resolveTies(signs, fill);
 }
 
 /**
- * Sign election (TIES). mode 'sum': out_i = sign(Σ_k w_k·xs_k[i]) (magnitude-weighted, TIES paper and
- * mergekit default); mode 'count': out_i = sign(Σ_k w_k·sign(xs_k[i])) (majority by count). Zero sums
- * give `tie` (default +1, as mergekit's sign >= 0; pass 0 to drop tied elements).
- * out holds -1, 0 or +1.
- */
-export function electSigns(
-  out: Float32Array,
-  xs: readonly Float32Array[],
-  ws: readonly number[],
-  mode: 'sum' | 'count' = 'sum',
-  tie: -1 | 0 | 1 = 1,
-): void {
-  checkList('electSigns', out.length, xs, ws);
-  out.fill(0);
-  for (let k = 0; k < xs.length; k++) {
-    const x = xs[k];
-    const w = ws[k];
-    if (mode === 'sum') for (let i = 0; i < out.length; i++) out[i] += w * x[i];
-    else for (let i = 0; i < out.length; i++) out[i] += w * Math.sign(x[i]);
-  }
-  for (let i = 0; i < out.length; i++) {
-    const s = out[i];
-    out[i] = s > 0 ? 1 : s < 0 ? -1 : tie;
-  }
-}
-
-/**
- * Disjoint merge (TIES): per element, combine the xs_k[i] (times ws[k]) whose sign equals signs[i]
- * (zeros and disagreeing values are left out). 'mean' divides by the number of agreeing experts (0 when
- * none), 'sum' adds them, 'max' keeps the one of largest |value| (the later one on ties).
+ * TIES disjoint merge into out: per element, over the experts whose e_k·v_k has the elected sign,
+ * 'mean' Σ w_k·v_k / Σ w_k (0 when none or Σ w_k = 0), 'sum' Σ w_k·v_k (float64 sums in expert order,
+ * rounded once), 'max' the v_k of largest |value| (later on ties).
  */
 export function disjointMerge(
   out: Float32Array,
-  xs: readonly Float32Array[],
-  ws: readonly number[],
-  signs: Float32Array,
-  mode: 'mean' | 'sum' | 'max' = 'mean',
+  values: readonly Float32Array[],
+  weights: readonly number[],
+  electionWeights: readonly number[],
+  signs: Int8Array,
+  mode: DisjointMode,
 ): void {
-  checkList('disjointMerge', out.length, xs, ws);
-  checkLen('disjointMerge', out.length, signs);
-  const n = out.length;
-  if (mode === 'max') {
-    out.fill(0);
-    for (let k = 0; k < xs.length; k++) {
-      const x = xs[k];
-      const w = ws[k];
-      for (let i = 0; i < n; i++) {
-        const v = w * x[i];
-        if (v !== 0 && Math.sign(v) === signs[i] && Math.abs(v) >= Math.abs(out[i])) out[i] = v;
-      }
-    }
-    return;
-  }
-  const count = mode === 'mean' ? new Uint32Array(n) : undefined;
-  out.fill(0);
-  for (let k = 0; k < xs.length; k++) {
-    const x = xs[k];
-    const w = ws[k];
-    for (let i = 0; i < n; i++) {
-      const v = w * x[i];
-      if (v !== 0 && Math.sign(v) === signs[i]) {
-        out[i] += v;
-        if (count) count[i]++;
-      }
-    }
-  }
-  if (count) for (let i = 0; i < n; i++) out[i] = count[i] === 0 ? 0 : out[i] / count[i];
+  for (const v of values) if (v.length !== out.length) fail('MISMATCH', `kernel disjointMerge: array lengths differ (${out.length} vs ${v.length})`);
+  if (signs.length !== out.length) fail('MISMATCH', `kernel disjointMerge: ${signs.length} signs for ${out.length} values`);
+  active.disjointMerge(out, values, weights, electionWeights, signs, mode);
 }
 
 /**
- * DARE drop-and-rescale in place: each element is zeroed with probability p (one rng() draw per element,
- * in index order, so the same rng state gives the same mask) and survivors are multiplied by `rescale`
- * (1/(1-p) for DARE's default). Returns the number kept.
+ * DARE's Bernoulli mask in place: per element in index order one sfc32 draw u = t/2^32 from `state`
+ * (./sfc32.ts, advanced in place), x_i = 0 where u < p. Returns the kept count.
  */
-export function dropAndRescale(x: Float32Array, p: number, rescale: number, rng: () => number): number {
-  let kept = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (rng() < p) x[i] = 0;
-    else {
-      x[i] *= rescale;
-      kept++;
-    }
-  }
-  return kept;
+export function dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number {
+  return active.dropBernoulli(t, p, state);
+}
+
+/**
+ * Random selection: per element one sfc32 draw u from `state`; out_i = xs[k][i] - base[i] for the first
+ * k with u < bounds[k] (the last expert when none). bounds are cumulative probabilities, the last 1.
+ */
+export function randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void {
+  if (experts.length === 0 || bounds.length !== experts.length) fail('MERGE', 'kernel randomPick: needs one bound per expert');
+  for (const x of experts) checkLen('randomPick', out.length, x);
+  checkLen('randomPick', out.length, base);
+  active.randomPick(out, base, experts, bounds, state);
+}
+
+/** A zeroed Float32Array of n elements for a merge output (huge-page backed when large, on the native backend). */
+export function allocateOutput(n: number): Float32Array {
+  return active.allocate(n);
 }

@@ -49,14 +49,3 @@ function swap(a: Float32Array, i: number, j: number): void {
   a[i] = a[j];
   a[j] = t;
 }
-
-let scratch = new Float32Array(0);
-
-/** The k-th largest |x_i| (1 <= k <= n), x untouched (a shared scratch buffer holds |x|). */
-export function kthLargestAbs(x: Float32Array, k: number): number {
-  const n = x.length;
-  if (scratch.length < n) scratch = new Float32Array(n);
-  const a = scratch.subarray(0, n);
-  for (let i = 0; i < n; i++) a[i] = Math.abs(x[i]);
-  return selectKth(a, n - k);
-}

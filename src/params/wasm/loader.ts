@@ -96,6 +96,8 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
   const load = (at: number, x: Float32Array, o: number, c: number) => F.set(x.subarray(o, o + c), at);
 
   return {
+    // The technique kernels (selection, TIES, draws) have no WebAssembly version: the reference runs them.
+    ...ts,
     axpy(y, a, x) {
       lengths('axpy', y.length, x);
       if (y.length < SMALL) return ts.axpy(y, a, x);

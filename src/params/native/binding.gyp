@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "time_merge_kernels",
+      "sources": [
+        "src/addon.c",
+        "src/alloc.c",
+        "src/elementwise.c",
+        "src/draws.c",
+        "src/pool.c",
+        "src/reduce.c",
+        "src/select.c",
+        "src/ties.c"
+      ],
+      "cflags!": ["-O2", "-O0", "-Os"],
+      "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math", "-pthread", "-Wall", "-Wno-unused-parameter"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": {
+        "OTHER_CFLAGS": ["-O3", "-ffp-contract=off"]
+      }
+    }
+  ]
+}

@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { fail } from '../errors.js';
+import type { KernelImpl } from '../kernels.js';
+import type { DisjointMode, Election } from '../ts-merge-kernels.js';
+
+/**
+ * The native kernels (C, built from ./src by `npm run build:native`, which `prepare` runs on install),
+ * wrapped to the KernelImpl contract. The addon works on the typed arrays' own memory, so a call costs
+ * one pass over the data; large arrays are split across a pool of threads inside the addon.
+ *
+ * Lengths are checked here, with the same MISMATCH errors as the other backends. Arrays shorter than
+ * SMALL go to the TypeScript reference: a Node-API call costs more than the loop it would replace.
+ */
+
+const SMALL = 64;
+/** Outputs of at least this many floats (8 MiB) are allocated by the addon on huge pages. */
+const HUGE_ALLOC = 1 << 21;
+
+/** The addon's exports: the elementwise kernels with KernelImpl's signatures, the rest with plain numbers for enums. */
+type SameAsImpl = 'axpy' | 'axpby' | 'scale' | 'lerp' | 'weightedSum' | 'weightedDeltaSum' | 'addScaled' | 'sub' | 'absMaxSelect';
+interface Addon extends Pick<KernelImpl, SameAsImpl> {
+  magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: number): void;
+  dot(a: Float32Array, b: Float32Array): number;
+  sumSquares(x: Float32Array): number;
+  sumAbs(x: Float32Array): number;
+  firstNonFinite(x: Float32Array): number;
+  absTopK(x: Float32Array, k: number, out: Float64Array): void;
+  trimRule(x: Float32Array, threshold: number, ties: number): number;
+  trimBand(x: Float32Array, outerThreshold: number, outerTies: number, innerThreshold: number, innerTies: number): number;
+  electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
+  signTotal(signs: Int8Array): number;
+  resolveTies(signs: Int8Array, fill: number): void;
+  disjointMerge(
+    out: Float32Array,
+    values: readonly Float32Array[],
+    weights: readonly number[],
+    electionWeights: readonly number[],
+    signs: Int8Array,
+    mode: number,
+  ): void;
+  dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number;
+  randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void;
+  threads(): number;
+  allocFloat32(n: number): ArrayBuffer;
+}
+
+/** Where node-gyp puts the addon (gitignored, rebuilt from source). */
+export const NATIVE_PATH = fileURLToPath(new URL('./build/Release/time_merge_kernels.node', import.meta.url));
+
+const ELECTION: Record<Election, number> = { sum: 0, count: 1 };
+const DISJOINT: Record<DisjointMode, number> = { mean: 0, sum: 1, max: 2 };
+
+function lengths(kernel: string, n: number, ...arrs: Float32Array[]): void {
+  for (const a of arrs) if (a.length !== n) fail('MISMATCH', `kernel ${kernel}: array lengths differ (${n} vs ${a.length})`);
+}
+
+function list(kernel: string, n: number, xs: readonly Float32Array[], ws: readonly number[]): void {
+  if (xs.length !== ws.length) fail('MISMATCH', `kernel ${kernel}: ${xs.length} arrays but ${ws.length} weights`);
+  for (const x of xs) lengths(kernel, n, x);
+}
+
+function loadAddon(): Addon | undefined {
+  if (!existsSync(NATIVE_PATH)) return undefined;
+  try {
+    return createRequire(import.meta.url)(NATIVE_PATH) as Addon;
+  } catch (e) {
+    // A stale or foreign build is not fatal: the other backends compute the same values.
+    process.emitWarning(`time-merge: ignoring native kernels at ${NATIVE_PATH}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Threads the addon splits large arrays across (0 when it is not built). */
+export function nativeThreads(): number {
+  return loadAddon()?.threads() ?? 0;
+}
+
+/** The native kernels, or undefined when the addon is not built or does not load (callers fall back). */
+export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
+  const a = loadAddon();
+  if (!a) return undefined;
+  const rule = new Float64Array(2);
+  return {
+    axpy(y, s, x) {
+      lengths('axpy', y.length, x);
+      if (y.length < SMALL) return ts.axpy(y, s, x);
+      a.axpy(y, s, x);
+    },
+    axpby(out, s, x, t, y) {
+      lengths('axpby', out.length, x, y);
+      if (out.length < SMALL) return ts.axpby(out, s, x, t, y);
+      a.axpby(out, s, x, t, y);
+    },
+    scale(y, s) {
+      if (y.length < SMALL) return ts.scale(y, s);
+      a.scale(y, s);
+    },
+    lerp(out, x, y, t) {
+      lengths('lerp', out.length, x, y);
+      if (out.length < SMALL) return ts.lerp(out, x, y, t);
+      a.lerp(out, x, y, t);
+    },
+    weightedSum(out, xs, ws) {
+      list('weightedSum', out.length, xs, ws);
+      if (out.length < SMALL || xs.length === 0) return ts.weightedSum(out, xs, ws);
+      a.weightedSum(out, xs, ws);
+    },
+    weightedDeltaSum(out, base, xs, ws) {
+      list('weightedDeltaSum', out.length, xs, ws);
+      lengths('weightedDeltaSum', out.length, base);
+      if (out.length < SMALL || xs.length === 0) return ts.weightedDeltaSum(out, base, xs, ws);
+      a.weightedDeltaSum(out, base, xs, ws);
+    },
+    addScaled(out, base, s, x) {
+      lengths('addScaled', out.length, base, x);
+      if (out.length < SMALL) return ts.addScaled(out, base, s, x);
+      a.addScaled(out, base, s, x);
+    },
+    sub(out, x, y) {
+      lengths('sub', out.length, x, y);
+      if (out.length < SMALL) return ts.sub(out, x, y);
+      a.sub(out, x, y);
+    },
+    dot(x, y) {
+      lengths('dot', x.length, y);
+      return x.length < SMALL ? ts.dot(x, y) : a.dot(x, y);
+    },
+    sumSquares: (x) => (x.length < SMALL ? ts.sumSquares(x) : a.sumSquares(x)),
+    firstNonFinite: (x) => (x.length < SMALL ? ts.firstNonFinite(x) : a.firstNonFinite(x)),
+    absMaxSelect(out, xs) {
+      if (xs.length === 0) fail('MERGE', 'kernel absMaxSelect: needs at least one array');
+      for (const x of xs) lengths('absMaxSelect', out.length, x);
+      if (out.length < SMALL) return ts.absMaxSelect(out, xs);
+      a.absMaxSelect(out, xs);
+    },
+    sumAbs: (x) => (x.length < SMALL ? ts.sumAbs(x) : a.sumAbs(x)),
+    absTopK(x, k) {
+      if (x.length < SMALL) return ts.absTopK(x, k);
+      a.absTopK(x, k, rule);
+      return { threshold: rule[0], ties: rule[1] };
+    },
+    trimByRule: (x, threshold, ties) => (x.length < SMALL ? ts.trimByRule(x, threshold, ties) : a.trimRule(x, threshold, ties)),
+    trimBand: (x, o, i) => (x.length < SMALL ? ts.trimBand(x, o, i) : a.trimBand(x, o.threshold, o.ties, i.threshold, i.ties)),
+    magmax(out, base, xs, lambda, laterWins) {
+      if (out.length < SMALL) return ts.magmax(out, base, xs, lambda, laterWins);
+      a.magmax(out, base, xs, lambda, laterWins ? 1 : 0);
+    },
+    electSigns(values, weights, method, out) {
+      if (out.length < SMALL) return ts.electSigns(values, weights, method, out);
+      a.electSigns(out, values, weights, ELECTION[method]);
+    },
+    signTotal: (s) => (s.length < SMALL ? ts.signTotal(s) : a.signTotal(s)),
+    resolveTies: (s, fill) => (s.length < SMALL ? ts.resolveTies(s, fill) : a.resolveTies(s, fill)),
+    disjointMerge(out, values, weights, electionWeights, signs, mode) {
+      if (out.length < SMALL) return ts.disjointMerge(out, values, weights, electionWeights, signs, mode);
+      a.disjointMerge(out, values, weights, electionWeights, signs, DISJOINT[mode]);
+    },
+    dropBernoulli: (t, p, state) => (t.length < SMALL ? ts.dropBernoulli(t, p, state) : a.dropBernoulli(t, p, state)),
+    randomPick(out, base, experts, bounds, state) {
+      if (out.length < SMALL) return ts.randomPick(out, base, experts, bounds, state);
+      a.randomPick(out, base, experts, bounds, state);
+    },
+    allocate: (n) => (n < HUGE_ALLOC ? new Float32Array(n) : new Float32Array(a.allocFloat32(n))),
+  };
+}

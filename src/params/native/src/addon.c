@@ -1,0 +1,392 @@
+/*
+ * Node-API bindings of the C kernels. Arguments are checked for type only; lengths and contracts are
+ * checked by the TypeScript wrapper (src/params/native/loader.ts), which gives the same errors as the
+ * other backends. Kernels work on the typed arrays' own memory: nothing is copied.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alloc.h"
+#include "kernels.h"
+#include "pool.h"
+
+#define MAX_ARGS 8
+
+typedef struct {
+  napi_env env;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  int failed;
+} args_t;
+
+static int get_args(napi_env env, napi_callback_info info, args_t *a) {
+  a->env = env;
+  a->argc = MAX_ARGS;
+  a->failed = 0;
+  return napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) == napi_ok;
+}
+
+static void *typed(args_t *a, size_t i, napi_typedarray_type want, size_t *len) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  size_t n = 0;
+  bool is = false;
+  if (len) *len = 0;
+  if (i >= a->argc || napi_is_typedarray(a->env, a->argv[i], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, &n, &data, NULL, NULL) != napi_ok || type != want) {
+    if (!a->failed) napi_throw_type_error(a->env, NULL, "native kernel: bad typed-array argument");
+    a->failed = 1;
+    return NULL;
+  }
+  if (len) *len = n;
+  return data;
+}
+
+static float *f32(args_t *a, size_t i, size_t *len) {
+  return typed(a, i, napi_float32_array, len);
+}
+
+static double num(args_t *a, size_t i) {
+  double v = 0;
+  if (i >= a->argc || napi_get_value_double(a->env, a->argv[i], &v) != napi_ok) {
+    if (!a->failed) napi_throw_type_error(a->env, NULL, "native kernel: bad number argument");
+    a->failed = 1;
+  }
+  return v;
+}
+
+/* A JS array of Float32Arrays as data pointers (caller frees). */
+static const float **f32_list(args_t *a, size_t i, size_t *count) {
+  uint32_t k = 0;
+  if (i >= a->argc || napi_get_array_length(a->env, a->argv[i], &k) != napi_ok) {
+    if (!a->failed) napi_throw_type_error(a->env, NULL, "native kernel: bad array-list argument");
+    a->failed = 1;
+    return NULL;
+  }
+  const float **xs = malloc((k ? k : 1) * sizeof *xs);
+  for (uint32_t e = 0; e < k && !a->failed; e++) {
+    napi_value v;
+    napi_typedarray_type type;
+    void *data = NULL;
+    size_t n;
+    bool is = false;
+    if (napi_get_element(a->env, a->argv[i], e, &v) != napi_ok || napi_is_typedarray(a->env, v, &is) != napi_ok || !is ||
+        napi_get_typedarray_info(a->env, v, &type, &n, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+      napi_throw_type_error(a->env, NULL, "native kernel: bad array-list element");
+      a->failed = 1;
+    }
+    xs[e] = data;
+  }
+  *count = k;
+  return xs;
+}
+
+/* A JS array of numbers, as doubles (caller frees). */
+static double *num_list(args_t *a, size_t i, size_t *count) {
+  uint32_t k = 0;
+  if (i >= a->argc || napi_get_array_length(a->env, a->argv[i], &k) != napi_ok) {
+    if (!a->failed) napi_throw_type_error(a->env, NULL, "native kernel: bad number-list argument");
+    a->failed = 1;
+    return NULL;
+  }
+  double *ws = malloc((k ? k : 1) * sizeof *ws);
+  for (uint32_t e = 0; e < k && !a->failed; e++) {
+    napi_value v;
+    if (napi_get_element(a->env, a->argv[i], e, &v) != napi_ok || napi_get_value_double(a->env, v, &ws[e]) != napi_ok) {
+      napi_throw_type_error(a->env, NULL, "native kernel: bad number-list element");
+      a->failed = 1;
+    }
+  }
+  *count = k;
+  return ws;
+}
+
+static float *to_f32(const double *ws, size_t k) {
+  float *f = malloc((k ? k : 1) * sizeof *f);
+  for (size_t e = 0; e < k; e++) f[e] = (float)ws[e];
+  return f;
+}
+
+static napi_value ret_num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+#define BEGIN            \
+  args_t a;              \
+  if (!get_args(env, info, &a)) return NULL;
+#define CHECK if (a.failed) return NULL;
+
+static napi_value js_axpy(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *y = f32(&a, 0, &n);
+  double s = num(&a, 1);
+  float *x = f32(&a, 2, NULL);
+  CHECK tm_axpy(y, (float)s, x, n);
+  return NULL;
+}
+
+static napi_value js_axpby(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *out = f32(&a, 0, &n);
+  double s = num(&a, 1);
+  float *x = f32(&a, 2, NULL);
+  double t = num(&a, 3);
+  float *y = f32(&a, 4, NULL);
+  CHECK tm_axpby(out, (float)s, x, (float)t, y, n);
+  return NULL;
+}
+
+static napi_value js_scale(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *y = f32(&a, 0, &n);
+  double s = num(&a, 1);
+  CHECK tm_scale(y, (float)s, n);
+  return NULL;
+}
+
+static napi_value js_lerp(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *out = f32(&a, 0, &n);
+  float *x = f32(&a, 1, NULL);
+  float *y = f32(&a, 2, NULL);
+  double t = num(&a, 3);
+  CHECK tm_lerp(out, x, y, (float)t, n);
+  return NULL;
+}
+
+static napi_value js_weighted_sum(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0;
+  float *out = f32(&a, 0, &n);
+  const float **xs = f32_list(&a, 1, &k);
+  double *ws = num_list(&a, 2, &kw);
+  if (!a.failed && k > 0) {
+    float *wf = to_f32(ws, k);
+    tm_weighted_sum(out, xs, wf, k, n);
+    free(wf);
+  }
+  free(xs);
+  free(ws);
+  return NULL;
+}
+
+static napi_value js_weighted_delta_sum(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *ws = num_list(&a, 3, &kw);
+  if (!a.failed && k > 0) {
+    float *wf = to_f32(ws, k);
+    tm_weighted_delta_sum(out, base, xs, wf, k, n);
+    free(wf);
+  }
+  free(xs);
+  free(ws);
+  return NULL;
+}
+
+static napi_value js_add_scaled(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  double s = num(&a, 2);
+  float *x = f32(&a, 3, NULL);
+  CHECK tm_add_scaled(out, base, (float)s, x, n);
+  return NULL;
+}
+
+static napi_value js_sub(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *out = f32(&a, 0, &n);
+  float *x = f32(&a, 1, NULL);
+  float *y = f32(&a, 2, NULL);
+  CHECK tm_sub(out, x, y, n);
+  return NULL;
+}
+
+static napi_value js_abs_max_select(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0;
+  float *out = f32(&a, 0, &n);
+  const float **xs = f32_list(&a, 1, &k);
+  if (!a.failed && k > 0) tm_abs_max_select(out, xs, k, n);
+  free(xs);
+  return NULL;
+}
+
+static napi_value js_magmax(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double lambda = num(&a, 3);
+  double later = num(&a, 4);
+  if (!a.failed && k > 0) tm_magmax(out, base, xs, k, (float)lambda, later != 0, n);
+  free(xs);
+  return NULL;
+}
+
+static napi_value js_dot(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *x = f32(&a, 0, &n);
+  float *y = f32(&a, 1, NULL);
+  CHECK return ret_num(env, tm_dot(x, y, n));
+}
+
+static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *x = f32(&a, 0, &n);
+  CHECK return ret_num(env, tm_sum_squares(x, n));
+}
+
+static napi_value js_sum_abs(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *x = f32(&a, 0, &n);
+  CHECK return ret_num(env, tm_sum_abs_ordered(x, n));
+}
+
+static napi_value js_first_non_finite(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *x = f32(&a, 0, &n);
+  CHECK return ret_num(env, (double)tm_first_non_finite(x, n));
+}
+
+/* absTopK(x, k, out: Float64Array(2)) writes [threshold, ties]. */
+static napi_value js_abs_top_k(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, two;
+  float *x = f32(&a, 0, &n);
+  double k = num(&a, 1);
+  double *out = typed(&a, 2, napi_float64_array, &two);
+  CHECK if (two < 2 || k < 1 || k > (double)n) {
+    napi_throw_range_error(env, NULL, "native absTopK: k outside 1..n");
+    return NULL;
+  }
+  float thr;
+  size_t ties;
+  tm_abs_top_k(x, n, (size_t)k, &thr, &ties);
+  out[0] = thr;
+  out[1] = (double)ties;
+  return NULL;
+}
+
+static napi_value js_trim_rule(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *x = f32(&a, 0, &n);
+  double thr = num(&a, 1), ties = num(&a, 2);
+  CHECK return ret_num(env, (double)tm_trim_rule(x, n, (float)thr, (size_t)ties));
+}
+
+static napi_value js_trim_band(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *x = f32(&a, 0, &n);
+  double ot = num(&a, 1), oties = num(&a, 2), it = num(&a, 3), ities = num(&a, 4);
+  CHECK return ret_num(env, (double)tm_trim_band(x, n, (float)ot, (size_t)oties, (float)it, (size_t)ities));
+}
+
+static napi_value js_elect_signs(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0;
+  int8_t *out = typed(&a, 0, napi_int8_array, &n);
+  const float **vs = f32_list(&a, 1, &k);
+  double *ws = num_list(&a, 2, &kw);
+  double method = num(&a, 3);
+  if (!a.failed) tm_elect_signs(out, vs, ws, k, (int)method, n);
+  free(vs);
+  free(ws);
+  return NULL;
+}
+
+static napi_value js_sign_total(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  int8_t *s = typed(&a, 0, napi_int8_array, &n);
+  CHECK return ret_num(env, tm_sign_total(s, n));
+}
+
+static napi_value js_resolve_ties(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  int8_t *s = typed(&a, 0, napi_int8_array, &n);
+  double fill = num(&a, 1);
+  CHECK tm_resolve_ties(s, (int8_t)fill, n);
+  return NULL;
+}
+
+static napi_value js_disjoint_merge(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0, ke = 0;
+  float *out = f32(&a, 0, &n);
+  const float **vs = f32_list(&a, 1, &k);
+  double *ws = num_list(&a, 2, &kw);
+  double *ew = num_list(&a, 3, &ke);
+  int8_t *signs = typed(&a, 4, napi_int8_array, NULL);
+  double mode = num(&a, 5);
+  if (!a.failed) tm_disjoint_merge(out, vs, ws, ew, k, signs, (int)mode, n);
+  free(vs);
+  free(ws);
+  free(ew);
+  return NULL;
+}
+
+static napi_value js_drop_bernoulli(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, four;
+  float *t = f32(&a, 0, &n);
+  double p = num(&a, 1);
+  uint32_t *state = typed(&a, 2, napi_uint32_array, &four);
+  CHECK return ret_num(env, (double)tm_drop_bernoulli(t, n, p, state));
+}
+
+static napi_value js_random_pick(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, nb;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *bounds = typed(&a, 3, napi_float64_array, &nb);
+  uint32_t *state = typed(&a, 4, napi_uint32_array, NULL);
+  if (!a.failed && k > 0) tm_random_pick(out, base, xs, k, bounds, state, n);
+  free(xs);
+  return NULL;
+}
+
+static napi_value js_threads(napi_env env, napi_callback_info info) {
+  return ret_num(env, (double)tm_parts_for(TM_PARALLEL_MIN));
+}
+
+static napi_value js_alloc_f32(napi_env env, napi_callback_info info) {
+  BEGIN double n = num(&a, 0);
+  CHECK return tm_alloc_f32_buffer(env, (size_t)n);
+}
+
+#define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      FN("axpy", js_axpy),
+      FN("axpby", js_axpby),
+      FN("scale", js_scale),
+      FN("lerp", js_lerp),
+      FN("weightedSum", js_weighted_sum),
+      FN("weightedDeltaSum", js_weighted_delta_sum),
+      FN("addScaled", js_add_scaled),
+      FN("sub", js_sub),
+      FN("absMaxSelect", js_abs_max_select),
+      FN("magmax", js_magmax),
+      FN("dot", js_dot),
+      FN("sumSquares", js_sum_squares),
+      FN("sumAbs", js_sum_abs),
+      FN("firstNonFinite", js_first_non_finite),
+      FN("absTopK", js_abs_top_k),
+      FN("trimRule", js_trim_rule),
+      FN("trimBand", js_trim_band),
+      FN("electSigns", js_elect_signs),
+      FN("signTotal", js_sign_total),
+      FN("resolveTies", js_resolve_ties),
+      FN("disjointMerge", js_disjoint_merge),
+      FN("dropBernoulli", js_drop_bernoulli),
+      FN("randomPick", js_random_pick),
+      FN("threads", js_threads),
+      FN("allocFloat32", js_alloc_f32),
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

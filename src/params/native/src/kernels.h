@@ -1,0 +1,41 @@
+/* The C kernels behind the 'native' backend; contracts as in src/params/kernels.ts. n counts floats. */
+#ifndef TM_KERNELS_H
+#define TM_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Elementwise (float32, same operations in the same order as the TypeScript reference). */
+void tm_axpy(float *y, float a, const float *x, size_t n);
+void tm_axpby(float *out, float a, const float *x, float b, const float *y, size_t n);
+void tm_scale(float *y, float a, size_t n);
+void tm_lerp(float *out, const float *a, const float *b, float t, size_t n);
+void tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t k, size_t n);
+void tm_weighted_delta_sum(float *out, const float *base, const float *const *xs, const float *ws, size_t k, size_t n);
+void tm_add_scaled(float *out, const float *base, float a, const float *x, size_t n);
+void tm_sub(float *out, const float *a, const float *b, size_t n);
+void tm_abs_max_select(float *out, const float *const *xs, size_t k, size_t n);
+void tm_magmax(float *out, const float *base, const float *const *xs, size_t k, float lambda, int later_wins, size_t n);
+
+/* Reductions. */
+double tm_dot(const float *a, const float *b, size_t n);
+double tm_sum_squares(const float *x, size_t n);
+double tm_sum_abs_ordered(const float *x, size_t n);
+ptrdiff_t tm_first_non_finite(const float *x, size_t n);
+
+/* Selection (exact: radix selection on the float bits). */
+void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties);
+size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties);
+size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, float inner_thr, size_t inner_ties);
+
+/* TIES sign election and disjoint merge. method: 0 sum, 1 count. mode: 0 mean, 1 sum, 2 max. */
+void tm_elect_signs(int8_t *out, const float *const *vs, const double *ws, size_t k, int method, size_t n);
+double tm_sign_total(const int8_t *s, size_t n);
+void tm_resolve_ties(int8_t *s, int8_t fill, size_t n);
+void tm_disjoint_merge(float *out, const float *const *vs, const double *ws, const double *ew, size_t k, const int8_t *signs,
+                       int mode, size_t n);
+
+/* Seeded draws (sfc32, state advanced in place; see src/merge/uniform.ts). */
+size_t tm_drop_bernoulli(float *t, size_t n, double p, uint32_t state[4]);
+void tm_random_pick(float *out, const float *base, const float *const *xs, size_t k, const double *bounds, uint32_t state[4], size_t n);
+
+#endif

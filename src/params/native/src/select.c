@@ -1,0 +1,111 @@
+/*
+ * Exact top-k by magnitude. Non-negative float32 values order like their bit patterns, so the k-th
+ * largest |x| is found by radix selection on the bits of |x|: a histogram of the high 16 bits picks the
+ * bucket holding it, a histogram of the low 16 bits inside that bucket picks the value. Both passes are
+ * split across the pool with per-part histograms. Trimming then keeps |x| > threshold and the first
+ * `ties` elements equal to it (earliest index wins), a sequential rule.
+ */
+#include "kernels.h"
+#include "pool.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 65536
+
+typedef struct {
+  const uint32_t *u;
+  uint32_t want_hi; /* pass 2: the high half to look inside */
+  uint32_t *hist;   /* parts x BUCKETS */
+} hist_job;
+
+static void hi_part(void *c, size_t b, size_t e, int part) {
+  hist_job *j = c;
+  uint32_t *h = j->hist + (size_t)part * BUCKETS;
+  for (size_t i = b; i < e; i++) h[(j->u[i] & 0x7fffffffu) >> 16]++;
+}
+
+static void lo_part(void *c, size_t b, size_t e, int part) {
+  hist_job *j = c;
+  uint32_t *h = j->hist + (size_t)part * BUCKETS;
+  const uint32_t want = j->want_hi;
+  for (size_t i = b; i < e; i++) {
+    uint32_t v = j->u[i] & 0x7fffffffu;
+    if ((v >> 16) == want) h[v & 0xffffu]++;
+  }
+}
+
+/* Sums the per-part histograms into part 0's. */
+static void fold(uint32_t *hist, int parts) {
+  for (int p = 1; p < parts; p++)
+    for (size_t b = 0; b < BUCKETS; b++) hist[b] += hist[(size_t)p * BUCKETS + b];
+}
+
+/* Highest bucket where the count from the top reaches k; *above = elements in higher buckets. */
+static uint32_t bucket_of(const uint32_t *h, size_t k, size_t *above) {
+  size_t cum = *above;
+  for (int b = BUCKETS - 1; b >= 0; b--) {
+    if (cum + h[b] >= k) {
+      *above = cum;
+      return (uint32_t)b;
+    }
+    cum += h[b];
+  }
+  *above = cum;
+  return 0;
+}
+
+/* Requires 1 <= k <= n and NaN-free x. */
+void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties) {
+  int parts = tm_parts_for(n);
+  uint32_t *hist = calloc((size_t)parts * BUCKETS, sizeof *hist);
+  hist_job j = {.u = (const uint32_t *)x, .hist = hist};
+  tm_parallel(n, hi_part, &j);
+  fold(hist, parts);
+  size_t above = 0;
+  uint32_t hi = bucket_of(hist, k, &above);
+  memset(hist, 0, (size_t)parts * BUCKETS * sizeof *hist);
+  j.want_hi = hi;
+  tm_parallel(n, lo_part, &j);
+  fold(hist, parts);
+  uint32_t lo = bucket_of(hist, k, &above);
+  free(hist);
+  uint32_t bits = (hi << 16) | lo;
+  float t;
+  memcpy(&t, &bits, sizeof t);
+  *threshold = t;
+  *ties = k - above;
+}
+
+size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    float m = fabsf(x[i]);
+    if (m > threshold) kept++;
+    else if (m == threshold && ties > 0) {
+      ties--;
+      kept++;
+    } else x[i] = 0.0f;
+  }
+  return kept;
+}
+
+size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, float inner_thr, size_t inner_ties) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    float m = fabsf(x[i]);
+    int in_outer = m > outer_thr;
+    if (!in_outer && m == outer_thr && outer_ties > 0) {
+      outer_ties--;
+      in_outer = 1;
+    }
+    int in_inner = m > inner_thr;
+    if (!in_inner && m == inner_thr && inner_ties > 0) {
+      inner_ties--;
+      in_inner = 1;
+    }
+    if (in_outer && !in_inner) kept++;
+    else x[i] = 0.0f;
+  }
+  return kept;
+}

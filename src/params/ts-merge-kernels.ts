@@ -1,0 +1,179 @@
+/**
+ * TypeScript reference of the technique kernels (top-k selection, trimming, TIES sign election and
+ * disjoint merge, MagMax, seeded drops and picks). The contracts are documented on the dispatching
+ * functions in ./kernels.ts; every backend must give exactly these results.
+ */
+import { SFC32_SCALE, sfc32Step } from './sfc32.js';
+import { selectKth } from './select-kth.js';
+
+const f = Math.fround;
+
+/** The rule "x_i is among the top k by |value|": |x_i| > threshold, or == threshold and among the first `ties`. */
+export interface TopKRule {
+  readonly threshold: number;
+  readonly ties: number;
+}
+
+export type Election = 'sum' | 'count';
+export type DisjointMode = 'mean' | 'sum' | 'max';
+
+let scratch = new Float32Array(0);
+
+export const tsMergeKernels = {
+  sumAbs(x: Float32Array): number {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += Math.abs(x[i]);
+    return s;
+  },
+
+  absTopK(x: Float32Array, k: number): TopKRule {
+    const n = x.length;
+    if (scratch.length < n) scratch = new Float32Array(n);
+    const a = scratch.subarray(0, n);
+    for (let i = 0; i < n; i++) a[i] = Math.abs(x[i]);
+    const threshold = selectKth(a, n - k);
+    let above = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(x[i]) > threshold) above++;
+    return { threshold, ties: k - above };
+  },
+
+  trimByRule(x: Float32Array, threshold: number, ties: number): number {
+    let tiesLeft = ties;
+    let kept = 0;
+    for (let i = 0; i < x.length; i++) {
+      const m = Math.abs(x[i]);
+      if (m > threshold) kept++;
+      else if (m === threshold && tiesLeft > 0) {
+        tiesLeft--;
+        kept++;
+      } else x[i] = 0;
+    }
+    return kept;
+  },
+
+  trimBand(x: Float32Array, outer: TopKRule, inner: TopKRule): number {
+    let outerTies = outer.ties;
+    let innerTies = inner.ties;
+    let kept = 0;
+    for (let i = 0; i < x.length; i++) {
+      const m = Math.abs(x[i]);
+      let inOuter = m > outer.threshold;
+      if (!inOuter && m === outer.threshold && outerTies > 0) {
+        outerTies--;
+        inOuter = true;
+      }
+      let inInner = m > inner.threshold;
+      if (!inInner && m === inner.threshold && innerTies > 0) {
+        innerTies--;
+        inInner = true;
+      }
+      if (inOuter && !inInner) kept++;
+      else x[i] = 0;
+    }
+    return kept;
+  },
+
+  magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: boolean): void {
+    const n = out.length;
+    const fl = f(lambda);
+    const x0 = xs[0];
+    for (let i = 0; i < n; i++) out[i] = x0[i] - base[i];
+    for (let k = 1; k < xs.length; k++) {
+      const x = xs[k];
+      for (let i = 0; i < n; i++) {
+        const t = f(x[i] - base[i]);
+        if (laterWins ? Math.abs(t) >= Math.abs(out[i]) : Math.abs(t) > Math.abs(out[i])) out[i] = t;
+      }
+    }
+    for (let i = 0; i < n; i++) out[i] = f(base[i] + f(fl * out[i]));
+  },
+
+  electSigns(values: readonly Float32Array[], weights: readonly number[], method: Election, out: Int8Array): void {
+    const n = out.length;
+    const acc = new Float64Array(n);
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      const w = weights[k];
+      if (w === 0) continue;
+      if (method === 'sum') for (let i = 0; i < n; i++) acc[i] += w * v[i];
+      else
+        for (let i = 0; i < n; i++) {
+          const x = w * v[i];
+          acc[i] += x > 0 ? 1 : x < 0 ? -1 : 0;
+        }
+    }
+    for (let i = 0; i < n; i++) out[i] = acc[i] > 0 ? 1 : acc[i] < 0 ? -1 : 0;
+  },
+
+  signTotal(signs: Int8Array): number {
+    let s = 0;
+    for (let i = 0; i < signs.length; i++) s += signs[i];
+    return s;
+  },
+
+  resolveTies(signs: Int8Array, fill: number): void {
+    for (let i = 0; i < signs.length; i++) if (signs[i] === 0) signs[i] = fill;
+  },
+
+  disjointMerge(
+    out: Float32Array,
+    values: readonly Float32Array[],
+    weights: readonly number[],
+    electionWeights: readonly number[],
+    signs: Int8Array,
+    mode: DisjointMode,
+  ): void {
+    const n = signs.length;
+    if (mode === 'max') {
+      out.fill(0);
+      for (let k = 0; k < values.length; k++) {
+        const v = values[k];
+        const e = electionWeights[k];
+        for (let i = 0; i < n; i++) {
+          const x = v[i];
+          const ex = e * x;
+          const s = signs[i];
+          if (((ex > 0 && s > 0) || (ex < 0 && s < 0)) && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
+        }
+      }
+      return;
+    }
+    const num = new Float64Array(n);
+    const den = mode === 'mean' ? new Float64Array(n) : undefined;
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      const w = weights[k];
+      const e = electionWeights[k];
+      for (let i = 0; i < n; i++) {
+        const x = v[i];
+        const ex = e * x;
+        const s = signs[i];
+        if ((ex > 0 && s > 0) || (ex < 0 && s < 0)) {
+          num[i] += w * x;
+          if (den) den[i] += w;
+        }
+      }
+    }
+    if (den) for (let i = 0; i < n; i++) out[i] = den[i] === 0 ? 0 : num[i] / den[i];
+    else for (let i = 0; i < n; i++) out[i] = num[i];
+  },
+
+  dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number {
+    let kept = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (sfc32Step(state) * SFC32_SCALE < p) t[i] = 0;
+      else kept++;
+    }
+    return kept;
+  },
+
+  randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void {
+    const last = experts.length - 1;
+    for (let i = 0; i < out.length; i++) {
+      const u = sfc32Step(state) * SFC32_SCALE;
+      let k = 0;
+      while (u >= bounds[k] && k < last) k++;
+      out[i] = experts[k][i] - base[i];
+    }
+  },
+};
