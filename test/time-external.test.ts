@@ -87,6 +87,26 @@ describe('external trainer and evaluator end to end (node scripts exchanging saf
     expect(resumed.steps.map((s) => s.scores)).toEqual(fresh.steps.map((s) => s.scores));
   });
 
+  it('stops on a failing evaluator with its exit code and stderr; the rerun with a working one resumes', async () => {
+    const work = await tempDir();
+    // Scores every task 0.5 on calls 1 and 2 (steps 0 and 1), then fails as a crashing evaluator would.
+    const script = `const [call, tasks] = process.argv.slice(1); if (Number(call) >= 3) { process.stderr.write('eval.py: CUDA out of memory on call ' + call + '\\n'); process.exit(7); } console.log(JSON.stringify(tasks.split(',').map(() => 0.5)));`;
+    const evaluator = new ExternalEvaluator({ command: `node -e "${script}" {call} {tasks}`, workDir: join(work, 'eval') });
+    const base = { stream: stream(V), base: vec([0, 0]), method: parseMethod('offline_merge'), stepsPerTask: 2, seed: 4, resumeDir: join(work, 'run') };
+    const trainer = new ScriptedTrainer();
+    const err = await runTime({ ...base, trainer, evaluator }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeMergeError);
+    expect((err as TimeMergeError).code).toBe('PIPELINE');
+    expect((err as Error).message).toMatch(/^external evaluator: `node -e .* 3 task-1,task-2,task-3,zs-1` exited with code 7; stderr:\neval\.py: CUDA out of memory on call 3$/);
+    // Step 2 trained, then its evaluation failed: nothing of step 2 is recorded, so the rerun trains it again.
+    expect(trainer.requests.map((r) => r.tasks[0].id)).toEqual(['task-1', 'task-2']);
+    const again = new ScriptedTrainer();
+    const resumed = await runTime({ ...base, trainer: again, evaluator: new RecordingEvaluator() });
+    expect(again.requests.map((r) => r.tasks[0].id)).toEqual(['task-2', 'task-3']);
+    expect(resumed.steps[1].scores).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect(resumed.steps).toHaveLength(4);
+  });
+
   it('reports a command that cannot be started', async () => {
     const work = await tempDir();
     const t = new ExternalTrainer({ command: 'definitely-not-a-program-xyz {init} {out}', workDir: work });
