@@ -16,6 +16,8 @@ const IDEMPOTENT: [string, Record<string, unknown>, number][] = [
   ['ties', { density: 1, election: 'count', disjoint: 'max', weightsAt: 'after' }, 1],
   ['dare-linear', { p: 0, normalize: true }, 1],
   ['breadcrumbs', { p: 0, gamma: 0, normalize: true }, 1],
+  ['dare-ties', { p: 0 }, 1],
+  ['breadcrumbs-ties', { p: 0, gamma: 0 }, 1],
   ['magmax', {}, 1],
   ['model-stock', {}, 2],
   ['model-stock', { aggregate: 'angle', granularity: 'row' }, 2],
@@ -48,6 +50,7 @@ const PERMUTATION_INVARIANT: [string, Record<string, unknown>][] = [
   ['ties', { density: 0.5 }],
   ['ties', { density: 0.3, election: 'count', disjoint: 'sum', tieRule: 'majority' }],
   ['breadcrumbs-ties', { p: 0.3, gamma: 0.1 }],
+  ['breadcrumbs', { p: 0.3, gamma: 0.1 }],
   ['model-stock', {}],
 ];
 
@@ -93,6 +96,9 @@ describe('weight-scale invariance: techniques that normalise weights ignore a co
     ['task-arithmetic', { normalize: true }],
     ['ties', { density: 0.6 }],
     ['dare-linear', { p: 0.4, normalize: true }],
+    // the election's sign and the disjoint mean over agreeing weights are both unchanged by a common factor
+    ['dare-ties', { p: 0.4 }],
+    ['breadcrumbs', { p: 0.2, gamma: 0.1, normalize: true }],
   ];
   for (const [name, params] of cases) {
     it(`${name} ${JSON.stringify(params)}`, () => {
@@ -100,7 +106,7 @@ describe('weight-scale invariance: techniques that normalise weights ignore a co
         fc.property(mergeCase(), fc.double({ min: 0.01, max: 100, noNaN: true }), (c, s) => {
           const a = mergeOne(name, params, c);
           const b = mergeOne(name, params, { ...c, weights: c.weights.map((w) => w * s) });
-          return nearlyEqual(a, b, maxAbs(c) * (name === 'dare-linear' ? 4 : 1));
+          return nearlyEqual(a, b, maxAbs(c) * (name.startsWith('dare') ? 4 : 1));
         }),
         RUNS,
       );
@@ -156,6 +162,16 @@ describe('boundaries', () => {
           sameValues(mergeOne('slerp', { t: 0, space }, c), Float32Array.from(c.experts[0])) &&
           sameValues(mergeOne('slerp', { t: 1, space }, c), Float32Array.from(c.experts[1]))
         );
+      }),
+      RUNS,
+    );
+  });
+  it('SLERP symmetry: slerp(t, [A, B]) = slerp(1 - t, [B, A]) within float tolerance, in either space', () => {
+    fc.assert(
+      fc.property(mergeCase(2, 2), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom('weights', 'task-vectors'), (c, t, space) => {
+        const ab = mergeOne('slerp', { t, space }, c);
+        const ba = mergeOne('slerp', { t: 1 - t, space }, { ...c, experts: [c.experts[1], c.experts[0]], weights: [c.weights[1], c.weights[0]] });
+        return nearlyEqual(ab, ba, maxAbs(c), 1e-4);
       }),
       RUNS,
     );
