@@ -1,7 +1,10 @@
 /**
  * CLIP training throughput on TensorFlow.js: optimiser steps/s and images/s for the tiny config (full
  * AdamW training step), and one ViT-B/16-sized forward and forward+backward (random weights, batch 1:
- * at batch 2 the backward pass no longer fits the 2 GB that tfjs-backend-wasm can address).
+ * at batch 2 the backward pass no longer fits the 2 GB that tfjs-backend-wasm can address). Each figure
+ * is also given as achieved GFLOP/s (src/clip/flops.ts) and as a ratio to a plain 1024^3 matMul measured
+ * just before it in the same process, so runs on busy or different machines compare; the CPU share
+ * (process CPU time / wall time) shows how much of a core the run actually got.
  *
  *   npm run bench:clip -- [--backend wasm|cpu|auto] [--batch 16] [--vit-batch 1] [--skip-vit] [--out results/bench/clip-throughput.csv]
  */
@@ -17,6 +20,7 @@ import { clipForward } from '../src/clip/model.js';
 import { ADAMW_DEFAULTS } from '../src/clip/optim.js';
 import { TrainingSession } from '../src/clip/session.js';
 import { toTensors } from '../src/clip/tensors.js';
+import { clipForwardFlops, clipTrainFlops } from '../src/clip/flops.js';
 import { TINY_CLIP } from '../src/clip/tiny.js';
 
 const { values: args } = parseArgs({
@@ -57,17 +61,64 @@ interface Row {
   iterations_per_second: number;
   images_per_second: number;
   params: number;
+  gflop_per_iteration: number;
+  gflop_per_second: number;
+  /** Process CPU time / wall time: near 1 for this single-threaded backend on an idle core, less when the machine is shared. */
+  cpu_share: number;
+  /** GFLOP/s of a 1024^3 matMul measured just before, in the same process state (heap, load). */
+  matmul_gflop_per_second: number;
+  ratio_to_matmul: number;
 }
 const rows: Row[] = [];
 
-function record(model: string, backend: string, measure: string, batch: number, iterations: number, seconds: number, params: number): void {
-  const per = seconds / iterations;
-  const row = { model, backend, measure, batch, iterations, seconds_per_iteration: per, iterations_per_second: 1 / per, images_per_second: batch / per, params };
-  rows.push(row);
-  console.log(`${model} ${measure} batch ${batch} on ${backend}: ${per.toFixed(3)} s/it, ${(1 / per).toFixed(2)} it/s, ${(batch / per).toFixed(1)} images/s`);
+/** Wall and CPU seconds of `reps` calls of fn. */
+function time(fn: () => void, reps: number): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = now();
+  for (let i = 0; i < reps; i++) fn();
+  const wall = now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e6 };
+}
+
+/** GFLOP/s of a square float32 matMul: the backend's best case, the yardstick for the model figures. */
+function matmulGflops(): { gflops: number; cpuShare: number } {
+  const n = 1024;
+  const a = tf.randomUniform([n, n], -1, 1, 'float32', 1);
+  const b = tf.randomUniform([n, n], -1, 1, 'float32', 2);
+  const once = () => void tf.tidy(() => tf.matMul(a, b).dataSync()[0]);
+  once();
+  const t = time(once, 5);
+  tf.dispose([a, b]);
+  return { gflops: (5 * 2 * n ** 3) / t.wall / 1e9, cpuShare: t.cpu / t.wall };
+}
+
+function record(model: string, backend: string, measure: string, batch: number, reps: number, t: { wall: number; cpu: number }, params: number, flops: number, matmul: number): void {
+  const per = t.wall / reps;
+  const gflops = flops / per / 1e9;
+  rows.push({
+    model, backend, measure, batch, iterations: reps, seconds_per_iteration: per, iterations_per_second: 1 / per, images_per_second: batch / per, params,
+    gflop_per_iteration: flops / 1e9, gflop_per_second: gflops, cpu_share: t.cpu / t.wall, matmul_gflop_per_second: matmul, ratio_to_matmul: gflops / matmul,
+  });
+  console.log(
+    `${model} ${measure} batch ${batch} on ${backend}: ${per.toFixed(3)} s/it, ${(1 / per).toFixed(2)} it/s, ${(batch / per).toFixed(1)} images/s, ` +
+      `${gflops.toFixed(2)} GFLOP/s = ${(gflops / matmul).toFixed(3)} x matMul (${matmul.toFixed(1)} GFLOP/s), CPU share ${(t.cpu / t.wall).toFixed(2)}`,
+  );
+}
+
+/** A matMul-only row, so the yardstick's own spread shows in the file. */
+function recordMatmul(backend: string, when: string): number {
+  const m = matmulGflops();
+  rows.push({
+    model: 'matmul', backend, measure: `matmul_1024_${when}`, batch: 0, iterations: 5, seconds_per_iteration: 2 * 1024 ** 3 / m.gflops / 1e9, iterations_per_second: m.gflops / (2 * 1024 ** 3 / 1e9),
+    images_per_second: 0, params: 0, gflop_per_iteration: 2 * 1024 ** 3 / 1e9, gflop_per_second: m.gflops, cpu_share: m.cpuShare, matmul_gflop_per_second: m.gflops, ratio_to_matmul: 1,
+  });
+  console.log(`matMul 1024^3 ${when}: ${m.gflops.toFixed(2)} GFLOP/s, CPU share ${m.cpuShare.toFixed(2)}`);
+  return m.gflops;
 }
 
 const backend = await selectBackend(parseBackend(args.backend!), console.log);
+recordMatmul(backend, 'start');
 
 // Tiny config: full training steps (forward, backward, clipping, AdamW), after two warm-up steps.
 {
@@ -77,9 +128,9 @@ const backend = await selectBackend(parseBackend(args.backend!), console.log);
   const session = new TrainingSession(init, TINY_CLIP, ADAMW_DEFAULTS, 1);
   const { images, tokens } = randomBatch(TINY_CLIP, batch, 0);
   for (let i = 0; i < 2; i++) session.step(images, tokens, 1e-5);
-  const t0 = now();
-  for (let i = 0; i < steps; i++) session.step(images, tokens, 1e-5);
-  record('tiny', backend, 'train_step', batch, steps, now() - t0, init.numel());
+  const matmul = matmulGflops().gflops;
+  const t = time(() => session.step(images, tokens, 1e-5), steps);
+  record('tiny', backend, 'train_step', batch, steps, t, init.numel(), clipTrainFlops(TINY_CLIP, batch), matmul);
   session.dispose();
   images.dispose();
 }
@@ -97,16 +148,20 @@ if (!args['skip-vit']) {
   const { images, tokens } = randomBatch(VIT_B_16, batch, 1);
   const forward = () => tf.tidy(() => clipForward(p, VIT_B_16, images, tokens).loss.dataSync()[0]);
   forward(); // warm-up: kernel set-up and weight upload
-  let t = now();
-  forward();
-  record('ViT-B/16', backend, 'forward', batch, 1, now() - t, init.numel());
-  t = now();
-  const { value, grads } = tf.variableGrads(() => clipForward(p, VIT_B_16, images, tokens).loss, vars);
-  value.dataSync();
-  for (const g of Object.values(grads)) g.dataSync();
-  record('ViT-B/16', backend, 'forward_backward', batch, 1, now() - t, init.numel());
-  tf.dispose([value, ...Object.values(grads), ...vars, images]);
+  let matmul = matmulGflops().gflops;
+  record('ViT-B/16', backend, 'forward', batch, 1, time(forward, 1), init.numel(), clipForwardFlops(VIT_B_16, batch), matmul);
+  matmul = matmulGflops().gflops;
+  const backward = () => {
+    const { value, grads } = tf.variableGrads(() => clipForward(p, VIT_B_16, images, tokens).loss, vars);
+    value.dataSync();
+    for (const g of Object.values(grads)) g.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  record('ViT-B/16', backend, 'forward_backward', batch, 1, time(backward, 1), init.numel(), clipTrainFlops(VIT_B_16, batch), matmul);
+  tf.dispose([...vars, images]);
 }
+
+recordMatmul(backend, 'end');
 
 const header = Object.keys(rows[0]) as (keyof Row)[];
 const csv = [header.join(','), ...rows.map((r) => header.map((k) => String(r[k])).join(','))].join('\n') + '\n';
