@@ -1,7 +1,7 @@
 import { fail } from '../src/params/errors.js';
 import type { Study } from '../src/study/types.js';
 import { defaultStudy } from './default.js';
-import { bestInTime, offlineVsContinual, scalingCompute, scalingHorizon, scalingModel, techniqueSpread, timeAwareOffline } from './findings.js';
+import { bestInTime, offlineVsContinual, scalingCompute, scalingHorizon, scalingModel, techniqueSettings, techniqueSpread, timeAwareOffline } from './findings.js';
 
 export type { Study } from '../src/study/types.js';
 
@@ -15,6 +15,7 @@ export const STUDIES: readonly Study[] = [
   scalingModel,
   scalingCompute,
   scalingHorizon,
+  techniqueSettings,
 ];
 
 export function getStudy(name: string): Study {

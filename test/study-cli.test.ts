@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('time-merge sim', () => {
   it('lists the studies', async () => {
     const { stdout } = await cli(['sim', '--list']);
-    for (const name of ['default', 'offline-vs-continual', 'time-aware-offline', 'technique-spread', 'best-in-time', 'scaling-model', 'scaling-compute', 'scaling-horizon']) {
+    for (const name of ['default', 'offline-vs-continual', 'time-aware-offline', 'technique-spread', 'best-in-time', 'scaling-model', 'scaling-compute', 'scaling-horizon', 'technique-settings']) {
       expect(stdout).toMatch(new RegExp(`^${name} `, 'm'));
     }
   });
