@@ -18,8 +18,10 @@ export const NAMED_METHODS = ['finetune', 'offline_merge', 'zs_paint', 'ft_paint
 /**
  * One entry per technique family. The synthetic models have a few hundred weights per tensor, and the
  * EMA protocols re-merge every step, so the sparsifying techniques run with moderate sparsity (their
- * registry defaults, e.g. DARE p = 0.9 with a 10x rescale, compound into noise over 20 re-merges);
- * task arithmetic uses λ = 0.3 as its summed task vectors grow with the number of experts.
+ * registry defaults, e.g. DARE p = 0.9 with a 10x rescale, compound into noise over 20 re-merges).
+ * Task arithmetic uses λ = 0.3. The protocols pass weights that sum to 1, so this is θ0 + 0.3 · (weighted
+ * mean task vector), a weighted average pulled most of the way back to θ0, not a scaled sum; kept so that
+ * the committed results stay comparable (results/README.md says what it does to the technique spread).
  */
 export const ALL_TECHNIQUES: readonly TechniqueChoice[] = [
   { name: 'weighted-average' },
