@@ -126,6 +126,7 @@ describe('fast kernels are bit-identical to the TypeScript reference', () => {
     sameAsReference([new Float32Array(n), new Float32Array(n), base, ...xs], ([o1, o2, b, ...ys]) => {
       k.weightedSum(o1, ys, ws);
       k.weightedDeltaSum(o2, b, ys, ws);
+      if (ys.length > 0) k.taskArithmetic(o1, b, ys, ws, ws[0]);
     });
   });
 
@@ -261,6 +262,40 @@ describe('fast technique kernels give exactly the reference results', () => {
       const kept = k.dropBernoulli(t, p, state);
       k.randomPick(o, b, xs, bounds, state);
       return [kept, Array.from(state)];
+    });
+  });
+});
+
+describe('fused TIES gives exactly the reference composition', () => {
+  const tieFill = fc.constantFrom(1, -1, 0, 'majority', 'minority') as fc.Arbitrary<-1 | 0 | 1 | 'majority' | 'minority'>;
+  test.prop(
+    [
+      length,
+      expertCount,
+      kind,
+      seed,
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.constantFrom('sum', 'count'),
+      fc.constantFrom('mean', 'sum', 'max'),
+      tieFill,
+      fc.boolean(),
+      fc.array(scalar, { minLength: 4, maxLength: 4 }),
+      fc.option(fc.integer({ min: -50, max: 50 }), { nil: undefined }),
+    ],
+    opts,
+  )('deltaTopK and tiesMerge over experts and over task vectors', (n, count, kd, s, density, election, disjoint, tie, deltas, ws4, total) => {
+    if (n < 2) return;
+    const ws = ws4.slice(0, count);
+    const kk = Math.min(n - 1, Math.max(1, Math.floor(density * n)));
+    const inputs = [new Float32Array(n), fill(n, s + 50, kd), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))];
+    sameResult(inputs, ([o, b, ...xs]) => {
+      const rules = xs.map((x) => k.deltaTopK(x, b, kk));
+      const plain = rules.map((r) => ({ threshold: r.threshold, ties: r.ties }));
+      const used = k.tiesMerge(o, b, xs, rules, {
+        weights: ws, electionWeights: ws.map((w, i) => (i % 2 ? 1 : w)), election: election as 'sum' | 'count', disjoint: disjoint as 'mean' | 'sum' | 'max',
+        tieFill: tie, signTotal: total, lambda: ws[0], deltas,
+      });
+      return [plain, used];
     });
   });
 });

@@ -1,5 +1,5 @@
 import { scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, linearDelta, linearParamDocs, taskVectors, tiesDelta, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
+import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
 import { fail } from '../params/errors.js';
 import { parseParams, requireRange } from './params.js';
 import { rowLength, trimOutliers } from './trim.js';
@@ -82,6 +82,7 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
     return p;
   },
   merge(input, p) {
-    return applyDelta(input.base, p.lambda, tiesDelta(trimmed(input, p), input.weights, p));
+    const taus = trimmed(input, p);
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas');
   },
 };

@@ -1,7 +1,7 @@
-import { addScaled, allocateOutput, sub, weightedSum } from '../params/kernels.js';
-import { disjointMerge, DISJOINT_MODES, type DisjointMode } from './disjoint.js';
+import { addScaled, allocateOutput, sub, tiesMerge, weightedSum, type TopKRule } from '../params/kernels.js';
+import { DISJOINT_MODES, type DisjointMode } from './disjoint.js';
 import { requireRange } from './params.js';
-import { electSigns, ELECTIONS, resolveTies, signTotal, TIE_RULES, type Election, type TieRule } from './sign.js';
+import { ELECTIONS, TIE_RULES, type Election, type TieRule } from './sign.js';
 import type { ParamDoc } from './types.js';
 import { normalizeWeights } from './weights.js';
 
@@ -66,15 +66,37 @@ export function tiesParamDocs(defaults: Partial<TiesOptions> = {}): ParamDoc[] {
   ];
 }
 
-/** The merged task vector of trimmed task vectors: elect signs, resolve ties, disjoint merge (λ not applied). */
-export function tiesDelta(values: readonly Float32Array[], weights: readonly number[], o: TiesOptions, modelSignTotal?: number): Float32Array {
-  const n = values[0].length;
-  const electionWeights = o.weightsAt === 'before' ? weights : values.map(() => 1);
-  const signs = new Int8Array(n);
-  electSigns(values, electionWeights, o.election, signs);
-  const needsTotal = o.tieRule === 'majority' || o.tieRule === 'minority';
-  resolveTies(signs, o.tieRule, needsTotal ? (modelSignTotal ?? signTotal(signs)) : 0);
-  return disjointMerge(values, weights, electionWeights, signs, o.disjoint);
+/** The trim rule that keeps everything (inputs trimmed or dropped already). */
+export const KEEP_ALL: TopKRule = { threshold: -Infinity, ties: 0 };
+
+/**
+ * θ0 + λ·TIES(inputs): each input's task vector trimmed by its rule, signs elected, ties resolved by the
+ * tie rule (majority / minority use `modelSignTotal` when given, else the tensor's own total), disjoint
+ * merge. `inputs` are the experts, or task vectors already trimmed or dropped ('deltas', with KEEP_ALL).
+ */
+export function mergeTies(
+  base: Float32Array,
+  inputs: readonly Float32Array[],
+  rules: readonly TopKRule[],
+  weights: readonly number[],
+  o: TiesOptions,
+  inputsAre: 'experts' | 'deltas',
+  modelSignTotal?: number,
+): Float32Array {
+  const electionWeights = o.weightsAt === 'before' ? weights : inputs.map(() => 1);
+  const fill = { positive: 1, negative: -1, skip: 0, majority: 'majority', minority: 'minority' } as const;
+  const out = allocateOutput(base.length);
+  tiesMerge(out, base, inputs, rules, {
+    weights,
+    electionWeights,
+    election: o.election,
+    disjoint: o.disjoint,
+    tieFill: fill[o.tieRule],
+    signTotal: modelSignTotal,
+    lambda: o.lambda,
+    deltas: inputsAre === 'deltas',
+  });
+  return out;
 }
 
 // ----- the linear step shared by dare-linear and breadcrumbs -----

@@ -1,5 +1,5 @@
 import { dropBernoulli, scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, linearDelta, linearParamDocs, taskVectors, tiesDelta, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
+import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
 import { parseParams, requireRange } from './params.js';
 import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
 import { isUniformStream, uniformStream } from './uniform.js';
@@ -112,6 +112,6 @@ export const dareTies: MergeTechnique<TiesParams> = {
   },
   merge(input, p) {
     const taus = droppedTaskVectors(input, p);
-    return applyDelta(input.base, p.lambda, tiesDelta(taus, input.weights, p));
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas');
   },
 };

@@ -2,6 +2,11 @@
 import * as kernels from '../params/kernels.js';
 
 export type { Election } from '../params/kernels.js';
+/**
+ * The sign given to a zero vote: positive (+1, mergekit's `sum >= 0`), negative (-1), majority / minority
+ * (the sign of the sum of all elected signs of the tensor or model, or its opposite; FusionBench and
+ * fomo_in_flux use majority; a zero total counts as +1), skip (stays 0: nothing merged there).
+ */
 export type TieRule = 'positive' | 'negative' | 'majority' | 'minority' | 'skip';
 export const ELECTIONS: readonly kernels.Election[] = ['sum', 'count'];
 export const TIE_RULES: readonly TieRule[] = ['positive', 'negative', 'majority', 'minority', 'skip'];
@@ -17,16 +22,4 @@ export function electSigns(values: readonly Float32Array[], weights: readonly nu
 /** Σ of elected signs: its sign is the "majority" sign of a tensor (or, summed over tensors, of a model). */
 export function signTotal(signs: Int8Array): number {
   return kernels.signTotal(signs);
-}
-
-/**
- * Replaces tied (0) signs by the rule: positive (+1, mergekit's `sum >= 0`), negative (-1), majority /
- * minority (the sign of `total`, the sum of all elected signs of the tensor or model, or its opposite;
- * FusionBench and fomo_in_flux use majority; a zero total counts as +1), skip (stays 0: nothing merged).
- */
-export function resolveTies(signs: Int8Array, rule: TieRule, total: number): void {
-  if (rule === 'skip') return;
-  const majority: -1 | 1 = total < 0 ? -1 : 1;
-  const fill: -1 | 1 = rule === 'positive' ? 1 : rule === 'negative' ? -1 : rule === 'majority' ? majority : majority === 1 ? -1 : 1;
-  kernels.resolveTies(signs, fill);
 }

@@ -1,4 +1,4 @@
-import { addScaled, axpy, sub, weightedDeltaSum } from '../params/kernels.js';
+import { addScaled, allocateOutput, axpy, sub, taskArithmetic as taskArithmeticKernel } from '../params/kernels.js';
 import { parseParams } from './params.js';
 import type { MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
@@ -21,9 +21,8 @@ export const taskArithmetic: MergeTechnique<Params> = {
   parse: (raw) => parseParams('task-arithmetic', taskArithmetic.params, raw) as unknown as Params,
   merge({ base, experts, weights }, p) {
     const w = p.normalize ? normalizeWeights(weights, 'task-arithmetic') : weights;
-    const out = new Float32Array(base.length);
-    weightedDeltaSum(out, base, experts, w);
-    addScaled(out, base, p.lambda, out);
+    const out = allocateOutput(base.length);
+    taskArithmeticKernel(out, base, experts, w, p.lambda);
     return out;
   },
   incremental(p, base) {

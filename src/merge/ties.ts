@@ -1,7 +1,7 @@
-import { applyDelta, checkDensity, taskVectors, tiesDelta, tiesParamDocs, type TiesOptions } from './combine.js';
+import { checkDensity, mergeTies, tiesParamDocs, type TiesOptions } from './combine.js';
 import { prepareGlobalTrim, type GlobalTrim } from './global-trim.js';
 import { parseParams } from './params.js';
-import { keepCount, trimByRule, trimTopK } from './trim.js';
+import { deltaTopKRule, keepCount } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
 interface Params extends TiesOptions {
@@ -35,16 +35,13 @@ export const ties: MergeTechnique<Params> = {
     return prepareGlobalTrim(base, experts, p.density, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
   },
   merge({ name, base, experts, weights }, p, prepared) {
-    const taus = taskVectors(base, experts);
     if (p.scope === 'model') {
       const g = prepared as GlobalTrim | undefined;
       const rules = g?.rules.get(name);
       if (!g || !rules) throw new Error(`ties: scope "model" needs prepare() to have seen tensor "${name}"`);
-      taus.forEach((t, k) => trimByRule(t, rules[k]));
-      return applyDelta(base, p.lambda, tiesDelta(taus, weights, p, g.signTotal));
+      return mergeTies(base, experts, rules, weights, p, 'experts', g.signTotal);
     }
     const k = keepCount(base.length, p.density);
-    for (const t of taus) trimTopK(t, k);
-    return applyDelta(base, p.lambda, tiesDelta(taus, weights, p));
+    return mergeTies(base, experts, experts.map((x) => deltaTopKRule(x, base, k)), weights, p, 'experts');
   },
 };

@@ -1,4 +1,4 @@
-import { absTopK, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
+import { absTopK, deltaTopK, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
 
 export type { TopKRule } from '../params/kernels.js';
 
@@ -26,6 +26,14 @@ export function topKRule(x: Float32Array, k: number): TopKRule {
   if (k <= 0) return { threshold: Infinity, ties: 0 };
   if (k >= n) return { threshold: -Infinity, ties: 0 };
   return absTopK(x, k);
+}
+
+/** topKRule of the task vector x - base, computed without materialising it (same rule). */
+export function deltaTopKRule(x: Float32Array, base: Float32Array, k: number): TopKRule {
+  const n = x.length;
+  if (k <= 0) return { threshold: Infinity, ties: 0 };
+  if (k >= n) return { threshold: -Infinity, ties: 0 };
+  return deltaTopK(x, base, k);
 }
 
 /** Applies a top-k rule in place: keeps |x_i| > threshold and the first `ties` elements equal to it. */

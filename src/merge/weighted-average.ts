@@ -1,4 +1,4 @@
-import { axpy, scale, weightedSum } from '../params/kernels.js';
+import { allocateOutput, axpy, scale, weightedSum } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
 import { parseParams } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
@@ -18,7 +18,7 @@ export const weightedAverage: MergeTechnique<Params> = {
   parse: (raw) => parseParams('weighted-average', weightedAverage.params, raw) as unknown as Params,
   merge({ experts, weights }, p) {
     const w = p.normalize ? normalizeWeights(weights, 'weighted-average') : weights;
-    const out = new Float32Array(experts[0].length);
+    const out = allocateOutput(experts[0].length);
     weightedSum(out, experts, w);
     return out;
   },

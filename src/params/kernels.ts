@@ -20,10 +20,10 @@
  */
 import { fail } from './errors.js';
 import { loadNativeKernels } from './native/loader.js';
-import { tsMergeKernels, type DisjointMode, type Election, type TopKRule } from './ts-merge-kernels.js';
+import { tsMergeKernels, type DeltaTopKRule, type DisjointMode, type Election, type TiesMergeOptions, type TopKRule } from './ts-merge-kernels.js';
 import { loadWasmKernels } from './wasm/loader.js';
 
-export type { DisjointMode, Election, TopKRule } from './ts-merge-kernels.js';
+export type { DeltaTopKRule, DisjointMode, Election, TiesMergeOptions, TopKRule } from './ts-merge-kernels.js';
 
 const f = Math.fround;
 
@@ -44,8 +44,8 @@ export interface KernelImpl extends TechniqueKernels {
   sumSquares(x: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
   absMaxSelect(out: Float32Array, xs: readonly Float32Array[]): void;
-  /** A zeroed array of n floats for a merge output (the native backend maps large ones on huge pages). */
-  allocate(n: number): Float32Array;
+  /** Optional fused form of weightedDeltaSum then addScaled (one pass; same results). */
+  taskArithmetic?(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void;
 }
 
 export type KernelBackend = 'ts' | 'wasm' | 'native';
@@ -159,7 +159,6 @@ export const tsKernels: KernelImpl = {
     }
   },
   ...tsMergeKernels,
-  allocate: (n) => new Float32Array(n),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -255,6 +254,19 @@ export function weightedDeltaSum(out: Float32Array, base: Float32Array, xs: read
   active.weightedDeltaSum(out, base, xs, ws);
 }
 
+/**
+ * Task arithmetic: out = base + λ·Σ_k ws[k]·(xs[k] - base), exactly weightedDeltaSum then addScaled (the
+ * native backend fuses them into one pass). `out` must not alias an input. Needs at least one array.
+ */
+export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void {
+  if (xs.length === 0) fail('MERGE', 'kernel taskArithmetic: needs at least one array');
+  checkList('taskArithmetic', out.length, xs, ws);
+  checkLen('taskArithmetic', out.length, base);
+  if (active.taskArithmetic) return active.taskArithmetic(out, base, xs, ws, lambda);
+  active.weightedDeltaSum(out, base, xs, ws);
+  active.addScaled(out, base, lambda, out);
+}
+
 /** out = base + a·x (task arithmetic's last step: θ0 + λ·τ). `out` may alias base or x. */
 export function addScaled(out: Float32Array, base: Float32Array, a: number, x: Float32Array): void {
   active.addScaled(out, base, a, x);
@@ -307,6 +319,26 @@ export function sumAbs(x: Float32Array): number {
 export function absTopK(x: Float32Array, k: number): TopKRule {
   if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `absTopK: k = ${k} is outside 1..${x.length - 1}`);
   return active.absTopK(x, k);
+}
+
+/** absTopK of τ = x - base (1 <= k < n) without materialising τ; the native backend also reports `equal`. */
+export function deltaTopK(x: Float32Array, base: Float32Array, k: number): DeltaTopKRule {
+  if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `deltaTopK: k = ${k} is outside 1..${x.length - 1}`);
+  checkLen('deltaTopK', x.length, base);
+  return active.deltaTopK(x, base, k);
+}
+
+/**
+ * TIES from the experts (or, with `deltas`, from task vectors) and their trim rules: τ_k trimmed, signs
+ * elected (float64, expert order) and ties resolved, disjoint merge δ, out = base + λ·δ (float32). The
+ * native backend does it in one pass over memory. Returns the sign total used for majority/minority.
+ * `out` must not alias an input.
+ */
+export function tiesMerge(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], rules: readonly TopKRule[], o: TiesMergeOptions): number {
+  if (xs.length === 0 || rules.length !== xs.length) fail('MERGE', 'kernel tiesMerge: needs one trim rule per array, at least one');
+  for (const x of xs) checkLen('tiesMerge', out.length, x);
+  checkLen('tiesMerge', out.length, base);
+  return active.tiesMerge(out, base, xs, rules, o);
 }
 
 /** In place: keeps |x_i| > threshold and the first `ties` elements equal to it (index order), zeroes the rest. Returns the kept count. */
@@ -387,7 +419,16 @@ export function randomPick(out: Float32Array, base: Float32Array, experts: reado
   active.randomPick(out, base, experts, bounds, state);
 }
 
-/** A zeroed Float32Array of n elements for a merge output (huge-page backed when large, on the native backend). */
+/** Below this many floats a fresh zeroed array is as cheap as an uninitialised one. */
+const UNINITIALISED_MIN = 1 << 14;
+
+/**
+ * A Float32Array of n elements with unspecified contents, for an output that a kernel then overwrites
+ * entirely: large ones come from Buffer.allocUnsafeSlow, which skips calloc's zeroing pass (one whole
+ * extra write of the output). Never hand such an array out before every element is written.
+ */
 export function allocateOutput(n: number): Float32Array {
-  return active.allocate(n);
+  if (n < UNINITIALISED_MIN) return new Float32Array(n);
+  const b = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(b.buffer, b.byteOffset, n);
 }

@@ -14,10 +14,32 @@ export interface TopKRule {
   readonly ties: number;
 }
 
+/** A top-k rule of a task vector; `equal` (when known) counts the elements whose |value| equals the threshold. */
+export interface DeltaTopKRule extends TopKRule {
+  readonly equal?: number;
+}
+
 export type Election = 'sum' | 'count';
 export type DisjointMode = 'mean' | 'sum' | 'max';
 
+/** The TIES step after trimming (see tiesMerge). */
+export interface TiesMergeOptions {
+  readonly weights: readonly number[];
+  /** The weights of the sign election (the expert weights, or ones). */
+  readonly electionWeights: readonly number[];
+  readonly election: Election;
+  readonly disjoint: DisjointMode;
+  /** Sign for a zero vote: a fixed sign or 0 (skip), or the sign of the total ('majority') or its opposite ('minority'). */
+  readonly tieFill: -1 | 0 | 1 | 'majority' | 'minority';
+  /** The total for majority/minority (summed over a model); without it, the tensor's own total. */
+  readonly signTotal?: number;
+  readonly lambda: number;
+  /** The inputs are task vectors already (not experts to subtract θ0 from). */
+  readonly deltas: boolean;
+}
+
 let scratch = new Float32Array(0);
+let deltaScratch = new Float32Array(0);
 
 export const tsMergeKernels = {
   sumAbs(x: Float32Array): number {
@@ -35,6 +57,13 @@ export const tsMergeKernels = {
     let above = 0;
     for (let i = 0; i < n; i++) if (Math.abs(x[i]) > threshold) above++;
     return { threshold, ties: k - above };
+  },
+
+  deltaTopK(x: Float32Array, base: Float32Array, k: number): DeltaTopKRule {
+    if (deltaScratch.length < x.length) deltaScratch = new Float32Array(x.length);
+    const t = deltaScratch.subarray(0, x.length);
+    for (let i = 0; i < t.length; i++) t[i] = x[i] - base[i];
+    return tsMergeKernels.absTopK(t, k);
   },
 
   trimByRule(x: Float32Array, threshold: number, ties: number): number {
@@ -175,5 +204,34 @@ export const tsMergeKernels = {
       while (u >= bounds[k] && k < last) k++;
       out[i] = experts[k][i] - base[i];
     }
+  },
+
+  /**
+   * TIES after the selection: per expert τ_k = x_k - base (or x_k itself with `deltas`), trimmed by its
+   * rule; signs elected and ties resolved; disjoint merge δ; out = base + λ·δ. Returns the sign total
+   * used for majority/minority (0 otherwise). This composition is the reference the fused native kernel
+   * must reproduce bit for bit.
+   */
+  tiesMerge(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], rules: readonly TopKRule[], o: TiesMergeOptions): number {
+    const n = base.length;
+    const values = xs.map((x, k) => {
+      const t = new Float32Array(n);
+      if (o.deltas) t.set(x);
+      else for (let i = 0; i < n; i++) t[i] = x[i] - base[i];
+      tsMergeKernels.trimByRule(t, rules[k].threshold, rules[k].ties);
+      return t;
+    });
+    const signs = new Int8Array(n);
+    tsMergeKernels.electSigns(values, o.electionWeights, o.election, signs);
+    let total = 0;
+    if (o.tieFill === 'majority' || o.tieFill === 'minority') {
+      total = o.signTotal ?? tsMergeKernels.signTotal(signs);
+      const majority = total < 0 ? -1 : 1;
+      tsMergeKernels.resolveTies(signs, o.tieFill === 'majority' ? majority : -majority);
+    } else if (o.tieFill !== 0) tsMergeKernels.resolveTies(signs, o.tieFill);
+    tsMergeKernels.disjointMerge(out, values, o.weights, o.electionWeights, signs, o.disjoint);
+    const fl = f(o.lambda);
+    for (let i = 0; i < n; i++) out[i] = f(base[i] + f(fl * out[i]));
+    return total;
   },
 };

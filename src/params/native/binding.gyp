@@ -10,7 +10,8 @@
         "src/pool.c",
         "src/reduce.c",
         "src/select.c",
-        "src/ties.c"
+        "src/ties.c",
+        "src/ties_fused.c"
       ],
       "cflags!": ["-O2", "-O0", "-Os"],
       "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math", "-pthread", "-Wall", "-Wno-unused-parameter"],

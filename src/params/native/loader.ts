@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
 import type { KernelImpl } from '../kernels.js';
-import type { DisjointMode, Election } from '../ts-merge-kernels.js';
+import type { DeltaTopKRule, DisjointMode, Election } from '../ts-merge-kernels.js';
 
 /**
  * The native kernels (C, built from ./src by `npm run build:native`, which `prepare` runs on install),
@@ -15,18 +15,34 @@ import type { DisjointMode, Election } from '../ts-merge-kernels.js';
  */
 
 const SMALL = 64;
-/** Outputs of at least this many floats (8 MiB) are allocated by the addon on huge pages. */
-const HUGE_ALLOC = 1 << 21;
 
 /** The addon's exports: the elementwise kernels with KernelImpl's signatures, the rest with plain numbers for enums. */
 type SameAsImpl = 'axpy' | 'axpby' | 'scale' | 'lerp' | 'weightedSum' | 'weightedDeltaSum' | 'addScaled' | 'sub' | 'absMaxSelect';
 interface Addon extends Pick<KernelImpl, SameAsImpl> {
   magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: number): void;
+  taskArithmetic(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void;
   dot(a: Float32Array, b: Float32Array): number;
   sumSquares(x: Float32Array): number;
   sumAbs(x: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
   absTopK(x: Float32Array, k: number, out: Float64Array): void;
+  deltaTopK(x: Float32Array, base: Float32Array, k: number, out: Float64Array): void;
+  tiesMerge(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    rules: Float64Array,
+    ws: readonly number[],
+    ew: readonly number[],
+    method: number,
+    fill: number,
+    fillFromTotal: number,
+    haveTotal: number,
+    total: number,
+    mode: number,
+    lambda: number,
+    deltas: number,
+  ): number;
   trimRule(x: Float32Array, threshold: number, ties: number): number;
   trimBand(x: Float32Array, outerThreshold: number, outerTies: number, innerThreshold: number, innerTies: number): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
@@ -43,7 +59,6 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number;
   randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void;
   threads(): number;
-  allocFloat32(n: number): ArrayBuffer;
 }
 
 /** Where node-gyp puts the addon (gitignored, rebuilt from source). */
@@ -141,8 +156,31 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       a.absTopK(x, k, rule);
       return { threshold: rule[0], ties: rule[1] };
     },
+    deltaTopK(x, base, k): DeltaTopKRule {
+      if (x.length < SMALL) return ts.deltaTopK(x, base, k);
+      const r = new Float64Array(3);
+      a.deltaTopK(x, base, k, r);
+      return { threshold: r[0], ties: r[1], equal: r[2] };
+    },
+    tiesMerge(out, base, xs, rules, o) {
+      if (out.length < SMALL) return ts.tiesMerge(out, base, xs, rules, o);
+      const packed = new Float64Array(3 * rules.length);
+      rules.forEach((r, k) => packed.set([r.threshold, r.ties, (r as DeltaTopKRule).equal ?? -1], 3 * k));
+      const fromTotal = o.tieFill === 'majority' ? 1 : o.tieFill === 'minority' ? -1 : 0;
+      const fill = typeof o.tieFill === 'number' ? o.tieFill : 0;
+      const total = a.tiesMerge(out, base, xs, packed, o.weights, o.electionWeights, ELECTION[o.election], fill, fromTotal,
+        o.signTotal === undefined ? 0 : 1, o.signTotal ?? 0, DISJOINT[o.disjoint], o.lambda, o.deltas ? 1 : 0);
+      return fromTotal === 0 ? 0 : total;
+    },
     trimByRule: (x, threshold, ties) => (x.length < SMALL ? ts.trimByRule(x, threshold, ties) : a.trimRule(x, threshold, ties)),
     trimBand: (x, o, i) => (x.length < SMALL ? ts.trimBand(x, o, i) : a.trimBand(x, o.threshold, o.ties, i.threshold, i.ties)),
+    taskArithmetic(out, base, xs, ws, lambda) {
+      if (out.length < SMALL) {
+        ts.weightedDeltaSum(out, base, xs, ws);
+        return ts.addScaled(out, base, lambda, out);
+      }
+      a.taskArithmetic(out, base, xs, ws, lambda);
+    },
     magmax(out, base, xs, lambda, laterWins) {
       if (out.length < SMALL) return ts.magmax(out, base, xs, lambda, laterWins);
       a.magmax(out, base, xs, lambda, laterWins ? 1 : 0);
@@ -162,6 +200,5 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       if (out.length < SMALL) return ts.randomPick(out, base, experts, bounds, state);
       a.randomPick(out, base, experts, bounds, state);
     },
-    allocate: (n) => (n < HUGE_ALLOC ? new Float32Array(n) : new Float32Array(a.allocFloat32(n))),
   };
 }

@@ -11,7 +11,7 @@
 #include "kernels.h"
 #include "pool.h"
 
-#define MAX_ARGS 8
+#define MAX_ARGS 16
 
 typedef struct {
   napi_env env;
@@ -188,6 +188,23 @@ static napi_value js_weighted_delta_sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_task_arithmetic(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *ws = num_list(&a, 3, &kw);
+  double lambda = num(&a, 4);
+  if (!a.failed && k > 0) {
+    float *wf = to_f32(ws, k);
+    tm_task_arithmetic(out, base, xs, wf, k, (float)lambda, n);
+    free(wf);
+  }
+  free(xs);
+  free(ws);
+  return NULL;
+}
+
 static napi_value js_add_scaled(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0;
   float *out = f32(&a, 0, &n);
@@ -271,6 +288,63 @@ static napi_value js_abs_top_k(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* deltaTopK(x, base, k, out: Float64Array(3)) writes [threshold, ties, equal] of τ = x - base. */
+static napi_value js_delta_top_k(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, three = 0;
+  float *x = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  double k = num(&a, 2);
+  double *out = typed(&a, 3, napi_float64_array, &three);
+  CHECK if (three < 3 || k < 1 || k > (double)n) {
+    napi_throw_range_error(env, NULL, "native deltaTopK: k outside 1..n");
+    return NULL;
+  }
+  float thr;
+  size_t ties, equal;
+  tm_delta_top_k(x, base, n, (size_t)k, &thr, &ties, &equal);
+  out[0] = thr;
+  out[1] = (double)ties;
+  out[2] = (double)equal;
+  return NULL;
+}
+
+/*
+ * tiesMerge(out, base, xs, rules: Float64Array(3k) of [threshold, ties, equal (-1: unknown)], ws, ew,
+ * method, fill, fillFromTotal, haveTotal, total, mode, lambda, deltas) -> the sign total used.
+ */
+static napi_value js_ties_merge(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, nr = 0, kw = 0, ke = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *rules = typed(&a, 3, napi_float64_array, &nr);
+  double *ws = num_list(&a, 4, &kw);
+  double *ew = num_list(&a, 5, &ke);
+  double method = num(&a, 6), fill = num(&a, 7), from_total = num(&a, 8), have_total = num(&a, 9), total = num(&a, 10);
+  double mode = num(&a, 11), lambda = num(&a, 12), deltas = num(&a, 13);
+  napi_value result = NULL;
+  if (!a.failed && nr >= 3 * k && kw >= k && ke >= k) {
+    float *thr = malloc((k ? k : 1) * sizeof *thr);
+    size_t *ties = malloc((k ? k : 1) * sizeof *ties);
+    int *all = malloc((k ? k : 1) * sizeof *all);
+    for (size_t e = 0; e < k; e++) {
+      thr[e] = (float)rules[3 * e];
+      ties[e] = (size_t)rules[3 * e + 1];
+      all[e] = rules[3 * e + 2] >= 0 && rules[3 * e + 2] <= rules[3 * e + 1];
+    }
+    double t = tm_ties_merge(out, base, xs, k, thr, ties, all, ws, ew, (int)method, (int8_t)fill, (int)from_total, have_total != 0, total,
+                             (int)mode, (float)lambda, deltas != 0, n);
+    result = ret_num(env, t);
+    free(thr);
+    free(ties);
+    free(all);
+  }
+  free(xs);
+  free(ws);
+  free(ew);
+  return result;
+}
+
 static napi_value js_trim_rule(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0;
   float *x = f32(&a, 0, &n);
@@ -350,14 +424,10 @@ static napi_value js_threads(napi_env env, napi_callback_info info) {
   return ret_num(env, (double)tm_parts_for(TM_PARALLEL_MIN));
 }
 
-static napi_value js_alloc_f32(napi_env env, napi_callback_info info) {
-  BEGIN double n = num(&a, 0);
-  CHECK return tm_alloc_f32_buffer(env, (size_t)n);
-}
-
 #define FN(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 static napi_value init(napi_env env, napi_value exports) {
+  tm_keep_freed_memory();
   napi_property_descriptor props[] = {
       FN("axpy", js_axpy),
       FN("axpby", js_axpby),
@@ -366,6 +436,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("weightedSum", js_weighted_sum),
       FN("weightedDeltaSum", js_weighted_delta_sum),
       FN("addScaled", js_add_scaled),
+      FN("taskArithmetic", js_task_arithmetic),
       FN("sub", js_sub),
       FN("absMaxSelect", js_abs_max_select),
       FN("magmax", js_magmax),
@@ -374,6 +445,8 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("sumAbs", js_sum_abs),
       FN("firstNonFinite", js_first_non_finite),
       FN("absTopK", js_abs_top_k),
+      FN("deltaTopK", js_delta_top_k),
+      FN("tiesMerge", js_ties_merge),
       FN("trimRule", js_trim_rule),
       FN("trimBand", js_trim_band),
       FN("electSigns", js_elect_signs),
@@ -383,7 +456,6 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("dropBernoulli", js_drop_bernoulli),
       FN("randomPick", js_random_pick),
       FN("threads", js_threads),
-      FN("allocFloat32", js_alloc_f32),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

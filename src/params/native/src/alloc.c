@@ -1,51 +1,24 @@
 /*
- * Output buffers for large merges. A fresh JS typed array is mmapped and faults in one 4 KiB page at a
- * time on first write, which on this kind of VM costs about as much as the merge itself; a 2 MiB-aligned
- * mapping advised MADV_HUGEPAGE faults once per 2 MiB. The memory is handed to JS as an external
- * ArrayBuffer and unmapped by its finalizer; where the runtime refuses external buffers, a plain
- * ArrayBuffer is returned instead.
+ * On this kind of VM a page touched for the first time costs far more than writing it (a fresh 400 MB
+ * output faulted in at 0.2-0.5 GB/s, against tens of GB/s to rewrite memory the process already has),
+ * and memory handed back to the kernel is faulted in afresh the next time. Typed arrays get their memory
+ * from malloc, which by default serves large blocks with mmap and unmaps them on free, and trims the heap
+ * top; so every merge output of a tensor-sized array paid the first-touch cost again.
+ *
+ * Loading the addon therefore tells glibc to serve blocks up to its maximum mmap threshold (32 MiB on
+ * 64-bit) from the heap and never to trim it: memory freed by one merge (the garbage collector frees
+ * typed arrays synchronously) is reused by the next without page faults. The process keeps its high-water
+ * mark of heap memory, which is what a merge loop needs again anyway. Larger blocks still use mmap.
  */
 #include "alloc.h"
-#include <stdint.h>
-#include <stdlib.h>
-#include <sys/mman.h>
 
-#define HUGE_PAGE ((size_t)2 << 20)
+#if defined(__GLIBC__)
+#include <malloc.h>
 
-typedef struct {
-  void *map;
-  size_t len;
-} mapping;
-
-static void unmap(napi_env env, void *data, void *hint) {
-  mapping *m = hint;
-  munmap(m->map, m->len);
-  free(m);
+void tm_keep_freed_memory(void) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, -1);
 }
-
-napi_value tm_alloc_f32_buffer(napi_env env, size_t n) {
-  size_t bytes = n * sizeof(float);
-  napi_value buf;
-  void *plain;
-  if (bytes >= HUGE_PAGE) {
-    size_t len = bytes + HUGE_PAGE;
-    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map != MAP_FAILED) {
-      char *start = (char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-      madvise(start, bytes, MADV_HUGEPAGE);
-      mapping *m = malloc(sizeof *m);
-      if (m) {
-        m->map = map;
-        m->len = len;
-        if (napi_create_external_arraybuffer(env, start, bytes, unmap, m, &buf) == napi_ok) return buf;
-        free(m);
-      }
-      munmap(map, len);
-      /* a pending exception from the refused external buffer would poison the fallback */
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-  }
-  if (napi_create_arraybuffer(env, bytes, &plain, &buf) != napi_ok) return NULL;
-  return buf;
-}
+#else
+void tm_keep_freed_memory(void) {}
+#endif

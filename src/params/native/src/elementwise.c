@@ -112,22 +112,41 @@ void tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t
   run(&j, n, weighted_sum_part);
 }
 
+/* d = Σ_k w_k·(x_k - base) over one block, accumulated in expert order. */
+static inline void delta_sum_block(const ew_job *j, size_t i0, size_t len, float *d) {
+  const float *base = j->a + i0;
+  const float w0 = j->ws[0], *x0 = j->xs[0] + i0;
+  for (size_t i = 0; i < len; i++) d[i] = w0 * (x0[i] - base[i]);
+  for (size_t k = 1; k < j->k; k++) {
+    const float wk = j->ws[k], *x = j->xs[k] + i0;
+    for (size_t i = 0; i < len; i++) d[i] = d[i] + wk * (x[i] - base[i]);
+  }
+}
+
 static TM_HOT void weighted_delta_sum_part(void *c, size_t b, size_t e, int part) {
   ew_job *j = c;
-  FOR_BLOCKS(j, b, e, {
-    const float *base = j->a + i0;
-    const float w0 = j->ws[0], *x0 = j->xs[0] + i0;
-    for (size_t i = 0; i < len; i++) d[i] = w0 * (x0[i] - base[i]);
-    for (size_t k = 1; k < j->k; k++) {
-      const float wk = j->ws[k], *x = j->xs[k] + i0;
-      for (size_t i = 0; i < len; i++) d[i] = d[i] + wk * (x[i] - base[i]);
-    }
-  });
+  FOR_BLOCKS(j, b, e, delta_sum_block(j, i0, len, d));
 }
 
 void tm_weighted_delta_sum(float *out, const float *base, const float *const *xs, const float *ws, size_t k, size_t n) {
   ew_job j = {.out = out, .a = base, .xs = xs, .ws = ws, .k = k};
   run(&j, n, weighted_delta_sum_part);
+}
+
+/* weightedDeltaSum then addScaled, per block: the same operations per element, one pass over memory. */
+static TM_HOT void task_arithmetic_part(void *c, size_t b, size_t e, int part) {
+  ew_job *j = c;
+  const float lambda = j->s;
+  FOR_BLOCKS(j, b, e, {
+    const float *base = j->a + i0;
+    delta_sum_block(j, i0, len, d);
+    for (size_t i = 0; i < len; i++) d[i] = base[i] + lambda * d[i];
+  });
+}
+
+void tm_task_arithmetic(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n) {
+  ew_job j = {.out = out, .a = base, .xs = xs, .ws = ws, .k = k, .s = lambda};
+  run(&j, n, task_arithmetic_part);
 }
 
 static TM_HOT void add_scaled_part(void *c, size_t b, size_t e, int part) {

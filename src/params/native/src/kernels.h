@@ -11,6 +11,7 @@ void tm_scale(float *y, float a, size_t n);
 void tm_lerp(float *out, const float *a, const float *b, float t, size_t n);
 void tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t k, size_t n);
 void tm_weighted_delta_sum(float *out, const float *base, const float *const *xs, const float *ws, size_t k, size_t n);
+void tm_task_arithmetic(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n);
 void tm_add_scaled(float *out, const float *base, float a, const float *x, size_t n);
 void tm_sub(float *out, const float *a, const float *b, size_t n);
 void tm_abs_max_select(float *out, const float *const *xs, size_t k, size_t n);
@@ -24,6 +25,7 @@ ptrdiff_t tm_first_non_finite(const float *x, size_t n);
 
 /* Selection (exact: radix selection on the float bits). */
 void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties);
+void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal);
 size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties);
 size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, float inner_thr, size_t inner_ties);
 
@@ -33,6 +35,11 @@ double tm_sign_total(const int8_t *s, size_t n);
 void tm_resolve_ties(int8_t *s, int8_t fill, size_t n);
 void tm_disjoint_merge(float *out, const float *const *vs, const double *ws, const double *ew, size_t k, const int8_t *signs,
                        int mode, size_t n);
+
+/* TIES fused over θ0 and the experts (see ties_fused.c); returns the sign total it used (or 0). */
+double tm_ties_merge(float *out, const float *base, const float *const *xs, size_t k, const float *thr, const size_t *ties,
+                     const int *all_equal_kept, const double *ws, const double *ew, int method, int8_t fill, int fill_from_total,
+                     int have_total, double total, int mode, float lambda, int deltas, size_t n);
 
 /* Seeded draws (sfc32, state advanced in place; see src/merge/uniform.ts). */
 size_t tm_drop_bernoulli(float *t, size_t n, double p, uint32_t state[4]);

@@ -15,14 +15,26 @@
 
 typedef struct {
   const uint32_t *u;
+  const float *x, *base; /* delta form: bits of |x - base| (u unused) */
   uint32_t want_hi; /* pass 2: the high half to look inside */
   uint32_t *hist;   /* parts x BUCKETS */
 } hist_job;
 
+static inline uint32_t abs_bits(const hist_job *j, size_t i) {
+  if (!j->x) return j->u[i] & 0x7fffffffu;
+  float t = j->x[i] - j->base[i];
+  uint32_t u;
+  memcpy(&u, &t, sizeof u);
+  return u & 0x7fffffffu;
+}
+
 static void hi_part(void *c, size_t b, size_t e, int part) {
   hist_job *j = c;
   uint32_t *h = j->hist + (size_t)part * BUCKETS;
-  for (size_t i = b; i < e; i++) h[(j->u[i] & 0x7fffffffu) >> 16]++;
+  if (!j->x)
+    for (size_t i = b; i < e; i++) h[(j->u[i] & 0x7fffffffu) >> 16]++;
+  else
+    for (size_t i = b; i < e; i++) h[abs_bits(j, i) >> 16]++;
 }
 
 static void lo_part(void *c, size_t b, size_t e, int part) {
@@ -30,7 +42,7 @@ static void lo_part(void *c, size_t b, size_t e, int part) {
   uint32_t *h = j->hist + (size_t)part * BUCKETS;
   const uint32_t want = j->want_hi;
   for (size_t i = b; i < e; i++) {
-    uint32_t v = j->u[i] & 0x7fffffffu;
+    uint32_t v = abs_bits(j, i);
     if ((v >> 16) == want) h[v & 0xffffu]++;
   }
 }
@@ -55,11 +67,10 @@ static uint32_t bucket_of(const uint32_t *h, size_t k, size_t *above) {
   return 0;
 }
 
-/* Requires 1 <= k <= n and NaN-free x. */
-void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties) {
+static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
   int parts = tm_parts_for(n);
   uint32_t *hist = calloc((size_t)parts * BUCKETS, sizeof *hist);
-  hist_job j = {.u = (const uint32_t *)x, .hist = hist};
+  j.hist = hist;
   tm_parallel(n, hi_part, &j);
   fold(hist, parts);
   size_t above = 0;
@@ -69,12 +80,25 @@ void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *
   tm_parallel(n, lo_part, &j);
   fold(hist, parts);
   uint32_t lo = bucket_of(hist, k, &above);
+  if (equal) *equal = hist[lo];
   free(hist);
   uint32_t bits = (hi << 16) | lo;
   float t;
   memcpy(&t, &bits, sizeof t);
   *threshold = t;
   *ties = k - above;
+}
+
+/* Requires 1 <= k <= n and NaN-free x. */
+void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties) {
+  hist_job j = {.u = (const uint32_t *)x};
+  top_k(j, n, k, threshold, ties, NULL);
+}
+
+/* The same rule for τ = x - base without materialising τ; *equal = elements with |τ| == threshold. */
+void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  hist_job j = {.x = x, .base = base};
+  top_k(j, n, k, threshold, ties, equal);
 }
 
 size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties) {

@@ -1,0 +1,163 @@
+/*
+ * TIES in one pass over memory after the selection passes. The reference pipeline materialises each task
+ * vector, trims it, elects signs into an array and disjoint-merges into another, then adds θ0 + λ·δ:
+ * about five times the memory traffic of the merge itself. Here each block of elements is taken from θ0
+ * and the experts once: τ_k = x_k - θ0 (float32), the trim rule of expert k, the election (float64 sums
+ * in expert order), the tie rule, the disjoint merge and θ0 + λ·δ, with the reference's operations in the
+ * reference's order, so the output is bit-identical.
+ *
+ * Trim rules arrive as (threshold, ties): keep |τ| > threshold and the first `ties` elements equal to it.
+ * The "first ties" part is turned into an index cut (keep equal elements before `cut`) by a scan, skipped
+ * when the rule keeps every equal element or the threshold is 0 (a kept zero and a trimmed zero merge
+ * alike: a zero never votes and never agrees with a sign).
+ */
+#include "kernels.h"
+#include "pool.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 512
+
+typedef struct {
+  float *out;
+  const float *base;
+  const float *const *xs;
+  size_t k;
+  const float *thr;
+  const size_t *cut;
+  const double *ws, *ew;
+  int method, mode;
+  int fill_from_total; /* 0: use fill; 1: majority; -1: minority (sign of the total) */
+  int deltas;          /* xs are task vectors already */
+  int8_t fill;
+  float lambda;
+  int64_t totals[TM_MAX_PARTS];
+} fused_job;
+
+static inline float trimmed(float t, float thr, size_t i, size_t cut) {
+  float m = fabsf(t);
+  return (m > thr || (m == thr && i < cut)) ? t : 0.0f;
+}
+
+/* Elects the signs of block [i0, i0 + len) into s (before the tie rule), trimmed values into v (k x BLOCK). */
+static void elect_block(const fused_job *j, size_t i0, size_t len, float *v, double *acc, int8_t *s) {
+  const float *base = j->base + i0;
+  for (size_t i = 0; i < len; i++) acc[i] = 0;
+  for (size_t k = 0; k < j->k; k++) {
+    const float *x = j->xs[k] + i0;
+    float *vk = v + k * BLOCK;
+    const float thr = j->thr[k];
+    const size_t cut = j->cut[k];
+    if (j->deltas)
+      for (size_t i = 0; i < len; i++) vk[i] = trimmed(x[i], thr, i0 + i, cut);
+    else
+      for (size_t i = 0; i < len; i++) vk[i] = trimmed(x[i] - base[i], thr, i0 + i, cut);
+    const double w = j->ew[k];
+    if (w == 0) continue;
+    if (j->method == 0)
+      for (size_t i = 0; i < len; i++) acc[i] += w * (double)vk[i];
+    else
+      for (size_t i = 0; i < len; i++) {
+        double e = w * (double)vk[i];
+        acc[i] += e > 0 ? 1.0 : e < 0 ? -1.0 : 0.0;
+      }
+  }
+  for (size_t i = 0; i < len; i++) s[i] = acc[i] > 0 ? 1 : acc[i] < 0 ? -1 : 0;
+}
+
+static void total_part(void *c, size_t b, size_t e, int part) {
+  fused_job *j = c;
+  float *v = malloc(j->k * BLOCK * sizeof *v);
+  double acc[BLOCK];
+  int8_t s[BLOCK];
+  int64_t t = 0;
+  for (size_t i0 = b; i0 < e; i0 += BLOCK) {
+    size_t len = e - i0 < BLOCK ? e - i0 : BLOCK;
+    elect_block(j, i0, len, v, acc, s);
+    for (size_t i = 0; i < len; i++) t += s[i];
+  }
+  j->totals[part] = t;
+  free(v);
+}
+
+static inline int agrees(double ex, int8_t s) {
+  return (ex > 0 && s > 0) || (ex < 0 && s < 0);
+}
+
+static void merge_part(void *c, size_t b, size_t e, int part) {
+  fused_job *j = c;
+  float *v = malloc(j->k * BLOCK * sizeof *v);
+  double acc[BLOCK], num[BLOCK], den[BLOCK];
+  int8_t s[BLOCK];
+  float delta[BLOCK];
+  for (size_t i0 = b; i0 < e; i0 += BLOCK) {
+    size_t len = e - i0 < BLOCK ? e - i0 : BLOCK;
+    elect_block(j, i0, len, v, acc, s);
+    for (size_t i = 0; i < len; i++) s[i] = s[i] == 0 ? j->fill : s[i];
+    if (j->mode == 2) {
+      for (size_t i = 0; i < len; i++) delta[i] = 0.0f;
+      for (size_t k = 0; k < j->k; k++) {
+        const float *vk = v + k * BLOCK;
+        const double ek = j->ew[k];
+        for (size_t i = 0; i < len; i++) {
+          float x = vk[i];
+          if (agrees(ek * (double)x, s[i]) && fabsf(x) >= fabsf(delta[i])) delta[i] = x;
+        }
+      }
+    } else {
+      for (size_t i = 0; i < len; i++) num[i] = den[i] = 0;
+      for (size_t k = 0; k < j->k; k++) {
+        const float *vk = v + k * BLOCK;
+        const double wk = j->ws[k], ek = j->ew[k];
+        for (size_t i = 0; i < len; i++) {
+          double x = (double)vk[i];
+          if (agrees(ek * x, s[i])) {
+            num[i] += wk * x;
+            den[i] += wk;
+          }
+        }
+      }
+      if (j->mode == 0)
+        for (size_t i = 0; i < len; i++) delta[i] = den[i] == 0 ? 0.0f : (float)(num[i] / den[i]);
+      else
+        for (size_t i = 0; i < len; i++) delta[i] = (float)num[i];
+    }
+    const float *base = j->base + i0;
+    float *out = j->out + i0;
+    const float lambda = j->lambda;
+    for (size_t i = 0; i < len; i++) out[i] = base[i] + lambda * delta[i];
+  }
+  free(v);
+}
+
+/* Index after the `ties`-th element with |x - base| == thr (n when there are fewer). */
+static size_t cut_after(const float *x, const float *base, int deltas, size_t n, float thr, size_t ties) {
+  for (size_t i = 0; i < n; i++)
+    if (fabsf(deltas ? x[i] : x[i] - base[i]) == thr && --ties == 0) return i + 1;
+  return n;
+}
+
+double tm_ties_merge(float *out, const float *base, const float *const *xs, size_t k, const float *thr, const size_t *ties,
+                     const int *all_equal_kept, const double *ws, const double *ew, int method, int8_t fill, int fill_from_total,
+                     int have_total, double total, int mode, float lambda, int deltas, size_t n) {
+  size_t *cut = malloc((k ? k : 1) * sizeof *cut);
+  for (size_t e = 0; e < k; e++)
+    cut[e] = (all_equal_kept[e] || thr[e] == 0.0f || !isfinite(thr[e])) ? (ties[e] > 0 ? n : 0)
+                                                                       : (ties[e] == 0 ? 0 : cut_after(xs[e], base, deltas, n, thr[e], ties[e]));
+  fused_job j = {.out = out, .base = base, .xs = xs, .k = k, .thr = thr, .cut = cut, .ws = ws, .ew = ew,
+                 .method = method, .mode = mode, .fill_from_total = fill_from_total, .deltas = deltas, .fill = fill, .lambda = lambda};
+  if (fill_from_total != 0) {
+    if (!have_total) {
+      memset(j.totals, 0, sizeof j.totals);
+      tm_parallel(n, total_part, &j);
+      total = 0;
+      for (int p = 0; p < TM_MAX_PARTS; p++) total += (double)j.totals[p];
+    }
+    int8_t majority = total < 0 ? -1 : 1;
+    j.fill = fill_from_total > 0 ? majority : (int8_t)-majority;
+  }
+  tm_parallel(n, merge_part, &j);
+  free(cut);
+  return total;
+}
