@@ -1,40 +1,25 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerClip } from '../src/cli/commands/clip.js';
-import { initClipParams } from '../src/clip/init.js';
-import { makeTinyFomo, TINY_CLIP } from '../src/clip/tiny.js';
-import { saveClipCheckpoint } from '../src/clip/weights.js';
 import { TimeMergeError } from '../src/params/errors.js';
 import { csvObjects } from '../src/study/csv-read.js';
+import { makeTinyClipTree, TINY_STUDY_COMMON } from './tiny-clip-tree.js';
 
-const BPE = '/work/shared/fixtures/open_clip/bpe_simple_vocab_16e6.txt.gz';
 const run = promisify(execFile);
 const cli = (args: string[]) => run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
 
 describe('time-merge clip CONFIG', () => {
   let root: string;
   const config = (extra = '') =>
-    `study: tiny-cli\nmodel: model.safetensors\ntokenizer: ${BPE}\ndata: { root: ., registry: datasets.json }\nstream: tiny_sequence\nT: 2\nsteps: 3\nbatch: 4\nmethods: [finetune]\nbackend: wasm\nout: results\neval: { maxSamples: 4 }\n${extra}`;
+    `study: tiny-cli\nT: 2\nsteps: 3\nbatch: 4\nmethods: [finetune]\nout: results\n${TINY_STUDY_COMMON}${extra}`;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'clip-cli-'));
-    await makeTinyFomo(root, {
-      trainPerClass: 2,
-      testPerClass: 2,
-      imageSize: 32,
-      datasets: [
-        { folder: 'COLOURS', classes: ['red', 'green'], style: 'solid' },
-        { folder: 'SKETCHES', classes: ['blue', 'white'], style: 'stripes', type: 'retrieval' },
-        { folder: 'HELDOUT', classes: ['pink', 'black'], style: 'checks', evalOnly: true },
-      ],
-    });
-    await saveClipCheckpoint(join(root, 'model.safetensors'), initClipParams(TINY_CLIP, 2), TINY_CLIP, 'open_clip');
+    root = await makeTinyClipTree('clip-cli-', { folder: 'SKETCHES', classes: ['blue', 'white'], style: 'stripes', type: 'retrieval' });
     await writeFile(join(root, 'study.yaml'), config());
   }, 30_000);
   afterAll(async () => {

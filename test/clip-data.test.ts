@@ -8,8 +8,9 @@ import { batchShares, PoolSampler } from '../src/clip/batches.js';
 import { buildStream, FomoData } from '../src/clip/data.js';
 import { cutPerDataset, cutStream, fomoLayout, loadDatasetRegistry, readAnnotations, readClassnames, readStream, type Sample } from '../src/clip/fomo.js';
 import { TimeMergeError } from '../src/params/errors.js';
+import { FOMO_FIXTURES } from './shared-fixtures.js';
 
-const FIX = '/work/shared/fixtures/fomo_in_flux';
+const FIX = FOMO_FIXTURES;
 
 /** A FoMo-in-Flux root holding the fixture's DTD files (the sample as the whole train split). */
 function dtdRoot(withResized = false): string {

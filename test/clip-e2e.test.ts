@@ -8,8 +8,8 @@ import { makeTinyFomo, TINY_CLIP } from '../src/clip/tiny.js';
 import { saveClipCheckpoint } from '../src/clip/weights.js';
 import { TimeMergeError } from '../src/params/errors.js';
 import { csvObjects } from '../src/study/csv-read.js';
+import { BPE_VOCAB as BPE } from './shared-fixtures.js';
 
-const BPE = '/work/shared/fixtures/open_clip/bpe_simple_vocab_16e6.txt.gz';
 
 function csv(path: string): Record<string, string>[] {
   return csvObjects(readFileSync(path, 'utf8'));

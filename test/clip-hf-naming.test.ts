@@ -8,13 +8,14 @@ import { clipForward } from '../src/clip/model.js';
 import { toTensors } from '../src/clip/tensors.js';
 import { loadClipCheckpoint, type ClipCheckpoint } from '../src/clip/weights.js';
 import { openSafetensors } from '../src/params/safetensors/reader.js';
+import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
 /**
  * A checkpoint laid out as Hugging Face transformers' CLIPModel.save_pretrained writes it, built here
  * from the open_clip fixture's tensors by transformers' own conventions (modeling_clip.py), without the
  * project's name mapping: it checks that mapping against an independent reading of the conventions.
  */
-const DIR = '/work/shared/fixtures/open_clip/tiny-a';
+const DIR = join(OPEN_CLIP_FIXTURES, 'tiny-a');
 const fixture = JSON.parse(readFileSync(`${DIR}/fixture.json`, 'utf8')) as { tokens: number[][] };
 type Tensor = { shape: number[]; data: Float32Array };
 

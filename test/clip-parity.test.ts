@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openSafetensors } from '../src/params/safetensors/reader.js';
 import { selectBackend } from '../src/clip/backend.js';
 import { clipForward, l2normalize } from '../src/clip/model.js';
 import { clipGradients, toTensors } from '../src/clip/tensors.js';
 import { loadClipCheckpoint, type ClipCheckpoint } from '../src/clip/weights.js';
+import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
-const DIR = '/work/shared/fixtures/open_clip/tiny-a';
+const DIR = join(OPEN_CLIP_FIXTURES, 'tiny-a');
 const fixture = JSON.parse(readFileSync(`${DIR}/fixture.json`, 'utf8')) as { loss: number; tokens: number[][] };
 
 async function readAll(path: string): Promise<Map<string, { shape: readonly number[]; data: Float32Array }>> {

@@ -10,8 +10,8 @@ import { makeTinyFomo, TINY_CLIP } from '../src/clip/tiny.js';
 import { ClipTokenizer } from '../src/clip/tokenizer.js';
 import { ClipTrainer } from '../src/clip/trainer.js';
 import type { ReplayMix } from '../src/time/types.js';
+import { BPE_VOCAB as BPE } from './shared-fixtures.js';
 
-const BPE = '/work/shared/fixtures/open_clip/bpe_simple_vocab_16e6.txt.gz';
 
 describe('replay in CLIP training batches', () => {
   let root: string;

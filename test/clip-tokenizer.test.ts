@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ClipTokenizer, cleanText } from '../src/clip/tokenizer.js';
+import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
-const FIX = '/work/shared/fixtures/open_clip';
+const FIX = OPEN_CLIP_FIXTURES;
 const fixture = JSON.parse(readFileSync(`${FIX}/tiny-a/fixture.json`, 'utf8')) as { texts: string[]; tokens: number[][] };
 const bpe = ClipTokenizer.fromBpeFile(`${FIX}/bpe_simple_vocab_16e6.txt.gz`);
 

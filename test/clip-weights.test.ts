@@ -10,8 +10,9 @@ import { loadClipCheckpoint, saveClipCheckpoint, type ClipCheckpoint } from '../
 import { TimeMergeError } from '../src/params/errors.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
+import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
-const MODEL = '/work/shared/fixtures/open_clip/tiny-a/model.safetensors';
+const MODEL = join(OPEN_CLIP_FIXTURES, 'tiny-a', 'model.safetensors');
 function sameValues(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -13,10 +13,11 @@ import {
   writeSafetensors,
 } from '../src/params/safetensors/index.js';
 import { buildSafetensors, concatBytes, leBytes, tempDir } from './fixtures/safetensors/build.js';
+import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
 const tmp = tempDir();
 /** Files written by open_clip's tooling (another safetensors writer), shared with the CLIP tests. */
-const OPEN_CLIP = '/work/shared/fixtures/open_clip/tiny-a';
+const OPEN_CLIP = join(OPEN_CLIP_FIXTURES, 'tiny-a');
 afterAll(() => tmp.cleanup());
 
 /** Values chosen to exercise rounding: exact in every dtype, F16/BF16 ties, subnormals, specials. */
