@@ -65,7 +65,7 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
     return p;
   },
   merge(input, p) {
-    return applyDelta(input.base, p.lambda, linearDelta(trimmed(input, p), input.weights, p, 'breadcrumbs'));
+    return applyDelta(input.base, p.lambda, linearDelta(trimmed(input, p), input.weights, p, 'breadcrumbs', input.out));
   },
 };
 
@@ -83,6 +83,6 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
   },
   merge(input, p) {
     const taus = trimmed(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas');
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', undefined, input.out);
   },
 };

@@ -5,10 +5,18 @@ import { ELECTIONS, TIE_RULES, type Election, type TieRule } from './sign.js';
 import type { ParamDoc } from './types.js';
 import { normalizeWeights } from './weights.js';
 
-/** τ_k = θ_k - θ0 for every expert (new arrays, float32 differences). */
+/** Per-expert scratch for task vectors, grown as needed and reused tensor after tensor. */
+const scratch: Float32Array[] = [];
+
+/**
+ * τ_k = θ_k - θ0 for every expert (float32 differences), as views into scratch memory that the next call
+ * overwrites: for intermediates of one tensor's merge, never for a result. Reusing the memory matters
+ * more than it seems: fresh pages fault in at a fraction of memory bandwidth on this kind of machine.
+ */
 export function taskVectors(base: Float32Array, experts: readonly Float32Array[]): Float32Array[] {
-  return experts.map((x) => {
-    const t = allocateOutput(base.length);
+  return experts.map((x, k) => {
+    if (!scratch[k] || scratch[k].length < base.length) scratch[k] = allocateOutput(base.length);
+    const t = scratch[k].subarray(0, base.length);
     sub(t, x, base);
     return t;
   });
@@ -82,10 +90,11 @@ export function mergeTies(
   o: TiesOptions,
   inputsAre: 'experts' | 'deltas',
   modelSignTotal?: number,
+  into?: Float32Array,
 ): Float32Array {
   const electionWeights = o.weightsAt === 'before' ? weights : inputs.map(() => 1);
   const fill = { positive: 1, negative: -1, skip: 0, majority: 'majority', minority: 'minority' } as const;
-  const out = allocateOutput(base.length);
+  const out = into ?? allocateOutput(base.length);
   tiesMerge(out, base, inputs, rules, {
     weights,
     electionWeights,
@@ -113,10 +122,10 @@ export function linearParamDocs(): ParamDoc[] {
   ];
 }
 
-/** Σ w_k v_k with weights optionally normalised (a zero sum is a MERGE error). */
-export function linearDelta(values: readonly Float32Array[], weights: readonly number[], o: LinearOptions, what: string): Float32Array {
+/** Σ w_k v_k with weights optionally normalised (a zero sum is a MERGE error), into `into` when given. */
+export function linearDelta(values: readonly Float32Array[], weights: readonly number[], o: LinearOptions, what: string, into?: Float32Array): Float32Array {
   const w = o.normalize ? normalizeWeights(weights, what) : weights;
-  const out = allocateOutput(values[0].length);
+  const out = into ?? allocateOutput(values[0].length);
   weightedSum(out, values, w);
   return out;
 }

@@ -94,7 +94,7 @@ export const dareLinear: MergeTechnique<LinearParams> = {
   },
   merge(input, p) {
     const taus = droppedTaskVectors(input, p);
-    return applyDelta(input.base, p.lambda, linearDelta(taus, input.weights, p, 'dare-linear'));
+    return applyDelta(input.base, p.lambda, linearDelta(taus, input.weights, p, 'dare-linear', input.out));
   },
 };
 
@@ -112,6 +112,6 @@ export const dareTies: MergeTechnique<TiesParams> = {
   },
   merge(input, p) {
     const taus = droppedTaskVectors(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas');
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', undefined, input.out);
   },
 };

@@ -30,6 +30,12 @@ export interface TensorSink {
 
 export interface MergeOptions {
   onTensor?(name: string, index: number, total: number): void;
+  /**
+   * Output memory to reuse: a model of the merge's structure (typically the previous step's result, no
+   * longer needed). Techniques that can write each merged tensor into its tensor of the same name; the
+   * others allocate. Must not share memory with the base or the experts.
+   */
+  into?: ParamSet;
 }
 
 export interface ResolvedMerge {
@@ -92,7 +98,7 @@ export async function mergeInto(
     const baseData = await base.read(info.name);
     const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
     const merged = technique.merge(
-      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: tensorRng(seed, info.name) },
+      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: tensorRng(seed, info.name), out: outputFor(options.into, info.name, baseData.length) },
       params,
       prepared,
     );
@@ -102,7 +108,13 @@ export async function mergeInto(
   }
 }
 
-/** The merged model in memory. */
+function outputFor(into: ParamSet | undefined, name: string, length: number): Float32Array | undefined {
+  if (!into?.has(name)) return undefined;
+  const d = into.data(name);
+  return d.length === length ? d : undefined;
+}
+
+/** The merged model in memory (written into options.into where the technique can; see MergeOptions). */
 export async function mergeModels(
   spec: MergeSpec,
   base: TensorSource,

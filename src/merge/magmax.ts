@@ -37,9 +37,9 @@ export const magmax: MergeTechnique<Params> = {
   ],
   experts: { min: 1 },
   parse: (raw) => parseParams('magmax', magmax.params, raw) as unknown as Params,
-  merge({ base, experts }, p) {
+  merge({ base, experts, out: into }, p) {
     // One pass: τ_k, the running selection and θ0 + λ·τ_max per element (same operations as selectInto).
-    const out = allocateOutput(base.length);
+    const out = into ?? allocateOutput(base.length);
     magmaxKernel(out, base, experts, p.lambda, p.ties === 'later');
     return out;
   },

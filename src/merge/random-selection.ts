@@ -21,8 +21,8 @@ export const randomSelection: MergeTechnique<Params> = {
   params: [{ name: 'lambda', type: 'number', default: 1, description: 'Scale of the selected task vector (fomo_in_flux scaling_factor).' }],
   experts: { min: 1 },
   parse: (raw) => parseParams('random-selection', randomSelection.params, raw) as unknown as Params,
-  merge({ base, experts, weights, rng }, p) {
-    return applyDelta(base, p.lambda, randomPick(base, experts, weights, uniformStream(rng)));
+  merge({ base, experts, weights, rng, out }, p) {
+    return applyDelta(base, p.lambda, randomPick(base, experts, weights, uniformStream(rng), out));
   },
 };
 
@@ -31,7 +31,7 @@ export const randomSelection: MergeTechnique<Params> = {
  * order, widths ∝ weights); `uniform` gives one draw per element in index order (a UniformStream's
  * draws are taken by one kernel call on its state; any other function is called per element).
  */
-export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number): Float32Array {
+export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number, into?: Float32Array): Float32Array {
   const N = experts.length;
   let total = 0;
   for (const w of weights) {
@@ -47,7 +47,7 @@ export function randomPick(base: Float32Array, experts: readonly Float32Array[],
     bounds[k] = acc;
   }
   bounds[N - 1] = 1;
-  const delta = allocateOutput(base.length);
+  const delta = into ?? allocateOutput(base.length);
   if (isUniformStream(uniform)) {
     randomPickKernel(delta, base, experts, bounds, uniform.state);
     return delta;

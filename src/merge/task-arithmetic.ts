@@ -19,9 +19,9 @@ export const taskArithmetic: MergeTechnique<Params> = {
   ],
   experts: { min: 1 },
   parse: (raw) => parseParams('task-arithmetic', taskArithmetic.params, raw) as unknown as Params,
-  merge({ base, experts, weights }, p) {
+  merge({ base, experts, weights, out: into }, p) {
     const w = p.normalize ? normalizeWeights(weights, 'task-arithmetic') : weights;
-    const out = allocateOutput(base.length);
+    const out = into ?? allocateOutput(base.length);
     taskArithmeticKernel(out, base, experts, w, p.lambda);
     return out;
   },

@@ -34,14 +34,14 @@ export const ties: MergeTechnique<Params> = {
     const electionWeights = p.weightsAt === 'before' ? weights : weights.map(() => 1);
     return prepareGlobalTrim(base, experts, p.density, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
   },
-  merge({ name, base, experts, weights }, p, prepared) {
+  merge({ name, base, experts, weights, out }, p, prepared) {
     if (p.scope === 'model') {
       const g = prepared as GlobalTrim | undefined;
       const rules = g?.rules.get(name);
       if (!g || !rules) throw new Error(`ties: scope "model" needs prepare() to have seen tensor "${name}"`);
-      return mergeTies(base, experts, rules, weights, p, 'experts', g.signTotal);
+      return mergeTies(base, experts, rules, weights, p, 'experts', g.signTotal, out);
     }
     const k = keepCount(base.length, p.density);
-    return mergeTies(base, experts, experts.map((x) => deltaTopKRule(x, base, k)), weights, p, 'experts');
+    return mergeTies(base, experts, experts.map((x) => deltaTopKRule(x, base, k)), weights, p, 'experts', undefined, out);
   },
 };

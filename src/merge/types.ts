@@ -20,6 +20,12 @@ export interface TensorMergeInput {
   readonly weights: readonly number[];
   /** Seeded from (merge seed, tensor name), so results do not depend on the order tensors are visited. */
   readonly rng: () => number;
+  /**
+   * Where the merged tensor may be written (base's length, never one of the inputs): techniques that can
+   * write into it and return it, so a caller merging step after step reuses its output memory; the
+   * others return a new array. Its old contents never matter.
+   */
+  readonly out?: Float32Array;
 }
 
 export interface MergeSources {
@@ -50,7 +56,7 @@ export interface MergeTechnique<P extends object = Record<string, unknown>> {
   parse(raw: Record<string, unknown>): P;
   /** Optional pass over all tensors before merging (e.g. a global top-k threshold over the model). */
   prepare?(params: P, sources: MergeSources): Promise<unknown>;
-  /** The merged tensor (a new array; inputs are never modified). */
+  /** The merged tensor (input.out when given and supported, else a new array; inputs are never modified). */
   merge(input: TensorMergeInput, params: P, prepared?: unknown): Float32Array;
   /** Present when the technique has an exact O(params)-per-step form. */
   incremental?(params: P, base: ParamSet): IncrementalMerge;

@@ -16,9 +16,9 @@ export const weightedAverage: MergeTechnique<Params> = {
   params: [{ name: 'normalize', type: 'boolean', default: true, description: 'Scale weights to sum to 1 (mergekit linear: normalize).' }],
   experts: { min: 1 },
   parse: (raw) => parseParams('weighted-average', weightedAverage.params, raw) as unknown as Params,
-  merge({ experts, weights }, p) {
+  merge({ experts, weights, out: into }, p) {
     const w = p.normalize ? normalizeWeights(weights, 'weighted-average') : weights;
-    const out = allocateOutput(experts[0].length);
+    const out = into ?? allocateOutput(experts[0].length);
     weightedSum(out, experts, w);
     return out;
   },

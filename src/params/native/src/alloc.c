@@ -11,6 +11,7 @@
  * mark of heap memory, which is what a merge loop needs again anyway. Larger blocks still use mmap.
  */
 #include "alloc.h"
+#include <stdlib.h> /* defines __GLIBC__ */
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -28,22 +28,51 @@ static inline uint32_t abs_bits(const hist_job *j, size_t i) {
   return u & 0x7fffffffu;
 }
 
+/*
+ * High halves: bit 31 of |x| is 0, so they index 32768 buckets, and the part's 65536-entry histogram holds
+ * two copies, for even and odd elements: consecutive equal buckets (common, values cluster) then update
+ * different counters instead of waiting on each other. The copies are summed afterwards.
+ */
 static void hi_part(void *c, size_t b, size_t e, int part) {
   hist_job *j = c;
   uint32_t *h = j->hist + (size_t)part * BUCKETS;
-  if (!j->x)
-    for (size_t i = b; i < e; i++) h[(j->u[i] & 0x7fffffffu) >> 16]++;
-  else
-    for (size_t i = b; i < e; i++) h[abs_bits(j, i) >> 16]++;
+  uint32_t *h2 = h + BUCKETS / 2;
+  size_t i = b;
+  for (; i + 2 <= e; i += 2) {
+    h[abs_bits(j, i) >> 16]++;
+    h2[abs_bits(j, i + 1) >> 16]++;
+  }
+  for (; i < e; i++) h[abs_bits(j, i) >> 16]++;
+  for (size_t q = 0; q < BUCKETS / 2; q++) {
+    h[q] += h2[q];
+    h2[q] = 0;
+  }
 }
 
+/* Few elements fall in the wanted bucket: each block of 64 is checked branch-free first (vectorised). */
 static void lo_part(void *c, size_t b, size_t e, int part) {
   hist_job *j = c;
   uint32_t *h = j->hist + (size_t)part * BUCKETS;
   const uint32_t want = j->want_hi;
-  for (size_t i = b; i < e; i++) {
-    uint32_t v = abs_bits(j, i);
-    if ((v >> 16) == want) h[v & 0xffffu]++;
+  uint32_t v[64];
+  for (size_t i0 = b; i0 < e; i0 += 64) {
+    size_t len = e - i0 < 64 ? e - i0 : 64;
+    uint32_t any = 0;
+    if (j->x) {
+      const float *x = j->x + i0, *base = j->base + i0;
+      for (size_t i = 0; i < len; i++) {
+        float t = x[i] - base[i];
+        memcpy(&v[i], &t, sizeof t);
+      }
+    } else
+      memcpy(v, j->u + i0, len * sizeof *v);
+    for (size_t i = 0; i < len; i++) {
+      v[i] &= 0x7fffffffu;
+      any |= (uint32_t)((v[i] >> 16) == want);
+    }
+    if (any)
+      for (size_t i = 0; i < len; i++)
+        if ((v[i] >> 16) == want) h[v[i] & 0xffffu]++;
   }
 }
 
