@@ -1,4 +1,4 @@
-import { absTopK, deltaTopK, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
+import { absTopK, absTopKPair, deltaTopK, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
 
 export type { TopKRule } from '../params/kernels.js';
 
@@ -38,7 +38,7 @@ export function deltaTopKRule(x: Float32Array, base: Float32Array, k: number): T
 
 /** Applies a top-k rule in place: keeps |x_i| > threshold and the first `ties` elements equal to it. */
 export function trimByRule(x: Float32Array, rule: TopKRule): number {
-  return trimByRuleKernel(x, rule.threshold, rule.ties);
+  return trimByRuleKernel(x, rule);
 }
 
 /**
@@ -47,7 +47,10 @@ export function trimByRule(x: Float32Array, rule: TopKRule): number {
  */
 export function trimOutliers(x: Float32Array, nBottom: number, nTop: number): number {
   const n = x.length;
-  return trimBand(x, topKRule(x, n - nBottom), topKRule(x, nTop));
+  const outerK = n - nBottom;
+  const inside = (k: number) => k > 0 && k < n;
+  if (inside(outerK) && inside(nTop)) return trimBand(x, ...absTopKPair(x, outerK, nTop));
+  return trimBand(x, topKRule(x, outerK), topKRule(x, nTop));
 }
 
 /** Length of the last dimension (a "row"); 0-d and 1-d tensors are one row. */

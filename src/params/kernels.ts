@@ -321,6 +321,12 @@ export function absTopK(x: Float32Array, k: number): TopKRule {
   return active.absTopK(x, k);
 }
 
+/** absTopK(x, k1) and absTopK(x, k2) (1 <= k < n), sharing the selection's first pass on the native backend. */
+export function absTopKPair(x: Float32Array, k1: number, k2: number): [TopKRule, TopKRule] {
+  for (const k of [k1, k2]) if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `absTopKPair: k = ${k} is outside 1..${x.length - 1}`);
+  return active.absTopKPair(x, k1, k2);
+}
+
 /** absTopK of τ = x - base (1 <= k < n) without materialising τ; the native backend also reports `equal`. */
 export function deltaTopK(x: Float32Array, base: Float32Array, k: number): DeltaTopKRule {
   if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `deltaTopK: k = ${k} is outside 1..${x.length - 1}`);
@@ -341,9 +347,9 @@ export function tiesMerge(out: Float32Array, base: Float32Array, xs: readonly Fl
   return active.tiesMerge(out, base, xs, rules, o);
 }
 
-/** In place: keeps |x_i| > threshold and the first `ties` elements equal to it (index order), zeroes the rest. Returns the kept count. */
-export function trimByRule(x: Float32Array, threshold: number, ties: number): number {
-  return active.trimByRule(x, threshold, ties);
+/** In place: keeps |x_i| > rule.threshold and the first rule.ties elements equal to it (index order), zeroes the rest. Returns the kept count. */
+export function trimByRule(x: Float32Array, rule: TopKRule): number {
+  return active.trimByRule(x, rule);
 }
 
 /** In place: keeps the elements inside the outer top-k rule and outside the inner one (Breadcrumbs). Returns the kept count. */

@@ -8,16 +8,19 @@ import { selectKth } from './select-kth.js';
 
 const f = Math.fround;
 
-/** The rule "x_i is among the top k by |value|": |x_i| > threshold, or == threshold and among the first `ties`. */
+/**
+ * The rule "x_i is among the top k by |value|": |x_i| > threshold, or == threshold and among the first
+ * `ties`. `equal`, when known, counts the elements equal to the threshold: equal <= ties means every one
+ * is kept, which lets a backend trim without the sequential tie count.
+ */
 export interface TopKRule {
   readonly threshold: number;
   readonly ties: number;
-}
-
-/** A top-k rule of a task vector; `equal` (when known) counts the elements whose |value| equals the threshold. */
-export interface DeltaTopKRule extends TopKRule {
   readonly equal?: number;
 }
+
+/** A top-k rule of a task vector (the same shape). */
+export type DeltaTopKRule = TopKRule;
 
 export type Election = 'sum' | 'count';
 export type DisjointMode = 'mean' | 'sum' | 'max';
@@ -66,8 +69,15 @@ export const tsMergeKernels = {
     return tsMergeKernels.absTopK(t, k);
   },
 
-  trimByRule(x: Float32Array, threshold: number, ties: number): number {
-    let tiesLeft = ties;
+  /** The two rules of one x (Breadcrumbs' outer and inner), 1 <= k1, k2 < n. */
+  absTopKPair(x: Float32Array, k1: number, k2: number): [TopKRule, TopKRule] {
+    const outer = tsMergeKernels.absTopK(x, k1);
+    return [outer, tsMergeKernels.absTopK(x, k2)];
+  },
+
+  trimByRule(x: Float32Array, rule: TopKRule): number {
+    const threshold = rule.threshold;
+    let tiesLeft = rule.ties;
     let kept = 0;
     for (let i = 0; i < x.length; i++) {
       const m = Math.abs(x[i]);
@@ -218,7 +228,7 @@ export const tsMergeKernels = {
       const t = new Float32Array(n);
       if (o.deltas) t.set(x);
       else for (let i = 0; i < n; i++) t[i] = x[i] - base[i];
-      tsMergeKernels.trimByRule(t, rules[k].threshold, rules[k].ties);
+      tsMergeKernels.trimByRule(t, rules[k]);
       return t;
     });
     const signs = new Int8Array(n);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
 import type { KernelImpl } from '../kernels.js';
-import type { DeltaTopKRule, DisjointMode, Election } from '../ts-merge-kernels.js';
+import type { DeltaTopKRule, DisjointMode, Election, TopKRule } from '../ts-merge-kernels.js';
 
 /**
  * The native kernels (C, built from ./src by `npm run build:native`, which `prepare` runs on install),
@@ -26,6 +26,7 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   sumAbs(x: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
   absTopK(x: Float32Array, k: number, out: Float64Array): void;
+  absTopKPair(x: Float32Array, k1: number, k2: number, out: Float64Array): void;
   deltaTopK(x: Float32Array, base: Float32Array, k: number, out: Float64Array): void;
   tiesMerge(
     out: Float32Array,
@@ -43,8 +44,8 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
     lambda: number,
     deltas: number,
   ): number;
-  trimRule(x: Float32Array, threshold: number, ties: number): number;
-  trimBand(x: Float32Array, outerThreshold: number, outerTies: number, innerThreshold: number, innerTies: number): number;
+  trimRule(x: Float32Array, threshold: number, ties: number, allEqual: number): number;
+  trimBand(x: Float32Array, outerThreshold: number, outerTies: number, outerAll: number, innerThreshold: number, innerTies: number, innerAll: number): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
   signTotal(signs: Int8Array): number;
   resolveTies(signs: Int8Array, fill: number): void;
@@ -96,7 +97,10 @@ export function nativeThreads(): number {
 export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
   const a = loadAddon();
   if (!a) return undefined;
-  const rule = new Float64Array(2);
+  const rule = new Float64Array(6);
+  /** 1 when the rule keeps every element equal to its threshold (so trimming needs no sequential count). */
+  const allEqual = (r: TopKRule) => (r.equal !== undefined && r.equal <= r.ties ? 1 : 0);
+  const ruleAt = (o: number): TopKRule => ({ threshold: rule[o], ties: rule[o + 1], equal: rule[o + 2] });
   return {
     axpy(y, s, x) {
       lengths('axpy', y.length, x);
@@ -154,7 +158,12 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
     absTopK(x, k) {
       if (x.length < SMALL) return ts.absTopK(x, k);
       a.absTopK(x, k, rule);
-      return { threshold: rule[0], ties: rule[1] };
+      return ruleAt(0);
+    },
+    absTopKPair(x, k1, k2) {
+      if (x.length < SMALL) return ts.absTopKPair(x, k1, k2);
+      a.absTopKPair(x, k1, k2, rule);
+      return [ruleAt(0), ruleAt(3)];
     },
     deltaTopK(x, base, k): DeltaTopKRule {
       if (x.length < SMALL) return ts.deltaTopK(x, base, k);
@@ -172,8 +181,8 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
         o.signTotal === undefined ? 0 : 1, o.signTotal ?? 0, DISJOINT[o.disjoint], o.lambda, o.deltas ? 1 : 0);
       return fromTotal === 0 ? 0 : total;
     },
-    trimByRule: (x, threshold, ties) => (x.length < SMALL ? ts.trimByRule(x, threshold, ties) : a.trimRule(x, threshold, ties)),
-    trimBand: (x, o, i) => (x.length < SMALL ? ts.trimBand(x, o, i) : a.trimBand(x, o.threshold, o.ties, i.threshold, i.ties)),
+    trimByRule: (x, r) => (x.length < SMALL ? ts.trimByRule(x, r) : a.trimRule(x, r.threshold, r.ties, allEqual(r))),
+    trimBand: (x, o, i) => (x.length < SMALL ? ts.trimBand(x, o, i) : a.trimBand(x, o.threshold, o.ties, allEqual(o), i.threshold, i.ties, allEqual(i))),
     taskArithmetic(out, base, xs, ws, lambda) {
       if (out.length < SMALL) {
         ts.weightedDeltaSum(out, base, xs, ws);

@@ -270,21 +270,43 @@ static napi_value js_first_non_finite(napi_env env, napi_callback_info info) {
   CHECK return ret_num(env, (double)tm_first_non_finite(x, n));
 }
 
-/* absTopK(x, k, out: Float64Array(2)) writes [threshold, ties]. */
+/* absTopK(x, k, out: Float64Array(3)) writes [threshold, ties, equal]. */
 static napi_value js_abs_top_k(napi_env env, napi_callback_info info) {
-  BEGIN size_t n = 0, two;
+  BEGIN size_t n = 0, three = 0;
   float *x = f32(&a, 0, &n);
   double k = num(&a, 1);
-  double *out = typed(&a, 2, napi_float64_array, &two);
-  CHECK if (two < 2 || k < 1 || k > (double)n) {
+  double *out = typed(&a, 2, napi_float64_array, &three);
+  CHECK if (three < 3 || k < 1 || k > (double)n) {
     napi_throw_range_error(env, NULL, "native absTopK: k outside 1..n");
     return NULL;
   }
   float thr;
-  size_t ties;
-  tm_abs_top_k(x, n, (size_t)k, &thr, &ties);
+  size_t ties, equal;
+  tm_abs_top_k(x, n, (size_t)k, &thr, &ties, &equal);
   out[0] = thr;
   out[1] = (double)ties;
+  out[2] = (double)equal;
+  return NULL;
+}
+
+/* absTopKPair(x, k1, k2, out: Float64Array(6)) writes both rules as [threshold, ties, equal] x 2. */
+static napi_value js_abs_top_k_pair(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, six = 0;
+  float *x = f32(&a, 0, &n);
+  double k1 = num(&a, 1), k2 = num(&a, 2);
+  double *out = typed(&a, 3, napi_float64_array, &six);
+  CHECK if (six < 6 || k1 < 1 || k1 > (double)n || k2 < 1 || k2 > (double)n) {
+    napi_throw_range_error(env, NULL, "native absTopKPair: k outside 1..n");
+    return NULL;
+  }
+  size_t k[2] = {(size_t)k1, (size_t)k2}, ties[2], equal[2];
+  float thr[2];
+  tm_abs_top_k_pair(x, n, k, thr, ties, equal);
+  for (int r = 0; r < 2; r++) {
+    out[3 * r] = thr[r];
+    out[3 * r + 1] = (double)ties[r];
+    out[3 * r + 2] = (double)equal[r];
+  }
   return NULL;
 }
 
@@ -348,15 +370,15 @@ static napi_value js_ties_merge(napi_env env, napi_callback_info info) {
 static napi_value js_trim_rule(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0;
   float *x = f32(&a, 0, &n);
-  double thr = num(&a, 1), ties = num(&a, 2);
-  CHECK return ret_num(env, (double)tm_trim_rule(x, n, (float)thr, (size_t)ties));
+  double thr = num(&a, 1), ties = num(&a, 2), all = num(&a, 3);
+  CHECK return ret_num(env, (double)tm_trim_rule(x, n, (float)thr, (size_t)ties, all != 0));
 }
 
 static napi_value js_trim_band(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0;
   float *x = f32(&a, 0, &n);
-  double ot = num(&a, 1), oties = num(&a, 2), it = num(&a, 3), ities = num(&a, 4);
-  CHECK return ret_num(env, (double)tm_trim_band(x, n, (float)ot, (size_t)oties, (float)it, (size_t)ities));
+  double ot = num(&a, 1), oties = num(&a, 2), oall = num(&a, 3), it = num(&a, 4), ities = num(&a, 5), iall = num(&a, 6);
+  CHECK return ret_num(env, (double)tm_trim_band(x, n, (float)ot, (size_t)oties, oall != 0, (float)it, (size_t)ities, iall != 0));
 }
 
 static napi_value js_elect_signs(napi_env env, napi_callback_info info) {
@@ -445,6 +467,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("sumAbs", js_sum_abs),
       FN("firstNonFinite", js_first_non_finite),
       FN("absTopK", js_abs_top_k),
+      FN("absTopKPair", js_abs_top_k_pair),
       FN("deltaTopK", js_delta_top_k),
       FN("tiesMerge", js_ties_merge),
       FN("trimRule", js_trim_rule),

@@ -24,10 +24,11 @@ double tm_sum_abs_ordered(const float *x, size_t n);
 ptrdiff_t tm_first_non_finite(const float *x, size_t n);
 
 /* Selection (exact: radix selection on the float bits). */
-void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties);
+void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal);
+void tm_abs_top_k_pair(const float *x, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]);
 void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal);
-size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties);
-size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, float inner_thr, size_t inner_ties);
+size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties, int all_equal);
+size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, int outer_all, float inner_thr, size_t inner_ties, int inner_all);
 
 /* TIES sign election and disjoint merge. method: 0 sum, 1 count. mode: 0 mean, 1 sum, 2 max. */
 void tm_elect_signs(int8_t *out, const float *const *vs, const double *ws, size_t k, int method, size_t n);

@@ -96,15 +96,21 @@ static uint32_t bucket_of(const uint32_t *h, size_t k, size_t *above) {
   return 0;
 }
 
-static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
-  int parts = tm_parts_for(n);
+/* Pass 1: the folded histogram of high halves (caller frees). */
+static uint32_t *hi_histogram(hist_job *j, size_t n, int parts) {
+  uint32_t *hist = calloc((size_t)parts * BUCKETS, sizeof *hist);
+  j->hist = hist;
+  tm_parallel(n, hi_part, j);
+  fold(hist, parts);
+  return hist;
+}
+
+/* Pass 2 for one k, given pass 1's folded histogram `hi_hist` (left untouched). */
+static void finish_top_k(hist_job j, size_t n, int parts, const uint32_t *hi_hist, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  size_t above = 0;
+  uint32_t hi = bucket_of(hi_hist, k, &above);
   uint32_t *hist = calloc((size_t)parts * BUCKETS, sizeof *hist);
   j.hist = hist;
-  tm_parallel(n, hi_part, &j);
-  fold(hist, parts);
-  size_t above = 0;
-  uint32_t hi = bucket_of(hist, k, &above);
-  memset(hist, 0, (size_t)parts * BUCKETS * sizeof *hist);
   j.want_hi = hi;
   tm_parallel(n, lo_part, &j);
   fold(hist, parts);
@@ -118,10 +124,26 @@ static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties
   *ties = k - above;
 }
 
-/* Requires 1 <= k <= n and NaN-free x. */
-void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties) {
+static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  int parts = tm_parts_for(n);
+  uint32_t *hi = hi_histogram(&j, n, parts);
+  finish_top_k(j, n, parts, hi, k, threshold, ties, equal);
+  free(hi);
+}
+
+/* Two rules of the same x (Breadcrumbs' outer and inner) from one pass 1. */
+void tm_abs_top_k_pair(const float *x, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]) {
   hist_job j = {.u = (const uint32_t *)x};
-  top_k(j, n, k, threshold, ties, NULL);
+  int parts = tm_parts_for(n);
+  uint32_t *hi = hi_histogram(&j, n, parts);
+  for (int r = 0; r < 2; r++) finish_top_k(j, n, parts, hi, k[r], &thr[r], &ties[r], &equal[r]);
+  free(hi);
+}
+
+/* Requires 1 <= k <= n and NaN-free x. */
+void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  hist_job j = {.u = (const uint32_t *)x};
+  top_k(j, n, k, threshold, ties, equal);
 }
 
 /* The same rule for τ = x - base without materialising τ; *equal = elements with |τ| == threshold. */
@@ -130,7 +152,37 @@ void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float
   top_k(j, n, k, threshold, ties, equal);
 }
 
-size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties) {
+/* Trimming when every element equal to a threshold is kept: elementwise, so split across the pool. */
+typedef struct {
+  float *x;
+  float outer, inner; /* keep outer <= |x| and not inner <= |x| (inner NaN: no upper cut) */
+  size_t kept[TM_MAX_PARTS];
+} band_job;
+
+static void band_part(void *c, size_t b, size_t e, int part) {
+  band_job *j = c;
+  size_t kept = 0;
+  const float lo = j->outer, hi = j->inner;
+  for (size_t i = b; i < e; i++) {
+    float m = fabsf(j->x[i]);
+    int keep = (m >= lo) & !(m >= hi);
+    kept += (size_t)keep;
+    j->x[i] = keep ? j->x[i] : 0.0f;
+  }
+  j->kept[part] = kept;
+}
+
+static size_t band_parallel(float *x, size_t n, float outer, float inner) {
+  band_job j = {.x = x, .outer = outer, .inner = inner};
+  tm_parallel(n, band_part, &j);
+  size_t kept = 0;
+  for (int p = 0; p < tm_parts_for(n); p++) kept += j.kept[p];
+  return kept;
+}
+
+/* all_equal: the rule keeps every element equal to its threshold (ties >= that count). */
+size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties, int all_equal) {
+  if (all_equal) return band_parallel(x, n, threshold, NAN); /* m >= NaN is false: no upper cut */
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
     float m = fabsf(x[i]);
@@ -143,7 +195,8 @@ size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties) {
   return kept;
 }
 
-size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, float inner_thr, size_t inner_ties) {
+size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, int outer_all, float inner_thr, size_t inner_ties, int inner_all) {
+  if (outer_all && inner_all) return band_parallel(x, n, outer_thr, inner_thr);
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
     float m = fabsf(x[i]);
