@@ -41,3 +41,28 @@ describe('mergeModels into a reused model', () => {
     });
   }
 });
+
+describe('the non-finite check', () => {
+  // Kernels that write a merge's final values may vouch for them (src/params/finite-marks.ts); a value
+  // that overflows must still be caught, on every backend, also when writing into reused memory.
+  for (const backend of availableKernels()) {
+    it(`rejects an overflowing merge (${backend})`, async () => {
+      useKernels(backend);
+      const big = (v: number) => ParamSet.fromEntries([['w', { shape: [3000], data: new Float32Array(3000).fill(v) }]], String(v));
+      const base = big(0);
+      const experts = [big(3e38), big(3e38)];
+      for (const technique of ['weighted-average', 'task-arithmetic', 'ties', 'magmax', 'dare-linear']) {
+        const params: Record<string, Record<string, unknown>> = {
+          'weighted-average': { normalize: false },
+          'task-arithmetic': {},
+          ties: { density: 1, disjoint: 'sum' },
+          magmax: { lambda: 4 },
+          'dare-linear': { p: 0 },
+        };
+        for (const into of [undefined, big(1)]) {
+          await expect(mergeModels({ technique, params: params[technique] }, base, experts, { into }), technique).rejects.toThrowError(/non-finite value in "w"/);
+        }
+      }
+    });
+  }
+});

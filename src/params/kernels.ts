@@ -19,6 +19,7 @@
  * built and loads. `useKernels()` switches at run time (tests cover every backend).
  */
 import { fail } from './errors.js';
+import { clearFinite } from './finite-marks.js';
 import { loadNativeKernels } from './native/loader.js';
 import { tsMergeKernels, type DeltaTopKRule, type DisjointMode, type Election, type TiesMergeOptions, type TopKRule } from './ts-merge-kernels.js';
 import { loadWasmKernels } from './wasm/loader.js';
@@ -226,31 +227,37 @@ export function availableKernels(): KernelBackend[] {
 
 /** y += a·x (in place). */
 export function axpy(y: Float32Array, a: number, x: Float32Array): void {
+  clearFinite(y);
   active.axpy(y, a, x);
 }
 
 /** out = a·x + b·y (each product rounded, then the sum). `out` may alias x or y. */
 export function axpby(out: Float32Array, a: number, x: Float32Array, b: number, y: Float32Array): void {
+  clearFinite(out);
   active.axpby(out, a, x, b, y);
 }
 
 /** y *= a (in place). */
 export function scale(y: Float32Array, a: number): void {
+  clearFinite(y);
   active.scale(y, a);
 }
 
 /** out = a + t·(b - a): the EMA step m ← m + β(x - m) is lerp(m, m, x, β). `out` may alias a or b. */
 export function lerp(out: Float32Array, a: Float32Array, b: Float32Array, t: number): void {
+  clearFinite(out);
   active.lerp(out, a, b, t);
 }
 
 /** out = Σ_k ws[k]·xs[k], accumulated in order k = 0, 1, ... (out is overwritten; zeros for no arrays). */
 export function weightedSum(out: Float32Array, xs: readonly Float32Array[], ws: readonly number[]): void {
+  clearFinite(out);
   active.weightedSum(out, xs, ws);
 }
 
 /** out = Σ_k ws[k]·(xs[k] - base): the weighted task-vector sum, accumulated in order k = 0, 1, ... */
 export function weightedDeltaSum(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[]): void {
+  clearFinite(out);
   active.weightedDeltaSum(out, base, xs, ws);
 }
 
@@ -262,6 +269,7 @@ export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readon
   if (xs.length === 0) fail('MERGE', 'kernel taskArithmetic: needs at least one array');
   checkList('taskArithmetic', out.length, xs, ws);
   checkLen('taskArithmetic', out.length, base);
+  clearFinite(out);
   if (active.taskArithmetic) return active.taskArithmetic(out, base, xs, ws, lambda);
   active.weightedDeltaSum(out, base, xs, ws);
   active.addScaled(out, base, lambda, out);
@@ -269,11 +277,13 @@ export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readon
 
 /** out = base + a·x (task arithmetic's last step: θ0 + λ·τ). `out` may alias base or x. */
 export function addScaled(out: Float32Array, base: Float32Array, a: number, x: Float32Array): void {
+  clearFinite(out);
   active.addScaled(out, base, a, x);
 }
 
 /** out = a - b (a task vector). */
 export function sub(out: Float32Array, a: Float32Array, b: Float32Array): void {
+  clearFinite(out);
   active.sub(out, a, b);
 }
 
@@ -299,6 +309,7 @@ export function firstNonFinite(x: Float32Array): number {
 
 /** Per element, the value of largest |value| across xs; ties go to the later array (MagMax). `out` may be xs[0]. */
 export function absMaxSelect(out: Float32Array, xs: readonly Float32Array[]): void {
+  clearFinite(out);
   active.absMaxSelect(out, xs);
 }
 
@@ -344,16 +355,19 @@ export function tiesMerge(out: Float32Array, base: Float32Array, xs: readonly Fl
   if (xs.length === 0 || rules.length !== xs.length) fail('MERGE', 'kernel tiesMerge: needs one trim rule per array, at least one');
   for (const x of xs) checkLen('tiesMerge', out.length, x);
   checkLen('tiesMerge', out.length, base);
+  clearFinite(out);
   return active.tiesMerge(out, base, xs, rules, o);
 }
 
 /** In place: keeps |x_i| > rule.threshold and the first rule.ties elements equal to it (index order), zeroes the rest. Returns the kept count. */
 export function trimByRule(x: Float32Array, rule: TopKRule): number {
+  clearFinite(x);
   return active.trimByRule(x, rule);
 }
 
 /** In place: keeps the elements inside the outer top-k rule and outside the inner one (Breadcrumbs). Returns the kept count. */
 export function trimBand(x: Float32Array, outer: TopKRule, inner: TopKRule): number {
+  clearFinite(x);
   return active.trimBand(x, outer, inner);
 }
 
@@ -366,6 +380,7 @@ export function magmax(out: Float32Array, base: Float32Array, xs: readonly Float
   if (xs.length === 0) fail('MERGE', 'kernel magmax: needs at least one array');
   for (const x of xs) checkLen('magmax', out.length, x);
   checkLen('magmax', out.length, base);
+  clearFinite(out);
   active.magmax(out, base, xs, lambda, laterWins);
 }
 
@@ -403,6 +418,7 @@ export function disjointMerge(
 ): void {
   for (const v of values) if (v.length !== out.length) fail('MISMATCH', `kernel disjointMerge: array lengths differ (${out.length} vs ${v.length})`);
   if (signs.length !== out.length) fail('MISMATCH', `kernel disjointMerge: ${signs.length} signs for ${out.length} values`);
+  clearFinite(out);
   active.disjointMerge(out, values, weights, electionWeights, signs, mode);
 }
 
@@ -411,6 +427,7 @@ export function disjointMerge(
  * (./sfc32.ts, advanced in place), x_i = 0 where u < p. Returns the kept count.
  */
 export function dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number {
+  clearFinite(t);
   return active.dropBernoulli(t, p, state);
 }
 
@@ -422,6 +439,7 @@ export function randomPick(out: Float32Array, base: Float32Array, experts: reado
   if (experts.length === 0 || bounds.length !== experts.length) fail('MERGE', 'kernel randomPick: needs one bound per expert');
   for (const x of experts) checkLen('randomPick', out.length, x);
   checkLen('randomPick', out.length, base);
+  clearFinite(out);
   active.randomPick(out, base, experts, bounds, state);
 }
 

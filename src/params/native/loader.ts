@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
+import { markFinite } from '../finite-marks.js';
 import type { KernelImpl } from '../kernels.js';
 import type { DeltaTopKRule, DisjointMode, Election, TopKRule } from '../ts-merge-kernels.js';
 
@@ -16,11 +17,16 @@ import type { DeltaTopKRule, DisjointMode, Election, TopKRule } from '../ts-merg
 
 const SMALL = 64;
 
-/** The addon's exports: the elementwise kernels with KernelImpl's signatures, the rest with plain numbers for enums. */
-type SameAsImpl = 'axpy' | 'axpby' | 'scale' | 'lerp' | 'weightedSum' | 'weightedDeltaSum' | 'addScaled' | 'sub' | 'absMaxSelect';
+/**
+ * The addon's exports: most elementwise kernels with KernelImpl's signatures; enums as plain numbers;
+ * the kernels that write a merge's final values return whether every value they wrote is finite.
+ */
+type SameAsImpl = 'axpy' | 'axpby' | 'scale' | 'lerp' | 'weightedDeltaSum' | 'sub' | 'absMaxSelect';
 interface Addon extends Pick<KernelImpl, SameAsImpl> {
-  magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: number): void;
-  taskArithmetic(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void;
+  weightedSum(out: Float32Array, xs: readonly Float32Array[], ws: readonly number[]): boolean;
+  addScaled(out: Float32Array, base: Float32Array, a: number, x: Float32Array): boolean;
+  magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: number): boolean;
+  taskArithmetic(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): boolean;
   dot(a: Float32Array, b: Float32Array): number;
   sumSquares(x: Float32Array): number;
   sumAbs(x: Float32Array): number;
@@ -43,7 +49,7 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
     mode: number,
     lambda: number,
     deltas: number,
-  ): number;
+  ): [number, boolean];
   trimRule(x: Float32Array, threshold: number, ties: number, allEqual: number): number;
   trimBand(x: Float32Array, outerThreshold: number, outerTies: number, outerAll: number, innerThreshold: number, innerTies: number, innerAll: number): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
@@ -124,7 +130,7 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
     weightedSum(out, xs, ws) {
       list('weightedSum', out.length, xs, ws);
       if (out.length < SMALL || xs.length === 0) return ts.weightedSum(out, xs, ws);
-      a.weightedSum(out, xs, ws);
+      if (a.weightedSum(out, xs, ws)) markFinite(out);
     },
     weightedDeltaSum(out, base, xs, ws) {
       list('weightedDeltaSum', out.length, xs, ws);
@@ -135,7 +141,7 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
     addScaled(out, base, s, x) {
       lengths('addScaled', out.length, base, x);
       if (out.length < SMALL) return ts.addScaled(out, base, s, x);
-      a.addScaled(out, base, s, x);
+      if (a.addScaled(out, base, s, x)) markFinite(out);
     },
     sub(out, x, y) {
       lengths('sub', out.length, x, y);
@@ -177,8 +183,9 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       rules.forEach((r, k) => packed.set([r.threshold, r.ties, (r as DeltaTopKRule).equal ?? -1], 3 * k));
       const fromTotal = o.tieFill === 'majority' ? 1 : o.tieFill === 'minority' ? -1 : 0;
       const fill = typeof o.tieFill === 'number' ? o.tieFill : 0;
-      const total = a.tiesMerge(out, base, xs, packed, o.weights, o.electionWeights, ELECTION[o.election], fill, fromTotal,
+      const [total, finite] = a.tiesMerge(out, base, xs, packed, o.weights, o.electionWeights, ELECTION[o.election], fill, fromTotal,
         o.signTotal === undefined ? 0 : 1, o.signTotal ?? 0, DISJOINT[o.disjoint], o.lambda, o.deltas ? 1 : 0);
+      if (finite) markFinite(out);
       return fromTotal === 0 ? 0 : total;
     },
     trimByRule: (x, r) => (x.length < SMALL ? ts.trimByRule(x, r) : a.trimRule(x, r.threshold, r.ties, allEqual(r))),
@@ -188,11 +195,11 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
         ts.weightedDeltaSum(out, base, xs, ws);
         return ts.addScaled(out, base, lambda, out);
       }
-      a.taskArithmetic(out, base, xs, ws, lambda);
+      if (a.taskArithmetic(out, base, xs, ws, lambda)) markFinite(out);
     },
     magmax(out, base, xs, lambda, laterWins) {
       if (out.length < SMALL) return ts.magmax(out, base, xs, lambda, laterWins);
-      a.magmax(out, base, xs, lambda, laterWins ? 1 : 0);
+      if (a.magmax(out, base, xs, lambda, laterWins ? 1 : 0)) markFinite(out);
     },
     electSigns(values, weights, method, out) {
       if (out.length < SMALL) return ts.electSigns(values, weights, method, out);

@@ -108,6 +108,12 @@ static float *to_f32(const double *ws, size_t k) {
   return f;
 }
 
+static napi_value ret_bool(napi_env env, int v) {
+  napi_value r;
+  napi_get_boolean(env, v != 0, &r);
+  return r;
+}
+
 static napi_value ret_num(napi_env env, double v) {
   napi_value r;
   napi_create_double(env, v, &r);
@@ -162,14 +168,15 @@ static napi_value js_weighted_sum(napi_env env, napi_callback_info info) {
   float *out = f32(&a, 0, &n);
   const float **xs = f32_list(&a, 1, &k);
   double *ws = num_list(&a, 2, &kw);
+  int finite = 0;
   if (!a.failed && k > 0) {
     float *wf = to_f32(ws, k);
-    tm_weighted_sum(out, xs, wf, k, n);
+    finite = tm_weighted_sum(out, xs, wf, k, n);
     free(wf);
   }
   free(xs);
   free(ws);
-  return NULL;
+  return a.failed ? NULL : ret_bool(env, finite);
 }
 
 static napi_value js_weighted_delta_sum(napi_env env, napi_callback_info info) {
@@ -195,14 +202,15 @@ static napi_value js_task_arithmetic(napi_env env, napi_callback_info info) {
   const float **xs = f32_list(&a, 2, &k);
   double *ws = num_list(&a, 3, &kw);
   double lambda = num(&a, 4);
+  int finite = 0;
   if (!a.failed && k > 0) {
     float *wf = to_f32(ws, k);
-    tm_task_arithmetic(out, base, xs, wf, k, (float)lambda, n);
+    finite = tm_task_arithmetic(out, base, xs, wf, k, (float)lambda, n);
     free(wf);
   }
   free(xs);
   free(ws);
-  return NULL;
+  return a.failed ? NULL : ret_bool(env, finite);
 }
 
 static napi_value js_add_scaled(napi_env env, napi_callback_info info) {
@@ -211,8 +219,7 @@ static napi_value js_add_scaled(napi_env env, napi_callback_info info) {
   float *base = f32(&a, 1, NULL);
   double s = num(&a, 2);
   float *x = f32(&a, 3, NULL);
-  CHECK tm_add_scaled(out, base, (float)s, x, n);
-  return NULL;
+  CHECK return ret_bool(env, tm_add_scaled(out, base, (float)s, x, n));
 }
 
 static napi_value js_sub(napi_env env, napi_callback_info info) {
@@ -240,9 +247,10 @@ static napi_value js_magmax(napi_env env, napi_callback_info info) {
   const float **xs = f32_list(&a, 2, &k);
   double lambda = num(&a, 3);
   double later = num(&a, 4);
-  if (!a.failed && k > 0) tm_magmax(out, base, xs, k, (float)lambda, later != 0, n);
+  int finite = 0;
+  if (!a.failed && k > 0) finite = tm_magmax(out, base, xs, k, (float)lambda, later != 0, n);
   free(xs);
-  return NULL;
+  return a.failed ? NULL : ret_bool(env, finite);
 }
 
 static napi_value js_dot(napi_env env, napi_callback_info info) {
@@ -332,7 +340,7 @@ static napi_value js_delta_top_k(napi_env env, napi_callback_info info) {
 
 /*
  * tiesMerge(out, base, xs, rules: Float64Array(3k) of [threshold, ties, equal (-1: unknown)], ws, ew,
- * method, fill, fillFromTotal, haveTotal, total, mode, lambda, deltas) -> the sign total used.
+ * method, fill, fillFromTotal, haveTotal, total, mode, lambda, deltas) -> [sign total used, all finite].
  */
 static napi_value js_ties_merge(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0, k = 0, nr = 0, kw = 0, ke = 0;
@@ -354,9 +362,13 @@ static napi_value js_ties_merge(napi_env env, napi_callback_info info) {
       ties[e] = (size_t)rules[3 * e + 1];
       all[e] = rules[3 * e + 2] >= 0 && rules[3 * e + 2] <= rules[3 * e + 1];
     }
+    int finite = 0;
     double t = tm_ties_merge(out, base, xs, k, thr, ties, all, ws, ew, (int)method, (int8_t)fill, (int)from_total, have_total != 0, total,
-                             (int)mode, (float)lambda, deltas != 0, n);
-    result = ret_num(env, t);
+                             (int)mode, (float)lambda, deltas != 0, n, &finite);
+    /* [sign total, all written values finite] */
+    napi_create_array_with_length(env, 2, &result);
+    napi_set_element(env, result, 0, ret_num(env, t));
+    napi_set_element(env, result, 1, ret_bool(env, finite));
     free(thr);
     free(ties);
     free(all);

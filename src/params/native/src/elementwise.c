@@ -20,7 +20,16 @@ typedef struct {
   float s, t;
   int flag;
   int stream;
+  int bad[TM_MAX_PARTS]; /* a part wrote a NaN or ±Infinity */
 } ew_job;
+
+/* Whether a block just computed (in L1) holds a NaN or ±Infinity: exponent bits all ones. */
+static inline int block_bad(const float *d, size_t len) {
+  const uint32_t *u = (const uint32_t *)d;
+  uint32_t any = 0;
+  for (size_t i = 0; i < len; i++) any |= (uint32_t)((u[i] & 0x7f800000u) == 0x7f800000u);
+  return any != 0;
+}
 
 /* Runs `body` for each block [i0, i0 + len) of the part, with d pointing where the block's results go. */
 #define FOR_BLOCKS(j, begin, end, ...)                                   \
@@ -30,14 +39,20 @@ typedef struct {
       size_t len = (end) - i0 < TM_BLOCK ? (end) - i0 : TM_BLOCK;        \
       float *d = (j)->stream ? tmp : (j)->out + i0;                      \
       __VA_ARGS__;                                                           \
+      (j)->bad[part] |= block_bad(d, len);                               \
       if ((j)->stream) tm_stream_copy((j)->out + i0, tmp, len);          \
     }                                                                    \
     if ((j)->stream) _mm_sfence();                                       \
   } while (0)
 
-static void run(ew_job *j, size_t n, tm_range_fn fn) {
+/* Runs the pass; returns 1 when every value written is finite. */
+static int run(ew_job *j, size_t n, tm_range_fn fn) {
   j->stream = n >= TM_STREAM_MIN;
+  for (int p = 0; p < TM_MAX_PARTS; p++) j->bad[p] = 0;
   tm_parallel(n, fn, j);
+  for (int p = 0; p < TM_MAX_PARTS; p++)
+    if (j->bad[p]) return 0;
+  return 1;
 }
 
 static TM_HOT void axpy_part(void *c, size_t b, size_t e, int part) {
@@ -107,9 +122,9 @@ static TM_HOT void weighted_sum_part(void *c, size_t b, size_t e, int part) {
   });
 }
 
-void tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t k, size_t n) {
+int tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t k, size_t n) {
   ew_job j = {.out = out, .xs = xs, .ws = ws, .k = k};
-  run(&j, n, weighted_sum_part);
+  return run(&j, n, weighted_sum_part);
 }
 
 /* d = Σ_k w_k·(x_k - base) over one block, accumulated in expert order. */
@@ -144,9 +159,9 @@ static TM_HOT void task_arithmetic_part(void *c, size_t b, size_t e, int part) {
   });
 }
 
-void tm_task_arithmetic(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n) {
+int tm_task_arithmetic(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n) {
   ew_job j = {.out = out, .a = base, .xs = xs, .ws = ws, .k = k, .s = lambda};
-  run(&j, n, task_arithmetic_part);
+  return run(&j, n, task_arithmetic_part);
 }
 
 static TM_HOT void add_scaled_part(void *c, size_t b, size_t e, int part) {
@@ -157,9 +172,9 @@ static TM_HOT void add_scaled_part(void *c, size_t b, size_t e, int part) {
   });
 }
 
-void tm_add_scaled(float *out, const float *base, float a, const float *x, size_t n) {
+int tm_add_scaled(float *out, const float *base, float a, const float *x, size_t n) {
   ew_job j = {.out = out, .a = base, .b = x, .s = a};
-  run(&j, n, add_scaled_part);
+  return run(&j, n, add_scaled_part);
 }
 
 static TM_HOT void sub_part(void *c, size_t b, size_t e, int part) {
@@ -217,7 +232,7 @@ static TM_HOT void magmax_part(void *c, size_t b, size_t e, int part) {
   });
 }
 
-void tm_magmax(float *out, const float *base, const float *const *xs, size_t k, float lambda, int later_wins, size_t n) {
+int tm_magmax(float *out, const float *base, const float *const *xs, size_t k, float lambda, int later_wins, size_t n) {
   ew_job j = {.out = out, .a = base, .xs = xs, .k = k, .s = lambda, .flag = later_wins};
-  run(&j, n, magmax_part);
+  return run(&j, n, magmax_part);
 }

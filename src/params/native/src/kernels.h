@@ -4,18 +4,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Elementwise (float32, same operations in the same order as the TypeScript reference). */
+/* Elementwise (float32, same operations in the same order as the TypeScript reference). The int ones
+ * return 1 when every value they wrote is finite. */
 void tm_axpy(float *y, float a, const float *x, size_t n);
 void tm_axpby(float *out, float a, const float *x, float b, const float *y, size_t n);
 void tm_scale(float *y, float a, size_t n);
 void tm_lerp(float *out, const float *a, const float *b, float t, size_t n);
-void tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t k, size_t n);
+int tm_weighted_sum(float *out, const float *const *xs, const float *ws, size_t k, size_t n);
 void tm_weighted_delta_sum(float *out, const float *base, const float *const *xs, const float *ws, size_t k, size_t n);
-void tm_task_arithmetic(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n);
-void tm_add_scaled(float *out, const float *base, float a, const float *x, size_t n);
+int tm_task_arithmetic(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n);
+int tm_add_scaled(float *out, const float *base, float a, const float *x, size_t n);
 void tm_sub(float *out, const float *a, const float *b, size_t n);
 void tm_abs_max_select(float *out, const float *const *xs, size_t k, size_t n);
-void tm_magmax(float *out, const float *base, const float *const *xs, size_t k, float lambda, int later_wins, size_t n);
+int tm_magmax(float *out, const float *base, const float *const *xs, size_t k, float lambda, int later_wins, size_t n);
 
 /* Reductions. */
 double tm_dot(const float *a, const float *b, size_t n);
@@ -37,10 +38,11 @@ void tm_resolve_ties(int8_t *s, int8_t fill, size_t n);
 void tm_disjoint_merge(float *out, const float *const *vs, const double *ws, const double *ew, size_t k, const int8_t *signs,
                        int mode, size_t n);
 
-/* TIES fused over θ0 and the experts (see ties_fused.c); returns the sign total it used (or 0). */
+/* TIES fused over θ0 and the experts (see ties_fused.c); returns the sign total it used (or 0) and
+ * sets *finite to 1 when every value written is finite. */
 double tm_ties_merge(float *out, const float *base, const float *const *xs, size_t k, const float *thr, const size_t *ties,
                      const int *all_equal_kept, const double *ws, const double *ew, int method, int8_t fill, int fill_from_total,
-                     int have_total, double total, int mode, float lambda, int deltas, size_t n);
+                     int have_total, double total, int mode, float lambda, int deltas, size_t n, int *finite);
 
 /* Seeded draws (sfc32, state advanced in place; see src/merge/uniform.ts). */
 size_t tm_drop_bernoulli(float *t, size_t n, double p, uint32_t state[4]);

@@ -1,5 +1,5 @@
 /*
- * Persistent worker threads, started on first use. One pass at a time (calls come from the JS thread):
+ * Persistent worker threads, started on first use. One pass at a time (pass_mu serialises callers):
  * the caller publishes a job under the mutex, bumps the generation, runs part 0 itself and waits until
  * every worker has reported its part. Thread count: TIME_MERGE_THREADS, else the online CPUs (at most
  * TM_MAX_PARTS).
@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* One pass at a time: JS worker threads may call the addon concurrently, and the pool has one job slot. */
+static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 static int threads = 0; /* 0: not started yet */
@@ -90,6 +92,7 @@ void tm_parallel(size_t n, tm_range_fn fn, void *ctx) {
     if (n > 0) fn(ctx, 0, n, 0);
     return;
   }
+  pthread_mutex_lock(&pass_mu);
   pthread_mutex_lock(&mu);
   job.fn = fn;
   job.ctx = ctx;
@@ -105,4 +108,5 @@ void tm_parallel(size_t n, tm_range_fn fn, void *ctx) {
   pthread_mutex_lock(&mu);
   while (pending > 0) pthread_cond_wait(&done_cv, &mu);
   pthread_mutex_unlock(&mu);
+  pthread_mutex_unlock(&pass_mu);
 }

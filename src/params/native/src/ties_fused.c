@@ -40,6 +40,7 @@ typedef struct {
   int8_t fill;
   float lambda;
   int64_t totals[TM_MAX_PARTS];
+  int bad[TM_MAX_PARTS]; /* a part wrote a NaN or ±Infinity */
 } fused_job;
 
 static inline float trimmed(float t, float thr, size_t i, size_t cut) {
@@ -134,7 +135,15 @@ static TM_HOT void merge_part(void *c, size_t b, size_t e, int part) {
     const float *base = j->base + i0;
     float *out = j->out + i0;
     const float lambda = j->lambda;
-    for (size_t i = 0; i < len; i++) out[i] = base[i] + lambda * delta[i];
+    uint32_t any = 0;
+    for (size_t i = 0; i < len; i++) {
+      float o = base[i] + lambda * delta[i];
+      uint32_t u;
+      memcpy(&u, &o, sizeof u);
+      any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+      out[i] = o;
+    }
+    j->bad[part] |= any != 0;
   }
   free(v);
 }
@@ -148,7 +157,7 @@ static size_t cut_after(const float *x, const float *base, int deltas, size_t n,
 
 double tm_ties_merge(float *out, const float *base, const float *const *xs, size_t k, const float *thr, const size_t *ties,
                      const int *all_equal_kept, const double *ws, const double *ew, int method, int8_t fill, int fill_from_total,
-                     int have_total, double total, int mode, float lambda, int deltas, size_t n) {
+                     int have_total, double total, int mode, float lambda, int deltas, size_t n, int *finite) {
   size_t *cut = malloc((k ? k : 1) * sizeof *cut);
   for (size_t e = 0; e < k; e++)
     cut[e] = (all_equal_kept[e] || thr[e] == 0.0f || !isfinite(thr[e])) ? (ties[e] > 0 ? n : 0)
@@ -165,7 +174,11 @@ double tm_ties_merge(float *out, const float *base, const float *const *xs, size
     int8_t majority = total < 0 ? -1 : 1;
     j.fill = fill_from_total > 0 ? majority : (int8_t)-majority;
   }
+  memset(j.bad, 0, sizeof j.bad);
   tm_parallel(n, merge_part, &j);
+  *finite = 1;
+  for (int p = 0; p < TM_MAX_PARTS; p++)
+    if (j.bad[p]) *finite = 0;
   free(cut);
   return total;
 }
