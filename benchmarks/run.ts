@@ -431,7 +431,7 @@ async function main(): Promise<void> {
     if (failed.length > 0) {
       log(`benchmark regression: ${failed.length} of ${results.length} rows below half of ${o.check}`);
       process.exitCode = 1;
-    } else log(`benchmark regression check: ${results.length} rows at or above half of ${o.check}`);
+    } else log(`benchmark regression check: ${results.length - skipped.length} compared rows at or above half of ${o.check}${skipped.length ? `, ${skipped.length} skipped` : ''}`);
   }
 }
 
