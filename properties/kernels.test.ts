@@ -245,16 +245,13 @@ describe('fast technique kernels give exactly the reference results', () => {
   test.prop(
     [length, expertCount, kind, seed, fc.constantFrom('sum', 'count'), fc.constantFrom('mean', 'sum', 'max'), fc.array(scalar, { minLength: 4, maxLength: 4 })],
     opts,
-  )('electSigns, resolveTies, signTotal, disjointMerge', (n, count, kd, s, method, mode, ws4) => {
+  )('electSigns and signTotal', (n, count, kd, s, method, mode, ws4) => {
     const ws = ws4.slice(0, count);
     const ew = ws.map((w, i) => (i % 2 ? 1 : w));
     sameResult([new Float32Array(n), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))], ([o, ...vs]) => {
       const signs = new Int8Array(n);
       k.electSigns(vs, ew, method as 'sum' | 'count', signs);
-      const total = k.signTotal(signs);
-      k.resolveTies(signs, total < 0 ? -1 : 1);
-      k.disjointMerge(o, vs, ws, ew, signs, mode as 'mean' | 'sum' | 'max');
-      return [total, Array.from(signs.subarray(0, 50))];
+      return [k.signTotal(signs), Array.from(signs)];
     });
   });
 

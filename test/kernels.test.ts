@@ -157,7 +157,7 @@ for (const backend of backends) {
       expect(x[95]).toBe(0);
     });
 
-    it('electSigns by weighted sum and by count; resolveTies; signTotal', () => {
+    it('electSigns by weighted sum and by count; signTotal', () => {
       use();
       const xs = [rep([1, -1, 2, 0], 25), rep([1, -1, -3, 0], 25), rep([-5, 2, 0, 0], 25)];
       const s = new Int8Array(100);
@@ -166,23 +166,33 @@ for (const backend of backends) {
       expect(k.signTotal(s)).toBe(-50);
       k.electSigns(xs, [1, 1, 1], 'count', s); // counts +1, -1, 0, 0
       expect([...s.subarray(0, 4)]).toEqual([1, -1, 0, 0]);
-      k.resolveTies(s, -1);
-      expect([...s.subarray(96, 100)]).toEqual([1, -1, -1, -1]);
     });
 
-    it('disjointMerge: weighted mean, sum and max over the agreeing values', () => {
+    it('tiesMerge: trim, elect, tie rule, disjoint mean / sum / max, θ0 + λδ', () => {
       use();
-      const xs = [rep([1, -1, 2], 40), rep([3, 4, -3], 40), rep([-5, 2, 0], 40)];
-      const signs = Int8Array.from(rep([1, 1, -1], 40));
+      // τ per element (3 experts): [1, 3, -5] votes -1, [-1, 4, 2] votes +5, [2, -3, 0] votes -1, [0, 0, 0] ties
+      const base = new Float32Array(120).fill(1);
+      const taus = [rep([1, -1, 2, 0], 30), rep([3, 4, -3, 0], 30), rep([-5, 2, 0, 0], 30)];
+      const experts = taus.map((t) => F(Array.from(t, (v) => v + 1)));
+      const keep = taus.map(() => ({ threshold: -Infinity, ties: 0 }));
+      const o = { weights: [1, 1, 1], electionWeights: [1, 1, 1], election: 'sum' as const, tieFill: 1 as const, lambda: 2, deltas: false };
       const out = new Float32Array(120);
-      k.disjointMerge(out, xs, [1, 1, 1], [1, 1, 1], signs, 'mean');
-      expect([...out.subarray(0, 3)]).toEqual([2, 3, -3]); // (1+3)/2, (4+2)/2, -3
-      k.disjointMerge(out, xs, [1, 3, 1], [1, 1, 1], signs, 'mean');
-      expect([...out.subarray(0, 3)]).toEqual([2.5, 3.5, -3]); // (1+9)/4, (12+2)/4
-      k.disjointMerge(out, xs, [1, 1, 1], [1, 1, 1], signs, 'sum');
-      expect([...out.subarray(0, 3)]).toEqual([4, 6, -3]);
-      k.disjointMerge(out, xs, [1, 1, 1], [1, 1, 1], signs, 'max');
-      expect([...out.subarray(117, 120)]).toEqual([3, 4, -3]);
+      k.tiesMerge(out, base, experts, keep, { ...o, disjoint: 'mean' });
+      expect([...out.subarray(0, 4)]).toEqual([1 - 10, 1 + 6, 1 - 6, 1]); // -5; (4+2)/2; -3; nothing agrees with a tie
+      k.tiesMerge(out, base, experts, keep, { ...o, disjoint: 'mean', weights: [1, 3, 1] });
+      expect([...out.subarray(0, 4)]).toEqual([1 - 10, 1 + 2 * 3.5, 1 - 6, 1]); // (12+2)/4
+      k.tiesMerge(out, base, experts, keep, { ...o, disjoint: 'sum' });
+      expect([...out.subarray(0, 4)]).toEqual([1 - 10, 1 + 12, 1 - 6, 1]);
+      k.tiesMerge(out, base, experts, keep, { ...o, disjoint: 'max' });
+      expect([...out.subarray(116, 120)]).toEqual([1 - 10, 1 + 8, 1 - 6, 1]);
+      // trimming: expert 0 keeps only its 30 largest (the 2s), the same values again as task vectors
+      const rules = [k.deltaTopK(experts[0], base, 30), keep[1], keep[2]];
+      const trimmed = [rep([0, 0, 2, 0], 30), taus[1], taus[2]];
+      const viaDeltas = new Float32Array(120);
+      k.tiesMerge(out, base, experts, rules, { ...o, disjoint: 'mean' });
+      k.tiesMerge(viaDeltas, base, trimmed, keep, { ...o, disjoint: 'mean', deltas: true });
+      expect([...out]).toEqual([...viaDeltas]);
+      expect([...out.subarray(0, 4)]).toEqual([1 - 10, 1 + 6, 1 - 6, 1]);
     });
 
     it('magmax picks the largest |τ| per element (tie rule) and adds λ·τ_max to θ0', () => {
@@ -265,7 +275,8 @@ describe('large arrays (split across threads, streamed out) match the reference'
       const signs = new Int8Array(n);
       k.electSigns([tau, xs[1]], [1, 2], 'sum', signs);
       const dj = new Float32Array(n);
-      k.disjointMerge(dj, [tau, xs[1]], [1, 2], [1, 2], signs, 'mean');
+      const keep = { threshold: -Infinity, ties: 0 };
+      k.tiesMerge(dj, base, [tau, xs[1]], [keep, keep], { weights: [1, 2], electionWeights: [1, 2], election: 'sum', disjoint: 'mean', tieFill: 'majority', lambda: 0.5, deltas: true });
       return { arrays: [ws, ab, mm, tau, dj], rule, nonFinite: k.firstNonFinite(dj), total: k.signTotal(signs) };
     };
     const ref = run('ts');

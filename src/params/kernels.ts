@@ -398,30 +398,6 @@ export function signTotal(signs: Int8Array): number {
   return active.signTotal(signs);
 }
 
-/** Replaces 0 signs by `fill`. */
-export function resolveTies(signs: Int8Array, fill: -1 | 0 | 1): void {
-  active.resolveTies(signs, fill);
-}
-
-/**
- * TIES disjoint merge into out: per element, over the experts whose e_k·v_k has the elected sign,
- * 'mean' Σ w_k·v_k / Σ w_k (0 when none or Σ w_k = 0), 'sum' Σ w_k·v_k (float64 sums in expert order,
- * rounded once), 'max' the v_k of largest |value| (later on ties).
- */
-export function disjointMerge(
-  out: Float32Array,
-  values: readonly Float32Array[],
-  weights: readonly number[],
-  electionWeights: readonly number[],
-  signs: Int8Array,
-  mode: DisjointMode,
-): void {
-  for (const v of values) if (v.length !== out.length) fail('MISMATCH', `kernel disjointMerge: array lengths differ (${out.length} vs ${v.length})`);
-  if (signs.length !== out.length) fail('MISMATCH', `kernel disjointMerge: ${signs.length} signs for ${out.length} values`);
-  clearFinite(out);
-  active.disjointMerge(out, values, weights, electionWeights, signs, mode);
-}
-
 /**
  * DARE's Bernoulli mask in place: per element in index order one sfc32 draw u = t/2^32 from `state`
  * (./sfc32.ts, advanced in place), x_i = 0 where u < p. Returns the kept count.

@@ -44,6 +44,59 @@ export interface TiesMergeOptions {
 let scratch = new Float32Array(0);
 let deltaScratch = new Float32Array(0);
 
+/** Replaces 0 signs by fill. */
+function resolveTies(signs: Int8Array, fill: number): void {
+  for (let i = 0; i < signs.length; i++) if (signs[i] === 0) signs[i] = fill;
+}
+
+/**
+ * Disjoint merge into out: per element, over the experts whose e_k·v_k has the elected sign, 'mean'
+ * Σ w_k·v_k / Σ w_k (0 when none or Σ w_k = 0), 'sum' Σ w_k·v_k (float64 sums in expert order, rounded
+ * once), 'max' the v_k of largest |value| (later on ties).
+ */
+function disjointMerge(
+  out: Float32Array,
+  values: readonly Float32Array[],
+  weights: readonly number[],
+  electionWeights: readonly number[],
+  signs: Int8Array,
+  mode: DisjointMode,
+): void {
+  const n = signs.length;
+  if (mode === 'max') {
+    out.fill(0);
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      const e = electionWeights[k];
+      for (let i = 0; i < n; i++) {
+        const x = v[i];
+        const ex = e * x;
+        const s = signs[i];
+        if (((ex > 0 && s > 0) || (ex < 0 && s < 0)) && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
+      }
+    }
+    return;
+  }
+  const num = new Float64Array(n);
+  const den = mode === 'mean' ? new Float64Array(n) : undefined;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    const w = weights[k];
+    const e = electionWeights[k];
+    for (let i = 0; i < n; i++) {
+      const x = v[i];
+      const ex = e * x;
+      const s = signs[i];
+      if ((ex > 0 && s > 0) || (ex < 0 && s < 0)) {
+        num[i] += w * x;
+        if (den) den[i] += w;
+      }
+    }
+  }
+  if (den) for (let i = 0; i < n; i++) out[i] = den[i] === 0 ? 0 : num[i] / den[i];
+  else for (let i = 0; i < n; i++) out[i] = num[i];
+}
+
 export const tsMergeKernels = {
   sumAbs(x: Float32Array): number {
     let s = 0;
@@ -150,53 +203,6 @@ export const tsMergeKernels = {
     return s;
   },
 
-  resolveTies(signs: Int8Array, fill: number): void {
-    for (let i = 0; i < signs.length; i++) if (signs[i] === 0) signs[i] = fill;
-  },
-
-  disjointMerge(
-    out: Float32Array,
-    values: readonly Float32Array[],
-    weights: readonly number[],
-    electionWeights: readonly number[],
-    signs: Int8Array,
-    mode: DisjointMode,
-  ): void {
-    const n = signs.length;
-    if (mode === 'max') {
-      out.fill(0);
-      for (let k = 0; k < values.length; k++) {
-        const v = values[k];
-        const e = electionWeights[k];
-        for (let i = 0; i < n; i++) {
-          const x = v[i];
-          const ex = e * x;
-          const s = signs[i];
-          if (((ex > 0 && s > 0) || (ex < 0 && s < 0)) && Math.abs(x) >= Math.abs(out[i])) out[i] = x;
-        }
-      }
-      return;
-    }
-    const num = new Float64Array(n);
-    const den = mode === 'mean' ? new Float64Array(n) : undefined;
-    for (let k = 0; k < values.length; k++) {
-      const v = values[k];
-      const w = weights[k];
-      const e = electionWeights[k];
-      for (let i = 0; i < n; i++) {
-        const x = v[i];
-        const ex = e * x;
-        const s = signs[i];
-        if ((ex > 0 && s > 0) || (ex < 0 && s < 0)) {
-          num[i] += w * x;
-          if (den) den[i] += w;
-        }
-      }
-    }
-    if (den) for (let i = 0; i < n; i++) out[i] = den[i] === 0 ? 0 : num[i] / den[i];
-    else for (let i = 0; i < n; i++) out[i] = num[i];
-  },
-
   dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number {
     let kept = 0;
     for (let i = 0; i < t.length; i++) {
@@ -237,9 +243,9 @@ export const tsMergeKernels = {
     if (o.tieFill === 'majority' || o.tieFill === 'minority') {
       total = o.signTotal ?? tsMergeKernels.signTotal(signs);
       const majority = total < 0 ? -1 : 1;
-      tsMergeKernels.resolveTies(signs, o.tieFill === 'majority' ? majority : -majority);
-    } else if (o.tieFill !== 0) tsMergeKernels.resolveTies(signs, o.tieFill);
-    tsMergeKernels.disjointMerge(out, values, o.weights, o.electionWeights, signs, o.disjoint);
+      resolveTies(signs, o.tieFill === 'majority' ? majority : -majority);
+    } else if (o.tieFill !== 0) resolveTies(signs, o.tieFill);
+    disjointMerge(out, values, o.weights, o.electionWeights, signs, o.disjoint);
     const fl = f(o.lambda);
     for (let i = 0; i < n; i++) out[i] = f(base[i] + f(fl * out[i]));
     return total;

@@ -54,15 +54,6 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   trimBand(x: Float32Array, outerThreshold: number, outerTies: number, outerAll: number, innerThreshold: number, innerTies: number, innerAll: number): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
   signTotal(signs: Int8Array): number;
-  resolveTies(signs: Int8Array, fill: number): void;
-  disjointMerge(
-    out: Float32Array,
-    values: readonly Float32Array[],
-    weights: readonly number[],
-    electionWeights: readonly number[],
-    signs: Int8Array,
-    mode: number,
-  ): void;
   dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number;
   randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void;
   threads(): number;
@@ -206,11 +197,6 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       a.electSigns(out, values, weights, ELECTION[method]);
     },
     signTotal: (s) => (s.length < SMALL ? ts.signTotal(s) : a.signTotal(s)),
-    resolveTies: (s, fill) => (s.length < SMALL ? ts.resolveTies(s, fill) : a.resolveTies(s, fill)),
-    disjointMerge(out, values, weights, electionWeights, signs, mode) {
-      if (out.length < SMALL) return ts.disjointMerge(out, values, weights, electionWeights, signs, mode);
-      a.disjointMerge(out, values, weights, electionWeights, signs, DISJOINT[mode]);
-    },
     dropBernoulli: (t, p, state) => (t.length < SMALL ? ts.dropBernoulli(t, p, state) : a.dropBernoulli(t, p, state)),
     randomPick(out, base, experts, bounds, state) {
       if (out.length < SMALL) return ts.randomPick(out, base, experts, bounds, state);

@@ -411,29 +411,6 @@ static napi_value js_sign_total(napi_env env, napi_callback_info info) {
   CHECK return ret_num(env, tm_sign_total(s, n));
 }
 
-static napi_value js_resolve_ties(napi_env env, napi_callback_info info) {
-  BEGIN size_t n = 0;
-  int8_t *s = typed(&a, 0, napi_int8_array, &n);
-  double fill = num(&a, 1);
-  CHECK tm_resolve_ties(s, (int8_t)fill, n);
-  return NULL;
-}
-
-static napi_value js_disjoint_merge(napi_env env, napi_callback_info info) {
-  BEGIN size_t n = 0, k = 0, kw = 0, ke = 0;
-  float *out = f32(&a, 0, &n);
-  const float **vs = f32_list(&a, 1, &k);
-  double *ws = num_list(&a, 2, &kw);
-  double *ew = num_list(&a, 3, &ke);
-  int8_t *signs = typed(&a, 4, napi_int8_array, NULL);
-  double mode = num(&a, 5);
-  if (!a.failed) tm_disjoint_merge(out, vs, ws, ew, k, signs, (int)mode, n);
-  free(vs);
-  free(ws);
-  free(ew);
-  return NULL;
-}
-
 static napi_value js_drop_bernoulli(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0, four;
   float *t = f32(&a, 0, &n);
@@ -486,8 +463,6 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("trimBand", js_trim_band),
       FN("electSigns", js_elect_signs),
       FN("signTotal", js_sign_total),
-      FN("resolveTies", js_resolve_ties),
-      FN("disjointMerge", js_disjoint_merge),
       FN("dropBernoulli", js_drop_bernoulli),
       FN("randomPick", js_random_pick),
       FN("threads", js_threads),

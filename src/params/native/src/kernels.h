@@ -31,12 +31,9 @@ void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float
 size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties, int all_equal);
 size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, int outer_all, float inner_thr, size_t inner_ties, int inner_all);
 
-/* TIES sign election and disjoint merge. method: 0 sum, 1 count. mode: 0 mean, 1 sum, 2 max. */
+/* TIES sign election. method: 0 sum, 1 count. */
 void tm_elect_signs(int8_t *out, const float *const *vs, const double *ws, size_t k, int method, size_t n);
 double tm_sign_total(const int8_t *s, size_t n);
-void tm_resolve_ties(int8_t *s, int8_t fill, size_t n);
-void tm_disjoint_merge(float *out, const float *const *vs, const double *ws, const double *ew, size_t k, const int8_t *signs,
-                       int mode, size_t n);
 
 /* TIES fused over θ0 and the experts (see ties_fused.c); returns the sign total it used (or 0) and
  * sets *finite to 1 when every value written is finite. */

@@ -1,7 +1,7 @@
 /*
- * TIES sign election and disjoint merge (contracts in src/merge/sign.ts and src/merge/disjoint.ts).
- * Per element the float64 sums run over experts in order, exactly as the reference does, so results are
- * bit-identical; parts of the array run on the pool.
+ * TIES sign election on its own (the model-scope tie rule sums the elected signs of every tensor; the
+ * merge itself runs in ties_fused.c). Per element the float64 sums run over experts in order, exactly as
+ * the reference does, so results are bit-identical; parts of the array run on the pool.
  */
 #include "kernels.h"
 #include "pool.h"
@@ -10,13 +10,11 @@
 #define BLOCK 1024
 
 typedef struct {
-  float *out;
   int8_t *signs;
   const float *const *vs;
-  const double *ws, *ew;
+  const double *ws;
   size_t k;
   int mode;
-  int8_t fill;
 } ties_job;
 
 static void elect_part(void *c, size_t b, size_t e, int part) {
@@ -51,59 +49,4 @@ double tm_sign_total(const int8_t *s, size_t n) {
   int64_t t = 0;
   for (size_t i = 0; i < n; i++) t += s[i];
   return (double)t;
-}
-
-void tm_resolve_ties(int8_t *s, int8_t fill, size_t n) {
-  for (size_t i = 0; i < n; i++) s[i] = s[i] == 0 ? fill : s[i];
-}
-
-static inline int agrees(double ex, int8_t s) {
-  return (ex > 0 && s > 0) || (ex < 0 && s < 0);
-}
-
-static void disjoint_part(void *c, size_t b, size_t e, int part) {
-  ties_job *j = c;
-  const int8_t *signs = j->signs;
-  if (j->mode == 2) {
-    for (size_t i = b; i < e; i++) j->out[i] = 0.0f;
-    for (size_t k = 0; k < j->k; k++) {
-      const float *v = j->vs[k];
-      const double ek = j->ew[k];
-      float *out = j->out;
-      for (size_t i = b; i < e; i++) {
-        float x = v[i];
-        if (agrees(ek * (double)x, signs[i]) && fabsf(x) >= fabsf(out[i])) out[i] = x;
-      }
-    }
-    return;
-  }
-  double num[BLOCK], den[BLOCK];
-  const int mean = j->mode == 0;
-  for (size_t i0 = b; i0 < e; i0 += BLOCK) {
-    size_t len = e - i0 < BLOCK ? e - i0 : BLOCK;
-    const int8_t *s = signs + i0;
-    for (size_t i = 0; i < len; i++) num[i] = den[i] = 0;
-    for (size_t k = 0; k < j->k; k++) {
-      const float *v = j->vs[k] + i0;
-      const double wk = j->ws[k], ek = j->ew[k];
-      for (size_t i = 0; i < len; i++) {
-        double x = (double)v[i];
-        if (agrees(ek * x, s[i])) {
-          num[i] += wk * x;
-          den[i] += wk;
-        }
-      }
-    }
-    float *out = j->out + i0;
-    if (mean)
-      for (size_t i = 0; i < len; i++) out[i] = den[i] == 0 ? 0.0f : (float)(num[i] / den[i]);
-    else
-      for (size_t i = 0; i < len; i++) out[i] = (float)num[i];
-  }
-}
-
-void tm_disjoint_merge(float *out, const float *const *vs, const double *ws, const double *ew, size_t k, const int8_t *signs,
-                       int mode, size_t n) {
-  ties_job j = {.out = out, .signs = (int8_t *)signs, .vs = vs, .ws = ws, .ew = ew, .k = k, .mode = mode};
-  tm_parallel(n, disjoint_part, &j);
 }
