@@ -14,6 +14,7 @@ import seedrandom from 'seedrandom';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { availableKernels, tsKernels, useKernels, kernelBackend, wasmKernelsAvailable, type KernelBackend } from '../src/params/kernels.js';
 import * as k from '../src/params/kernels.js';
+import { dropCut } from '../src/params/counter-rng.js';
 
 const initial = kernelBackend();
 beforeAll(() => {
@@ -264,6 +265,50 @@ describe('fast technique kernels give exactly the reference results', () => {
       k.randomPick(o, b, xs, bounds, state);
       return [kept, Array.from(state)];
     });
+  });
+});
+
+describe('counter-based DARE and random selection give exactly the reference results', () => {
+  const p01 = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+  test.prop([length, expertCount, kind, seed, p01, fc.array(scalar, { minLength: 4, maxLength: 4 }), scalar], opts)('dareL1, dareDrop, dareLinear, randomPickCounter', (n, count, kd, s, p, ws4, lambda) => {
+    const key = [s >>> 0, Math.imul(s, 0x9e3779b1) >>> 0] as const;
+    const cut = dropCut(p);
+    const ws = ws4.slice(0, count);
+    const scales = ws.map((_, i) => (i === 0 ? 1 / (1 - p) : 1 + i / 3));
+    const cuts = Float64Array.from({ length: count }, (_, i) => (i === count - 1 ? 2 ** 32 : Math.floor(((i + 1) / (count + 1)) * 2 ** 32)));
+    const xs0 = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+    sameResult([new Float32Array(n), new Float32Array(n), fill(n, s + 5, kd), fill(n, s + 9, kd), ...xs0], ([o, o2, b, t, ...xs]) => {
+      const l1 = xs.map((x, j) => k.dareL1(x, b, cut, key, j));
+      const l1t = k.dareL1(t, undefined, cut, key, 3);
+      k.dareDrop(t, cut, key, 1, 1 / (1 - p));
+      k.dareLinear(o, b, xs, ws, scales, lambda, cut, key);
+      k.randomPickCounter(o2, b, xs, cuts, key);
+      return [l1, l1t];
+    });
+  });
+
+  test.prop([length, expertCount, kind, seed, p01, fc.array(scalar, { minLength: 4, maxLength: 4 }), scalar], opts)('dareLinear is dareDrop on the task vectors, weightedSum and addScaled', (n, count, kd, s, p, ws4, lambda) => {
+    const key = [s >>> 0, 12345] as const;
+    const cut = dropCut(p);
+    const ws = ws4.slice(0, count);
+    const scales = ws.map((_, i) => 1 + i / 7);
+    const base = fill(n, s + 5, kd);
+    const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+    for (const b of availableKernels()) {
+      useKernels(b);
+      const fused = new Float32Array(n);
+      k.dareLinear(fused, base, xs, ws, scales, lambda, cut, key);
+      const taus = xs.map((x, j) => {
+        const t = new Float32Array(n);
+        k.sub(t, x, base);
+        k.dareDrop(t, cut, key, j, scales[j]);
+        return t;
+      });
+      const comp = new Float32Array(n);
+      k.weightedSum(comp, taus, ws);
+      k.addScaled(comp, base, lambda, comp);
+      expect(bits(fused)).toEqual(bits(comp));
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { tensorRng } from '../src/merge/engine.js';
-import { randomPick } from '../src/merge/random-selection.js';
+import { randomPick, randomPickByKey } from '../src/merge/random-selection.js';
+import { counterKey } from '../src/params/counter-rng.js';
 import { uniformStream } from '../src/merge/uniform.js';
 import { listTechniques } from '../src/merge/registry.js';
 import { type Case, maxAbs, mergeCase, mergeOne, nearlyEqual, sameValues } from './merge-arbitraries.js';
@@ -281,6 +282,26 @@ describe('random selection and the draw stream', () => {
         },
       ),
       RUNS,
+    );
+  });
+  it('counter picks are deterministic per seed and follow the weights (counts within 6 sd)', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }), (seed, w) => {
+        if (w.every((v) => v === 0)) return true;
+        const n = 20000;
+        const base = new Float32Array(n);
+        const experts = w.map((_, k) => new Float32Array(n).fill(k + 1));
+        const a = randomPickByKey(base, experts, w, counterKey(tensorRng(seed, 'w')));
+        const b = randomPickByKey(base, experts, w, counterKey(tensorRng(seed, 'w')));
+        if (!sameValues(a, [...b])) return false;
+        const total = w.reduce((x, y) => x + y, 0);
+        return w.every((wk, k) => {
+          const q = wk / total;
+          const c = a.filter((v) => v === k + 1).length;
+          return Math.abs(c - n * q) <= 6 * Math.sqrt(n * q * (1 - q)) + 1;
+        });
+      }),
+      { numRuns: 20 },
     );
   });
   it('the stream is deterministic per seed, in [0, 1), and roughly uniform', () => {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { breadcrumbTrim } from '../src/merge/breadcrumbs.js';
-import { dropTaskVector } from '../src/merge/dare.js';
+import { dropTaskVector, dropTaskVectorCounter } from '../src/merge/dare.js';
+import { counterKey } from '../src/params/counter-rng.js';
 import { mergeModels, tensorRng } from '../src/merge/engine.js';
 import { prepareGlobalTrim } from '../src/merge/global-trim.js';
 import { selectKth } from '../src/params/select-kth.js';
@@ -146,7 +147,7 @@ describe('DARE', () => {
         let mean = 0;
         for (let s = 0; s < seeds; s++) {
           const t = xs.slice();
-          dropTaskVector(t, { p, rescale: 'inverse', mask: 'bernoulli' }, uniformStream(tensorRng(s, 'w')));
+          dropTaskVectorCounter(t, { p, rescale: 'inverse' }, counterKey(tensorRng(s, 'w')), 0);
           mean += t.reduce((a, v) => a + Math.abs(v), 0) / seeds;
         }
         return Math.abs(mean - l1) <= 5 * se + 1e-4 * l1;
@@ -159,10 +160,29 @@ describe('DARE', () => {
       fc.property(vector(5, 80), fc.double({ min: 0, max: 0.9, noNaN: true }), fc.constantFrom('bernoulli', 'exact'), fc.integer(), (x, p, mask, seed) => {
         const t = Float32Array.from(x);
         const l1 = t.reduce((a, v) => a + Math.abs(v), 0);
-        dropTaskVector(t, { p, rescale: 'l1', mask: mask as 'bernoulli' | 'exact' }, tensorRng(seed, 'w'));
+        if (mask === 'bernoulli') dropTaskVectorCounter(t, { p, rescale: 'l1' }, counterKey(tensorRng(seed, 'w')), seed & 7);
+        else dropTaskVector(t, { p, rescale: 'l1', mask: 'exact' }, tensorRng(seed, 'w'));
         const after = t.reduce((a, v) => a + Math.abs(v), 0);
         // mergekit's guard: no rescale when either norm is below 1e-7 (here: only denormals survived)
         return after < 1e-7 || l1 < 1e-7 || Math.abs(after - l1) <= 1e-5 * l1;
+      }),
+      RUNS,
+    );
+  });
+  it('the Bernoulli mask drops each element with probability floor(p·2^32)/2^32, independently per expert (counts within 6 sd)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 0.99, noNaN: true }), fc.integer(), fc.integer({ min: 0, max: 50 }), (p, seed, k) => {
+        const n = 20000;
+        const key = counterKey(tensorRng(seed, 'w'));
+        const a = new Float32Array(n).fill(1);
+        const b = new Float32Array(n).fill(1);
+        dropTaskVectorCounter(a, { p, rescale: 'none' }, key, k);
+        dropTaskVectorCounter(b, { p, rescale: 'none' }, key, k + 1);
+        const sd = Math.sqrt(n * p * (1 - p));
+        let both = 0;
+        for (let i = 0; i < n; i++) if (a[i] === 0 && b[i] === 0) both++;
+        const q = p * p;
+        return Math.abs(n - nonzeros(a) - n * p) <= 6 * sd + 1 && Math.abs(both - n * q) <= 6 * Math.sqrt(n * q * (1 - q)) + 1;
       }),
       RUNS,
     );

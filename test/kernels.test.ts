@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import * as k from '../src/params/kernels.js';
 import { SFC32_SCALE, sfc32Step } from '../src/params/sfc32.js';
+import { counterU32, dropCut, expertKey } from '../src/params/counter-rng.js';
 
 const F = (xs: number[]) => Float32Array.from(xs);
 const initial = k.kernelBackend();
@@ -223,6 +224,31 @@ for (const backend of backends) {
       expect([...out]).toEqual(vs.map((u) => (u < 0.25 ? 2 : 4)));
     });
 
+    it('dareDrop, dareL1, dareLinear and randomPickCounter use the counter draws u32(key, k, i)', () => {
+      use();
+      const key = [0xdeadbeef, 42] as const;
+      const n = 200;
+      const cut = dropCut(0.3);
+      expect(cut).toBe(Math.floor(0.3 * 2 ** 32));
+      const keep = (k: number) => {
+        const [e0, e1] = expertKey(key, k);
+        return Array.from({ length: n }, (_, i) => counterU32(e0, e1, i) >= cut);
+      };
+      const x = new Float32Array(n).fill(1);
+      k.dareDrop(x, cut, key, 2, 4);
+      expect([...x]).toEqual(keep(2).map((kp) => (kp ? 4 : 0)));
+      const base = new Float32Array(n).fill(1);
+      const ones = new Float32Array(n).fill(2); // τ = 1
+      expect(k.dareL1(ones, base, cut, key, 1)).toEqual([n, keep(1).filter(Boolean).length]);
+      const out = new Float32Array(n);
+      k.dareLinear(out, base, [ones, new Float32Array(n).fill(3)], [1, 0.5], [2, 1], 2, cut, key); // 1 + 2·(2·keep0 + 0.5·2·keep1)
+      const k0 = keep(0), k1 = keep(1);
+      expect([...out]).toEqual(k0.map((a, i) => 1 + 2 * ((a ? 2 : 0) + (k1[i] ? 1 : 0))));
+      const [e0, e1] = expertKey(key, 0);
+      k.randomPickCounter(out, base, [new Float32Array(n).fill(3), new Float32Array(n).fill(5)], Float64Array.from([2 ** 30, 2 ** 32]), key);
+      expect([...out]).toEqual(Array.from({ length: n }, (_, i) => (counterU32(e0, e1, i) < 2 ** 30 ? 2 : 4)));
+    });
+
     it('sumAbs is the float64 sum of magnitudes', () => {
       use();
       expect(k.sumAbs(rep([1, -2, 3], 40))).toBe(240);
@@ -249,6 +275,35 @@ describe('backend selection', () => {
 });
 
 describe('large arrays (split across threads, streamed out) match the reference', () => {
+  it('counter-based DARE and random selection at 2^22 + 77 floats', () => {
+    const n = 2 ** 22 + 77;
+    const key = [7, 9] as const;
+    const base = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const xs = [0, 1].map((j) => Float32Array.from({ length: n }, (_, i) => Math.cos(i * (j + 2))));
+    const run = (b: k.KernelBackend) => {
+      k.useKernels(b);
+      const out = new Float32Array(n);
+      k.dareLinear(out, base, xs, [0.7, -1.3], [1 / 0.1, 1.5], 0.9, dropCut(0.9), key);
+      const pick = new Float32Array(n);
+      k.randomPickCounter(pick, base, xs, Float64Array.from([2 ** 31, 2 ** 32]), key);
+      const t = xs[0].slice();
+      k.dareDrop(t, dropCut(0.6), key, 3, 2.5);
+      return { arrays: [out, pick, t], l1: k.dareL1(xs[1], base, dropCut(0.9), key, 1) };
+    };
+    const ref = run('ts');
+    for (const b of backends.filter((x) => x !== 'ts')) {
+      const r = run(b);
+      expect(r.l1).toEqual(ref.l1);
+      r.arrays.forEach((a, i) => {
+        const p = new Uint32Array(a.buffer);
+        const q = new Uint32Array(ref.arrays[i].buffer);
+        let d = -1;
+        for (let j = 0; j < n && d < 0; j++) if (p[j] !== q[j]) d = j;
+        expect(`${b} array ${i}: first difference at ${d}`).toBe(`${b} array ${i}: first difference at -1`);
+      });
+    }
+  });
+
   it('elementwise and technique kernels at 2^22 + 3 floats', () => {
     const n = 2 ** 22 + 3;
     const gen = (s: number) => F(Array.from({ length: 64 }, (_, i) => Math.sin(i * 7.1 + s) * 3)).subarray(0, 64);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tensorRng } from '../src/merge/engine.js';
-import { dropTaskVector } from '../src/merge/dare.js';
-import { randomPick } from '../src/merge/random-selection.js';
+import { dropTaskVector, dropTaskVectorCounter } from '../src/merge/dare.js';
+import { randomPick, randomPickByKey } from '../src/merge/random-selection.js';
+import { counterKey } from '../src/params/counter-rng.js';
 import { getTechnique, listTechniques } from '../src/merge/registry.js';
 import { uniformStream } from '../src/merge/uniform.js';
 import { TimeMergeError } from '../src/params/errors.js';
@@ -179,18 +180,38 @@ describe('dare', () => {
     // m = 2: i=0: j = 0 + ⌊0.1·4⌋ = 0 -> drop index 0; i=1: j = 1 + ⌊0.7·3⌋ = 3 -> drop index 3
     expect(drop({ p: 0.5, mask: 'exact' }, 0.1, 0.7)).toEqual([0, -8, 12, 0]);
   });
-  it('the techniques drop with a stream seeded from the tensor rng, experts in order, then combine', () => {
-    // dare-ties = TIES step (density 1) on the vectors dropped by uniformStream(rng), expert 1 then 2
+  it('the techniques drop with counter draws keyed by the tensor rng (expert k, element i), then combine', () => {
+    // dare-ties = TIES step (density 1) on the vectors dropped by u32(key, k, i) >= floor(p·2^32)
+    const base = [0, 0, 0, 0, 0, 0];
+    const experts = [[1, -2, 3, -4, 5, -6], [-1, 1, 2, 2, -3, 3]];
+    const key = counterKey(tensorRng(0, 'w'));
+    const dropped = experts.map((e, k) => {
+      const t = Float32Array.from(e);
+      dropTaskVectorCounter(t, getTechnique('dare-ties').parse({ p: 0.5 }), key, k);
+      return [...t];
+    });
+    expect(dropped.flat().filter((v) => v === 0).length).toBeGreaterThan(0);
+    expect(run('dare-ties', { p: 0.5 }, base, experts)).toEqual(run('ties', { density: 1 }, base, dropped));
+    expect(run('dare-linear', { p: 0.5, lambda: 0.5 }, base, experts)).toEqual(run('task-arithmetic', { lambda: 0.5 }, base, dropped));
+    for (const rescale of ['l1', 'none']) {
+      const d = experts.map((e, k) => {
+        const t = Float32Array.from(e);
+        dropTaskVectorCounter(t, getTechnique('dare-linear').parse({ p: 0.5, rescale }), key, k);
+        return [...t];
+      });
+      expect(run('dare-linear', { p: 0.5, rescale }, base, experts)).toEqual(run('task-arithmetic', {}, base, d));
+    }
+  });
+  it('the exact mask draws from a stream seeded from the tensor rng, experts in order', () => {
     const base = [0, 0, 0, 0, 0, 0];
     const experts = [[1, -2, 3, -4, 5, -6], [-1, 1, 2, 2, -3, 3]];
     const u = uniformStream(tensorRng(0, 'w'));
     const dropped = experts.map((e) => {
       const t = Float32Array.from(e);
-      dropTaskVector(t, getTechnique('dare-ties').parse({ p: 0.5 }), u);
+      dropTaskVector(t, getTechnique('dare-linear').parse({ p: 0.5, mask: 'exact' }), u);
       return [...t];
     });
-    expect(run('dare-ties', { p: 0.5 }, base, experts)).toEqual(run('ties', { density: 1 }, base, dropped));
-    expect(run('dare-linear', { p: 0.5, lambda: 0.5 }, base, experts)).toEqual(run('task-arithmetic', { lambda: 0.5 }, base, dropped));
+    expect(run('dare-linear', { p: 0.5, mask: 'exact' }, base, experts)).toEqual(run('task-arithmetic', {}, base, dropped));
   });
   it('p = 0 is plain task arithmetic; p = 1 is a CONFIG error', () => {
     expect(run('dare-linear', { p: 0, lambda: 2 }, [1, 1], [[2, 3], [0, 1]])).toEqual([1, 5]);
@@ -296,10 +317,10 @@ describe('random-selection', () => {
     // weights [3,1]: bounds [0.75, 1] -> [0,0,0,1]
     expect([...randomPick(base, e, [3, 1], draws(0.1, 0.6, 0.4, 0.99))]).toEqual([1, 1, 1, 2]);
   });
-  it('the technique draws from a stream seeded by the tensor rng: θ0 + λ·pick', () => {
+  it('the technique picks with counter draws keyed by the tensor rng: θ0 + λ·pick', () => {
     const base = [1, 1, 1, 1, 1];
     const experts = [[2, 2, 2, 2, 2], [3, 3, 3, 3, 3], [0, 0, 0, 0, 0]];
-    const pick = randomPick(Float32Array.from(base), experts.map((e) => Float32Array.from(e)), [1, 1, 1], uniformStream(tensorRng(0, 'w')));
+    const pick = randomPickByKey(Float32Array.from(base), experts.map((e) => Float32Array.from(e)), [1, 1, 1], counterKey(tensorRng(0, 'w')));
     expect(run('random-selection', { lambda: 2 }, base, experts)).toEqual([...pick].map((d) => 1 + 2 * d));
   });
   it('rejects negative or all-zero weights', () => {

@@ -1,8 +1,10 @@
-import { dropBernoulli, scale, sumAbs } from '../params/kernels.js';
+import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
+import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, dropBernoulli, scale, sumAbs } from '../params/kernels.js';
 import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
 import { parseParams, requireRange } from './params.js';
 import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
 import { isUniformStream, uniformStream } from './uniform.js';
+import { normalizeWeights } from './weights.js';
 
 type Rescale = 'inverse' | 'l1' | 'none';
 type Mask = 'bernoulli' | 'exact';
@@ -68,13 +70,59 @@ export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number
   }
 }
 
-/** Task vectors after DARE; one fast stream seeded from the tensor's rng serves the experts in order. */
+/**
+ * The survivors' scale of expert k under the Bernoulli mask: 1/(1-p) (inverse), 1 (none), or the L1
+ * ratio before/after the drop (l1; 1 when either norm is below 1e-7, mergekit's guard), the norms from
+ * the ordered blocked sums of dareL1 on v = x - base (or v = x without base).
+ */
+function survivorScale(d: DropParams, cut: number, key: CounterKey, k: number, x: Float32Array, base?: Float32Array): number {
+  if (d.p === 0 || d.rescale === 'none') return 1;
+  if (d.rescale === 'inverse') return 1 / (1 - d.p);
+  const [before, after] = dareL1(x, base, cut, key, k);
+  return before >= 1e-7 && after >= 1e-7 ? before / after : 1;
+}
+
+/**
+ * DARE's Bernoulli drop of expert k's task vector t in place on counter-based draws: element i is kept
+ * iff u32(key, k, i) >= floor(p·2^32) (src/params/counter-rng.ts), survivors rescaled. Every element's
+ * draw is independent of every other's, so the pass is threaded and vectorised.
+ */
+export function dropTaskVectorCounter(t: Float32Array, d: Omit<DropParams, 'mask'>, key: CounterKey, k: number): void {
+  const cut = dropCut(d.p);
+  dareDrop(t, cut, key, k, survivorScale({ ...d, mask: 'bernoulli' }, cut, key, k, t));
+}
+
+/**
+ * Task vectors after DARE. Bernoulli: counter-based draws keyed by two words of the tensor's rng (expert
+ * k, element i). Exact: one sfc32 stream seeded from the tensor's rng serves the experts in order (the
+ * partial Fisher-Yates shuffle is sequential).
+ */
 function droppedTaskVectors({ base, experts, rng }: TensorMergeInput, d: DropParams): Float32Array[] {
   const taus = taskVectors(base, experts);
   if (d.p === 0) return taus;
+  if (d.mask === 'bernoulli') {
+    const key = counterKey(rng);
+    taus.forEach((t, k) => dropTaskVectorCounter(t, d, key, k));
+    return taus;
+  }
   const uniform = uniformStream(rng);
   for (const t of taus) dropTaskVector(t, d, uniform);
   return taus;
+}
+
+/**
+ * dare-linear with the Bernoulli mask in one fused pass over θ0 and the experts (no task vectors are
+ * materialised): out = θ0 + λ Σ_k w_k·keep_k(i)·s_k·(x_k - θ0), the same bits as dropping, rescaling,
+ * summing and adding; rescale l1 first takes each expert's two norms (one threaded pass per expert).
+ */
+function fusedDareLinear({ base, experts, weights, rng, out }: TensorMergeInput, p: LinearParams): Float32Array {
+  const w = p.normalize ? normalizeWeights(weights, 'dare-linear') : weights;
+  const key = counterKey(rng);
+  const cut = dropCut(p.p);
+  const scales = experts.map((x, k) => survivorScale(p, cut, key, k, x, base));
+  const o = out ?? allocateOutput(base.length);
+  dareLinearKernel(o, base, experts, w, scales, p.lambda, cut, key);
+  return o;
 }
 
 type LinearParams = DropParams & LinearOptions;
@@ -93,6 +141,7 @@ export const dareLinear: MergeTechnique<LinearParams> = {
     return p;
   },
   merge(input, p) {
+    if (p.mask === 'bernoulli') return fusedDareLinear(input, p);
     const taus = droppedTaskVectors(input, p);
     return applyDelta(input.base, p.lambda, linearDelta(taus, input.weights, p, 'dare-linear', input.out));
   },

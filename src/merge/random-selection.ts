@@ -1,9 +1,10 @@
 import { fail } from '../params/errors.js';
-import { allocateOutput, randomPick as randomPickKernel } from '../params/kernels.js';
+import { counterKey, type CounterKey } from '../params/counter-rng.js';
+import { allocateOutput, randomPick as randomPickKernel, randomPickCounter } from '../params/kernels.js';
 import { applyDelta } from './combine.js';
 import { parseParams } from './params.js';
 import type { MergeTechnique } from './types.js';
-import { isUniformStream, uniformStream } from './uniform.js';
+import { isUniformStream } from './uniform.js';
 
 interface Params {
   lambda: number;
@@ -11,8 +12,9 @@ interface Params {
 
 /**
  * Per element, the task-vector value of one expert drawn at random (fomo_in_flux `random`), θ0 + λ·τ_pick.
- * Expert weights are the draw probabilities (normalised; equal by default). One rng() draw per element
- * in index order, so the same seed gives the same choices.
+ * Expert weights are the draw probabilities (normalised; equal by default). The draw for element i is
+ * the counter-based u32(key, 0, i) of src/params/counter-rng.ts, keyed by two words of the tensor's rng,
+ * so the same seed gives the same choices and the pass is threaded.
  */
 export const randomSelection: MergeTechnique<Params> = {
   name: 'random-selection',
@@ -22,9 +24,41 @@ export const randomSelection: MergeTechnique<Params> = {
   experts: { min: 1 },
   parse: (raw) => parseParams('random-selection', randomSelection.params, raw) as unknown as Params,
   merge({ base, experts, weights, rng, out }, p) {
-    return applyDelta(base, p.lambda, randomPick(base, experts, weights, uniformStream(rng), out));
+    return applyDelta(base, p.lambda, randomPickByKey(base, experts, weights, counterKey(rng), out));
   },
 };
+
+/** Cumulative draw probabilities of the weights (checked), the last 1 exactly. */
+function cumulativeBounds(weights: readonly number[]): Float64Array {
+  const N = weights.length;
+  let total = 0;
+  for (const w of weights) {
+    if (w < 0) fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
+    total += w;
+  }
+  if (total === 0) fail('MERGE', `random-selection: weights [${weights.join(', ')}] sum to zero`);
+  const bounds = new Float64Array(N);
+  let acc = 0;
+  for (let k = 0; k < N; k++) {
+    acc += weights[k] / total;
+    bounds[k] = acc;
+  }
+  bounds[N - 1] = 1;
+  return bounds;
+}
+
+/**
+ * Per element, τ_k[i] of the expert k whose probability interval holds the counter draw u32(key, 0, i),
+ * compared in the integer domain: k is the first with u32 < floor(bound_k·2^32) (the last expert when
+ * none). Intervals in expert order, widths ∝ weights.
+ */
+export function randomPickByKey(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], key: CounterKey, into?: Float32Array): Float32Array {
+  const bounds = cumulativeBounds(weights);
+  const cuts = bounds.map((b) => Math.floor(b * 4294967296));
+  const delta = into ?? allocateOutput(base.length);
+  randomPickCounter(delta, base, experts, cuts, key);
+  return delta;
+}
 
 /**
  * Per element, τ_k[i] of the expert k whose probability interval holds the draw u_i (intervals in expert
@@ -33,20 +67,8 @@ export const randomSelection: MergeTechnique<Params> = {
  */
 export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number, into?: Float32Array): Float32Array {
   const N = experts.length;
-  let total = 0;
-  for (const w of weights) {
-    if (w < 0) fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
-    total += w;
-  }
-  if (total === 0) fail('MERGE', `random-selection: weights [${weights.join(', ')}] sum to zero`);
   // Cumulative bounds; the last is 1 exactly so every draw in [0, 1) lands somewhere.
-  const bounds = new Float64Array(N);
-  let acc = 0;
-  for (let k = 0; k < N; k++) {
-    acc += weights[k] / total;
-    bounds[k] = acc;
-  }
-  bounds[N - 1] = 1;
+  const bounds = cumulativeBounds(weights);
   const delta = into ?? allocateOutput(base.length);
   if (isUniformStream(uniform)) {
     randomPickKernel(delta, base, experts, bounds, uniform.state);

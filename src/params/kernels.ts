@@ -19,6 +19,7 @@
  * built and loads. `useKernels()` switches at run time (tests cover every backend).
  */
 import { fail } from './errors.js';
+import type { CounterKey } from './counter-rng.js';
 import { clearFinite } from './finite-marks.js';
 import { loadNativeKernels } from './native/loader.js';
 import { tsMergeKernels, type DeltaTopKRule, type DisjointMode, type Election, type TiesMergeOptions, type TopKRule } from './ts-merge-kernels.js';
@@ -417,6 +418,48 @@ export function randomPick(out: Float32Array, base: Float32Array, experts: reado
   checkLen('randomPick', out.length, base);
   clearFinite(out);
   active.randomPick(out, base, experts, bounds, state);
+}
+
+/**
+ * DARE's L1 norms of expert k's task vector v = x - base (or v = x without base) before and after its
+ * counter-based drop (keep iff u32(key, k, i) >= cut; ./counter-rng.ts): [Σ|v|, Σ kept |v|], float64 sums
+ * within fixed blocks of DARE_L1_BLOCK elements, block sums added in order, so every backend gives the
+ * same bits whatever its thread split.
+ */
+export function dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key: CounterKey, k: number): [number, number] {
+  if (base) checkLen('dareL1', x.length, base);
+  return active.dareL1(x, base, cut, key[0], key[1], k);
+}
+
+/** DARE's drop of expert k's task vector t in place: t_i = keep ? s·t_i : 0 (float32), keep as in dareL1. */
+export function dareDrop(t: Float32Array, cut: number, key: CounterKey, k: number, s: number): void {
+  clearFinite(t);
+  active.dareDrop(t, cut, key[0], key[1], k, s);
+}
+
+/**
+ * Fused dare-linear: out = base + λ·Σ_k ws[k]·(keep_k(i) ? scales[k]·(xs[k] - base) : 0), float32, summed
+ * in expert order: bit for bit dareDrop on the task vectors, then weightedSum and addScaled. `out` must
+ * not alias an input. Needs at least one expert.
+ */
+export function dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key: CounterKey): void {
+  if (xs.length === 0 || scales.length !== xs.length) fail('MERGE', 'kernel dareLinear: needs one scale per expert and at least one expert');
+  checkList('dareLinear', out.length, xs, ws);
+  checkLen('dareLinear', out.length, base);
+  clearFinite(out);
+  active.dareLinear(out, base, xs, ws, scales, lambda, cut, key[0], key[1]);
+}
+
+/**
+ * Random selection on counter draws: u = u32(key, 0, i); out_i = xs[e][i] - base[i] with e the number of
+ * cuts[j] <= u over j < N-1 (cuts: nondecreasing integers floor(bound_j·2^32)).
+ */
+export function randomPickCounter(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], cuts: Float64Array, key: CounterKey): void {
+  if (experts.length === 0 || cuts.length !== experts.length) fail('MERGE', 'kernel randomPickCounter: needs one cut per expert');
+  for (const x of experts) checkLen('randomPickCounter', out.length, x);
+  checkLen('randomPickCounter', out.length, base);
+  clearFinite(out);
+  active.randomPickCounter(out, base, experts, cuts, key[0], key[1]);
 }
 
 /** Below this many floats a fresh zeroed array is as cheap as an uninitialised one. */

@@ -3,10 +3,14 @@
  * disjoint merge, MagMax, seeded drops and picks). The contracts are documented on the dispatching
  * functions in ./kernels.ts; every backend must give exactly these results.
  */
+import { counterU32, expertKey } from './counter-rng.js';
 import { SFC32_SCALE, sfc32Step } from './sfc32.js';
 import { selectKth } from './select-kth.js';
 
 const f = Math.fround;
+
+/** Elements per block of dareL1's ordered sums (TM_L1_BLOCK in native/src/counter-rng.h). */
+export const DARE_L1_BLOCK = 4096;
 
 /**
  * The rule "x_i is among the top k by |value|": |x_i| > threshold, or == threshold and among the first
@@ -218,6 +222,74 @@ export const tsMergeKernels = {
       const u = sfc32Step(state) * SFC32_SCALE;
       let k = 0;
       while (u >= bounds[k] && k < last) k++;
+      out[i] = experts[k][i] - base[i];
+    }
+  },
+
+  /**
+   * DARE's L1 norms of v = x - base (v = x without base) before and after the drop of expert k: float64
+   * sums of |v| within fixed blocks of 4096 elements, the block sums added in order (so a threaded
+   * backend gives the same bits). Kept: u32(key, k, i) >= cut (./counter-rng.ts).
+   */
+  dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key0: number, key1: number, k: number): [number, number] {
+    const [e0, e1] = expertKey([key0, key1], k);
+    const B = DARE_L1_BLOCK;
+    let all = 0;
+    let kept = 0;
+    for (let i0 = 0; i0 < x.length; i0 += B) {
+      const i1 = Math.min(x.length, i0 + B);
+      let ba = 0;
+      let bk = 0;
+      for (let i = i0; i < i1; i++) {
+        const a = Math.abs(base ? f(x[i] - base[i]) : x[i]);
+        ba += a;
+        if (counterU32(e0, e1, i) >= cut) bk += a;
+      }
+      all += ba;
+      kept += bk;
+    }
+    return [all, kept];
+  },
+
+  /** DARE's drop of expert k in place: t_i = u32(key, k, i) >= cut ? s·t_i : 0 (float32). */
+  dareDrop(t: Float32Array, cut: number, key0: number, key1: number, k: number, s: number): void {
+    const [e0, e1] = expertKey([key0, key1], k);
+    const fs = f(s);
+    for (let i = 0; i < t.length; i++) t[i] = counterU32(e0, e1, i) >= cut ? f(fs * t[i]) : 0;
+  },
+
+  /**
+   * Fused dare-linear: out = base + λ·Σ_k w_k·v_k with v_k = u32(key, k, i) >= cut ? s_k·(x_k - base) : 0,
+   * float32 throughout, accumulated in expert order (the same bits as dropping task vectors, scaling,
+   * weightedSum and addScaled). `out` must not alias an input.
+   */
+  dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key0: number, key1: number): void {
+    const n = out.length;
+    for (let k = 0; k < xs.length; k++) {
+      const [e0, e1] = expertKey([key0, key1], k);
+      const w = f(ws[k]);
+      const s = f(scales[k]);
+      const x = xs[k];
+      for (let i = 0; i < n; i++) {
+        const v = counterU32(e0, e1, i) >= cut ? f(s * f(x[i] - base[i])) : 0;
+        out[i] = k === 0 ? f(w * v) : f(out[i] + f(w * v));
+      }
+    }
+    const fl = f(lambda);
+    for (let i = 0; i < n; i++) out[i] = f(base[i] + f(fl * out[i]));
+  },
+
+  /**
+   * Random selection on counter draws: u = u32(key, 0, i); the expert is the number of cuts[j] <= u over
+   * j < N-1 (cuts: integer cumulative bounds floor(bound·2^32), nondecreasing); out_i = x_e[i] - base[i].
+   */
+  randomPickCounter(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], cuts: Float64Array, key0: number, key1: number): void {
+    const [e0, e1] = expertKey([key0, key1], 0);
+    const last = experts.length - 1;
+    for (let i = 0; i < out.length; i++) {
+      const u = counterU32(e0, e1, i);
+      let k = 0;
+      for (let j = 0; j < last; j++) if (cuts[j] <= u) k++;
       out[i] = experts[k][i] - base[i];
     }
   },

@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.c",
         "src/alloc.c",
+        "src/dare.c",
         "src/elementwise.c",
         "src/draws.c",
         "src/pool.c",

@@ -56,6 +56,10 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   signTotal(signs: Int8Array): number;
   dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number;
   randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void;
+  dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key0: number, key1: number, k: number, out: Float64Array): void;
+  dareDrop(t: Float32Array, cut: number, key0: number, key1: number, k: number, s: number): void;
+  dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key0: number, key1: number): boolean;
+  randomPickCounter(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], cuts: Float64Array, key0: number, key1: number): void;
   threads(): number;
 }
 
@@ -201,6 +205,21 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
     randomPick(out, base, experts, bounds, state) {
       if (out.length < SMALL) return ts.randomPick(out, base, experts, bounds, state);
       a.randomPick(out, base, experts, bounds, state);
+    },
+    dareL1(x, base, cut, key0, key1, k) {
+      if (x.length < SMALL) return ts.dareL1(x, base, cut, key0, key1, k);
+      const r = new Float64Array(2);
+      a.dareL1(x, base, cut, key0, key1, k, r);
+      return [r[0], r[1]];
+    },
+    dareDrop: (t, cut, key0, key1, k, s) => (t.length < SMALL ? ts.dareDrop(t, cut, key0, key1, k, s) : a.dareDrop(t, cut, key0, key1, k, s)),
+    dareLinear(out, base, xs, ws, scales, lambda, cut, key0, key1) {
+      if (out.length < SMALL) return ts.dareLinear(out, base, xs, ws, scales, lambda, cut, key0, key1);
+      if (a.dareLinear(out, base, xs, ws, scales, lambda, cut, key0, key1)) markFinite(out);
+    },
+    randomPickCounter(out, base, experts, cuts, key0, key1) {
+      if (out.length < SMALL) return ts.randomPickCounter(out, base, experts, cuts, key0, key1);
+      a.randomPickCounter(out, base, experts, cuts, key0, key1);
     },
   };
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "counter-rng.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -431,6 +432,60 @@ static napi_value js_random_pick(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* DARE / random selection on counter-based draws (dare.c). Keys and cuts arrive as doubles holding integers. */
+static napi_value js_dare_l1(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, nb = 0, two = 0;
+  float *x = f32(&a, 0, &n);
+  bool has_base = false;
+  float *base = NULL;
+  if (a.argc > 1 && napi_is_typedarray(env, a.argv[1], &has_base) == napi_ok && has_base) base = f32(&a, 1, &nb);
+  double cut = num(&a, 2), k0 = num(&a, 3), k1 = num(&a, 4), k = num(&a, 5);
+  double *out = typed(&a, 6, napi_float64_array, &two);
+  CHECK tm_dare_l1(x, base, n, (uint32_t)cut, (uint32_t)k0, (uint32_t)k1, (uint32_t)k, out);
+  return NULL;
+}
+
+static napi_value js_dare_drop(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0;
+  float *t = f32(&a, 0, &n);
+  double cut = num(&a, 1), k0 = num(&a, 2), k1 = num(&a, 3), k = num(&a, 4), s = num(&a, 5);
+  CHECK tm_dare_drop(t, n, (uint32_t)cut, (uint32_t)k0, (uint32_t)k1, (uint32_t)k, (float)s);
+  return NULL;
+}
+
+static napi_value js_dare_linear(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0, ks = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *ws = num_list(&a, 3, &kw);
+  double *sc = num_list(&a, 4, &ks);
+  double lambda = num(&a, 5), cut = num(&a, 6), k0 = num(&a, 7), k1 = num(&a, 8);
+  int finite = 0;
+  if (!a.failed && k > 0) {
+    float *wf = to_f32(ws, k), *sf = to_f32(sc, k);
+    finite = tm_dare_linear(out, base, xs, wf, sf, k, (float)lambda, (uint32_t)cut, (uint32_t)k0, (uint32_t)k1, n);
+    free(wf);
+    free(sf);
+  }
+  free(xs);
+  free(ws);
+  free(sc);
+  return a.failed ? NULL : ret_bool(env, finite);
+}
+
+static napi_value js_random_pick_counter(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, nc = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *cuts = typed(&a, 3, napi_float64_array, &nc);
+  double k0 = num(&a, 4), k1 = num(&a, 5);
+  if (!a.failed && k > 0) tm_random_pick_counter(out, base, xs, k, cuts, (uint32_t)k0, (uint32_t)k1, n);
+  free(xs);
+  return NULL;
+}
+
 static napi_value js_threads(napi_env env, napi_callback_info info) {
   return ret_num(env, (double)tm_parts_for(TM_PARALLEL_MIN));
 }
@@ -465,6 +520,10 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("signTotal", js_sign_total),
       FN("dropBernoulli", js_drop_bernoulli),
       FN("randomPick", js_random_pick),
+      FN("dareL1", js_dare_l1),
+      FN("dareDrop", js_dare_drop),
+      FN("dareLinear", js_dare_linear),
+      FN("randomPickCounter", js_random_pick_counter),
       FN("threads", js_threads),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,0 +1,174 @@
+/*
+ * DARE and random selection on counter-based uniforms (counter-rng.h): every element's draw depends only
+ * on (key, expert, index), so the passes split across the pool and vectorise. Per element the float32
+ * operations are those of the TypeScript reference (src/params/ts-merge-kernels.ts), in its order.
+ */
+#include "counter-rng.h"
+#include "pool.h"
+#include "store.h"
+#include <math.h>
+#include <stdlib.h>
+
+#define TM_HOT __attribute__((target_clones("avx2", "default")))
+
+/* ----- ordered L1 sums: float64 within fixed blocks of TM_L1_BLOCK, block sums added in order ----- */
+
+typedef struct {
+  const float *x, *base;
+  size_t n;
+  uint32_t cut;
+  tm_ckey c;
+  double *sums; /* 2 per block: all, kept */
+} l1_job;
+
+static TM_HOT void l1_part(void *ctx, size_t b, size_t e, int part) {
+  l1_job *j = ctx;
+  for (size_t blk = (b + TM_L1_BLOCK - 1) / TM_L1_BLOCK; blk * TM_L1_BLOCK < e; blk++) {
+    size_t i0 = blk * TM_L1_BLOCK, i1 = i0 + TM_L1_BLOCK < j->n ? i0 + TM_L1_BLOCK : j->n;
+    double all = 0, kept = 0;
+    for (size_t i = i0; i < i1; i++) {
+      float v = j->base ? j->x[i] - j->base[i] : j->x[i];
+      double a = fabs((double)v);
+      all += a;
+      if (tm_counter_u32(j->c, (uint32_t)i) >= j->cut) kept += a;
+    }
+    j->sums[2 * blk] = all;
+    j->sums[2 * blk + 1] = kept;
+  }
+}
+
+void tm_dare_l1(const float *x, const float *base, size_t n, uint32_t cut, uint32_t key0, uint32_t key1, uint32_t k, double out[2]) {
+  size_t blocks = (n + TM_L1_BLOCK - 1) / TM_L1_BLOCK;
+  l1_job j = {.x = x, .base = base, .n = n, .cut = cut, .c = tm_expert_key(key0, key1, k), .sums = malloc((blocks ? blocks : 1) * 2 * sizeof(double))};
+  tm_parallel(n, l1_part, &j);
+  double all = 0, kept = 0;
+  for (size_t b = 0; b < blocks; b++) {
+    all += j.sums[2 * b];
+    kept += j.sums[2 * b + 1];
+  }
+  free(j.sums);
+  out[0] = all;
+  out[1] = kept;
+}
+
+/* ----- drop in place: t_i = keep ? s·t_i : 0 ----- */
+
+typedef struct {
+  float *t;
+  uint32_t cut;
+  tm_ckey c;
+  float s;
+} drop_job;
+
+static TM_HOT void drop_part(void *ctx, size_t b, size_t e, int part) {
+  drop_job *j = ctx;
+  float *t = j->t;
+  const float s = j->s;
+  const uint32_t cut = j->cut;
+  const tm_ckey c = j->c;
+  for (size_t i = b; i < e; i++) {
+    uint32_t u = tm_counter_u32(c, (uint32_t)i);
+    float v = s * t[i];
+    t[i] = u >= cut ? v : 0.0f;
+  }
+}
+
+void tm_dare_drop(float *t, size_t n, uint32_t cut, uint32_t key0, uint32_t key1, uint32_t k, float s) {
+  drop_job j = {.t = t, .cut = cut, .c = tm_expert_key(key0, key1, k), .s = s};
+  tm_parallel(n, drop_part, &j);
+}
+
+/* ----- fused dare-linear: out = base + λ·Σ_k w_k·(keep_k ? s_k·(x_k - base) : 0) ----- */
+
+typedef struct {
+  float *out;
+  const float *base;
+  const float *const *xs;
+  const float *ws, *scales;
+  size_t nk;
+  float lambda;
+  uint32_t cut, key0, key1;
+  int stream;
+  int bad[TM_MAX_PARTS];
+} lin_job;
+
+static TM_HOT void lin_part(void *ctx, size_t b, size_t e, int part) {
+  lin_job *j = ctx;
+  float tmp[TM_BLOCK];
+  const uint32_t cut = j->cut;
+  for (size_t i0 = b; i0 < e; i0 += TM_BLOCK) {
+    size_t len = e - i0 < TM_BLOCK ? e - i0 : TM_BLOCK;
+    float *d = j->stream ? tmp : j->out + i0;
+    const float *base = j->base + i0;
+    for (size_t k = 0; k < j->nk; k++) {
+      const float w = j->ws[k], s = j->scales[k], *x = j->xs[k] + i0;
+      const tm_ckey c = tm_expert_key(j->key0, j->key1, (uint32_t)k);
+      const uint32_t first = (uint32_t)i0;
+      if (k == 0)
+        for (size_t i = 0; i < len; i++) {
+          uint32_t u = tm_counter_u32(c, first + (uint32_t)i);
+          float v = s * (x[i] - base[i]);
+          v = u >= cut ? v : 0.0f;
+          d[i] = w * v;
+        }
+      else
+        for (size_t i = 0; i < len; i++) {
+          uint32_t u = tm_counter_u32(c, first + (uint32_t)i);
+          float v = s * (x[i] - base[i]);
+          v = u >= cut ? v : 0.0f;
+          d[i] = d[i] + w * v;
+        }
+    }
+    const float lambda = j->lambda;
+    uint32_t any = 0;
+    for (size_t i = 0; i < len; i++) {
+      float r = base[i] + lambda * d[i];
+      d[i] = r;
+      uint32_t bits;
+      __builtin_memcpy(&bits, &r, 4);
+      any |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    j->bad[part] |= any != 0;
+    if (j->stream) tm_stream_copy(j->out + i0, tmp, len);
+  }
+  if (j->stream) _mm_sfence();
+}
+
+int tm_dare_linear(float *out, const float *base, const float *const *xs, const float *ws, const float *scales, size_t nk, float lambda,
+                   uint32_t cut, uint32_t key0, uint32_t key1, size_t n) {
+  lin_job j = {.out = out, .base = base, .xs = xs, .ws = ws, .scales = scales, .nk = nk, .lambda = lambda, .cut = cut, .key0 = key0, .key1 = key1,
+               .stream = n >= TM_STREAM_MIN};
+  for (int p = 0; p < TM_MAX_PARTS; p++) j.bad[p] = 0;
+  tm_parallel(n, lin_part, &j);
+  for (int p = 0; p < TM_MAX_PARTS; p++)
+    if (j.bad[p]) return 0;
+  return 1;
+}
+
+/* ----- random selection ----- */
+
+typedef struct {
+  float *out;
+  const float *base;
+  const float *const *xs;
+  size_t nk;
+  const double *cuts;
+  tm_ckey c;
+} pick_job;
+
+static TM_HOT void pick_part(void *ctx, size_t b, size_t e, int part) {
+  pick_job *j = ctx;
+  const size_t last = j->nk - 1;
+  for (size_t i = b; i < e; i++) {
+    double u = (double)tm_counter_u32(j->c, (uint32_t)i);
+    size_t k = 0;
+    for (size_t q = 0; q < last; q++) k += j->cuts[q] <= u;
+    j->out[i] = j->xs[k][i] - j->base[i];
+  }
+}
+
+void tm_random_pick_counter(float *out, const float *base, const float *const *xs, size_t nk, const double *cuts, uint32_t key0, uint32_t key1,
+                            size_t n) {
+  pick_job j = {.out = out, .base = base, .xs = xs, .nk = nk, .cuts = cuts, .c = tm_expert_key(key0, key1, 0)};
+  tm_parallel(n, pick_part, &j);
+}
