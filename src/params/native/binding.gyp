@@ -11,6 +11,7 @@
         "src/pool.c",
         "src/reduce.c",
         "src/select.c",
+        "src/select_bracket.c",
         "src/ties.c",
         "src/ties_fused.c"
       ],

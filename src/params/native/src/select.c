@@ -3,10 +3,12 @@
  * largest |x| is found by radix selection on the bits of |x|: a histogram of the high 16 bits picks the
  * bucket holding it, a histogram of the low 16 bits inside that bucket picks the value. Both passes are
  * split across the pool with per-part histograms. Trimming then keeps |x| > threshold and the first
- * `ties` elements equal to it (earliest index wins), a sequential rule.
+ * `ties` elements equal to it (earliest index wins), a sequential rule. Large inputs first try the
+ * one-pass sampled bracket of select_bracket.c (same results); this radix path is its fallback.
  */
 #include "kernels.h"
 #include "pool.h"
+#include "select_bracket.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,11 @@ static void finish_top_k(hist_job j, size_t n, int parts, const uint32_t *hi_his
 }
 
 static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  size_t eq;
+  if (tm_bracket_top_k(j.x ? j.x : (const float *)j.u, j.x ? j.base : NULL, n, 1, &k, threshold, ties, &eq)) {
+    if (equal) *equal = eq;
+    return;
+  }
   int parts = tm_parts_for(n);
   uint32_t *hi = hi_histogram(&j, n, parts);
   finish_top_k(j, n, parts, hi, k, threshold, ties, equal);
@@ -133,6 +140,7 @@ static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties
 
 /* Two rules of the same x (Breadcrumbs' outer and inner) from one pass 1. */
 void tm_abs_top_k_pair(const float *x, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]) {
+  if (tm_bracket_top_k(x, NULL, n, 2, k, thr, ties, equal)) return;
   hist_job j = {.u = (const uint32_t *)x};
   int parts = tm_parts_for(n);
   uint32_t *hi = hi_histogram(&j, n, parts);
