@@ -151,24 +151,41 @@ typedef struct {
   float *out;
   const float *base;
   const float *const *xs;
-  size_t nk;
-  const double *cuts;
+  size_t m;       /* experts 1..m can be picked: cuts[j-1] < 2^32 */
+  uint32_t *cuts; /* cuts[j-1] as 32-bit integers */
   tm_ckey c;
 } pick_job;
 
+/* Per element v = x_0, then for j = 1..m: v = x_j where u >= cuts[j-1]. With nondecreasing cuts the last
+ * j that passes is the count of cuts <= u, as the reference picks; the blend form vectorises. */
 static TM_HOT void pick_part(void *ctx, size_t b, size_t e, int part) {
   pick_job *j = ctx;
-  const size_t last = j->nk - 1;
-  for (size_t i = b; i < e; i++) {
-    double u = (double)tm_counter_u32(j->c, (uint32_t)i);
-    size_t k = 0;
-    for (size_t q = 0; q < last; q++) k += j->cuts[q] <= u;
-    j->out[i] = j->xs[k][i] - j->base[i];
+  const tm_ckey c = j->c;
+  float tmp[TM_BLOCK];
+  for (size_t i0 = b; i0 < e; i0 += TM_BLOCK) {
+    size_t len = e - i0 < TM_BLOCK ? e - i0 : TM_BLOCK;
+    const float *x0 = j->xs[0] + i0;
+    for (size_t i = 0; i < len; i++) tmp[i] = x0[i];
+    for (size_t q = 1; q <= j->m; q++) {
+      const float *x = j->xs[q] + i0;
+      const uint32_t cut = j->cuts[q - 1], first = (uint32_t)i0;
+      for (size_t i = 0; i < len; i++) tmp[i] = tm_counter_u32(c, first + (uint32_t)i) >= cut ? x[i] : tmp[i];
+    }
+    const float *base = j->base + i0;
+    float *o = j->out + i0;
+    for (size_t i = 0; i < len; i++) o[i] = tmp[i] - base[i];
   }
 }
 
 void tm_random_pick_counter(float *out, const float *base, const float *const *xs, size_t nk, const double *cuts, uint32_t key0, uint32_t key1,
                             size_t n) {
-  pick_job j = {.out = out, .base = base, .xs = xs, .nk = nk, .cuts = cuts, .c = tm_expert_key(key0, key1, 0)};
+  uint32_t *c32 = malloc(nk * sizeof *c32);
+  size_t m = 0;
+  while (m + 1 < nk && cuts[m] < 4294967296.0) {
+    c32[m] = (uint32_t)cuts[m];
+    m++;
+  }
+  pick_job j = {.out = out, .base = base, .xs = xs, .m = m, .cuts = c32, .c = tm_expert_key(key0, key1, 0)};
   tm_parallel(n, pick_part, &j);
+  free(c32);
 }
