@@ -227,26 +227,32 @@ export const tsMergeKernels = {
   },
 
   /**
-   * DARE's L1 norms of v = x - base (v = x without base) before and after the drop of expert k: float64
-   * sums of |v| within fixed blocks of 4096 elements, the block sums added in order (so a threaded
-   * backend gives the same bits). Kept: u32(key, k, i) >= cut (./counter-rng.ts).
+   * DARE's L1 norms of v = x - base (v = x without base) before and after the drop of expert k. Order,
+   * fixed so that a threaded, vectorised backend gives the same bits: fixed blocks of DARE_L1_BLOCK
+   * elements; within a block 8 float64 lane sums of |v| (lane = offset in the block mod 8, index order,
+   * adding 0 for a dropped element in the kept sum), combined ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)); the
+   * block sums added in order. Kept: u32(key, k, i) >= cut (./counter-rng.ts).
    */
   dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key0: number, key1: number, k: number): [number, number] {
     const [e0, e1] = expertKey([key0, key1], k);
     const B = DARE_L1_BLOCK;
+    const la = new Float64Array(8);
+    const lk = new Float64Array(8);
+    const lanes = (l: Float64Array) => l[0] + l[1] + (l[2] + l[3]) + (l[4] + l[5] + (l[6] + l[7]));
     let all = 0;
     let kept = 0;
     for (let i0 = 0; i0 < x.length; i0 += B) {
       const i1 = Math.min(x.length, i0 + B);
-      let ba = 0;
-      let bk = 0;
+      la.fill(0);
+      lk.fill(0);
       for (let i = i0; i < i1; i++) {
         const a = Math.abs(base ? f(x[i] - base[i]) : x[i]);
-        ba += a;
-        if (counterU32(e0, e1, i) >= cut) bk += a;
+        const l = (i - i0) & 7;
+        la[l] += a;
+        lk[l] += counterU32(e0, e1, i) >= cut ? a : 0;
       }
-      all += ba;
-      kept += bk;
+      all += lanes(la);
+      kept += lanes(lk);
     }
     return [all, kept];
   },
