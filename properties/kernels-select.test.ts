@@ -6,14 +6,15 @@
  * Inputs: lengths around the bracket's minimum (2^15) and the threading threshold (2^18), k from 1 to
  * n - 1 (and 0 and n through the rule helpers), values with many equal magnitudes, all equal, mostly
  * zero, subnormal, 2^±100, sorted, and values that fool the sample (outliers exactly on the sample's
- * stride, or a constant everywhere but there).
+ * stride, or a constant everywhere but there). Breadcrumbs' fused selection, trim and linear step
+ * (breadcrumbsLinear) must give the bits of the reference steps.
  */
 import { fc, test } from '@fast-check/vitest';
 import seedrandom from 'seedrandom';
 import { afterAll, describe, expect } from 'vitest';
 import * as k from '../src/params/kernels.js';
 import { availableKernels, kernelBackend, useKernels } from '../src/params/kernels.js';
-import { deltaTopKRule, topKRule } from '../src/merge/trim.js';
+import { deltaTopKRule, topKRule, trimOutliers } from '../src/merge/trim.js';
 
 const initial = kernelBackend();
 afterAll(() => useKernels(initial));
@@ -127,5 +128,41 @@ describe.runIf(natives.length > 0)('native top-k selection equals the reference'
         }
       }
     }
+  });
+});
+
+/** The reference steps breadcrumbsLinear fuses: τ_k, trimOutliers, weightedSum, addScaled. */
+function crumbsReference(base: Float32Array, xs: Float32Array[], ws: number[], lambda: number, nBottom: number, nTop: number): Float32Array {
+  const taus = xs.map((x) => {
+    const t = new Float32Array(x.length);
+    k.sub(t, x, base);
+    trimOutliers(t, nBottom, nTop);
+    return t;
+  });
+  const out = new Float32Array(base.length);
+  k.weightedSum(out, taus, ws);
+  k.addScaled(out, base, lambda, out);
+  return out;
+}
+
+describe.runIf(natives.length > 0)('native fused Breadcrumbs equals the reference steps', () => {
+  const crumbLength = fc.oneof(fc.integer({ min: 64, max: 3000 }), fc.constantFrom(2 ** 15, 2 ** 15 + 1, 2 ** 18 - 1, 2 ** 18 + 77));
+  const weight = fc.oneof(fc.double({ min: -2, max: 2, noNaN: true }), fc.constantFrom(1, 0.5, 1 / 3, 0));
+  test.prop(
+    [crumbLength, fc.integer({ min: 1, max: 3 }), kind, seed, frac, frac, fc.array(weight, { minLength: 3, maxLength: 3 }), fc.constantFrom(1, 0.7, -1.5)],
+    { numRuns: 30 },
+  )('breadcrumbsLinear', (n, count, kd, s, fp, fg, ws, lambda) => {
+    const nBottom = Math.floor(fp * 0.9 * n);
+    const nTop = Math.min(n - 1 - nBottom, Math.floor(fg * 0.3 * n));
+    const base = fill(n, s, kd === 2 ? 2 : 0);
+    const xs = Array.from({ length: count }, (_, e) => fill(n, s + 10 + e, (kd + e) % KINDS));
+    const w = ws.slice(0, count);
+    useKernels('ts');
+    const ref = crumbsReference(base, xs, w, lambda, nBottom, nTop);
+    expect(k.breadcrumbsLinear(new Float32Array(n), base, xs, w, lambda, nBottom, nTop)).toBe(false); // no fused form here
+    useKernels('native');
+    const out = new Float32Array(n);
+    expect(k.breadcrumbsLinear(out, base, xs, w, lambda, nBottom, nTop)).toBe(true);
+    expect(new Uint32Array(out.buffer)).toEqual(new Uint32Array(ref.buffer));
   });
 });

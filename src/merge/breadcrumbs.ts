@@ -1,9 +1,10 @@
-import { scale, sumAbs } from '../params/kernels.js';
+import { allocateOutput, breadcrumbsLinear, scale, sumAbs } from '../params/kernels.js';
 import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
 import { fail } from '../params/errors.js';
 import { parseParams, requireRange } from './params.js';
 import { rowLength, trimOutliers } from './trim.js';
 import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
+import { normalizeWeights } from './weights.js';
 
 interface CrumbParams {
   p: number;
@@ -65,7 +66,17 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
     return p;
   },
   merge(input, p) {
-    return applyDelta(input.base, p.lambda, linearDelta(trimmed(input, p), input.weights, p, 'breadcrumbs', input.out));
+    // Per tensor without rescaling, a backend may fuse selection, trim and the linear step (same bits).
+    const n = input.base.length;
+    const nBottom = Math.floor(p.p * n + 1e-9);
+    const nTop = Math.floor(p.gamma * n + 1e-9);
+    let out = input.out;
+    if (p.granularity === 'tensor' && p.rescale === 'none' && n > 0 && nBottom + nTop < n) {
+      const w = p.normalize ? normalizeWeights(input.weights, 'breadcrumbs') : input.weights;
+      out ??= allocateOutput(n);
+      if (breadcrumbsLinear(out, input.base, input.experts, w, p.lambda, nBottom, nTop)) return out;
+    }
+    return applyDelta(input.base, p.lambda, linearDelta(trimmed(input, p), input.weights, p, 'breadcrumbs', out));
   },
 };
 

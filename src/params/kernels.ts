@@ -48,6 +48,8 @@ export interface KernelImpl extends TechniqueKernels {
   absMaxSelect(out: Float32Array, xs: readonly Float32Array[]): void;
   /** Optional fused form of weightedDeltaSum then addScaled (one pass; same results). */
   taskArithmetic?(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void;
+  /** Optional fused Breadcrumbs (see breadcrumbsLinear); false when it did not run. */
+  breadcrumbsLinear?(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number, nBottom: number, nTop: number): boolean;
 }
 
 export type KernelBackend = 'ts' | 'wasm' | 'native';
@@ -274,6 +276,22 @@ export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readon
   if (active.taskArithmetic) return active.taskArithmetic(out, base, xs, ws, lambda);
   active.weightedDeltaSum(out, base, xs, ws);
   active.addScaled(out, base, lambda, out);
+}
+
+/**
+ * Breadcrumbs per tensor without rescaling, fused where the backend has it (native): out = base + λ·Σ_k
+ * ws[k]·τ̃_k, τ̃_k = xs[k] - base trimmed to the ranks [nTop, n - nBottom) by |value| (ties to the earliest
+ * index), the same bits as sub, trimOutliers, weightedSum and addScaled. Returns false, writing nothing,
+ * when the active backend has no fused form (the caller runs those steps). `out` must not alias an input;
+ * nBottom + nTop < n.
+ */
+export function breadcrumbsLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number, nBottom: number, nTop: number): boolean {
+  if (xs.length === 0) fail('MERGE', 'kernel breadcrumbsLinear: needs at least one array');
+  checkList('breadcrumbsLinear', out.length, xs, ws);
+  checkLen('breadcrumbsLinear', out.length, base);
+  if (!active.breadcrumbsLinear) return false;
+  clearFinite(out);
+  return active.breadcrumbsLinear(out, base, xs, ws, lambda, nBottom, nTop);
 }
 
 /** out = base + a·x (task arithmetic's last step: θ0 + λ·τ). `out` may alias base or x. */

@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.c",
         "src/alloc.c",
+        "src/breadcrumbs_fused.c",
         "src/dare.c",
         "src/elementwise.c",
         "src/draws.c",

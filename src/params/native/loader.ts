@@ -51,6 +51,7 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
     deltas: number,
   ): [number, boolean];
   trimRule(x: Float32Array, threshold: number, ties: number, allEqual: number): number;
+  breadcrumbsLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number, nBottom: number, nTop: number): boolean;
   trimBand(x: Float32Array, outerThreshold: number, outerTies: number, outerAll: number, innerThreshold: number, innerTies: number, innerAll: number): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
   signTotal(signs: Int8Array): number;
@@ -185,6 +186,11 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
     },
     trimByRule: (x, r) => (x.length < SMALL ? ts.trimByRule(x, r) : a.trimRule(x, r.threshold, r.ties, allEqual(r))),
     trimBand: (x, o, i) => (x.length < SMALL ? ts.trimBand(x, o, i) : a.trimBand(x, o.threshold, o.ties, allEqual(o), i.threshold, i.ties, allEqual(i))),
+    breadcrumbsLinear(out, base, xs, ws, lambda, nBottom, nTop) {
+      if (out.length < SMALL) return false;
+      if (a.breadcrumbsLinear(out, base, xs, ws, lambda, nBottom, nTop)) markFinite(out);
+      return true;
+    },
     taskArithmetic(out, base, xs, ws, lambda) {
       if (out.length < SMALL) {
         ts.weightedDeltaSum(out, base, xs, ws);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "breadcrumbs_fused.h"
 #include "counter-rng.h"
 #include "kernels.h"
 #include "pool.h"
@@ -380,6 +381,29 @@ static napi_value js_ties_merge(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* breadcrumbsLinear(out, base, xs, ws, lambda, nBottom, nTop): Breadcrumbs' selection and linear step fused; returns finite. */
+static napi_value js_breadcrumbs_linear(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, k = 0, kw = 0;
+  float *out = f32(&a, 0, &n);
+  float *base = f32(&a, 1, NULL);
+  const float **xs = f32_list(&a, 2, &k);
+  double *ws = num_list(&a, 3, &kw);
+  double lambda = num(&a, 4), n_bottom = num(&a, 5), n_top = num(&a, 6);
+  int finite = 0;
+  if (!a.failed && (k == 0 || kw < k || n_bottom < 0 || n_top < 0 || n_bottom + n_top >= (double)n)) {
+    napi_throw_range_error(env, NULL, "native breadcrumbsLinear: needs experts, weights and nBottom + nTop < n");
+    a.failed = 1;
+  }
+  if (!a.failed) {
+    float *wf = to_f32(ws, k);
+    finite = tm_breadcrumbs_linear(out, base, xs, wf, k, (float)lambda, (size_t)n_bottom, (size_t)n_top, n);
+    free(wf);
+  }
+  free(xs);
+  free(ws);
+  return a.failed ? NULL : ret_bool(env, finite);
+}
+
 static napi_value js_trim_rule(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0;
   float *x = f32(&a, 0, &n);
@@ -516,6 +540,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("tiesMerge", js_ties_merge),
       FN("trimRule", js_trim_rule),
       FN("trimBand", js_trim_band),
+      FN("breadcrumbsLinear", js_breadcrumbs_linear),
       FN("electSigns", js_elect_signs),
       FN("signTotal", js_sign_total),
       FN("dropBernoulli", js_drop_bernoulli),

@@ -1,0 +1,128 @@
+/*
+ * Breadcrumbs (linear form, per tensor, no rescale) in one pass over memory after the selection. The
+ * reference materialises each task vector τ_k = x_k - θ0, trims it to the band of ranks [nTop, n - nBottom)
+ * by |τ| (trimBand: outer rule top-(n - nBottom), inner rule top-nTop, ties to the earliest index), then
+ * runs weightedSum and addScaled. Here both rules of each expert come from one selection pass over x_k and
+ * θ0 (select_bracket.c, radix fallback), and one threaded pass computes per element τ_k, the band test,
+ * Σ w_k·τ̃_k and θ0 + λ·Σ with the reference's float32 operations in its order, so the output is
+ * bit-identical. The "first `ties` equal elements" part of a rule becomes an index cut found by a
+ * sequential scan, skipped when the rule keeps every equal element (or none).
+ */
+#include "breadcrumbs_fused.h"
+#include "kernels.h"
+#include "pool.h"
+#include "select_bracket.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK 512
+#define TM_HOT __attribute__((target_clones("avx2", "default")))
+
+typedef struct {
+  float thr;
+  size_t cut; /* equal elements before this index are in the rule */
+} band_rule;
+
+typedef struct {
+  float *out;
+  const float *base;
+  const float *const *xs;
+  const float *ws;
+  size_t k;
+  const band_rule *outer, *inner;
+  float lambda;
+  int bad[TM_MAX_PARTS];
+} band_job;
+
+static inline int in_rule(float m, band_rule r, size_t i) {
+  return (m > r.thr) | ((m == r.thr) & (i < r.cut));
+}
+
+static TM_HOT void band_linear_part(void *c, size_t b, size_t e, int part) {
+  band_job *j = c;
+  float d[BLOCK];
+  for (size_t i0 = b; i0 < e; i0 += BLOCK) {
+    size_t len = e - i0 < BLOCK ? e - i0 : BLOCK;
+    const float *base = j->base + i0;
+    for (size_t k = 0; k < j->k; k++) {
+      const float *x = j->xs[k] + i0;
+      const band_rule o = j->outer[k], in = j->inner[k];
+      const float w = j->ws[k];
+      for (size_t i = 0; i < len; i++) {
+        float t = x[i] - base[i];
+        float m = fabsf(t);
+        float v = (in_rule(m, o, i0 + i) & !in_rule(m, in, i0 + i)) ? t : 0.0f;
+        float p = w * v;
+        d[i] = k == 0 ? p : d[i] + p;
+      }
+    }
+    float *out = j->out + i0;
+    const float lambda = j->lambda;
+    uint32_t any = 0;
+    for (size_t i = 0; i < len; i++) {
+      float o = base[i] + lambda * d[i];
+      uint32_t u;
+      memcpy(&u, &o, sizeof u);
+      any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+      out[i] = o;
+    }
+    j->bad[part] |= any != 0;
+  }
+}
+
+/* Index after the `ties`-th element with |x - base| == thr (n when there are fewer). */
+static size_t cut_after(const float *x, const float *base, size_t n, float thr, size_t ties) {
+  for (size_t i = 0; i < n; i++)
+    if (fabsf(x[i] - base[i]) == thr && --ties == 0) return i + 1;
+  return n;
+}
+
+/* The rule top-kk of |x - base| as (threshold, cut); kk <= 0 keeps nothing, kk >= n everything. */
+static band_rule make_rule(const float *x, const float *base, size_t n, size_t kk, float thr, size_t ties, size_t equal) {
+  band_rule r;
+  if (kk == 0) {
+    r.thr = INFINITY;
+    r.cut = 0;
+  } else if (kk >= n) {
+    r.thr = -INFINITY;
+    r.cut = 0;
+  } else {
+    r.thr = thr;
+    r.cut = ties == 0 ? 0 : equal <= ties ? n : cut_after(x, base, n, thr, ties);
+  }
+  return r;
+}
+
+void tm_delta_top_k_pair(const float *x, const float *base, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]) {
+  if (tm_bracket_top_k(x, base, n, 2, k, thr, ties, equal)) return;
+  for (int r = 0; r < 2; r++) tm_delta_top_k(x, base, n, k[r], &thr[r], &ties[r], &equal[r]);
+}
+
+int tm_breadcrumbs_linear(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n_bottom, size_t n_top,
+                          size_t n) {
+  band_rule *rules = malloc(2 * (k ? k : 1) * sizeof *rules);
+  band_rule *outer = rules, *inner = rules + (k ? k : 1);
+  size_t outer_k = n - n_bottom, inner_k = n_top;
+  for (size_t e = 0; e < k; e++) {
+    float thr[2] = {0, 0};
+    size_t ties[2] = {0, 0}, equal[2] = {0, 0};
+    int sel0 = outer_k > 0 && outer_k < n, sel1 = inner_k > 0 && inner_k < n;
+    if (sel0 && sel1) {
+      size_t kk[2] = {outer_k, inner_k};
+      tm_delta_top_k_pair(xs[e], base, n, kk, thr, ties, equal);
+    } else {
+      if (sel0) tm_delta_top_k(xs[e], base, n, outer_k, &thr[0], &ties[0], &equal[0]);
+      if (sel1) tm_delta_top_k(xs[e], base, n, inner_k, &thr[1], &ties[1], &equal[1]);
+    }
+    outer[e] = make_rule(xs[e], base, n, outer_k, thr[0], ties[0], equal[0]);
+    inner[e] = make_rule(xs[e], base, n, inner_k, thr[1], ties[1], equal[1]);
+  }
+  band_job j = {.out = out, .base = base, .xs = xs, .ws = ws, .k = k, .outer = outer, .inner = inner, .lambda = lambda};
+  memset(j.bad, 0, sizeof j.bad);
+  tm_parallel(n, band_linear_part, &j);
+  free(rules);
+  for (int p = 0; p < TM_MAX_PARTS; p++)
+    if (j.bad[p]) return 0;
+  return 1;
+}
