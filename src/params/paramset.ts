@@ -48,6 +48,14 @@ export class ParamSet implements TensorSource {
     return [...this.tensors.keys()];
   }
 
+  /** Whether a tensor of this set is backed by the same memory as the tensor of the same name in `other`. */
+  sharesMemoryWith(other: ParamSet): boolean {
+    for (const [name, t] of this.tensors) {
+      if (other.has(name) && t.data.buffer === other.data(name).buffer) return true;
+    }
+    return false;
+  }
+
   get size(): number {
     return this.tensors.size;
   }

@@ -10,6 +10,8 @@ import type { CheckpointStore } from './store.js';
  * A model that follows the stream of experts: after add(θs_1) .. add(θs_t), current() is the protocol's
  * model at step t (θ0 before any add). Init protocols read a tracker before step t's add, deploy
  * protocols after it, so one tracker can serve both. current() results are shared: never modify them.
+ * A result stays valid for the step that read it and the next one; later steps may reuse its memory
+ * (the EMA tracker writes e_t over e_{t-2}), so keep a clone() to hold a model longer.
  */
 export interface Tracker {
   readonly key: string;
@@ -97,6 +99,10 @@ class EmaTracker implements Tracker {
   readonly key: string;
   readonly incremental = true;
   private state: ParamSet | undefined;
+  /** Whether `state` is a model this tracker made (not θ0, not a stored expert). */
+  private owned = false;
+  /** e_{t-2}: memory the next step may write into. */
+  private spare: ParamSet | undefined;
   constructor(
     private readonly beta: number,
     private readonly seed: 'base' | 'first',
@@ -110,7 +116,13 @@ class EmaTracker implements Tracker {
       return;
     }
     const prev = this.state ?? this.ctx.base;
-    this.state = await mergeModels({ ...this.ctx.merge, weights: [this.beta, 1 - this.beta] }, this.ctx.base, [expert, prev]);
+    // e_{t-2}, made by this tracker, is written over in place (no fresh model-sized allocation per step),
+    // unless the new expert shares memory with it (a trainer that returned its init unchanged).
+    const into = this.spare && !this.spare.sharesMemoryWith(expert) ? this.spare : undefined;
+    const next = await mergeModels({ ...this.ctx.merge, weights: [this.beta, 1 - this.beta] }, this.ctx.base, [expert, prev], { into });
+    this.spare = this.owned ? this.state : undefined;
+    this.state = next;
+    this.owned = true;
   }
   async current(): Promise<ParamSet> {
     return this.state ?? this.ctx.base;
@@ -192,3 +204,4 @@ export class MergeAllTracker implements Tracker {
     }
   }
 }
+
