@@ -10,11 +10,11 @@
  * (breadcrumbsLinear) must give the bits of the reference steps.
  */
 import { fc, test } from '@fast-check/vitest';
-import seedrandom from 'seedrandom';
 import { afterAll, describe, expect } from 'vitest';
 import * as k from '../src/params/kernels.js';
 import { availableKernels, kernelBackend, useKernels } from '../src/params/kernels.js';
 import { deltaTopKRule, topKRule, trimOutliers } from '../src/merge/trim.js';
+import { xorshiftUniform } from './xorshift.js';
 
 const initial = kernelBackend();
 afterAll(() => useKernels(initial));
@@ -28,13 +28,7 @@ function sampleStride(n: number): number {
 const KINDS = 11;
 
 function fill(n: number, seed: number, kind: number): Float32Array {
-  let st = (seedrandom(String(seed)).int32() | 1) >>> 0;
-  const rng = () => {
-    st ^= st << 13;
-    st ^= st >>> 17;
-    st ^= st << 5;
-    return (st >>> 0) / 4294967296;
-  };
+  const rng = xorshiftUniform(seed);
   const stride = n >= 64 ? sampleStride(n) : 1;
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {

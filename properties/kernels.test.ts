@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { availableKernels, tsKernels, useKernels, kernelBackend, wasmKernelsAvailable, type KernelBackend } from '../src/params/kernels.js';
 import * as k from '../src/params/kernels.js';
 import { dropCut } from '../src/params/counter-rng.js';
+import { xorshiftUniform } from './xorshift.js';
 
 const initial = kernelBackend();
 beforeAll(() => {
@@ -24,14 +25,7 @@ afterAll(() => useKernels(initial));
 
 /** Values of one of several kinds, so properties see zeros, signed zeros, subnormals and wide ranges. */
 function fill(n: number, seed: number, kind: number): Float32Array {
-  // xorshift32 seeded from seedrandom: fast enough for tens of thousands of values per case
-  let st = (seedrandom(String(seed)).int32() | 1) >>> 0;
-  const rng = () => {
-    st ^= st << 13;
-    st ^= st >>> 17;
-    st ^= st << 5;
-    return (st >>> 0) / 4294967296;
-  };
+  const rng = xorshiftUniform(seed);
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = rng();

@@ -8,6 +8,15 @@ const F = (xs: number[]) => Float32Array.from(xs);
 const initial = k.kernelBackend();
 afterAll(() => k.useKernels(initial));
 
+
+/** Bit-for-bit equality of two float arrays, reporting the first differing index (not a huge diff). */
+function expectSameBits(label: string, a: Float32Array, b: Float32Array): void {
+  const p = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const q = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  let d = -1;
+  for (let j = 0; j < p.length && d < 0; j++) if (p[j] !== q[j]) d = j;
+  expect(`${label}: first difference at ${d}`).toBe(`${label}: first difference at -1`);
+}
 describe('the builds', () => {
   it('WebAssembly is built (npm run build:wasm, run by prepare on install)', () => {
     expect(k.wasmKernelsAvailable()).toBe(true);
@@ -294,13 +303,7 @@ describe('large arrays (split across threads, streamed out) match the reference'
     for (const b of backends.filter((x) => x !== 'ts')) {
       const r = run(b);
       expect(r.l1).toEqual(ref.l1);
-      r.arrays.forEach((a, i) => {
-        const p = new Uint32Array(a.buffer);
-        const q = new Uint32Array(ref.arrays[i].buffer);
-        let d = -1;
-        for (let j = 0; j < n && d < 0; j++) if (p[j] !== q[j]) d = j;
-        expect(`${b} array ${i}: first difference at ${d}`).toBe(`${b} array ${i}: first difference at -1`);
-      });
+      r.arrays.forEach((a, i) => expectSameBits(`${b} array ${i}`, a, ref.arrays[i]));
     }
   });
 
@@ -340,13 +343,7 @@ describe('large arrays (split across threads, streamed out) match the reference'
       expect(plain(r.rule)).toEqual(plain(ref.rule));
       expect(r.total).toBe(ref.total);
       expect(r.nonFinite).toBe(ref.nonFinite);
-      r.arrays.forEach((a, i) => {
-        const p = new Uint32Array(a.buffer);
-        const q = new Uint32Array(ref.arrays[i].buffer);
-        let d = -1;
-        for (let j = 0; j < n && d < 0; j++) if (p[j] !== q[j]) d = j;
-        expect(`${b} array ${i}: first difference at ${d}`).toBe(`${b} array ${i}: first difference at -1`);
-      });
+      r.arrays.forEach((a, i) => expectSameBits(`${b} array ${i}`, a, ref.arrays[i]));
     }
   });
 });
