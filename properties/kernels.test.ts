@@ -249,17 +249,6 @@ describe('fast technique kernels give exactly the reference results', () => {
       return [k.signTotal(signs), Array.from(signs)];
     });
   });
-
-  test.prop([length, expertCount, kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)('dropBernoulli and randomPick', (n, count, kd, s, p) => {
-    const seedWords = Uint32Array.from([s, s ^ 0x9e3779b9, 7, s * 3]);
-    const bounds = Float64Array.from({ length: count }, (_, i) => (i === count - 1 ? 1 : (i + 1) / (count + 1)));
-    sameResult([fill(n, s, kd), new Float32Array(n), fill(n, s + 5, kd), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))], ([t, o, b, ...xs]) => {
-      const state = seedWords.slice();
-      const kept = k.dropBernoulli(t, p, state);
-      k.randomPick(o, b, xs, bounds, state);
-      return [kept, Array.from(state)];
-    });
-  });
 });
 
 describe('counter-based DARE and random selection give exactly the reference results', () => {

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import * as k from '../src/params/kernels.js';
-import { SFC32_SCALE, sfc32Step } from '../src/params/sfc32.js';
 import { counterU32, dropCut, expertKey } from '../src/params/counter-rng.js';
 
 const F = (xs: number[]) => Float32Array.from(xs);
@@ -214,23 +213,6 @@ for (const backend of backends) {
       expect([...out.subarray(0, 3)]).toEqual([-1, 11, -3]); // ties go to the later expert
       k.magmax(out, base, xs, 2, false);
       expect([...out.subarray(0, 3)]).toEqual([3, -9, 5]);
-    });
-
-    it('dropBernoulli and randomPick take the same draws as the stream called per element', () => {
-      use();
-      const state = Uint32Array.from([1, 2, 3, 4]);
-      const copy = state.slice();
-      const x = new Float32Array(200).fill(1);
-      const kept = k.dropBernoulli(x, 0.3, state);
-      const us = Array.from({ length: 200 }, () => sfc32Step(copy) * SFC32_SCALE);
-      expect([...x]).toEqual(us.map((u) => (u < 0.3 ? 0 : 1)));
-      expect(kept).toBe(us.filter((u) => u >= 0.3).length);
-      expect([...state]).toEqual([...copy]);
-      const out = new Float32Array(200);
-      const experts = [new Float32Array(200).fill(3), new Float32Array(200).fill(5)];
-      k.randomPick(out, new Float32Array(200).fill(1), experts, Float64Array.from([0.25, 1]), state);
-      const vs = Array.from({ length: 200 }, () => sfc32Step(copy) * SFC32_SCALE);
-      expect([...out]).toEqual(vs.map((u) => (u < 0.25 ? 2 : 4)));
     });
 
     it('dareDrop, dareL1, dareLinear and randomPickCounter use the counter draws u32(key, k, i)', () => {

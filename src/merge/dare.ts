@@ -1,9 +1,9 @@
 import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
-import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, dropBernoulli, scale, sumAbs } from '../params/kernels.js';
+import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale, sumAbs } from '../params/kernels.js';
 import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
 import { parseParams, requireRange } from './params.js';
 import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
-import { isUniformStream, uniformStream } from './uniform.js';
+import { uniformStream } from './uniform.js';
 import { normalizeWeights } from './weights.js';
 
 type Rescale = 'inverse' | 'l1' | 'none';
@@ -39,15 +39,14 @@ function checkDrop(technique: string, p: DropParams): void {
 
 /**
  * Drops elements of τ in place with uniform draws in [0, 1) and rescales the survivors. Draws are made in
- * index order (bernoulli: one per element; exact: one per dropped element). With a UniformStream the
- * Bernoulli mask is one kernel call on the stream's state (same draws as calling it per element).
+ * index order (bernoulli: one per element; exact: one per dropped element). The techniques draw the
+ * Bernoulli mask from counter-based draws instead (dropTaskVectorCounter); this form takes any draws.
  */
 export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number): void {
   const n = t.length;
   const before = d.rescale === 'l1' ? sumAbs(t) : 0;
   if (d.mask === 'bernoulli') {
-    if (isUniformStream(rng)) dropBernoulli(t, d.p, rng.state);
-    else for (let i = 0; i < n; i++) if (rng() < d.p) t[i] = 0;
+    for (let i = 0; i < n; i++) if (rng() < d.p) t[i] = 0;
   } else {
     // Partial Fisher-Yates: the first m entries of idx are a uniform m-subset.
     const m = Math.min(n, Math.floor(d.p * n + 1e-9));

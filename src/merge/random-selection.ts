@@ -1,10 +1,9 @@
 import { fail } from '../params/errors.js';
 import { counterKey, type CounterKey } from '../params/counter-rng.js';
-import { allocateOutput, randomPick as randomPickKernel, randomPickCounter } from '../params/kernels.js';
+import { allocateOutput, randomPickCounter } from '../params/kernels.js';
 import { applyDelta } from './combine.js';
 import { parseParams } from './params.js';
 import type { MergeTechnique } from './types.js';
-import { isUniformStream } from './uniform.js';
 
 interface Params {
   lambda: number;
@@ -62,18 +61,14 @@ export function randomPickByKey(base: Float32Array, experts: readonly Float32Arr
 
 /**
  * Per element, τ_k[i] of the expert k whose probability interval holds the draw u_i (intervals in expert
- * order, widths ∝ weights); `uniform` gives one draw per element in index order (a UniformStream's
- * draws are taken by one kernel call on its state; any other function is called per element).
+ * order, widths ∝ weights); `uniform` gives one draw per element in index order. The technique draws
+ * from counter-based draws instead (randomPickByKey); this form takes any draws.
  */
 export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number, into?: Float32Array): Float32Array {
   const N = experts.length;
   // Cumulative bounds; the last is 1 exactly so every draw in [0, 1) lands somewhere.
   const bounds = cumulativeBounds(weights);
   const delta = into ?? allocateOutput(base.length);
-  if (isUniformStream(uniform)) {
-    randomPickKernel(delta, base, experts, bounds, uniform.state);
-    return delta;
-  }
   for (let i = 0; i < delta.length; i++) {
     const u = uniform();
     let k = 0;

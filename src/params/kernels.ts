@@ -418,27 +418,6 @@ export function signTotal(signs: Int8Array): number {
 }
 
 /**
- * DARE's Bernoulli mask in place: per element in index order one sfc32 draw u = t/2^32 from `state`
- * (./sfc32.ts, advanced in place), x_i = 0 where u < p. Returns the kept count.
- */
-export function dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number {
-  clearFinite(t);
-  return active.dropBernoulli(t, p, state);
-}
-
-/**
- * Random selection: per element one sfc32 draw u from `state`; out_i = xs[k][i] - base[i] for the first
- * k with u < bounds[k] (the last expert when none). bounds are cumulative probabilities, the last 1.
- */
-export function randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void {
-  if (experts.length === 0 || bounds.length !== experts.length) fail('MERGE', 'kernel randomPick: needs one bound per expert');
-  for (const x of experts) checkLen('randomPick', out.length, x);
-  checkLen('randomPick', out.length, base);
-  clearFinite(out);
-  active.randomPick(out, base, experts, bounds, state);
-}
-
-/**
  * DARE's L1 norms of expert k's task vector v = x - base (or v = x without base) before and after its
  * counter-based drop (keep iff u32(key, k, i) >= cut; ./counter-rng.ts): [Σ|v|, Σ kept |v|], float64 sums
  * within fixed blocks of DARE_L1_BLOCK elements, block sums added in order, so every backend gives the

@@ -1,7 +1,6 @@
 /**
- * sfc32 (Small Fast Counter, 32-bit words a, b, c, d): the generator behind the per-element draw streams
- * (src/merge/uniform.ts). Kept here, beside the kernels, because the draw kernels of every backend must
- * advance the same state in the same way; src/params/native/src/draws.c is the C twin.
+ * sfc32 (Small Fast Counter, 32-bit words a, b, c, d): the generator behind the sequential draw stream
+ * of src/merge/uniform.ts (DARE's exact mask).
  */
 
 /** One step on s = [a, b, c, d]: returns the 32-bit output (unsigned) and advances s. */

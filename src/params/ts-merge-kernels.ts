@@ -207,25 +207,6 @@ export const tsMergeKernels = {
     return s;
   },
 
-  dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number {
-    let kept = 0;
-    for (let i = 0; i < t.length; i++) {
-      if (sfc32Step(state) * SFC32_SCALE < p) t[i] = 0;
-      else kept++;
-    }
-    return kept;
-  },
-
-  randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void {
-    const last = experts.length - 1;
-    for (let i = 0; i < out.length; i++) {
-      const u = sfc32Step(state) * SFC32_SCALE;
-      let k = 0;
-      while (u >= bounds[k] && k < last) k++;
-      out[i] = experts[k][i] - base[i];
-    }
-  },
-
   /**
    * DARE's L1 norms of v = x - base (v = x without base) before and after the drop of expert k. Order,
    * fixed so that a threaded, vectorised backend gives the same bits: fixed blocks of DARE_L1_BLOCK

@@ -8,7 +8,6 @@
         "src/breadcrumbs_fused.c",
         "src/dare.c",
         "src/elementwise.c",
-        "src/draws.c",
         "src/pool.c",
         "src/reduce.c",
         "src/select.c",

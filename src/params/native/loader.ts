@@ -55,8 +55,6 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   trimBand(x: Float32Array, outerThreshold: number, outerTies: number, outerAll: number, innerThreshold: number, innerTies: number, innerAll: number): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
   signTotal(signs: Int8Array): number;
-  dropBernoulli(t: Float32Array, p: number, state: Uint32Array): number;
-  randomPick(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], bounds: Float64Array, state: Uint32Array): void;
   dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key0: number, key1: number, k: number, out: Float64Array): void;
   dareDrop(t: Float32Array, cut: number, key0: number, key1: number, k: number, s: number): void;
   dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key0: number, key1: number): boolean;
@@ -207,11 +205,6 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       a.electSigns(out, values, weights, ELECTION[method]);
     },
     signTotal: (s) => (s.length < SMALL ? ts.signTotal(s) : a.signTotal(s)),
-    dropBernoulli: (t, p, state) => (t.length < SMALL ? ts.dropBernoulli(t, p, state) : a.dropBernoulli(t, p, state)),
-    randomPick(out, base, experts, bounds, state) {
-      if (out.length < SMALL) return ts.randomPick(out, base, experts, bounds, state);
-      a.randomPick(out, base, experts, bounds, state);
-    },
     dareL1(x, base, cut, key0, key1, k) {
       if (x.length < SMALL) return ts.dareL1(x, base, cut, key0, key1, k);
       const r = new Float64Array(2);

@@ -436,26 +436,6 @@ static napi_value js_sign_total(napi_env env, napi_callback_info info) {
   CHECK return ret_num(env, tm_sign_total(s, n));
 }
 
-static napi_value js_drop_bernoulli(napi_env env, napi_callback_info info) {
-  BEGIN size_t n = 0, four;
-  float *t = f32(&a, 0, &n);
-  double p = num(&a, 1);
-  uint32_t *state = typed(&a, 2, napi_uint32_array, &four);
-  CHECK return ret_num(env, (double)tm_drop_bernoulli(t, n, p, state));
-}
-
-static napi_value js_random_pick(napi_env env, napi_callback_info info) {
-  BEGIN size_t n = 0, k = 0, nb;
-  float *out = f32(&a, 0, &n);
-  float *base = f32(&a, 1, NULL);
-  const float **xs = f32_list(&a, 2, &k);
-  double *bounds = typed(&a, 3, napi_float64_array, &nb);
-  uint32_t *state = typed(&a, 4, napi_uint32_array, NULL);
-  if (!a.failed && k > 0) tm_random_pick(out, base, xs, k, bounds, state, n);
-  free(xs);
-  return NULL;
-}
-
 /* DARE / random selection on counter-based draws (dare.c). Keys and cuts arrive as doubles holding integers. */
 static napi_value js_dare_l1(napi_env env, napi_callback_info info) {
   BEGIN size_t n = 0, nb = 0, two = 0;
@@ -543,8 +523,6 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("breadcrumbsLinear", js_breadcrumbs_linear),
       FN("electSigns", js_elect_signs),
       FN("signTotal", js_sign_total),
-      FN("dropBernoulli", js_drop_bernoulli),
-      FN("randomPick", js_random_pick),
       FN("dareL1", js_dare_l1),
       FN("dareDrop", js_dare_drop),
       FN("dareLinear", js_dare_linear),

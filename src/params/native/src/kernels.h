@@ -41,8 +41,4 @@ double tm_ties_merge(float *out, const float *base, const float *const *xs, size
                      const int *all_equal_kept, const double *ws, const double *ew, int method, int8_t fill, int fill_from_total,
                      int have_total, double total, int mode, float lambda, int deltas, size_t n, int *finite);
 
-/* Seeded draws (sfc32, state advanced in place; see src/merge/uniform.ts). */
-size_t tm_drop_bernoulli(float *t, size_t n, double p, uint32_t state[4]);
-void tm_random_pick(float *out, const float *base, const float *const *xs, size_t k, const double *bounds, uint32_t state[4], size_t n);
-
 #endif
