@@ -13,7 +13,8 @@
         "src/select.c",
         "src/select_bracket.c",
         "src/ties.c",
-        "src/ties_fused.c"
+        "src/ties_fused.c",
+        "src/ties_lanes.c"
       ],
       "cflags!": ["-O2", "-O0", "-Os"],
       "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno", "-pthread", "-Wall", "-Wno-unused-parameter"],

@@ -13,6 +13,7 @@
  */
 #include "kernels.h"
 #include "pool.h"
+#include "ties_fused.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,22 +27,7 @@
  * sums start at +0 and can never become -0 (x + -x rounds to +0), and y + +0 == y for every other y.
  */
 
-typedef struct {
-  float *out;
-  const float *base;
-  const float *const *xs;
-  size_t k;
-  const float *thr;
-  const size_t *cut;
-  const double *ws, *ew;
-  int method, mode;
-  int fill_from_total; /* 0: use fill; 1: majority; -1: minority (sign of the total) */
-  int deltas;          /* xs are task vectors already */
-  int8_t fill;
-  float lambda;
-  int64_t totals[TM_MAX_PARTS];
-  int bad[TM_MAX_PARTS]; /* a part wrote a NaN or ±Infinity */
-} fused_job;
+
 
 static inline float trimmed(float t, float thr, size_t i, size_t cut) {
   float m = fabsf(t);
@@ -94,8 +80,7 @@ static inline int agrees(double ex, double s) {
   return ex * s > 0;
 }
 
-static TM_HOT void merge_part(void *c, size_t b, size_t e, int part) {
-  fused_job *j = c;
+TM_HOT void tm_ties_block_range(fused_job *j, size_t b, size_t e, int part) {
   float *v = malloc(j->k * BLOCK * sizeof *v);
   double acc[BLOCK], num[BLOCK], den[BLOCK], sd[BLOCK];
   int8_t s[BLOCK];
@@ -146,6 +131,11 @@ static TM_HOT void merge_part(void *c, size_t b, size_t e, int part) {
     j->bad[part] |= any != 0;
   }
   free(v);
+}
+
+static void merge_part(void *c, size_t b, size_t e, int part) {
+  fused_job *j = c;
+  if (!tm_ties_lanes_part(j, b, e, part)) tm_ties_block_range(j, b, e, part);
 }
 
 /* Index after the `ties`-th element with |x - base| == thr (n when there are fewer). */
