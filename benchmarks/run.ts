@@ -92,9 +92,15 @@ class Bench {
   copyGbps = 0;
   constructor(readonly grid: Grid) {}
 
-  async measureCopy(): Promise<void> {
-    this.copyGbps = (await copyBandwidth(256, 7)).gbps;
-    log(`copy bandwidth: ${this.copyGbps.toFixed(2)} GB/s`);
+  /**
+   * The copy bandwidth the next rows' ratios divide by. It is re-measured before each kernel and each
+   * technique, so a ratio compares two figures taken seconds apart: on a shared machine the bandwidth
+   * left to this process drifts by tens of percent over a run, and a ratio against a copy timed minutes
+   * earlier measured the neighbours as much as the merge.
+   */
+  async measureCopy(quiet = false): Promise<void> {
+    this.copyGbps = (await copyBandwidth(256, quiet ? 5 : 7)).gbps;
+    if (!quiet) log(`copy bandwidth: ${this.copyGbps.toFixed(2)} GB/s`);
   }
 
   record(r: { suite: string; technique: string; protocol: string; experts: number; params: number; seconds: number; bytesRead: number; bytesWritten: number; peak: number; load?: number; write?: number; kernels?: string }): void {
@@ -151,6 +157,7 @@ class Bench {
       for (const backend of [...availableKernels()].reverse()) {
         useKernels(backend);
         for (const k of kernels) {
+          await this.measureCopy(true);
           const timing = await timeIt(k.run, this.grid.repeats);
           this.record({ suite: 'kernel', technique: `${backend}:${k.name}`, protocol: '-', experts: 2, params: P, seconds: timing.seconds, bytesRead: k.reads * 4 * P, bytesWritten: k.writes * 4 * P, peak: timing.peakRssMb, kernels: backend });
         }
@@ -176,6 +183,7 @@ class Bench {
       for (const t of listTechniques()) {
         if (!allowed(t, 2)) continue;
         const bytes = { bytesRead: (2 + (readsBase(t) ? 1 : 0)) * 4 * P, bytesWritten: 4 * P };
+        await this.measureCopy(true);
         const fresh = await timeIt(() => mergeModels({ technique: t.name }, base, experts), this.grid.repeats);
         this.record({ suite: 'technique', technique: t.name, protocol: '-', experts: 2, params: P, seconds: fresh.seconds, ...bytes, peak: fresh.peakRssMb, load: io?.load, write: io?.write });
         let into = await mergeModels({ technique: t.name }, base, experts);

@@ -1,6 +1,6 @@
 /**
  * Top-k selection on the native backend against the TypeScript reference, with inputs aimed at the
- * native one-pass path (src/params/native/src/select_bracket.c): a strided sample brackets the k-th
+ * native one-pass path (src/params/native/src/select_bracket.c): a sample of evenly spaced chunks brackets the k-th
  * largest |value|, one pass counts and collects, and a miss or an overflowing candidate buffer falls
  * back to the radix selection. Whatever path runs, threshold, ties and equal must be the reference's.
  * Inputs: lengths around the bracket's minimum (2^15) and the threading threshold (2^18), k from 1 to
@@ -19,21 +19,22 @@ import { xorshiftUniform } from './xorshift.js';
 const initial = kernelBackend();
 afterAll(() => useKernels(initial));
 
-/** The sample stride of select_bracket.c for n elements (samples sit at j·stride + stride/2). */
+/** The sample layout of select_bracket.c for n elements: chunks of 16 elements at c·stride. */
+const CHUNK = 16;
 function sampleStride(n: number): number {
-  const m = Math.min(Math.floor(n / 32), 2 ** 17);
-  return Math.floor(n / m);
+  const m = Math.floor(Math.min(Math.floor(n / 32), 2 ** 17) / CHUNK) * CHUNK;
+  return Math.floor(n / (m / CHUNK));
 }
 
 const KINDS = 11;
 
 function fill(n: number, seed: number, kind: number): Float32Array {
   const rng = xorshiftUniform(seed);
-  const stride = n >= 64 ? sampleStride(n) : 1;
+  const stride = n >= 512 ? sampleStride(n) : 1;
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = rng() - 0.5;
-    const onSample = i % stride === stride >> 1;
+    const onSample = i % stride < CHUNK;
     switch (kind) {
       case 0: x[i] = u; break;
       case 1: x[i] = Math.round(u * 8) / 4; break; // a small grid: many equal magnitudes
@@ -73,9 +74,11 @@ function rules(x: Float32Array, b: Float32Array, kk: number, k2: number) {
   const one = k.absTopK(x, kk);
   const pair = k.absTopKPair(x, kk, k2);
   const delta = k.deltaTopK(x, b, kk);
+  // three experts sharing θ0 in one pass: x, its negation (the same magnitudes) and θ0 + 2τ
+  const many = k.deltaTopKMany([x, x.map((v, i) => 2 * b[i] - v), x.map((v, i) => b[i] + 2 * t[i])], b, kk);
   const plain = (r: k.TopKRule) => ({ threshold: r.threshold, ties: r.ties });
   return {
-    rules: [one, ...pair].map(plain).concat([plain(delta)]),
+    rules: [one, ...pair].map(plain).concat([plain(delta)], many.map(plain)),
     // native reports equal; it must be the true count (trimming uses it to skip the sequential tie count)
     equal: [one, ...pair].map((r) => (r.equal === undefined ? withEqual(x, r).equal : r.equal)).concat([delta.equal ?? withEqual(t, delta).equal]),
     trueEqual: [...[one, ...pair].map((r) => withEqual(x, r).equal), withEqual(t, delta).equal],

@@ -1,7 +1,7 @@
 import { checkDensity, mergeTies, tiesParamDocs, type TiesOptions } from './combine.js';
 import { prepareGlobalTrim, type GlobalTrim } from './global-trim.js';
 import { parseParams } from './params.js';
-import { deltaTopKRule, keepCount } from './trim.js';
+import { deltaTopKRules, keepCount } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
 interface Params extends TiesOptions {
@@ -42,6 +42,6 @@ export const ties: MergeTechnique<Params> = {
       return mergeTies(base, experts, rules, weights, p, 'experts', g.signTotal, out);
     }
     const k = keepCount(base.length, p.density);
-    return mergeTies(base, experts, experts.map((x) => deltaTopKRule(x, base, k)), weights, p, 'experts', undefined, out);
+    return mergeTies(base, experts, deltaTopKRules(experts, base, k), weights, p, 'experts', undefined, out);
   },
 };

@@ -1,4 +1,4 @@
-import { absTopK, absTopKPair, deltaTopK, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
+import { absTopK, absTopKPair, deltaTopK, deltaTopKMany, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
 
 export type { TopKRule } from '../params/kernels.js';
 
@@ -34,6 +34,14 @@ export function deltaTopKRule(x: Float32Array, base: Float32Array, k: number): T
   if (k <= 0) return { threshold: Infinity, ties: 0 };
   if (k >= n) return { threshold: -Infinity, ties: 0 };
   return deltaTopK(x, base, k);
+}
+
+/** deltaTopKRule of every expert with one k (the native kernels select them in one pass over base). */
+export function deltaTopKRules(xs: readonly Float32Array[], base: Float32Array, k: number): TopKRule[] {
+  const n = base.length;
+  if (k <= 0) return xs.map(() => ({ threshold: Infinity, ties: 0 }));
+  if (k >= n) return xs.map(() => ({ threshold: -Infinity, ties: 0 }));
+  return deltaTopKMany(xs, base, k);
 }
 
 /** Applies a top-k rule in place: keeps |x_i| > threshold and the first `ties` elements equal to it. */

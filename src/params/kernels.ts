@@ -364,6 +364,13 @@ export function deltaTopK(x: Float32Array, base: Float32Array, k: number): Delta
   return active.deltaTopK(x, base, k);
 }
 
+/** deltaTopK(x, base, k) for every x (1 <= k < n); the native backend selects them all in one pass per 16 experts. */
+export function deltaTopKMany(xs: readonly Float32Array[], base: Float32Array, k: number): DeltaTopKRule[] {
+  if (!Number.isInteger(k) || k < 1 || k >= base.length) fail('MERGE', `deltaTopKMany: k = ${k} is outside 1..${base.length - 1}`);
+  for (const x of xs) checkLen('deltaTopKMany', base.length, x);
+  return active.deltaTopKMany(xs, base, k);
+}
+
 /**
  * TIES from the experts (or, with `deltas`, from task vectors) and their trim rules: τ_k trimmed, signs
  * elected (float64, expert order) and ties resolved, disjoint merge δ, out = base + λ·δ (float32). The

@@ -126,6 +126,11 @@ export const tsMergeKernels = {
     return tsMergeKernels.absTopK(t, k);
   },
 
+  /** deltaTopK of every x with one k (the native backend reads base once per pass for all of them). */
+  deltaTopKMany(xs: readonly Float32Array[], base: Float32Array, k: number): DeltaTopKRule[] {
+    return xs.map((x) => tsMergeKernels.deltaTopK(x, base, k));
+  },
+
   /** The two rules of one x (Breadcrumbs' outer and inner), 1 <= k1, k2 < n. */
   absTopKPair(x: Float32Array, k1: number, k2: number): [TopKRule, TopKRule] {
     const outer = tsMergeKernels.absTopK(x, k1);

@@ -6,6 +6,7 @@
         "src/addon.c",
         "src/alloc.c",
         "src/breadcrumbs_fused.c",
+        "src/cut.c",
         "src/dare.c",
         "src/elementwise.c",
         "src/pool.c",

@@ -34,6 +34,7 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   absTopK(x: Float32Array, k: number, out: Float64Array): void;
   absTopKPair(x: Float32Array, k1: number, k2: number, out: Float64Array): void;
   deltaTopK(x: Float32Array, base: Float32Array, k: number, out: Float64Array): void;
+  deltaTopKMany(xs: readonly Float32Array[], base: Float32Array, k: number, out: Float64Array): void;
   tiesMerge(
     out: Float32Array,
     base: Float32Array,
@@ -170,6 +171,12 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       const r = new Float64Array(3);
       a.deltaTopK(x, base, k, r);
       return { threshold: r[0], ties: r[1], equal: r[2] };
+    },
+    deltaTopKMany(xs, base, k): DeltaTopKRule[] {
+      if (base.length < SMALL) return ts.deltaTopKMany(xs, base, k);
+      const r = new Float64Array(3 * xs.length);
+      a.deltaTopKMany(xs, base, k, r);
+      return xs.map((_, s) => ({ threshold: r[3 * s], ties: r[3 * s + 1], equal: r[3 * s + 2] }));
     },
     tiesMerge(out, base, xs, rules, o) {
       if (out.length < SMALL) return ts.tiesMerge(out, base, xs, rules, o);

@@ -340,6 +340,35 @@ static napi_value js_delta_top_k(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* deltaTopKMany(xs, base, k, out: Float64Array(3·len(xs))) writes deltaTopK's triple for every x, one pass per 16 experts. */
+static napi_value js_delta_top_k_many(napi_env env, napi_callback_info info) {
+  BEGIN size_t n = 0, ns = 0, outn = 0;
+  const float **xs = f32_list(&a, 0, &ns);
+  float *base = f32(&a, 1, &n);
+  double k = num(&a, 2);
+  double *out = typed(&a, 3, napi_float64_array, &outn);
+  if (!a.failed && (outn < 3 * ns || k < 1 || k > (double)n)) {
+    free(xs);
+    napi_throw_range_error(env, NULL, "native deltaTopKMany: k outside 1..n or output too short");
+    return NULL;
+  }
+  if (!a.failed && ns > 0) {
+    float *thr = malloc(ns * sizeof *thr);
+    size_t *ties = malloc(ns * sizeof *ties), *equal = malloc(ns * sizeof *equal);
+    tm_delta_top_k_many(xs, ns, base, n, (size_t)k, thr, ties, equal);
+    for (size_t s = 0; s < ns; s++) {
+      out[3 * s] = thr[s];
+      out[3 * s + 1] = (double)ties[s];
+      out[3 * s + 2] = (double)equal[s];
+    }
+    free(thr);
+    free(ties);
+    free(equal);
+  }
+  free(xs);
+  return NULL;
+}
+
 /*
  * tiesMerge(out, base, xs, rules: Float64Array(3k) of [threshold, ties, equal (-1: unknown)], ws, ew,
  * method, fill, fillFromTotal, haveTotal, total, mode, lambda, deltas) -> [sign total used, all finite].
@@ -517,6 +546,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("absTopK", js_abs_top_k),
       FN("absTopKPair", js_abs_top_k_pair),
       FN("deltaTopK", js_delta_top_k),
+      FN("deltaTopKMany", js_delta_top_k_many),
       FN("tiesMerge", js_ties_merge),
       FN("trimRule", js_trim_rule),
       FN("trimBand", js_trim_band),

@@ -2,13 +2,14 @@
  * Breadcrumbs (linear form, per tensor, no rescale) in one pass over memory after the selection. The
  * reference materialises each task vector τ_k = x_k - θ0, trims it to the band of ranks [nTop, n - nBottom)
  * by |τ| (trimBand: outer rule top-(n - nBottom), inner rule top-nTop, ties to the earliest index), then
- * runs weightedSum and addScaled. Here both rules of each expert come from one selection pass over x_k and
- * θ0 (select_bracket.c, radix fallback), and one threaded pass computes per element τ_k, the band test,
- * Σ w_k·τ̃_k and θ0 + λ·Σ with the reference's float32 operations in its order, so the output is
- * bit-identical. The "first `ties` equal elements" part of a rule becomes an index cut found by a
- * sequential scan, skipped when the rule keeps every equal element (or none).
+ * runs weightedSum and addScaled. Here both rules of up to 8 experts come from one selection pass over
+ * the x_k and θ0 (select_bracket.c, radix fallback), and one threaded pass computes per element τ_k, the
+ * band test, Σ w_k·τ̃_k and θ0 + λ·Σ with the reference's float32 operations in its order, so the output is
+ * bit-identical. The "first `ties` equal elements" part of a rule becomes an index cut (cut.c), skipped
+ * when the rule keeps every equal element (or none).
  */
 #include "breadcrumbs_fused.h"
+#include "cut.h"
 #include "kernels.h"
 #include "pool.h"
 #include "select_bracket.h"
@@ -71,13 +72,6 @@ static TM_HOT void band_linear_part(void *c, size_t b, size_t e, int part) {
   }
 }
 
-/* Index after the `ties`-th element with |x - base| == thr (n when there are fewer). */
-static size_t cut_after(const float *x, const float *base, size_t n, float thr, size_t ties) {
-  for (size_t i = 0; i < n; i++)
-    if (fabsf(x[i] - base[i]) == thr && --ties == 0) return i + 1;
-  return n;
-}
-
 /* The rule top-kk of |x - base| as (threshold, cut); kk <= 0 keeps nothing, kk >= n everything. */
 static band_rule make_rule(const float *x, const float *base, size_t n, size_t kk, float thr, size_t ties, size_t equal) {
   band_rule r;
@@ -89,14 +83,9 @@ static band_rule make_rule(const float *x, const float *base, size_t n, size_t k
     r.cut = 0;
   } else {
     r.thr = thr;
-    r.cut = ties == 0 ? 0 : equal <= ties ? n : cut_after(x, base, n, thr, ties);
+    r.cut = ties == 0 ? 0 : equal <= ties ? n : tm_cut_after(x, base, n, thr, ties);
   }
   return r;
-}
-
-void tm_delta_top_k_pair(const float *x, const float *base, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]) {
-  if (tm_bracket_top_k(x, base, n, 2, k, thr, ties, equal)) return;
-  for (int r = 0; r < 2; r++) tm_delta_top_k(x, base, n, k[r], &thr[r], &ties[r], &equal[r]);
 }
 
 int tm_breadcrumbs_linear(float *out, const float *base, const float *const *xs, const float *ws, size_t k, float lambda, size_t n_bottom, size_t n_top,
@@ -104,19 +93,26 @@ int tm_breadcrumbs_linear(float *out, const float *base, const float *const *xs,
   band_rule *rules = malloc(2 * (k ? k : 1) * sizeof *rules);
   band_rule *outer = rules, *inner = rules + (k ? k : 1);
   size_t outer_k = n - n_bottom, inner_k = n_top;
-  for (size_t e = 0; e < k; e++) {
-    float thr[2] = {0, 0};
-    size_t ties[2] = {0, 0}, equal[2] = {0, 0};
-    int sel0 = outer_k > 0 && outer_k < n, sel1 = inner_k > 0 && inner_k < n;
-    if (sel0 && sel1) {
-      size_t kk[2] = {outer_k, inner_k};
-      tm_delta_top_k_pair(xs[e], base, n, kk, thr, ties, equal);
-    } else {
-      if (sel0) tm_delta_top_k(xs[e], base, n, outer_k, &thr[0], &ties[0], &equal[0]);
-      if (sel1) tm_delta_top_k(xs[e], base, n, inner_k, &thr[1], &ties[1], &equal[1]);
+  const int sel0 = outer_k > 0 && outer_k < n, sel1 = inner_k > 0 && inner_k < n;
+  /* Both rules of up to 8 experts per selection pass (16 lanes), θ0 read once per pass. */
+  for (size_t e0 = 0; e0 < k; e0 += TM_BRACKET_LANES / 2) {
+    const size_t g = k - e0 < TM_BRACKET_LANES / 2 ? k - e0 : TM_BRACKET_LANES / 2;
+    float thr[TM_BRACKET_LANES] = {0};
+    size_t ties[TM_BRACKET_LANES] = {0}, equal[TM_BRACKET_LANES] = {0}, kk[TM_BRACKET_LANES];
+    int ok[TM_BRACKET_LANES] = {0};
+    for (size_t s = 0; s < g; s++) {
+      kk[2 * s] = outer_k;
+      kk[2 * s + 1] = inner_k;
     }
-    outer[e] = make_rule(xs[e], base, n, outer_k, thr[0], ties[0], equal[0]);
-    inner[e] = make_rule(xs[e], base, n, inner_k, thr[1], ties[1], equal[1]);
+    if (sel0 && sel1) tm_bracket_top_k_many(xs + e0, g, base, n, 2, kk, thr, ties, equal, ok);
+    for (size_t s = 0; s < g; s++) {
+      for (int r = 0; r < 2; r++) {
+        const size_t l = 2 * s + (size_t)r;
+        if (!ok[l] && (r == 0 ? sel0 : sel1)) tm_delta_top_k(xs[e0 + s], base, n, kk[l], &thr[l], &ties[l], &equal[l]);
+      }
+      outer[e0 + s] = make_rule(xs[e0 + s], base, n, outer_k, thr[2 * s], ties[2 * s], equal[2 * s]);
+      inner[e0 + s] = make_rule(xs[e0 + s], base, n, inner_k, thr[2 * s + 1], ties[2 * s + 1], equal[2 * s + 1]);
+    }
   }
   band_job j = {.out = out, .base = base, .xs = xs, .ws = ws, .k = k, .outer = outer, .inner = inner, .lambda = lambda};
   memset(j.bad, 0, sizeof j.bad);

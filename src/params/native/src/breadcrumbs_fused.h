@@ -3,9 +3,6 @@
 #define TM_BREADCRUMBS_FUSED_H
 #include <stddef.h>
 
-/* Both top-k rules (1 <= k[r] < n) of |x - base| from one selection pass (radix fallback). */
-void tm_delta_top_k_pair(const float *x, const float *base, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]);
-
 /* out = base + λ·Σ_k w_k·band_k(x_k - base), band_k keeping the ranks [n_top, n - n_bottom) of |x_k - base|
  * (ties to the earliest index), with weightedSum's and addScaled's float32 operations in their order;
  * k >= 1, n_bottom + n_top < n, NaN-free inputs. Returns 1 when every value written is finite. */

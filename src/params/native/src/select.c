@@ -160,6 +160,25 @@ void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float
   top_k(j, n, k, threshold, ties, equal);
 }
 
+/* tm_delta_top_k for every x_s with one k, θ0 read once per pass for up to TM_BRACKET_LANES experts. */
+void tm_delta_top_k_many(const float *const *xs, size_t ns, const float *base, size_t n, size_t k, float *thr, size_t *ties, size_t *equal) {
+  size_t ks[TM_BRACKET_LANES];
+  int ok[TM_BRACKET_LANES];
+  for (int l = 0; l < TM_BRACKET_LANES; l++) ks[l] = k;
+  for (size_t s0 = 0; s0 < ns; s0 += TM_BRACKET_LANES) {
+    const size_t g = ns - s0 < TM_BRACKET_LANES ? ns - s0 : TM_BRACKET_LANES;
+    tm_bracket_top_k_many(xs + s0, g, base, n, 1, ks, thr + s0, ties + s0, equal + s0, ok);
+    for (size_t s = 0; s < g; s++) {
+      if (ok[s]) continue;
+      hist_job j = {.x = xs[s0 + s], .base = base};
+      int parts = tm_parts_for(n);
+      uint32_t *hi = hi_histogram(&j, n, parts);
+      finish_top_k(j, n, parts, hi, k, &thr[s0 + s], &ties[s0 + s], &equal[s0 + s]);
+      free(hi);
+    }
+  }
+}
+
 /* Trimming when every element equal to a threshold is kept: elementwise, so split across the pool. */
 typedef struct {
   float *x;

@@ -1,14 +1,24 @@
 /*
- * Exact top-k by magnitude in one streaming pass (most of the time). The radix selection of select.c
- * makes two compute-bound histogram passes over |x| (or |x - base|). Here a fixed strided sample of the
- * bit patterns of |x| (non-negative floats order like their bits, compared as int32 since bit 31 is 0)
- * gives a bracket [lo, hi] that holds the k-th largest with high probability. One threaded, vectorised
- * pass then counts the elements above hi, equal to hi and equal to lo, and collects the bit patterns
- * strictly inside (lo, hi) into per-part buffers. The k-th largest is then found exactly inside that
- * small candidate set (tm_abs_top_k on the candidates' bits). When the counts show the k-th largest lies
- * outside the bracket, or a part's buffer overflows, the caller falls back to the radix path. Either way
+ * Exact top-k by magnitude in one streaming pass (most of the time), for several streams at once. The
+ * radix selection of select.c makes two compute-bound histogram passes over |x| (or |x - base|). Here a
+ * sample of the bit patterns of |x| (non-negative floats order like their bits, compared as int32 since
+ * bit 31 is 0) gives a bracket [lo, hi] that holds the k-th largest with high probability. One threaded,
+ * vectorised pass then counts the elements above hi, equal to hi and equal to lo, and collects the bit
+ * patterns strictly inside (lo, hi) into per-part buffers. The k-th largest is then found exactly inside
+ * that small candidate set. When the counts show the k-th largest lies outside the bracket, or a part's
+ * buffer overflows, that lane reports failure and the caller falls back to the radix path. Either way
  * threshold, ties and equal are exactly the radix path's: they depend only on the multiset of |x|, never
  * on the sample or the thread count (per-part counts are summed, candidates are a multiset).
+ *
+ * A pass serves several streams x_s sharing one base (TIES selects every expert's τ_s = x_s - θ0 in one
+ * pass that reads θ0 once) and one or two ranks per stream (Breadcrumbs' outer and inner rule): a lane is
+ * one (stream, rank) pair.
+ *
+ * The sample is taken in chunks of CHUNK contiguous elements, evenly spaced: strided single elements
+ * touch a cache line each, so a sample of n/32 elements read half of the tensor's memory; chunks read
+ * 1/32 of it. Neighbouring elements are correlated in real weights (rows share a scale), which widens a
+ * chunk sample's quantile spread, so the bracket is a little wider than an independent sample would need.
+ * The sample quantiles and the exact candidate are found by radix selection, not by sorting.
  */
 #include "select_bracket.h"
 #include "kernels.h"
@@ -19,123 +29,179 @@
 
 #define TM_HOT __attribute__((target_clones("avx2", "default")))
 #define SAMPLE_MAX ((size_t)1 << 17)
+#define CHUNK 16
+#define AHEAD 8 /* chunks prefetched ahead */
 #define BLOCK 256
 #define GROUP 8 /* compaction runs only over groups of GROUP elements holding a candidate */
-#define MAX_RULES 2
-#define SMALL_SORT ((size_t)1 << 16) /* candidate sets up to this size are sorted, larger ones radix-selected */
+#define SPREAD 5.0 /* bracket half-width in standard deviations of a sample quantile */
+#define DIGITS 2048 /* radix selection: buckets per digit */
 
 typedef struct {
-  const float *x, *base; /* base NULL: bits of |x| */
-  size_t n, m, stride;
-  uint32_t *sample;
+  const float *base; /* NULL: bits of |x| */
+  const float *const *xs;
+  size_t ns, n, m, stride; /* m samples per stream in m / CHUNK chunks, one every `stride` elements */
+  uint32_t *sample;        /* ns x m */
 } sample_job;
 
-static inline uint32_t bits_at(const float *x, const float *base, size_t i) {
-  float t = base ? x[i] - base[i] : x[i];
-  uint32_t u;
-  memcpy(&u, &t, sizeof u);
-  return u & 0x7fffffffu;
-}
-
-/* Sample j sits at j·stride + stride/2; each part takes the samples inside its own range. */
-static void sample_part(void *c, size_t b, size_t e, int part) {
-  sample_job *j = c;
-  const size_t half = j->stride / 2;
-  size_t s = b <= half ? 0 : (b - half + j->stride - 1) / j->stride;
-  for (; s < j->m; s++) {
-    size_t i = s * j->stride + half;
-    if (i >= e) break;
-    j->sample[s] = bits_at(j->x, j->base, i);
-  }
-}
-
-/* Ascending LSD radix sort of values below 2^31 (three digits of 11, 11 and 9 bits). */
-static void sort_bits(uint32_t *a, uint32_t *tmp, size_t m) {
-  static const int shift[3] = {0, 11, 22};
-  uint32_t *src = a, *dst = tmp;
-  for (int d = 0; d < 3; d++) {
-    size_t count[2048] = {0};
-    for (size_t i = 0; i < m; i++) count[(src[i] >> shift[d]) & 2047]++;
-    size_t sum = 0;
-    for (int q = 0; q < 2048; q++) {
-      size_t c = count[q];
-      count[q] = sum;
-      sum += c;
+/* Chunk c covers [c·stride, c·stride + CHUNK); each part takes the chunks that start inside its range. */
+static void sample_part(void *ctx, size_t b, size_t e, int part) {
+  sample_job *j = ctx;
+  const size_t chunks = j->m / CHUNK;
+  for (size_t c = (b + j->stride - 1) / j->stride; c < chunks && c * j->stride < e; c++) {
+    const size_t i0 = c * j->stride;
+    if (c + AHEAD < chunks) { /* chunks are a stride apart: no hardware prefetcher follows that */
+      const size_t f = (c + AHEAD) * j->stride;
+      if (j->base) __builtin_prefetch(j->base + f);
+      for (size_t s = 0; s < j->ns; s++) __builtin_prefetch(j->xs[s] + f);
     }
-    for (size_t i = 0; i < m; i++) dst[count[(src[i] >> shift[d]) & 2047]++] = src[i];
-    uint32_t *t = src;
-    src = dst;
-    dst = t;
+    for (size_t s = 0; s < j->ns; s++) {
+      const float *x = j->xs[s] + i0;
+      uint32_t *out = j->sample + s * j->m + c * CHUNK;
+      for (size_t i = 0; i < CHUNK; i++) {
+        float t = j->base ? x[i] - j->base[i0 + i] : x[i];
+        uint32_t u;
+        memcpy(&u, &t, sizeof u);
+        out[i] = u & 0x7fffffffu;
+      }
+    }
   }
-  if (src != a) memcpy(a, src, m * sizeof *a); /* three passes: the result sits in tmp */
+}
+
+/* Four counters per bucket, for elements i mod 4: runs of equal digits (values cluster) then update
+ * different counters instead of waiting on each other. */
+static void histogram(const uint32_t *a, size_t n, int shift, uint32_t h[4][DIGITS]) {
+  memset(h, 0, 4 * DIGITS * sizeof h[0][0]);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int q = 0; q < 4; q++) h[q][(a[i + q] >> shift) & (DIGITS - 1)]++;
+  for (; i < n; i++) h[0][(a[i] >> shift) & (DIGITS - 1)]++;
+  for (size_t d = 0; d < DIGITS; d++) h[0][d] += h[1][d] + h[2][d] + h[3][d];
+}
+
+static const int SHIFT[3] = {20, 9, 0}; /* digits of 11, 11 and 9 bits */
+
+/* The bucket of digit round r holding position pos of a histogram; *below = elements in lower buckets. */
+static uint32_t bucket_at(const uint32_t h[DIGITS], size_t pos, size_t *below) {
+  size_t b = 0;
+  uint32_t d = 0;
+  while (b + h[d] <= pos) b += h[d++];
+  *below = b;
+  return d;
+}
+
+/* Copies the elements of in[0, n) whose round-r digit is d to out (in place when out == in); returns how many. */
+static size_t keep_bucket(const uint32_t *in, size_t n, int r, uint32_t d, uint32_t *out) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[m] = in[i];
+    m += ((in[i] >> SHIFT[r]) & (DIGITS - 1)) == d;
+  }
+  return m;
+}
+
+/*
+ * The values at positions pos[0, np) of a[0, n) in ascending order (values below 2^31), by radix
+ * selection, most significant digit first: a histogram of the top digit (shared by every position) picks
+ * the bucket holding a position, that bucket's elements are copied to scratch (n slots) and the next
+ * digits are taken among them, in place. A few passes over a: far cheaper than sorting a sample or a
+ * candidate set, which is all their callers used the order for.
+ */
+static void radix_select(const uint32_t *a, size_t n, const size_t *pos, int np, uint32_t *out, uint32_t *scratch) {
+  uint32_t h[4][DIGITS];
+  histogram(a, n, SHIFT[0], h);
+  for (int q = 0; q < np; q++) {
+    size_t below, p = pos[q];
+    uint32_t d = bucket_at(h[0], p, &below);
+    uint32_t prefix = d << SHIFT[0];
+    size_t m = keep_bucket(a, n, 0, d, scratch);
+    p -= below;
+    for (int r = 1; r < 3; r++) {
+      uint32_t hr[4][DIGITS];
+      histogram(scratch, m, SHIFT[r], hr);
+      d = bucket_at(hr[0], p, &below);
+      prefix |= d << SHIFT[r];
+      p -= below;
+      if (r < 2) m = keep_bucket(scratch, m, r, d, scratch);
+    }
+    out[q] = prefix;
+  }
 }
 
 typedef struct {
-  const float *x, *base;
-  int nr;
-  int32_t lo[MAX_RULES], hi[MAX_RULES];
-  uint32_t *buf[MAX_RULES];
-  double per[MAX_RULES]; /* buffer slots per element of a part's range */
-  size_t above[TM_MAX_PARTS][MAX_RULES], eq_hi[TM_MAX_PARTS][MAX_RULES], eq_lo[TM_MAX_PARTS][MAX_RULES];
-  size_t off[TM_MAX_PARTS][MAX_RULES], count[TM_MAX_PARTS][MAX_RULES];
-  int overflow[TM_MAX_PARTS];
+  const float *base;
+  const float *const *xs;
+  size_t ns;
+  int nr;                /* lanes are (stream s, rank r) at index s·nr + r */
+  int32_t lo[TM_BRACKET_LANES], hi[TM_BRACKET_LANES];
+  uint32_t *buf[TM_BRACKET_LANES];
+  double per[TM_BRACKET_LANES]; /* buffer slots per element of a part's range */
+  size_t above[TM_MAX_PARTS][TM_BRACKET_LANES], eq_hi[TM_MAX_PARTS][TM_BRACKET_LANES], eq_lo[TM_MAX_PARTS][TM_BRACKET_LANES];
+  size_t off[TM_MAX_PARTS][TM_BRACKET_LANES], count[TM_MAX_PARTS][TM_BRACKET_LANES];
+  int overflow[TM_MAX_PARTS][TM_BRACKET_LANES];
 } count_job;
 
-/* A part's slice of rule r's buffer: [per·b + 64·part, per·e + 64·(part + 1)), disjoint between parts. */
-static size_t slot_begin(const count_job *j, int r, size_t b, int part) {
-  return (size_t)(j->per[r] * (double)b) + (size_t)GROUP * 2 * (size_t)part;
+/* A part's slice of lane l's buffer: [per·b + 2·GROUP·part, per·e + 2·GROUP·(part + 1)), disjoint between parts. */
+static size_t slot_begin(const count_job *j, int l, size_t b, int part) {
+  return (size_t)(j->per[l] * (double)b) + (size_t)GROUP * 2 * (size_t)part;
 }
 
-static TM_HOT void count_part(void *c, size_t b, size_t e, int part) {
-  count_job *j = c;
+static TM_HOT void count_part_scalar(void *ctx, size_t b, size_t e, int part) {
+  count_job *j = ctx;
+  const int lanes = (int)j->ns * j->nr;
   int32_t v[BLOCK];
   uint32_t mask[BLOCK];
-  for (int r = 0; r < j->nr; r++) {
-    j->off[part][r] = slot_begin(j, r, b, part);
-    j->count[part][r] = 0;
+  size_t cap[TM_BRACKET_LANES], fill[TM_BRACKET_LANES];
+  size_t above[TM_BRACKET_LANES], eqh[TM_BRACKET_LANES], eql[TM_BRACKET_LANES];
+  int dead[TM_BRACKET_LANES];
+  for (int l = 0; l < lanes; l++) {
+    j->off[part][l] = slot_begin(j, l, b, part);
+    cap[l] = slot_begin(j, l, e, part + 1) - j->off[part][l];
+    fill[l] = above[l] = eqh[l] = eql[l] = 0;
+    dead[l] = 0;
   }
-  size_t cap[MAX_RULES], fill[MAX_RULES] = {0};
-  for (int r = 0; r < j->nr; r++) cap[r] = slot_begin(j, r, e, part + 1) - j->off[part][r];
-  size_t above[MAX_RULES] = {0}, eqh[MAX_RULES] = {0}, eql[MAX_RULES] = {0};
-  const float *x = j->x, *base = j->base;
+  const float *base = j->base;
   for (size_t i0 = b; i0 < e; i0 += BLOCK) {
     size_t len = e - i0 < BLOCK ? e - i0 : BLOCK;
-    if (base)
-      for (size_t i = 0; i < len; i++) {
-        float t = x[i0 + i] - base[i0 + i];
-        uint32_t u;
-        memcpy(&u, &t, sizeof u);
-        v[i] = (int32_t)(u & 0x7fffffffu);
-      }
-    else
-      for (size_t i = 0; i < len; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i0 + i], sizeof u);
-        v[i] = (int32_t)(u & 0x7fffffffu);
-      }
-    if (len < BLOCK) memset(v + len, 0xff, (BLOCK - len) * sizeof *v); /* -1: below every bracket, never counted */
-    for (int r = 0; r < j->nr; r++) {
-      const int32_t lo = j->lo[r], hi = j->hi[r];
-      uint32_t a = 0, h = 0, l = 0, c = 0;
-      for (size_t i = 0; i < BLOCK; i++) {
-        int32_t s = v[i];
-        a += (uint32_t)(s > hi);
-        h += (uint32_t)(s == hi);
-        l += (uint32_t)(s == lo);
-        uint32_t in = (uint32_t)((s > lo) & (s < hi));
-        mask[i] = in;
-        c += in;
-      }
-      above[r] += a;
-      eqh[r] += h;
-      eql[r] += l;
-      if (c) {
-        if (fill[r] + c + GROUP > cap[r]) {
-          j->overflow[part] = 1;
-          return;
+    for (size_t s = 0; s < j->ns; s++) {
+      const float *x = j->xs[s];
+      if (base)
+        for (size_t i = 0; i < len; i++) {
+          float t = x[i0 + i] - base[i0 + i];
+          uint32_t u;
+          memcpy(&u, &t, sizeof u);
+          v[i] = (int32_t)(u & 0x7fffffffu);
+        }
+      else
+        for (size_t i = 0; i < len; i++) {
+          uint32_t u;
+          memcpy(&u, &x[i0 + i], sizeof u);
+          v[i] = (int32_t)(u & 0x7fffffffu);
+        }
+      if (len < BLOCK) memset(v + len, 0xff, (BLOCK - len) * sizeof *v); /* -1: below every bracket, never counted */
+      for (int r = 0; r < j->nr; r++) {
+        const int l = (int)s * j->nr + r;
+        if (dead[l]) continue;
+        const int32_t lo = j->lo[l], hi = j->hi[l];
+        uint32_t a = 0, h = 0, q = 0, c = 0;
+        for (size_t i = 0; i < BLOCK; i++) {
+          int32_t x = v[i];
+          a += (uint32_t)(x > hi);
+          h += (uint32_t)(x == hi);
+          q += (uint32_t)(x == lo);
+          uint32_t in = (uint32_t)((x > lo) & (x < hi));
+          mask[i] = in;
+          c += in;
+        }
+        above[l] += a;
+        eqh[l] += h;
+        eql[l] += q;
+        if (!c) continue;
+        if (fill[l] + c + GROUP > cap[l]) {
+          dead[l] = 1; /* this lane falls back; the others go on */
+          continue;
         }
         /* Branch-free compaction, only in groups of GROUP that hold a candidate. */
-        uint32_t *out = j->buf[r] + j->off[part][r] + fill[r];
+        uint32_t *out = j->buf[l] + j->off[part][l] + fill[l];
         size_t f = 0;
         for (size_t g = 0; g < BLOCK; g += GROUP) {
           uint32_t w = 0;
@@ -146,101 +212,265 @@ static TM_HOT void count_part(void *c, size_t b, size_t e, int part) {
             f += mask[i];
           }
         }
-        fill[r] += f;
+        fill[l] += f;
       }
     }
   }
-  for (int r = 0; r < j->nr; r++) {
-    j->above[part][r] = above[r];
-    j->eq_hi[part][r] = eqh[r];
-    j->eq_lo[part][r] = eql[r];
-    j->count[part][r] = fill[r];
+  for (int l = 0; l < lanes; l++) {
+    j->above[part][l] = above[l];
+    j->eq_hi[part][l] = eqh[l];
+    j->eq_lo[part][l] = eql[l];
+    j->count[part][l] = fill[l];
+    j->overflow[part][l] = dead[l];
   }
 }
 
-int tm_bracket_top_k(const float *x, const float *base, size_t n, int nr, const size_t *k, float *thr, size_t *ties, size_t *equal) {
-  if (nr < 1 || nr > MAX_RULES || n < TM_BRACKET_MIN) return 0;
-  size_t m = n / 32 < SAMPLE_MAX ? n / 32 : SAMPLE_MAX;
-  sample_job sj = {.x = x, .base = base, .n = n, .m = m, .stride = n / m};
-  uint32_t *sample = malloc(2 * m * sizeof *sample);
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <pthread.h>
+#define AVX2 __attribute__((target("avx2")))
+
+/* pack[m]: the indices of the set bits of m, ascending (left-packing 8 lanes by a movemask). */
+static int32_t pack[256][8];
+
+static void init_pack(void) {
+  for (int m = 0; m < 256; m++) {
+    int f = 0;
+    for (int i = 0; i < 8; i++)
+      if (m >> i & 1) pack[m][f++] = i;
+    while (f < 8) pack[m][f++] = 0;
+  }
+}
+
+/*
+ * count_part with the block's |τ| bits computed in registers and compared 8 at a time: counts accumulate
+ * in vector lanes (minus the all-ones compare masks), and candidates are left-packed with a permutation
+ * chosen by the movemask and stored whole, the fill advancing by the popcount: no branch on the data.
+ */
+AVX2 static void count_part_avx2(void *ctx, size_t b, size_t e, int part) {
+  count_job *j = ctx;
+  const int lanes = (int)j->ns * j->nr, nr = j->nr;
+  const __m256i absmask = _mm256_set1_epi32(0x7fffffff);
+  size_t cap[TM_BRACKET_LANES], fill[TM_BRACKET_LANES];
+  int dead[TM_BRACKET_LANES];
+  __m256i acc[TM_BRACKET_LANES][3]; /* above hi, equal to hi, equal to lo */
+  __m256i lo[TM_BRACKET_LANES], hi[TM_BRACKET_LANES];
+  for (int l = 0; l < lanes; l++) {
+    j->off[part][l] = slot_begin(j, l, b, part);
+    cap[l] = slot_begin(j, l, e, part + 1) - j->off[part][l];
+    fill[l] = 0;
+    dead[l] = 0;
+    acc[l][0] = acc[l][1] = acc[l][2] = _mm256_setzero_si256();
+    lo[l] = _mm256_set1_epi32(j->lo[l]);
+    hi[l] = _mm256_set1_epi32(j->hi[l]);
+  }
+  const float *base = j->base;
+  const size_t end8 = b + (e - b) / 8 * 8;
+  for (size_t i0 = b; i0 < end8; i0 += BLOCK) {
+    const size_t stop = end8 - i0 < BLOCK ? end8 : i0 + BLOCK;
+    for (size_t s = 0; s < j->ns; s++) {
+      const float *x = j->xs[s];
+      for (int r = 0; r < nr; r++) {
+        const int l = (int)s * nr + r;
+        __m256i a = acc[l][0], h = acc[l][1], q = acc[l][2];
+        const __m256i lv = lo[l], hv = hi[l];
+        uint32_t *out = j->buf[l] + j->off[part][l];
+        size_t f = fill[l];
+        int live = !dead[l];
+        for (size_t i = i0; i < stop; i += 8) {
+          __m256 t = _mm256_loadu_ps(x + i);
+          if (base) t = _mm256_sub_ps(t, _mm256_loadu_ps(base + i));
+          const __m256i v = _mm256_and_si256(_mm256_castps_si256(t), absmask);
+          a = _mm256_sub_epi32(a, _mm256_cmpgt_epi32(v, hv));
+          h = _mm256_sub_epi32(h, _mm256_cmpeq_epi32(v, hv));
+          q = _mm256_sub_epi32(q, _mm256_cmpeq_epi32(v, lv));
+          const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(v, lv), _mm256_cmpgt_epi32(hv, v));
+          const int m = _mm256_movemask_ps(_mm256_castsi256_ps(in));
+          if (live) {
+            if (f + 8 > cap[l]) live = 0; /* the store would pass this part's slice: the lane falls back */
+            else {
+              const __m256i idx = _mm256_loadu_si256((const __m256i *)pack[m]);
+              _mm256_storeu_si256((__m256i *)(out + f), _mm256_permutevar8x32_epi32(v, idx));
+              f += (size_t)__builtin_popcount((unsigned)m);
+            }
+          }
+        }
+        acc[l][0] = a;
+        acc[l][1] = h;
+        acc[l][2] = q;
+        fill[l] = f;
+        dead[l] = !live;
+      }
+    }
+  }
+  size_t above[TM_BRACKET_LANES], eqh[TM_BRACKET_LANES], eql[TM_BRACKET_LANES];
+  for (int l = 0; l < lanes; l++) {
+    int32_t c[3][8];
+    for (int k = 0; k < 3; k++) _mm256_storeu_si256((__m256i *)c[k], acc[l][k]);
+    above[l] = eqh[l] = eql[l] = 0;
+    for (int i = 0; i < 8; i++) {
+      above[l] += (uint32_t)c[0][i];
+      eqh[l] += (uint32_t)c[1][i];
+      eql[l] += (uint32_t)c[2][i];
+    }
+  }
+  /* The last few elements, one at a time. */
+  for (size_t i = end8; i < e; i++)
+    for (size_t s = 0; s < j->ns; s++) {
+      float t = base ? j->xs[s][i] - base[i] : j->xs[s][i];
+      uint32_t u;
+      memcpy(&u, &t, sizeof u);
+      const int32_t v = (int32_t)(u & 0x7fffffffu);
+      for (int r = 0; r < nr; r++) {
+        const int l = (int)s * nr + r;
+        above[l] += v > j->hi[l];
+        eqh[l] += v == j->hi[l];
+        eql[l] += v == j->lo[l];
+        if ((v > j->lo[l]) & (v < j->hi[l]) && !dead[l]) {
+          if (fill[l] + 1 > cap[l]) dead[l] = 1;
+          else j->buf[l][j->off[part][l] + fill[l]++] = (uint32_t)v;
+        }
+      }
+    }
+  for (int l = 0; l < lanes; l++) {
+    j->above[part][l] = above[l];
+    j->eq_hi[part][l] = eqh[l];
+    j->eq_lo[part][l] = eql[l];
+    j->count[part][l] = fill[l];
+    j->overflow[part][l] = dead[l];
+  }
+}
+
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+static int use_avx2;
+
+static void init_count(void) {
+  init_pack();
+  use_avx2 = __builtin_cpu_supports("avx2");
+}
+
+/* The count pass for this CPU (first call from the calling thread, before any pool worker runs it). */
+static tm_range_fn count_pass(void) {
+  pthread_once(&pack_once, init_count);
+  return use_avx2 ? count_part_avx2 : count_part_scalar;
+}
+#else
+static tm_range_fn count_pass(void) {
+  return count_part_scalar;
+}
+#endif
+
+/* Lane l's exact rule from the pass's counts and candidates; 0 when the k-th largest lies outside the bracket. */
+static int finish_lane(count_job *j, int l, int parts, size_t want, float *thr, size_t *ties, size_t *equal) {
+  size_t above = 0, eqh = 0, eql = 0, nc = 0;
+  uint32_t *buf = j->buf[l];
+  for (int p = 0; p < parts; p++) {
+    if (j->overflow[p][l]) return 0;
+    above += j->above[p][l];
+    eqh += j->eq_hi[p][l];
+    eql += j->eq_lo[p][l];
+    memmove(buf + nc, buf + j->off[p][l], j->count[p][l] * sizeof *buf); /* compact the parts' slices */
+    nc += j->count[p][l];
+  }
+  if (j->lo[l] == j->hi[l]) eql = 0; /* one value: counted once, as eq_hi */
+  uint32_t bits;
+  if (want <= above) return 0; /* the k-th largest lies above hi */
+  if (want <= above + eqh) {
+    bits = (uint32_t)j->hi[l];
+    *ties = want - above;
+    *equal = eqh;
+  } else if (want <= above + eqh + nc) {
+    const size_t kk = want - above - eqh; /* the kk-th largest candidate */
+    uint32_t *scratch = malloc(nc * sizeof *scratch);
+    if (!scratch) return 0;
+    const size_t at = nc - kk;
+    radix_select(buf, nc, &at, 1, &bits, scratch);
+    free(scratch);
+    size_t gt = 0, eq = 0;
+    for (size_t i = 0; i < nc; i++) {
+      gt += buf[i] > bits;
+      eq += buf[i] == bits;
+    }
+    *ties = kk - gt;
+    *equal = eq;
+  } else if (j->lo[l] >= 0 && want <= above + eqh + nc + eql) {
+    bits = (uint32_t)j->lo[l];
+    *ties = want - above - eqh - nc;
+    *equal = eql;
+  } else
+    return 0; /* below lo */
+  memcpy(thr, &bits, sizeof bits);
+  return 1;
+}
+
+int tm_bracket_top_k_many(const float *const *xs, size_t ns, const float *base, size_t n, int nr, const size_t *k, float *thr, size_t *ties,
+                          size_t *equal, int *ok) {
+  const int lanes = (int)ns * nr;
+  for (int l = 0; l < lanes; l++) ok[l] = 0;
+  if (nr < 1 || ns < 1 || lanes > TM_BRACKET_LANES || n < TM_BRACKET_MIN) return 0;
+  size_t m = (n / 32 < SAMPLE_MAX ? n / 32 : SAMPLE_MAX) / CHUNK * CHUNK;
+  sample_job sj = {.base = base, .xs = xs, .ns = ns, .n = n, .m = m, .stride = n / (m / CHUNK)};
+  uint32_t *sample = malloc((ns + 1) * m * sizeof *sample), *scratch = sample + ns * m;
   if (!sample) return 0;
   sj.sample = sample;
   tm_parallel(n, sample_part, &sj);
-  sort_bits(sample, sample + m, m); /* ascending */
 
-  count_job j = {.x = x, .base = base, .nr = nr};
-  int ok = 1;
-  for (int r = 0; r < nr && ok; r++) {
-    /* Sample rank of the k-th largest, widened by 4.5 standard deviations of a sample quantile (+ 8). */
-    double p = (double)k[r] / (double)n, rank = p * (double)m;
-    double d = 4.5 * sqrt((double)m * p * (1 - p)) + 8;
-    double top_hi = floor(rank - d), top_lo = ceil(rank + d); /* ranks from the top, 0-based */
-    j.hi[r] = top_hi < 0 ? INT32_MAX : (int32_t)sample[m - 1 - (size_t)top_hi]; /* INT32_MAX: a NaN, never present */
-    j.lo[r] = top_lo >= (double)m ? -1 : (int32_t)sample[m - 1 - (size_t)top_lo];
-    size_t inside = 0;
-    for (size_t s = 0; s < m; s++) inside += (int32_t)sample[s] > j.lo[r] && (int32_t)sample[s] < j.hi[r];
-    /* Buffer slots: twice the sampled share plus slack, and 2·GROUP per part boundary. */
-    j.per[r] = 2.0 * ((double)inside + 4 * sqrt((double)inside) + 16) / (double)m;
-    if (j.per[r] > 1) j.per[r] = 1;
-    size_t slots = (size_t)(j.per[r] * (double)n) + (size_t)GROUP * 2 * (TM_MAX_PARTS + 1);
-    j.buf[r] = malloc(slots * sizeof *j.buf[r]);
-    if (!j.buf[r]) ok = 0;
+  count_job j = {.base = base, .xs = xs, .ns = ns, .nr = nr};
+  int ready = 1;
+  for (size_t s = 0; s < ns; s++) {
+    uint32_t *a = sample + s * m;
+    /* Sample ranks of each lane's k-th largest, widened by SPREAD standard deviations of a sample quantile (+ 16). */
+    size_t pos[2 * TM_BRACKET_LANES];
+    int np = 0;
+    double top[TM_BRACKET_LANES][2];
+    int hi_at[TM_BRACKET_LANES], lo_at[TM_BRACKET_LANES];
+    for (int r = 0; r < nr; r++) {
+      const int l = (int)s * nr + r;
+      double p = (double)k[l] / (double)n, rank = p * (double)m;
+      double d = SPREAD * sqrt((double)m * p * (1 - p)) + 16;
+      top[r][0] = floor(rank - d); /* ranks from the top, 0-based: hi */
+      top[r][1] = ceil(rank + d);  /* lo */
+      if (top[r][0] >= 0) {
+        hi_at[r] = np;
+        pos[np++] = m - 1 - (size_t)top[r][0];
+      }
+      if (top[r][1] < (double)m) {
+        lo_at[r] = np;
+        pos[np++] = m - 1 - (size_t)top[r][1];
+      }
+    }
+    uint32_t at[2 * TM_BRACKET_LANES];
+    radix_select(a, m, pos, np, at, scratch);
+    for (int r = 0; r < nr; r++) {
+      const int l = (int)s * nr + r;
+      j.hi[l] = top[r][0] < 0 ? INT32_MAX : (int32_t)at[hi_at[r]]; /* INT32_MAX: a NaN, never present */
+      j.lo[l] = top[r][1] >= (double)m ? -1 : (int32_t)at[lo_at[r]];
+      size_t inside = 0;
+      for (size_t q = 0; q < m; q++) inside += (int32_t)a[q] > j.lo[l] && (int32_t)a[q] < j.hi[l];
+      /* Buffer slots: twice the sampled share plus slack, and 2·GROUP per part boundary. */
+      j.per[l] = 2.0 * ((double)inside + 4 * sqrt((double)inside) + 16) / (double)m;
+      if (j.per[l] > 1) j.per[l] = 1;
+      size_t slots = (size_t)(j.per[l] * (double)n) + (size_t)GROUP * 2 * (TM_MAX_PARTS + 1);
+      j.buf[l] = malloc(slots * sizeof *j.buf[l]);
+      if (!j.buf[l]) ready = 0;
+    }
   }
   free(sample);
-  if (ok) tm_parallel(n, count_part, &j);
-  int parts = tm_parts_for(n);
-  for (int p = 0; p < parts; p++)
-    if (j.overflow[p]) ok = 0;
-  for (int r = 0; r < nr && ok; r++) {
-    size_t above = 0, eqh = 0, eql = 0, nc = 0;
-    uint32_t *buf = j.buf[r];
-    for (int p = 0; p < parts; p++) {
-      above += j.above[p][r];
-      eqh += j.eq_hi[p][r];
-      eql += j.eq_lo[p][r];
-      memmove(buf + nc, buf + j.off[p][r], j.count[p][r] * sizeof *buf); /* compact the parts' slices */
-      nc += j.count[p][r];
+  int parts = tm_parts_for(n), any = 0;
+  if (ready) {
+    tm_parallel(n, count_pass(), &j);
+    for (int l = 0; l < lanes; l++) {
+      ok[l] = finish_lane(&j, l, parts, k[l], &thr[l], &ties[l], &equal[l]);
+      any |= ok[l];
     }
-    if (j.lo[r] == j.hi[r]) eql = 0; /* one value: counted once, as eq_hi */
-    size_t want = k[r];
-    uint32_t bits = 0;
-    if (want <= above) ok = 0; /* the k-th largest lies above hi */
-    else if (want <= above + eqh) {
-      bits = (uint32_t)j.hi[r];
-      ties[r] = want - above;
-      equal[r] = eqh;
-    } else if (want <= above + eqh + nc) {
-      size_t kk = want - above - eqh, t_ties, t_equal;
-      if (nc <= SMALL_SORT) {
-        uint32_t *tmp = malloc(nc * sizeof *tmp);
-        if (!tmp) {
-          ok = 0;
-          break;
-        }
-        sort_bits(buf, tmp, nc);
-        free(tmp);
-        bits = buf[nc - kk]; /* the kk-th largest */
-        size_t gt = 0, eq = 0;
-        for (size_t i = 0; i < nc; i++) {
-          gt += buf[i] > bits;
-          eq += buf[i] == bits;
-        }
-        t_ties = kk - gt;
-        t_equal = eq;
-      } else {
-        float t;
-        tm_abs_top_k((const float *)buf, nc, kk, &t, &t_ties, &t_equal); /* bits of non-negative floats */
-        memcpy(&bits, &t, sizeof bits);
-      }
-      ties[r] = t_ties;
-      equal[r] = t_equal;
-    } else if (j.lo[r] >= 0 && want <= above + eqh + nc + eql) {
-      bits = (uint32_t)j.lo[r];
-      ties[r] = want - above - eqh - nc;
-      equal[r] = eql;
-    } else ok = 0; /* below lo */
-    if (ok) memcpy(&thr[r], &bits, sizeof bits);
   }
-  for (int r = 0; r < nr; r++) free(j.buf[r]);
-  return ok;
+  for (int l = 0; l < lanes; l++) free(j.buf[l]);
+  return any;
+}
+
+int tm_bracket_top_k(const float *x, const float *base, size_t n, int nr, const size_t *k, float *thr, size_t *ties, size_t *equal) {
+  int ok[2] = {0, 0};
+  if (nr < 1 || nr > 2) return 0;
+  tm_bracket_top_k_many(&x, 1, base, n, nr, k, thr, ties, equal, ok);
+  return ok[0] && (nr < 2 || ok[1]);
 }

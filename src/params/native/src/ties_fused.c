@@ -7,13 +7,14 @@
  * reference's order, so the output is bit-identical.
  *
  * Trim rules arrive as (threshold, ties): keep |τ| > threshold and the first `ties` elements equal to it.
- * The "first ties" part is turned into an index cut (keep equal elements before `cut`) by a scan, skipped
+ * The "first ties" part is turned into an index cut (keep equal elements before `cut`, cut.c), skipped
  * when the rule keeps every equal element or the threshold is 0 (a kept zero and a trimmed zero merge
  * alike: a zero never votes and never agrees with a sign).
  */
 #include "kernels.h"
 #include "pool.h"
 #include "ties_fused.h"
+#include "cut.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,20 +139,13 @@ static void merge_part(void *c, size_t b, size_t e, int part) {
   if (!tm_ties_lanes_part(j, b, e, part)) tm_ties_block_range(j, b, e, part);
 }
 
-/* Index after the `ties`-th element with |x - base| == thr (n when there are fewer). */
-static size_t cut_after(const float *x, const float *base, int deltas, size_t n, float thr, size_t ties) {
-  for (size_t i = 0; i < n; i++)
-    if (fabsf(deltas ? x[i] : x[i] - base[i]) == thr && --ties == 0) return i + 1;
-  return n;
-}
-
 double tm_ties_merge(float *out, const float *base, const float *const *xs, size_t k, const float *thr, const size_t *ties,
                      const int *all_equal_kept, const double *ws, const double *ew, int method, int8_t fill, int fill_from_total,
                      int have_total, double total, int mode, float lambda, int deltas, size_t n, int *finite) {
   size_t *cut = malloc((k ? k : 1) * sizeof *cut);
   for (size_t e = 0; e < k; e++)
     cut[e] = (all_equal_kept[e] || thr[e] == 0.0f || !isfinite(thr[e])) ? (ties[e] > 0 ? n : 0)
-                                                                       : (ties[e] == 0 ? 0 : cut_after(xs[e], base, deltas, n, thr[e], ties[e]));
+                                                                       : (ties[e] == 0 ? 0 : tm_cut_after(xs[e], deltas ? NULL : base, n, thr[e], ties[e]));
   fused_job j = {.out = out, .base = base, .xs = xs, .k = k, .thr = thr, .cut = cut, .ws = ws, .ew = ew,
                  .method = method, .mode = mode, .fill_from_total = fill_from_total, .deltas = deltas, .fill = fill, .lambda = lambda};
   if (fill_from_total != 0) {
