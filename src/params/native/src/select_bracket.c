@@ -145,6 +145,17 @@ static size_t slot_begin(const count_job *j, int l, size_t b, int part) {
   return (size_t)(j->per[l] * (double)b) + (size_t)GROUP * 2 * (size_t)part;
 }
 
+/* A part's counts, as the lanes' finishing step reads them. */
+static void publish(count_job *j, int part, int lanes, const size_t *above, const size_t *eqh, const size_t *eql, const size_t *fill, const int *dead) {
+  for (int l = 0; l < lanes; l++) {
+    j->above[part][l] = above[l];
+    j->eq_hi[part][l] = eqh[l];
+    j->eq_lo[part][l] = eql[l];
+    j->count[part][l] = fill[l];
+    j->overflow[part][l] = dead[l];
+  }
+}
+
 static TM_HOT void count_part_scalar(void *ctx, size_t b, size_t e, int part) {
   count_job *j = ctx;
   const int lanes = (int)j->ns * j->nr;
@@ -216,13 +227,7 @@ static TM_HOT void count_part_scalar(void *ctx, size_t b, size_t e, int part) {
       }
     }
   }
-  for (int l = 0; l < lanes; l++) {
-    j->above[part][l] = above[l];
-    j->eq_hi[part][l] = eqh[l];
-    j->eq_lo[part][l] = eql[l];
-    j->count[part][l] = fill[l];
-    j->overflow[part][l] = dead[l];
-  }
+  publish(j, part, lanes, above, eqh, eql, fill, dead);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -332,13 +337,7 @@ AVX2 static void count_part_avx2(void *ctx, size_t b, size_t e, int part) {
         }
       }
     }
-  for (int l = 0; l < lanes; l++) {
-    j->above[part][l] = above[l];
-    j->eq_hi[part][l] = eqh[l];
-    j->eq_lo[part][l] = eql[l];
-    j->count[part][l] = fill[l];
-    j->overflow[part][l] = dead[l];
-  }
+  publish(j, part, lanes, above, eqh, eql, fill, dead);
 }
 
 static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
