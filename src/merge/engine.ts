@@ -78,6 +78,12 @@ export function tensorRng(seed: number, name: string): () => number {
   return seedrandom(`${seed}/${name}`);
 }
 
+/** tensorRng, built on its first draw: seeding costs about 30 µs, and most techniques never draw. */
+function lazyTensorRng(seed: number, name: string): () => number {
+  let rng: (() => number) | undefined;
+  return () => (rng ??= tensorRng(seed, name))();
+}
+
 /**
  * Streams a merge tensor by tensor: reads one tensor from the base and each expert, merges it, hands it
  * to the sink, and lets it go. Peak memory is about (experts + 2) times the largest tensor.
@@ -99,7 +105,7 @@ export async function mergeInto(
     const baseData = await base.read(info.name);
     const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
     const merged = technique.merge(
-      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: tensorRng(seed, info.name), out: outputFor(options.into, info.name, baseData.length) },
+      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: lazyTensorRng(seed, info.name), out: outputFor(options.into, info.name, baseData.length) },
       params,
       prepared,
     );

@@ -68,14 +68,18 @@ static void sample_part(void *ctx, size_t b, size_t e, int part) {
 }
 
 /* Four counters per bucket, for elements i mod 4: runs of equal digits (values cluster) then update
- * different counters instead of waiting on each other. */
+ * different counters instead of waiting on each other. Short inputs use one (clearing four would cost
+ * more than counting). The counts end up in h[0]. */
 static void histogram(const uint32_t *a, size_t n, int shift, uint32_t h[4][DIGITS]) {
-  memset(h, 0, 4 * DIGITS * sizeof h[0][0]);
+  const int copies = n >= 4 * DIGITS ? 4 : 1;
+  memset(h, 0, (size_t)copies * DIGITS * sizeof h[0][0]);
   size_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int q = 0; q < 4; q++) h[q][(a[i + q] >> shift) & (DIGITS - 1)]++;
+  if (copies == 4) {
+    for (; i + 4 <= n; i += 4)
+      for (int q = 0; q < 4; q++) h[q][(a[i + q] >> shift) & (DIGITS - 1)]++;
+    for (size_t d = 0; d < DIGITS; d++) h[0][d] += h[1][d] + h[2][d] + h[3][d];
+  }
   for (; i < n; i++) h[0][(a[i] >> shift) & (DIGITS - 1)]++;
-  for (size_t d = 0; d < DIGITS; d++) h[0][d] += h[1][d] + h[2][d] + h[3][d];
 }
 
 static const int SHIFT[3] = {20, 9, 0}; /* digits of 11, 11 and 9 bits */
@@ -402,11 +406,49 @@ static int finish_lane(count_job *j, int l, int parts, size_t want, float *thr, 
   return 1;
 }
 
+/*
+ * Below TM_BRACKET_MIN elements: the |τ| bits of each stream copied out and radix-selected at every
+ * rank, then one scan for the counts. (The radix path's 65536-bucket histograms cost far more to clear
+ * than a bias vector of a thousand elements costs to select.)
+ */
+static int small_top_k(const float *const *xs, size_t ns, const float *base, size_t n, int nr, const size_t *k, float *thr, size_t *ties,
+                       size_t *equal, int *ok) {
+  uint32_t *bits = malloc(2 * n * sizeof *bits);
+  if (!bits) return 0;
+  for (size_t s = 0; s < ns; s++) {
+    for (size_t i = 0; i < n; i++) {
+      float t = base ? xs[s][i] - base[i] : xs[s][i];
+      uint32_t u;
+      memcpy(&u, &t, sizeof u);
+      bits[i] = u & 0x7fffffffu;
+    }
+    size_t pos[2];
+    uint32_t at[2];
+    for (int r = 0; r < nr; r++) pos[r] = n - k[s * (size_t)nr + (size_t)r];
+    radix_select(bits, n, pos, nr, at, bits + n);
+    for (int r = 0; r < nr; r++) {
+      const size_t l = s * (size_t)nr + (size_t)r;
+      size_t gt = 0, eq = 0;
+      for (size_t i = 0; i < n; i++) {
+        gt += bits[i] > at[r];
+        eq += bits[i] == at[r];
+      }
+      memcpy(&thr[l], &at[r], sizeof at[r]);
+      ties[l] = k[l] - gt;
+      equal[l] = eq;
+      ok[l] = 1;
+    }
+  }
+  free(bits);
+  return 1;
+}
+
 int tm_bracket_top_k_many(const float *const *xs, size_t ns, const float *base, size_t n, int nr, const size_t *k, float *thr, size_t *ties,
                           size_t *equal, int *ok) {
   const int lanes = (int)ns * nr;
   for (int l = 0; l < lanes; l++) ok[l] = 0;
-  if (nr < 1 || ns < 1 || lanes > TM_BRACKET_LANES || n < TM_BRACKET_MIN) return 0;
+  if (nr < 1 || nr > 2 || ns < 1 || lanes > TM_BRACKET_LANES || n < 1) return 0;
+  if (n < TM_BRACKET_MIN) return small_top_k(xs, ns, base, n, nr, k, thr, ties, equal, ok);
   size_t m = (n / 32 < SAMPLE_MAX ? n / 32 : SAMPLE_MAX) / CHUNK * CHUNK;
   sample_job sj = {.base = base, .xs = xs, .ns = ns, .n = n, .m = m, .stride = n / (m / CHUNK)};
   uint32_t *sample = malloc((ns + 1) * m * sizeof *sample), *scratch = sample + ns * m;

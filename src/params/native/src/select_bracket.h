@@ -3,7 +3,7 @@
 #define TM_SELECT_BRACKET_H
 #include <stddef.h>
 
-/* Below this many elements the radix path runs directly. */
+/* Below this many elements there is no sample: the bits are copied out and radix-selected directly. */
 #define TM_BRACKET_MIN ((size_t)1 << 15)
 
 /* Most lanes (stream x rank) one pass serves. */
