@@ -13,6 +13,7 @@
         "src/reduce.c",
         "src/select.c",
         "src/select_bracket.c",
+        "src/simd.c",
         "src/ties.c",
         "src/ties_fused.c",
         "src/ties_lanes.c"

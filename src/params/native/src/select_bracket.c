@@ -23,6 +23,7 @@
 #include "select_bracket.h"
 #include "kernels.h"
 #include "pool.h"
+#include "simd.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,7 +350,7 @@ static int use_avx2;
 
 static void init_count(void) {
   init_pack();
-  use_avx2 = __builtin_cpu_supports("avx2");
+  use_avx2 = tm_simd_level() >= 1;
 }
 
 /* The count pass for this CPU (first call from the calling thread, before any pool worker runs it). */
