@@ -36,24 +36,25 @@ typedef struct {
   int bad[TM_MAX_PARTS];
 } band_job;
 
-static inline int in_rule(float m, band_rule r, size_t i) {
-  return (m > r.thr) | ((m == r.thr) & (i < r.cut));
+/* A rule's threshold over a stretch of indices all before its cut (equal values kept: the next float
+ * below, since |τ| > nextbelow(t) is |τ| >= t) or all at or after it. */
+static inline float thr_at(band_rule r, size_t i) {
+  return i < r.cut ? nextafterf(r.thr, -INFINITY) : r.thr;
 }
 
-static TM_HOT void band_linear_part(void *c, size_t b, size_t e, int part) {
-  band_job *j = c;
+/* [b, e) with every rule's keep-equal choice fixed: plain float compares, so the loops vectorise. */
+static TM_HOT void band_segment(band_job *j, size_t b, size_t e, int part) {
   float d[BLOCK];
   for (size_t i0 = b; i0 < e; i0 += BLOCK) {
     size_t len = e - i0 < BLOCK ? e - i0 : BLOCK;
     const float *base = j->base + i0;
     for (size_t k = 0; k < j->k; k++) {
       const float *x = j->xs[k] + i0;
-      const band_rule o = j->outer[k], in = j->inner[k];
-      const float w = j->ws[k];
+      const float o = thr_at(j->outer[k], b), in = thr_at(j->inner[k], b), w = j->ws[k];
       for (size_t i = 0; i < len; i++) {
         float t = x[i] - base[i];
         float m = fabsf(t);
-        float v = (in_rule(m, o, i0 + i) & !in_rule(m, in, i0 + i)) ? t : 0.0f;
+        float v = ((m > o) & !(m > in)) ? t : 0.0f;
         float p = w * v;
         d[i] = k == 0 ? p : d[i] + p;
       }
@@ -69,6 +70,21 @@ static TM_HOT void band_linear_part(void *c, size_t b, size_t e, int part) {
       out[i] = o;
     }
     j->bad[part] |= any != 0;
+  }
+}
+
+/* A part split at every rule's index cut inside it. */
+static void band_linear_part(void *c, size_t b, size_t e, int part) {
+  band_job *j = c;
+  size_t i = b;
+  while (i < e) {
+    size_t stop = e;
+    for (size_t k = 0; k < j->k; k++) {
+      if (j->outer[k].cut > i && j->outer[k].cut < stop) stop = j->outer[k].cut;
+      if (j->inner[k].cut > i && j->inner[k].cut < stop) stop = j->inner[k].cut;
+    }
+    band_segment(j, i, stop, part);
+    i = stop;
   }
 }
 
