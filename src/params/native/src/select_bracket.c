@@ -556,8 +556,9 @@ int tm_bracket_top_k_many(const float *const *xs, size_t ns, const float *base, 
       const int l = (int)s * nr + r;
       j.hi[l] = top[r][0] < 0 ? INT32_MAX : (int32_t)at[hi_at[r]]; /* INT32_MAX: a NaN, never present */
       j.lo[l] = top[r][1] >= (double)m ? -1 : (int32_t)at[lo_at[r]];
-      size_t inside = 0;
-      for (size_t q = 0; q < m; q++) inside += (int32_t)a[q] > j.lo[l] && (int32_t)a[q] < j.hi[l];
+      /* Samples strictly inside (lo, hi) sit strictly between the two ranks: a bound that needs no scan. */
+      const double top_hi = top[r][0] < 0 ? -1 : top[r][0], top_lo = top[r][1] >= (double)m ? (double)m : top[r][1];
+      const double inside = top_lo - top_hi - 1 > 0 ? top_lo - top_hi - 1 : 0;
       /* Buffer slots: twice the sampled share plus slack, and 2·GROUP per part boundary. */
       j.per[l] = 2.0 * ((double)inside + 4 * sqrt((double)inside) + 16) / (double)m;
       if (j.per[l] > 1) j.per[l] = 1;
