@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
-import { compareToBaseline, formatResult, parseBaseline, rowKey, type RatioRow } from '../benchmarks/lib/regression.js';
+import { compareToBaseline, formatResult, lowestRatios, parseBaseline, rowKey, type RatioRow } from '../benchmarks/lib/regression.js';
 import { shapeParams, sizedShape, vitB16Shape } from '../benchmarks/lib/models.js';
 
 const row = (technique: string, ratio: number, kernels?: string): RatioRow => ({ suite: 'technique', technique, protocol: '-', experts: 2, params: 100, ...(kernels ? { kernels } : {}), ratio_to_copy: ratio });
@@ -42,6 +42,18 @@ describe('benchmark regression check', () => {
     const rows = parseBaseline(readFileSync('results/bench/baseline.csv', 'utf8'), 'results/bench/baseline.csv');
     expect(rows.filter((r) => r.suite === 'technique').length).toBeGreaterThanOrEqual(11);
     for (const r of rows) expect(r.ratio_to_copy).toBeGreaterThan(0);
+  });
+});
+
+describe('baselines from several runs', () => {
+  it('keep each row\'s lowest ratio, rows of different backends apart', () => {
+    const row = (technique: string, kernels: string, ratio: number): RatioRow => ({ suite: 'kernel', technique, protocol: '-', experts: 2, params: 4, kernels, ratio_to_copy: ratio });
+    const got = lowestRatios([
+      [row('a', 'native', 1.0), row('b', 'native', 0.4), row('a', 'wasm', 0.3)],
+      [row('a', 'native', 0.6), row('b', 'native', 0.5), row('a', 'wasm', 0.2)],
+      [row('a', 'native', 0.8), row('b', 'native', 0.45)],
+    ]);
+    expect(got.map((r) => [r.technique, r.kernels, r.ratio_to_copy])).toEqual([['a', 'native', 0.6], ['b', 'native', 0.4], ['a', 'wasm', 0.2]]);
   });
 });
 

@@ -83,3 +83,18 @@ export function formatResult(r: RegressionResult, factor = 0.5): string {
   const m = r.measured === undefined ? 'missing from this run' : r.measured.toFixed(3);
   return `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}: ratio ${m} vs baseline ${r.baseline.toFixed(3)} (floor ${(factor * r.baseline).toFixed(3)})`;
 }
+
+/**
+ * A baseline from several runs of the same grid: each row's lowest ratio. One lucky run (a kernel's inputs
+ * still in cache, a quiet moment) would otherwise set a floor that CI on the same code misses.
+ */
+export function lowestRatios(runs: readonly (readonly RatioRow[])[]): RatioRow[] {
+  const lowest = new Map<string, RatioRow>();
+  for (const run of runs)
+    for (const r of run) {
+      const key = `${rowKey(r)}/${r.kernels ?? ''}`;
+      const seen = lowest.get(key);
+      if (!seen || r.ratio_to_copy < seen.ratio_to_copy) lowest.set(key, r);
+    }
+  return [...lowest.values()];
+}
