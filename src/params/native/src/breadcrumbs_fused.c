@@ -12,6 +12,7 @@
 #include "cut.h"
 #include "kernels.h"
 #include "pool.h"
+#include "store.h"
 #include "select_bracket.h"
 #include <math.h>
 #include <stdlib.h>
@@ -59,17 +60,7 @@ static TM_HOT void band_segment(band_job *j, size_t b, size_t e, int part) {
         d[i] = k == 0 ? p : d[i] + p;
       }
     }
-    float *out = j->out + i0;
-    const float lambda = j->lambda;
-    uint32_t any = 0;
-    for (size_t i = 0; i < len; i++) {
-      float o = base[i] + lambda * d[i];
-      uint32_t u;
-      memcpy(&u, &o, sizeof u);
-      any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
-      out[i] = o;
-    }
-    j->bad[part] |= any != 0;
+    j->bad[part] |= tm_store_merged(j->out + i0, base, j->lambda, d, len);
   }
 }
 
@@ -124,7 +115,11 @@ int tm_breadcrumbs_linear(float *out, const float *base, const float *const *xs,
     for (size_t s = 0; s < g; s++) {
       for (int r = 0; r < 2; r++) {
         const size_t l = 2 * s + (size_t)r;
-        if (!ok[l] && (r == 0 ? sel0 : sel1)) tm_delta_top_k(xs[e0 + s], base, n, kk[l], &thr[l], &ties[l], &equal[l]);
+        if (ok[l] || !(r == 0 ? sel0 : sel1)) continue;
+        /* a pair pass that ran and missed this lane goes straight to the radix path; one that could not run (a rule
+         * at 0 or n) leaves the other rule to the ordinary selection */
+        if (sel0 && sel1) tm_delta_top_k_radix(xs[e0 + s], base, n, kk[l], &thr[l], &ties[l], &equal[l]);
+        else tm_delta_top_k(xs[e0 + s], base, n, kk[l], &thr[l], &ties[l], &equal[l]);
       }
       outer[e0 + s] = make_rule(xs[e0 + s], base, n, outer_k, thr[2 * s], ties[2 * s], equal[2 * s]);
       inner[e0 + s] = make_rule(xs[e0 + s], base, n, inner_k, thr[2 * s + 1], ties[2 * s + 1], equal[2 * s + 1]);

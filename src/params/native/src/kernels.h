@@ -28,6 +28,8 @@ ptrdiff_t tm_first_non_finite(const float *x, size_t n);
 void tm_abs_top_k(const float *x, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal);
 void tm_abs_top_k_pair(const float *x, size_t n, const size_t k[2], float thr[2], size_t ties[2], size_t equal[2]);
 void tm_delta_top_k(const float *x, const float *base, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal);
+/* tm_delta_top_k by the radix passes alone (for a caller whose bracket pass has already missed). */
+void tm_delta_top_k_radix(const float *x, const float *base, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal);
 void tm_delta_top_k_many(const float *const *xs, size_t ns, const float *base, size_t n, size_t k, float *thr, size_t *ties, size_t *equal);
 size_t tm_trim_rule(float *x, size_t n, float threshold, size_t ties, int all_equal);
 size_t tm_trim_band(float *x, size_t n, float outer_thr, size_t outer_ties, int outer_all, float inner_thr, size_t inner_ties, int inner_all);

@@ -126,16 +126,26 @@ static void finish_top_k(hist_job j, size_t n, int parts, const uint32_t *hi_his
   *ties = k - above;
 }
 
+/* The two radix passes alone: the bracket's fallback. */
+static void radix_top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  int parts = tm_parts_for(n);
+  uint32_t *hi = hi_histogram(&j, n, parts);
+  finish_top_k(j, n, parts, hi, k, threshold, ties, equal);
+  free(hi);
+}
+
 static void top_k(hist_job j, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
   size_t eq;
   if (tm_bracket_top_k(j.x ? j.x : (const float *)j.u, j.x ? j.base : NULL, n, 1, &k, threshold, ties, &eq)) {
     if (equal) *equal = eq;
     return;
   }
-  int parts = tm_parts_for(n);
-  uint32_t *hi = hi_histogram(&j, n, parts);
-  finish_top_k(j, n, parts, hi, k, threshold, ties, equal);
-  free(hi);
+  radix_top_k(j, n, k, threshold, ties, equal);
+}
+
+void tm_delta_top_k_radix(const float *x, const float *base, size_t n, size_t k, float *threshold, size_t *ties, size_t *equal) {
+  hist_job j = {.x = x, .base = base};
+  radix_top_k(j, n, k, threshold, ties, equal);
 }
 
 /* Two rules of the same x (Breadcrumbs' outer and inner) from one pass 1. */
@@ -168,14 +178,8 @@ void tm_delta_top_k_many(const float *const *xs, size_t ns, const float *base, s
   for (size_t s0 = 0; s0 < ns; s0 += TM_BRACKET_LANES) {
     const size_t g = ns - s0 < TM_BRACKET_LANES ? ns - s0 : TM_BRACKET_LANES;
     tm_bracket_top_k_many(xs + s0, g, base, n, 1, ks, thr + s0, ties + s0, equal + s0, ok);
-    for (size_t s = 0; s < g; s++) {
-      if (ok[s]) continue;
-      hist_job j = {.x = xs[s0 + s], .base = base};
-      int parts = tm_parts_for(n);
-      uint32_t *hi = hi_histogram(&j, n, parts);
-      finish_top_k(j, n, parts, hi, k, &thr[s0 + s], &ties[s0 + s], &equal[s0 + s]);
-      free(hi);
-    }
+    for (size_t s = 0; s < g; s++)
+      if (!ok[s]) tm_delta_top_k_radix(xs[s0 + s], base, n, k, &thr[s0 + s], &ties[s0 + s], &equal[s0 + s]);
   }
 }
 

@@ -433,6 +433,19 @@ static tm_range_fn count_pass(void) {
 }
 #endif
 
+/* The top-kk rule of the bit patterns a[0, n) whose kk-th largest is v: threshold v, ties = kk minus the
+ * elements above v, equal = the elements equal to v. */
+static void rule_at(const uint32_t *a, size_t n, size_t kk, uint32_t v, float *thr, size_t *ties, size_t *equal) {
+  size_t gt = 0, eq = 0;
+  for (size_t i = 0; i < n; i++) {
+    gt += a[i] > v;
+    eq += a[i] == v;
+  }
+  memcpy(thr, &v, sizeof v);
+  *ties = kk - gt;
+  *equal = eq;
+}
+
 /* Lane l's exact rule from the pass's counts and candidates; 0 when the k-th largest lies outside the bracket. */
 static int finish_lane(count_job *j, int l, int parts, size_t want, float *thr, size_t *ties, size_t *equal) {
   size_t above = 0, eqh = 0, eql = 0, nc = 0;
@@ -459,13 +472,7 @@ static int finish_lane(count_job *j, int l, int parts, size_t want, float *thr, 
     const size_t at = nc - kk;
     radix_select(buf, nc, &at, 1, &bits, scratch);
     free(scratch);
-    size_t gt = 0, eq = 0;
-    for (size_t i = 0; i < nc; i++) {
-      gt += buf[i] > bits;
-      eq += buf[i] == bits;
-    }
-    *ties = kk - gt;
-    *equal = eq;
+    rule_at(buf, nc, kk, bits, thr, ties, equal);
   } else if (j->lo[l] >= 0 && want <= above + eqh + nc + eql) {
     bits = (uint32_t)j->lo[l];
     *ties = want - above - eqh - nc;
@@ -498,14 +505,7 @@ static int small_top_k(const float *const *xs, size_t ns, const float *base, siz
     radix_select(bits, n, pos, nr, at, bits + n);
     for (int r = 0; r < nr; r++) {
       const size_t l = s * (size_t)nr + (size_t)r;
-      size_t gt = 0, eq = 0;
-      for (size_t i = 0; i < n; i++) {
-        gt += bits[i] > at[r];
-        eq += bits[i] == at[r];
-      }
-      memcpy(&thr[l], &at[r], sizeof at[r]);
-      ties[l] = k[l] - gt;
-      equal[l] = eq;
+      rule_at(bits, n, k[l], at[r], &thr[l], &ties[l], &equal[l]);
       ok[l] = 1;
     }
   }

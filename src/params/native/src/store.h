@@ -22,4 +22,18 @@ static inline void tm_stream_copy(float *dst, const float *src, size_t n) {
   for (; j < n; j++) dst[j] = src[j];
 }
 
+/* out = base + lambda·d (float32, in that order) over a block; returns 1 when a value written is NaN or
+ * ±Infinity (exponent bits all ones). The last step of the fused TIES and Breadcrumbs block passes. */
+static inline int tm_store_merged(float *out, const float *base, float lambda, const float *d, size_t len) {
+  uint32_t any = 0;
+  for (size_t i = 0; i < len; i++) {
+    float o = base[i] + lambda * d[i];
+    uint32_t u;
+    __builtin_memcpy(&u, &o, sizeof u);
+    any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+    out[i] = o;
+  }
+  return any != 0;
+}
+
 #endif

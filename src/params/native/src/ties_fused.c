@@ -13,6 +13,7 @@
  */
 #include "kernels.h"
 #include "pool.h"
+#include "store.h"
 #include "ties_fused.h"
 #include "cut.h"
 #include <math.h>
@@ -119,17 +120,7 @@ TM_HOT void tm_ties_block_range(fused_job *j, size_t b, size_t e, int part) {
         for (size_t i = 0; i < len; i++) delta[i] = (float)num[i];
     }
     const float *base = j->base + i0;
-    float *out = j->out + i0;
-    const float lambda = j->lambda;
-    uint32_t any = 0;
-    for (size_t i = 0; i < len; i++) {
-      float o = base[i] + lambda * delta[i];
-      uint32_t u;
-      memcpy(&u, &o, sizeof u);
-      any |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
-      out[i] = o;
-    }
-    j->bad[part] |= any != 0;
+    j->bad[part] |= tm_store_merged(j->out + i0, base, j->lambda, delta, len);
   }
   free(v);
 }

@@ -47,17 +47,38 @@ typedef struct {
   const float *xs[TM_LANES_MAX_K];
   float thr[TM_LANES_MAX_K]; /* per segment: the threshold, or the float below it where equal values are kept */
   int voter[TM_LANES_MAX_K]; /* election weight non-zero */
+  int same;                  /* disjoint weights equal the election weights (weights applied before the election) */
 } lanes_setup;
+
+/* Software prefetch of θ0 and the experts PREFETCH floats ahead, once per 16 elements of the segment. */
+LANES_TARGET static inline __attribute__((always_inline)) void prefetch_ahead(const float *base, const lanes_setup *ls, size_t k, size_t b, size_t i) {
+  if (((i - b) & 15) != 0) return;
+  _mm_prefetch((const char *)(base + i + PREFETCH), _MM_HINT_T0);
+  for (size_t q = 0; q < k; q++) _mm_prefetch((const char *)(ls->xs[q] + i + PREFETCH), _MM_HINT_T0);
+}
+
+/* τ = x - θ0 (or x itself for task vectors) where |τ| > thr, else +0.0. */
+LANES_TARGET static inline __attribute__((always_inline)) __m256 trimmed8(const float *x, __m256 th0, __m256 thr, int deltas) {
+  const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 xv = _mm256_loadu_ps(x);
+  const __m256 t = deltas ? xv : _mm256_sub_ps(xv, th0);
+  return _mm256_and_ps(t, _mm256_cmp_ps(_mm256_and_ps(t, absmask), thr, _CMP_GT_OQ));
+}
+
+/* out = θ0 + λ·δ, and lanes of *bad set where it is NaN or ±Infinity (exponent bits all ones). */
+LANES_TARGET static inline __attribute__((always_inline)) void store_merged(float *out, __m256 th0, __m256 lambda, __m256 delta, __m256i *bad) {
+  const __m256i expmask = _mm256_set1_epi32(0x7f800000);
+  const __m256 o = _mm256_add_ps(th0, _mm256_mul_ps(lambda, delta));
+  *bad = _mm256_or_si256(*bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(o), expmask), expmask));
+  _mm256_storeu_ps(out, o);
+}
 
 LANES_TARGET static inline __attribute__((always_inline)) void
 lanes_body(fused_job *j, const lanes_setup *ls, size_t b, size_t e, __m256i *bad, const size_t k) {
   const int count = j->method == 1, mean = j->mode == 0, deltas = j->deltas;
-  int same = 1; /* disjoint weights equal the election weights (weights applied before the election) */
-  for (size_t q = 0; q < k; q++) same &= j->ws[q] == j->ew[q];
+  const int same = ls->same;
   const float *base = j->base;
   float *out = j->out;
-  const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256i expmask = _mm256_set1_epi32(0x7f800000);
   const __m256 lambda = _mm256_set1_ps(j->lambda);
   const __m256d fill = _mm256_set1_pd((double)j->fill), zero = _mm256_setzero_pd();
   __m256 thr[TM_LANES_MAX_K];
@@ -69,18 +90,13 @@ lanes_body(fused_job *j, const lanes_setup *ls, size_t b, size_t e, __m256i *bad
   }
   __m256i any_bad = *bad;
   for (size_t i = b; i + 8 <= e; i += 8) {
-    if (((i - b) & 15) == 0) {
-      _mm_prefetch((const char *)(base + i + PREFETCH), _MM_HINT_T0);
-      for (size_t q = 0; q < k; q++) _mm_prefetch((const char *)(ls->xs[q] + i + PREFETCH), _MM_HINT_T0);
-    }
+    prefetch_ahead(base, ls, k, b, i);
     const __m256 th0 = _mm256_loadu_ps(base + i);
     __m256d xl[TM_LANES_MAX_K], xh[TM_LANES_MAX_K], el[TM_LANES_MAX_K], eh[TM_LANES_MAX_K];
     __m256d acc_l = zero, acc_h = zero;
     int first = 1;
     for (size_t q = 0; q < k; q++) {
-      const __m256 x = _mm256_loadu_ps(ls->xs[q] + i);
-      const __m256 t = deltas ? x : _mm256_sub_ps(x, th0);
-      const __m256 v = _mm256_and_ps(t, _mm256_cmp_ps(_mm256_and_ps(t, absmask), thr[q], _CMP_GT_OQ));
+      const __m256 v = trimmed8(ls->xs[q] + i, th0, thr[q], deltas);
       xl[q] = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
       xh[q] = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
       el[q] = _mm256_mul_pd(ew[q], xl[q]);
@@ -112,10 +128,7 @@ lanes_body(fused_job *j, const lanes_setup *ls, size_t b, size_t e, __m256i *bad
       d_l = _mm256_cvtpd_ps(num_l);
       d_h = _mm256_cvtpd_ps(num_h);
     }
-    const __m256 delta = _mm256_insertf128_ps(_mm256_castps128_ps256(d_l), d_h, 1);
-    const __m256 o = _mm256_add_ps(th0, _mm256_mul_ps(lambda, delta));
-    any_bad = _mm256_or_si256(any_bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(o), expmask), expmask));
-    _mm256_storeu_ps(out + i, o);
+    store_merged(out + i, th0, lambda, _mm256_insertf128_ps(_mm256_castps128_ps256(d_l), d_h, 1), &any_bad);
   }
   *bad = any_bad;
 }
@@ -137,12 +150,9 @@ WIDE_TARGET static inline __m512d sign512(__m512d x) {
 WIDE_TARGET static inline __attribute__((always_inline)) void
 wide_body(fused_job *j, const lanes_setup *ls, size_t b, size_t e, __m256i *bad, const size_t k) {
   const int count = j->method == 1, mean = j->mode == 0, deltas = j->deltas;
-  int same = 1;
-  for (size_t q = 0; q < k; q++) same &= j->ws[q] == j->ew[q];
+  const int same = ls->same;
   const float *base = j->base;
   float *out = j->out;
-  const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256i expmask = _mm256_set1_epi32(0x7f800000);
   const __m256 lambda = _mm256_set1_ps(j->lambda);
   const __m512d fill = _mm512_set1_pd((double)j->fill), zero = _mm512_setzero_pd();
   const __m512d one = _mm512_set1_pd(1.0), minus_one = _mm512_set1_pd(-1.0);
@@ -155,19 +165,13 @@ wide_body(fused_job *j, const lanes_setup *ls, size_t b, size_t e, __m256i *bad,
   }
   __m256i any_bad = *bad;
   for (size_t i = b; i + 8 <= e; i += 8) {
-    if (((i - b) & 15) == 0) {
-      _mm_prefetch((const char *)(base + i + PREFETCH), _MM_HINT_T0);
-      for (size_t q = 0; q < k; q++) _mm_prefetch((const char *)(ls->xs[q] + i + PREFETCH), _MM_HINT_T0);
-    }
+    prefetch_ahead(base, ls, k, b, i);
     const __m256 th0 = _mm256_loadu_ps(base + i);
     __m512d x[TM_LANES_MAX_K], ex[TM_LANES_MAX_K];
     __m512d acc = zero;
     int first = 1;
     for (size_t q = 0; q < k; q++) {
-      const __m256 xv = _mm256_loadu_ps(ls->xs[q] + i);
-      const __m256 t = deltas ? xv : _mm256_sub_ps(xv, th0);
-      const __m256 v = _mm256_and_ps(t, _mm256_cmp_ps(_mm256_and_ps(t, absmask), thr[q], _CMP_GT_OQ));
-      x[q] = _mm512_cvtps_pd(v);
+      x[q] = _mm512_cvtps_pd(trimmed8(ls->xs[q] + i, th0, thr[q], deltas));
       ex[q] = _mm512_mul_pd(ew[q], x[q]);
       if (!ls->voter[q]) continue;
       const __m512d vote = count ? sign512(ex[q]) : ex[q];
@@ -183,9 +187,7 @@ wide_body(fused_job *j, const lanes_setup *ls, size_t b, size_t e, __m256i *bad,
       den = _mm512_mask_add_pd(den, a, den, ws[q]);
     }
     const __m256 delta = mean ? _mm512_cvtpd_ps(_mm512_maskz_div_pd(_mm512_cmp_pd_mask(den, zero, _CMP_NEQ_UQ), num, den)) : _mm512_cvtpd_ps(num);
-    const __m256 o = _mm256_add_ps(th0, _mm256_mul_ps(lambda, delta));
-    any_bad = _mm256_or_si256(any_bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(o), expmask), expmask));
-    _mm256_storeu_ps(out + i, o);
+    store_merged(out + i, th0, lambda, delta, &any_bad);
   }
   *bad = any_bad;
 }
@@ -223,6 +225,8 @@ LANES_TARGET static void lanes_part(fused_job *j, size_t b, size_t e, int part) 
     ls.xs[q] = j->xs[q];
     ls.voter[q] = j->ew[q] != 0;
   }
+  ls.same = 1;
+  for (size_t q = 0; q < k; q++) ls.same &= j->ws[q] == j->ew[q];
   __m256i bad = _mm256_setzero_si256();
   size_t i = b;
   while (i < e) {
