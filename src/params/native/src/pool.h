@@ -19,4 +19,8 @@ int tm_parts_for(size_t n);
  * calling thread doing part 0; returns when all parts are done. */
 void tm_parallel(size_t n, tm_range_fn fn, void *ctx);
 
+/* Runs fn(ctx, t, t + 1, part) for each task t in [0, count), spread over the pool (task t on part
+ * t mod parts), for independent serial steps such as one selection per expert; returns when all are done. */
+void tm_parallel_tasks(size_t count, tm_range_fn fn, void *ctx);
+
 #endif

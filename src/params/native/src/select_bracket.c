@@ -513,6 +513,71 @@ static int small_top_k(const float *const *xs, size_t ns, const float *base, siz
   return 1;
 }
 
+/* The bracket steps between the passes, one task per stream (the sample quantiles) or per lane (the
+ * finish), run across the pool: they are serial and independent, and the pool's threads are idle then. */
+typedef struct {
+  count_job *j;
+  const size_t *k;
+  size_t n, m;
+  uint32_t *sample; /* ns x m samples, then ns x m scratch */
+  int ready[TM_BRACKET_LANES];
+  int parts;
+  float *thr;
+  size_t *ties, *equal;
+  int *ok;
+} bracket_job;
+
+/* Stream s's bracket [lo, hi] for each of its ranks, from sample quantiles, and its candidate buffers. */
+static void bracket_stream(void *ctx, size_t s, size_t end, int part) {
+  bracket_job *b = ctx;
+  count_job *j = b->j;
+  const size_t m = b->m, n = b->n;
+  const int nr = j->nr;
+  uint32_t *a = b->sample + s * m, *scratch = b->sample + (j->ns + s) * m;
+  /* Sample ranks of each lane's k-th largest, widened by SPREAD standard deviations of a sample quantile (+ 16). */
+  size_t pos[4] = {0, 0, 0, 0};
+  int np = 0;
+  double top[2][2];
+  int hi_at[2] = {0, 0}, lo_at[2] = {0, 0};
+  for (int r = 0; r < nr; r++) {
+    const int l = (int)s * nr + r;
+    double p = (double)b->k[l] / (double)n, rank = p * (double)m;
+    double d = SPREAD * sqrt((double)m * p * (1 - p)) + 16;
+    top[r][0] = floor(rank - d); /* ranks from the top, 0-based: hi */
+    top[r][1] = ceil(rank + d);  /* lo */
+    if (top[r][0] >= 0) {
+      hi_at[r] = np;
+      pos[np++] = m - 1 - (size_t)top[r][0];
+    }
+    if (top[r][1] < (double)m) {
+      lo_at[r] = np;
+      pos[np++] = m - 1 - (size_t)top[r][1];
+    }
+  }
+  uint32_t at[4];
+  radix_select(a, m, pos, np, at, scratch);
+  b->ready[s] = 1;
+  for (int r = 0; r < nr; r++) {
+    const int l = (int)s * nr + r;
+    j->hi[l] = top[r][0] < 0 ? INT32_MAX : (int32_t)at[hi_at[r]]; /* INT32_MAX: a NaN, never present */
+    j->lo[l] = top[r][1] >= (double)m ? -1 : (int32_t)at[lo_at[r]];
+    /* Samples strictly inside (lo, hi) sit strictly between the two ranks: a bound that needs no scan. */
+    const double top_hi = top[r][0] < 0 ? -1 : top[r][0], top_lo = top[r][1] >= (double)m ? (double)m : top[r][1];
+    const double inside = top_lo - top_hi - 1 > 0 ? top_lo - top_hi - 1 : 0;
+    /* Buffer slots: twice the sampled share plus slack, and 2·GROUP per part boundary. */
+    j->per[l] = 2.0 * ((double)inside + 4 * sqrt((double)inside) + 16) / (double)m;
+    if (j->per[l] > 1) j->per[l] = 1;
+    size_t slots = (size_t)(j->per[l] * (double)n) + (size_t)GROUP * 2 * (TM_MAX_PARTS + 1);
+    j->buf[l] = malloc(slots * sizeof *j->buf[l]);
+    if (!j->buf[l]) b->ready[s] = 0;
+  }
+}
+
+static void finish_task(void *ctx, size_t l, size_t end, int part) {
+  bracket_job *b = ctx;
+  b->ok[l] = finish_lane(b->j, (int)l, b->parts, b->k[l], &b->thr[l], &b->ties[l], &b->equal[l]);
+}
+
 int tm_bracket_top_k_many(const float *const *xs, size_t ns, const float *base, size_t n, int nr, const size_t *k, float *thr, size_t *ties,
                           size_t *equal, int *ok) {
   const int lanes = (int)ns * nr;
@@ -521,60 +586,22 @@ int tm_bracket_top_k_many(const float *const *xs, size_t ns, const float *base, 
   if (n < TM_BRACKET_MIN) return small_top_k(xs, ns, base, n, nr, k, thr, ties, equal, ok);
   size_t m = (n / 32 < SAMPLE_MAX ? n / 32 : SAMPLE_MAX) / CHUNK * CHUNK;
   sample_job sj = {.base = base, .xs = xs, .ns = ns, .n = n, .m = m, .stride = n / (m / CHUNK)};
-  uint32_t *sample = malloc((ns + 1) * m * sizeof *sample), *scratch = sample + ns * m;
+  uint32_t *sample = malloc(2 * ns * m * sizeof *sample);
   if (!sample) return 0;
   sj.sample = sample;
   tm_parallel(n, sample_part, &sj);
 
   count_job j = {.base = base, .xs = xs, .ns = ns, .nr = nr};
-  int ready = 1;
-  for (size_t s = 0; s < ns; s++) {
-    uint32_t *a = sample + s * m;
-    /* Sample ranks of each lane's k-th largest, widened by SPREAD standard deviations of a sample quantile (+ 16). */
-    size_t pos[2 * TM_BRACKET_LANES];
-    int np = 0;
-    double top[TM_BRACKET_LANES][2];
-    int hi_at[TM_BRACKET_LANES], lo_at[TM_BRACKET_LANES];
-    for (int r = 0; r < nr; r++) {
-      const int l = (int)s * nr + r;
-      double p = (double)k[l] / (double)n, rank = p * (double)m;
-      double d = SPREAD * sqrt((double)m * p * (1 - p)) + 16;
-      top[r][0] = floor(rank - d); /* ranks from the top, 0-based: hi */
-      top[r][1] = ceil(rank + d);  /* lo */
-      if (top[r][0] >= 0) {
-        hi_at[r] = np;
-        pos[np++] = m - 1 - (size_t)top[r][0];
-      }
-      if (top[r][1] < (double)m) {
-        lo_at[r] = np;
-        pos[np++] = m - 1 - (size_t)top[r][1];
-      }
-    }
-    uint32_t at[2 * TM_BRACKET_LANES];
-    radix_select(a, m, pos, np, at, scratch);
-    for (int r = 0; r < nr; r++) {
-      const int l = (int)s * nr + r;
-      j.hi[l] = top[r][0] < 0 ? INT32_MAX : (int32_t)at[hi_at[r]]; /* INT32_MAX: a NaN, never present */
-      j.lo[l] = top[r][1] >= (double)m ? -1 : (int32_t)at[lo_at[r]];
-      /* Samples strictly inside (lo, hi) sit strictly between the two ranks: a bound that needs no scan. */
-      const double top_hi = top[r][0] < 0 ? -1 : top[r][0], top_lo = top[r][1] >= (double)m ? (double)m : top[r][1];
-      const double inside = top_lo - top_hi - 1 > 0 ? top_lo - top_hi - 1 : 0;
-      /* Buffer slots: twice the sampled share plus slack, and 2·GROUP per part boundary. */
-      j.per[l] = 2.0 * ((double)inside + 4 * sqrt((double)inside) + 16) / (double)m;
-      if (j.per[l] > 1) j.per[l] = 1;
-      size_t slots = (size_t)(j.per[l] * (double)n) + (size_t)GROUP * 2 * (TM_MAX_PARTS + 1);
-      j.buf[l] = malloc(slots * sizeof *j.buf[l]);
-      if (!j.buf[l]) ready = 0;
-    }
-  }
+  bracket_job bj = {.j = &j, .k = k, .n = n, .m = m, .sample = sample, .parts = tm_parts_for(n),
+                    .thr = thr, .ties = ties, .equal = equal, .ok = ok};
+  tm_parallel_tasks(ns, bracket_stream, &bj);
   free(sample);
-  int parts = tm_parts_for(n), any = 0;
+  int ready = 1, any = 0;
+  for (size_t s = 0; s < ns; s++) ready &= bj.ready[s];
   if (ready) {
     tm_parallel(n, count_pass(), &j);
-    for (int l = 0; l < lanes; l++) {
-      ok[l] = finish_lane(&j, l, parts, k[l], &thr[l], &ties[l], &equal[l]);
-      any |= ok[l];
-    }
+    tm_parallel_tasks((size_t)lanes, finish_task, &bj);
+    for (int l = 0; l < lanes; l++) any |= ok[l];
   }
   for (int l = 0; l < lanes; l++) free(j.buf[l]);
   return any;
