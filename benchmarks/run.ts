@@ -20,7 +20,7 @@ import { nativeThreads } from '../src/params/native/loader.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
 import { DEFAULT_BETA, makeTracker, type CheckpointStore, type Tracker } from '../src/time/index.js';
-import { copyBandwidth, timeIt } from './lib/measure.js';
+import { copyBandwidth, timeInterleaved, timeIt } from './lib/measure.js';
 import { makeBase, makeExpert, shapeParams, sizedShape, vitB16Shape, type ModelShape } from './lib/models.js';
 import { BASELINE_COLUMNS, compareToBaseline, formatResult, lowestRatios, parseBaseline, type RatioRow } from './lib/regression.js';
 
@@ -244,7 +244,8 @@ class Bench {
 
   /**
    * Deploy protocols with weighted averaging. ema / paint / merge-all (incremental): the cost of the deploy
-   * step at step T (tracker advanced through steps 1..T-1 first; the median is over steps T, T+1, ...).
+   * step at step T (a tracker per horizon, advanced through steps 1..T-1 first; the median is over its
+   * steps T, T+1, ..., timed in turns with the other horizons' trackers).
    * merge-all (batch): one merge over all T experts, as a store-backed recompute does.
    */
   async deploySuite(): Promise<void> {
@@ -268,27 +269,22 @@ class Bench {
       { name: 'paint', make: () => makeTracker({ kind: 'paint', alpha: 0.5 }, ctx) },
       { name: 'merge-all:incremental', make: () => makeTracker({ kind: 'merge-all', weighting: 'uniform', includeBase: false }, ctx) },
     ];
+    const horizons = this.grid.deployHorizons;
     for (const proto of protocols) {
-      // A few untimed steps of a throwaway tracker first, so the allocator's reuse of freed model-sized
-      // blocks is warm at T = 1 as it is at T = 100: the comparison is then about T alone.
-      const warm = proto.make();
-      for (let s = 1; s <= 3; s++) {
-        await warm.add(expert(s), s);
-        await warm.current();
-      }
-      const tracker = proto.make();
-      let step = 0;
-      for (const T of this.grid.deployHorizons) {
-        while (step < T - 1) {
-          await tracker.add(expert(++step), step);
-          await tracker.current();
-        }
-        const timing = await timeIt(async () => {
-          await tracker.add(expert(++step), step);
-          await tracker.current();
-        }, repeats);
-        this.record({ suite: 'deploy', technique: 'weighted-average', protocol: proto.name, experts: T, params: P, seconds: timing.seconds, bytesRead: 2 * 4 * P, bytesWritten: 4 * P, peak: timing.peakRssMb });
-      }
+      // One tracker per horizon, advanced untimed through steps 1..T-1; then the trackers take turns, one
+      // timed step each per round, so every horizon is timed over the same stretch of the run.
+      const trackers = horizons.map(() => proto.make());
+      const steps = horizons.map(() => 0);
+      const advance = async (h: number) => {
+        const step = ++steps[h];
+        await trackers[h].add(expert(step), step);
+        await trackers[h].current();
+      };
+      for (let h = 0; h < horizons.length; h++) while (steps[h] < horizons[h] - 1) await advance(h);
+      const timings = await timeInterleaved(horizons.map((_, h) => () => advance(h)), repeats);
+      horizons.forEach((T, h) => {
+        this.record({ suite: 'deploy', technique: 'weighted-average', protocol: proto.name, experts: T, params: P, seconds: timings[h].seconds, bytesRead: 2 * 4 * P, bytesWritten: 4 * P, peak: timings[h].peakRssMb });
+      });
     }
     for (const T of this.grid.deployHorizons) {
       const experts = Array.from({ length: T }, (_, i) => expert(i + 1));

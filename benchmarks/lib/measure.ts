@@ -62,6 +62,34 @@ export async function timeIt(fn: () => unknown, repeats: number, setup?: () => u
 }
 
 /**
+ * Median time of each of `fns` over `repeats` rounds, the functions taking turns within a round (round r
+ * runs fns[0], fns[1], ... once each). Used where the compared cases must see the same machine state:
+ * on these VMs memory the process has just filled reads slower for a few seconds afterwards, so cases
+ * timed one after another differ by when they ran, not by what they do. Peak RSS as in timeIt.
+ */
+export async function timeInterleaved(fns: (() => unknown)[], repeats: number): Promise<Timing[]> {
+  const seconds = fns.map(() => [] as number[]);
+  const peaks = fns.map(() => 0);
+  for (let r = 0; r < repeats; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      collect();
+      resetPeakRss();
+      const t = performance.now();
+      await fns[i]();
+      seconds[i].push((performance.now() - t) / 1000);
+      peaks[i] = Math.max(peaks[i], peakRssMb());
+    }
+  }
+  return seconds.map((s, i) => ({ seconds: median(s), peakRssMb: peaks[i], repeats }));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
  * Memory-copy bandwidth: a Float32Array .set of `mb` megabytes into an already-touched array, counted as
  * bytes read + bytes written per second (GB/s = 1e9 B/s), median of `repeats`.
  */
