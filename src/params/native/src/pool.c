@@ -77,7 +77,10 @@ static unsigned long next_generation(unsigned long seen) {
     unsigned long g = atomic_load_explicit(&generation, memory_order_acquire);
     if (g != seen) return g;
     cpu_relax();
-    if (i % 256 == 0 && elapsed_ns(&since) > SPIN_NS) break;
+    if (i % 256 == 0) {
+      if (elapsed_ns(&since) > SPIN_NS) break;
+      sched_yield(); /* with more threads than free cores, a spinner must not hold a core a part needs */
+    }
   }
   pthread_mutex_lock(&mu);
   atomic_fetch_add(&sleepers, 1); /* seq_cst, paired with the caller's bump then sleepers load */
