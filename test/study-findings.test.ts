@@ -3,7 +3,7 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import { stringify } from 'csv-stringify/sync';
 import { parseCsv } from '../src/study/csv-read.js';
 import { evaluateFindings, findingsMarkdown } from '../src/study/findings.js';
-import { groupRows, type RunRow } from '../src/study/rows.js';
+import { groupRows, median, type RunRow } from '../src/study/rows.js';
 import { summaryTable } from '../src/study/summary.js';
 
 function row(method: string, technique: string, seed: number, aKa: number, aZs: number, setting = 'default', params: Record<string, number | string> = {}): RunRow {
@@ -90,4 +90,15 @@ describe('CSV reading', () => {
       expect(parseCsv(stringify(rect))).toEqual(rect);
     },
   );
+});
+
+describe('median', () => {
+  it('is the middle value, or the mean of the two middle values, whatever the input order', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    const xs = [5, 9, 1];
+    median(xs);
+    expect(xs).toEqual([5, 9, 1]); // the input is not reordered
+  });
 });

@@ -1,6 +1,7 @@
 /** Timing (tinybench medians), memory-copy bandwidth and peak resident memory for the benchmarks. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
+import { median } from '../../src/study/rows.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -81,12 +82,6 @@ export async function timeInterleaved(fns: (() => unknown)[], repeats: number): 
     }
   }
   return seconds.map((s, i) => ({ seconds: median(s), peakRssMb: peaks[i], repeats }));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**

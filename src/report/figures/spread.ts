@@ -1,12 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { median } from '../../study/rows.js';
 import { methodPoints, spreads } from '../aggregate.js';
 import { type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /**
  * Technique spread vs protocol spread: for each protocol, the range of final GM over techniques; for each

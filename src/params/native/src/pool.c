@@ -126,8 +126,8 @@ static void start_pool(void) {
   atomic_store(&threads, started);
 }
 
-int tm_parts_for(size_t n) {
-  if (n < TM_PARALLEL_MIN) return 1;
+/* The pool's thread count (the caller included), starting the pool on first use. */
+static int pool_threads(void) {
   int t = atomic_load_explicit(&threads, memory_order_acquire);
   if (t == 0) {
     pthread_mutex_lock(&mu);
@@ -136,6 +136,10 @@ int tm_parts_for(size_t n) {
     t = atomic_load(&threads);
   }
   return t;
+}
+
+int tm_parts_for(size_t n) {
+  return n < TM_PARALLEL_MIN ? 1 : pool_threads();
 }
 
 /* Publishes a job to the workers, runs part 0 here and waits for the other parts. */
@@ -171,7 +175,7 @@ void tm_parallel(size_t n, tm_range_fn fn, void *ctx) {
 }
 
 void tm_parallel_tasks(size_t count, tm_range_fn fn, void *ctx) {
-  int parts = tm_parts_for(TM_PARALLEL_MIN);
+  int parts = pool_threads();
   if ((size_t)parts > count) parts = (int)count;
   if (parts <= 1) {
     for (size_t t = 0; t < count; t++) fn(ctx, t, t + 1, 0);
