@@ -2,7 +2,8 @@ import seedrandom from 'seedrandom';
 import { getTechnique } from '../merge/registry.js';
 import { fail } from '../params/errors.js';
 import { resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
-import { deployLabel, initLabel, parseMethod, type Method } from '../time/method.js';
+import { methodMerges, parseMethod, sameRunKey, type Method } from '../time/method.js';
+import { mergeCountProblem } from '../time/protocols.js';
 import { NO_REPLAY, type ReplayMix } from '../time/types.js';
 import type { RunSpec, SkippedRun, Study, StudySetting } from './types.js';
 
@@ -23,7 +24,7 @@ export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?:
 
 /** Does this method merge anything? If not, every technique gives the same run. */
 export function usesMerge(m: Method): boolean {
-  return m.init === 'merge-all' || m.init === 'ema' || m.init === 'paint' || m.deploy.kind !== 'last';
+  return methodMerges(m);
 }
 
 /** Seed of the TIME loop for (study, setting, grid seed): shared by every method so comparisons are paired. */
@@ -82,10 +83,8 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
     const plan: { method: string; technique: string; kind: RunSpec['kind']; params?: Record<string, unknown> }[] = [];
     for (const b of study.baselines) plan.push({ method: b, technique: '-', kind: 'baseline' });
     for (const { name, parsed } of methods) {
-      // deployed+D starts each step from θo_{t-1} = D's output, which is what init D gives (deployed+last
-      // is last+last, deployed+ema is ema+ema, ...): the same run under another name.
-      const d = deployLabel(parsed.deploy);
-      const key = parsed.init === 'deployed' ? `${d}+${d}` : `${initLabel(parsed)}+${d}`;
+      // deployed+D is D+D under another name (sameRunKey).
+      const key = sameRunKey(parsed);
       const dup = canonical.get(key);
       if (dup !== undefined) {
         skipped.push({ setting: setting.label, method: name, technique: '*', reason: `same run as ${dup}` });
@@ -97,11 +96,11 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
         if (study.techniques.length > 1) skipped.push({ setting: setting.label, method: name, technique: '*', reason: 'merges nothing: the technique cannot matter, run once' });
         continue;
       }
-      const mergesAll = parsed.init === 'merge-all' || parsed.deploy.kind === 'merge-all';
       for (const t of study.techniques) {
         const tech = getTechnique(t.name);
-        if (mergesAll && tech.experts.max !== undefined && tech.experts.max < stream.T + 1) {
-          skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: `${tech.name} merges at most ${tech.experts.max} models; merge-all needs ${stream.T + 1}` });
+        const tooMany = mergeCountProblem(parsed.init, parsed.deploy, tech, stream.T);
+        if (tooMany) {
+          skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: tooMany });
           continue;
         }
         plan.push({ method: name, technique: tech.name, kind: 'method', params: t.params as Record<string, unknown> | undefined });

@@ -4,7 +4,9 @@ export {
   BASE_WEIGHTINGS,
   TEMPORAL_WEIGHTINGS,
   INIT_PROTOCOLS,
+  INIT_PROTOCOL_DEFS,
   DEPLOY_KINDS,
+  DEPLOY_PROTOCOLS,
   DEFAULT_BETA,
   DEFAULT_ALPHA,
   temporalWeights,
@@ -17,8 +19,10 @@ export {
   type DeployProtocol,
   type DeployKind,
   type EmaSeed,
+  type DeployProtocolDef,
+  type InitProtocolDef,
 } from './protocols.js';
-export { PRESETS, DEFAULT_MERGE, checkMethod, parseMethod, parseDeploy, methodLabel, initLabel, deployLabel, resolvedInitOptions, type Method } from './method.js';
+export { PRESETS, DEFAULT_MERGE, checkMethod, parseMethod, parseDeploy, methodLabel, initLabel, deployLabel, resolvedInitOptions, initStart, sameRunKey, methodMerges, type Method } from './method.js';
 export { runTime, runBaseline, isBaseline, BASELINES, trainSeed, STAGES, type Stage, type TimeEvent, type RunConfig, type TimeConfig, type Baseline } from './pipeline.js';
 export type { RunRecord, StepRecord, RunTotals } from './record.js';
 export { stepMetrics, continualMetrics, type StepMetrics, type FinalMetrics } from './metrics.js';

@@ -1,17 +1,16 @@
 import { fail } from '../params/errors.js';
 import type { MergeSpec } from '../merge/engine.js';
 import {
-  DEFAULT_ALPHA,
   DEFAULT_BETA,
-  INIT_PROTOCOLS,
-  checkAlpha,
-  checkBeta,
-  checkWeighting,
+  DEPLOY_KINDS,
+  deployDef,
+  findDeploy,
+  initDef,
+  pairMerges,
   type DeployProtocol,
-  type EmaSeed,
   type InitOptions,
   type InitProtocol,
-  type TemporalWeighting,
+  type InitStart,
 } from './protocols.js';
 
 /** One TIME method: how training starts at each step, what gets deployed, and the merge both use. */
@@ -70,7 +69,8 @@ const ALIASES: Record<string, string> = { 'best-in-time': 'ema_paint', best_in_t
 
 /**
  * A preset name (finetune, offline_merge, zs_paint, ft_paint, ema_paint / best-in-time,
- * double_merge_{zs,ft,all,unrolled}_{ft,all,unrolled}) or `<init>+<deploy>` with options after colons:
+ * double_merge_{zs,ft,all,unrolled}_{ft,all,unrolled}) or `<init>+<deploy>` with options after colons (each
+ * protocol's `syntax` in ./protocols/registry.ts):
  *   init:   base | last | deployed | merge-all[:<weighting>][:with-base] | ema[:<beta>][:base|first] | paint[:<alpha>]
  *   deploy: last | merge-all[:<weighting>][:with-base] | ema[:<beta>][:base|first] | paint[:<alpha>]
  * e.g. `ema+merge-all:linear`, `last+ema:0.3:first`.
@@ -89,100 +89,45 @@ export function parseMethod(name: string, merge: MergeSpec = DEFAULT_MERGE): Met
 
 function parseInit(text: string, method: string): [InitProtocol, InitOptions | undefined] {
   const [kind, ...opts] = text.split(':');
-  if (!(INIT_PROTOCOLS as readonly string[]).includes(kind)) {
-    fail('CONFIG', `method "${method}": unknown init protocol "${kind}" (known: ${INIT_PROTOCOLS.join(', ')})`);
-  }
-  if (kind === 'merge-all' || kind === 'ema' || kind === 'paint') {
-    const d = parseDeploy(text, method);
-    if (d.kind === 'merge-all') return ['merge-all', { weighting: d.weighting, includeBase: d.includeBase }];
-    if (d.kind === 'ema') return ['ema', { beta: d.beta, seed: d.seed }];
-    if (d.kind === 'paint') return ['paint', { alpha: d.alpha ?? DEFAULT_ALPHA }];
-  }
-  if (opts.length) fail('CONFIG', `method "${method}": init protocol ${kind} takes no options, got "${opts.join(':')}"`);
-  return [kind as InitProtocol, undefined];
-}
-
-function parseNumber(text: string, what: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) fail('CONFIG', `${what}: "${text}" is not a number`);
-  return v;
+  const def = initDef(kind, method);
+  return [def.name, def.parse(opts, method)];
 }
 
 export function parseDeploy(text: string, method = text): DeployProtocol {
   const [kind, ...opts] = text.split(':');
-  const what = `method "${method}", protocol ${kind}`;
-  switch (kind) {
-    case 'last':
-      if (opts.length) fail('CONFIG', `${what} takes no options, got "${opts.join(':')}"`);
-      return { kind: 'last' };
-    case 'merge-all': {
-      let weighting: TemporalWeighting = 'uniform';
-      let includeBase = false;
-      for (const o of opts) {
-        if (o === 'with-base') includeBase = true;
-        else if (o === 'no-base') includeBase = false;
-        else weighting = checkWeighting(o);
-      }
-      return { kind: 'merge-all', includeBase, weighting };
-    }
-    case 'ema': {
-      let beta = DEFAULT_BETA;
-      let seed: EmaSeed = 'base';
-      for (const o of opts) {
-        if (o === 'base' || o === 'first') seed = o;
-        else beta = checkBeta(parseNumber(o, what), what);
-      }
-      return { kind: 'ema', beta, seed };
-    }
-    case 'paint': {
-      if (opts.length > 1) fail('CONFIG', `${what} takes one option (alpha), got "${opts.join(':')}"`);
-      return opts.length ? { kind: 'paint', alpha: checkAlpha(parseNumber(opts[0], what), what) } : { kind: 'paint' };
-    }
-    default:
-      return fail('CONFIG', `method "${method}": unknown deploy protocol "${kind}" (known: last, merge-all, ema, paint)`);
-  }
+  return deployDef(kind, method).parse(opts, `method "${method}", protocol ${kind}`);
 }
 
 /** Init options with every default filled in, for comparing and labelling. */
 export function resolvedInitOptions(m: Pick<Method, 'init' | 'initOptions'>): InitOptions {
-  const o = m.initOptions ?? {};
-  switch (m.init) {
-    case 'merge-all':
-      return { weighting: checkWeighting(o.weighting ?? 'uniform'), includeBase: o.includeBase ?? false };
-    case 'ema':
-      return { beta: checkBeta(o.beta ?? DEFAULT_BETA, 'init ema'), seed: o.seed ?? 'base' };
-    case 'paint':
-      return { alpha: checkAlpha(o.alpha ?? DEFAULT_ALPHA, 'init paint') };
-    default:
-      return {};
-  }
+  return initDef(m.init).resolve(m.initOptions ?? {});
 }
 
 export function deployLabel(d: DeployProtocol): string {
-  switch (d.kind) {
-    case 'last':
-      return 'last';
-    case 'merge-all':
-      return ['merge-all', ...(d.weighting !== 'uniform' ? [d.weighting] : []), ...(d.includeBase ? ['with-base'] : [])].join(':');
-    case 'ema':
-      return `ema:${d.beta}${d.seed === 'first' ? ':first' : ''}`;
-    case 'paint':
-      return d.alpha === undefined || d.alpha === DEFAULT_ALPHA ? 'paint' : `paint:${d.alpha}`;
-  }
+  return deployDef(d.kind).label(d);
 }
 
 export function initLabel(m: Pick<Method, 'init' | 'initOptions'>): string {
-  const o = resolvedInitOptions(m);
-  switch (m.init) {
-    case 'merge-all':
-      return deployLabel({ kind: 'merge-all', weighting: o.weighting!, includeBase: o.includeBase! });
-    case 'ema':
-      return deployLabel({ kind: 'ema', beta: o.beta!, seed: o.seed! });
-    case 'paint':
-      return deployLabel({ kind: 'paint', alpha: o.alpha });
-    default:
-      return m.init;
-  }
+  return initDef(m.init).label(resolvedInitOptions(m));
+}
+
+/** Where training starts at each step (θ0, the deployed model, or a deploy protocol's tracker). */
+export function initStart(m: Pick<Method, 'init' | 'initOptions'>): InitStart {
+  return initDef(m.init).start(resolvedInitOptions(m));
+}
+
+/**
+ * A key equal for two methods exactly when they are the same computation: deployed+D starts each step
+ * from θo_{t-1} = D's output, which is what init D gives (deployed+last is last+last, ...).
+ */
+export function sameRunKey(m: Pick<Method, 'init' | 'initOptions' | 'deploy'>): string {
+  const d = deployLabel(m.deploy);
+  return initStart(m) === 'deployed' ? `${d}+${d}` : `${initLabel(m)}+${d}`;
+}
+
+/** Whether the method merges models at all; if not, every technique gives the same run. */
+export function methodMerges(m: Pick<Method, 'init' | 'deploy'>): boolean {
+  return pairMerges(m.init, m.deploy);
 }
 
 /** The preset name when the init/deploy pair is one, else `<init>+<deploy>` (parseMethod reads both back). */
@@ -196,26 +141,11 @@ export function methodLabel(m: Method): string {
 
 /** Validates a Method built in code (parseMethod's output always passes); every problem is a CONFIG error. */
 export function checkMethod(m: Method): void {
-  if (!(INIT_PROTOCOLS as readonly string[]).includes(m.init)) fail('CONFIG', `unknown init protocol "${m.init}" (known: ${INIT_PROTOCOLS.join(', ')})`);
+  initDef(m.init);
   resolvedInitOptions(m);
-  const d = m.deploy;
-  switch (d?.kind) {
-    case 'last':
-      break;
-    case 'merge-all':
-      checkWeighting(d.weighting);
-      if (typeof d.includeBase !== 'boolean') fail('CONFIG', `deploy merge-all: includeBase must be true or false, got ${JSON.stringify(d.includeBase)}`);
-      break;
-    case 'ema':
-      checkBeta(d.beta, 'deploy ema');
-      if (d.seed !== 'base' && d.seed !== 'first') fail('CONFIG', `deploy ema: seed must be "base" or "first", got ${JSON.stringify(d.seed)}`);
-      break;
-    case 'paint':
-      if (d.alpha !== undefined) checkAlpha(d.alpha, 'deploy paint');
-      break;
-    default:
-      fail('CONFIG', `unknown deploy protocol ${JSON.stringify(d)} (known: last, merge-all, ema, paint)`);
-  }
+  const def = findDeploy(m.deploy?.kind);
+  if (!def) fail('CONFIG', `unknown deploy protocol ${JSON.stringify(m.deploy)} (known: ${DEPLOY_KINDS.join(', ')})`);
+  def.check(m.deploy);
   if (m.merge.weights !== undefined) {
     fail('CONFIG', `method ${methodLabel(m)}: merge.weights is set by the protocols (temporal weights, EMA β, paint α); leave it out`);
   }

@@ -5,8 +5,8 @@ import { assertSameStructure, type ParamSet } from '../params/paramset.js';
 import type { Evaluator, ReplayMix, Task, TaskStream, Trainer } from './types.js';
 import { NO_REPLAY } from './types.js';
 import { continualMetrics, stepMetrics } from './metrics.js';
-import { checkMethod, initLabel, deployLabel, methodLabel, resolvedInitOptions, type Method } from './method.js';
-import type { DeployProtocol } from './protocols.js';
+import { checkMethod, initLabel, initStart, deployLabel, methodLabel, type Method } from './method.js';
+import { mergeCountProblem, type DeployProtocol } from './protocols.js';
 import type { RunRecord, StepRecord } from './record.js';
 import { createStore, type StoreSpec } from './store-factory.js';
 import type { CheckpointStore } from './store.js';
@@ -125,25 +125,6 @@ function finish(
   };
 }
 
-function initProtocol(m: Method): DeployProtocol | 'base' | 'deployed' {
-  const o = resolvedInitOptions(m);
-  switch (m.init) {
-    case 'base':
-    case 'deployed':
-      return m.init;
-    case 'last':
-      return { kind: 'last' };
-    case 'merge-all':
-      return { kind: 'merge-all', weighting: o.weighting!, includeBase: o.includeBase! };
-    case 'ema':
-      return { kind: 'ema', beta: o.beta!, seed: o.seed! };
-    case 'paint':
-      return { kind: 'paint', alpha: o.alpha };
-    default:
-      return fail('CONFIG', `unknown init protocol "${String(m.init)}"`);
-  }
-}
-
 /**
  * The TIME loop (DESIGN.md section 1): for t = 1..T, init -> train -> store -> deploy -> eval, with θ0
  * evaluated first as step 0. Init and deploy protocols share a tracker when they are the same
@@ -158,10 +139,8 @@ export async function runTime<D>(config: TimeConfig<D>): Promise<RunRecord> {
   const technique = resolveMerge({ ...m.merge, weights: undefined }, 2).technique;
   const T = c.stream.adaptation.length;
   const nAdapt = T;
-  const mergesAll = m.deploy.kind === 'merge-all' || m.init === 'merge-all';
-  if (mergesAll && technique.experts.max !== undefined && technique.experts.max < T + 1) {
-    fail('CONFIG', `${technique.name} merges at most ${technique.experts.max} models, too few for merge-all over ${T} steps`);
-  }
+  const tooMany = mergeCountProblem(m.init, m.deploy, technique, T);
+  if (tooMany) fail('CONFIG', tooMany);
   const allTasks = [...c.stream.adaptation, ...c.stream.zeroshot];
   const wall0 = now();
 
@@ -175,8 +154,8 @@ export async function runTime<D>(config: TimeConfig<D>): Promise<RunRecord> {
     return tr;
   };
   const deployTracker = tracker(m.deploy);
-  const ip = initProtocol(m);
-  const initTracker = ip === 'base' ? undefined : ip === 'deployed' ? deployTracker : tracker(ip);
+  const start = initStart(m);
+  const initTracker = start === 'base' ? undefined : start === 'deployed' ? deployTracker : tracker(start);
 
   const head = { method: methodLabel(m), init: initLabel(m), deploy: deployLabel(m.deploy), technique: technique.name };
   const log = c.resumeDir ? await ResumeLog.open(c.resumeDir, await runFingerprint(c, head)) : undefined;

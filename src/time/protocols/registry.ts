@@ -1,0 +1,63 @@
+/**
+ * The init and deploy protocols of the TIME pipeline, one definition per file. Method parsing, labels,
+ * trackers, the pipeline and the study expansion all dispatch through these two lists, so adding a
+ * protocol is one file and one entry here (test/time-protocol-registry.test.ts then covers it).
+ */
+import { fail } from '../../params/errors.js';
+import { baseInit } from './base.js';
+import { deployedInit } from './deployed.js';
+import { ema } from './ema.js';
+import { initFromDeploy } from './from-deploy.js';
+import { last } from './last.js';
+import { mergeAll } from './merge-all.js';
+import { paint } from './paint.js';
+import type { DeployProtocolDef, InitProtocolDef, MergeScope } from './types.js';
+
+/** Deploy protocols, in the order help texts and protocol grids list them. */
+export const DEPLOY_PROTOCOLS = [last, mergeAll, ema, paint] as const;
+
+/** Init protocols: θ0, one per deploy protocol (training from its model), and the deployed model. */
+export const INIT_PROTOCOL_DEFS = [baseInit, initFromDeploy(last), initFromDeploy(mergeAll), initFromDeploy(ema), initFromDeploy(paint), deployedInit] as const;
+
+type ProtocolOf<D> = D extends DeployProtocolDef<infer P> ? P : never;
+export type DeployProtocol = ProtocolOf<(typeof DEPLOY_PROTOCOLS)[number]>;
+export type DeployKind = DeployProtocol['kind'];
+export type InitProtocol = (typeof INIT_PROTOCOL_DEFS)[number]['name'];
+
+export const DEPLOY_KINDS: readonly DeployKind[] = DEPLOY_PROTOCOLS.map((d) => d.kind);
+export const INIT_PROTOCOLS: readonly InitProtocol[] = INIT_PROTOCOL_DEFS.map((d) => d.name);
+
+/** The definition of a deploy protocol by kind, or undefined. */
+export function findDeploy(kind: string): DeployProtocolDef<DeployProtocol> | undefined {
+  // Each definition handles exactly the protocols of its own kind, which is what the lookup selects on.
+  return DEPLOY_PROTOCOLS.find((d) => d.kind === kind) as DeployProtocolDef<DeployProtocol> | undefined;
+}
+
+/** The definition of an init protocol by name, or undefined. */
+export function findInit(name: string): InitProtocolDef<InitProtocol> | undefined {
+  return INIT_PROTOCOL_DEFS.find((d) => d.name === name);
+}
+
+export function deployDef(kind: string, method?: string): DeployProtocolDef<DeployProtocol> {
+  return findDeploy(kind) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown deploy protocol "${kind}" (known: ${DEPLOY_KINDS.join(', ')})`);
+}
+
+export function initDef(name: string, method?: string): InitProtocolDef<InitProtocol> {
+  return findInit(name) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown init protocol "${name}" (known: ${INIT_PROTOCOLS.join(', ')})`);
+}
+
+/** Whether a step of this init/deploy pair merges models (if not, every technique gives the same run). */
+export function pairMerges(init: InitProtocol, deploy: DeployProtocol): boolean {
+  return initDef(init).merges !== 'nothing' || deployDef(deploy.kind).merges !== 'nothing';
+}
+
+/**
+ * Why `technique` cannot run this init/deploy pair over T steps, or undefined when it can: a protocol
+ * that merges every expert needs up to T + 1 models (θ0 and T experts) in one merge.
+ */
+export function mergeCountProblem(init: InitProtocol, deploy: DeployProtocol, technique: { name: string; experts: { max?: number } }, T: number): string | undefined {
+  const scopes: MergeScope[] = [initDef(init).merges, deployDef(deploy.kind).merges];
+  const max = technique.experts.max;
+  if (!scopes.includes('all') || max === undefined || max >= T + 1) return undefined;
+  return `${technique.name} merges at most ${max} models; merge-all needs ${T + 1}`;
+}
