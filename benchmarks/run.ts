@@ -16,7 +16,7 @@ import { mergeModels } from '../src/merge/engine.js';
 import { listTechniques } from '../src/merge/registry.js';
 import type { MergeTechnique } from '../src/merge/types.js';
 import { absMaxSelect, addScaled, availableKernels, firstNonFinite, kernelBackend, lerp, magmax, taskArithmetic, useKernels, weightedDeltaSum, weightedSum } from '../src/params/kernels.js';
-import { nativeThreads } from '../src/params/native/loader.js';
+import { nativeThreads } from '../src/params/kernels/native/loader.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
 import { DEFAULT_BETA, makeTracker, type CheckpointStore, type Tracker } from '../src/time/index.js';

@@ -1,6 +1,6 @@
 /**
  * Top-k selection on the native backend against the TypeScript reference, with inputs aimed at the
- * native one-pass path (src/params/native/src/select_bracket.c): a sample of evenly spaced chunks brackets the k-th
+ * native one-pass path (src/params/kernels/native/src/select_bracket.c): a sample of evenly spaced chunks brackets the k-th
  * largest |value|, one pass counts and collects, and a miss or an overflowing candidate buffer falls
  * back to the radix selection. Whatever path runs, threshold, ties and equal must be the reference's.
  * Inputs: lengths around the bracket's minimum (2^15) and the threading threshold (2^18), k from 1 to

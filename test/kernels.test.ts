@@ -263,6 +263,33 @@ describe('backend selection', () => {
     }
     expect(() => k.useKernels('gpu' as 'ts')).toThrowError(/unknown kernel backend "gpu"/);
   });
+
+  it('every listed backend either loads or says how to build it; the reference always loads and is last', () => {
+    const names = k.KERNEL_BACKENDS.map((b) => b.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names[names.length - 1]).toBe('ts');
+    expect(k.availableKernels()).toEqual(names.filter((n) => backends.includes(n)));
+    for (const b of k.KERNEL_BACKENDS) {
+      if (backends.includes(b.name)) continue;
+      expect(() => k.useKernels(b.name)).toThrowError(new RegExp(`the ${b.name} kernels are not built \\(run ${'build' in b ? b.build : ''}\\)`));
+    }
+    k.useKernels(backends[0]);
+  });
+
+  it('checks lengths once, before any backend runs: the same error on each', () => {
+    const messages = backends.map((b) => {
+      k.useKernels(b);
+      const out = new Float32Array(100);
+      try {
+        k.weightedDeltaSum(out, new Float32Array(100), [new Float32Array(100), new Float32Array(99)], [1, 1]);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    });
+    expect(new Set(messages)).toEqual(new Set(['kernel weightedDeltaSum: array lengths differ (100 vs 99)']));
+    k.useKernels(backends[0]);
+  });
 });
 
 describe('large arrays (split across threads, streamed out) match the reference', () => {

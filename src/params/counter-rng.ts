@@ -3,7 +3,7 @@
  * expert k of a tensor is a pure function u32(key, k, i) of a per-tensor key (two 32-bit words taken
  * from the tensor's seeded rng), so a kernel can draw any range of elements on any thread, in any order,
  * and vectorise the loop: only 32-bit multiply, xor, shift and add (Math.imul here; `pmulld` in C).
- * src/params/native/src/counter-rng.h is the C twin; both give the same bits.
+ * src/params/kernels/native/src/counter-rng.h is the C twin; both give the same bits.
  *
  *   fmix32(h)   murmur3's 32-bit finaliser
  *   e0 = fmix32(key0 + 0x9e3779b9·(k + 1)),  e1 = fmix32(key1 ^ e0)     (per expert, once)

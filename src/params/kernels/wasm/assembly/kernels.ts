@@ -1,6 +1,6 @@
 // @ts-nocheck -- AssemblyScript source (compiled by asc, see build.mjs), not part of the Node program.
 //
-// WebAssembly SIMD versions of the elementwise kernels in src/params/kernels.ts. Pointers are byte
+// WebAssembly SIMD versions of the elementwise kernels in src/params/kernels/reference.ts. Pointers are byte
 // offsets into this module's memory, n is a count of f32 values. Every f32 operation here is the same
 // IEEE operation, in the same order, as the TypeScript reference (no fused multiply-add), so results are
 // bit-identical to it; the reductions (dot, sumSquares) accumulate in f64 lanes, in a different order.

@@ -1,11 +1,11 @@
 /**
  * TypeScript reference of the technique kernels (top-k selection, trimming, TIES sign election and
  * disjoint merge, MagMax, seeded drops and picks). The contracts are documented on the dispatching
- * functions in ./kernels.ts; every backend must give exactly these results.
+ * functions in ./api.ts; every backend must give exactly these results.
  */
-import { counterU32, expertKey } from './counter-rng.js';
-import { SFC32_SCALE, sfc32Step } from './sfc32.js';
-import { selectKth } from './select-kth.js';
+import { counterU32, expertKey } from '../counter-rng.js';
+import { SFC32_SCALE, sfc32Step } from '../sfc32.js';
+import { selectKth } from '../select-kth.js';
 
 const f = Math.fround;
 

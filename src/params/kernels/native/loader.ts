@@ -1,18 +1,17 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { fail } from '../errors.js';
-import { markFinite } from '../finite-marks.js';
-import type { KernelImpl } from '../kernels.js';
-import type { DeltaTopKRule, DisjointMode, Election, TopKRule } from '../ts-merge-kernels.js';
+import { markFinite } from '../../finite-marks.js';
+import type { KernelImpl } from '../contract.js';
+import type { DeltaTopKRule, DisjointMode, Election, TopKRule } from '../contract.js';
 
 /**
  * The native kernels (C, built from ./src by `npm run build:native`, which `prepare` runs on install),
  * wrapped to the KernelImpl contract. The addon works on the typed arrays' own memory, so a call costs
  * one pass over the data; large arrays are split across a pool of threads inside the addon.
  *
- * Lengths are checked here, with the same MISMATCH errors as the other backends. Arrays shorter than
- * SMALL go to the TypeScript reference: a Node-API call costs more than the loop it would replace.
+ * Lengths are checked by ../api.ts before any backend runs. Arrays shorter than SMALL go to the
+ * TypeScript reference: a Node-API call costs more than the loop it would replace.
  */
 
 const SMALL = 64;
@@ -69,14 +68,6 @@ export const NATIVE_PATH = fileURLToPath(new URL('./build/Release/time_merge_ker
 const ELECTION: Record<Election, number> = { sum: 0, count: 1 };
 const DISJOINT: Record<DisjointMode, number> = { mean: 0, sum: 1, max: 2 };
 
-function lengths(kernel: string, n: number, ...arrs: Float32Array[]): void {
-  for (const a of arrs) if (a.length !== n) fail('MISMATCH', `kernel ${kernel}: array lengths differ (${n} vs ${a.length})`);
-}
-
-function list(kernel: string, n: number, xs: readonly Float32Array[], ws: readonly number[]): void {
-  if (xs.length !== ws.length) fail('MISMATCH', `kernel ${kernel}: ${xs.length} arrays but ${ws.length} weights`);
-  for (const x of xs) lengths(kernel, n, x);
-}
 
 function loadAddon(): Addon | undefined {
   if (!existsSync(NATIVE_PATH)) return undefined;
@@ -104,12 +95,10 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
   const ruleAt = (o: number): TopKRule => ({ threshold: rule[o], ties: rule[o + 1], equal: rule[o + 2] });
   return {
     axpy(y, s, x) {
-      lengths('axpy', y.length, x);
       if (y.length < SMALL) return ts.axpy(y, s, x);
       a.axpy(y, s, x);
     },
     axpby(out, s, x, t, y) {
-      lengths('axpby', out.length, x, y);
       if (out.length < SMALL) return ts.axpby(out, s, x, t, y);
       a.axpby(out, s, x, t, y);
     },
@@ -118,40 +107,31 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       a.scale(y, s);
     },
     lerp(out, x, y, t) {
-      lengths('lerp', out.length, x, y);
       if (out.length < SMALL) return ts.lerp(out, x, y, t);
       a.lerp(out, x, y, t);
     },
     weightedSum(out, xs, ws) {
-      list('weightedSum', out.length, xs, ws);
       if (out.length < SMALL || xs.length === 0) return ts.weightedSum(out, xs, ws);
       if (a.weightedSum(out, xs, ws)) markFinite(out);
     },
     weightedDeltaSum(out, base, xs, ws) {
-      list('weightedDeltaSum', out.length, xs, ws);
-      lengths('weightedDeltaSum', out.length, base);
       if (out.length < SMALL || xs.length === 0) return ts.weightedDeltaSum(out, base, xs, ws);
       a.weightedDeltaSum(out, base, xs, ws);
     },
     addScaled(out, base, s, x) {
-      lengths('addScaled', out.length, base, x);
       if (out.length < SMALL) return ts.addScaled(out, base, s, x);
       if (a.addScaled(out, base, s, x)) markFinite(out);
     },
     sub(out, x, y) {
-      lengths('sub', out.length, x, y);
       if (out.length < SMALL) return ts.sub(out, x, y);
       a.sub(out, x, y);
     },
     dot(x, y) {
-      lengths('dot', x.length, y);
       return x.length < SMALL ? ts.dot(x, y) : a.dot(x, y);
     },
     sumSquares: (x) => (x.length < SMALL ? ts.sumSquares(x) : a.sumSquares(x)),
     firstNonFinite: (x) => (x.length < SMALL ? ts.firstNonFinite(x) : a.firstNonFinite(x)),
     absMaxSelect(out, xs) {
-      if (xs.length === 0) fail('MERGE', 'kernel absMaxSelect: needs at least one array');
-      for (const x of xs) lengths('absMaxSelect', out.length, x);
       if (out.length < SMALL) return ts.absMaxSelect(out, xs);
       a.absMaxSelect(out, xs);
     },

@@ -1,7 +1,7 @@
 /*
  * Node-API bindings of the C kernels. Arguments are checked for type only; lengths and contracts are
- * checked by the TypeScript wrapper (src/params/native/loader.ts), which gives the same errors as the
- * other backends. Kernels work on the typed arrays' own memory: nothing is copied.
+ * checked in TypeScript before the call (src/params/kernels/api.ts), with the same errors on every
+ * backend. Kernels work on the typed arrays' own memory: nothing is copied.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>

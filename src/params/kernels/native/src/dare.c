@@ -1,7 +1,7 @@
 /*
  * DARE and random selection on counter-based uniforms (counter-rng.h): every element's draw depends only
  * on (key, expert, index), so the passes split across the pool and vectorise. Per element the float32
- * operations are those of the TypeScript reference (src/params/ts-merge-kernels.ts), in its order.
+ * operations are those of the TypeScript reference (src/params/kernels/reference-techniques.ts), in its order.
  */
 #include "counter-rng.h"
 #include "pool.h"

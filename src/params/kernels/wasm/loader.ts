@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fail } from '../errors.js';
-import type { KernelImpl } from '../kernels.js';
+import { fail } from '../../errors.js';
+import type { KernelImpl } from '../contract.js';
 
 // lib ES2023 has no WebAssembly declarations; Node provides the global at run time.
 declare const WebAssembly: {
@@ -15,7 +15,7 @@ interface WasmMemory {
 
 /**
  * The WebAssembly SIMD kernels (built from ./assembly/kernels.ts by `npm run build:wasm`, which `prepare`
- * runs on install), wrapped to the KernelImpl contract.
+ * runs on install), wrapped to the KernelImpl contract; lengths are checked by ../api.ts.
  *
  * Tensors live in the JS heap, not in wasm memory, so each call streams its arrays through a fixed
  * scratch window in wasm memory, one chunk at a time: copy the input chunks in (memcpy), run the SIMD
@@ -52,17 +52,9 @@ interface Exports {
 /** Where the compiled module lives (next to this file; gitignored, rebuilt from source). */
 export const WASM_PATH = fileURLToPath(new URL('./kernels.wasm', import.meta.url));
 
-function lengths(kernel: string, n: number, ...arrs: Float32Array[]): void {
-  for (const a of arrs) if (a.length !== n) fail('MISMATCH', `kernel ${kernel}: array lengths differ (${n} vs ${a.length})`);
-}
-
-function list(kernel: string, n: number, xs: readonly Float32Array[], ws: readonly number[]): void {
-  if (xs.length !== ws.length) fail('MISMATCH', `kernel ${kernel}: ${xs.length} arrays but ${ws.length} weights`);
-  for (const x of xs) lengths(kernel, n, x);
-}
 
 /** The WebAssembly SIMD kernels, or undefined when their binary is not built (callers fall back to ts). */
-export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
+export function loadWasmKernels(ts: KernelImpl): Partial<KernelImpl> | undefined {
   if (typeof WebAssembly === 'undefined' || !existsSync(WASM_PATH)) return undefined;
   let ex: Exports;
   try {
@@ -95,11 +87,9 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
   };
   const load = (at: number, x: Float32Array, o: number, c: number) => F.set(x.subarray(o, o + c), at);
 
+  // The technique kernels (selection, TIES, draws) have no WebAssembly version: the reference runs them.
   return {
-    // The technique kernels (selection, TIES, draws) have no WebAssembly version: the reference runs them.
-    ...ts,
     axpy(y, a, x) {
-      lengths('axpy', y.length, x);
       if (y.length < SMALL) return ts.axpy(y, a, x);
       chunks(y.length, y, (o, c) => {
         load(A, y, o, c);
@@ -108,7 +98,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     axpby(out, a, x, b, y) {
-      lengths('axpby', out.length, x, y);
       if (out.length < SMALL) return ts.axpby(out, a, x, b, y);
       chunks(out.length, out, (o, c) => {
         load(X, x, o, c);
@@ -124,7 +113,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     lerp(out, a, b, t) {
-      lengths('lerp', out.length, a, b);
       if (out.length < SMALL) return ts.lerp(out, a, b, t);
       chunks(out.length, out, (o, c) => {
         load(X, a, o, c);
@@ -133,7 +121,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     weightedSum(out, xs, ws) {
-      list('weightedSum', out.length, xs, ws);
       if (out.length < SMALL || xs.length === 0) return ts.weightedSum(out, xs, ws);
       const K = xs.length;
       chunks(out.length, out, (o, c) => {
@@ -156,8 +143,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     weightedDeltaSum(out, base, xs, ws) {
-      list('weightedDeltaSum', out.length, xs, ws);
-      lengths('weightedDeltaSum', out.length, base);
       if (out.length < SMALL || xs.length === 0) return ts.weightedDeltaSum(out, base, xs, ws);
       chunks(out.length, out, (o, c) => {
         load(Y, base, o, c);
@@ -170,7 +155,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     addScaled(out, base, a, x) {
-      lengths('addScaled', out.length, base, x);
       if (out.length < SMALL) return ts.addScaled(out, base, a, x);
       chunks(out.length, out, (o, c) => {
         load(Y, base, o, c);
@@ -179,7 +163,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     sub(out, a, b) {
-      lengths('sub', out.length, a, b);
       if (out.length < SMALL) return ts.sub(out, a, b);
       chunks(out.length, out, (o, c) => {
         load(X, a, o, c);
@@ -188,7 +171,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       });
     },
     dot(a, b) {
-      lengths('dot', a.length, b);
       if (a.length < SMALL) return ts.dot(a, b);
       let s = 0;
       chunks(a.length, undefined, (o, c) => {
@@ -218,8 +200,6 @@ export function loadWasmKernels(ts: KernelImpl): KernelImpl | undefined {
       return -1;
     },
     absMaxSelect(out, xs) {
-      if (xs.length === 0) fail('MERGE', 'kernel absMaxSelect: needs at least one array');
-      for (const x of xs) lengths('absMaxSelect', out.length, x);
       if (out.length < SMALL) return ts.absMaxSelect(out, xs);
       chunks(out.length, out, (o, c) => {
         load(A, xs[0], o, c);
