@@ -19,7 +19,7 @@
         "src/ties_lanes.c"
       ],
       "cflags!": ["-O2", "-O0", "-Os"],
-      "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno", "-pthread", "-Wall", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-trapping-math", "-fno-math-errno", "-pthread", "-Wall", "-Wno-unused-parameter", "-Werror"],
       "ldflags": ["-pthread"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-O3", "-ffp-contract=off"]
