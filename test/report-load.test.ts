@@ -5,7 +5,7 @@ import { fc, test as fcTest } from '@fast-check/vitest';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
-import { parseCsv } from '../src/report/csv.js';
+import { csvObjects, parseCsv, parseCsvRecords } from '../src/report/csv.js';
 import { loadResults } from '../src/report/load.js';
 import { makeFixture, writeFixture, writeShards } from './report-fixture.js';
 
@@ -41,6 +41,16 @@ describe('parseCsv', () => {
     expectError(() => parseCsv('a,a\n1,2\n', 'dup.csv'), 'DATA', 'dup.csv', '"a" twice');
     expectError(() => parseCsv('a\n"open\n', 'q.csv'), 'DATA', 'q.csv', 'unterminated');
     expectError(() => parseCsv('', 'empty.csv'), 'DATA', 'empty.csv');
+  });
+
+  it('gives the records as written (the final line end adds none) and objects by header', () => {
+    expect(parseCsvRecords('')).toEqual([]);
+    expect(parseCsvRecords('a,b')).toEqual([['a', 'b']]);
+    expect(parseCsvRecords('a,b\n')).toEqual([['a', 'b']]);
+    expect(parseCsvRecords('a,b\n\n1,2\r\n')).toEqual([['a', 'b'], [''], ['1', '2']]);
+    expect(parseCsvRecords('a,"b\n"\n')).toEqual([['a', 'b\n']]);
+    expect(csvObjects('a,b\n1\n"x,y",2\n')).toEqual([{ a: '1', b: '' }, { a: 'x,y', b: '2' }]);
+    expectError(() => parseCsvRecords('a,b"c\n', 'stray.csv'), 'DATA', 'stray.csv', 'stray quote');
   });
 
   const cell = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ',', '"', '\n', ' ', 'é', '-'), maxLength: 8 });

@@ -36,6 +36,24 @@ export function parseCsv(text: string, file: string): CsvTable {
   return { file, columns, rows };
 }
 
+/**
+ * The records of CSV text as written, for readers that want them without a header check; the record a
+ * final line end leaves empty is dropped (blank lines inside stay, as one empty field).
+ */
+export function parseCsvRecords(text: string, file = 'CSV text'): string[][] {
+  const records = splitRecords(text, file);
+  const last = records[records.length - 1];
+  if (last && last.length === 1 && last[0] === '') records.pop();
+  return records;
+}
+
+/** Rows as objects keyed by the header row (missing trailing fields read as ''). */
+export function csvObjects(text: string, file = 'CSV text'): Record<string, string>[] {
+  const [header, ...rows] = parseCsvRecords(text, file);
+  if (!header) return [];
+  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+}
+
 function splitRecords(text: string, file: string): string[][] {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte-order mark from spreadsheet exports
   // Fast path: results files are plain numbers and names; quoting only appears for odd labels.
