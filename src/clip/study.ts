@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { fail } from '../params/errors.js';
-import { parseMethod, runBaseline, runTime, writeResults, type Baseline, type ResultRun, type RunConfig, type StoreSpec, type TimeEvent } from '../time/index.js';
+import { BASELINES, isBaseline, parseMethod, runBaseline, runTime, writeResults, type Baseline, type ResultRun, type RunConfig, type StoreSpec, type TimeEvent } from '../time/index.js';
 import type { ReplayMix } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
@@ -90,7 +90,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
   const replayRaw = (raw.replay ?? { pretrain: 0, current: 1, buffer: 0 }) as Raw;
   const methods = strList(raw, 'methods') ?? strList(raw, 'method') ?? ['ema_paint'];
   const baselines = (strList(raw, 'baselines') ?? []) as Baseline[];
-  for (const b of baselines) if (!['zeroshot', 'continual', 'multitask'].includes(b)) fail('CONFIG', `${where}: unknown baseline "${b}" (zeroshot, continual, multitask)`);
+  for (const b of baselines) if (!isBaseline(b)) fail('CONFIG', `${where}: unknown baseline "${b}" (${BASELINES.join(', ')})`);
   const seedsRaw = raw.seeds ?? [raw.seed ?? 0];
   if (!Array.isArray(seedsRaw) || !seedsRaw.every((s) => Number.isInteger(s))) fail('CONFIG', `${where}: "seeds" must be a list of integers`);
   const evalRaw = (raw.eval ?? {}) as Raw;

@@ -1,4 +1,5 @@
 /** The rows of a results folder (docs/results-format.md), typed. */
+import { BASELINES } from '../time/baselines.js';
 
 export interface RunRow {
   run_id: string;
@@ -67,7 +68,7 @@ export interface ResultsData {
   sources: string[];
 }
 
-export const BASELINE_METHODS: readonly string[] = ['zeroshot', 'continual', 'multitask'];
+export const BASELINE_METHODS: readonly string[] = BASELINES;
 
 export function isBaseline(run: Pick<RunRow, 'method' | 'init' | 'deploy'>): boolean {
   return BASELINE_METHODS.includes(run.method) || (run.init === '-' && run.deploy === '-');

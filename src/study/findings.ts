@@ -1,3 +1,4 @@
+import { isBaseline } from '../time/baselines.js';
 import { groupRows, mean, pct, type Group, type RunRow } from './rows.js';
 import type { FindingId } from './types.js';
 
@@ -74,7 +75,7 @@ function timeAwareOffline(groups: readonly Group[], rows: readonly RunRow[]): Fi
 /** The spread of GM across init/deploy methods is larger than across merging techniques. */
 function initDeployOverTechnique(rows: readonly RunRow[]): FindingResult {
   const title = 'Init and deploy protocols matter more than the merging technique';
-  const merged = rows.filter((r) => r.technique !== '-' && !['zeroshot', 'continual', 'multitask'].includes(r.method));
+  const merged = rows.filter((r) => r.technique !== '-' && !isBaseline(r.method));
   const methods = [...new Set(merged.map((r) => r.method))];
   const techniques = [...new Set(merged.map((r) => r.technique))];
   if (methods.length < 2 || techniques.length < 2) return { id: 'init-deploy-over-technique', title, reproduced: null, summary: 'not tested: needs at least two merging methods and two techniques', detail: '' };

@@ -1,3 +1,4 @@
+import { BASELINES } from '../time/baselines.js';
 import { groupRows, pct, type RunRow } from './rows.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -16,7 +17,7 @@ export function summaryTable(rows: readonly RunRow[], top = 12): string {
   const parts: string[] = [];
   for (const s of settings) {
     const gs = groups.filter((g) => g.setting === s);
-    const baselines = new Set(['zeroshot', 'continual', 'multitask']);
+    const baselines = new Set<string>(BASELINES);
     const shown = [...gs.filter((g) => !baselines.has(g.method)).slice(0, top), ...gs.filter((g) => baselines.has(g.method))];
     const body = shown.map((g) => [g.method, g.technique, String(g.n), pct(g.aKa), pct(g.aZs), pct(g.gm), `±${pct(g.gmStd)}`]);
     const hidden = gs.length - shown.length;

@@ -1,8 +1,9 @@
 import type { SyntheticConfig } from '../synthetic/config.js';
+import type { Baseline } from '../time/baselines.js';
 import type { ReplayMix } from '../time/types.js';
 
-export type BaselineName = 'zeroshot' | 'continual' | 'multitask';
-export const BASELINES: readonly BaselineName[] = ['zeroshot', 'continual', 'multitask'];
+export { BASELINES } from '../time/baselines.js';
+export type BaselineName = Baseline;
 
 /** A merge technique as a study names it: a registry name and its parameters. */
 export interface TechniqueChoice {

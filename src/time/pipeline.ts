@@ -12,6 +12,7 @@ import { createStore, type StoreSpec } from './store-factory.js';
 import type { CheckpointStore } from './store.js';
 import { makeTracker, trackerKey, type Tracker, type TrackerContext } from './trackers.js';
 import { ResumeLog, runFingerprint } from './resume.js';
+import { BASELINES, isBaseline, type Baseline } from './baselines.js';
 
 export type Stage = 'init' | 'train' | 'store' | 'deploy' | 'eval';
 export const STAGES: readonly Stage[] = ['init', 'train', 'store', 'deploy', 'eval'];
@@ -231,12 +232,7 @@ function checkExpert(c: RunConfig, weights: ParamSet, step: number): ParamSet {
   return weights;
 }
 
-export type Baseline = 'zeroshot' | 'continual' | 'multitask';
-export const BASELINES: readonly Baseline[] = ['zeroshot', 'continual', 'multitask'];
-
-export function isBaseline(name: string): name is Baseline {
-  return (BASELINES as readonly string[]).includes(name);
-}
+export { BASELINES, isBaseline, type Baseline } from './baselines.js';
 
 /**
  * zeroshot: θ0 evaluated once (step 0 only). continual: sequential fine-tuning (init last, deploy last).

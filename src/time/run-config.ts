@@ -4,7 +4,7 @@ import { resolveMerge } from '../merge/engine.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { EVALUATOR_PLACEHOLDERS, fillTemplate, splitCommand, TRAINER_PLACEHOLDERS } from './external.js';
 import { parseMethod } from './method.js';
-import { BASELINES, isBaseline, type Baseline } from './pipeline.js';
+import { BASELINES, isBaseline, type Baseline } from './baselines.js';
 import type { ReplayMix, Task, TaskStream } from './types.js';
 
 /**
