@@ -19,7 +19,7 @@ import { absMaxSelect, addScaled, availableKernels, firstNonFinite, kernelBacken
 import { nativeThreads } from '../src/params/kernels/native/loader.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
-import { DEFAULT_BETA, makeTracker, type CheckpointStore, type Tracker } from '../src/time/index.js';
+import { DEFAULT_ALPHA, DEFAULT_BETA, makeTracker, type CheckpointStore, type Tracker } from '../src/time/index.js';
 import { copyBandwidth, timeInterleaved, timeIt } from './lib/measure.js';
 import { makeBase, makeExpert, shapeParams, sizedShape, vitB16Shape, type ModelShape } from './lib/models.js';
 import { BASELINE_COLUMNS, compareToBaseline, formatResult, lowestRatios, parseBaseline, type RatioRow } from './lib/regression.js';
@@ -266,7 +266,7 @@ class Bench {
     const ctx = { base, store, merge: { technique: 'weighted-average' } };
     const protocols: { name: string; make: () => Tracker }[] = [
       { name: 'ema', make: () => makeTracker({ kind: 'ema', beta: DEFAULT_BETA, seed: 'base' }, ctx) },
-      { name: 'paint', make: () => makeTracker({ kind: 'paint', alpha: 0.5 }, ctx) },
+      { name: 'paint', make: () => makeTracker({ kind: 'paint', alpha: DEFAULT_ALPHA }, ctx) },
       { name: 'merge-all:incremental', make: () => makeTracker({ kind: 'merge-all', weighting: 'uniform', includeBase: false }, ctx) },
     ];
     const horizons = this.grid.deployHorizons;
