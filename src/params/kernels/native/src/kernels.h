@@ -1,4 +1,4 @@
-/* The C kernels behind the 'native' backend; contracts as in src/params/kernels.ts. n counts floats. */
+/* The C kernels behind the 'native' backend; contracts as in src/params/kernels/api.ts. n counts floats. */
 #ifndef TM_KERNELS_H
 #define TM_KERNELS_H
 #include <stddef.h>

@@ -3,12 +3,10 @@
  * caller publishes a job, bumps the generation, runs part 0 itself and waits until every worker has
  * reported its part. Thread count: TIME_MERGE_THREADS, else the online CPUs (at most TM_MAX_PARTS).
  *
- * A worker that has finished a part spins on the generation for SPIN_NS before it sleeps on the condition
- * variable. A merge runs its passes a fraction of a millisecond apart (sample, count, merge, next tensor),
- * and waking a sleeping thread on this kind of VM costs 25-100 µs (up to 500 µs): a halted vCPU has to be
- * woken through the hypervisor. That wake was paid on every pass, and it is longer than a whole sample
- * pass of a 1M-element tensor. The caller waits for the workers the same way, spinning, since it waits
- * only for the rest of one part.
+ * Workers spin on the generation for SPIN_NS after a part before they sleep, and the caller spins while
+ * it waits for the rest of its pass: a merge runs its passes a fraction of a millisecond apart, and on a
+ * VM waking a sleeping thread (a halted vCPU, through the hypervisor) can cost more than a whole pass
+ * (docs/benchmarks.md, "Threads").
  */
 #include "pool.h"
 #include <pthread.h>

@@ -1,24 +1,16 @@
 /*
- * Exact top-k by magnitude in one streaming pass (most of the time), for several streams at once. The
- * radix selection of select.c makes two compute-bound histogram passes over |x| (or |x - base|). Here a
- * sample of the bit patterns of |x| (non-negative floats order like their bits, compared as int32 since
- * bit 31 is 0) gives a bracket [lo, hi] that holds the k-th largest with high probability. One threaded,
- * vectorised pass then counts the elements above hi, equal to hi and equal to lo, and collects the bit
- * patterns strictly inside (lo, hi) into per-part buffers. The k-th largest is then found exactly inside
- * that small candidate set. When the counts show the k-th largest lies outside the bracket, or a part's
- * buffer overflows, that lane reports failure and the caller falls back to the radix path. Either way
- * threshold, ties and equal are exactly the radix path's: they depend only on the multiset of |x|, never
- * on the sample or the thread count (per-part counts are summed, candidates are a multiset).
+ * Exact top-k by magnitude in one streaming pass (most of the time), for several streams at once, where
+ * select.c's radix selection makes two compute-bound histogram passes. A sample of the bit patterns of
+ * |x| (non-negative floats order like their bits) gives a bracket [lo, hi] that holds the k-th largest
+ * with high probability; one threaded, vectorised pass counts the elements above hi, equal to hi and to
+ * lo, and collects the patterns inside (lo, hi), among which the k-th largest is found exactly. When the
+ * counts put it outside the bracket, or a part's buffer overflows, that lane falls back to the radix path.
+ * Either way threshold, ties and equal are the radix path's: they depend only on the multiset of |x|.
  *
- * A pass serves several streams x_s sharing one base (TIES selects every expert's τ_s = x_s - θ0 in one
- * pass that reads θ0 once) and one or two ranks per stream (Breadcrumbs' outer and inner rule): a lane is
- * one (stream, rank) pair.
- *
- * The sample is taken in chunks of CHUNK contiguous elements, evenly spaced: strided single elements
- * touch a cache line each, so a sample of n/32 elements read half of the tensor's memory; chunks read
- * 1/32 of it. Neighbouring elements are correlated in real weights (rows share a scale), which widens a
- * chunk sample's quantile spread, so the bracket is a little wider than an independent sample would need.
- * The sample quantiles and the exact candidate are found by radix selection, not by sorting.
+ * A lane is one (stream, rank) pair: TIES selects every expert's τ_s = x_s - θ0 in one pass that reads θ0
+ * once, Breadcrumbs two ranks per expert. The sample is evenly spaced chunks of CHUNK contiguous elements
+ * (single strided elements would each touch a cache line), and its quantiles and the exact candidate come
+ * from radix selection, not sorting.
  */
 #include "select_bracket.h"
 #include "kernels.h"

@@ -1,3 +1,8 @@
+/*
+ * The vector extensions the hand-vectorised kernels (ties_lanes.c, select_bracket.c) may use, from the
+ * CPU's feature bits; TIME_MERGE_SIMD=avx2|none caps the level so the tests can check every body against
+ * the reference on one machine.
+ */
 #include "simd.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,12 +1,9 @@
 /*
- * The TIES merge pass 8 elements at a time in AVX2 registers (or AVX-512). The block path of ties_fused.c runs the
- * same operations as separate loops over L1 arrays (trim, election, tie fill, disjoint sums, θ0 + λ·δ):
- * each vectorises, but the stores and reloads between them made the pass compute-bound at a quarter of
- * copy bandwidth. Here one iteration loads θ0 and each x_k once, keeps everything in registers (the
- * expert count is a constant for k ≤ 4, so the sweeps over experts unroll), and writes the output once.
- * The AVX-512 body holds the 8 float64 lanes in one register and turns the selects into mask operations:
- * half the instructions, and on a Zen 4 core about 1.7 times the speed of the AVX2 body, which was bound
- * by instruction throughput (tm_simd_level picks the body; TIME_MERGE_SIMD caps it for tests).
+ * The TIES merge pass 8 elements at a time in AVX2 registers, or AVX-512 with the selects as masks
+ * (tm_simd_level picks the body; TIME_MERGE_SIMD caps it for tests). The block path of ties_fused.c runs
+ * the same operations as separate loops over L1 arrays, and its stores and reloads between them make it
+ * compute-bound; here one iteration loads θ0 and each x_k once, keeps everything in registers (the sweeps
+ * over experts unroll for k ≤ 4) and writes the output once.
  *
  * Every operation is the reference's (float32 trim, float64 election and sums in expert order, the same
  * selects of +0.0), so the bits are those of the block path; the kernel tests check it. Two rewrites keep
