@@ -1,8 +1,9 @@
 import { noOptions } from './options.js';
+import type { DeployProtocol } from './registry.js';
 import type { DeployProtocolDef, InitProtocolDef } from './types.js';
 
 /** The init protocol that trains step t from the model a deploy protocol's tracker holds after step t-1. */
-export function initFromDeploy<P extends { readonly kind: string }, N extends P['kind']>(def: DeployProtocolDef<P> & { kind: N }): InitProtocolDef<N> {
+export function initFromDeploy<P extends DeployProtocol>(def: DeployProtocolDef<P>): InitProtocolDef<P['kind']> {
   return {
     name: def.kind,
     summary: `training starts from ${def.summary} before step t`,
@@ -17,7 +18,6 @@ export function initFromDeploy<P extends { readonly kind: string }, N extends P[
     },
     resolve: (o) => def.toInitOptions(def.fromInitOptions(o)),
     label: (o) => def.label(def.fromInitOptions(o)),
-    // P is one member of the DeployProtocol union, which the registry builds from these definitions.
-    start: (o) => def.fromInitOptions(o) as never,
+    start: (o) => def.fromInitOptions(o),
   };
 }
