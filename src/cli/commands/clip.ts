@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { parseBackend } from '../../clip/backend.js';
-import { readClipStudy, runClipStudy, type ClipStudy } from '../../clip/study.js';
+import type { ClipStudy } from '../../clip/study.js';
 import { fail } from '../../params/errors.js';
 
 function positiveInt(v: string, what: string): number {
@@ -20,6 +19,8 @@ export function registerClip(program: Command): void {
     .option('--method <name...>', 'method preset(s) or <init>+<deploy> (overrides the config)')
     .option('--no-report', 'do not write the HTML report at the end')
     .action(async (file: string, opts: { backend?: string; out?: string; steps?: string; method?: string[]; report?: boolean }) => {
+      // TensorFlow.js loads only when a CLIP study runs, so the other commands start without it.
+      const [{ parseBackend }, { readClipStudy, runClipStudy }] = await Promise.all([import('../../clip/backend.js'), import('../../clip/study.js')]);
       let study: ClipStudy = readClipStudy(file);
       if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
       if (opts.out) study = { ...study, out: opts.out };

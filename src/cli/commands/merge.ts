@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
 import { assertSameStructure, ParamSet, totalNumel } from '../../params/paramset.js';
 import { createSafetensorsWriter, openCheckpoint, writeSafetensors, type Checkpoint } from '../../params/safetensors/index.js';
+import { VERSION } from '../../version.js';
 
 export interface MergeRunOptions {
   /** Output path; overrides the config's `output`. Relative to the working directory. */
@@ -30,7 +30,7 @@ export interface MergeRunSummary {
   readonly seconds: number;
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 /** Loads a config file and runs it. */
 export async function runMergeConfig(configPath: string, options: MergeRunOptions = {}): Promise<MergeRunSummary> {

@@ -2,9 +2,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../params/errors.js';
-import { findingsSummary, runStudy, type StudyOutcome } from '../../study/runner.js';
-import { parseShard } from '../../study/expand.js';
-import { getStudy, STUDIES } from '../../../sims/index.js';
+import type { StudyOutcome } from '../../study/runner.js';
 
 export interface SimOptions {
   out?: string;
@@ -33,6 +31,11 @@ export function parseSeeds(text: string): number[] {
  * returns that path, which the output then names.
  */
 export async function simCommand(name: string, opts: SimOptions, place?: (written: string) => Promise<string>): Promise<StudyOutcome> {
+  const [{ findingsSummary, runStudy }, { parseShard }, { getStudy }] = await Promise.all([
+    import('../../study/runner.js'),
+    import('../../study/expand.js'),
+    import('../../../sims/index.js'),
+  ]);
   const study = getStudy(name);
   const workers = opts.workers === undefined ? availableParallelism() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers "${opts.workers}" must be a positive integer`);
@@ -72,6 +75,7 @@ export function registerSim(program: Command): void {
     .option('--no-report', 'do not write the HTML report at the end')
     .action(async (name: string, opts: SimOptions) => {
       if (opts.list) {
+        const { STUDIES } = await import('../../../sims/index.js');
         for (const s of STUDIES) console.log(`${s.name.padEnd(22)} ${s.description}`);
         return;
       }
