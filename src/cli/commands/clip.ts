@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ClipStudy } from '../../clip/study.js';
 import { fail } from '../../params/errors.js';
+import { withResultsLock } from '../results-lock.js';
 
 function positiveInt(v: string, what: string): number {
   const n = Number(v);
@@ -26,12 +27,14 @@ export function registerClip(program: Command): void {
       if (opts.out) study = { ...study, out: opts.out };
       if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
       if (opts.method) study = { ...study, methods: opts.method };
-      await runClipStudy(study);
-      if (opts.report !== false) {
-        // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
-        const { generateReport } = await import('../../report/index.js');
-        const rep = await generateReport(study.out);
-        console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
-      }
+      await withResultsLock(study.out, async () => {
+        await runClipStudy(study);
+        if (opts.report !== false) {
+          // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
+          const { generateReport } = await import('../../report/index.js');
+          const rep = await generateReport(study.out);
+          console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
+        }
+      }, { onStale: (m) => console.error(`time-merge: ${m}`) });
     });
 }

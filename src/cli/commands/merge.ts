@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/conf
 import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
 import { assertSameStructure, ParamSet, totalNumel } from '../../params/paramset.js';
-import { createSafetensorsWriter, openCheckpoint, writeSafetensors, type Checkpoint } from '../../params/safetensors/index.js';
+import { createSafetensorsWriter, openCheckpoint, removeStaleTemporaries, writeSafetensors, type Checkpoint } from '../../params/safetensors/index.js';
 import { VERSION } from '../../version.js';
 
 export interface MergeRunOptions {
@@ -28,6 +29,8 @@ export interface MergeRunSummary {
   readonly parameters: number;
   readonly bytes: number;
   readonly seconds: number;
+  /** Temporary files of this output left by runs that were killed, removed before writing. */
+  readonly staleTemporaries: readonly string[];
 }
 
 export { VERSION };
@@ -46,13 +49,19 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const started = performance.now();
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output) fail('CONFIG', `${config.source}: no output file: set "output" in the config or pass --output`);
-  for (const input of [config.base, ...config.models.map((m) => m.path)]) {
-    if (resolve(input) === output) fail('CONFIG', `${config.source}: output ${output} is also an input; choose another output path`);
-  }
 
   const opened: Checkpoint[] = [];
   try {
-    for (const path of [config.base, ...config.models.map((m) => m.path)]) opened.push(await openCheckpoint(path));
+    // Each tensor is used once, so reads reuse one buffer per file; a NaN or Infinity in an input is an
+    // error naming its file and tensor (a technique that trims it away would otherwise hide it).
+    for (const path of [config.base, ...config.models.map((m) => m.path)]) opened.push(await openCheckpoint(path, { reuseBuffers: true, requireFinite: true }));
+    // Every file read counts, the shards behind an index included, and the same file under another
+    // name (a symlink or hard link): writing over one would destroy an input.
+    for (const ck of opened) {
+      for (const file of ck.files) {
+        if (sameFile(file, output)) fail('CONFIG', `${config.source}: output ${output} is also an input (${file === ck.path ? file : `${file}, a shard of ${ck.path}`}); choose another output path`);
+      }
+    }
     const [base, ...experts] = opened;
     for (const ck of opened) {
       const floats = new Set(ck.tensorInfos().map((t) => t.name));
@@ -69,11 +78,13 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       time_merge_seed: String(config.seed),
       time_merge_config: JSON.stringify(config.normalized),
     };
+    // Temporaries of this output left by killed runs (SIGKILL, a crash) would otherwise pile up unseen.
+    const staleTemporaries = removeStaleTemporaries(output);
     const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata });
     const stream = options.progressStream ?? process.stderr;
     const bar = (options.progress ?? stream.isTTY === true) ? progressBar(infos.length, stream) : undefined;
     try {
-      await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }) });
+      await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }), output: (info) => writer.outputFor(info) });
       await writer.finish();
       bar?.update(infos.length, { name: 'done' });
     } catch (err) {
@@ -90,9 +101,20 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       parameters: totalNumel(base),
       bytes: writer.byteSize,
       seconds: (performance.now() - started) / 1000,
+      staleTemporaries,
     };
   } finally {
     await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+/** Whether two paths name one file: the same inode when both exist, else the same resolved path. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return resolve(a) === resolve(b);
   }
 }
 
@@ -184,6 +206,7 @@ Try it:
         if (!opts.quiet) console.log(`demo written to ${dir} (base, expert-a, expert-b, merge.yaml); re-run with: time-merge merge ${configPath}`);
       }
       const summary = await runMergeConfig(configPath, { output: opts.output, progress: !opts.quiet && process.stderr.isTTY });
+      for (const t of summary.staleTemporaries) console.error(`time-merge: removed ${t}, a temporary left by a merge that was killed`);
       if (!opts.quiet) console.log(describe(summary));
     });
 }

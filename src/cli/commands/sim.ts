@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../params/errors.js';
 import type { StudyOutcome } from '../../study/runner.js';
+import { withResultsLock } from '../results-lock.js';
 
 export interface SimOptions {
   out?: string;
@@ -79,6 +80,8 @@ export function registerSim(program: Command): void {
         for (const s of STUDIES) console.log(`${s.name.padEnd(22)} ${s.description}`);
         return;
       }
-      await simCommand(name, opts);
+      const shard = opts.shard ? (await import('../../study/expand.js')).parseShard(opts.shard) : undefined;
+      const suffix = shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
+      await withResultsLock(opts.out ?? `results/${name}`, () => simCommand(name, opts), { shard: suffix, onStale: (m) => console.error(`time-merge: ${m}`) });
     });
 }
