@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import { bf16BitsToF32Bits, f16BitsToF32Bits, f32BitsToBf16Bits, f32BitsToF16Bits } from '../src/params/half.js';
 import { ParamSet } from '../src/params/paramset.js';
-import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../src/params/safetensors/header-json.js';
+import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../src/params/strict-json.js';
 import { openSafetensors, parseHeader, writeSafetensors, type SafetensorsFile } from '../src/params/safetensors/index.js';
 import { tempDir } from '../test/fixtures/safetensors/build.js';
 

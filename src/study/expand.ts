@@ -3,6 +3,7 @@ import { getTechnique } from '../merge/registry.js';
 import { fail } from '../params/errors.js';
 import { resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
 import { deployLabel, initLabel, parseMethod, type Method } from '../time/method.js';
+import { mostModelsMergedAll } from '../time/pipeline.js';
 import { NO_REPLAY, type ReplayMix } from '../time/types.js';
 import type { RunSpec, SkippedRun, Study, StudySetting } from './types.js';
 
@@ -97,11 +98,11 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
         if (study.techniques.length > 1) skipped.push({ setting: setting.label, method: name, technique: '*', reason: 'merges nothing: the technique cannot matter, run once' });
         continue;
       }
-      const mergesAll = parsed.init === 'merge-all' || parsed.deploy.kind === 'merge-all';
+      const most = mostModelsMergedAll(parsed, stream.T);
       for (const t of study.techniques) {
         const tech = getTechnique(t.name);
-        if (mergesAll && tech.experts.max !== undefined && tech.experts.max < stream.T + 1) {
-          skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: `${tech.name} merges at most ${tech.experts.max} models; merge-all needs ${stream.T + 1}` });
+        if (tech.experts.max !== undefined && tech.experts.max < most) {
+          skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: `${tech.name} merges at most ${tech.experts.max} models; merge-all needs ${most}` });
           continue;
         }
         plan.push({ method: name, technique: tech.name, kind: 'method', params: t.params as Record<string, unknown> | undefined });

@@ -1,4 +1,5 @@
 import { fail } from '../params/errors.js';
+import { didYouMean } from '../params/did-you-mean.js';
 import type { MergeSpec } from '../merge/engine.js';
 import {
   DEFAULT_ALPHA,
@@ -81,7 +82,7 @@ export function parseMethod(name: string, merge: MergeSpec = DEFAULT_MERGE): Met
   if (preset) return { ...preset, merge };
   const parts = name.split('+');
   if (parts.length !== 2) {
-    fail('CONFIG', `method "${name}": expected a preset (${[...PRESETS.keys()].slice(0, 5).join(', ')}, double_merge_*) or <init>+<deploy>`);
+    fail('CONFIG', `method "${name}"${didYouMean(name, [...PRESETS.keys(), ...Object.keys(ALIASES)])}: expected a preset (${[...PRESETS.keys()].slice(0, 5).join(', ')}, double_merge_*) or <init>+<deploy>`);
   }
   const [init, initOptions] = parseInit(parts[0], name);
   return { init, initOptions, deploy: parseDeploy(parts[1], name), merge };
@@ -90,7 +91,7 @@ export function parseMethod(name: string, merge: MergeSpec = DEFAULT_MERGE): Met
 function parseInit(text: string, method: string): [InitProtocol, InitOptions | undefined] {
   const [kind, ...opts] = text.split(':');
   if (!(INIT_PROTOCOLS as readonly string[]).includes(kind)) {
-    fail('CONFIG', `method "${method}": unknown init protocol "${kind}" (known: ${INIT_PROTOCOLS.join(', ')})`);
+    fail('CONFIG', `method "${method}": unknown init protocol "${kind}"${didYouMean(kind, INIT_PROTOCOLS)} (known: ${INIT_PROTOCOLS.join(', ')})`);
   }
   if (kind === 'merge-all' || kind === 'ema' || kind === 'paint') {
     const d = parseDeploy(text, method);
@@ -139,7 +140,7 @@ export function parseDeploy(text: string, method = text): DeployProtocol {
       return opts.length ? { kind: 'paint', alpha: checkAlpha(parseNumber(opts[0], what), what) } : { kind: 'paint' };
     }
     default:
-      return fail('CONFIG', `method "${method}": unknown deploy protocol "${kind}" (known: last, merge-all, ema, paint)`);
+      return fail('CONFIG', `method "${method}": unknown deploy protocol "${kind}"${didYouMean(kind, ['last', 'merge-all', 'ema', 'paint'])} (known: last, merge-all, ema, paint)`);
   }
 }
 

@@ -125,6 +125,16 @@ function finish(
   };
 }
 
+/**
+ * The most models one merge-all of this method merges over T steps: the deploy merges θs_1..θs_T, the
+ * init θs_1..θs_{T-1}, each with θ0 when it includes the base; 0 when neither merges all.
+ */
+export function mostModelsMergedAll(m: Method, T: number): number {
+  const deploy = m.deploy.kind === 'merge-all' ? T + (m.deploy.includeBase ? 1 : 0) : 0;
+  const init = m.init === 'merge-all' ? T - 1 + (resolvedInitOptions(m).includeBase ? 1 : 0) : 0;
+  return Math.max(deploy, init);
+}
+
 function initProtocol(m: Method): DeployProtocol | 'base' | 'deployed' {
   const o = resolvedInitOptions(m);
   switch (m.init) {
@@ -158,9 +168,9 @@ export async function runTime<D>(config: TimeConfig<D>): Promise<RunRecord> {
   const technique = resolveMerge({ ...m.merge, weights: undefined }, 2).technique;
   const T = c.stream.adaptation.length;
   const nAdapt = T;
-  const mergesAll = m.deploy.kind === 'merge-all' || m.init === 'merge-all';
-  if (mergesAll && technique.experts.max !== undefined && technique.experts.max < T + 1) {
-    fail('CONFIG', `${technique.name} merges at most ${technique.experts.max} models, too few for merge-all over ${T} steps`);
+  const most = mostModelsMergedAll(m, T);
+  if (technique.experts.max !== undefined && technique.experts.max < most) {
+    fail('CONFIG', `${technique.name} merges at most ${technique.experts.max} models, too few for merge-all over ${T} steps (${most} models)`);
   }
   const allTasks = [...c.stream.adaptation, ...c.stream.zeroshot];
   const wall0 = now();

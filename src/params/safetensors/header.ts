@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import { formatShape } from '../tensor.js';
 import { DTYPE_BITS, MAX_HEADER_BYTES, METADATA_KEY, PREFIX_BYTES } from './format.js';
-import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from './header-json.js';
+import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../strict-json.js';
 
 /** One tensor as the header describes it; offsets are relative to the start of the data section. */
 export interface HeaderEntry {
@@ -44,7 +44,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Parses and validates a header: JSON object, metadata of strings, every tensor's dtype/shape/offsets,
  * no duplicate names, and offsets that tile the data section exactly (contiguous from 0, no overlap, no
  * gap, ending at the end of the file), as the reference's validation requires. Its JSON is read as
- * strictly as the reference reads it (see header-json.ts): integers written as `4.0` or `-0`, duplicated
+ * strictly as the reference reads it (see src/params/strict-json.ts): integers written as `4.0` or `-0`, duplicated
  * fields inside an entry, lone surrogates in names and nesting past 128 levels are refused.
  */
 export function parseHeader(headerBytes: Uint8Array, dataBytes: number, label: string): ParsedHeader {

@@ -1,5 +1,5 @@
 /**
- * A strict JSON parser for safetensors headers, as strict as the reference reader (serde_json): objects
+ * A strict JSON parser (safetensors headers, JSON configs), as strict as the reference reader (serde_json): objects
  * keep every key in text order (duplicates included, so callers can refuse them), numbers keep their text
  * (so `4.0`, `-0` and 2^64 - 1 stay distinguishable from 4, 0 and 2^64), escaped lone surrogates are
  * refused, and nesting stops at 128 levels instead of overflowing the stack.
