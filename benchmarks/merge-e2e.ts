@@ -20,7 +20,9 @@ import { numel, type TensorInfo } from '../src/params/tensor.js';
 import { fillNear, sizedShape } from './lib/models.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'time-merge.js');
+// The compiled CLI, built afresh at the start so the figures are of the current sources (bin/ would run
+// the sources through tsx if one were edited during the run).
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TORCH = join(import.meta.dirname, 'merge_e2e_torch.py');
 
 function arg(name: string, fallback: string): string {
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
   const params = Number(arg('params', '5e7'));
   const rounds = Number(arg('rounds', '5'));
   const python = arg('python', '/usr/bin/python3');
+  if (spawnSync(process.execPath, [join(ROOT, 'src', 'cli', 'build.mjs')], { stdio: 'inherit' }).status !== 0) throw new Error('build of dist/ failed');
   const dir = mkdtempSync(join(arg('dir', tmpdir()), 'time-merge-e2e-'));
   try {
     const infos: TensorInfo[] = sizedShape(params).tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: 'F32' }));
@@ -82,8 +85,8 @@ async function main(): Promise<void> {
 
     const rows: Record<string, () => number> = {
       cat: () => timed('sh', ['-c', `cat ${files.join(' ')} > /dev/null`]),
-      'time-merge weighted-average': () => timed(process.execPath, [BIN, 'merge', avg, '--quiet']),
-      'time-merge ties': () => timed(process.execPath, [BIN, 'merge', ties, '--quiet']),
+      'time-merge weighted-average': () => timed(process.execPath, [MAIN, 'merge', avg, '--quiet']),
+      'time-merge ties': () => timed(process.execPath, [MAIN, 'merge', ties, '--quiet']),
     };
     if (haveTorch) {
       rows['pytorch linear (mergekit-style)'] = () => timed(python, [TORCH, 'linear', join(dir, 'torch-linear.safetensors'), ...files]);

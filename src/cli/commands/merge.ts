@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import seedrandom from 'seedrandom';
 import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/config.js';
@@ -80,9 +80,9 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
     };
     // Temporaries of this output left by killed runs (SIGKILL, a crash) would otherwise pile up unseen.
     const staleTemporaries = removeStaleTemporaries(output);
-    const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata });
+    const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata, refuseOverflow: true });
     const stream = options.progressStream ?? process.stderr;
-    const bar = (options.progress ?? stream.isTTY === true) ? progressBar(infos.length, stream) : undefined;
+    const bar = (options.progress ?? stream.isTTY === true) ? progressBar((await import('cli-progress')).SingleBar, infos.length, stream) : undefined;
     try {
       await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }), output: (info) => writer.outputFor(info) });
       await writer.finish();
@@ -118,8 +118,8 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-function progressBar(total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }): SingleBar {
-  const bar = new SingleBar({
+function progressBar(Bar: typeof SingleBar, total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }): SingleBar {
+  const bar = new Bar({
     stream,
     // Logs and pipes get plain lines instead of nothing (cli-progress's default off a terminal).
     noTTYOutput: stream.isTTY !== true,

@@ -15,6 +15,11 @@ export interface WriteOptions {
   readonly dtype?: WriteDType;
   /** Stored as the header's __metadata__ (string values only). */
   readonly metadata?: Record<string, string>;
+  /**
+   * Refuse a finite value that narrowing to F16/BF16 turns into ±Infinity (a MERGE error naming the
+   * tensor and by how much), instead of writing the IEEE result, Infinity.
+   */
+  readonly refuseOverflow?: boolean;
 }
 
 /** A tensor's place in the file being written. */
@@ -121,13 +126,19 @@ export class SafetensorsWriter {
   private readonly header: Uint8Array;
   private readonly dataStart: number;
   private fh: Promise<FileHandle> | undefined;
+  private readonly refuseOverflow: boolean;
   private next = 0;
   private state: 'open' | 'finished' | 'aborted' = 'open';
-  private scratch: ArrayBuffer | undefined;
+  /** Two reused buffers: one is filled by the caller while the other's bytes are being written. */
+  private readonly areas: (ArrayBuffer | undefined)[] = [undefined, undefined];
+  private readonly pending: (Promise<void> | undefined)[] = [undefined, undefined];
+  /** The area outputFor() hands out next (free: write() waits for its previous write before returning). */
+  private turn = 0;
 
   constructor(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}) {
     this.path = path;
     this.tempPath = tempPathFor(path);
+    this.refuseOverflow = options.refuseOverflow === true;
     if (options.dtype !== undefined && !isWriteDType(options.dtype)) {
       fail('CONFIG', `${path}: cannot write dtype "${options.dtype}" (choose ${WRITE_DTYPES.join(', ')})`);
     }
@@ -172,33 +183,45 @@ export class SafetensorsWriter {
     }
     this.next++;
     const fh = await this.handle();
+    // Values in one of the writer's own buffers (from outputFor) can be written while the caller fills the
+    // other one; anything else belongs to the caller and is written before write() returns.
+    const inArea = this.areas.findIndex((b) => b !== undefined && data.buffer === b);
+    const area = inArea >= 0 ? inArea : this.turn;
+    await this.pending[area];
     let encoded: Float32Array | Uint16Array = data;
     if (slot.dtype !== 'F32') {
-      // Narrowed into the part of the reused buffer that outputFor() does not hand out.
-      const buf = this.scratchOf(data.length);
+      // Narrowed into the part of the buffer that outputFor() does not hand out.
+      const buf = this.areaOf(area, data.length);
       const dst = new Uint16Array(buf, buf.byteLength - 2 * data.length, data.length);
       encoded = slot.dtype === 'F16' ? f32ToF16(data, dst) : f32ToBf16(data, dst);
-      checkNarrowed(this.path, info.name, slot.dtype, data, encoded);
+      if (this.refuseOverflow) checkNarrowed(this.path, info.name, slot.dtype, data, encoded);
     }
-    await writeFully(fh, new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), this.dataStart + slot.begin, this.tempPath);
+    const written = writeFully(fh, new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), this.dataStart + slot.begin, this.tempPath);
+    if (inArea < 0 && slot.dtype === 'F32') return written;
+    written.catch(() => undefined); // awaited below or by the next write, finish() or abort()
+    this.pending[area] = written;
+    this.turn = area ^ 1;
+    await this.pending[this.turn];
   }
 
   /**
-   * Memory a tensor's values may be computed into before write(): one buffer reused for every tensor
-   * (sized for the largest), valid until the next outputFor() call, so a streamed merge allocates it once.
+   * Memory a tensor's values may be computed into before write(): two buffers (sized for the largest
+   * tensor) taken in turn, so a streamed merge allocates them once and computes one tensor while the
+   * previous one is written. Valid until that tensor's write().
    */
   outputFor(info: TensorInfo): Float32Array {
-    return new Float32Array(this.scratchOf(numel(info.shape)), 0, numel(info.shape));
+    return new Float32Array(this.areaOf(this.turn, numel(info.shape)), 0, numel(info.shape));
   }
 
-  /** One buffer for the largest tensor's float32 values and, after them, its narrowed 16-bit values. */
-  private scratchOf(n: number): ArrayBuffer {
-    if (!this.scratch || this.scratch.byteLength < 6 * n) {
+  /** Buffer `i`, for the largest tensor's float32 values and, after them, its narrowed 16-bit values. */
+  private areaOf(i: number, n: number): ArrayBuffer {
+    let buf = this.areas[i];
+    if (!buf || buf.byteLength < 6 * n) {
       let most = n;
       for (const s of this.slots) most = Math.max(most, numel(s.info.shape));
-      this.scratch = new ArrayBuffer(6 * most);
+      buf = this.areas[i] = new ArrayBuffer(6 * most);
     }
-    return this.scratch;
+    return buf;
   }
 
   /** Syncs the temporary file and renames it to the target. Every tensor must have been written. */
@@ -210,6 +233,7 @@ export class SafetensorsWriter {
     const fh = await this.handle();
     this.state = 'finished';
     try {
+      await Promise.all(this.pending);
       await fh.sync();
       await fh.close();
       await rename(this.tempPath, this.path);
@@ -226,6 +250,7 @@ export class SafetensorsWriter {
     if (this.state !== 'open') return;
     this.state = 'aborted';
     if (!this.fh) return;
+    await Promise.all(this.pending.map((p) => p?.catch(() => undefined)));
     const fh = await this.fh.catch(() => undefined);
     await fh?.close().catch(() => undefined);
     live.delete(this.tempPath);
