@@ -4,7 +4,7 @@ import { fail, TimeMergeError } from '../params/errors.js';
 import { showValue } from '../params/show-value.js';
 import type { WriteDType } from '../params/safetensors/format.js';
 import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from './config-syntax.js';
-import { resolveMerge, type MergeSpec } from './engine.js';
+import { resolveMerge, type MergeSpec, type ResolvedMerge } from './engine.js';
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
 
 /**
@@ -100,7 +100,7 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
 
   const weights = models.map((m) => m.weight);
   const modelWhere = (i: number) => `${source}: models[${i}] (${models[i].model})`;
-  let resolved;
+  let resolved: ResolvedMerge;
   try {
     resolved = resolveMerge({ technique: method, params, weights, seed }, models.length);
     if (models.some((m) => Object.keys(m.params).length > 0)) {

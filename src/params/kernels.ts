@@ -22,7 +22,7 @@ import { fail } from './errors.js';
 import type { CounterKey } from './counter-rng.js';
 import { clearFinite } from './finite-marks.js';
 import { loadNativeKernels } from './native/loader.js';
-import { tsMergeKernels, type DeltaTopKRule, type DisjointMode, type Election, type TiesMergeOptions, type TopKRule } from './ts-merge-kernels.js';
+import { tsMergeKernels, type DeltaTopKRule, type Election, type TiesMergeOptions, type TopKRule } from './ts-merge-kernels.js';
 import { loadWasmKernels } from './wasm/loader.js';
 
 export type { DeltaTopKRule, DisjointMode, Election, TiesMergeOptions, TopKRule } from './ts-merge-kernels.js';
@@ -273,7 +273,10 @@ export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readon
   checkList('taskArithmetic', out.length, xs, ws);
   checkLen('taskArithmetic', out.length, base);
   clearFinite(out);
-  if (active.taskArithmetic) return active.taskArithmetic(out, base, xs, ws, lambda);
+  if (active.taskArithmetic) {
+    active.taskArithmetic(out, base, xs, ws, lambda);
+    return;
+  }
   active.weightedDeltaSum(out, base, xs, ws);
   active.addScaled(out, base, lambda, out);
 }

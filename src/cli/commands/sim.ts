@@ -17,13 +17,13 @@ export interface SimOptions {
 
 /** `0,1,2` or ranges `0-4`, comma-separated. */
 export function parseSeeds(text: string): number[] {
-  return text.split(',').map((s) => {
+  return text.split(',').flatMap((s) => {
     const t = s.trim();
     const range = /^(\d+)-(\d+)$/.exec(t);
     if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
     if (!/^-?\d+$/.test(t)) fail('CONFIG', `--seeds "${text}": expected integers like 0,1,2 or a range 0-4`);
     return [Number(t)];
-  }).flat();
+  });
 }
 
 /**

@@ -115,11 +115,11 @@ function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   const bits = DTYPE_BITS[dtype];
   if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype)) fail('SAFETENSORS', `${where}: unknown dtype "${dtype.length > 60 ? `${dtype.slice(0, 60)}…` : dtype}"`);
   const dims = Array.isArray(shapeRaw) ? shapeRaw.map(u64) : undefined;
-  if (!dims || !dims.every((d) => d !== undefined)) {
+  if (!dims?.every((d) => d !== undefined)) {
     fail('SAFETENSORS', `${where}: shape must be an array of non-negative integers, got ${shapeRaw === undefined ? 'nothing' : showJson(shapeRaw)}`);
   }
   const offsets = Array.isArray(offsetsRaw) && offsetsRaw.length === 2 ? offsetsRaw.map(u64) : undefined;
-  if (!offsets || !offsets.every((o) => o !== undefined)) {
+  if (!offsets?.every((o) => o !== undefined)) {
     fail('SAFETENSORS', `${where}: data_offsets must be [begin, end] non-negative integers, got ${offsetsRaw === undefined ? 'nothing' : showJson(offsetsRaw)}`);
   }
   const [begin, end] = offsets as bigint[];
