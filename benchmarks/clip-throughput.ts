@@ -19,7 +19,6 @@ import { initClipParams } from '../src/clip/init.js';
 import { clipForward } from '../src/clip/model.js';
 import { ADAMW_DEFAULTS } from '../src/clip/optim.js';
 import { TrainingSession } from '../src/clip/session.js';
-import { toTensors } from '../src/clip/tensors.js';
 import { clipForwardFlops, clipTrainFlops } from '../src/clip/flops.js';
 import { TINY_CLIP } from '../src/clip/tiny.js';
 

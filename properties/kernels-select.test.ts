@@ -75,7 +75,7 @@ function rules(x: Float32Array, b: Float32Array, kk: number, k2: number) {
   const pair = k.absTopKPair(x, kk, k2);
   const delta = k.deltaTopK(x, b, kk);
   // three experts sharing θ0 in one pass: x, its negation (the same magnitudes) and θ0 + 2τ
-  const many = k.deltaTopKMany([x, x.map((v, i) => 2 * b[i] - v), x.map((v, i) => b[i] + 2 * t[i])], b, kk);
+  const many = k.deltaTopKMany([x, x.map((v, i) => 2 * b[i] - v), x.map((_, i) => b[i] + 2 * t[i])], b, kk);
   const plain = (r: k.TopKRule) => ({ threshold: r.threshold, ties: r.ties });
   return {
     rules: [one, ...pair].map(plain).concat([plain(delta)], many.map(plain)),

@@ -240,10 +240,10 @@ describe('fast technique kernels give exactly the reference results', () => {
   test.prop(
     [length, expertCount, kind, seed, fc.constantFrom('sum', 'count'), fc.constantFrom('mean', 'sum', 'max'), fc.array(scalar, { minLength: 4, maxLength: 4 })],
     opts,
-  )('electSigns and signTotal', (n, count, kd, s, method, mode, ws4) => {
+  )('electSigns and signTotal', (n, count, kd, s, method, _mode, ws4) => {
     const ws = ws4.slice(0, count);
     const ew = ws.map((w, i) => (i % 2 ? 1 : w));
-    sameResult([new Float32Array(n), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))], ([o, ...vs]) => {
+    sameResult([new Float32Array(n), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))], ([, ...vs]) => {
       const signs = new Int8Array(n);
       k.electSigns(vs, ew, method as 'sum' | 'count', signs);
       return [k.signTotal(signs), Array.from(signs)];

@@ -6,7 +6,6 @@ import { counterKey } from '../src/params/counter-rng.js';
 import { mergeModels, tensorRng } from '../src/merge/engine.js';
 import { prepareGlobalTrim } from '../src/merge/global-trim.js';
 import { selectKth } from '../src/params/select-kth.js';
-import { uniformStream } from '../src/merge/uniform.js';
 import { keepCount, trimByRule, trimOutliers, trimTopK } from '../src/merge/trim.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { sameValues, value } from './merge-arbitraries.js';

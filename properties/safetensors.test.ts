@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import { bf16BitsToF32Bits, f16BitsToF32Bits, f32BitsToBf16Bits, f32BitsToF16Bits } from '../src/params/half.js';
 import { ParamSet } from '../src/params/paramset.js';
+import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../src/params/strict-json.js';
 import { openSafetensors, parseHeader, writeSafetensors, type SafetensorsFile } from '../src/params/safetensors/index.js';
 import { tempDir } from '../test/fixtures/safetensors/build.js';
 
@@ -154,4 +155,56 @@ describe('safetensors properties', () => {
       );
     });
   }
+});
+
+describe('the strict header JSON parser', () => {
+  // Plain values back from the parser's form: objects from their entries, numbers from their text.
+  const plain = (v: JsonValue): unknown =>
+    v instanceof JsonNumber ? Number(v.text) : v instanceof JsonObject ? Object.fromEntries(v.entries.map(([k, x]) => [k, plain(x)])) : Array.isArray(v) ? v.map(plain) : v;
+
+  it('reads any JSON text without lone surrogates as JSON.parse does', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: 'grapheme', maxDepth: 6 }), fc.boolean(), (value, pretty) => {
+        const text = JSON.stringify(value, null, pretty ? 2 : undefined);
+        expect(plain(parseStrictJson(text))).toStrictEqual(JSON.parse(text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses exactly the texts JSON.parse refuses, among mutations of valid texts (nesting and surrogates aside)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: 'grapheme', maxDepth: 4 }), fc.nat(), fc.constantFrom('', '"', '{', '}', '[', ']', ',', ':', '-', '.', 'e', '0', '\\', ' '), (value, at, insert) => {
+        const base = JSON.stringify(value);
+        const k = at % (base.length + 1);
+        const text = base.slice(0, k) + insert + base.slice(k);
+        let expected = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          expected = false;
+        }
+        let got = true;
+        try {
+          parseStrictJson(text);
+        } catch (e) {
+          expect(e).toBeInstanceOf(JsonSyntaxError);
+          got = false;
+        }
+        expect(got).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('quotes any value in at most the asked length plus an ellipsis', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.integer({ min: 4, max: 80 }), (value, max) => {
+        const text = JSON.stringify(value);
+        const shown = showJson(parseStrictJson(text), max);
+        expect(shown.length).toBeLessThanOrEqual(max + 1);
+        if (text.length <= max && !/\\u/.test(text)) expect(shown).toBe(text);
+      }),
+    );
+  });
 });

@@ -104,7 +104,7 @@ describe('merge config parsing', () => {
     ['weights summing to zero for a normalising technique', TA.replace('task-arithmetic', 'weighted-average').replace('lambda: 0.5', 'normalize: true').replace('weight: 0.5', 'weight: -1'), /models: weights \[-1, 1\] sum to zero and weighted-average normalises them \(normalize: true\)/],
     ['negative draw probabilities for random-selection', TA.replace('task-arithmetic', 'random-selection').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: -0.5'), /random-selection draws experts with probabilities ∝ weights, which must be >= 0; got \[-0.5, 1\]/],
     ['weight not a number', TA.replace('weight: 0.5', 'weight: heavy'), /models\[0\]\.parameters\.weight must be a finite number, got "heavy"/],
-    ['unknown technique parameter', TA.replace('lambda: 0.5', 'lamda: 0.5'), /task-arithmetic: unknown parameter "lamda" \(known: lambda, normalize\)/],
+    ['unknown technique parameter', TA.replace('lambda: 0.5', 'lamda: 0.5'), /task-arithmetic: unknown parameter "lamda" \(did you mean "lambda"\?\) \(known: lambda, normalize\)/],
     ['technique parameter of the wrong type', TA.replace('lambda: 0.5', 'lambda: big'), /task-arithmetic: lambda must be a finite number, got "big"/],
     ['parameter out of range', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'density: 1.5'), /ties: density/],
     ['too many experts for slerp', TA.replace('task-arithmetic', 'slerp').replace('lambda: 0.5', 't: 0.5').replace('- b.safetensors', '- b.safetensors\n  - c.safetensors'), /slerp takes at most 2 expert models, got 3/],
@@ -210,12 +210,12 @@ describe('merge command end to end', () => {
 
   it('a failure mid-way leaves no partial output and keeps an existing output file', async () => {
     await models(tmp.dir);
-    // The second tensor of this expert holds NaN: the first tensor is merged and written before it fails.
+    // The second tensor of this expert holds NaN: the first tensor is merged and written before reading it fails.
     await writeSafetensors(join(tmp.dir, 'nan.safetensors'), ps({ w: [[2, 2], [1, 1, 1, 1]], b: [[2], [Number.NaN, 0]] }));
     const out = join(tmp.dir, 'keep.safetensors');
     writeFileSync(out, 'previous result');
     const path = config('nan.yaml', TA.replace('- b.safetensors', '- nan.safetensors').replace('out.safetensors', 'keep.safetensors'));
-    await expect(runMergeConfig(path, { progress: false })).rejects.toMatchObject({ code: 'MERGE', message: expect.stringMatching(/non-finite value in "b"/) });
+    await expect(runMergeConfig(path, { progress: false })).rejects.toMatchObject({ code: 'SAFETENSORS', message: expect.stringMatching(/nan\.safetensors: tensor "b" holds NaN at index 0/) });
     expect(readFileSync(out, 'utf8')).toBe('previous result');
     expect(leftovers()).toEqual([]);
   });
@@ -305,6 +305,6 @@ describe('time-merge merge (CLI)', () => {
     const path = config('cli-bad.yaml', TA.replace('lambda', 'lamda'));
     const err = await run(process.execPath, [bin, 'merge', path, '--quiet']).then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(err?.code).toBe(2);
-    expect(err?.stderr.trim()).toBe(`time-merge: ${path}: task-arithmetic: unknown parameter "lamda" (known: lambda, normalize)`);
+    expect(err?.stderr.trim()).toBe(`time-merge: ${path}: task-arithmetic: unknown parameter "lamda" (did you mean "lambda"?) (known: lambda, normalize)`);
   });
 });

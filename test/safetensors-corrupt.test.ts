@@ -42,6 +42,18 @@ const corpus: [string, Uint8Array, 'SAFETENSORS' | 'IO', RegExp][] = [
   ['data not starting at 0', buildSafetensors({ a: f32([1], 4, 8) }, zeros(8)), 'SAFETENSORS', /tensor "a" begins at 4, leaving a gap of 4 bytes at the start of the data/],
   ['truncated data', buildSafetensors({ a: f32([2], 0, 8) }, zeros(4)), 'SAFETENSORS', /tensor "a" data_offsets end at 8, past the 4-byte data section/],
   ['trailing bytes', buildSafetensors({ a: f32([1], 0, 4) }, zeros(8)), 'SAFETENSORS', /data section is 8 bytes but the tensors cover only 4/],
+  ['shape dimension written as a float', buildSafetensors('{"x":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}}', zeros(16)), 'SAFETENSORS', /tensor "x": shape must be an array of non-negative integers, got \[4\.0\]/],
+  ['shape dimension in exponent form', buildSafetensors('{"x":{"dtype":"F32","shape":[4e0],"data_offsets":[0,16]}}', zeros(16)), 'SAFETENSORS', /shape must be .* got \[4e0\]/],
+  ['offset written as -0', buildSafetensors('{"x":{"dtype":"F32","shape":[1],"data_offsets":[-0,4]}}', zeros(4)), 'SAFETENSORS', /tensor "x": data_offsets must be \[begin, end\] non-negative integers, got \[-0,4\]/],
+  ['offset of 2^64', buildSafetensors('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551616]}}', zeros(4)), 'SAFETENSORS', /data_offsets must be .* got \[0,18446744073709551616\]/],
+  ['dimension product past 2^64', buildSafetensors('{"x":{"dtype":"U8","shape":[18446744073709551615,2],"data_offsets":[0,0]}}'), 'SAFETENSORS', /tensor "x": shape .* is too large \(its element count overflows 64 bits\)/],
+  ['dtype given twice in an entry', buildSafetensors('{"x":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}', zeros(4)), 'SAFETENSORS', /tensor "x": field "dtype" appears more than once in its entry/],
+  ['shape given twice in an entry', buildSafetensors('{"x":{"dtype":"F32","shape":[2],"shape":[1],"data_offsets":[0,4]}}', zeros(4)), 'SAFETENSORS', /tensor "x": field "shape" appears more than once/],
+  ['lone leading surrogate in a name', buildSafetensors('{"a\\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', zeros(4)), 'SAFETENSORS', /header is not valid JSON \(lone leading surrogate in a \\u escape at character \d+\)/],
+  ['lone trailing surrogate in a name', buildSafetensors('{"\\udc00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', zeros(4)), 'SAFETENSORS', /lone trailing surrogate/],
+  ['5000 nested arrays in a shape', buildSafetensors(`{"x":{"dtype":"F32","shape":${'['.repeat(5000)}${']'.repeat(5000)},"data_offsets":[0,4]}}`, zeros(4)), 'SAFETENSORS', /header is not valid JSON \(arrays and objects nested deeper than 128 levels at character \d+\)/],
+  ['raw control character in a name', buildSafetensors('{"a\u0001":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', zeros(4)), 'SAFETENSORS', /control character U\+0001 in a string/],
+  ['duplicate __metadata__', buildSafetensors('{"__metadata__":{},"__metadata__":{}}'), 'SAFETENSORS', /__metadata__ appears more than once/],
   ['duplicate tensor name', buildSafetensors('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', zeros(8)), 'SAFETENSORS', /tensor "a" appears more than once/],
 ];
 
@@ -59,6 +71,28 @@ describe('corrupt files each give their own clear error', () => {
       expect((err as TimeMergeError).message).toMatch(message);
     });
   }
+
+  it('a bad value megabytes long is quoted in a few dozen characters', async () => {
+    const shape = `[${Array.from({ length: 300_000 }, () => '1.5').join(',')}]`;
+    const path = tmp.file('long-shape.safetensors', buildSafetensors(`{"x":{"dtype":"F32","shape":${shape},"data_offsets":[0,4]}}`, zeros(4)));
+    const err = (await openSafetensors(path).then(() => undefined, (e: unknown) => e)) as TimeMergeError;
+    expect(err.message).toMatch(/shape must be an array of non-negative integers, got \[1\.5,1\.5,.*…$/);
+    expect(err.message.length).toBeLessThan(path.length + 200);
+    const meta = tmp.file('long-meta.safetensors', buildSafetensors({ __metadata__: { big: ['x'.repeat(4 << 20)] } }));
+    const err2 = (await openSafetensors(meta).then(() => undefined, (e: unknown) => e)) as TimeMergeError;
+    expect(err2.message).toMatch(/__metadata__ value "big" must be a string, got \["x+…$/);
+    expect(err2.message.length).toBeLessThan(meta.length + 200);
+  });
+
+  it('a zero-size tensor may have a dimension of 2^64 - 1 (as the reference reads it), and surrogate pairs are names', async () => {
+    const header = '{"a\\ud83d\\ude00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"empty":{"dtype":"F32","shape":[18446744073709551615,0],"data_offsets":[4,4]},"__metadata__":{"k":"1","k":"2"}}';
+    const path = tmp.file('zero-size.safetensors', buildSafetensors(header, leBytes([2.5], 'f32')));
+    const f = await openSafetensors(path);
+    expect(f.entries.map((e) => [e.name, e.shape])).toEqual([['a\u{1F600}', [1]], ['empty', [2 ** 64, 0]]]);
+    expect(f.metadata).toEqual({ k: '2' });
+    expect(Array.from(await f.read('a\u{1F600}'))).toEqual([2.5]);
+    await f.close();
+  });
 
   it('a missing file is an IO error', async () => {
     await expect(openSafetensors(tmp.file('nope.safetensors'))).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/nope\.safetensors: cannot open: no such file/) });

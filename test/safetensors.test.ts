@@ -232,7 +232,7 @@ describe('interop with @huggingface/hub', () => {
       if (!url.endsWith('/model.safetensors')) return new Response('not found', { status: 404 });
       const m = range ? /bytes=(\d+)-(\d*)/.exec(range) : null;
       const a = m ? Number(m[1]) : 0;
-      const b = m && m[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
+      const b = m?.[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
       const headers = { etag: '"local"', 'content-length': String(b - a + 1), 'content-range': `bytes ${a}-${b}/${bytes.length}` };
       return new Response(bytes.subarray(a, b + 1), { status: m ? 206 : 200, headers });
     }) as typeof fetch;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParamSet } from '../src/params/paramset.js';
+import type { ParamSet } from '../src/params/paramset.js';
 import {
   accuracy,
   cosineWithWarmup,

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TimeMergeError } from '../src/params/errors.js';
+import type { TimeMergeError } from '../src/params/errors.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { DiskStore, MemoryStore, MergeAllTracker, parseMethod, runBaseline, runTime, type CheckpointStore, type TimeEvent, type Trainer } from '../src/time/index.js';
 import { RecordingEvaluator, ScriptedTrainer, stream, vec, values } from './time-helpers.js';

@@ -114,7 +114,7 @@ describe('time-merge run (external trainer and evaluator through the CLI)', () =
 describe('run config validation', () => {
   const parse = (yaml: string) => () => parseRunConfig(yaml, { source: 'r.yaml', baseDir: '/x' });
   it('names each problem', () => {
-    expect(parse(runYaml().replace('method: ema_paint', 'method: ema_pant'))).toThrow(/r\.yaml: method "ema_pant": expected a preset/);
+    expect(parse(runYaml().replace('method: ema_paint', 'method: ema_pant'))).toThrow(/r\.yaml: method "ema_pant" \(did you mean "ema_paint"\?\): expected a preset/);
     expect(parse(runYaml().replace('technique: weighted-average', 'technique: tiez'))).toThrow(/r\.yaml: unknown merge technique "tiez"/);
     expect(parse(`${runYaml()}parameters: { density: 2 }\n`.replace('weighted-average', 'ties'))).toThrow(/r\.yaml: ties: density must be in \(0, 1\], got 2/);
     expect(parse(runYaml().replace('- { id: t2, data: [0, 2] }', '- { id: t1, data: [0, 2] }'))).toThrow(/task id "t1" appears twice/);

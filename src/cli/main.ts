@@ -7,6 +7,7 @@ import { registerRun } from './commands/run.js';
 import { registerSim } from './commands/sim.js';
 import { registerStart } from './commands/start.js';
 import { registerTechniques } from './commands/techniques.js';
+import { installInterruptHandlers } from './interrupt.js';
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerClip(program);
 registerReport(program);
 registerRun(program);
 
+installInterruptHandlers();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

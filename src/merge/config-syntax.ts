@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import YAML from 'yaml';
+import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
+import { JsonNumber, JsonObject, parseStrictJson, type JsonValue } from '../params/strict-json.js';
 
 /** The syntax of a config file: JSON for a .json name, else YAML (which also reads JSON). */
 export type ConfigFormat = 'yaml' | 'json';
@@ -27,18 +29,35 @@ export async function readConfigText(path: string, what: string): Promise<string
 export function parseConfigMapping(text: string, format: ConfigFormat | undefined, source: string, expected: string): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = format === 'json' ? JSON.parse(text) : YAML.parse(text, { uniqueKeys: true });
+    raw = format === 'json' ? plainJson(parseStrictJson(text), source) : YAML.parse(text, { uniqueKeys: true });
   } catch (err) {
+    if (err instanceof TimeMergeError) throw err;
     fail('CONFIG', `${source}: not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
   if (!isPlainObject(raw)) fail('CONFIG', `${source}: ${expected}`);
   return raw;
 }
 
+/**
+ * A strictly parsed JSON value as plain data, refusing a key given twice in one object (JSON.parse
+ * would keep the last silently; YAML configs refuse it too), with the path of that object.
+ */
+function plainJson(v: JsonValue, source: string, path = ''): unknown {
+  if (v instanceof JsonNumber) return Number(v.text);
+  if (Array.isArray(v)) return v.map((x, i) => plainJson(x, source, `${path}[${i}]`));
+  if (!(v instanceof JsonObject)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of v.entries) {
+    if (Object.hasOwn(out, k)) fail('CONFIG', `${source}: key "${k}" appears twice in ${path === '' ? 'the top-level mapping' : path}`);
+    Object.defineProperty(out, k, { value: plainJson(x, source, path === '' ? k : `${path}.${k}`), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 /** Any key outside `known` is a CONFIG error listing the known ones. */
 export function checkKeys(obj: Record<string, unknown>, known: readonly string[], prefix: string): void {
   for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) fail('CONFIG', `${prefix} "${key}" (known: ${known.join(', ')})`);
+    if (!known.includes(key)) fail('CONFIG', `${prefix} "${key}"${didYouMean(key, known)} (known: ${known.join(', ')})`);
   }
 }
 

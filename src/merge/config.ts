@@ -1,8 +1,10 @@
 import { dirname, resolve } from 'node:path';
+import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
+import { showValue } from '../params/show-value.js';
 import type { WriteDType } from '../params/safetensors/format.js';
 import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from './config-syntax.js';
-import { resolveMerge, type MergeSpec } from './engine.js';
+import { resolveMerge, type MergeSpec, type ResolvedMerge } from './engine.js';
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
 
 /**
@@ -72,10 +74,12 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
   checkKeys(raw, TOP_KEYS, where('unknown key'));
 
   const method = raw.merge_method;
-  if (typeof method !== 'string' || method === '') fail('CONFIG', where('merge_method is required: the name of a merge technique (see `time-merge techniques`)'));
+  if (method === undefined || method === null || method === '') fail('CONFIG', where('merge_method is required: the name of a merge technique (see `time-merge techniques`)'));
+  if (typeof method !== 'string') fail('CONFIG', where(`merge_method must be one technique name (a string; see \`time-merge techniques\`), got ${showValue(method)}`));
 
   const baseRaw = raw.base_model;
-  if (typeof baseRaw !== 'string' || baseRaw === '') fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
+  if (baseRaw === undefined || baseRaw === null || baseRaw === '') fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
+  if (typeof baseRaw !== 'string') fail('CONFIG', where(`base_model must be a checkpoint path (a string), got ${showValue(baseRaw)}`));
 
   if (!Array.isArray(raw.models) || raw.models.length === 0) fail('CONFIG', where('models must be a non-empty list of expert checkpoints'));
   const models = raw.models.map((m, i) => parseModel(m, `${source}: models[${i}]`));
@@ -86,17 +90,17 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
   let dtype: WriteDType | undefined;
   if (raw.dtype !== undefined && raw.dtype !== null) {
     dtype = typeof raw.dtype === 'string' ? DTYPE_NAMES[raw.dtype.toLowerCase()] : undefined;
-    if (!dtype) fail('CONFIG', where(`dtype must be f32, f16 or bf16, got ${JSON.stringify(raw.dtype)}`));
+    if (!dtype) fail('CONFIG', where(`dtype must be f32, f16 or bf16, got ${showValue(raw.dtype)}${typeof raw.dtype === 'string' ? didYouMean(raw.dtype, Object.keys(DTYPE_NAMES)) : ''}`));
   }
 
   const seed = raw.seed ?? 0;
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${JSON.stringify(raw.seed)}`));
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(raw.seed)}`));
 
   if (raw.output !== undefined && (typeof raw.output !== 'string' || raw.output === '')) fail('CONFIG', where('output must be a file path'));
 
   const weights = models.map((m) => m.weight);
   const modelWhere = (i: number) => `${source}: models[${i}] (${models[i].model})`;
-  let resolved;
+  let resolved: ResolvedMerge;
   try {
     resolved = resolveMerge({ technique: method, params, weights, seed }, models.length);
     if (models.some((m) => Object.keys(m.params).length > 0)) {
@@ -146,6 +150,6 @@ function parseModel(raw: unknown, where: string): ModelEntry {
   const given = raw.parameters ?? {};
   if (!isPlainObject(given)) fail('CONFIG', `${where}.parameters: must be a mapping`);
   const { weight = 1, ...params } = given;
-  if (typeof weight !== 'number' || !Number.isFinite(weight)) fail('CONFIG', `${where}.parameters.weight must be a finite number, got ${JSON.stringify(weight)}`);
+  if (typeof weight !== 'number' || !Number.isFinite(weight)) fail('CONFIG', `${where}.parameters.weight must be a finite number, got ${showValue(weight)}`);
   return { model: raw.model, weight, params };
 }

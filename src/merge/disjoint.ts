@@ -1,5 +1,5 @@
 /** TIES disjoint merge: combine, per element, only the values that agree with the elected sign (kernel: tiesMerge). */
-import * as kernels from '../params/kernels.js';
+import type * as kernels from '../params/kernels.js';
 
 export type { DisjointMode } from '../params/kernels.js';
 /**

@@ -37,6 +37,12 @@ export interface MergeOptions {
    * others allocate. Must not share memory with the base or the experts.
    */
   into?: ParamSet;
+  /**
+   * Output memory for one tensor, asked for just before it is merged (a writer's reused buffer); it
+   * must stay valid until the sink's write() of that tensor returns. `into` comes first when it has the
+   * tensor.
+   */
+  output?(info: TensorInfo): Float32Array | undefined;
 }
 
 export interface ResolvedMerge {
@@ -105,7 +111,7 @@ export async function mergeInto(
     const baseData = await base.read(info.name);
     const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
     const merged = technique.merge(
-      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: lazyTensorRng(seed, info.name), out: outputFor(options.into, info.name, baseData.length) },
+      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: lazyTensorRng(seed, info.name), out: outputFor(options.into, info.name, baseData.length) ?? options.output?.(info) },
       params,
       prepared,
     );

@@ -32,10 +32,10 @@ export function liftModelParams(
     if (!known.includes(key)) {
       fail('CONFIG', `${where(owner)}.parameters: "${key}" is not a parameter of ${technique.name} (per-model: weight${known.length ? `; technique parameters: ${known.join(', ')}` : ''})`);
     }
-    const valueOf = (i: number) => (key in models[i].params ? models[i].params[key] : defaults[key]);
-    const first = valueOf(owner);
+    const valueAt = (i: number) => (key in models[i].params ? models[i].params[key] : defaults[key]);
+    const first = valueAt(owner);
     models.forEach((_, i) => {
-      const v = valueOf(i);
+      const v = valueAt(i);
       if (JSON.stringify(v) !== JSON.stringify(first)) {
         const fromWhere = key in models[i].params ? '' : key in topLevel ? ' (top-level parameters)' : ' (the default)';
         fail(

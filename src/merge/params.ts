@@ -1,4 +1,5 @@
 import { fail } from '../params/errors.js';
+import { didYouMean } from '../params/did-you-mean.js';
 import type { ParamDoc } from './types.js';
 
 type Parsed = Record<string, number | boolean | string>;
@@ -13,7 +14,7 @@ export function parseParams(technique: string, docs: readonly ParamDoc[], raw: R
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) {
       const list = docs.length ? docs.map((d) => d.name).join(', ') : 'none';
-      fail('CONFIG', `${technique}: unknown parameter "${key}" (known: ${list})`);
+      fail('CONFIG', `${technique}: unknown parameter "${key}"${didYouMean(key, [...known])} (known: ${list})`);
     }
   }
   const out: Parsed = {};

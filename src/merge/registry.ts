@@ -1,4 +1,5 @@
 import { fail } from '../params/errors.js';
+import { didYouMean } from '../params/did-you-mean.js';
 import { breadcrumbs, breadcrumbsTies } from './breadcrumbs.js';
 import { dareLinear, dareTies } from './dare.js';
 import { magmax } from './magmax.js';
@@ -40,6 +41,6 @@ export function listTechniques(): readonly MergeTechnique<any>[] {
 
 export function getTechnique(name: string): MergeTechnique<any> {
   const t = byName.get(name);
-  if (!t) fail('CONFIG', `unknown merge technique "${name}" (known: ${TECHNIQUES.map((x) => x.name).join(', ')})`);
+  if (!t) fail('CONFIG', `unknown merge technique "${name}"${didYouMean(name, [...byName.keys()])} (known: ${TECHNIQUES.map((x) => x.name).join(', ')})`);
   return t;
 }

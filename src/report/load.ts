@@ -125,10 +125,15 @@ function describeKey(key: string): string {
   return `run_id ${runId}` + (step !== undefined ? ` step ${step}` : '') + (task !== undefined ? ` task_index ${task}` : '');
 }
 
-/** Compares two rows over the union of their columns; numbers compare by value (1.0 equals 1). */
+/**
+ * Compares two rows over the union of their columns; numbers compare by value (1.0 equals 1). Timings
+ * (`*_seconds`) are not compared: they differ between any two executions of one run (a sharded rerun
+ * beside an unsharded one), and the first file's are kept.
+ */
 function firstDifference(ta: CsvTable, ia: number, tb: CsvTable, ib: number): { column: string; a: string; b: string } | null {
   const columns = new Set([...ta.columns, ...tb.columns]);
   for (const c of columns) {
+    if (c.endsWith('_seconds')) continue;
     const a = (ta.rows[ia][c] ?? '').trim();
     const b = (tb.rows[ib][c] ?? '').trim();
     if (a === b) continue;

@@ -2,7 +2,7 @@ import seedrandom from 'seedrandom';
 import { getTechnique } from '../merge/registry.js';
 import { fail } from '../params/errors.js';
 import { resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
-import { methodMerges, parseMethod, sameRunKey, type Method } from '../time/method.js';
+import { methodMerges, parseMethod, resolvedInitOptions, sameRunKey, type Method } from '../time/method.js';
 import { mergeCountProblem } from '../time/protocols.js';
 import { NO_REPLAY, type ReplayMix } from '../time/types.js';
 import type { RunSpec, SkippedRun, Study, StudySetting } from './types.js';
@@ -98,7 +98,7 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
       }
       for (const t of study.techniques) {
         const tech = getTechnique(t.name);
-        const tooMany = mergeCountProblem(parsed.init, parsed.deploy, tech, stream.T);
+        const tooMany = mergeCountProblem(parsed.init, resolvedInitOptions(parsed), parsed.deploy, tech, stream.T);
         if (tooMany) {
           skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: tooMany });
           continue;

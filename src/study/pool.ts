@@ -33,8 +33,10 @@ export async function runPool(specs: readonly RunSpec[], workers: number, cb: Po
     return;
   }
   const queue = [...specs];
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const boot = new URL('./worker-boot.mjs', import.meta.url);
+  // From the compiled tree (dist/) the worker is plain JavaScript; from source it needs tsx registered first.
+  const compiled = import.meta.url.endsWith('.js');
+  const entry = new URL(compiled ? './worker.js' : './worker.ts', import.meta.url).href;
+  const boot = compiled ? new URL(entry) : new URL('./worker-boot.mjs', import.meta.url);
   const threads: Worker[] = [];
   try {
     await new Promise<void>((resolve, reject) => {

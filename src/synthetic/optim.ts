@@ -39,8 +39,8 @@ export class ParamOptimiser {
       const v = this.v;
       const b1 = 0.9;
       const b2 = 0.999;
-      const c1 = 1 / (1 - Math.pow(b1, this.t));
-      const c2 = 1 / (1 - Math.pow(b2, this.t));
+      const c1 = 1 / (1 - b1 ** this.t);
+      const c2 = 1 / (1 - b2 ** this.t);
       for (let i = 0; i < p.length; i++) {
         const g = grad[i];
         m[i] = b1 * m[i] + (1 - b1) * g;

@@ -1,4 +1,5 @@
 import { fail } from '../params/errors.js';
+import { didYouMean } from '../params/did-you-mean.js';
 import type { MergeSpec } from '../merge/engine.js';
 import {
   DEFAULT_BETA,
@@ -11,6 +12,7 @@ import {
   type InitOptions,
   type InitProtocol,
   type InitStart,
+  mostModelsMerged,
 } from './protocols.js';
 
 /** One TIME method: how training starts at each step, what gets deployed, and the merge both use. */
@@ -81,7 +83,7 @@ export function parseMethod(name: string, merge: MergeSpec = DEFAULT_MERGE): Met
   if (preset) return { ...preset, merge };
   const parts = name.split('+');
   if (parts.length !== 2) {
-    fail('CONFIG', `method "${name}": expected a preset (${[...PRESETS.keys()].slice(0, 5).join(', ')}, double_merge_*) or <init>+<deploy>`);
+    fail('CONFIG', `method "${name}"${didYouMean(name, [...PRESETS.keys(), ...Object.keys(ALIASES)])}: expected a preset (${[...PRESETS.keys()].slice(0, 5).join(', ')}, double_merge_*) or <init>+<deploy>`);
   }
   const [init, initOptions] = parseInit(parts[0], name);
   return { init, initOptions, deploy: parseDeploy(parts[1], name), merge };
@@ -149,4 +151,9 @@ export function checkMethod(m: Method): void {
   if (m.merge.weights !== undefined) {
     fail('CONFIG', `method ${methodLabel(m)}: merge.weights is set by the protocols (temporal weights, EMA β, paint α); leave it out`);
   }
+}
+
+/** The most models one merge of every expert merges over T steps for this method (0 when none does). */
+export function mostModelsMergedAll(m: Pick<Method, 'init' | 'initOptions' | 'deploy'>, T: number): number {
+  return mostModelsMerged(m.init, resolvedInitOptions(m), m.deploy, T);
 }

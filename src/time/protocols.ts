@@ -24,6 +24,7 @@ export {
   findInit,
   initDef,
   mergeCountProblem,
+  mostModelsMerged,
   pairMerges,
   type DeployKind,
   type DeployProtocol,

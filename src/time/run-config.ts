@@ -2,6 +2,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from '../merge/config-syntax.js';
 import { resolveMerge } from '../merge/engine.js';
 import { fail, TimeMergeError } from '../params/errors.js';
+import { showValue } from '../params/show-value.js';
 import { EVALUATOR_PLACEHOLDERS, fillTemplate, splitCommand, TRAINER_PLACEHOLDERS } from './external.js';
 import { parseMethod } from './method.js';
 import { BASELINES, isBaseline, type Baseline } from './baselines.js';
@@ -123,21 +124,21 @@ export function parseRunConfig(
   for (const b of baselines) if (!isBaseline(b)) fail('CONFIG', where(`unknown baseline "${b}" (known: ${BASELINES.join(', ')})`));
 
   const steps = raw.steps ?? 100;
-  if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0) fail('CONFIG', where(`steps must be a non-negative integer, got ${JSON.stringify(raw.steps)}`));
+  if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0) fail('CONFIG', where(`steps must be a non-negative integer, got ${showValue(raw.steps)}`));
   const replay = parseReplay(raw.replay, where('replay'));
 
   if (raw.seed !== undefined && raw.seeds !== undefined) fail('CONFIG', where('give either seed or seeds, not both'));
   const seedsRaw = raw.seeds ?? [raw.seed ?? 0];
   if (!Array.isArray(seedsRaw) || seedsRaw.length === 0) fail('CONFIG', where('seeds must be a non-empty list of non-negative integers'));
   for (const s of seedsRaw) {
-    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${JSON.stringify(s)}`));
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(s)}`));
   }
   if (new Set(seedsRaw).size !== seedsRaw.length) fail('CONFIG', where('seeds lists a seed twice'));
 
   const out = options.out !== undefined ? resolve(options.out) : path(optionalString(raw, 'out', where) ?? join('results', study));
   const store = path(optionalString(raw, 'store', where) ?? join(out, 'experts'));
   const resume = raw.resume ?? true;
-  if (typeof resume !== 'boolean') fail('CONFIG', where(`resume must be true or false, got ${JSON.stringify(raw.resume)}`));
+  if (typeof resume !== 'boolean') fail('CONFIG', where(`resume must be true or false, got ${showValue(raw.resume)}`));
 
   return {
     source,
@@ -169,7 +170,7 @@ function requiredString(raw: Record<string, unknown>, key: string, where: (w: st
 function optionalString(raw: Record<string, unknown>, key: string, where: (w: string) => string): string | undefined {
   const v = raw[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') fail('CONFIG', where(`${key} must be a non-empty string, got ${JSON.stringify(v)}`));
+  if (typeof v !== 'string' || v === '') fail('CONFIG', where(`${key} must be a non-empty string, got ${showValue(v)}`));
   return v;
 }
 
@@ -182,13 +183,14 @@ function stringList(v: unknown, where: string, allowEmpty = false): string[] {
 }
 
 function parseTask(raw: unknown, role: Task['role'], where: string): Task<unknown> {
-  if (typeof raw === 'string' && raw !== '') return { id: raw, role, data: raw };
-  if (!isPlainObject(raw)) fail('CONFIG', `${where}: must be a task id or a mapping { id, data }`);
-  checkKeys(raw, TASK_KEYS, `${where}: unknown key`);
-  if (typeof raw.id !== 'string' || !/^[^,\s]+$/.test(raw.id)) {
-    fail('CONFIG', `${where}: id must be a non-empty string without commas or spaces (ids are passed comma-separated), got ${JSON.stringify(raw.id)}`);
+  const task = typeof raw === 'string' ? { id: raw } : raw;
+  if (!isPlainObject(task)) fail('CONFIG', `${where}: must be a task id or a mapping { id, data }`);
+  checkKeys(task, TASK_KEYS, `${where}: unknown key`);
+  // A bare id passes the same check as { id }: ids reach the evaluator comma-separated.
+  if (typeof task.id !== 'string' || !/^[^,\s]+$/.test(task.id)) {
+    fail('CONFIG', `${where}: id must be a non-empty string without commas or spaces (ids are passed comma-separated), got ${showValue(task.id)}`);
   }
-  return { id: raw.id, role, data: raw.data ?? raw.id };
+  return { id: task.id, role, data: task.data ?? task.id };
 }
 
 function parseCommand(raw: unknown, placeholders: readonly string[], where: string): ExternalCommand {
@@ -204,7 +206,7 @@ function parseCommand(raw: unknown, placeholders: readonly string[], where: stri
   }
   const timeout = spec.timeout;
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))) {
-    fail('CONFIG', `${where}.timeout must be a positive number of seconds, got ${JSON.stringify(timeout)}`);
+    fail('CONFIG', `${where}.timeout must be a positive number of seconds, got ${showValue(timeout)}`);
   }
   return { command: spec.command, timeoutMs: timeout === undefined ? undefined : timeout * 1000 };
 }
@@ -215,7 +217,7 @@ function parseReplay(raw: unknown, where: string): ReplayMix {
   checkKeys(raw, REPLAY_KEYS, `${where}: unknown key`);
   const mix = { pretrain: raw.pretrain ?? 0, current: raw.current ?? 0, buffer: raw.buffer ?? 0 };
   for (const [k, v] of Object.entries(mix)) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail('CONFIG', `${where}.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail('CONFIG', `${where}.${k} must be a non-negative number, got ${showValue(v)}`);
   }
   const m = mix as ReplayMix;
   if (m.pretrain + m.current + m.buffer <= 0) fail('CONFIG', `${where}: proportions sum to zero`);

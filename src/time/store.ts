@@ -1,5 +1,5 @@
 import { fail } from '../params/errors.js';
-import { ParamSet } from '../params/paramset.js';
+import type { ParamSet } from '../params/paramset.js';
 import type { TensorSource } from '../params/source.js';
 
 /** An expert opened for reading; close() releases file handles (a no-op in memory). */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { parseBackend } from '../../clip/backend.js';
-import { readClipStudy, runClipStudy, type ClipStudy } from '../../clip/study.js';
+import type { ClipStudy } from '../../clip/study.js';
 import { fail } from '../../params/errors.js';
+import { withResultsLock } from '../results-lock.js';
 
 function positiveInt(v: string, what: string): number {
   const n = Number(v);
@@ -20,17 +20,21 @@ export function registerClip(program: Command): void {
     .option('--method <name...>', 'method preset(s) or <init>+<deploy> (overrides the config)')
     .option('--no-report', 'do not write the HTML report at the end')
     .action(async (file: string, opts: { backend?: string; out?: string; steps?: string; method?: string[]; report?: boolean }) => {
+      // TensorFlow.js loads only when a CLIP study runs, so the other commands start without it.
+      const [{ parseBackend }, { readClipStudy, runClipStudy }] = await Promise.all([import('../../clip/backend.js'), import('../../clip/study.js')]);
       let study: ClipStudy = readClipStudy(file);
       if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
       if (opts.out) study = { ...study, out: opts.out };
       if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
       if (opts.method) study = { ...study, methods: opts.method };
-      await runClipStudy(study);
-      if (opts.report !== false) {
-        // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
-        const { generateReport } = await import('../../report/index.js');
-        const rep = await generateReport(study.out);
-        console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
-      }
+      await withResultsLock(study.out, async () => {
+        await runClipStudy(study);
+        if (opts.report !== false) {
+          // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
+          const { generateReport } = await import('../../report/index.js');
+          const rep = await generateReport(study.out);
+          console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
+        }
+      }, { onStale: (m) => console.error(`time-merge: ${m}`) });
     });
 }

@@ -1,15 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import seedrandom from 'seedrandom';
 import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/config.js';
 import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
 import { assertSameStructure, ParamSet, totalNumel } from '../../params/paramset.js';
-import { createSafetensorsWriter, openCheckpoint, writeSafetensors, type Checkpoint } from '../../params/safetensors/index.js';
+import { createSafetensorsWriter, openCheckpoint, removeStaleTemporaries, writeSafetensors, type Checkpoint } from '../../params/safetensors/index.js';
+import { VERSION } from '../../version.js';
 
 export interface MergeRunOptions {
   /** Output path; overrides the config's `output`. Relative to the working directory. */
@@ -28,9 +29,11 @@ export interface MergeRunSummary {
   readonly parameters: number;
   readonly bytes: number;
   readonly seconds: number;
+  /** Temporary files of this output left by runs that were killed, removed before writing. */
+  readonly staleTemporaries: readonly string[];
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 /** Loads a config file and runs it. */
 export async function runMergeConfig(configPath: string, options: MergeRunOptions = {}): Promise<MergeRunSummary> {
@@ -46,13 +49,19 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const started = performance.now();
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output) fail('CONFIG', `${config.source}: no output file: set "output" in the config or pass --output`);
-  for (const input of [config.base, ...config.models.map((m) => m.path)]) {
-    if (resolve(input) === output) fail('CONFIG', `${config.source}: output ${output} is also an input; choose another output path`);
-  }
 
   const opened: Checkpoint[] = [];
   try {
-    for (const path of [config.base, ...config.models.map((m) => m.path)]) opened.push(await openCheckpoint(path));
+    // Each tensor is used once, so reads reuse one buffer per file; a NaN or Infinity in an input is an
+    // error naming its file and tensor (a technique that trims it away would otherwise hide it).
+    for (const path of [config.base, ...config.models.map((m) => m.path)]) opened.push(await openCheckpoint(path, { reuseBuffers: true, requireFinite: true }));
+    // Every file read counts, the shards behind an index included, and the same file under another
+    // name (a symlink or hard link): writing over one would destroy an input.
+    for (const ck of opened) {
+      for (const file of ck.files) {
+        if (sameFile(file, output)) fail('CONFIG', `${config.source}: output ${output} is also an input (${file === ck.path ? file : `${file}, a shard of ${ck.path}`}); choose another output path`);
+      }
+    }
     const [base, ...experts] = opened;
     for (const ck of opened) {
       const floats = new Set(ck.tensorInfos().map((t) => t.name));
@@ -69,11 +78,13 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       time_merge_seed: String(config.seed),
       time_merge_config: JSON.stringify(config.normalized),
     };
-    const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata });
+    // Temporaries of this output left by killed runs (SIGKILL, a crash) would otherwise pile up unseen.
+    const staleTemporaries = removeStaleTemporaries(output);
+    const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata, refuseOverflow: true });
     const stream = options.progressStream ?? process.stderr;
-    const bar = (options.progress ?? stream.isTTY === true) ? progressBar(infos.length, stream) : undefined;
+    const bar = (options.progress ?? stream.isTTY === true) ? progressBar((await import('cli-progress')).SingleBar, infos.length, stream) : undefined;
     try {
-      await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }) });
+      await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }), output: (info) => writer.outputFor(info) });
       await writer.finish();
       bar?.update(infos.length, { name: 'done' });
     } catch (err) {
@@ -90,14 +101,25 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       parameters: totalNumel(base),
       bytes: writer.byteSize,
       seconds: (performance.now() - started) / 1000,
+      staleTemporaries,
     };
   } finally {
     await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
   }
 }
 
-function progressBar(total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }): SingleBar {
-  const bar = new SingleBar({
+/** Whether two paths name one file: the same inode when both exist, else the same resolved path. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
+function progressBar(Bar: typeof SingleBar, total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }): SingleBar {
+  const bar = new Bar({
     stream,
     // Logs and pipes get plain lines instead of nothing (cli-progress's default off a terminal).
     noTTYOutput: stream.isTTY !== true,
@@ -184,6 +206,7 @@ Try it:
         if (!opts.quiet) console.log(`demo written to ${dir} (base, expert-a, expert-b, merge.yaml); re-run with: time-merge merge ${configPath}`);
       }
       const summary = await runMergeConfig(configPath, { output: opts.output, progress: !opts.quiet && process.stderr.isTTY });
+      for (const t of summary.staleTemporaries) console.error(`time-merge: removed ${t}, a temporary left by a merge that was killed`);
       if (!opts.quiet) console.log(describe(summary));
     });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { generateReport } from '../../report/index.js';
 
 export function registerReport(program: Command): void {
   program
@@ -10,6 +9,7 @@ export function registerReport(program: Command): void {
     .option('--technique <name>', 'technique for the per-protocol figures (default: the one most runs use)')
     .option('--bench <file>', 'benchmark merge.csv to plot (default: found beside the results)')
     .action(async (resultsDir: string, opts: { out?: string; technique?: string; bench?: string }) => {
+      const { generateReport } = await import('../../report/index.js');
       const out = await generateReport(resultsDir, { outDir: opts.out, technique: opts.technique, benchCsv: opts.bench });
       console.log(`report: ${out.html}`);
       console.log(`figures: ${out.figures.filter((f) => f.endsWith('.svg')).length} drawn (SVG + PNG)`);

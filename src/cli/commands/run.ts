@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { runExternalStudy } from '../../time/external-run.js';
-import { loadRunConfig } from '../../time/run-config.js';
-import { VERSION } from './merge.js';
+import { VERSION } from '../../version.js';
+import { withResultsLock } from '../results-lock.js';
 
 export function registerRun(program: Command): void {
   program
@@ -29,7 +28,8 @@ Config (relative paths resolve against the config's directory, where the program
   resume: true                     # a rerun skips finished steps (default)`,
     )
     .action(async (file: string, opts: { out?: string; quiet?: boolean }) => {
+      const [{ runExternalStudy }, { loadRunConfig }] = await Promise.all([import('../../time/external-run.js'), import('../../time/run-config.js')]);
       const config = await loadRunConfig(file, { out: opts.out });
-      await runExternalStudy(config, { version: VERSION, log: opts.quiet ? undefined : (m) => console.log(m) });
+      await withResultsLock(config.out, () => runExternalStudy(config, { version: VERSION, log: opts.quiet ? undefined : (m) => console.log(m) }), { onStale: (m) => console.error(`time-merge: ${m}`) });
     });
 }

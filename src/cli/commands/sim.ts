@@ -2,9 +2,8 @@ import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../params/errors.js';
-import { findingsSummary, runStudy, type StudyOutcome } from '../../study/runner.js';
-import { parseShard } from '../../study/expand.js';
-import { getStudy, STUDIES } from '../../../sims/index.js';
+import type { StudyOutcome } from '../../study/runner.js';
+import { withResultsLock } from '../results-lock.js';
 
 export interface SimOptions {
   out?: string;
@@ -18,13 +17,13 @@ export interface SimOptions {
 
 /** `0,1,2` or ranges `0-4`, comma-separated. */
 export function parseSeeds(text: string): number[] {
-  return text.split(',').map((s) => {
+  return text.split(',').flatMap((s) => {
     const t = s.trim();
     const range = /^(\d+)-(\d+)$/.exec(t);
     if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
     if (!/^-?\d+$/.test(t)) fail('CONFIG', `--seeds "${text}": expected integers like 0,1,2 or a range 0-4`);
     return [Number(t)];
-  }).flat();
+  });
 }
 
 /**
@@ -33,6 +32,11 @@ export function parseSeeds(text: string): number[] {
  * returns that path, which the output then names.
  */
 export async function simCommand(name: string, opts: SimOptions, place?: (written: string) => Promise<string>): Promise<StudyOutcome> {
+  const [{ findingsSummary, runStudy }, { parseShard }, { getStudy }] = await Promise.all([
+    import('../../study/runner.js'),
+    import('../../study/expand.js'),
+    import('../../../sims/index.js'),
+  ]);
   const study = getStudy(name);
   const workers = opts.workers === undefined ? availableParallelism() : Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers "${opts.workers}" must be a positive integer`);
@@ -72,9 +76,12 @@ export function registerSim(program: Command): void {
     .option('--no-report', 'do not write the HTML report at the end')
     .action(async (name: string, opts: SimOptions) => {
       if (opts.list) {
+        const { STUDIES } = await import('../../../sims/index.js');
         for (const s of STUDIES) console.log(`${s.name.padEnd(22)} ${s.description}`);
         return;
       }
-      await simCommand(name, opts);
+      const shard = opts.shard ? (await import('../../study/expand.js')).parseShard(opts.shard) : undefined;
+      const suffix = shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
+      await withResultsLock(opts.out ?? `results/${name}`, () => simCommand(name, opts), { shard: suffix, onStale: (m) => console.error(`time-merge: ${m}`) });
     });
 }

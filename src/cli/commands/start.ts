@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { partialFolder, replaceFolder } from '../../study/replace-folder.js';
+import { withResultsLock } from '../results-lock.js';
 import { simCommand } from './sim.js';
 
 /**
@@ -19,13 +20,15 @@ export function registerStart(program: Command): void {
     .action(async (opts: { workers?: string; quick?: boolean; out: string }) => {
       const out = opts.out.replace(/\/+$/, '') || '.';
       const partial = partialFolder(out);
-      try {
-        await simCommand('default', { workers: opts.workers, quick: opts.quick, out: partial }, async (written) => {
-          await replaceFolder(written, out);
-          return out;
-        });
-      } finally {
-        await rm(partial, { recursive: true, force: true });
-      }
+      await withResultsLock(out, async () => {
+        try {
+          await simCommand('default', { workers: opts.workers, quick: opts.quick, out: partial }, async (written) => {
+            await replaceFolder(written, out);
+            return out;
+          });
+        } finally {
+          await rm(partial, { recursive: true, force: true });
+        }
+      }, { onStale: (m) => console.error(`time-merge: ${m}`) });
     });
 }

@@ -4,7 +4,6 @@
  * functions in ./api.ts; every backend must give exactly these results.
  */
 import { counterU32, expertKey } from '../counter-rng.js';
-import { SFC32_SCALE, sfc32Step } from '../sfc32.js';
 import { selectKth } from '../select-kth.js';
 
 const f = Math.fround;

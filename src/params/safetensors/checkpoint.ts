@@ -5,12 +5,14 @@ import { ParamSet } from '../paramset.js';
 import type { TensorSource } from '../source.js';
 import type { TensorInfo } from '../tensor.js';
 import type { HeaderEntry } from './header.js';
-import { openSafetensors, type RawArray, type SafetensorsFile } from './reader.js';
+import { openSafetensors, type OpenOptions, type RawArray, type SafetensorsFile } from './reader.js';
 
 /** A checkpoint on disk: one safetensors file or a sharded set behind an index. */
 export interface Checkpoint extends TensorSource {
   readonly path: string;
   readonly metadata: Record<string, string>;
+  /** Every file it reads: the .safetensors file, or the index and each of its shards. */
+  readonly files: readonly string[];
   /** Total bytes on disk (all shards). */
   readonly byteSize: number;
   /** Every tensor, whatever its dtype (tensorInfos() lists the float ones). */
@@ -26,8 +28,8 @@ export const INDEX_SUFFIX = '.safetensors.index.json';
  * Opens `path`: a `.safetensors` file, or a Hugging Face style `*.safetensors.index.json` whose
  * weight_map names the shard holding each tensor (shard paths relative to the index's directory).
  */
-export function openCheckpoint(path: string): Promise<Checkpoint> {
-  return path.endsWith('.index.json') ? openSharded(path) : openSafetensors(path);
+export function openCheckpoint(path: string, options: OpenOptions = {}): Promise<Checkpoint> {
+  return path.endsWith('.index.json') ? openSharded(path, options) : openSafetensors(path, options);
 }
 
 /** Reads every float tensor into memory (for models small enough to hold). */
@@ -43,6 +45,7 @@ export async function readSafetensors(path: string): Promise<ParamSet> {
 class ShardedCheckpoint implements Checkpoint {
   readonly label: string;
   readonly byteSize: number;
+  readonly files: readonly string[];
   readonly entries: readonly HeaderEntry[];
   private readonly infos: readonly TensorInfo[];
 
@@ -55,6 +58,7 @@ class ShardedCheckpoint implements Checkpoint {
   ) {
     this.label = path;
     this.byteSize = shards.reduce((s, f) => s + f.byteSize, 0);
+    this.files = [path, ...shards.map((s) => s.path)];
     this.entries = order.map((name) => owner.get(name)!.entry(name));
     const floatInfos = new Map(shards.flatMap((s) => s.tensorInfos().map((t) => [t.name, t] as const)));
     this.infos = order.flatMap((n) => floatInfos.get(n) ?? []);
@@ -87,7 +91,7 @@ class ShardedCheckpoint implements Checkpoint {
   }
 }
 
-async function openSharded(path: string): Promise<Checkpoint> {
+async function openSharded(path: string, options: OpenOptions): Promise<Checkpoint> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -122,7 +126,7 @@ async function openSharded(path: string): Promise<Checkpoint> {
   const shardNames = [...new Set(map.map(([, f]) => f as string))];
   const shards = new Map<string, SafetensorsFile>();
   try {
-    for (const f of shardNames) shards.set(f, await openSafetensors(resolve(dir, f)));
+    for (const f of shardNames) shards.set(f, await openSafetensors(resolve(dir, f), options));
     const owner = new Map<string, SafetensorsFile>();
     for (const [name, f] of map) {
       const shard = shards.get(f as string)!;

@@ -1,6 +1,7 @@
 import { fail } from '../errors.js';
 import { formatShape } from '../tensor.js';
 import { DTYPE_BITS, MAX_HEADER_BYTES, METADATA_KEY, PREFIX_BYTES } from './format.js';
+import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../strict-json.js';
 
 /** One tensor as the header describes it; offsets are relative to the start of the data section. */
 export interface HeaderEntry {
@@ -42,7 +43,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Parses and validates a header: JSON object, metadata of strings, every tensor's dtype/shape/offsets,
  * no duplicate names, and offsets that tile the data section exactly (contiguous from 0, no overlap, no
- * gap, ending at the end of the file), as the reference's validation requires.
+ * gap, ending at the end of the file), as the reference's validation requires. Its JSON is read as
+ * strictly as the reference reads it (see src/params/strict-json.ts): integers written as `4.0` or `-0`, duplicated
+ * fields inside an entry, lone surrogates in names and nesting past 128 levels are refused.
  */
 export function parseHeader(headerBytes: Uint8Array, dataBytes: number, label: string): ParsedHeader {
   let text: string;
@@ -52,69 +55,92 @@ export function parseHeader(headerBytes: Uint8Array, dataBytes: number, label: s
     fail('SAFETENSORS', `${label}: header is not valid UTF-8`);
   }
   if (!text.startsWith('{')) fail('SAFETENSORS', `${label}: header does not start with "{" (not a safetensors file?)`);
-  let json: unknown;
+  let json: JsonValue;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(text);
   } catch (err) {
-    fail('SAFETENSORS', `${label}: header is not valid JSON (${(err as Error).message})`);
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    fail('SAFETENSORS', `${label}: header is not valid JSON (${err.message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('SAFETENSORS', `${label}: header is not a JSON object`);
-  const header = json as Record<string, unknown>;
+  if (!(json instanceof JsonObject)) fail('SAFETENSORS', `${label}: header is not a JSON object`);
 
-  // JSON.parse keeps the last of duplicate keys and reorders integer-like keys, so take names and
-  // their order from the text itself.
-  const keys = topLevelKeys(text);
   const seen = new Set<string>();
-  for (const k of keys) {
-    if (seen.has(k)) fail('SAFETENSORS', `${label}: tensor "${k}" appears more than once in the header`);
-    seen.add(k);
-  }
-
-  const metadata = parseMetadata(header[METADATA_KEY], label);
+  let metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
-  for (const name of keys) {
-    if (name === METADATA_KEY) continue;
-    entries.push(parseEntry(name, header[name], label));
+  for (const [name, raw] of json.entries) {
+    if (seen.has(name)) fail('SAFETENSORS', `${label}: ${name === METADATA_KEY ? METADATA_KEY : `tensor "${name}"`} appears more than once in the header`);
+    seen.add(name);
+    if (name === METADATA_KEY) metadata = parseMetadata(raw, label);
+    else entries.push(parseEntry(name, raw, label));
   }
   checkLayout(entries, dataBytes, label);
   return { entries, metadata, dataStart: PREFIX_BYTES + headerBytes.length };
 }
 
-function parseMetadata(raw: unknown, label: string): Record<string, string> {
+function parseMetadata(raw: JsonValue, label: string): Record<string, string> {
   const out: Record<string, string> = {};
-  if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) fail('SAFETENSORS', `${label}: ${METADATA_KEY} must be an object of strings`);
-  for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== 'string') fail('SAFETENSORS', `${label}: ${METADATA_KEY} value "${k}" must be a string, got ${JSON.stringify(v)}`);
+  if (raw === null) return out;
+  if (!(raw instanceof JsonObject)) fail('SAFETENSORS', `${label}: ${METADATA_KEY} must be an object of strings`);
+  // As the reference (a map of strings), a repeated metadata key keeps its last value.
+  for (const [k, v] of raw.entries) {
+    if (typeof v !== 'string') fail('SAFETENSORS', `${label}: ${METADATA_KEY} value "${k}" must be a string, got ${showJson(v)}`);
     out[k] = v;
   }
   return out;
 }
 
-function parseEntry(name: string, raw: unknown, label: string): HeaderEntry {
+const U64_LIMIT = 2n ** 64n;
+
+/** A JSON number written as a plain non-negative integer below 2^64 (what the reference's usize accepts), or undefined. */
+function u64(v: JsonValue): bigint | undefined {
+  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return undefined;
+  const n = BigInt(v.text);
+  return n < U64_LIMIT ? n : undefined;
+}
+
+function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   const where = `${label}: tensor "${name}"`;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('SAFETENSORS', `${where}: header entry must be an object with dtype, shape and data_offsets`);
-  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+  if (!(raw instanceof JsonObject)) fail('SAFETENSORS', `${where}: header entry must be an object with dtype, shape and data_offsets`);
+  // Unknown fields are ignored, as by the reference; a known field given twice is refused, as by it.
+  const fields = new Map<string, JsonValue>();
+  for (const [k, v] of raw.entries) {
+    if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') continue;
+    if (fields.has(k)) fail('SAFETENSORS', `${where}: field "${k}" appears more than once in its entry`);
+    fields.set(k, v);
+  }
+  const dtype = fields.get('dtype');
+  const shapeRaw = fields.get('shape');
+  const offsetsRaw = fields.get('data_offsets');
   if (typeof dtype !== 'string') fail('SAFETENSORS', `${where}: dtype is missing or not a string`);
   const bits = DTYPE_BITS[dtype];
-  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype)) fail('SAFETENSORS', `${where}: unknown dtype "${dtype}"`);
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail('SAFETENSORS', `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype)) fail('SAFETENSORS', `${where}: unknown dtype "${dtype.length > 60 ? `${dtype.slice(0, 60)}…` : dtype}"`);
+  const dims = Array.isArray(shapeRaw) ? shapeRaw.map(u64) : undefined;
+  if (!dims?.every((d) => d !== undefined)) {
+    fail('SAFETENSORS', `${where}: shape must be an array of non-negative integers, got ${shapeRaw === undefined ? 'nothing' : showJson(shapeRaw)}`);
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    fail('SAFETENSORS', `${where}: data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`);
+  const offsets = Array.isArray(offsetsRaw) && offsetsRaw.length === 2 ? offsetsRaw.map(u64) : undefined;
+  if (!offsets?.every((o) => o !== undefined)) {
+    fail('SAFETENSORS', `${where}: data_offsets must be [begin, end] non-negative integers, got ${offsetsRaw === undefined ? 'nothing' : showJson(offsetsRaw)}`);
   }
-  const [begin, end] = offsets as number[];
+  const [begin, end] = offsets as bigint[];
+  const shape = dims as bigint[];
   if (end < begin) fail('SAFETENSORS', `${where}: data_offsets [${begin}, ${end}] end before they begin`);
-  let n = 1;
-  for (const d of shape as number[]) n *= d;
-  const totalBits = n * bits;
-  if (!Number.isSafeInteger(totalBits)) fail('SAFETENSORS', `${where}: shape ${formatShape(shape as number[])} is too large`);
-  if (totalBits % 8 !== 0) fail('SAFETENSORS', `${where}: ${n} elements of ${dtype} do not fill a whole number of bytes`);
-  if (end - begin !== totalBits / 8) {
-    fail('SAFETENSORS', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${formatShape(shape as number[])} needs ${totalBits / 8}`);
+  // The element count in the reference's order (left to right, refusing a product past 2^64), so a
+  // zero-size tensor may have a dimension of 2^64 - 1 before its 0.
+  let n = 1n;
+  for (const d of shape) {
+    n *= d;
+    if (n >= U64_LIMIT) fail('SAFETENSORS', `${where}: shape ${formatShape(shape.map(Number))} is too large (its element count overflows 64 bits)`);
   }
-  return { name, dtype, shape: [...(shape as number[])], begin, end };
+  const totalBits = n * BigInt(bits);
+  if (totalBits % 8n !== 0n) fail('SAFETENSORS', `${where}: ${n} elements of ${dtype} do not fill a whole number of bytes`);
+  if (end - begin !== totalBits / 8n) {
+    fail('SAFETENSORS', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${formatShape(shape.map(Number))} needs ${totalBits / 8n}`);
+  }
+  if (end > BigInt(Number.MAX_SAFE_INTEGER)) {
+    fail('SAFETENSORS', `${where}: data_offsets end at ${end}, past 2^53 bytes (no file holds that much data)`);
+  }
+  return { name, dtype, shape: shape.map(Number), begin: Number(begin), end: Number(end) };
 }
 
 function checkLayout(entries: readonly HeaderEntry[], dataBytes: number, label: string): void {
@@ -138,31 +164,4 @@ function checkLayout(entries: readonly HeaderEntry[], dataBytes: number, label: 
   if (expected < dataBytes) {
     fail('SAFETENSORS', `${label}: data section is ${dataBytes} bytes but the tensors cover only ${expected} (trailing bytes)`);
   }
-}
-
-/** Keys of the top-level object, in text order, duplicates included. `text` must be valid JSON. */
-function topLevelKeys(text: string): string[] {
-  const keys: string[] = [];
-  let depth = 0;
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      let j = i + 1;
-      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
-      if (depth === 1 && expectKey) {
-        keys.push(JSON.parse(text.slice(i, j + 1)) as string);
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth === 1) expectKey = true;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    } else if (c === 0x2c && depth === 1) {
-      expectKey = true;
-    }
-  }
-  return keys;
 }

@@ -1,8 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, TimeMergeError } from '../errors.js';
 import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
+import { firstNonFinite } from '../kernels.js';
 import type { TensorSource } from '../source.js';
-import type { TensorInfo } from '../tensor.js';
+import { formatShape, type TensorInfo } from '../tensor.js';
 import { FLOAT_DTYPES, isFloatDType, PREFIX_BYTES } from './format.js';
 import { headerLength, parseHeader, type HeaderEntry } from './header.js';
 
@@ -22,6 +23,17 @@ export type RawArray =
   | BigInt64Array
   | BigUint64Array;
 
+export interface OpenOptions {
+  /**
+   * read() returns a view of one buffer per file, valid until the next read() of this file, instead of
+   * a new array per tensor (for streaming passes that use each tensor once: a merge reads gigabytes, and
+   * fresh memory costs a page fault per 4 KiB).
+   */
+  readonly reuseBuffers?: boolean;
+  /** read() refuses a tensor holding NaN or ±Infinity, naming the file, tensor and index. */
+  readonly requireFinite?: boolean;
+}
+
 /**
  * An open safetensors file. The header is parsed and validated on open; tensor data is read on demand,
  * one positional read per tensor, so memory stays at the size of the tensors being used.
@@ -35,11 +47,13 @@ export class SafetensorsFile implements TensorSource {
   readonly path: string;
   readonly metadata: Record<string, string>;
   readonly byteSize: number;
+  readonly files: readonly string[];
   /** Every tensor of the header, in header order, whatever its dtype. */
   readonly entries: readonly HeaderEntry[];
   private readonly byName: Map<string, HeaderEntry>;
   private readonly infos: readonly TensorInfo[];
   private closed = false;
+  private scratch: ArrayBuffer | undefined;
 
   private constructor(
     path: string,
@@ -48,9 +62,11 @@ export class SafetensorsFile implements TensorSource {
     private readonly dataStart: number,
     entries: readonly HeaderEntry[],
     metadata: Record<string, string>,
+    private readonly options: OpenOptions,
   ) {
     this.path = path;
     this.label = path;
+    this.files = [path];
     this.byteSize = byteSize;
     this.entries = entries;
     this.metadata = metadata;
@@ -59,7 +75,7 @@ export class SafetensorsFile implements TensorSource {
   }
 
   /** Opens and validates; the handle is closed again if validation fails. */
-  static async open(path: string): Promise<SafetensorsFile> {
+  static async open(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -76,7 +92,7 @@ export class SafetensorsFile implements TensorSource {
       const headerBytes = new Uint8Array(n);
       await readFully(fh, headerBytes, PREFIX_BYTES, path);
       const parsed = parseHeader(headerBytes, size - PREFIX_BYTES - n, path);
-      return new SafetensorsFile(path, fh, size, parsed.dataStart, parsed.entries, parsed.metadata);
+      return new SafetensorsFile(path, fh, size, parsed.dataStart, parsed.entries, parsed.metadata, options);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
@@ -103,25 +119,57 @@ export class SafetensorsFile implements TensorSource {
     if (!isFloatDType(e.dtype)) {
       fail('SAFETENSORS', `${this.path}: tensor "${name}" has dtype ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} can be read as float32 (use readTyped)`);
     }
-    const n = (e.end - e.begin) / (e.dtype === 'F64' ? 8 : e.dtype === 'F32' ? 4 : 2);
+    const bytes = e.end - e.begin;
+    const n = bytes / (e.dtype === 'F64' ? 8 : e.dtype === 'F32' ? 4 : 2);
+    // With reused buffers the raw bytes go to the front of one buffer and the float32 values after them
+    // (F32 is read in place), so a file costs one allocation of its largest tensor's size.
+    const buf = this.options.reuseBuffers ? this.scratchOf(e.dtype === 'F32' ? bytes : bytes + 4 * n) : undefined;
+    let out: Float32Array;
     switch (e.dtype) {
       case 'F32': {
-        const out = new Float32Array(n);
-        await this.readInto(e, new Uint8Array(out.buffer));
-        return out;
+        out = buf ? new Float32Array(buf, 0, n) : new Float32Array(n);
+        await this.readInto(e, new Uint8Array(out.buffer, out.byteOffset, bytes));
+        break;
       }
       case 'F16':
       case 'BF16': {
-        const raw = new Uint16Array(n);
-        await this.readInto(e, new Uint8Array(raw.buffer));
-        return e.dtype === 'F16' ? f16ToF32(raw) : bf16ToF32(raw);
+        const raw = buf ? new Uint16Array(buf, 0, n) : new Uint16Array(n);
+        await this.readInto(e, new Uint8Array(raw.buffer, raw.byteOffset, bytes));
+        const dst = buf ? new Float32Array(buf, alignUp(bytes), n) : undefined;
+        out = e.dtype === 'F16' ? f16ToF32(raw, dst) : bf16ToF32(raw, dst);
+        break;
       }
       case 'F64': {
-        const raw = new Float64Array(n);
-        await this.readInto(e, new Uint8Array(raw.buffer));
-        return f64ToF32(raw);
+        const raw = buf ? new Float64Array(buf, 0, n) : new Float64Array(n);
+        await this.readInto(e, new Uint8Array(raw.buffer, raw.byteOffset, bytes));
+        out = f64ToF32(raw, buf ? new Float32Array(buf, bytes, n) : undefined);
+        break;
       }
     }
+    if (this.options.requireFinite) {
+      const bad = firstNonFinite(out);
+      if (bad >= 0) {
+        fail('SAFETENSORS', `${this.path}: tensor "${name}" holds ${out[bad]} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`);
+      }
+    }
+    return out;
+  }
+
+  /** The reused buffer, grown to at least `bytes` (+ alignment slack). */
+  private scratchOf(bytes: number): ArrayBuffer {
+    const need = alignUp(bytes) + 8;
+    if (!this.scratch || this.scratch.byteLength < need) {
+      // Sized for the largest float tensor at once, so the buffer is allocated one time per file.
+      let most = need;
+      for (const x of this.entries) {
+        if (!isFloatDType(x.dtype)) continue;
+        const b = x.end - x.begin;
+        const m = x.dtype === 'F32' ? b : b + 4 * (b / (x.dtype === 'F64' ? 8 : 2));
+        most = Math.max(most, alignUp(m) + 8);
+      }
+      this.scratch = new ArrayBuffer(most);
+    }
+    return this.scratch;
   }
 
   /**
@@ -178,8 +226,13 @@ export class SafetensorsFile implements TensorSource {
   }
 }
 
-export function openSafetensors(path: string): Promise<SafetensorsFile> {
-  return SafetensorsFile.open(path);
+export function openSafetensors(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(path, options);
+}
+
+/** The next multiple of 8 (where the float32 values start after raw bytes in a reused buffer). */
+function alignUp(n: number): number {
+  return Math.ceil(n / 8) * 8;
 }
 
 async function readFully(fh: FileHandle, out: Uint8Array, position: number, what: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { readdirSync, unlinkSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fail, TimeMergeError } from '../errors.js';
@@ -14,6 +15,11 @@ export interface WriteOptions {
   readonly dtype?: WriteDType;
   /** Stored as the header's __metadata__ (string values only). */
   readonly metadata?: Record<string, string>;
+  /**
+   * Refuse a finite value that narrowing to F16/BF16 turns into ±Infinity (a MERGE error naming the
+   * tensor and by how much), instead of writing the IEEE result, Infinity.
+   */
+  readonly refuseOverflow?: boolean;
 }
 
 /** A tensor's place in the file being written. */
@@ -49,6 +55,64 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
 }
 
+/** Temporary files this process is writing now (removed by removeLiveTemporaries on a signal). */
+const live = new Set<string>();
+
+/**
+ * Removes the temporary files of every unfinished writer, synchronously (for a SIGINT or SIGTERM
+ * handler, which must not wait on the event loop). Returns the paths removed.
+ */
+export function removeLiveTemporaries(): string[] {
+  const removed: string[] = [];
+  for (const p of live) {
+    try {
+      unlinkSync(p);
+      removed.push(p);
+    } catch {
+      // Already gone (finished or aborted in the meantime).
+    }
+  }
+  live.clear();
+  return removed;
+}
+
+/**
+ * Removes temporaries of `path` left by processes that no longer run (killed before they could clean
+ * up: SIGKILL, a crash, power loss). A temporary whose pid is alive may be another run's and is kept.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(join(dir, name));
+    } catch {
+      // Removed by someone else meanwhile.
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Writes a safetensors file tensor by tensor. The header goes first (sizes are known up front), then
  * each tensor's bytes as write() is called, in the order of `infos`. Everything goes to a temporary
@@ -62,12 +126,19 @@ export class SafetensorsWriter {
   private readonly header: Uint8Array;
   private readonly dataStart: number;
   private fh: Promise<FileHandle> | undefined;
+  private readonly refuseOverflow: boolean;
   private next = 0;
   private state: 'open' | 'finished' | 'aborted' = 'open';
+  /** Two reused buffers: one is filled by the caller while the other's bytes are being written. */
+  private readonly areas: (ArrayBuffer | undefined)[] = [undefined, undefined];
+  private readonly pending: (Promise<void> | undefined)[] = [undefined, undefined];
+  /** The area outputFor() hands out next (free: write() waits for its previous write before returning). */
+  private turn = 0;
 
   constructor(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}) {
     this.path = path;
     this.tempPath = tempPathFor(path);
+    this.refuseOverflow = options.refuseOverflow === true;
     if (options.dtype !== undefined && !isWriteDType(options.dtype)) {
       fail('CONFIG', `${path}: cannot write dtype "${options.dtype}" (choose ${WRITE_DTYPES.join(', ')})`);
     }
@@ -112,9 +183,45 @@ export class SafetensorsWriter {
     }
     this.next++;
     const fh = await this.handle();
-    const encoded =
-      slot.dtype === 'F32' ? data : slot.dtype === 'F16' ? f32ToF16(data) : f32ToBf16(data);
-    await writeFully(fh, new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), this.dataStart + slot.begin, this.tempPath);
+    // Values in one of the writer's own buffers (from outputFor) can be written while the caller fills the
+    // other one; anything else belongs to the caller and is written before write() returns.
+    const inArea = this.areas.findIndex((b) => b !== undefined && data.buffer === b);
+    const area = inArea >= 0 ? inArea : this.turn;
+    await this.pending[area];
+    let encoded: Float32Array | Uint16Array = data;
+    if (slot.dtype !== 'F32') {
+      // Narrowed into the part of the buffer that outputFor() does not hand out.
+      const buf = this.areaOf(area, data.length);
+      const dst = new Uint16Array(buf, buf.byteLength - 2 * data.length, data.length);
+      encoded = slot.dtype === 'F16' ? f32ToF16(data, dst) : f32ToBf16(data, dst);
+      if (this.refuseOverflow) checkNarrowed(this.path, info.name, slot.dtype, data, encoded);
+    }
+    const written = writeFully(fh, new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), this.dataStart + slot.begin, this.tempPath);
+    if (inArea < 0 && slot.dtype === 'F32') return written;
+    written.catch(() => undefined); // awaited below or by the next write, finish() or abort()
+    this.pending[area] = written;
+    this.turn = area ^ 1;
+    await this.pending[this.turn];
+  }
+
+  /**
+   * Memory a tensor's values may be computed into before write(): two buffers (sized for the largest
+   * tensor) taken in turn, so a streamed merge allocates them once and computes one tensor while the
+   * previous one is written. Valid until that tensor's write().
+   */
+  outputFor(info: TensorInfo): Float32Array {
+    return new Float32Array(this.areaOf(this.turn, numel(info.shape)), 0, numel(info.shape));
+  }
+
+  /** Buffer `i`, for the largest tensor's float32 values and, after them, its narrowed 16-bit values. */
+  private areaOf(i: number, n: number): ArrayBuffer {
+    let buf = this.areas[i];
+    if (!buf || buf.byteLength < 6 * n) {
+      let most = n;
+      for (const s of this.slots) most = Math.max(most, numel(s.info.shape));
+      buf = this.areas[i] = new ArrayBuffer(6 * most);
+    }
+    return buf;
   }
 
   /** Syncs the temporary file and renames it to the target. Every tensor must have been written. */
@@ -126,10 +233,13 @@ export class SafetensorsWriter {
     const fh = await this.handle();
     this.state = 'finished';
     try {
+      await Promise.all(this.pending);
       await fh.sync();
       await fh.close();
       await rename(this.tempPath, this.path);
+      live.delete(this.tempPath);
     } catch (err) {
+      live.delete(this.tempPath);
       await unlink(this.tempPath).catch(() => undefined);
       throw new TimeMergeError('IO', `${this.path}: could not complete the write: ${(err as Error).message}`, { cause: err });
     }
@@ -140,8 +250,10 @@ export class SafetensorsWriter {
     if (this.state !== 'open') return;
     this.state = 'aborted';
     if (!this.fh) return;
+    await Promise.all(this.pending.map((p) => p?.catch(() => undefined)));
     const fh = await this.fh.catch(() => undefined);
     await fh?.close().catch(() => undefined);
+    live.delete(this.tempPath);
     await unlink(this.tempPath).catch(() => undefined);
   }
 
@@ -155,6 +267,7 @@ export class SafetensorsWriter {
       let fh: FileHandle;
       try {
         fh = await open(this.tempPath, 'wx');
+        live.add(this.tempPath);
       } catch (err) {
         throw new TimeMergeError('IO', `${this.path}: cannot create ${this.tempPath}: ${(err as Error).message}`, { cause: err });
       }
@@ -180,6 +293,34 @@ export async function writeSafetensors(path: string, source: TensorSource, optio
     await writer.abort();
     throw err;
   }
+}
+
+/** Largest finite value of each 16-bit float format. */
+const MAX_FINITE: Record<'F16' | 'BF16', number> = { F16: 65504, BF16: 3.3895313892515355e38 };
+
+/**
+ * Refuses finite float32 values that became ±Infinity when narrowed, saying how many, the largest, and
+ * by what factor it exceeds the format's range.
+ */
+function checkNarrowed(path: string, name: string, dtype: 'F16' | 'BF16', src: Float32Array, dst: Uint16Array): void {
+  const expMask = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  const mantissa = dtype === 'F16' ? 0x03ff : 0x007f;
+  let count = 0;
+  let worst = -1;
+  for (let i = 0; i < dst.length; i++) {
+    const h = dst[i];
+    if ((h & expMask) !== expMask || (h & mantissa) !== 0 || !Number.isFinite(src[i])) continue;
+    count++;
+    if (worst < 0 || Math.abs(src[i]) > Math.abs(src[worst])) worst = i;
+  }
+  if (count === 0) return;
+  const v = src[worst];
+  const factor = Math.abs(v) / MAX_FINITE[dtype];
+  fail(
+    'MERGE',
+    `${path}: tensor "${name}": ${count} value(s) overflow ${dtype} (largest finite ${MAX_FINITE[dtype]}); the largest, ${v} at index ${worst}, ` +
+      `is ${factor.toPrecision(3)}x that. Write dtype f32${dtype === 'F16' ? ' or bf16' : ''}, or scale the model`,
+  );
 }
 
 async function writeFully(fh: FileHandle, bytes: Uint8Array, position: number, what: string): Promise<void> {

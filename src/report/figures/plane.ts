@@ -81,7 +81,7 @@ export function planeFigure(ctx: ReportContext): FigureResult {
   const methods = points.filter((p) => !p.baseline);
   const baselines = points.filter((p) => p.baseline);
   const protocols = new Set(methods.map((p) => p.protocol)).size;
-  const all = points.map((p) => [p.a_ka, p.a_zs]).flat();
+  const all = points.flatMap((p) => [p.a_ka, p.a_zs]);
   const lo = Math.max(0, Math.min(...all) - 0.05);
   const hi = Math.min(1, Math.max(...all) + 0.05);
   const domain = [Number(lo.toFixed(2)), Number(hi.toFixed(2))];

@@ -3,6 +3,7 @@
  * trackers, the pipeline and the study expansion all dispatch through these two lists, so adding a
  * protocol is one file and one entry here (test/time-protocol-registry.test.ts then covers it).
  */
+import { didYouMean } from '../../params/did-you-mean.js';
 import { fail } from '../../params/errors.js';
 import { baseInit } from './base.js';
 import { deployedInit } from './deployed.js';
@@ -11,7 +12,7 @@ import { initFromDeploy } from './from-deploy.js';
 import { last } from './last.js';
 import { mergeAll } from './merge-all.js';
 import { paint } from './paint.js';
-import type { DeployProtocolDef, InitProtocolDef, MergeScope } from './types.js';
+import type { DeployProtocolDef, InitOptions, InitProtocolDef } from './types.js';
 
 /** Deploy protocols, in the order help texts and protocol grids list them. */
 export const DEPLOY_PROTOCOLS = [last, mergeAll, ema, paint] as const;
@@ -39,11 +40,11 @@ export function findInit(name: string): InitProtocolDef<InitProtocol> | undefine
 }
 
 export function deployDef(kind: string, method?: string): DeployProtocolDef<DeployProtocol> {
-  return findDeploy(kind) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown deploy protocol "${kind}" (known: ${DEPLOY_KINDS.join(', ')})`);
+  return findDeploy(kind) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown deploy protocol "${kind}"${didYouMean(kind, DEPLOY_KINDS)} (known: ${DEPLOY_KINDS.join(', ')})`);
 }
 
 export function initDef(name: string, method?: string): InitProtocolDef<InitProtocol> {
-  return findInit(name) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown init protocol "${name}" (known: ${INIT_PROTOCOLS.join(', ')})`);
+  return findInit(name) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown init protocol "${name}"${didYouMean(name, INIT_PROTOCOLS)} (known: ${INIT_PROTOCOLS.join(', ')})`);
 }
 
 /** Whether a step of this init/deploy pair merges models (if not, every technique gives the same run). */
@@ -52,12 +53,19 @@ export function pairMerges(init: InitProtocol, deploy: DeployProtocol): boolean 
 }
 
 /**
- * Why `technique` cannot run this init/deploy pair over T steps, or undefined when it can: a protocol
- * that merges every expert needs up to T + 1 models (θ0 and T experts) in one merge.
+ * The most models one merge of every expert merges over T steps: the deploy merges θs_1..θs_T, the init
+ * θs_1..θs_{T-1}, each with θ0 only when it includes the base; 0 when neither merges every expert.
  */
-export function mergeCountProblem(init: InitProtocol, deploy: DeployProtocol, technique: { name: string; experts: { max?: number } }, T: number): string | undefined {
-  const scopes: MergeScope[] = [initDef(init).merges, deployDef(deploy.kind).merges];
+export function mostModelsMerged(init: InitProtocol, initOptions: InitOptions, deploy: DeployProtocol, T: number): number {
+  const deployCount = deploy.kind === 'merge-all' ? T + (deploy.includeBase ? 1 : 0) : 0;
+  const initCount = initDef(init).merges === 'all' ? T - 1 + (initOptions.includeBase ? 1 : 0) : 0;
+  return Math.max(deployCount, initCount);
+}
+
+/** Why `technique` cannot run this init/deploy pair over T steps, or undefined when it can. */
+export function mergeCountProblem(init: InitProtocol, initOptions: InitOptions, deploy: DeployProtocol, technique: { name: string; experts: { max?: number } }, T: number): string | undefined {
   const max = technique.experts.max;
-  if (!scopes.includes('all') || max === undefined || max >= T + 1) return undefined;
-  return `${technique.name} merges at most ${max} models; merge-all needs ${T + 1}`;
+  const most = mostModelsMerged(init, initOptions, deploy, T);
+  if (max === undefined || max >= most) return undefined;
+  return `${technique.name} merges at most ${max} models; merge-all needs ${most}`;
 }

@@ -1,0 +1,123 @@
+/**
+ * `time-merge merge` end to end against `cat` and against PyTorch, on the same files from the page cache:
+ * a base and two experts of 5e7 F32 parameters each (200 MB per file). Every figure is the wall time of
+ * a whole process (start, read, merge, write, fsync, rename), the three of a round run back to back and
+ * the rounds repeated, so ratios come from one run on one machine state. Prints a table and one JSON
+ * line with the medians and the ratios the README quotes.
+ *
+ *   npm run bench:merge-e2e [-- --params 5e7 --rounds 5 --dir DIR --python /usr/bin/python3 --keep]
+ *
+ * cat reads the three inputs once (the bytes any merge must read); the PyTorch merges are
+ * benchmarks/merge_e2e_torch.py (mergekit's linear and TIES with argsort top-k), run when the Python
+ * has torch, skipped otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSafetensorsWriter } from '../src/params/safetensors/index.js';
+import { numel, type TensorInfo } from '../src/params/tensor.js';
+import { fillNear, sizedShape } from './lib/models.js';
+
+const ROOT = join(import.meta.dirname, '..');
+// The compiled CLI, built afresh at the start so the figures are of the current sources (bin/ would run
+// the sources through tsx if one were edited during the run).
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const TORCH = join(import.meta.dirname, 'merge_e2e_torch.py');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+async function writeModel(path: string, infos: TensorInfo[], seed: string, base?: (name: string) => Float32Array): Promise<void> {
+  const w = createSafetensorsWriter(path, infos);
+  for (const info of infos) {
+    const data = new Float32Array(numel(info.shape));
+    fillNear(data, `${seed}/${info.name}`, base ? 0.004 : 0.05, base?.(info.name));
+    await w.write(info, data);
+  }
+  await w.finish();
+}
+
+/** Wall seconds of one process; throws with its stderr when it fails. */
+function timed(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 24 });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}: ${r.stderr}`);
+  return s;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  const params = Number(arg('params', '5e7'));
+  const rounds = Number(arg('rounds', '5'));
+  const python = arg('python', '/usr/bin/python3');
+  if (spawnSync(process.execPath, [join(ROOT, 'src', 'cli', 'build.mjs')], { stdio: 'inherit' }).status !== 0) throw new Error('build of dist/ failed');
+  const dir = mkdtempSync(join(arg('dir', tmpdir()), 'time-merge-e2e-'));
+  try {
+    const infos: TensorInfo[] = sizedShape(params).tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: 'F32' }));
+    const files = ['base', 'expert-a', 'expert-b'].map((n) => join(dir, `${n}.safetensors`));
+    process.stderr.write(`merge-e2e: writing a base and 2 experts of ${params} F32 parameters (${infos.length} tensors) to ${dir}\n`);
+    // Experts near the base: each reads the base's tensor back from a fresh fill of the same seed.
+    await writeModel(files[0], infos, 'base');
+    const baseOf = (name: string) => {
+      const d = new Float32Array(numel(infos.find((i) => i.name === name)!.shape));
+      fillNear(d, `base/${name}`, 0.05);
+      return d;
+    };
+    await writeModel(files[1], infos, 'expert-a', baseOf);
+    await writeModel(files[2], infos, 'expert-b', baseOf);
+    const config = (method: string, params: string) => {
+      const path = join(dir, `${method}.yaml`);
+      writeFileSync(path, `merge_method: ${method}\nbase_model: base.safetensors\nmodels: [expert-a.safetensors, expert-b.safetensors]\n${params}output: merged-${method}.safetensors\n`);
+      return path;
+    };
+    const avg = config('weighted-average', '');
+    const ties = config('ties', 'parameters: { density: 0.2, lambda: 1 }\n');
+    const haveTorch = existsSync(python) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+    if (!haveTorch) process.stderr.write(`merge-e2e: ${python} has no torch; the PyTorch rows are skipped\n`);
+
+    const rows: Record<string, () => number> = {
+      cat: () => timed('sh', ['-c', `cat ${files.join(' ')} > /dev/null`]),
+      'time-merge weighted-average': () => timed(process.execPath, [MAIN, 'merge', avg, '--quiet']),
+      'time-merge ties': () => timed(process.execPath, [MAIN, 'merge', ties, '--quiet']),
+    };
+    if (haveTorch) {
+      rows['pytorch linear (mergekit-style)'] = () => timed(python, [TORCH, 'linear', join(dir, 'torch-linear.safetensors'), ...files]);
+      rows['pytorch ties (mergekit-style, argsort top-k)'] = () => timed(python, [TORCH, 'ties', join(dir, 'torch-ties.safetensors'), ...files, '--density', '0.2']);
+    }
+    for (const f of files) timed('sh', ['-c', `cat ${f} > /dev/null`]); // into the page cache
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, run] of Object.entries(rows)) {
+        times[name].push(run());
+        // Outputs are removed between runs, so every write allocates afresh as a first merge would.
+        for (const out of ['merged-weighted-average', 'merged-ties', 'torch-linear', 'torch-ties']) rmSync(join(dir, `${out}.safetensors`), { force: true });
+      }
+      process.stderr.write(`merge-e2e: round ${r + 1}/${rounds} done\n`);
+    }
+    const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    const inputBytes = 3 * params * 4;
+    console.log(`\n${'run'.padEnd(46)} ${'median s'.padStart(9)} ${'GB/s of input'.padStart(14)}`);
+    for (const [k, s] of Object.entries(med)) console.log(`${k.padEnd(46)} ${s.toFixed(3).padStart(9)} ${(inputBytes / s / 1e9).toFixed(2).padStart(14)}`);
+    const ratios = {
+      avgVsCatThroughput: med.cat / med['time-merge weighted-average'],
+      avgSpeedupVsTorch: haveTorch ? med['pytorch linear (mergekit-style)'] / med['time-merge weighted-average'] : null,
+      tiesSpeedupVsTorch: haveTorch ? med['pytorch ties (mergekit-style, argsort top-k)'] / med['time-merge ties'] : null,
+    };
+    console.log(`\nweighted average at ${ratios.avgVsCatThroughput.toFixed(2)} of cat's throughput` +
+      (haveTorch ? `; ${ratios.avgSpeedupVsTorch!.toFixed(1)}x PyTorch linear; TIES ${ratios.tiesSpeedupVsTorch!.toFixed(1)}x PyTorch TIES` : ''));
+    console.log(JSON.stringify({ params, rounds, medians: med, ratios }));
+  } finally {
+    if (process.argv.includes('--keep')) process.stderr.write(`merge-e2e: files kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

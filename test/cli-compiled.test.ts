@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..');
+// Built beside the checkout's own dist/ (which other processes may be running) but inside the checkout,
+// where the compiled files find node_modules/.
+const OUT = join(ROOT, 'test-artifacts', `dist-${process.pid}`);
+const MAIN = join(OUT, 'src', 'cli', 'main.js');
+
+describe('the compiled CLI (src/cli/build.mjs)', () => {
+  beforeAll(async () => {
+    await run(process.execPath, [join(ROOT, 'src', 'cli', 'build.mjs'), '--out', OUT], { cwd: ROOT });
+  }, 120_000);
+  afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+
+  it('carries the package version and the files the code reads beside itself', async () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(JSON.parse(readFileSync(join(OUT, 'package.json'), 'utf8'))).toMatchObject({ version, type: 'module' });
+    expect(await readdir(join(OUT, 'src', 'clip'))).toContain('fomo-datasets.json');
+  });
+
+  it('answers --help without loading TensorFlow.js, vega or the study code', async () => {
+    // A resolve hook (in the loader thread) lists every module the process imports.
+    const dir = await mkdtemp(join(tmpdir(), 'tm-compiled-'));
+    const log = join(dir, 'modules.log');
+    writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
+  return r;
+}\n`);
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
+    const { stdout } = await run(process.execPath, ['--import', join(dir, 'register.mjs'), MAIN, '--help'], { cwd: ROOT });
+    expect(stdout).toContain('Usage: time-merge');
+    for (const cmd of ['start', 'merge', 'techniques', 'sim', 'clip', 'report', 'run']) expect(stdout).toContain(`  ${cmd}`);
+    const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    expect(loaded.some((u) => u.endsWith('/src/cli/main.js'))).toBe(true);
+    expect(loaded.filter((u) => /@tensorflow|\/vega|resvg|sharp|\/src\/clip\/|\/src\/report\/|\/src\/study\/runner/.test(u))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('merges the demo and runs a study on worker threads from the compiled tree', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tm-compiled-'));
+    const merged = await run(process.execPath, [MAIN, 'merge', '--demo', join(dir, 'demo')], { cwd: ROOT });
+    expect(merged.stdout).toMatch(/merged 2 model\(s\) with task-arithmetic: 3 tensors, 24 parameters/);
+    const file = readFileSync(join(dir, 'demo', 'merged.safetensors'));
+    const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString('utf8')) as { __metadata__: Record<string, string> };
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(header.__metadata__.time_merge_version).toBe(version);
+    const out = join(dir, 'sim');
+    await mkdir(out);
+    const sim = await run(process.execPath, [MAIN, 'sim', 'offline-vs-continual', '--quick', '--workers', '2', '--no-report', '--out', out], { cwd: ROOT });
+    expect(sim.stdout).toMatch(/on 2 worker\(s\)/);
+    expect(readFileSync(join(out, 'runs.csv'), 'utf8').split('\n').length).toBeGreaterThan(2);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});
