@@ -63,7 +63,7 @@ describe('time-merge clip CONFIG', () => {
     await expect(clip([join(root, 'bad-backend.yaml')])).rejects.toThrow(new TimeMergeError('CONFIG', 'backend "gpu": choose one of auto, tensorflow, webgpu, wasm, cpu'));
     await expect(clip([join(root, 'study.yaml'), '--backend', 'tpu'])).rejects.toThrow(/^backend "tpu": choose one of/);
     await writeFile(join(root, 'bad-batch.yaml'), config().replace('batch: 4', 'batch: 1'));
-    await expect(clip([join(root, 'bad-batch.yaml')])).rejects.toThrow(/"batch" must be a valid number, got 1/);
+    await expect(clip([join(root, 'bad-batch.yaml')])).rejects.toThrow('clip config: "batch" must be at least 2 (the contrastive loss contrasts each image with the other captions of its batch), got 1');
     await expect(clip([join(root, 'study.yaml'), '--steps', 'many'])).rejects.toThrow('--steps must be a non-negative integer, got "many"');
     await expect(clip([join(root, 'absent.yaml')])).rejects.toThrow(/absent\.yaml: cannot read the clip config \(ENOENT\)/);
   });
