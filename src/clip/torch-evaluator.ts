@@ -27,7 +27,7 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
   constructor(
     private readonly engine: TorchEngine,
     private readonly tokenizer: ClipTokenizer,
-    private readonly options: Omit<ClipEvaluatorOptions, 'cacheMb'> & { log?: (msg: string) => void } = {},
+    private readonly options: Omit<ClipEvaluatorOptions, 'cacheMb'> & { log?: (msg: string) => void; onEvaluated?: (reply: Record<string, unknown>) => void } = {},
   ) {}
 
   async evaluate(weights: ParamSet, tasks: readonly Task<ClipTaskData>[]): Promise<number[]> {
@@ -59,6 +59,7 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
       await writeFile(`${request}.tmp`, JSON.stringify({ texts, parts }));
       await rename(`${request}.tmp`, request);
       const reply = await this.engine.worker.request('eval', { weights: weightsPath, request, batch: this.options.batchSize ?? 256, k: this.options.retrievalK ?? 5 });
+      this.options.onEvaluated?.(reply);
       const scores = reply.parts as PartReply[];
       const sum = new Array<number>(tasks.length).fill(0);
       const count = new Array<number>(tasks.length).fill(0);

@@ -17,6 +17,8 @@ export interface TorchTrainerOptions {
   readonly pretrainDatasets?: readonly string[];
   readonly log?: (msg: string) => void;
   readonly logEvery?: number;
+  /** Sees the worker's reply to each train command (images/s, seconds, micro-batch), for benchmarks. */
+  readonly onTrained?: (reply: Record<string, unknown>) => void;
 }
 
 /**
@@ -44,10 +46,11 @@ export class TorchTrainer implements Trainer<ClipTaskData> {
     const out = this.engine.file('expert');
     const batch = this.options.batchSize;
     try {
-      await this.engine.train(
+      const reply = await this.engine.train(
         { init, plan: planPath, out, lr: this.options.lr, weightDecay: this.options.weightDecay, warmup: this.options.warmupFraction, maxGradNorm: this.options.maxGradNorm, logEvery: this.options.logEvery ?? 0 },
         (p) => this.options.log?.(trainProgressLine(p.step, p.steps, p.loss, p.lr, p.imagesPerSecond, batch)),
       );
+      this.options.onTrained?.(reply);
       return { weights: await this.engine.readWeights(out, req.init, label), steps: req.steps };
     } finally {
       for (const f of [planPath, init, out]) rmSync(f, { force: true });

@@ -89,6 +89,7 @@ class Trainer:
         loss = float('nan')
         started = time.perf_counter()
         images_done = 0
+        after_first = (started, 0)
         for step, (images, tokens) in enumerate(batches):
             if step >= steps:
                 break
@@ -114,6 +115,11 @@ class Trainer:
             with torch.no_grad():
                 model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
             images_done += images.shape[0]
+            if step == 0:
+                # Steady-state rate from here: the first step also pays for loader start-up and kernel warm-up.
+                if device.type == 'cuda':
+                    torch.cuda.synchronize()
+                after_first = (time.perf_counter(), images_done)
             if on_progress and every > 0 and ((step + 1) % every == 0 or step + 1 == steps):
                 if device.type == 'cuda':
                     torch.cuda.synchronize()
@@ -121,4 +127,6 @@ class Trainer:
                 on_progress(step + 1, loss, cosine_lr(step, steps, lr, warmup), images_done / max(elapsed, 1e-9))
         if device.type == 'cuda':
             torch.cuda.synchronize()
-        return loss, images_done, time.perf_counter() - started
+        ended = time.perf_counter()
+        steady = (images_done - after_first[1]) / max(ended - after_first[0], 1e-9) if images_done > after_first[1] else None
+        return loss, images_done, ended - started, steady

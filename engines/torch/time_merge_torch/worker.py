@@ -84,9 +84,9 @@ class Engine:
         def progress(step, loss, lr, rate):
             self.send({'event': 'progress', 'id': req['id'], 'step': step, 'steps': steps, 'loss': loss, 'lr': lr, 'imagesPerSecond': rate})
 
-        loss, images, seconds = self.trainer.run(batches(), steps, req['lr'], req['weightDecay'], req['warmup'], req['maxGradNorm'], progress, int(req.get('logEvery', 0)))
+        loss, images, seconds, steady = self.trainer.run(batches(), steps, req['lr'], req['weightDecay'], req['warmup'], req['maxGradNorm'], progress, int(req.get('logEvery', 0)))
         st.write(req['out'], self.model.state_dict())
-        return {'steps': steps, 'loss': loss, 'seconds': seconds, 'imagesPerSecond': images / max(seconds, 1e-9), 'microBatch': self.trainer.micro or int(plan['samples'].shape[1])}
+        return {'steps': steps, 'loss': loss, 'seconds': seconds, 'imagesPerSecond': images / max(seconds, 1e-9), 'steadyImagesPerSecond': steady, 'microBatch': self.trainer.micro or int(plan['samples'].shape[1])}
 
     def pixels(self, ids):
         """uint8 evaluation views of `ids` [N,S,S,3]; views are kept across evaluations up to the cache limit."""
