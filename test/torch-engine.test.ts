@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { probeTorch, TORCH_ENGINE_DIR, TORCH_INSTALL_HINT } from '../src/clip/engine.js';
 import { accuracy, recallAtK } from '../src/clip/metrics.js';
 import { cosineLr } from '../src/clip/optim.js';
-import { parseClipStudy, runClipStudy } from '../src/clip/study.js';
+import { chooseEngine, parseClipStudy, runClipStudy } from '../src/clip/study.js';
 import { TorchWorker } from '../src/clip/torch-worker.js';
 import { loadClipCheckpoint, saveClipCheckpoint } from '../src/clip/weights.js';
 import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
@@ -42,6 +42,27 @@ describe('torch engine without Python or torch', () => {
       const root = mkdtempSync(join(tmpdir(), 'torch-missing-'));
       const s = parseClipStudy(`model: ${join(FIXTURE, 'model.safetensors')}\ndata: { root: ${root} }\nstream: s\nengine: torch\n`, root);
       await expect(runClipStudy(s, () => {})).rejects.toThrow(/engine "torch": \/nonexistent\/python3 cannot be started \(ENOENT\); install Python 3 with torch/);
+    } finally {
+      if (old === undefined) delete process.env.TIME_MERGE_PYTHON;
+      else process.env.TIME_MERGE_PYTHON = old;
+    }
+  });
+});
+
+describe('engine choice', () => {
+  const study = (extra: string) => parseClipStudy(`model: m.safetensors\ndata: { root: . }\nstream: s\n${extra}`, tmpdir());
+
+  it('auto picks torch when found and no tfjs backend is named; else tfjs, saying why', async () => {
+    const logs: string[] = [];
+    expect(await chooseEngine(study('engine: tfjs\n'), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
+    expect(await chooseEngine(study('backend: wasm\n'), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
+    expect(logs).toEqual([]);
+    if (TORCH.ok) expect(await chooseEngine(study(''), () => {})).toEqual({ engine: 'torch', python: TORCH.python });
+    const old = process.env.TIME_MERGE_PYTHON;
+    process.env.TIME_MERGE_PYTHON = '/nonexistent/python3';
+    try {
+      expect(await chooseEngine(study(''), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
+      expect(logs).toEqual([`engine: tfjs (auto: /nonexistent/python3 cannot be started (ENOENT); for the torch engine, ${TORCH_INSTALL_HINT})`]);
     } finally {
       if (old === undefined) delete process.env.TIME_MERGE_PYTHON;
       else process.env.TIME_MERGE_PYTHON = old;

@@ -185,7 +185,7 @@ export interface ClipStudyResult {
 
 /** Runs every method x seed (and the baselines) and writes the results folder; returns the runs. */
 /** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
-async function chooseEngine(s: ClipStudy, log: (msg: string) => void): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string }> {
+export async function chooseEngine(s: ClipStudy, log: (msg: string) => void): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string }> {
   if (s.engine === 'tfjs' || (s.engine === 'auto' && s.backend !== 'auto')) return { engine: 'tfjs' };
   const probe = await probeTorch(pythonExecutable());
   if (probe.ok) return { engine: 'torch', python: probe.python };
