@@ -183,7 +183,6 @@ export interface ClipStudyResult {
   readonly backend: string;
 }
 
-/** Runs every method x seed (and the baselines) and writes the results folder; returns the runs. */
 /** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
 export async function chooseEngine(s: ClipStudy, log: (msg: string) => void): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string }> {
   if (s.engine === 'tfjs' || (s.engine === 'auto' && s.backend !== 'auto')) return { engine: 'tfjs' };
@@ -238,7 +237,7 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
   let evaluator: Evaluator<ClipTaskData>;
   if (choice.engine === 'torch') {
     torch = await TorchEngine.start(data, stream, ckpt.config, s.pretrain ?? [], { python: choice.python, device: s.device, microBatch: s.microBatch, loaderWorkers: s.loaderWorkers, log });
-    backend = torch.description.includes('cuda') ? 'torch:cuda' : 'torch:cpu';
+    backend = `torch:${torch.device}`;
     log(`engine: ${torch.description} (${choice.python})`);
     trainer = new TorchTrainer(torch, tokenizer, { batchSize: s.batch, lr: s.lr, weightDecay: s.weightDecay, warmupFraction: s.warmup, maxGradNorm: s.maxGradNorm, pretrainDatasets: s.pretrain, log, logEvery });
     evaluator = new TorchEvaluator(torch, tokenizer, { ...evalOptions, log });

@@ -36,6 +36,8 @@ export class TorchEngine {
   readonly scratch: string;
   /** "torch <version> on <device name>", for logs and the results' backend column. */
   description = '';
+  /** The device the worker runs on. */
+  device: 'cuda' | 'cpu' = 'cpu';
   private readonly ids = new Map<string, number>();
   private files = 0;
 
@@ -58,7 +60,8 @@ export class TorchEngine {
         loaderWorkers: o.loaderWorkers ?? Math.max(0, Math.min(8, cpus().length - 1)),
         microBatch: o.microBatch ?? 0,
       });
-      engine.description = `torch ${reply.torch} on ${reply.device === 'cuda' ? `cuda (${reply.name})` : 'cpu'}`;
+      engine.device = reply.device === 'cuda' ? 'cuda' : 'cpu';
+      engine.description = `torch ${reply.torch} on ${engine.device === 'cuda' ? `cuda (${reply.name})` : 'cpu'}`;
       return engine;
     } catch (err) {
       await engine.close();
