@@ -106,7 +106,8 @@ describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
       const n = 1 + Math.floor(rng() * 12);
       return { n, k: 1 + Math.floor(rng() * 5), sims: sims(n * n) };
     });
-    const r = (await pyModule('selftest', [], JSON.stringify({ lr, accuracy: acc, recall: rec, accumulation: { batch: 8, micro: 3 } }))) as {
+    const r = (await pyModule('selftest', [], JSON.stringify({ lr, accuracy: acc, recall: rec, accumulation: { batch: 8, micro: 3 }, sdpa: true }))) as {
+      sdpa_gap: number;
       lr: number[]; accuracy: number[]; recall: [number, number][]; accumulation: { loss_gap: number; grad_gap: number; parameters: number };
     };
     lr.forEach((c, i) => expect(r.lr[i]).toBeCloseTo(cosineLr(c[0], c[1], c[2], c[3]), 15));
@@ -118,6 +119,8 @@ describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
     expect(r.accumulation.parameters).toBe(62);
     expect(r.accumulation.loss_gap).toBeLessThan(1e-6);
     expect(r.accumulation.grad_gap).toBeLessThan(1e-5);
+    // The fused-attention call (torch >= 2.0) computes what the explicit path does.
+    expect(r.sdpa_gap).toBeLessThan(1e-5);
   }, 60_000);
 
   it('a failing command names itself and quotes the worker; a worker that exits is an error naming the command', async () => {
