@@ -7,6 +7,8 @@
  * (process CPU time / wall time) shows how much of a core the run actually got.
  *
  *   npm run bench:clip -- [--backend wasm|cpu|auto] [--batch 16] [--vit-batch 1] [--skip-vit] [--out results/bench/clip-throughput.csv]
+ *
+ * With --engine torch it measures the PyTorch worker instead (benchmarks/clip-torch.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -29,9 +31,25 @@ const { values: args } = parseArgs({
     'vit-batch': { type: 'string', default: '1' },
     'skip-vit': { type: 'boolean', default: false },
     steps: { type: 'string', default: '20' },
-    out: { type: 'string', default: 'results/bench/clip-throughput.csv' },
+    out: { type: 'string' },
+    engine: { type: 'string', default: 'tfjs' },
+    model: { type: 'string', default: 'tiny' },
+    device: { type: 'string', default: 'auto' },
+    'overhead-batch': { type: 'string', default: '2' },
+    'skip-overhead': { type: 'boolean', default: false },
+    'gpu-step-seconds': { type: 'string' },
   },
 });
+if (args.engine !== 'tfjs' && args.engine !== 'torch') throw new Error(`--engine ${args.engine}: choose tfjs or torch`);
+if (args.engine === 'torch') {
+  const { runTorchBench } = await import('./clip-torch.js');
+  await runTorchBench({
+    model: args.model!, batch: Number(args.batch), steps: Number(args.steps), device: args.device!, overheadBatch: Number(args['overhead-batch']),
+    skipOverhead: args['skip-overhead']!, gpuStepSeconds: args['gpu-step-seconds'] ? Number(args['gpu-step-seconds']) : undefined, out: args.out ?? 'results/bench/clip-torch.csv',
+  });
+  process.exit(0);
+}
+args.out ??= 'results/bench/clip-throughput.csv';
 
 function randomBatch(c: ClipConfig, batch: number, seed: number): { images: tf.Tensor; tokens: Int32Array } {
   const rng = seedrandom(`bench/${seed}`);

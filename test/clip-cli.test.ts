@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
@@ -63,8 +63,29 @@ describe('time-merge clip CONFIG', () => {
     await expect(clip([join(root, 'bad-backend.yaml')])).rejects.toThrow(new TimeMergeError('CONFIG', 'backend "gpu": choose one of auto, tensorflow, webgpu, wasm, cpu'));
     await expect(clip([join(root, 'study.yaml'), '--backend', 'tpu'])).rejects.toThrow(/^backend "tpu": choose one of/);
     await writeFile(join(root, 'bad-batch.yaml'), config().replace('batch: 4', 'batch: 1'));
-    await expect(clip([join(root, 'bad-batch.yaml')])).rejects.toThrow(/"batch" must be a valid number, got 1/);
+    await expect(clip([join(root, 'bad-batch.yaml')])).rejects.toThrow('clip config: "batch" must be at least 2 (the contrastive loss contrasts each image with the other captions of its batch), got 1');
     await expect(clip([join(root, 'study.yaml'), '--steps', 'many'])).rejects.toThrow('--steps must be a non-negative integer, got "many"');
     await expect(clip([join(root, 'absent.yaml')])).rejects.toThrow(/absent\.yaml: cannot read the clip config \(ENOENT\)/);
   });
+
+  it('names a missing data root before any backend starts, missing evaluation-only annotations, and why a GPU backend cannot start', async () => {
+    const clip = (args: string[]) => {
+      const program = new Command().exitOverride();
+      registerClip(program);
+      return program.parseAsync(['clip', ...args], { from: 'user' });
+    };
+    // backend: tensorflow would fail (not installed): the data root is reported first.
+    await writeFile(join(root, 'no-root.yaml'), config().replace('data: { root: .', 'data: { root: absent-data').replace('backend: wasm', 'backend: tensorflow'));
+    await expect(clip([join(root, 'no-root.yaml')])).rejects.toThrow(`${join(root, 'absent-data')}: data root not found (set "data.root" to the FoMo-in-Flux folder`);
+    const info = join(root, 'info-no-heldout');
+    await mkdir(info, { recursive: true });
+    for (const f of await readdir(join(root, 'data_lib', '00_info'))) if (!f.startsWith('HELDOUT_test')) await copyFile(join(root, 'data_lib', '00_info', f), join(info, f));
+    await writeFile(join(root, 'no-zs.yaml'), config().replace('registry: datasets.json', 'registry: datasets.json, infoDir: info-no-heldout'));
+    await expect(clip([join(root, 'no-zs.yaml')])).rejects.toThrow(`no evaluation-only dataset has test annotations in ${info} (looked for HELDOUT_test.json); A_ZS needs them, or set "zeroshot: []" to run without`);
+    await writeFile(join(root, 'named-zs.yaml'), config('zeroshot: [HELDOUT]\n').replace('registry: datasets.json', 'registry: datasets.json, infoDir: info-no-heldout'));
+    await expect(clip([join(root, 'named-zs.yaml')])).rejects.toThrow(`zeroshot: no test annotations for HELDOUT in ${info}`);
+    await expect(clip([join(root, 'study.yaml'), '--backend', 'webgpu', '--no-report'])).rejects.toThrow(/tensor backend "webgpu" is not available here: Node has no navigator\.gpu unless the `webgpu` package/);
+    await expect(clip([join(root, 'study.yaml'), '--backend', 'tensorflow', '--no-report'])).rejects.toThrow(/neither @tensorflow\/tfjs-node-gpu \(CUDA\) nor @tensorflow\/tfjs-node is installed/);
+    await expect(clip([join(root, 'study.yaml'), '--engine', 'jax'])).rejects.toThrow('engine "jax": choose one of auto, tfjs, torch');
+  }, 30_000);
 });

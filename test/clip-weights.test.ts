@@ -78,6 +78,16 @@ describe('CLIP checkpoints', () => {
     expect(tiny.config).toEqual(TINY_CLIP);
   });
 
+  it('rejects a given config that contradicts the checkpoint\'s metadata where shapes cannot tell', async () => {
+    const path = join(tmp(), 'tiny-meta.safetensors');
+    await saveClipCheckpoint(path, initClipParams(TINY_CLIP, 3), TINY_CLIP, 'open_clip');
+    const heads = { ...TINY_CLIP, quickGelu: true, vision: { ...TINY_CLIP.vision, heads: 4 } };
+    await expect(loadClipCheckpoint(path, { config: heads })).rejects.toThrow(
+      `${path}: the model config contradicts the checkpoint's own __metadata__.config: quickGelu true vs false in the checkpoint, vision.heads 4 vs 2 in the checkpoint (fix or drop "modelConfig")`,
+    );
+    expect((await loadClipCheckpoint(path, { config: TINY_CLIP })).config).toEqual(TINY_CLIP);
+  });
+
   it('takes the config from open_clip_config.json beside the file, else infers it from shapes', async () => {
     const dir = tmp();
     const path = join(dir, 'open_clip_model.safetensors');

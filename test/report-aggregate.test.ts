@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bestInTimeRun,
   bestRun,
+  runsTie,
   focusTechnique,
   mainSettingRuns,
   methodPoints,
@@ -114,6 +115,13 @@ describe('methodPoints', () => {
     expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: 0.1, a_ka: 0.2 })])!.run_id).toBe('b');
     // No GM anywhere: the best run is the one with the highest A_KA.
     expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: null, a_ka: 0.2 })])!.run_id).toBe('a');
+  });
+
+  it('says when every run ties, so no run is called the best', () => {
+    expect(runsTie([run({ run_id: 'a', gm: 0.5 }), run({ run_id: 'b', gm: 0.5 })])).toBe('gm');
+    expect(runsTie([run({ run_id: 'a', gm: 0.5 }), run({ run_id: 'b', gm: 0.6 })])).toBeUndefined();
+    expect(runsTie([run({ run_id: 'a', gm: null, a_ka: 0.7 }), run({ run_id: 'b', gm: null, a_ka: 0.7 })])).toBe('a_ka');
+    expect(runsTie([run({ run_id: 'a', gm: 0.5 })])).toBeUndefined();
   });
 });
 

@@ -51,6 +51,16 @@ const attempts: Record<Exclude<BackendChoice, 'auto'>, () => Promise<boolean>> =
   cpu: () => tf.setBackend('cpu'),
 };
 
+/** Why a forced backend may not start, and what would make it start. */
+const UNAVAILABLE: Partial<Record<Exclude<BackendChoice, 'auto'>, string>> = {
+  tensorflow:
+    'neither @tensorflow/tfjs-node-gpu (CUDA) nor @tensorflow/tfjs-node is installed (their install downloads libtensorflow); ' +
+    'for GPU training use the PyTorch engine, --engine torch',
+  webgpu:
+    'Node has no navigator.gpu unless the `webgpu` package (Dawn bindings) provides one and an adapter exists, and ' +
+    '@tensorflow/tfjs-backend-webgpu must be installed too; for GPU training use the PyTorch engine, --engine torch',
+};
+
 /**
  * Picks the tensor backend: the native TensorFlow binding when installed, else WebGPU when an adapter
  * exists, else wasm, else plain JS; a forced choice that cannot start is an error. Returns its name.
@@ -64,5 +74,5 @@ export async function selectBackend(choice: BackendChoice = 'auto', log: (msg: s
       return tf.getBackend();
     }
   }
-  fail('CONFIG', `tensor backend "${choice}" is not available here (install its package, or use --backend wasm or cpu)`);
+  fail('CONFIG', `tensor backend "${choice}" is not available here: ${UNAVAILABLE[choice as Exclude<BackendChoice, 'auto'>] ?? 'install its package'} (or use --backend wasm or cpu)`);
 }

@@ -34,6 +34,18 @@ export interface RetrievalPart extends RetrievalScores {
   readonly pairs: number;
 }
 
+/** A fixed subset of a task part's test images: the same at every step, so scores are comparable over time. */
+export function evalSubset(samples: Sample[], key: string, max: number | undefined, seed: number): Sample[] {
+  if (!max || samples.length <= max) return samples;
+  const rng = seedrandom(`clip-eval/${seed}/${key}`);
+  const idx = [...samples.keys()];
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, max).sort((a, b) => a - b).map((i) => samples[i]);
+}
+
 /** Zero-shot classification (one primer prompt per class) and image-text retrieval on test splits. */
 export class ClipEvaluator implements Evaluator<ClipTaskData> {
   private readonly cache = new Map<string, Float32Array>();
@@ -76,17 +88,8 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
     }
   }
 
-  /** A fixed subset per task part: the same images at every step, so scores are comparable over time. */
   private subset(samples: Sample[], key: string): Sample[] {
-    const max = this.options.maxSamples;
-    if (!max || samples.length <= max) return samples;
-    const rng = seedrandom(`clip-eval/${this.options.seed ?? 0}/${key}`);
-    const idx = [...samples.keys()];
-    for (let i = idx.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [idx[i], idx[j]] = [idx[j], idx[i]];
-    }
-    return idx.slice(0, max).sort((a, b) => a - b).map((i) => samples[i]);
+    return evalSubset(samples, key, this.options.maxSamples, this.options.seed ?? 0);
   }
 
   private async classification(p: ClipWeights, samples: Sample[], dataset: string, classifiers: Map<string, Float32Array>): Promise<number> {

@@ -3,8 +3,13 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { fail } from '../params/errors.js';
 import { BASELINES, isBaseline, parseMethod, runBaseline, runTime, writeResults, type Baseline, type ResultRun, type RunConfig, type StoreSpec, type TimeEvent } from '../time/index.js';
-import type { ReplayMix } from '../time/types.js';
+import type { Evaluator, ReplayMix, Trainer } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
+import { parseDevice, parseEngine, probeTorch, pythonExecutable, TORCH_INSTALL_HINT, type DeviceChoice, type EngineChoice } from './engine.js';
+import { TorchEngine } from './torch-engine.js';
+import { TorchEvaluator } from './torch-evaluator.js';
+import { TorchTrainer } from './torch-trainer.js';
+import { formatDuration } from './train-log.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
 import { buildStream, FomoData, type ClipTaskData } from './data.js';
 import { ClipEvaluator } from './evaluator.js';
@@ -41,6 +46,14 @@ export interface ClipStudy {
   readonly seeds: number[];
   readonly out: string;
   readonly backend: BackendChoice;
+  /** tfjs, torch, or auto: torch when Python with torch is found and no tfjs backend is named, else tfjs. */
+  readonly engine: EngineChoice;
+  /** The torch engine's device. */
+  readonly device: DeviceChoice;
+  /** The torch engine's micro-batch for gradient accumulation; 0 = whole batch (halved on CUDA out-of-memory). */
+  readonly microBatch: number;
+  /** The torch engine's image-decoding processes; default one per core but one, at most 8. */
+  readonly loaderWorkers?: number;
   readonly store: 'memory' | 'disk';
   /** Record each finished TIME step under <out>/resume/<run id>; a rerun skips finished steps. */
   readonly resume: boolean;
@@ -69,6 +82,12 @@ function strList(raw: Raw, key: string): string[] | undefined {
   return list;
 }
 
+function batchSize(raw: Raw): number {
+  const b = num(raw, 'batch', 512, (v) => Number.isInteger(v) && v >= 1);
+  if (b < 2) fail('CONFIG', `clip config: "batch" must be at least 2 (the contrastive loss contrasts each image with the other captions of its batch), got ${b}`);
+  return b;
+}
+
 /** Parses a study definition (YAML or JSON text); relative paths are relative to `baseDir`. */
 export function parseClipStudy(text: string, baseDir: string, where = 'clip config'): ClipStudy {
   let raw: Raw;
@@ -78,7 +97,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     fail('CONFIG', `${where}: not valid YAML/JSON (${(err as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('CONFIG', `${where}: expected a mapping of settings`);
-  const known = new Set(['study', 'model', 'modelConfig', 'tokenizer', 'data', 'stream', 'T', 'zeroshot', 'pretrain', 'steps', 'batch', 'lr', 'weightDecay', 'warmup', 'maxGradNorm', 'replay', 'method', 'methods', 'technique', 'techniqueParams', 'baselines', 'seed', 'seeds', 'out', 'backend', 'store', 'resume', 'eval']);
+  const known = new Set(['study', 'model', 'modelConfig', 'tokenizer', 'data', 'stream', 'T', 'zeroshot', 'pretrain', 'steps', 'batch', 'lr', 'weightDecay', 'warmup', 'maxGradNorm', 'replay', 'method', 'methods', 'technique', 'techniqueParams', 'baselines', 'seed', 'seeds', 'out', 'backend', 'engine', 'device', 'microBatch', 'loaderWorkers', 'store', 'resume', 'eval']);
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length) fail('CONFIG', `${where}: unknown setting(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
@@ -115,7 +134,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     zeroshot: strList(raw, 'zeroshot'),
     pretrain: strList(raw, 'pretrain'),
     steps: num(raw, 'steps', 1420, (v) => Number.isInteger(v) && v >= 0),
-    batch: num(raw, 'batch', 512, (v) => Number.isInteger(v) && v >= 2),
+    batch: batchSize(raw),
     lr: num(raw, 'lr', 1e-5),
     weightDecay: num(raw, 'weightDecay', 0.2),
     warmup: num(raw, 'warmup', 0.1, (v) => v >= 0 && v < 1),
@@ -128,6 +147,10 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     seeds: seedsRaw as number[],
     out: path(str(raw, 'out', join('results', study))),
     backend: parseBackend(str(raw, 'backend', 'auto')),
+    engine: parseEngine(str(raw, 'engine', 'auto')),
+    device: parseDevice(str(raw, 'device', 'auto')),
+    microBatch: num(raw, 'microBatch', 0, (v) => Number.isInteger(v) && v >= 0),
+    loaderWorkers: raw.loaderWorkers === undefined ? undefined : num(raw, 'loaderWorkers', 0, (v) => Number.isInteger(v) && v >= 0),
     store,
     resume: raw.resume === true,
     eval: { batch: num(evalRaw, 'batch', 64, (v) => Number.isInteger(v) && v >= 1), maxSamples: evalRaw.maxSamples === undefined ? undefined : num(evalRaw, 'maxSamples', 0, (v) => Number.isInteger(v) && v >= 1), k: num(evalRaw, 'k', 5, (v) => Number.isInteger(v) && v >= 1) },
@@ -160,42 +183,91 @@ export interface ClipStudyResult {
   readonly backend: string;
 }
 
+/** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
+export async function chooseEngine(s: ClipStudy, log: (msg: string) => void): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string }> {
+  if (s.engine === 'tfjs' || (s.engine === 'auto' && s.backend !== 'auto')) return { engine: 'tfjs' };
+  const probe = await probeTorch(pythonExecutable());
+  if (probe.ok) return { engine: 'torch', python: probe.python };
+  if (s.engine === 'torch') fail('CONFIG', `engine "torch": ${probe.reason}; ${TORCH_INSTALL_HINT}`);
+  log(`engine: tfjs (auto: ${probe.reason}; for the torch engine, ${TORCH_INSTALL_HINT})`);
+  return { engine: 'tfjs' };
+}
+
+/** The evaluation-only datasets: as configured (each must have test annotations), else every one found. */
+function zeroshotDatasets(s: ClipStudy, data: FomoData, infoDir: string, log: (msg: string) => void): string[] {
+  const has = (f: string) => existsSync(join(infoDir, `${f}_test.json`)) || existsSync(join(infoDir, `${f}_test_224.json`));
+  if (s.zeroshot) {
+    const missing = s.zeroshot.filter((f) => (data.info(f), !has(f)));
+    if (missing.length) fail('DATA', `zeroshot: no test annotations for ${missing.join(', ')} in ${infoDir} (expected ${missing[0]}_test.json or ${missing[0]}_test_224.json)`);
+    return s.zeroshot;
+  }
+  const evalOnly = [...data.registry.values()].filter((d) => d.evalOnly).map((d) => d.folder);
+  const found = evalOnly.filter(has);
+  if (evalOnly.length > 0 && found.length === 0) {
+    fail('DATA', `no evaluation-only dataset has test annotations in ${infoDir} (looked for ${evalOnly.slice(0, 3).map((f) => `${f}_test.json`).join(', ')}${evalOnly.length > 3 ? `, ... ${evalOnly.length} in all` : ''}); A_ZS needs them, or set "zeroshot: []" to run without`);
+  }
+  const skipped = evalOnly.filter((f) => !has(f));
+  if (skipped.length) log(`evaluation-only datasets without test annotations, left out of A_ZS: ${skipped.join(', ')}`);
+  return found;
+}
+
 /** Runs every method x seed (and the baselines) and writes the results folder; returns the runs. */
 export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = console.log): Promise<ClipStudyResult> {
   const started = new Date().toISOString();
   // Checked before the backend starts, so a wrong path fails at once and says which setting it is.
   if (!existsSync(s.model)) fail('IO', `${s.model}: model checkpoint not found (set "model" to an open_clip or transformers safetensors file)`);
   if (s.modelConfig && !existsSync(s.modelConfig)) fail('IO', `${s.modelConfig}: model config not found (set "modelConfig" to an open_clip_config.json or config.json, or leave it out)`);
-  const backend = await selectBackend(s.backend, log);
+  if (!existsSync(s.data.root)) fail('IO', `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`);
+  const choice = await chooseEngine(s, log);
+  const layout = fomoLayout(s.data.root, { dataDir: s.data.dataDir, infoDir: s.data.infoDir, streamDir: s.data.streamDir });
+  const data = new FomoData(layout, loadDatasetRegistry(s.data.registry), s.data.resized);
+  const stream = buildStream(data, { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) }, () => true);
+  let backend = choice.engine === 'tfjs' ? await selectBackend(s.backend, log) : 'torch';
   const ckpt = await loadClipCheckpoint(s.model, { config: s.modelConfig ? loadModelConfig(s.modelConfig) : undefined });
   log(`model: ${s.model} (${ckpt.naming} naming, ${ckpt.params.numel()} parameters; config ${ckpt.configSource})`);
   const tokenizer = loadTokenizer(s.tokenizer);
   if (tokenizer.vocabSize > ckpt.config.text.vocabSize) fail('CONFIG', `tokenizer ${s.tokenizer} has ${tokenizer.vocabSize} ids but the model's vocabulary is ${ckpt.config.text.vocabSize}`);
-  const layout = fomoLayout(s.data.root, { dataDir: s.data.dataDir, infoDir: s.data.infoDir, streamDir: s.data.streamDir });
-  const data = new FomoData(layout, loadDatasetRegistry(s.data.registry), s.data.resized);
-  const stream = buildStream(data, { stream: s.stream, T: s.T, zeroshot: s.zeroshot }, (f) => existsSync(join(layout.infoDir, `${f}_test.json`)) || existsSync(join(layout.infoDir, `${f}_test_224.json`)));
   log(`stream ${stream.name}: ${stream.adaptation.length} adaptation tasks, ${stream.zeroshot.length} evaluation-only datasets`);
-  const trainer = new ClipTrainer(data, ckpt.config, tokenizer, {
-    batchSize: s.batch,
-    optim: { lr: s.lr, weightDecay: s.weightDecay },
-    warmupFraction: s.warmup,
-    maxGradNorm: s.maxGradNorm,
-    pretrainDatasets: s.pretrain,
-    log,
-    logEvery: Math.max(1, Math.floor(s.steps / 4)),
-  });
+  const logEvery = Math.max(1, Math.floor(s.steps / 4));
   // R@1/R@5 per direction go to retrieval.csv; the results files keep one score per task.
   const retrieval = new RetrievalLog(s.eval.k, s.resume ? join(s.out, RETRIEVAL_FILE) : undefined);
-  const evaluator = new ClipEvaluator(data, ckpt.config, tokenizer, { batchSize: s.eval.batch, maxSamples: s.eval.maxSamples, retrievalK: s.eval.k, onRetrieval: retrieval.collect });
+  const evalOptions = { batchSize: s.eval.batch, maxSamples: s.eval.maxSamples, retrievalK: s.eval.k, onRetrieval: retrieval.collect };
+  let torch: TorchEngine | undefined;
+  let trainer: Trainer<ClipTaskData>;
+  let evaluator: Evaluator<ClipTaskData>;
+  if (choice.engine === 'torch') {
+    torch = await TorchEngine.start(data, stream, ckpt.config, s.pretrain ?? [], { python: choice.python, device: s.device, microBatch: s.microBatch, loaderWorkers: s.loaderWorkers, log });
+    backend = `torch:${torch.device}`;
+    log(`engine: ${torch.description} (${choice.python})`);
+    trainer = new TorchTrainer(torch, tokenizer, { batchSize: s.batch, lr: s.lr, weightDecay: s.weightDecay, warmupFraction: s.warmup, maxGradNorm: s.maxGradNorm, pretrainDatasets: s.pretrain, log, logEvery });
+    evaluator = new TorchEvaluator(torch, tokenizer, { ...evalOptions, log });
+  } else {
+    trainer = new ClipTrainer(data, ckpt.config, tokenizer, {
+      batchSize: s.batch,
+      optim: { lr: s.lr, weightDecay: s.weightDecay },
+      warmupFraction: s.warmup,
+      maxGradNorm: s.maxGradNorm,
+      pretrainDatasets: s.pretrain,
+      log,
+      logEvery,
+    });
+    evaluator = new ClipEvaluator(data, ckpt.config, tokenizer, evalOptions);
+  }
   const params = { model: s.model.replace(/^.*\//, ''), stream: stream.name, steps: s.steps, batch: s.batch, lr: s.lr, weight_decay: s.weightDecay, backend, replay: `${s.replay.pretrain}/${s.replay.current}/${s.replay.buffer}` };
   const runs: ResultRun[] = [];
   const files: string[] = [];
-  const onEvent = (runId: string) => (e: TimeEvent) => {
-    if (e.type === 'step') {
-      retrieval.stepDone(runId, e.step);
-      log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}`);
-    }
-    if (e.type === 'resumed') retrieval.stepResumed(runId, e.step);
+  const onEvent = (runId: string) => {
+    let firstStepAt = 0;
+    return (e: TimeEvent) => {
+      if (e.type === 'step') {
+        retrieval.stepDone(runId, e.step);
+        // The time left extrapolates the TIME steps trained so far in this run (step 0 only evaluates).
+        if (e.step === 0) firstStepAt = performance.now();
+        const left = e.step > 0 && firstStepAt > 0 ? `, ${formatDuration((((performance.now() - firstStepAt) / 1000) * (e.T - e.step)) / e.step)} left in this run` : '';
+        log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}${left}`);
+      }
+      if (e.type === 'resumed') retrieval.stepResumed(runId, e.step);
+    };
   };
   const write = async () => {
     const config = { study: s, started, backend, version: packageVersion(), modelConfig: ckpt.config };
@@ -203,27 +275,31 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
     const extra = await retrieval.write(s.out);
     if (extra) files.push(extra);
   };
-  for (const seed of s.seeds) {
-    // Each run keeps its experts apart (on disk: experts/<run id>/).
-    const config = (runId: string, resumable: boolean): RunConfig<ClipTaskData> => {
-      const onDisk = s.store === 'disk' || (s.resume && resumable);
-      const store: StoreSpec = onDisk ? { kind: 'disk', dir: join(s.out, 'experts', runId) } : { kind: 'memory' };
-      const resumeDir = s.resume && resumable ? join(s.out, 'resume', runId) : undefined;
-      return { stream, trainer, evaluator, base: ckpt.params, stepsPerTask: s.steps, seed, replay: s.replay, store, resumeDir, onEvent: onEvent(runId) };
-    };
-    for (const b of s.baselines) {
-      const runId = `${b}-s${seed}`;
-      log(`baseline ${b}, seed ${seed}`);
-      runs.push({ runId, record: await runBaseline(b, config(runId, b === 'continual')), params });
-      await write();
+  try {
+    for (const seed of s.seeds) {
+      // Each run keeps its experts apart (on disk: experts/<run id>/).
+      const config = (runId: string, resumable: boolean): RunConfig<ClipTaskData> => {
+        const onDisk = s.store === 'disk' || (s.resume && resumable);
+        const store: StoreSpec = onDisk ? { kind: 'disk', dir: join(s.out, 'experts', runId) } : { kind: 'memory' };
+        const resumeDir = s.resume && resumable ? join(s.out, 'resume', runId) : undefined;
+        return { stream, trainer, evaluator, base: ckpt.params, stepsPerTask: s.steps, seed, replay: s.replay, store, resumeDir, onEvent: onEvent(runId) };
+      };
+      for (const b of s.baselines) {
+        const runId = `${b}-s${seed}`;
+        log(`baseline ${b}, seed ${seed}`);
+        runs.push({ runId, record: await runBaseline(b, config(runId, b === 'continual')), params });
+        await write();
+      }
+      for (const name of s.methods) {
+        const runId = `${name}-s${seed}`;
+        log(`method ${name} (${s.technique}), seed ${seed}`);
+        const method = parseMethod(name, { technique: s.technique, params: s.techniqueParams, seed });
+        runs.push({ runId, record: await runTime({ ...config(runId, true), method }), params });
+        await write();
+      }
     }
-    for (const name of s.methods) {
-      const runId = `${name}-s${seed}`;
-      log(`method ${name} (${s.technique}), seed ${seed}`);
-      const method = parseMethod(name, { technique: s.technique, params: s.techniqueParams, seed });
-      runs.push({ runId, record: await runTime({ ...config(runId, true), method }), params });
-      await write();
-    }
+  } finally {
+    await torch?.close();
   }
   log(`results: ${s.out}`);
   return { runs, files, backend };

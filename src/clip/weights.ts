@@ -88,6 +88,20 @@ function resolveConfig(path: string, metadata: Record<string, string>, shapes: R
   return { config: inferConfig(shapes, naming), source: 'inferred from tensor shapes (head width 64, exact GELU)' };
 }
 
+/** "vision.heads 12 vs 6"-style differences between two configs (given first, the checkpoint's second). */
+export function configDifferences(given: ClipConfig, own: ClipConfig): string[] {
+  const out: string[] = [];
+  const walk = (a: object, b: object, prefix: string) => {
+    for (const [k, v] of Object.entries(a)) {
+      const w = (b as Record<string, unknown>)[k];
+      if (typeof v === 'object' && v !== null) walk(v, w as object, `${prefix}${k}.`);
+      else if (v !== w) out.push(`${prefix}${k} ${v} vs ${w} in the checkpoint`);
+    }
+  };
+  walk(given, own, '');
+  return out;
+}
+
 /**
  * Checks a parameter set against a config. The error lists every missing, unexpected and misshapen
  * tensor (up to a limit each), so a wrong file or a wrong config is obvious at once.
@@ -130,6 +144,12 @@ export async function loadClipCheckpoint(path: string, options: { config?: ClipC
       for (const [name, t] of raw) params.set(name, t.shape, t.data);
     }
     checkClipParams(params, config, path, extra);
+    if (options.config && file.metadata.config) {
+      // Shapes cannot show head counts or the activation: a config that disagrees with the file's own would load and run wrongly.
+      const own = resolveConfig(path, file.metadata, shapes, naming).config;
+      const diff = configDifferences(config, own);
+      if (diff.length) fail('CONFIG', `${path}: the model config contradicts the checkpoint's own __metadata__.config: ${diff.join(', ')} (fix or drop "modelConfig")`);
+    }
     // Canonical order, so every expert of a run has identical structure.
     const ordered = new ParamSet(path);
     for (const [name] of openClipShapes(config)) {

@@ -170,6 +170,14 @@ export function bestRun(runs: readonly RunRow[]): RunRow | undefined {
   return best;
 }
 
+/** The metric bestRun ranks by when two or more non-baseline runs all share its value (nothing is "best"); else undefined. */
+export function runsTie(runs: readonly RunRow[]): 'gm' | 'a_ka' | undefined {
+  const candidates = runs.filter((r) => !isBaseline(r));
+  const metric = candidates.some((r) => r.gm !== null) ? 'gm' : 'a_ka';
+  const values = candidates.map((r) => r[metric]).filter((v) => v !== null);
+  return values.length > 1 && values.every((v) => v === values[0]) ? metric : undefined;
+}
+
 /** Best-in-TIME (ema_paint) with the given technique, lowest seed; undefined when the study has none. */
 export function bestInTimeRun(runs: readonly RunRow[], technique: string | undefined): RunRow | undefined {
   const cands = runs.filter((r) => r.method === 'ema_paint' && (technique === undefined || r.technique === technique));

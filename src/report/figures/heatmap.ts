@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { bestInTimeRun, bestRun, matrixCells } from '../aggregate.js';
+import { bestInTimeRun, bestRun, matrixCells, runsTie } from '../aggregate.js';
 import type { RunRow } from '../results.js';
 import { type FigureResult, fmt, type ReportContext, SCHEMA } from './types.js';
 
@@ -55,7 +55,8 @@ export function matrixFigures(ctx: ReportContext): FigureResult[] {
   if (ctx.data.matrix.length === 0) return [{ kind: 'skipped', name: 'matrix', title, reason: 'no matrix.csv in the results folder' }];
   const best = bestRun(ctx.mainRuns);
   if (best === undefined) return [{ kind: 'skipped', name: 'matrix', title, reason: 'runs.csv has no non-baseline runs' }];
-  const figures = [matrixFigure(ctx, best, `matrix-best`, 'best run')];
+  const tie = runsTie(ctx.mainRuns);
+  const figures = [matrixFigure(ctx, best, `matrix-best`, tie ? `run ${best.run_id} (every run ties on final ${tie})` : 'best run')];
   const bit = bestInTimeRun(ctx.mainRuns, ctx.technique);
   if (bit !== undefined && bit.run_id !== best.run_id) {
     figures.push(matrixFigure(ctx, bit, `matrix-${slug(bit.method)}`, 'Best-in-TIME'));

@@ -136,7 +136,8 @@ export function planeFigure(ctx: ReportContext): FigureResult {
     `One point per init x deploy x technique (${methods.length} points, final values averaged over seeds)` +
     (baselines.length > 0 ? `; black diamonds are the baselines (${baselines.map((b) => b.method).join(', ')})` : '') +
     '; dotted curves have constant GM = sqrt(A_KA * A_ZS).' +
-    (best ? ` Highest GM: ${best.label} (${best.gm.toFixed(3)}).` : '') +
+    // When every point ties, naming one of them "highest" would single out an arbitrary run.
+    (best ? (methods.length > 1 && methods.every((m) => m.gm === best.gm) ? ` Every point has GM ${best.gm.toFixed(3)} (a tie).` : ` Highest GM: ${best.label} (${best.gm.toFixed(3)}).`) : '') +
     (setting ? ` Setting: ${setting}.` : '');
   return { kind: 'figure', name: 'plane', title, caption, spec };
 }
