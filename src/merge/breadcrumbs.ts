@@ -1,24 +1,19 @@
 import { allocateOutput, breadcrumbsLinear, scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
+import { applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, taskVectors, tiesSpecs } from './combine.js';
 import { fail } from '../params/errors.js';
-import { parseParams, requireRange } from './params.js';
+import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { rowLength, trimOutliers } from './trim.js';
-import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
+import type { MergeTechnique, TensorMergeInput } from './types.js';
 import { normalizeWeights } from './weights.js';
 
-interface CrumbParams {
-  p: number;
-  gamma: number;
-  granularity: 'tensor' | 'row';
-  rescale: 'none' | 'l1';
-}
+const crumbSpecs = {
+  p: num(0.9, 'Fraction of smallest-magnitude elements dropped, in [0, 1) (mergekit: density = 1 - p - gamma).'),
+  gamma: num(0.01, 'Fraction of largest-magnitude elements dropped, in [0, 1); p + gamma < 1.'),
+  granularity: oneOf(['tensor', 'row'], 'tensor', 'Rank within each tensor (mergekit) or each row of the last dimension (fomo_in_flux, Breadcrumbs paper).'),
+  rescale: oneOf(['none', 'l1'], 'none', 'Rescale survivors to keep the L1 norm (mergekit rescale_norm: l1) or not.'),
+};
 
-const crumbDocs: ParamDoc[] = [
-  { name: 'p', type: 'number', default: 0.9, description: 'Fraction of smallest-magnitude elements dropped, in [0, 1) (mergekit: density = 1 - p - gamma).' },
-  { name: 'gamma', type: 'number', default: 0.01, description: 'Fraction of largest-magnitude elements dropped, in [0, 1); p + gamma < 1.' },
-  { name: 'granularity', type: 'enum', values: ['tensor', 'row'], default: 'tensor', description: 'Rank within each tensor (mergekit) or each row of the last dimension (fomo_in_flux, Breadcrumbs paper).' },
-  { name: 'rescale', type: 'enum', values: ['none', 'l1'], default: 'none', description: 'Rescale survivors to keep the L1 norm (mergekit rescale_norm: l1) or not.' },
-];
+type CrumbParams = ParamsOf<typeof crumbSpecs>;
 
 function checkCrumbs(technique: string, p: CrumbParams): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
@@ -50,18 +45,33 @@ function trimmed({ base, experts, shape }: TensorMergeInput, c: CrumbParams): Fl
   return taus;
 }
 
-type LinearParams = CrumbParams & LinearOptions;
-type TiesParams = CrumbParams & TiesOptions;
+const linearCrumbSpecs = { ...crumbSpecs, ...linearSpecs };
+const tiesCrumbSpecs = { ...crumbSpecs, ...tiesSpecs() };
+type LinearParams = ParamsOf<typeof linearCrumbSpecs>;
+type TiesParams = ParamsOf<typeof tiesCrumbSpecs>;
 
 /** Model Breadcrumbs (Davari & Belilovsky 2024): drop outliers and small values, then θ0 + λ Σ w_k τ̃_k. */
 export const breadcrumbs: MergeTechnique<LinearParams> = {
   name: 'breadcrumbs',
   aliases: ['model-breadcrumbs', 'model_breadcrumbs'],
   summary: 'Drop the smallest p and largest gamma of each task vector (per tensor or row), then θ0 + λ Σ w_k τ̃_k.',
-  params: [...crumbDocs, ...linearParamDocs()],
+  params: paramDocs(linearCrumbSpecs),
+  facts: {
+    weights: 'linear',
+    readsBase: true,
+    perModel: [],
+    kernels: ['breadcrumbsLinear', 'absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
+    toolkits: 'mergekit `breadcrumbs`: `p = 1 − density − gamma`',
+    laws: {
+      idempotent: [{ p: 0, gamma: 0, normalize: true }],
+      symmetric: [{ p: 0.3, gamma: 0.1 }],
+      weightScale: [{ params: { p: 0.2, gamma: 0.1, normalize: true }, factor: 'any', tolerance: 1 }],
+    },
+    benchTarget: 0.35,
+  },
   experts: { min: 1 },
   parse(raw) {
-    const p = parseParams('breadcrumbs', breadcrumbs.params, raw) as unknown as LinearParams;
+    const p = parseParams('breadcrumbs', linearCrumbSpecs, raw);
     checkCrumbs('breadcrumbs', p);
     return p;
   },
@@ -85,10 +95,22 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
   name: 'breadcrumbs-ties',
   aliases: ['breadcrumbs_ties'],
   summary: 'Breadcrumbs trimming, then TIES sign election and disjoint merge.',
-  params: [...crumbDocs, ...tiesParamDocs()],
+  params: paramDocs(tiesCrumbSpecs),
+  facts: {
+    weights: 'used',
+    readsBase: true,
+    perModel: [],
+    kernels: ['absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'tiesMerge'],
+    toolkits:
+      'mergekit `breadcrumbs_ties`: the defaults; fomo_in_flux: `p: 0.2, gamma: 0.2, granularity: row, disjoint: sum, tieRule: majority, weightsAt: after`',
+    laws: {
+      idempotent: [{ p: 0, gamma: 0 }],
+      symmetric: [{ p: 0.3, gamma: 0.1 }],
+    },
+  },
   experts: { min: 1 },
   parse(raw) {
-    const p = parseParams('breadcrumbs-ties', breadcrumbsTies.params, raw) as unknown as TiesParams;
+    const p = parseParams('breadcrumbs-ties', tiesCrumbSpecs, raw);
     checkCrumbs('breadcrumbs-ties', p);
     return p;
   },

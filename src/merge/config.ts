@@ -107,7 +107,7 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
     if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, err.message.startsWith(source) ? err.message : where(err.message), { cause: err });
     throw err;
   }
-  checkWeightsUsable(resolved.technique.name, resolved.params as Record<string, unknown>, weights, where('models'));
+  checkWeightsUsable(resolved.technique, resolved.params as Record<string, unknown>, weights, where('models'));
 
   const baseDir = options.baseDir ?? '.';
   const at = (p: string) => resolve(baseDir, p);

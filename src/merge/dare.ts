@@ -1,37 +1,26 @@
 import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
-import { parseParams, requireRange } from './params.js';
-import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
+import { applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, taskVectors, tiesSpecs } from './combine.js';
+import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
+import type { MergeTechnique, TensorMergeInput } from './types.js';
 import { uniformStream } from './uniform.js';
 import { normalizeWeights } from './weights.js';
 
-type Rescale = 'inverse' | 'l1' | 'none';
-type Mask = 'bernoulli' | 'exact';
+const dropSpecs = {
+  p: num(0.9, 'Drop probability, in [0, 1) (mergekit density = 1 - p; fomo_in_flux prune_percentile).'),
+  rescale: oneOf(
+    ['inverse', 'l1', 'none'],
+    'inverse',
+    'Survivors times 1/(1-p) (DARE paper, FusionBench), or so the L1 norm is unchanged (mergekit rescale: true), or not at all.',
+  ),
+  mask: oneOf(
+    ['bernoulli', 'exact'],
+    'bernoulli',
+    'Drop each element independently with probability p (mergekit, FusionBench) or drop exactly ⌊p·n⌋ elements chosen uniformly (fomo_in_flux).',
+  ),
+};
 
-interface DropParams {
-  p: number;
-  rescale: Rescale;
-  mask: Mask;
-}
-
-const dropDocs: ParamDoc[] = [
-  { name: 'p', type: 'number', default: 0.9, description: 'Drop probability, in [0, 1) (mergekit density = 1 - p; fomo_in_flux prune_percentile).' },
-  {
-    name: 'rescale',
-    type: 'enum',
-    values: ['inverse', 'l1', 'none'],
-    default: 'inverse',
-    description: 'Survivors times 1/(1-p) (DARE paper, FusionBench, mergekit rescale), or so the L1 norm is unchanged (mergekit rescale_norm: l1), or not at all.',
-  },
-  {
-    name: 'mask',
-    type: 'enum',
-    values: ['bernoulli', 'exact'],
-    default: 'bernoulli',
-    description: 'Drop each element independently with probability p (mergekit, FusionBench) or drop exactly ⌊p·n⌋ elements chosen uniformly (fomo_in_flux).',
-  },
-];
+type DropParams = ParamsOf<typeof dropSpecs>;
 
 function checkDrop(technique: string, p: DropParams): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
@@ -124,18 +113,31 @@ function fusedDareLinear({ base, experts, weights, rng, out }: TensorMergeInput,
   return o;
 }
 
-type LinearParams = DropParams & LinearOptions;
-type TiesParams = DropParams & TiesOptions;
+const linearDropSpecs = { ...dropSpecs, ...linearSpecs };
+const tiesDropSpecs = { ...dropSpecs, ...tiesSpecs() };
+type LinearParams = ParamsOf<typeof linearDropSpecs>;
 
 /** DARE (Yu et al. 2024) then task arithmetic: θ0 + λ Σ w_k·drop(τ_k). */
 export const dareLinear: MergeTechnique<LinearParams> = {
   name: 'dare-linear',
   aliases: ['dare', 'dare_linear', 'dare-task-arithmetic'],
   summary: 'Randomly drop task-vector elements with probability p, rescale, then θ0 + λ Σ w_k τ̃_k.',
-  params: [...dropDocs, ...linearParamDocs()],
+  params: paramDocs(linearDropSpecs),
+  facts: {
+    weights: 'linear',
+    readsBase: true,
+    perModel: [],
+    kernels: ['dareLinear', 'dareL1', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
+    toolkits: 'mergekit `dare_linear`: `p = 1 − density`, `normalize: true`; FusionBench `dare_task_arithmetic`: the defaults',
+    laws: {
+      idempotent: [{ p: 0, normalize: true }],
+      weightScale: [{ params: { p: 0.4, normalize: true }, factor: 'any', tolerance: 4 }],
+    },
+    benchTarget: 0.35,
+  },
   experts: { min: 1 },
   parse(raw) {
-    const p = parseParams('dare-linear', dareLinear.params, raw) as unknown as LinearParams;
+    const p = parseParams('dare-linear', linearDropSpecs, raw);
     checkDrop('dare-linear', p);
     return p;
   },
@@ -147,14 +149,26 @@ export const dareLinear: MergeTechnique<LinearParams> = {
 };
 
 /** DARE then the TIES sign election and disjoint merge. */
-export const dareTies: MergeTechnique<TiesParams> = {
+export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
   name: 'dare-ties',
   aliases: ['dare_ties'],
   summary: 'Randomly drop task-vector elements with probability p, rescale, then TIES election and disjoint merge.',
-  params: [...dropDocs, ...tiesParamDocs()],
+  params: paramDocs(tiesDropSpecs),
+  facts: {
+    weights: 'used',
+    readsBase: true,
+    perModel: [],
+    kernels: ['sub', 'dareDrop', 'dareL1', 'tiesMerge'],
+    toolkits: 'mergekit `dare_ties`: the defaults; fomo_in_flux `dare_ties`: `p: 0.2, mask: exact, tieRule: majority, weightsAt: after`',
+    laws: {
+      idempotent: [{ p: 0 }],
+      // the election's sign and the disjoint mean over agreeing weights are both unchanged by a common factor
+      weightScale: [{ params: { p: 0.4 }, factor: 'power-of-two', tolerance: 4 }],
+    },
+  },
   experts: { min: 1 },
   parse(raw) {
-    const p = parseParams('dare-ties', dareTies.params, raw) as unknown as TiesParams;
+    const p = parseParams('dare-ties', tiesDropSpecs, raw);
     checkDrop('dare-ties', p);
     return p;
   },

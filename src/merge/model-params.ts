@@ -55,15 +55,15 @@ export function liftModelParams(
  * when the technique normalises them (normalize: true; random-selection's draw probabilities), and
  * negative draw probabilities.
  */
-export function checkWeightsUsable(technique: string, params: Readonly<Record<string, unknown>>, weights: readonly number[], where: string): void {
+export function checkWeightsUsable(technique: MergeTechnique<any>, params: Readonly<Record<string, unknown>>, weights: readonly number[], where: string): void {
   const sum = weights.reduce((a, w) => a + w, 0);
   const list = `[${weights.join(', ')}]`;
-  if (technique === 'random-selection') {
+  if (technique.facts.weights === 'probabilities') {
     const neg = weights.findIndex((w) => w < 0);
-    if (neg >= 0) fail('CONFIG', `${where}: random-selection draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`);
-    if (sum === 0) fail('CONFIG', `${where}: random-selection draws experts with probabilities ∝ weights, and weights ${list} sum to zero`);
+    if (neg >= 0) fail('CONFIG', `${where}: ${technique.name} draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`);
+    if (sum === 0) fail('CONFIG', `${where}: ${technique.name} draws experts with probabilities ∝ weights, and weights ${list} sum to zero`);
   }
   if (params.normalize === true && sum === 0) {
-    fail('CONFIG', `${where}: weights ${list} sum to zero and ${technique} normalises them (normalize: true); change the weights or set normalize: false`);
+    fail('CONFIG', `${where}: weights ${list} sum to zero and ${technique.name} normalises them (normalize: true); change the weights or set normalize: false`);
   }
 }

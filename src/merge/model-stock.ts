@@ -1,14 +1,27 @@
 import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
 import { fail } from '../params/errors.js';
-import { parseParams } from './params.js';
+import { oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import { rowLength } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
-interface Params {
-  aggregate: 'cosine' | 'angle';
-  negativeCos: 'clamp' | 'keep';
-  granularity: 'tensor' | 'row';
-}
+const specs = {
+  aggregate: oneOf(
+    ['cosine', 'angle'],
+    'cosine',
+    'Average the pairwise cosines (mergekit) or the pairwise angles, then take the cosine (FusionBench). Same for N = 2.',
+  ),
+  negativeCos: oneOf(
+    ['clamp', 'keep'],
+    'clamp',
+    'Clamp cos to >= 0 so r is in [0, 1] (a tensor whose experts disagree keeps θ0), or keep it as the toolkits do (r < 0 extrapolates; a singular ratio is a MERGE error).',
+  ),
+  granularity: oneOf(
+    ['tensor', 'row'],
+    'tensor',
+    'One ratio per tensor (mergekit default, FusionBench, fomo_in_flux) or per row of the last dimension (mergekit filter_wise: true).',
+  ),
+};
+type Params = ParamsOf<typeof specs>;
 
 /** cos of the angle between two task vectors; 0 when either is all zeros (as the toolkits' eps gives). */
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -41,31 +54,21 @@ export const modelStock: MergeTechnique<Params> = {
   name: 'model-stock',
   aliases: ['model_stock', 'modelstock'],
   summary: 'Per tensor r = N·cos/(1+(N-1)·cos) from pairwise task-vector angles; r·mean(θ_k) + (1-r)·θ0. N >= 2; weights ignored.',
-  params: [
-    {
-      name: 'aggregate',
-      type: 'enum',
-      values: ['cosine', 'angle'],
-      default: 'cosine',
-      description: 'Average the pairwise cosines (mergekit) or the pairwise angles, then take the cosine (FusionBench). Same for N = 2.',
+  params: paramDocs(specs),
+  facts: {
+    weights: 'ignored',
+    readsBase: true,
+    perModel: [],
+    kernels: ['sub', 'dot', 'sumSquares', 'weightedSum', 'axpby'],
+    toolkits:
+      'mergekit: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench: `aggregate: angle, negativeCos: keep`; fomo_in_flux (N = 2 only): either',
+    laws: {
+      idempotent: [{}, { aggregate: 'angle', granularity: 'row' }],
+      symmetric: [{}],
     },
-    {
-      name: 'negativeCos',
-      type: 'enum',
-      values: ['clamp', 'keep'],
-      default: 'clamp',
-      description: 'Clamp cos to >= 0 so r is in [0, 1] (a tensor whose experts disagree keeps θ0), or keep it as the toolkits do (r < 0 extrapolates; a singular ratio is a MERGE error).',
-    },
-    {
-      name: 'granularity',
-      type: 'enum',
-      values: ['tensor', 'row'],
-      default: 'tensor',
-      description: 'One ratio per tensor (mergekit default, FusionBench, fomo_in_flux) or per row of the last dimension (mergekit filter_wise: true).',
-    },
-  ],
+  },
   experts: { min: 2 },
-  parse: (raw) => parseParams('model-stock', modelStock.params, raw) as unknown as Params,
+  parse: (raw) => parseParams('model-stock', specs, raw),
   merge({ name, shape, base, experts }, p) {
     const N = experts.length;
     const taus = experts.map((x) => {

@@ -1,12 +1,17 @@
 import { axpby, dot, sub, sumSquares } from '../params/kernels.js';
-import { parseParams, requireRange } from './params.js';
+import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 
-interface Params {
-  t: number;
-  space: 'weights' | 'task-vectors';
-  dotThreshold: number;
-}
+const specs = {
+  t: num(0.5, 'Interpolation factor in [0, 1]; 0 gives the first expert, 1 the second.'),
+  space: oneOf(
+    ['weights', 'task-vectors'],
+    'weights',
+    'Interpolate the weights themselves (mergekit, FusionBench, fomo_in_flux) or the task vectors, then add θ0.',
+  ),
+  dotThreshold: num(0.9995, 'Use linear interpolation when |cos| exceeds this (mergekit DOT_THRESHOLD).'),
+};
+type Params = ParamsOf<typeof specs>;
 
 /**
  * out = slerp(t; v0, v1): spherical interpolation of the directions with the original magnitudes mixed as
@@ -40,20 +45,18 @@ export const slerp: MergeTechnique<Params> = {
   name: 'slerp',
   aliases: [],
   summary: 'Spherical interpolation between two models by factor t (t = 0: first expert); linear fallback when nearly (anti)parallel.',
-  params: [
-    { name: 't', type: 'number', default: 0.5, description: 'Interpolation factor in [0, 1]; 0 gives the first expert, 1 the second.' },
-    {
-      name: 'space',
-      type: 'enum',
-      values: ['weights', 'task-vectors'],
-      default: 'weights',
-      description: 'Interpolate the weights themselves (mergekit, FusionBench, fomo_in_flux) or the task vectors, then add θ0.',
-    },
-    { name: 'dotThreshold', type: 'number', default: 0.9995, description: 'Use linear interpolation when |cos| exceeds this (mergekit DOT_THRESHOLD).' },
-  ],
+  params: paramDocs(specs),
+  facts: {
+    weights: 'ignored',
+    readsBase: true,
+    perModel: [],
+    kernels: ['dot', 'sumSquares', 'axpby', 'sub'],
+    toolkits: 'mergekit, FusionBench and fomo_in_flux: the defaults, with the first expert as mergekit\'s base model',
+    laws: { idempotent: [{ t: 0.3 }] },
+  },
   experts: { min: 2, max: 2 },
   parse(raw) {
-    const p = parseParams('slerp', slerp.params, raw) as unknown as Params;
+    const p = parseParams('slerp', specs, raw);
     requireRange('slerp', 't', p.t, 0, 1);
     requireRange('slerp', 'dotThreshold', p.dotThreshold, 0, 1);
     return p;
