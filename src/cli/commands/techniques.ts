@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { LINES_PARAMS } from '../../merge/lines.js';
 import { listTechniques } from '../../merge/registry.js';
+import { techniqueTable } from '../../merge/technique-table.js';
 import type { ParamDoc } from '../../merge/types.js';
 
 function printParams(params: readonly ParamDoc[]): void {
@@ -14,7 +15,12 @@ export function registerTechniques(program: Command): void {
   program
     .command('techniques')
     .description('List every merging technique with its parameters and defaults.')
-    .action(() => {
+    .option('--markdown', 'print the technique table of the README and docs/techniques.md')
+    .action((o: { markdown?: boolean }) => {
+      if (o.markdown) {
+        console.log(techniqueTable().join('\n'));
+        return;
+      }
       for (const t of listTechniques()) {
         const aliases = t.aliases?.length ? ` (aliases: ${t.aliases.join(', ')})` : '';
         const incremental = t.incremental ? ' [incremental]' : '';
