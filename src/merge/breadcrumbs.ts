@@ -1,8 +1,8 @@
 import { allocateOutput, breadcrumbsLinear, scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, taskVectors, tiesSpecs } from './combine.js';
+import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
 import { fail } from '../params/errors.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
-import { rowLength, trimOutliers } from './trim.js';
+import { COUNT_RULES, keepCount, rowLength, trimOutliers } from './trim.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 import { normalizeWeights } from './weights.js';
 
@@ -10,27 +10,58 @@ const crumbSpecs = {
   p: num(0.9, 'Fraction of smallest-magnitude elements dropped, in [0, 1) (mergekit: density = 1 - p - gamma).'),
   gamma: num(0.01, 'Fraction of largest-magnitude elements dropped, in [0, 1); p + gamma < 1.'),
   granularity: oneOf(['tensor', 'row'], 'tensor', 'Rank within each tensor (mergekit) or each row of the last dimension (fomo_in_flux, Breadcrumbs paper).'),
-  rescale: oneOf(['none', 'l1'], 'none', 'Rescale survivors to keep the L1 norm (mergekit rescale_norm: l1) or not.'),
+  rescale: oneOf(['none', 'l1'], 'none', 'Rescale survivors to keep the L1 norm (mergekit rescale: true) or not.'),
+  density: num(
+    0,
+    'Instead of p (0: unset): keep ⌊density·n⌋ after dropping the ⌊gamma·n⌋ largest, the rest from the bottom (mergekit magnitude_outliers); density >= 1 keeps all.',
+  ),
+  counts: oneOf(COUNT_RULES, 'guarded', 'fraction·n to a count: guarded against float error (0.29·100 gives 29), or truncate as mergekit does (28).'),
 };
 
 type CrumbParams = ParamsOf<typeof crumbSpecs>;
 
-function checkCrumbs(technique: string, p: CrumbParams): void {
+function checkCrumbs(technique: string, p: CrumbParams, raw: Record<string, unknown>): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
   requireRange(technique, 'gamma', p.gamma, 0, 1, false, true);
-  if (p.p + p.gamma >= 1) fail('CONFIG', `${technique}: p + gamma must be below 1 (got ${p.p} + ${p.gamma}), or nothing is kept`);
+  requireRange(technique, 'density', p.density, 0, 1);
+  if (p.density > 0 && raw.p !== undefined) fail('CONFIG', `${technique}: give p (the bottom fraction dropped) or density (the fraction kept), not both`);
+  if (p.density === 0 && p.p + p.gamma >= 1) fail('CONFIG', `${technique}: p + gamma must be below 1 (got ${p.p} + ${p.gamma}), or nothing is kept`);
+}
+
+/** The counts dropped from the bottom and the top of a unit of n elements, with one expert's p, gamma and density. */
+export function bandCounts(n: number, c: Pick<CrumbParams, 'p' | 'gamma' | 'density' | 'counts'>): { nBottom: number; nTop: number } {
+  if (c.density === 0) return { nBottom: keepCount(n, c.p, c.counts), nTop: keepCount(n, c.gamma, c.counts) };
+  // mergekit's magnitude_outliers: keep int(density·n) after dropping int(gamma·n) from the top; when the
+  // two do not fit, fewer are dropped from the top. (mergekit's indices[n_bot:-n_top] keeps nothing
+  // when n_top is 0; this keeps the band it means.)
+  if (c.density >= 1) return { nBottom: 0, nTop: 0 };
+  const target = keepCount(n, c.density, c.counts);
+  let nTop = keepCount(n, c.gamma, c.counts);
+  let nBottom = n - target - nTop;
+  if (nBottom < 0) {
+    nTop += nBottom;
+    nBottom = 0;
+  }
+  return { nBottom, nTop };
+}
+
+/** Each expert's band parameters (its own p, gamma, density when the config gives them per model). */
+function expertCrumbs(c: CrumbParams, expertParams: TensorMergeInput['expertParams'], experts: number): CrumbParams[] {
+  const ps = perExpert(expertParams, 'p', c.p, experts);
+  const gammas = perExpert(expertParams, 'gamma', c.gamma, experts);
+  const densities = perExpert(expertParams, 'density', c.density, experts);
+  return ps.map((p, k) => ({ ...c, p, gamma: gammas[k], density: densities[k] }));
 }
 
 /**
- * Drops ⌊p·n⌋ smallest and ⌊gamma·n⌋ largest elements by magnitude of every unit (tensor or row) of
- * length n, in place; ⌊p·n⌋ + ⌊γ·n⌋ <= ⌊(p+γ)·n⌋ < n, so every unit keeps at least one element.
+ * Drops the bottom and top counts (bandCounts) by magnitude of every unit (tensor or row) of length n,
+ * in place. With p: ⌊p·n⌋ + ⌊γ·n⌋ <= ⌊(p+γ)·n⌋ < n, so every unit keeps at least one element.
  */
 export function breadcrumbTrim(t: Float32Array, shape: readonly number[], c: CrumbParams): void {
   const before = c.rescale === 'l1' ? sumAbs(t) : 0;
   const len = c.granularity === 'row' ? rowLength(shape, t.length) : t.length;
   if (len > 0) {
-    const nBottom = Math.floor(c.p * len + 1e-9);
-    const nTop = Math.floor(c.gamma * len + 1e-9);
+    const { nBottom, nTop } = bandCounts(len, c);
     for (let o = 0; o < t.length; o += len) trimOutliers(t.subarray(o, o + len), nBottom, nTop);
   }
   if (c.rescale === 'l1') {
@@ -39,9 +70,10 @@ export function breadcrumbTrim(t: Float32Array, shape: readonly number[], c: Cru
   }
 }
 
-function trimmed({ base, experts, shape }: TensorMergeInput, c: CrumbParams): Float32Array[] {
+function trimmed({ base, experts, shape, expertParams }: TensorMergeInput, c: CrumbParams): Float32Array[] {
   const taus = taskVectors(base, experts);
-  for (const t of taus) breadcrumbTrim(t, shape, c);
+  const each = expertCrumbs(c, expertParams, experts.length);
+  taus.forEach((t, k) => breadcrumbTrim(t, shape, each[k]));
   return taus;
 }
 
@@ -59,7 +91,7 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
   facts: {
     weights: 'linear',
     readsBase: true,
-    perModel: [],
+    perModel: ['p', 'gamma', 'density'],
     kernels: ['breadcrumbsLinear', 'absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
     toolkits: 'mergekit `breadcrumbs`: `p = 1 − density − gamma`',
     laws: {
@@ -72,16 +104,17 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
   experts: { min: 1 },
   parse(raw) {
     const p = parseParams('breadcrumbs', linearCrumbSpecs, raw);
-    checkCrumbs('breadcrumbs', p);
+    checkCrumbs('breadcrumbs', p, raw);
     return p;
   },
   merge(input, p) {
     // Per tensor without rescaling, a backend may fuse selection, trim and the linear step (same bits).
     const n = input.base.length;
-    const nBottom = Math.floor(p.p * n + 1e-9);
-    const nTop = Math.floor(p.gamma * n + 1e-9);
+    const bands = expertCrumbs(p, input.expertParams, input.experts.length).map((c) => bandCounts(n, c));
+    const { nBottom, nTop } = bands[0];
+    const shared = allSame(bands.map((b) => b.nBottom)) && allSame(bands.map((b) => b.nTop));
     let out = input.out;
-    if (p.granularity === 'tensor' && p.rescale === 'none' && n > 0 && nBottom + nTop < n) {
+    if (shared && p.granularity === 'tensor' && p.rescale === 'none' && n > 0 && nBottom + nTop < n) {
       const w = p.normalize ? normalizeWeights(input.weights, 'breadcrumbs') : input.weights;
       out ??= allocateOutput(n);
       if (breadcrumbsLinear(out, input.base, input.experts, w, p.lambda, nBottom, nTop)) return out;
@@ -99,7 +132,7 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
   facts: {
     weights: 'used',
     readsBase: true,
-    perModel: [],
+    perModel: ['p', 'gamma', 'density'],
     kernels: ['absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'tiesMerge'],
     toolkits:
       'mergekit `breadcrumbs_ties`: the defaults; fomo_in_flux: `p: 0.2, gamma: 0.2, granularity: row, disjoint: sum, tieRule: majority, weightsAt: after`',
@@ -111,7 +144,7 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
   experts: { min: 1 },
   parse(raw) {
     const p = parseParams('breadcrumbs-ties', tiesCrumbSpecs, raw);
-    checkCrumbs('breadcrumbs-ties', p);
+    checkCrumbs('breadcrumbs-ties', p, raw);
     return p;
   },
   merge(input, p) {

@@ -4,6 +4,16 @@ import { bool, num, oneOf, requireRange, type ParamsOf } from './params.js';
 import { ELECTIONS, TIE_RULES } from './sign.js';
 import { normalizeWeights } from './weights.js';
 
+/** Each expert's value of a per-model parameter: its own (TensorMergeInput.expertParams), else `value`. */
+export function perExpert(expertParams: readonly Readonly<Record<string, number>>[] | undefined, key: string, value: number, experts: number): number[] {
+  return Array.from({ length: experts }, (_, k) => expertParams?.[k]?.[key] ?? value);
+}
+
+/** Whether every entry equals the first. */
+export function allSame(values: readonly number[]): boolean {
+  return values.every((v) => v === values[0]);
+}
+
 /** Per-expert scratch for task vectors, grown as needed and reused tensor after tensor. */
 const scratch: Float32Array[] = [];
 

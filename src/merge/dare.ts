@@ -1,6 +1,6 @@
 import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, taskVectors, tiesSpecs } from './combine.js';
+import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 import { uniformStream } from './uniform.js';
@@ -85,16 +85,19 @@ export function dropTaskVectorCounter(t: Float32Array, d: Omit<DropParams, 'mask
  * k, element i). Exact: one sfc32 stream seeded from the tensor's rng serves the experts in order (the
  * partial Fisher-Yates shuffle is sequential).
  */
-function droppedTaskVectors({ base, experts, rng }: TensorMergeInput, d: DropParams): Float32Array[] {
+function droppedTaskVectors({ base, experts, rng, expertParams }: TensorMergeInput, d: DropParams): Float32Array[] {
   const taus = taskVectors(base, experts);
-  if (d.p === 0) return taus;
+  const ps = perExpert(expertParams, 'p', d.p, experts.length);
+  if (ps.every((p) => p === 0)) return taus;
   if (d.mask === 'bernoulli') {
     const key = counterKey(rng);
-    taus.forEach((t, k) => dropTaskVectorCounter(t, d, key, k));
+    taus.forEach((t, k) => {
+      if (ps[k] > 0) dropTaskVectorCounter(t, { ...d, p: ps[k] }, key, k);
+    });
     return taus;
   }
   const uniform = uniformStream(rng);
-  for (const t of taus) dropTaskVector(t, d, uniform);
+  taus.forEach((t, k) => dropTaskVector(t, { ...d, p: ps[k] }, uniform));
   return taus;
 }
 
@@ -126,7 +129,7 @@ export const dareLinear: MergeTechnique<LinearParams> = {
   facts: {
     weights: 'linear',
     readsBase: true,
-    perModel: [],
+    perModel: ['p'],
     kernels: ['dareLinear', 'dareL1', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
     toolkits: 'mergekit `dare_linear`: `p = 1 − density`, `normalize: true`; FusionBench `dare_task_arithmetic`: the defaults',
     laws: {
@@ -142,7 +145,9 @@ export const dareLinear: MergeTechnique<LinearParams> = {
     return p;
   },
   merge(input, p) {
-    if (p.mask === 'bernoulli') return fusedDareLinear(input, p);
+    // The fused pass takes one p; models with their own p take the same steps one expert at a time.
+    const shared = !input.expertParams || allSame(perExpert(input.expertParams, 'p', p.p, input.experts.length));
+    if (p.mask === 'bernoulli' && shared) return fusedDareLinear(input, { ...p, p: input.expertParams?.[0]?.p ?? p.p });
     const taus = droppedTaskVectors(input, p);
     return applyDelta(input.base, p.lambda, linearDelta(taus, input.weights, p, 'dare-linear', input.out));
   },
@@ -157,7 +162,7 @@ export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
   facts: {
     weights: 'used',
     readsBase: true,
-    perModel: [],
+    perModel: ['p'],
     kernels: ['sub', 'dareDrop', 'dareL1', 'tiesMerge'],
     toolkits: 'mergekit `dare_ties`: the defaults; fomo_in_flux `dare_ties`: `p: 0.2, mask: exact, tieRule: majority, weightsAt: after`',
     laws: {

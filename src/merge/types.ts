@@ -39,6 +39,8 @@ export interface MergeSources {
   readonly base: TensorSource;
   readonly experts: readonly TensorSource[];
   readonly weights: readonly number[];
+  /** Per expert, its per-model parameter values (as TensorMergeInput.expertParams), model-wide. */
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
 }
 
 /**
