@@ -111,6 +111,25 @@ describe('weight-scale invariance: techniques that normalise weights ignore a co
   });
 });
 
+describe('per-model parameters: every model given the same value is the shared parameter, bit for bit', () => {
+  for (const t of listTechniques()) {
+    for (const key of t.facts.perModel) {
+      it(`${t.name} ${key}`, () => {
+        // values inside the parameter's range with the others at their defaults (gamma: p + gamma < 1)
+        const values = fc.constantFrom(...(key === 'gamma' ? [0, 0.01, 0.05] : [0.1, 0.3, 0.5, 0.8]));
+        fc.assert(
+          fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), values, (c, v) => {
+            const shared = mergeOne(t.name, { [key]: v }, c);
+            const each = mergeOne(t.name, {}, c, tensorRng(c.seed, 'w'), c.experts.map(() => ({ [key]: v })));
+            return sameValues(shared, each);
+          }),
+          RUNS,
+        );
+      });
+    }
+  }
+});
+
 describe('boundaries', () => {
   it('λ = 0 returns the base for every technique with a λ (it scales the merged task vector)', () => {
     const names = listTechniques().filter((t) => t.params.some((p) => p.name === 'lambda')).map((t) => t.name);

@@ -3,6 +3,7 @@ import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, per
 import { fail } from '../params/errors.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { COUNT_RULES, keepCount, rowLength, trimOutliers } from './trim.js';
+import { mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 import { normalizeWeights } from './weights.js';
 
@@ -24,7 +25,10 @@ function checkCrumbs(technique: string, p: CrumbParams, raw: Record<string, unkn
   requireRange(technique, 'p', p.p, 0, 1, false, true);
   requireRange(technique, 'gamma', p.gamma, 0, 1, false, true);
   requireRange(technique, 'density', p.density, 0, 1);
-  if (p.density > 0 && raw.p !== undefined) fail('CONFIG', `${technique}: give p (the bottom fraction dropped) or density (the fraction kept), not both`);
+  // Parsed parameters parse again (a spec rebuilt from them), so only a p away from its default conflicts.
+  if (p.density > 0 && raw.p !== undefined && raw.p !== crumbSpecs.p.default) {
+    fail('CONFIG', `${technique}: give p (the bottom fraction dropped) or density (the fraction kept), not both`);
+  }
   if (p.density === 0 && p.p + p.gamma >= 1) fail('CONFIG', `${technique}: p + gamma must be below 1 (got ${p.p} + ${p.gamma}), or nothing is kept`);
 }
 
@@ -80,6 +84,9 @@ function trimmed({ base, experts, shape, expertParams }: TensorMergeInput, c: Cr
 const linearCrumbSpecs = { ...crumbSpecs, ...linearSpecs };
 const tiesCrumbSpecs = { ...crumbSpecs, ...tiesSpecs() };
 type LinearParams = ParamsOf<typeof linearCrumbSpecs>;
+
+/** A mergekit model's density and gamma (magnitude_outliers). */
+const crumbsOf = (v: Readonly<Record<string, unknown>>) => ({ density: v.density as number, gamma: v.gamma as number });
 type TiesParams = ParamsOf<typeof tiesCrumbSpecs>;
 
 /** Model Breadcrumbs (Davari & Belilovsky 2024): drop outliers and small values, then θ0 + λ Σ w_k τ̃_k. */
@@ -93,13 +100,23 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
     readsBase: true,
     perModel: ['p', 'gamma', 'density'],
     kernels: ['breadcrumbsLinear', 'absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
-    toolkits: 'mergekit `breadcrumbs`: `p = 1 − density − gamma`',
+    toolkits:
+      'mergekit `breadcrumbs` as its config says: per-model `density` and `gamma` with `counts: truncate` (its exact counts; no `p` gives them on every tensor size), `normalize: false`',
     laws: {
       idempotent: [{ p: 0, gamma: 0, normalize: true }],
       symmetric: [{ p: 0.3, gamma: 0.1 }],
       weightScale: [{ params: { p: 0.2, gamma: 0.1, normalize: true }, factor: 'any', tolerance: 1 }],
     },
     benchTarget: 0.35,
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'breadcrumbs',
+      { normalize: false, rescale: false },
+      { density: 1, gamma: 0.01 },
+      (g) => ({ normalize: g.normalize, rescale: mergekitRescale(g), counts: 'truncate' }),
+      crumbsOf,
+    ),
   },
   experts: { min: 1 },
   parse(raw) {
@@ -135,11 +152,20 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
     perModel: ['p', 'gamma', 'density'],
     kernels: ['absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'tiesMerge'],
     toolkits:
-      'mergekit `breadcrumbs_ties`: the defaults; fomo_in_flux: `p: 0.2, gamma: 0.2, granularity: row, disjoint: sum, tieRule: majority, weightsAt: after`',
+      'mergekit `breadcrumbs_ties` as its config says: as `breadcrumbs`, with `disjoint: sum` (its `normalize: false`). Near fomo_in_flux `breadcrumbs_ties`: `p: 0.2, gamma: 0.2, disjoint: sum, tieRule: majority, weightsAt: after` (it bands the flattened model)',
     laws: {
       idempotent: [{ p: 0, gamma: 0 }],
       symmetric: [{ p: 0.3, gamma: 0.1 }],
     },
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'breadcrumbs_ties',
+      { normalize: false, rescale: false },
+      { density: 1, gamma: 0.01 },
+      (g) => ({ disjoint: mergekitDisjoint(g), rescale: mergekitRescale(g), counts: 'truncate' }),
+      crumbsOf,
+    ),
   },
   experts: { min: 1 },
   parse(raw) {

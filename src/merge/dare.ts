@@ -3,6 +3,7 @@ import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale
 import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
+import { mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
 import { uniformStream } from './uniform.js';
 import { normalizeWeights } from './weights.js';
 
@@ -21,6 +22,11 @@ const dropSpecs = {
 };
 
 type DropParams = ParamsOf<typeof dropSpecs>;
+
+/** mergekit's keep probability as a drop probability (density >= 1 keeps everything). */
+function keepToDrop(density: number): number {
+  return density >= 1 ? 0 : 1 - density;
+}
 
 function checkDrop(technique: string, p: DropParams): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
@@ -123,7 +129,7 @@ type LinearParams = ParamsOf<typeof linearDropSpecs>;
 /** DARE (Yu et al. 2024) then task arithmetic: θ0 + λ Σ w_k·drop(τ_k). */
 export const dareLinear: MergeTechnique<LinearParams> = {
   name: 'dare-linear',
-  aliases: ['dare', 'dare_linear', 'dare-task-arithmetic'],
+  aliases: ['dare', 'dare_linear', 'dare-task-arithmetic', 'dare_task_arithmetic'],
   summary: 'Randomly drop task-vector elements with probability p, rescale, then θ0 + λ Σ w_k τ̃_k.',
   params: paramDocs(linearDropSpecs),
   facts: {
@@ -131,12 +137,22 @@ export const dareLinear: MergeTechnique<LinearParams> = {
     readsBase: true,
     perModel: ['p'],
     kernels: ['dareLinear', 'dareL1', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
-    toolkits: 'mergekit `dare_linear`: `p = 1 − density`, `normalize: true`; FusionBench `dare_task_arithmetic`: the defaults',
+    toolkits:
+      'mergekit `dare_linear` as its config says: `p = 1 − density` per model, `rescale: l1` (its `rescale: true`), `normalize: false`; FusionBench `dare_task_arithmetic`: the defaults',
     laws: {
       idempotent: [{ p: 0, normalize: true }],
       weightScale: [{ params: { p: 0.4, normalize: true }, factor: 'any', tolerance: 4 }],
     },
     benchTarget: 0.35,
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'dare_linear',
+      { normalize: false, rescale: true },
+      { density: 1 },
+      (g) => ({ normalize: g.normalize, rescale: mergekitRescale(g), mask: 'bernoulli' }),
+      (v) => ({ p: keepToDrop(v.density as number) }),
+    ),
   },
   experts: { min: 1 },
   parse(raw) {
@@ -164,12 +180,22 @@ export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
     readsBase: true,
     perModel: ['p'],
     kernels: ['sub', 'dareDrop', 'dareL1', 'tiesMerge'],
-    toolkits: 'mergekit `dare_ties`: the defaults; fomo_in_flux `dare_ties`: `p: 0.2, mask: exact, tieRule: majority, weightsAt: after`',
+    toolkits:
+      'mergekit `dare_ties` as its config says: `p = 1 − density` per model, `rescale: l1`, `disjoint: sum` (its `normalize: false`; `mean` with `normalize: true`). Near fomo_in_flux `dare_ties`: `p: 0.2, mask: exact, tieRule: majority, weightsAt: after` (it draws over the flattened model)',
     laws: {
       idempotent: [{ p: 0 }],
       // the election's sign and the disjoint mean over agreeing weights are both unchanged by a common factor
       weightScale: [{ params: { p: 0.4 }, factor: 'power-of-two', tolerance: 4 }],
     },
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'dare_ties',
+      { normalize: false, rescale: true },
+      { density: 1 },
+      (g) => ({ disjoint: mergekitDisjoint(g), rescale: mergekitRescale(g), mask: 'bernoulli' }),
+      (v) => ({ p: keepToDrop(v.density as number) }),
+    ),
   },
   experts: { min: 1 },
   parse(raw) {

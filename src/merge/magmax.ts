@@ -1,5 +1,6 @@
 import { absMaxSelect, addScaled, allocateOutput, magmax as magmaxKernel, sub } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
+import { fomoTaskVector } from './toolkit-forms.js';
 import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 
@@ -32,10 +33,13 @@ export const magmax: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: ['magmax', 'absMaxSelect', 'sub', 'addScaled'],
-    toolkits: 'fomo_in_flux `magmax`: `ties: earlier` (torch argmax)',
+    toolkits:
+      'fomo_in_flux `magmax`: `ties: earlier` (torch argmax)',
     laws: { idempotent: [{}] },
     benchTarget: 0.35,
   },
+  // fomo_in_flux takes torch's argmax, the earlier expert on equal magnitudes.
+  dialects: { fomo_in_flux: fomoTaskVector('magmax', {}, () => ({ ties: 'earlier' })) },
   experts: { min: 1 },
   parse: (raw) => parseParams('magmax', specs, raw),
   merge({ base, experts, out: into }, p) {

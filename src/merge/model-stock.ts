@@ -61,10 +61,20 @@ export const modelStock: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['sub', 'dot', 'sumSquares', 'weightedSum', 'axpby'],
     toolkits:
-      'mergekit: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench: `aggregate: angle, negativeCos: keep`; fomo_in_flux (N = 2 only): either',
+      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench: `aggregate: angle, negativeCos: keep`; fomo_in_flux (N = 2 only): `negativeCos: keep`',
     laws: {
       idempotent: [{}, { aggregate: 'angle', granularity: 'row' }],
       symmetric: [{}],
+    },
+  },
+  dialects: {
+    mergekit: {
+      method: 'model_stock',
+      globals: { filter_wise: false },
+      perModel: {},
+      base: 'task-vectors',
+      weights: 'free',
+      params: (g) => ({ aggregate: 'cosine', negativeCos: 'keep', granularity: g.filter_wise ? 'row' : 'tensor' }),
     },
   },
   experts: { min: 2 },

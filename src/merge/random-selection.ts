@@ -2,6 +2,7 @@ import { fail } from '../params/errors.js';
 import { counterKey, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, randomPickCounter } from '../params/kernels.js';
 import { applyDelta } from './combine.js';
+import { fomoTaskVector } from './toolkit-forms.js';
 import { num, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 
@@ -27,6 +28,7 @@ export const randomSelection: MergeTechnique<Params> = {
     toolkits: 'fomo_in_flux `random`',
     laws: { idempotent: [{}] },
   },
+  dialects: { fomo_in_flux: fomoTaskVector('random', {}, () => ({})) },
   experts: { min: 1 },
   parse: (raw) => parseParams('random-selection', specs, raw),
   merge({ base, experts, weights, rng, out }, p) {

@@ -51,8 +51,15 @@ export const slerp: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: ['dot', 'sumSquares', 'axpby', 'sub'],
-    toolkits: 'mergekit, FusionBench and fomo_in_flux: the defaults, with the first expert as mergekit\'s base model',
+    toolkits:
+      'mergekit `slerp`: base_model is the first expert (t = 0); fomo_in_flux `slerp`: t = the first weight coefficient; FusionBench: the defaults',
     laws: { idempotent: [{ t: 0.3 }] },
+  },
+  dialects: {
+    // base_model is the t = 0 end (added when it is not listed under models).
+    mergekit: { method: 'slerp', globals: { t: undefined }, perModel: {}, base: 'first-endpoint', weights: 'free', params: (g) => ({ t: g.t }) },
+    // fomo_in_flux's SLERP takes its factor from the first weight coefficient.
+    fomo_in_flux: { method: 'slerp', globals: {}, perModel: {}, base: 'unused', weights: 'sum-to-one', params: (_g, { weights }) => ({ t: weights[0] }) },
   },
   experts: { min: 2, max: 2 },
   parse(raw) {

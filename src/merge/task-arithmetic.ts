@@ -1,4 +1,5 @@
 import { addScaled, allocateOutput, axpy, sub, taskArithmetic as taskArithmeticKernel } from '../params/kernels.js';
+import { fomoTaskVector, mergekitTaskArithmetic } from './toolkit-forms.js';
 import { bool, num, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
@@ -20,13 +21,19 @@ export const taskArithmetic: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: ['taskArithmetic', 'sub', 'axpy', 'addScaled'],
-    toolkits: 'every toolkit: `lambda` = FusionBench/fomo_in_flux `scaling_factor`; mergekit `normalize: true` → `normalize: true`',
+    toolkits:
+      'mergekit `task_arithmetic`, fomo_in_flux `task_arithmetic` (unweighted): as their configs say; `lambda` = FusionBench/fomo_in_flux `scaling_factor`',
     laws: {
       idempotent: [{ normalize: true }],
       symmetric: [{}],
       weightScale: [{ params: { normalize: true }, factor: 'any', tolerance: 1 }],
     },
     benchTarget: 0.7,
+  },
+  dialects: {
+    // density is accepted per model, as mergekit does, and does nothing without a sparsification.
+    mergekit: mergekitTaskArithmetic('task_arithmetic', { normalize: false, rescale: false }, { density: 1 }, (g) => ({ normalize: g.normalize })),
+    fomo_in_flux: fomoTaskVector('task_arithmetic', {}, () => ({})),
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('task-arithmetic', specs, raw),

@@ -4,6 +4,7 @@ import { allSame, checkDensity, KEEP_ALL, mergeTies, perExpert, taskVectors, tie
 import { prepareGlobalTrim, type GlobalTrim } from './global-trim.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { COUNT_RULES, deltaTopKRule, deltaTopKRules, keepCount, trimByRule, type TopKRule } from './trim.js';
+import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 
 const specs = {
@@ -53,13 +54,32 @@ export const ties: MergeTechnique<Params> = {
     perModel: ['density'],
     kernels: ['deltaTopKMany', 'deltaTopK', 'tiesMerge', 'sub', 'sumAbs', 'scale'],
     toolkits:
-      'mergekit: the defaults. FusionBench: `scope: model, tieRule: majority, weightsAt: after`. fomo_in_flux: the same with `density: 0.8` (it prunes 20%)',
+      'mergekit `ties` as its config says: per-model `density` (default 1), `counts: truncate`, `normalize` → `disjoint: mean`/`sum`, `rescale` → `rescale: l1`. FusionBench: `scope: model, tieRule: majority, weightsAt: after`. fomo_in_flux `ties` (`toolkit: fomo_in_flux`): `scope: model, selection: kthvalue, prune: prune_percentile, tieRule: majority, weightsAt: after`',
     laws: {
       idempotent: [{ density: 1 }, { density: 1, election: 'count', disjoint: 'max', weightsAt: 'after' }],
       symmetric: [{ density: 0.5 }, { density: 0.3, election: 'count', disjoint: 'sum', tieRule: 'majority' }],
       weightScale: [{ params: { density: 0.6 }, factor: 'power-of-two', tolerance: 1 }],
     },
     benchTarget: 0.35,
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'ties',
+      { normalize: true, rescale: false },
+      { density: 1 },
+      (g) => ({ disjoint: mergekitDisjoint(g), rescale: mergekitRescale(g), counts: 'truncate' }),
+      (v) => ({ density: v.density as number }),
+    ),
+    // continual_lib/merge.py TIES: kthvalue over the flattened model, unweighted election, zero votes to
+    // the model's majority sign, merge_function mean | sum | max.
+    fomo_in_flux: fomoTaskVector('ties', { prune_percentile: 0.2, merge_function: 'mean' }, (g) => ({
+      scope: 'model',
+      selection: 'kthvalue',
+      prune: g.prune_percentile,
+      disjoint: g.merge_function,
+      tieRule: 'majority',
+      weightsAt: 'after',
+    })),
   },
   experts: { min: 1 },
   parse(raw) {

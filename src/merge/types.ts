@@ -88,6 +88,38 @@ export interface TechniqueFacts {
   readonly benchTarget?: number;
 }
 
+/** A parameter value as a toolkit's config gives it (after gradients and filters are evaluated). */
+export type ToolkitValue = number | boolean | string;
+
+/** The toolkits whose configs the merge command reads as they are written. */
+export type Dialect = 'mergekit' | 'fomo_in_flux';
+export const DIALECTS: readonly Dialect[] = ['mergekit', 'fomo_in_flux'];
+
+/**
+ * How a toolkit spells this technique in its configs: its method name, its parameters with the
+ * toolkit's own defaults, and how those become this technique's parameters (so a config of that
+ * toolkit runs unchanged and computes what the toolkit computes).
+ */
+export interface ToolkitForm {
+  readonly method: string;
+  /** Parameters set once for the merge, with the toolkit's defaults (undefined: required). */
+  readonly globals: Readonly<Record<string, ToolkitValue | undefined>>;
+  /** Parameters each model may set besides its weight, with the toolkit's defaults. */
+  readonly perModel: Readonly<Record<string, ToolkitValue>>;
+  /**
+   * What the toolkit does with base_model: task vectors against it (a copy listed under models is
+   * skipped, as mergekit does), the first endpoint (mergekit slerp), task vectors when one is given,
+   * else the weights themselves ('optional'), or nothing.
+   */
+  readonly base: 'task-vectors' | 'first-endpoint' | 'optional' | 'unused';
+  /** How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), or refused (the toolkit has none). */
+  readonly weights: 'free' | 'sum-to-one' | 'none';
+  /** This technique's parameters from the toolkit's global values (defaults filled in). */
+  params(globals: Readonly<Record<string, ToolkitValue>>, context: { readonly hasBase: boolean; readonly weights: readonly number[] }): Record<string, unknown>;
+  /** This technique's per-model values (facts.perModel) from one model's toolkit values. */
+  expert?(values: Readonly<Record<string, ToolkitValue>>): Record<string, number>;
+}
+
 export interface MergeTechnique<P extends object = Record<string, unknown>> {
   /** Registry key, kebab-case: 'weighted-average', 'task-arithmetic', 'ties', ... */
   readonly name: string;
@@ -95,6 +127,8 @@ export interface MergeTechnique<P extends object = Record<string, unknown>> {
   readonly summary: string;
   readonly params: readonly ParamDoc[];
   readonly facts: TechniqueFacts;
+  /** The toolkits' spellings of this technique that merge configs accept (see ToolkitForm). */
+  readonly dialects?: Partial<Record<Dialect, ToolkitForm>>;
   /** How many expert models the technique takes. */
   readonly experts: { readonly min: number; readonly max?: number };
   /** Validates raw parameters and fills defaults; throws TimeMergeError('CONFIG') naming the bad value. */

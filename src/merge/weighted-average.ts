@@ -18,13 +18,19 @@ export const weightedAverage: MergeTechnique<Params> = {
     readsBase: false,
     perModel: [],
     kernels: ['weightedSum', 'axpy', 'scale'],
-    toolkits: 'mergekit `linear`, FusionBench `simple_average`/`weighted_average`, fomo_in_flux `interpolation`',
+    toolkits:
+      'mergekit `linear` and fomo_in_flux `interpolation` (weights that sum to 1, used as given) as their configs say; FusionBench `simple_average`/`weighted_average`: the defaults',
     laws: {
       idempotent: [{}],
       symmetric: [{}],
       weightScale: [{ params: {}, factor: 'any', tolerance: 1 }],
     },
     benchTarget: 0.7,
+  },
+  dialects: {
+    mergekit: { method: 'linear', globals: { normalize: true }, perModel: {}, base: 'unused', weights: 'free', params: (g) => ({ normalize: g.normalize }) },
+    // fomo_in_flux checks that the weight coefficients sum to 1 and uses them as they are.
+    fomo_in_flux: { method: 'interpolation', globals: {}, perModel: {}, base: 'unused', weights: 'sum-to-one', params: () => ({ normalize: false }) },
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('weighted-average', specs, raw),

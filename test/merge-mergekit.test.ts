@@ -1,0 +1,165 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runMergeConfig } from '../src/cli/commands/merge.js';
+import { parseMergeConfig } from '../src/merge/config.js';
+import { tensorRng } from '../src/merge/engine.js';
+import { getTechnique } from '../src/merge/registry.js';
+import { keepCount } from '../src/merge/trim.js';
+import { ParamSet } from '../src/params/paramset.js';
+import { openSafetensors, readSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
+import { tempDir } from './fixtures/safetensors/build.js';
+
+/** mergekit configs as mergekit's users write them, run unchanged, checked against hand-computed values. */
+const tmp = tempDir('tm-mergekit-');
+afterAll(() => tmp.cleanup());
+
+const model = (tensors: Record<string, number[]>) => ParamSet.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: Float32Array.from(v) }]));
+
+async function write(name: string, tensors: Record<string, number[]>): Promise<void> {
+  await writeSafetensors(join(tmp.dir, name), model(tensors), { metadata: { format: 'pt' } });
+}
+
+async function merge(yaml: string, name: string): Promise<ParamSet> {
+  const path = join(tmp.dir, `${name}.yaml`);
+  writeFileSync(path, `${yaml}\noutput: ${name}.safetensors\n`);
+  await runMergeConfig(path, { progress: false });
+  return readSafetensors(join(tmp.dir, `${name}.safetensors`));
+}
+
+const values = (p: ParamSet, name: string) => [...p.data(name)];
+
+describe('mergekit configs run unchanged', () => {
+  it('ties with a density per model (examples/ties.yml), normalize false, the base listed under models', async () => {
+    await write('base.safetensors', { w: [0, 0, 0, 0] });
+    await write('a.safetensors', { w: [4, -3, 2, 1] });
+    await write('b.safetensors', { w: [-1, 2, 3, -4] });
+    // τa keeps 2 (density 0.5): [4, -3, 0, 0]; τb keeps 1 (density 0.25): [0, 0, 0, -4]. Weighted deltas
+    // [2, -1.5, 0, 0] and [0, 0, 0, -4] elect [+, -, + (zero vote), -]; normalize: false sums the agreeing
+    // weighted values: [2, -1.5, 0, -4]. The base under models is skipped, as mergekit does.
+    const yaml = `merge_method: ties
+base_model: base.safetensors
+models:
+  - model: base.safetensors
+  - model: a.safetensors
+    parameters: { density: 0.5, weight: 0.5 }
+  - model: b.safetensors
+    parameters: { density: 0.25, weight: 1 }
+parameters: { normalize: false, int8_mask: true }
+dtype: float32`;
+    expect(values(await merge(yaml, 'ties-pm'), 'w')).toEqual([2, -1.5, 0, -4]);
+    // normalize: true (mergekit's default for ties) divides by the agreeing weights: [4, -3, 0, -4].
+    expect(values(await merge(yaml.replace('normalize: false', 'normalize: true'), 'ties-pm-norm'), 'w')).toEqual([4, -3, 0, -4]);
+    const c = parseMergeConfig(yaml, { baseDir: tmp.dir });
+    expect(c.models.map((m) => m.path)).toEqual([join(tmp.dir, 'a.safetensors'), join(tmp.dir, 'b.safetensors')]);
+    expect(c.expertParams).toEqual([{ density: 0.5 }, { density: 0.25 }]);
+  });
+
+  it("mergekit's defaults: ties keeps everything at density 1 (its default), task_arithmetic does not normalise", async () => {
+    await write('base.safetensors', { w: [0, 0, 0, 0] });
+    await write('a.safetensors', { w: [4, -3, 2, 1] });
+    await write('b.safetensors', { w: [-1, 2, 3, -4] });
+    // density 1: nothing trimmed; signs of [3, -1, 5, -3]; means of agreeing [4, -3, 2.5, -4].
+    const ties = await merge('merge_method: ties\nbase_model: base.safetensors\nmodels: [a.safetensors, b.safetensors]', 'ties-default');
+    expect(values(ties, 'w')).toEqual([4, -3, 2.5, -4]);
+    const ta = await merge('merge_method: task_arithmetic\nbase_model: base.safetensors\nmodels:\n  - { model: a.safetensors, parameters: { weight: 0.5 } }\n  - { model: b.safetensors, parameters: { weight: 0.5 } }\nparameters: { lambda: 2 }', 'ta');
+    expect(values(ta, 'w')).toEqual([3, -1, 5, -3]);
+  });
+
+  it('a gradient over layers and a name filter, evaluated per tensor as mergekit does', async () => {
+    const layers = { 'model.layers.0.mlp.w': [4, -3, 2, 1], 'model.layers.1.mlp.w': [4, -3, 2, 1], 'model.layers.1.attn.w': [4, -3, 2, 1], 'model.embed.w': [4, -3, 2, 1] };
+    const zero = Object.fromEntries(Object.keys(layers).map((k) => [k, [0, 0, 0, 0]]));
+    await write('gbase.safetensors', zero);
+    await write('ga.safetensors', layers);
+    // One expert, weight 1: the merge is its trimmed task vector. density [1, 0.5]: layer 0 (t = 0) keeps
+    // all 4, layer 1 (t = 1) keeps 2, the embedding (outside every layer: t = 0) keeps all.
+    const gradient = await merge('merge_method: ties\nbase_model: gbase.safetensors\nmodels:\n  - { model: ga.safetensors, parameters: { density: [1, 0.5] } }', 'gradient');
+    expect(values(gradient, 'model.layers.0.mlp.w')).toEqual([4, -3, 2, 1]);
+    expect(values(gradient, 'model.layers.1.mlp.w')).toEqual([4, -3, 0, 0]);
+    expect(values(gradient, 'model.embed.w')).toEqual([4, -3, 2, 1]);
+    // A filter list: "mlp" tensors keep 1 of 4, the rest (filter absent) keep 3 of 4.
+    const filtered = await merge(
+      'merge_method: ties\nbase_model: gbase.safetensors\nmodels: [ga.safetensors]\nparameters:\n  density:\n    - filter: mlp\n      value: 0.25\n    - value: 0.75',
+      'filter',
+    );
+    expect(values(filtered, 'model.layers.0.mlp.w')).toEqual([4, 0, 0, 0]);
+    expect(values(filtered, 'model.layers.1.attn.w')).toEqual([4, -3, 2, 0]);
+    expect(values(filtered, 'model.embed.w')).toEqual([4, -3, 2, 0]);
+  });
+
+  it('breadcrumbs keeps int(density·n) after dropping int(gamma·n) from the top, on every tensor size', async () => {
+    const ramp = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    await write('cbase.safetensors', { s: new Array(32).fill(0), m: new Array(192).fill(0), e: new Array(8).fill(0), f: new Array(10).fill(0) });
+    await write('ca.safetensors', { s: ramp(32), m: ramp(192), e: ramp(8), f: ramp(10) });
+    const out = await merge('merge_method: breadcrumbs\nbase_model: cbase.safetensors\nmodels:\n  - { model: ca.safetensors, parameters: { weight: 1, density: 0.8, gamma: 0.05 } }', 'crumbs');
+    const kept = (name: string) => values(out, name).flatMap((v) => (v === 0 ? [] : [v]));
+    // 32 values: keep int(25.6) = 25 after dropping int(1.6) = 1 from the top: 7..31.
+    expect(kept('s')).toEqual(ramp(31).slice(6));
+    // 192 values: keep 153 after dropping 9 from the top: 31..183.
+    expect(kept('m')).toEqual(ramp(183).slice(30));
+    // 8 values: int(0.4) = 0 from the top, where mergekit's indices[n_bot:-0] would drop everything; the band is kept: 3..8.
+    expect(kept('e')).toEqual([3, 4, 5, 6, 7, 8]);
+    // 10 values at density 0.9, gamma 0.2: keeping 9 leaves room to drop only 1 from the top.
+    const tight = await merge('merge_method: breadcrumbs\nbase_model: cbase.safetensors\nmodels: [ca.safetensors]\nparameters: { density: 0.9, gamma: 0.2 }', 'crumbs-tight');
+    expect(values(tight, 'f').filter((v) => v !== 0)).toEqual(ramp(9));
+  });
+
+  it('dare_linear at density 1 is task arithmetic; slerp interpolates from base_model; dtype bfloat16 is written', async () => {
+    await write('base.safetensors', { w: [0, 0, 0, 0] });
+    await write('a.safetensors', { w: [4, -3, 2, 1] });
+    await write('b.safetensors', { w: [-1, 2, 3, -4] });
+    const dare = await merge('merge_method: dare_linear\nbase_model: base.safetensors\nmodels: [a.safetensors, b.safetensors]\ndtype: bfloat16', 'dare');
+    expect(values(dare, 'w')).toEqual([3, -1, 5, -3]);
+    const header = await openSafetensors(join(tmp.dir, 'dare.safetensors'));
+    expect(header.entries[0].dtype).toBe('BF16');
+    await header.close();
+    const slerp0 = await merge('merge_method: slerp\nbase_model: a.safetensors\nmodels: [a.safetensors, b.safetensors]\nparameters: { t: 0 }', 'slerp0');
+    expect(values(slerp0, 'w')).toEqual([4, -3, 2, 1]);
+    // The base not listed is added, as mergekit does: [base, other].
+    const slerp1 = await merge('merge_method: slerp\nbase_model: a.safetensors\nmodels: [b.safetensors]\nparameters: { t: 1 }', 'slerp1');
+    expect(values(slerp1, 'w')).toEqual([-1, 2, 3, -4]);
+  });
+
+  it('model directories, as mergekit configs name them', async () => {
+    for (const [dir, w] of [['base-dir', [0, 0]], ['a-dir', [2, 4]]] as const) {
+      mkdirSync(join(tmp.dir, dir), { recursive: true });
+      await write(`${dir}/model.safetensors`, { w: [...w] });
+    }
+    const out = await merge('merge_method: task_arithmetic\nbase_model: base-dir\nmodels:\n  - { model: a-dir, parameters: { weight: 0.5 } }', 'dirs');
+    expect(values(out, 'w')).toEqual([1, 2]);
+  });
+});
+
+/** One tensor through a technique, base 0, one expert per list. */
+function direct(technique: string, params: Record<string, unknown>, experts: number[][], expertParams?: Record<string, number>[]): number[] {
+  const t = getTechnique(technique);
+  const base = new Float32Array(experts[0].length);
+  const input = { name: 'w', shape: [base.length], base, experts: experts.map((e) => Float32Array.from(e)), weights: experts.map(() => 1), rng: tensorRng(0, 'w'), expertParams };
+  return [...t.merge(input, t.parse(params))];
+}
+
+describe('selection counts', () => {
+  it("mergekit truncates density·n (int(0.29*100) = 28); the guarded rule keeps 29", () => {
+    expect(keepCount(100, 0.29, 'truncate')).toBe(28);
+    expect(keepCount(100, 0.29)).toBe(29);
+    const ramp = Array.from({ length: 100 }, (_, i) => i + 1);
+    const nonzero = (xs: number[]) => xs.filter((v) => v !== 0).length;
+    expect(nonzero(direct('ties', { density: 0.29, counts: 'truncate' }, [ramp]))).toBe(28);
+    expect(nonzero(direct('ties', { density: 0.29 }, [ramp]))).toBe(29);
+  });
+  it('fomo_in_flux kthvalue: every |τ| >= the int(prune·n)-th smallest, so n - k + 1 values, and all ties at it', () => {
+    // n = 10, prune 0.2: k = 2, the 2nd smallest |τ| is 2: keeps 9 of 10 (density 0.8 would keep 8).
+    const ramp = Array.from({ length: 10 }, (_, i) => i + 1);
+    expect(direct('ties', { selection: 'kthvalue', prune: 0.2 }, [ramp])).toEqual([0, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // three values tie at the threshold 2: all kept.
+    expect(direct('ties', { selection: 'kthvalue', prune: 0.2 }, [[1, 2, 2, -2, 5, 6, 7, 8, 9, 10]])).toEqual([0, 2, 2, -2, 5, 6, 7, 8, 9, 10]);
+    expect(() => direct('ties', { selection: 'kthvalue', prune: 0.2 }, [[1, 2, 3, 4]])).toThrow(/int\(prune·n\) >= 1/);
+  });
+  it('per-model values: each expert trimmed or dropped with its own', () => {
+    // TIES, density 0.5 for the first expert and 0.25 for the second, disjoint sum.
+    expect(direct('ties', { disjoint: 'sum' }, [[4, -3, 2, 1], [-1, 2, 3, -4]], [{ density: 0.5 }, { density: 0.25 }])).toEqual([4, -3, 0, -4]);
+    // DARE: p = 0 for the first expert keeps it whole; p = 0.5 rescales the second's survivors by 2.
+    const out = direct('dare-linear', {}, [[1, 1, 1, 1], [0, 0, 0, 0]].map((e, k) => (k === 0 ? e : [8, 8, 8, 8])), [{ p: 0 }, { p: 0.5 }]);
+    for (const v of out) expect([1, 17]).toContain(v);
+  });
+});
