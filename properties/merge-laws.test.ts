@@ -115,8 +115,16 @@ describe('per-model parameters: every model given the same value is the shared p
   for (const t of listTechniques()) {
     for (const key of t.facts.perModel) {
       it(`${t.name} ${key}`, () => {
-        // values inside the parameter's range with the others at their defaults (gamma: p + gamma < 1)
-        const values = fc.constantFrom(...(key === 'gamma' ? [0, 0.01, 0.05] : [0.1, 0.3, 0.5, 0.8]));
+        // values the technique accepts with its other parameters at their defaults
+        const valid = [0, 0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 2].filter((v) => {
+          try {
+            t.parse({ [key]: v });
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        const values = fc.constantFrom(...valid);
         fc.assert(
           fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), values, (c, v) => {
             const shared = mergeOne(t.name, { [key]: v }, c);

@@ -163,3 +163,34 @@ describe('selection counts', () => {
     for (const v of out) expect([1, 17]).toContain(v);
   });
 });
+
+describe('fomo_in_flux configs (toolkit: fomo_in_flux)', () => {
+  it("ties: kthvalue over the flattened model, majority signs, merge_function, as continual_lib/merge.py", async () => {
+    await write('fbase.safetensors', { x: [0, 0, 0, 0, 0], y: [0, 0, 0, 0, 0] });
+    await write('f1.safetensors', { x: [1, -2, 3, 4, 5], y: [6, -7, 8, 9, 10] });
+    await write('f2.safetensors', { x: [-10, 1, 1, -1, 2], y: [3, 3, 3, 3, 3] });
+    // n = 10, prune_percentile 0.2: k = 2. Expert 1's 2nd smallest |τ| is 2: the 1 goes. Expert 2's is 1,
+    // and all four values of magnitude 1 tie at it: nothing goes (density 0.8 would drop two).
+    // Signs of the sums: x [-10, -1, 4, 3, 7], y [9, -4, 11, 12, 13]; means of the agreeing values:
+    const yaml = 'toolkit: fomo_in_flux\nmerge_method: ties\nbase_model: fbase.safetensors\nmodels: [f1.safetensors, f2.safetensors]\nparameters: { prune_percentile: 0.2, merge_function: mean }';
+    const out = await merge(yaml, 'fomo-ties');
+    expect(values(out, 'x')).toEqual([-10, -2, 2, 4, 3.5]);
+    expect(values(out, 'y')).toEqual([4.5, -7, 5.5, 6, 6.5]);
+    const sum = await merge(yaml.replace('merge_function: mean', 'merge_function: sum, scaling_factor: 0.5'), 'fomo-ties-sum');
+    expect(values(sum, 'x')).toEqual([-5, -1, 2, 2, 3.5]);
+  });
+  it('its other methods and checks: magmax takes the earlier expert, interpolation needs weights summing to 1, TIES takes none', () => {
+    const c = parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: magmax\nbase_model: b.safetensors\nmodels: [x.safetensors, y.safetensors]\nparameters: { scaling_factor: 0.7 }');
+    expect(c.params).toMatchObject({ lambda: 0.7, ties: 'earlier' });
+    expect(c.technique).toBe('magmax');
+    expect(parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: tall_masks\nbase_model: b.safetensors\nmodels: [x.safetensors, y.safetensors]\nparameters: { tall_mask_lambda: 0.6 }').params).toMatchObject({ tallLambda: 0.6, pruningThreshold: 0 });
+    expect(() =>
+      parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: interpolation\nbase_model: b.safetensors\nmodels:\n  - { model: x.safetensors, parameters: { weight: 0.5 } }\n  - { model: y.safetensors, parameters: { weight: 0.6 } }', { source: 'f.yaml' }),
+    ).toThrow(/f\.yaml: fomo_in_flux interpolation needs weights that sum to 1/);
+    expect(() => parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: ties\nbase_model: b.safetensors\nmodels: [{ model: x.safetensors, parameters: { weight: 2 } }]')).toThrow(/takes no per-model weights/);
+    expect(() => parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: ties\nbase_model: b.safetensors\nmodels: [x.safetensors]\nparameters: { prune: 0.2, density: 0.5 }')).not.toThrow();
+    expect(() => parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: ties\nbase_model: b.safetensors\nmodels: [x.safetensors]\nparameters: { prune_percentile: 1.2 }')).toThrow(/ties: prune must be in \(0, 1\), got 1\.2/);
+    // slerp's factor is the first weight coefficient
+    expect(parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: slerp\nbase_model: b.safetensors\nmodels:\n  - { model: x.safetensors, parameters: { weight: 0.3 } }\n  - { model: y.safetensors, parameters: { weight: 0.7 } }').params.t).toBe(0.3);
+  });
+});
