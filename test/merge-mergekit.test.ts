@@ -194,3 +194,40 @@ describe('fomo_in_flux configs (toolkit: fomo_in_flux)', () => {
     expect(parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: slerp\nbase_model: b.safetensors\nmodels:\n  - { model: x.safetensors, parameters: { weight: 0.3 } }\n  - { model: y.safetensors, parameters: { weight: 0.7 } }').params.t).toBe(0.3);
   });
 });
+
+describe("fomo_in_flux's model-wide DARE and Breadcrumbs", () => {
+  const twoTensors = (x: number[], y: number[]) => ParamSet.fromEntries([['x', { shape: [x.length], data: Float32Array.from(x) }], ['y', { shape: [y.length], data: Float32Array.from(y) }]]);
+  it('dare: int(p·n) - 1 drops over the whole model, survivors times 1/(1 - p), seeded', async () => {
+    const { mergeModels } = await import('../src/merge/engine.js');
+    const base = twoTensors(new Array(8).fill(0), new Array(12).fill(0));
+    const e = twoTensors(Array.from({ length: 8 }, (_, i) => i + 1), Array.from({ length: 12 }, (_, i) => i + 9));
+    const spec = (seed: number) => ({ technique: 'dare-linear', params: { p: 0.2, mask: 'kthvalue', scope: 'model' }, seed });
+    const counts = new Array<number>(20).fill(0);
+    for (let seed = 0; seed < 400; seed++) {
+      const out = await mergeModels(spec(seed), base, [e]);
+      const all = [...out.data('x'), ...out.data('y')];
+      // n = 20, k = int(0.2·20) = 4: exactly 3 dropped; survivors times 1.25
+      expect(all.filter((v) => v === 0).length).toBe(3);
+      all.forEach((v, i) => (v === 0 ? counts[i]++ : expect(v).toBeCloseTo((i + 1) * 1.25, 5)));
+    }
+    // each element is dropped with probability 3/20 (400 draws: 60 expected, sd 7)
+    for (const c of counts) expect(Math.abs(c - 60)).toBeLessThan(35);
+    const again = await mergeModels(spec(7), base, [e]);
+    expect([...again.data('x')]).toEqual([...(await mergeModels(spec(7), base, [e])).data('x')]);
+  });
+  it('a fomo_in_flux dare_ties config runs with those rules', () => {
+    const c = parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: dare_ties\nbase_model: b.safetensors\nmodels: [x.safetensors, y.safetensors]\nparameters: { prune_percentile: 0.3 }');
+    expect(c.params).toMatchObject({ p: 0.3, mask: 'kthvalue', scope: 'model', rescale: 'inverse', tieRule: 'majority', weightsAt: 'after', disjoint: 'mean' });
+    const crumbs = parseMergeConfig('toolkit: fomo_in_flux\nmerge_method: breadcrumbs_ties\nbase_model: b.safetensors\nmodels: [x.safetensors]');
+    expect(crumbs.params).toMatchObject({ granularity: 'model', p: 0.2, gamma: 0.2, disjoint: 'sum', counts: 'truncate' });
+  });
+  it('breadcrumbs over the model: every |τ| between the thresholds stays, ties included', async () => {
+    const { mergeModels } = await import('../src/merge/engine.js');
+    const base = twoTensors([0, 0, 0, 0, 0], [0, 0, 0, 0, 0]);
+    // magnitudes 1..10 with 2 twice: bottom int(0.2·10) = 2 -> lower threshold the 3rd smallest (2);
+    // top int(0.1·10) = 1 -> upper threshold the 2nd largest (9): keeps 2, 2, 3, ..., 9.
+    const e = twoTensors([1, 2, -2, 4, 10], [5, 6, -7, 8, 9]);
+    const out = await mergeModels({ technique: 'breadcrumbs', params: { granularity: 'model', p: 0.2, gamma: 0.1 } }, base, [e]);
+    expect([...out.data('x'), ...out.data('y')]).toEqual([0, 2, -2, 4, 0, 5, 6, -7, 8, 9]);
+  });
+});

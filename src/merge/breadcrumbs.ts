@@ -3,14 +3,19 @@ import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, per
 import { fail } from '../params/errors.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { COUNT_RULES, keepCount, rowLength, trimOutliers } from './trim.js';
-import { mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
+import { applyBand, prepareGlobalBand, type GlobalBand } from './global-band.js';
+import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 import { normalizeWeights } from './weights.js';
 
 const crumbSpecs = {
   p: num(0.9, 'Fraction of smallest-magnitude elements dropped, in [0, 1) (mergekit: density = 1 - p - gamma).'),
   gamma: num(0.01, 'Fraction of largest-magnitude elements dropped, in [0, 1); p + gamma < 1.'),
-  granularity: oneOf(['tensor', 'row'], 'tensor', 'Rank within each tensor (mergekit) or each row of the last dimension (fomo_in_flux, Breadcrumbs paper).'),
+  granularity: oneOf(
+    ['tensor', 'row', 'model'],
+    'tensor',
+    'Rank within each tensor (mergekit), each row of the last dimension (Breadcrumbs paper), or over the flattened model with threshold comparisons that keep ties (fomo_in_flux).',
+  ),
   rescale: oneOf(['none', 'l1'], 'none', 'Rescale survivors to keep the L1 norm (mergekit rescale: true) or not.'),
   density: num(
     0,
@@ -30,6 +35,21 @@ function checkCrumbs(technique: string, p: CrumbParams, raw: Record<string, unkn
     fail('CONFIG', `${technique}: give p (the bottom fraction dropped) or density (the fraction kept), not both`);
   }
   if (p.density === 0 && p.p + p.gamma >= 1) fail('CONFIG', `${technique}: p + gamma must be below 1 (got ${p.p} + ${p.gamma}), or nothing is kept`);
+  if (p.granularity === 'model' && (p.density > 0 || p.rescale !== 'none')) fail('CONFIG', `${technique}: granularity model (fomo_in_flux's band) takes p and gamma, without density or rescale`);
+}
+
+/** The model-wide band of every expert (granularity: model), with each expert's own p and gamma. */
+function prepareBand(c: CrumbParams, experts: number, sources: Parameters<NonNullable<MergeTechnique['prepare']>>[1], election?: { weights: readonly number[]; method: 'sum' | 'count' }) {
+  const each = expertCrumbs(c, sources.expertParams, experts);
+  return prepareGlobalBand(sources.base, sources.experts, (total, k) => ({ bottom: keepCount(total, each[k].p, c.counts), top: keepCount(total, each[k].gamma, c.counts) }), election);
+}
+
+/** τ_k of one tensor with the model-wide band applied. */
+function banded({ base, experts }: TensorMergeInput, band: GlobalBand | undefined, name: string): Float32Array[] {
+  if (!band) throw new Error(`breadcrumbs: granularity "model" needs prepare() to have seen tensor "${name}"`);
+  const taus = taskVectors(base, experts);
+  taus.forEach((t, k) => applyBand(t, band.lo[k], band.hi[k]));
+  return taus;
 }
 
 /** The counts dropped from the bottom and the top of a unit of n elements, with one expert's p, gamma and density. */
@@ -124,7 +144,11 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
     checkCrumbs('breadcrumbs', p, raw);
     return p;
   },
-  merge(input, p) {
+  async prepare(p, sources) {
+    return p.granularity === 'model' ? prepareBand(p, sources.experts.length, sources) : undefined;
+  },
+  merge(input, p, prepared) {
+    if (p.granularity === 'model') return applyDelta(input.base, p.lambda, linearDelta(banded(input, prepared as GlobalBand, input.name), input.weights, p, 'breadcrumbs', input.out));
     // Per tensor without rescaling, a backend may fuse selection, trim and the linear step (same bits).
     const n = input.base.length;
     const bands = expertCrumbs(p, input.expertParams, input.experts.length).map((c) => bandCounts(n, c));
@@ -152,7 +176,7 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
     perModel: ['p', 'gamma', 'density'],
     kernels: ['absTopKPair', 'trimBand', 'sub', 'sumAbs', 'scale', 'tiesMerge'],
     toolkits:
-      'mergekit `breadcrumbs_ties` as its config says: as `breadcrumbs`, with `disjoint: sum` (its `normalize: false`). Near fomo_in_flux `breadcrumbs_ties`: `p: 0.2, gamma: 0.2, disjoint: sum, tieRule: majority, weightsAt: after` (it bands the flattened model)',
+      'mergekit `breadcrumbs_ties` as its config says: as `breadcrumbs`, with `disjoint: sum` (its `normalize: false`). fomo_in_flux `breadcrumbs_ties` (`toolkit: fomo_in_flux`): `granularity: model, counts: truncate, disjoint: sum, tieRule: majority, weightsAt: after`',
     laws: {
       idempotent: [{ p: 0, gamma: 0 }],
       symmetric: [{ p: 0.3, gamma: 0.1 }],
@@ -166,6 +190,16 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
       (g) => ({ disjoint: mergekitDisjoint(g), rescale: mergekitRescale(g), counts: 'truncate' }),
       crumbsOf,
     ),
+    // continual_lib/merge.py BreadcrumbsTIES: the band over the flattened model, then its TIES step.
+    fomo_in_flux: fomoTaskVector('breadcrumbs_ties', { prune_percentile: 0.2, top_prune_percentile: 0.2, merge_function: 'sum' }, (g) => ({
+      granularity: 'model',
+      p: g.prune_percentile,
+      gamma: g.top_prune_percentile,
+      counts: 'truncate',
+      disjoint: g.merge_function,
+      tieRule: 'majority',
+      weightsAt: 'after',
+    })),
   },
   experts: { min: 1 },
   parse(raw) {
@@ -173,8 +207,15 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
     checkCrumbs('breadcrumbs-ties', p, raw);
     return p;
   },
-  merge(input, p) {
-    const taus = trimmed(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', undefined, input.out);
+  async prepare(p, sources) {
+    if (p.granularity !== 'model') return undefined;
+    const needsTotal = p.tieRule === 'majority' || p.tieRule === 'minority';
+    const electionWeights = p.weightsAt === 'before' ? sources.weights : sources.weights.map(() => 1);
+    return prepareBand(p, sources.experts.length, sources, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
+  },
+  merge(input, p, prepared) {
+    const band = prepared as GlobalBand | undefined;
+    const taus = p.granularity === 'model' ? banded(input, band, input.name) : trimmed(input, p);
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', band?.signTotal, input.out);
   },
 };

@@ -2,8 +2,10 @@ import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale, sumAbs } from '../params/kernels.js';
 import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
-import type { MergeTechnique, TensorMergeInput } from './types.js';
-import { mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
+import { fail } from '../params/errors.js';
+import { applyDrop, modelDropCount, prepareGlobalDrop, type GlobalDrop } from './global-drop.js';
+import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
+import type { MergeSources, MergeTechnique, TensorMergeInput } from './types.js';
 import { uniformStream } from './uniform.js';
 import { normalizeWeights } from './weights.js';
 
@@ -15,10 +17,11 @@ const dropSpecs = {
     'Survivors times 1/(1-p) (DARE paper, FusionBench), or so the L1 norm is unchanged (mergekit rescale: true), or not at all.',
   ),
   mask: oneOf(
-    ['bernoulli', 'exact'],
+    ['bernoulli', 'exact', 'kthvalue'],
     'bernoulli',
-    'Drop each element independently with probability p (mergekit, FusionBench) or drop exactly ⌊p·n⌋ elements chosen uniformly (fomo_in_flux).',
+    'Drop each element independently with probability p (mergekit, FusionBench), exactly ⌊p·n⌋ elements chosen uniformly, or int(p·n) - 1 of them (fomo_in_flux: random values >= their k-th smallest are kept).',
   ),
+  scope: oneOf(['tensor', 'model'], 'tensor', 'Drop within each tensor, or (exact and kthvalue masks) over the flattened model (fomo_in_flux).'),
 };
 
 type DropParams = ParamsOf<typeof dropSpecs>;
@@ -30,6 +33,21 @@ function keepToDrop(density: number): number {
 
 function checkDrop(technique: string, p: DropParams): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
+  if (p.scope === 'model' && (p.mask === 'bernoulli' || p.rescale === 'l1')) fail('CONFIG', `${technique}: scope model takes mask exact or kthvalue and rescale inverse or none`);
+}
+
+/** The model-wide drop (scope: model), with each expert's own p. */
+function prepareDrop(p: DropParams, sources: MergeSources, election?: { weights: readonly number[]; method: 'sum' | 'count' }): Promise<GlobalDrop> | undefined {
+  if (p.scope !== 'model') return undefined;
+  const ps = perExpert(sources.expertParams, 'p', p.p, sources.experts.length);
+  return prepareGlobalDrop(sources.base, sources.experts, ps, { mask: p.mask as 'exact' | 'kthvalue', rescale: p.rescale as 'inverse' | 'none', seed: sources.seed ?? 0 }, election);
+}
+
+function modelDropped({ base, experts, name }: TensorMergeInput, drop: GlobalDrop | undefined): Float32Array[] {
+  if (!drop) throw new Error(`dare: scope "model" needs prepare() to have seen tensor "${name}"`);
+  const taus = taskVectors(base, experts);
+  taus.forEach((t, k) => applyDrop(t, drop, name, k));
+  return taus;
 }
 
 /**
@@ -37,14 +55,14 @@ function checkDrop(technique: string, p: DropParams): void {
  * index order (bernoulli: one per element; exact: one per dropped element). The techniques draw the
  * Bernoulli mask from counter-based draws instead (dropTaskVectorCounter); this form takes any draws.
  */
-export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number): void {
+export function dropTaskVector(t: Float32Array, d: Pick<DropParams, 'p' | 'rescale' | 'mask'>, rng: () => number): void {
   const n = t.length;
   const before = d.rescale === 'l1' ? sumAbs(t) : 0;
   if (d.mask === 'bernoulli') {
     for (let i = 0; i < n; i++) if (rng() < d.p) t[i] = 0;
   } else {
     // Partial Fisher-Yates: the first m entries of idx are a uniform m-subset.
-    const m = Math.min(n, Math.floor(d.p * n + 1e-9));
+    const m = d.mask === 'kthvalue' ? modelDropCount(n, d.p, 'kthvalue') : Math.min(n, Math.floor(d.p * n + 1e-9));
     const idx = new Uint32Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
     for (let i = 0; i < m; i++) {
@@ -69,7 +87,7 @@ export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number
  * ratio before/after the drop (l1; 1 when either norm is below 1e-7, mergekit's guard), the norms from
  * the ordered blocked sums of dareL1 on v = x - base (or v = x without base).
  */
-function survivorScale(d: DropParams, cut: number, key: CounterKey, k: number, x: Float32Array, base?: Float32Array): number {
+function survivorScale(d: Pick<DropParams, 'p' | 'rescale'>, cut: number, key: CounterKey, k: number, x: Float32Array, base?: Float32Array): number {
   if (d.p === 0 || d.rescale === 'none') return 1;
   if (d.rescale === 'inverse') return 1 / (1 - d.p);
   const [before, after] = dareL1(x, base, cut, key, k);
@@ -81,9 +99,9 @@ function survivorScale(d: DropParams, cut: number, key: CounterKey, k: number, x
  * iff u32(key, k, i) >= floor(p·2^32) (src/params/counter-rng.ts), survivors rescaled. Every element's
  * draw is independent of every other's, so the pass is threaded and vectorised.
  */
-export function dropTaskVectorCounter(t: Float32Array, d: Omit<DropParams, 'mask'>, key: CounterKey, k: number): void {
+export function dropTaskVectorCounter(t: Float32Array, d: Pick<DropParams, 'p' | 'rescale'>, key: CounterKey, k: number): void {
   const cut = dropCut(d.p);
-  dareDrop(t, cut, key, k, survivorScale({ ...d, mask: 'bernoulli' }, cut, key, k, t));
+  dareDrop(t, cut, key, k, survivorScale(d, cut, key, k, t));
 }
 
 /**
@@ -160,7 +178,9 @@ export const dareLinear: MergeTechnique<LinearParams> = {
     checkDrop('dare-linear', p);
     return p;
   },
-  merge(input, p) {
+  prepare: async (p, sources) => prepareDrop(p, sources),
+  merge(input, p, prepared) {
+    if (p.scope === 'model') return applyDelta(input.base, p.lambda, linearDelta(modelDropped(input, prepared as GlobalDrop), input.weights, p, 'dare-linear', input.out));
     // The fused pass takes one p; models with their own p take the same steps one expert at a time.
     const shared = !input.expertParams || allSame(perExpert(input.expertParams, 'p', p.p, input.experts.length));
     if (p.mask === 'bernoulli' && shared) return fusedDareLinear(input, { ...p, p: input.expertParams?.[0]?.p ?? p.p });
@@ -181,7 +201,7 @@ export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
     perModel: ['p'],
     kernels: ['sub', 'dareDrop', 'dareL1', 'tiesMerge'],
     toolkits:
-      'mergekit `dare_ties` as its config says: `p = 1 − density` per model, `rescale: l1`, `disjoint: sum` (its `normalize: false`; `mean` with `normalize: true`). Near fomo_in_flux `dare_ties`: `p: 0.2, mask: exact, tieRule: majority, weightsAt: after` (it draws over the flattened model)',
+      'mergekit `dare_ties` as its config says: `p = 1 − density` per model, `rescale: l1`, `disjoint: sum` (its `normalize: false`; `mean` with `normalize: true`). fomo_in_flux `dare_ties` (`toolkit: fomo_in_flux`): `mask: kthvalue, scope: model, tieRule: majority, weightsAt: after`',
     laws: {
       idempotent: [{ p: 0 }],
       // the election's sign and the disjoint mean over agreeing weights are both unchanged by a common factor
@@ -196,6 +216,17 @@ export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
       (g) => ({ disjoint: mergekitDisjoint(g), rescale: mergekitRescale(g), mask: 'bernoulli' }),
       (v) => ({ p: keepToDrop(v.density as number) }),
     ),
+    // continual_lib/merge.py DARETIES: int(p·n) - 1 random drops over the flattened model, survivors
+    // times 1/(1 - p), then its TIES step.
+    fomo_in_flux: fomoTaskVector('dare_ties', { prune_percentile: 0.2, merge_function: 'mean' }, (g) => ({
+      p: g.prune_percentile,
+      mask: 'kthvalue',
+      scope: 'model',
+      rescale: 'inverse',
+      disjoint: g.merge_function,
+      tieRule: 'majority',
+      weightsAt: 'after',
+    })),
   },
   experts: { min: 1 },
   parse(raw) {
@@ -203,8 +234,14 @@ export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
     checkDrop('dare-ties', p);
     return p;
   },
-  merge(input, p) {
-    const taus = droppedTaskVectors(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', undefined, input.out);
+  async prepare(p, sources) {
+    const needsTotal = p.tieRule === 'majority' || p.tieRule === 'minority';
+    const electionWeights = p.weightsAt === 'before' ? sources.weights : sources.weights.map(() => 1);
+    return prepareDrop(p, sources, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
+  },
+  merge(input, p, prepared) {
+    const drop = prepared as GlobalDrop | undefined;
+    const taus = p.scope === 'model' ? modelDropped(input, drop) : droppedTaskVectors(input, p);
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', drop?.signTotal, input.out);
   },
 };

@@ -144,7 +144,7 @@ export async function mergeInto(
 ): Promise<void> {
   const { technique, params, weights, seed, expertParams } = resolveMerge(spec, experts.length);
   assertSameStructure(base, experts);
-  const prepared = technique.prepare ? await technique.prepare(params, { base, experts, weights, expertParams }) : undefined;
+  const prepared = technique.prepare ? await technique.prepare(params, { base, experts, weights, expertParams, seed }) : undefined;
   const infos = base.tensorInfos();
   const settingsOf = spec.perTensor?.(infos.map((t) => t.name));
   const parsedFor = tensorParamsCache(technique, params);

@@ -41,6 +41,8 @@ export interface MergeSources {
   readonly weights: readonly number[];
   /** Per expert, its per-model parameter values (as TensorMergeInput.expertParams), model-wide. */
   readonly expertParams?: readonly Readonly<Record<string, number>>[];
+  /** The merge seed, for random choices made over the whole model. */
+  readonly seed?: number;
 }
 
 /**
