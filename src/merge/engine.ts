@@ -1,4 +1,3 @@
-import seedrandom from 'seedrandom';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { firstNonFinite } from '../params/kernels.js';
 import { takeFiniteMark } from '../params/finite-marks.js';
@@ -7,6 +6,7 @@ import type { TensorSource } from '../params/source.js';
 import type { TensorInfo } from '../params/tensor.js';
 import { parseLines, withLines } from './lines.js';
 import { getTechnique } from './registry.js';
+import { tensorRng } from './tensor-rng.js';
 import type { MergeTechnique } from './types.js';
 
 /** What to merge with: a technique from the registry, its parameters, per-expert weights and a seed. */
@@ -121,9 +121,7 @@ export function checkExpertParams(
   return expertParams;
 }
 
-export function tensorRng(seed: number, name: string): () => number {
-  return seedrandom(`${seed}/${name}`);
-}
+export { tensorRng } from './tensor-rng.js';
 
 /** tensorRng, built on its first draw: seeding costs about 30 µs, and most techniques never draw. */
 function lazyTensorRng(seed: number, name: string): () => number {

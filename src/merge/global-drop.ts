@@ -1,7 +1,7 @@
 import { fail } from '../params/errors.js';
 import { scale, sub } from '../params/kernels.js';
 import type { TensorSource } from '../params/source.js';
-import { tensorRng } from './engine.js';
+import { tensorRng } from './tensor-rng.js';
 import { electSigns, signTotal, type Election } from './sign.js';
 import { keepCount } from './trim.js';
 import { uniformStream } from './uniform.js';
