@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMergeConfig } from '../src/cli/commands/merge.js';
@@ -229,5 +229,38 @@ describe("fomo_in_flux's model-wide DARE and Breadcrumbs", () => {
     const e = twoTensors([1, 2, -2, 4, 10], [5, 6, -7, 8, 9]);
     const out = await mergeModels({ technique: 'breadcrumbs', params: { granularity: 'model', p: 0.2, gamma: 0.1 } }, base, [e]);
     expect([...out.data('x'), ...out.data('y')]).toEqual([0, 2, -2, 4, 0, 5, 6, -7, 8, 9]);
+  });
+});
+
+describe('the worked configs of docs/merge-command.md', () => {
+  const doc = readFileSync(new URL('../docs/merge-command.md', import.meta.url), 'utf8');
+  const block = (section: string) => {
+    const from = doc.indexOf(section);
+    const start = doc.indexOf('```yaml\n', from) + '```yaml\n'.length;
+    return doc.slice(start, doc.indexOf('```', start));
+  };
+  const names = ['model.embed.weight', 'model.layers.0.mlp.weight', 'model.layers.1.attn.weight', 'model.layers.2.mlp.weight'];
+  const tensors = (f: (i: number) => number) => Object.fromEntries(names.map((n, j) => [n, [f(4 * j), f(4 * j + 1), f(4 * j + 2), f(4 * j + 3)]]));
+  it('coming from mergekit: runs unchanged, each tensor with its own density and weight', async () => {
+    for (const [dir, f] of [['llama-base', () => 0], ['expert-math', (i: number) => (i % 4) + 1], ['expert-code', (i: number) => -((i % 3) + 0.5)]] as const) {
+      mkdirSync(join(tmp.dir, dir), { recursive: true });
+      await write(`${dir}/model.safetensors`, tensors(f));
+    }
+    const out = await merge(block('## Coming from mergekit'), 'doc-mergekit');
+    const header = await openSafetensors(join(tmp.dir, 'doc-mergekit.safetensors'));
+    expect(header.entries.every((e) => e.dtype === 'BF16')).toBe(true);
+    await header.close();
+    // layer 2 (t = 1, indices 12..15): math's density is 0.1, int(0.4) = 0 kept; code keeps 2 of
+    // [-0.5, -1.5, -2.5, -0.5]; only code votes, and normalize divides its weighted values by its weight.
+    expect(values(out, 'model.layers.2.mlp.weight')).toEqual([0, -1.5, -2.5, 0]);
+    // layer 0 (t = 0): math keeps all of [1, 2, 3, 4]; code keeps [-1.5, -2.5, 0, 0] (weight 0.5, an mlp
+    // tensor); the weighted sums [0.25, 0.75, 3, 4] elect + everywhere, where math alone agrees.
+    expect(values(out, 'model.layers.0.mlp.weight')).toEqual([1, 2, 3, 4]);
+  });
+  it('coming from fomo_in_flux: runs', async () => {
+    await write('zero_shot.safetensors', tensors(() => 0));
+    for (let t = 1; t <= 3; t++) await write(`task-${t}.safetensors`, tensors((i) => ((i * 7 + t * 3) % 11) - 5));
+    const out = await merge(block('## Coming from fomo_in_flux'), 'doc-fomo');
+    expect(values(out, 'model.embed.weight').every((v) => Number.isFinite(v))).toBe(true);
   });
 });
