@@ -115,3 +115,13 @@ describe('tall-masks', () => {
     expect(run('tall-masks', { pruningThreshold: 2, lambda: 0.5 }, [1, 1, 1], [[2, 1, 3], [2, 4, -1]])).toEqual([2, 1, 1]);
   });
 });
+
+describe('LiNeS curves (fomo_in_flux lines_params scaling types)', () => {
+  it('layer l of L gets alpha + beta·x, x², or √x with x = l/(L-1)', async () => {
+    const { linesScale, parseLines } = await import('../src/merge/lines.js');
+    const at = (curve: string) => linesScale('visual.transformer.resblocks.1.attn.w', 5, parseLines({ alpha: 0.2, beta: 0.8, curve }));
+    expect(at('linear')).toBeCloseTo(0.2 + 0.8 * 0.25, 12);
+    expect(at('quadratic')).toBeCloseTo(0.2 + 0.8 * 0.0625, 12);
+    expect(at('sqrt')).toBeCloseTo(0.2 + 0.8 * 0.5, 12);
+  });
+});

@@ -27,6 +27,7 @@ const LINES_SPECS = {
     'alpha',
     'Scale for tensors in no layer: alpha (LiNeS reference code, fomo_in_flux), alpha + beta, or 1 (untouched merge).',
   ),
+  curve: oneOf(['linear', 'quadratic', 'sqrt'], 'linear', 'Layer l gets alpha + beta·x with x = l/(L-1), x², or √x (fomo_in_flux lines_params scaling types).'),
 };
 
 export const LINES_PARAMS: readonly ParamDoc[] = paramDocs(LINES_SPECS);
@@ -71,7 +72,8 @@ export function linesScale(name: string, L: number, o: LinesOptions, re: RegExp 
   const l = layerIndex(name, re);
   if (l === undefined) return o.outside === 'alpha' ? o.alpha : o.outside === 'deepest' ? o.alpha + o.beta : 1;
   if (l >= L) fail('CONFIG', `lines: tensor "${name}" is in layer ${l} but layers = ${L}`);
-  return o.alpha + o.beta * (L > 1 ? l / (L - 1) : 0);
+  const x = L > 1 ? l / (L - 1) : 0;
+  return o.alpha + o.beta * (o.curve === 'quadratic' ? x ** 2 : o.curve === 'sqrt' ? x ** 0.5 : x);
 }
 
 /** θ0 + s·(merged - θ0), in place on merged. */

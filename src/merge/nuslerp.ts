@@ -12,11 +12,19 @@ const specs = {
 };
 type Params = ParamsOf<typeof specs>;
 
-/** mergekit's nuslerp of vectors v0, v1 (length m, offset o, stride s) into out: colinear (|sin θ| < 1e-8) falls back to lerp. */
-function slerpVector(out: Float32Array, v0: ArrayLike<number>, v1: ArrayLike<number>, idx: readonly number[], t: number): void {
+/** One vector of a tensor: m elements from `start`, `step` apart. */
+interface Strided {
+  readonly start: number;
+  readonly step: number;
+  readonly m: number;
+}
+
+/** mergekit's nuslerp of one vector of v0 and v1 into out: colinear (|sin θ| < 1e-8) falls back to lerp. */
+function slerpVector(out: Float32Array, v0: ArrayLike<number>, v1: ArrayLike<number>, { start, step, m }: Strided, t: number): void {
+  const end = start + m * step;
   let n0 = 0;
   let n1 = 0;
-  for (const i of idx) {
+  for (let i = start; i < end; i += step) {
     n0 += v0[i] * v0[i];
     n1 += v1[i] * v1[i];
   }
@@ -24,28 +32,28 @@ function slerpVector(out: Float32Array, v0: ArrayLike<number>, v1: ArrayLike<num
   const d0 = Math.max(Math.sqrt(n0), 1e-7);
   const d1 = Math.max(Math.sqrt(n1), 1e-7);
   let cos = 0;
-  for (const i of idx) cos += (v0[i] / d0) * (v1[i] / d1);
+  for (let i = start; i < end; i += step) cos += (v0[i] / d0) * (v1[i] / d1);
   const theta = Math.acos(Math.max(-1, Math.min(1, cos)));
   const sin = Math.sin(theta);
   if (Math.abs(sin) < 1e-8) {
-    for (const i of idx) out[i] = (1 - t) * v0[i] + t * v1[i];
+    for (let i = start; i < end; i += step) out[i] = (1 - t) * v0[i] + t * v1[i];
     return;
   }
   const a = Math.sin((1 - t) * theta);
   const b = Math.sin(t * theta);
-  for (const i of idx) out[i] = (a * v0[i] + b * v1[i]) / sin;
+  for (let i = start; i < end; i += step) out[i] = (a * v0[i] + b * v1[i]) / sin;
 }
 
-/** The flat indices of each vector the interpolation runs over. */
-function vectors(shape: readonly number[], n: number, unit: Params['unit']): number[][] {
-  if (unit === 'tensor' || shape.length < 2) return [Array.from({ length: n }, (_, i) => i)];
+/** The vectors the interpolation runs over. */
+function vectors(shape: readonly number[], n: number, unit: Params['unit']): Strided[] {
+  if (unit === 'tensor' || shape.length < 2) return [{ start: 0, step: 1, m: n }];
   if (unit === 'last-dim') {
     const m = shape[shape.length - 1];
-    return Array.from({ length: n / m }, (_, r) => Array.from({ length: m }, (_, j) => r * m + j));
+    return Array.from({ length: n / m }, (_, r) => ({ start: r * m, step: 1, m }));
   }
   const m = shape[0];
   const stride = n / m;
-  return Array.from({ length: stride }, (_, c) => Array.from({ length: m }, (_, j) => j * stride + c));
+  return Array.from({ length: stride }, (_, c) => ({ start: c, step: stride, m }));
 }
 
 /**

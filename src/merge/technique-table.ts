@@ -17,6 +17,6 @@ export function techniqueTable(): string[] {
     '| technique (aliases) | parameters (default) | toolkit settings |',
     '|---|---|---|',
     ...rows,
-    `| LiNeS modifier (\`parameters.lines\`) | ${params(LINES_PARAMS)} | LiNeS reference code and fomo_in_flux \`lines_params\` (linear scaling) |`,
+    `| LiNeS modifier (\`parameters.lines\`) | ${params(LINES_PARAMS)} | LiNeS reference code; fomo_in_flux \`lines_params\` (alpha, beta, and its scaling type as \`curve\`) |`,
   ];
 }
