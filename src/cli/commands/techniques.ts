@@ -24,7 +24,9 @@ export function registerTechniques(program: Command): void {
       for (const t of listTechniques()) {
         const aliases = t.aliases?.length ? ` (aliases: ${t.aliases.join(', ')})` : '';
         const incremental = t.incremental ? ' [incremental]' : '';
-        console.log(`${t.name}${aliases}${incremental}: ${t.summary}`);
+        const dialects = Object.entries(t.dialects ?? {}).map(([toolkit, form]) => `${toolkit} ${form.method}`);
+        const spelled = dialects.length ? ` [configs: ${dialects.join(', ')}]` : '';
+        console.log(`${t.name}${aliases}${incremental}${spelled}: ${t.summary}`);
         printParams(t.params);
       }
       console.log('lines (a modifier for any technique: `parameters.lines` in a merge config, or MergeSpec.lines): scale the merged task vector of layer l by alpha + beta·l/(L-1).');
