@@ -33,9 +33,11 @@ function forEachGroup(shape: readonly number[], n: number, each: (indices: Int32
   const d0 = shape[0];
   const d1 = shape[1];
   const inner = n / (d0 * d1);
+  const idx = new Int32Array(d1);
   for (let a = 0; a < d0; a++) {
     for (let c = 0; c < inner; c++) {
-      each(Int32Array.from({ length: d1 }, (_, j) => (a * d1 + j) * inner + c));
+      for (let j = 0; j < d1; j++) idx[j] = (a * d1 + j) * inner + c;
+      each(idx);
     }
   }
 }
@@ -48,13 +50,34 @@ function forEachGroup(shape: readonly number[], n: number, each: (indices: Int32
 export function dellaKeepProbabilities(t: Float32Array, shape: readonly number[], density: number, epsilon: number): Float64Array {
   const q = new Float64Array(t.length);
   forEachGroup(shape, t.length, (idx) => {
-    const order = [...idx].sort((a, b) => Math.abs(t[a]) - Math.abs(t[b]) || a - b);
+    const order = rankOrder(t, idx);
     const m = order.length;
-    order.forEach((i, r) => {
-      q[i] = density - epsilon + (m > 1 ? (r / (m - 1)) * 2 * epsilon : 0);
-    });
+    for (let r = 0; r < m; r++) q[order[r]] = density - epsilon + (m > 1 ? (r / (m - 1)) * 2 * epsilon : 0);
   });
   return q;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+const asBits = (v: number) => {
+  f32[0] = Math.abs(v);
+  return u32[0];
+};
+
+/**
+ * The group's flat indices by |value| ascending, equal magnitudes by position. A non-negative float32
+ * orders like its bit pattern, so (bits·m + position) is one exact float64 key per element while it
+ * stays below 2^53, and a native typed-array sort does the rest; larger groups sort by comparison.
+ */
+function rankOrder(t: Float32Array, idx: Int32Array): Int32Array {
+  const m = idx.length;
+  if (m * 2 ** 31 >= 2 ** 53) return Int32Array.from([...idx].sort((a, b) => Math.abs(t[a]) - Math.abs(t[b]) || a - b));
+  const keys = new Float64Array(m);
+  for (let j = 0; j < m; j++) keys[j] = asBits(t[idx[j]]) * m + j;
+  keys.sort();
+  const order = new Int32Array(m);
+  for (let j = 0; j < m; j++) order[j] = idx[keys[j] % m];
+  return order;
 }
 
 /**

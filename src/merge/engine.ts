@@ -163,7 +163,7 @@ export async function mergeInto(
         rng: lazyTensorRng(seed, info.name),
         out: outputFor(options.into, info.name, baseData.length),
       },
-      own?.params ? parsedFor(own.params) : params,
+      own?.params ? parsedFor(own.params, info.name) : params,
       prepared,
     );
     // A kernel that wrote every value of `merged` may have checked them already (finite-marks.ts).
@@ -174,14 +174,21 @@ export async function mergeInto(
 }
 
 /** Parses a tensor's own raw parameters once per distinct value (a gradient has one value per layer). */
-function tensorParamsCache(technique: MergeTechnique<any>, resolved: object): (raw: Record<string, unknown>) => object {
+function tensorParamsCache(technique: MergeTechnique<any>, resolved: object): (raw: Record<string, unknown>, tensor: string) => object {
   const cache = new Map<string, object>();
   const lines = (resolved as { lines?: unknown }).lines;
-  return (raw) => {
+  return (raw, tensor) => {
     const key = JSON.stringify(raw);
     const hit = cache.get(key);
     if (hit) return hit;
-    const p: object = { ...technique.parse(raw), ...(lines ? { lines } : {}) };
+    let parsed: object;
+    try {
+      parsed = technique.parse(raw);
+    } catch (err) {
+      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `tensor "${tensor}": ${err.message}`, { cause: err });
+      throw err;
+    }
+    const p: object = { ...parsed, ...(lines ? { lines } : {}) };
     cache.set(key, p);
     return p;
   };

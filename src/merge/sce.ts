@@ -31,8 +31,21 @@ export function sceMask(taus: readonly Float32Array[], selectTopk: number): Uint
     if (variance[i] !== 0) nonzero++;
   }
   const k = Math.floor(nonzero * selectTopk);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => variance[b] - variance[a] || a - b);
-  for (let j = 0; j < k; j++) keep[order[j]] = 1;
+  if (k === 0) return keep;
+  // The k-th largest variance (a native sort of a copy), then the elements above it and the first
+  // ones equal to it, by index.
+  const sorted = Float64Array.from(variance).sort();
+  const threshold = sorted[n - k];
+  let above = 0;
+  for (let i = 0; i < n; i++) if (variance[i] > threshold) above++;
+  let ties = k - above;
+  for (let i = 0; i < n; i++) {
+    if (variance[i] > threshold) keep[i] = 1;
+    else if (variance[i] === threshold && ties > 0) {
+      keep[i] = 1;
+      ties--;
+    }
+  }
   return keep;
 }
 
