@@ -27,6 +27,8 @@ describe('della', () => {
   it('keep probabilities rise with the magnitude rank inside each row: density ± epsilon at the ends', () => {
     // row [3, -1, 2]: ranks 3, 1, 2 of 3 -> 0.4 + 0.2·(r-1)/2 = [0.6, 0.4, 0.5]; row [0, 5, 1] -> [0.4, 0.6, 0.5]
     close([...dellaKeepProbabilities(Float32Array.from([3, -1, 2, 0, 5, 1]), [2, 3], 0.5, 0.1)], [0.6, 0.4, 0.5, 0.4, 0.6, 0.5], 12);
+    // equal magnitudes rank by position: [2, -2, 1] -> ranks 2, 3, 1
+    close([...dellaKeepProbabilities(Float32Array.from([2, -2, 1]), [3], 0.5, 0.1)], [0.5, 0.6, 0.4], 12);
     // a 1-d tensor is one row; a single element gets density - epsilon
     close([...dellaKeepProbabilities(Float32Array.from([7]), [1], 0.5, 0.1)], [0.4], 12);
   });
