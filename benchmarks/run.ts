@@ -83,7 +83,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Whether a technique reads θ0 (all but a plain weighted average do: task vectors are θ_k - θ0). */
 function readsBase(t: MergeTechnique<any>): boolean {
-  return t.name !== 'weighted-average';
+  return t.facts.readsBase;
 }
 
 function allowed(t: MergeTechnique<any>, experts: number): boolean {
@@ -322,9 +322,7 @@ function summarize(rows: Row[]): string[] {
   // The issue's targets: ratios at the largest technique size, allocation included ('-') and into reused memory.
   const techniqueRows = rows.filter((r) => r.suite === 'technique');
   const largest = Math.max(0, ...techniqueRows.map((r) => num(r, 'params')));
-  const targets: [string, number][] = [
-    ['weighted-average', 0.7], ['task-arithmetic', 0.7], ['ties', 0.35], ['dare-linear', 0.35], ['breadcrumbs', 0.35], ['magmax', 0.35],
-  ];
+  const targets = listTechniques().flatMap((t): [string, number][] => (t.facts.benchTarget === undefined ? [] : [[t.name, t.facts.benchTarget]]));
   for (const [name, target] of targets) {
     const at = (protocol: string) => techniqueRows.find((r) => r.technique === name && r.protocol === protocol && num(r, 'params') === largest);
     const fresh = at('-');

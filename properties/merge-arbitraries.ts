@@ -30,7 +30,13 @@ export interface Case {
 }
 
 /** One technique on one tensor, straight through parse + merge. */
-export function mergeOne(technique: string, params: Record<string, unknown>, c: Case, rng = tensorRng(c.seed, 'w')): Float32Array {
+export function mergeOne(
+  technique: string,
+  params: Record<string, unknown>,
+  c: Case,
+  rng = tensorRng(c.seed, 'w'),
+  expertParams?: readonly Record<string, number>[],
+): Float32Array {
   const t = getTechnique(technique);
   return t.merge(
     {
@@ -40,6 +46,7 @@ export function mergeOne(technique: string, params: Record<string, unknown>, c: 
       experts: c.experts.map((e) => Float32Array.from(e)),
       weights: c.weights,
       rng,
+      expertParams,
     },
     t.parse(params),
   );

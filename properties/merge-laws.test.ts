@@ -5,34 +5,23 @@ import { randomPick, randomPickByKey } from '../src/merge/random-selection.js';
 import { counterKey } from '../src/params/counter-rng.js';
 import { uniformStream } from '../src/merge/uniform.js';
 import { listTechniques } from '../src/merge/registry.js';
+import type { MergeTechnique } from '../src/merge/types.js';
 import { type Case, maxAbs, mergeCase, mergeOne, nearlyEqual, sameValues } from './merge-arbitraries.js';
 
 const RUNS = { numRuns: 60 };
 
-/** Techniques (with parameters) for which merging N copies of one model returns that model. */
-const IDEMPOTENT: [string, Record<string, unknown>, number][] = [
-  ['weighted-average', {}, 1],
-  ['task-arithmetic', { normalize: true }, 1],
-  ['ties', { density: 1 }, 1],
-  ['ties', { density: 1, election: 'count', disjoint: 'max', weightsAt: 'after' }, 1],
-  ['dare-linear', { p: 0, normalize: true }, 1],
-  ['breadcrumbs', { p: 0, gamma: 0, normalize: true }, 1],
-  ['dare-ties', { p: 0 }, 1],
-  ['breadcrumbs-ties', { p: 0, gamma: 0 }, 1],
-  ['magmax', {}, 1],
-  ['model-stock', {}, 2],
-  ['model-stock', { aggregate: 'angle', granularity: 'row' }, 2],
-  ['slerp', { t: 0.3 }, 2],
-  ['random-selection', {}, 1],
-];
+/** Every registered technique with each setting its facts name for a law. */
+function lawCases(law: 'idempotent' | 'symmetric'): [MergeTechnique<any>, Readonly<Record<string, unknown>>][] {
+  return listTechniques().flatMap((t) => (t.facts.laws[law] ?? []).map((params): [MergeTechnique<any>, Readonly<Record<string, unknown>>] => [t, params]));
+}
 
 describe('idempotence: merging copies of one model returns it', () => {
-  for (const [name, params, min] of IDEMPOTENT) {
-    it(`${name} ${JSON.stringify(params)}`, () => {
+  for (const [t, params] of lawCases('idempotent')) {
+    it(`${t.name} ${JSON.stringify(params)}`, () => {
       fc.assert(
-        fc.property(mergeCase(min, name === 'slerp' ? 2 : 5), (c) => {
+        fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), (c) => {
           const copies: Case = { ...c, experts: c.experts.map(() => c.experts[0]) };
-          const out = mergeOne(name, params, copies);
+          const out = mergeOne(t.name, { ...params }, copies);
           return nearlyEqual(out, Float32Array.from(c.experts[0]), maxAbs(c));
         }),
         RUNS,
@@ -45,27 +34,17 @@ function permute<T>(xs: readonly T[], order: readonly number[]): T[] {
   return order.map((i) => xs[i]);
 }
 
-const PERMUTATION_INVARIANT: [string, Record<string, unknown>][] = [
-  ['weighted-average', {}],
-  ['task-arithmetic', {}],
-  ['ties', { density: 0.5 }],
-  ['ties', { density: 0.3, election: 'count', disjoint: 'sum', tieRule: 'majority' }],
-  ['breadcrumbs-ties', { p: 0.3, gamma: 0.1 }],
-  ['breadcrumbs', { p: 0.3, gamma: 0.1 }],
-  ['model-stock', {}],
-];
-
 describe('permutation invariance: reordering experts (with their weights) changes nothing', () => {
-  for (const [name, params] of PERMUTATION_INVARIANT) {
-    it(`${name} ${JSON.stringify(params)}`, () => {
+  for (const [t, params] of lawCases('symmetric')) {
+    it(`${t.name} ${JSON.stringify(params)}`, () => {
       fc.assert(
         fc.property(
-          mergeCase(name === 'model-stock' ? 2 : 1).chain((c) =>
+          mergeCase(t.experts.min, t.experts.max ?? 5).chain((c) =>
             fc.record({ c: fc.constant(c), order: fc.shuffledSubarray([...c.experts.keys()], { minLength: c.experts.length }) }),
           ),
           ({ c, order }) => {
-            const a = mergeOne(name, params, c);
-            const b = mergeOne(name, params, { ...c, experts: permute(c.experts, order), weights: permute(c.weights, order) });
+            const a = mergeOne(t.name, { ...params }, c);
+            const b = mergeOne(t.name, { ...params }, { ...c, experts: permute(c.experts, order), weights: permute(c.weights, order) });
             return nearlyEqual(a, b, maxAbs(c) * c.experts.length);
           },
         ),
@@ -92,33 +71,34 @@ describe('permutation invariance: reordering experts (with their weights) change
 });
 
 describe('weight-scale invariance: techniques that normalise weights ignore a common factor', () => {
-  const cases: [string, Record<string, unknown>][] = [
-    ['weighted-average', {}],
-    ['task-arithmetic', { normalize: true }],
-    ['ties', { density: 0.6 }],
-    ['dare-linear', { p: 0.4, normalize: true }],
-    // the election's sign and the disjoint mean over agreeing weights are both unchanged by a common factor
-    ['dare-ties', { p: 0.4 }],
-    ['breadcrumbs', { p: 0.2, gamma: 0.1, normalize: true }],
-  ];
   // A sign election can meet votes that cancel to within rounding (two equal-magnitude values of opposite
   // sign under weights one ulp apart), and any other factor may round such a vote to the other sign; a
   // power of two scales every vote exactly, so for the electing techniques the factor is one.
   const anyFactor = fc.double({ min: 0.01, max: 100, noNaN: true });
   const powerOfTwo = fc.integer({ min: -6, max: 6 }).map((e) => 2 ** e);
-  for (const [name, params] of cases) {
-    const elects = name === 'ties' || name === 'dare-ties';
-    it(`${name} ${JSON.stringify(params)}`, () => {
-      fc.assert(
-        fc.property(mergeCase(), elects ? powerOfTwo : anyFactor, (c, s) => {
-          const a = mergeOne(name, params, c);
-          const b = mergeOne(name, params, { ...c, weights: c.weights.map((w) => w * s) });
-          return nearlyEqual(a, b, maxAbs(c) * (name.startsWith('dare') ? 4 : 1));
-        }),
-        RUNS,
-      );
-    });
+  for (const t of listTechniques()) {
+    for (const { params, factor, tolerance } of t.facts.laws.weightScale ?? []) {
+      it(`${t.name} ${JSON.stringify(params)}`, () => {
+        fc.assert(
+          fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), factor === 'any' ? anyFactor : powerOfTwo, (c, s) => {
+            const a = mergeOne(t.name, { ...params }, c);
+            const b = mergeOne(t.name, { ...params }, { ...c, weights: c.weights.map((w) => w * s) });
+            return nearlyEqual(a, b, maxAbs(c) * tolerance);
+          }),
+          RUNS,
+        );
+      });
+    }
   }
+  it('weights a technique ignores: any weights give the identical merge', () => {
+    const ignoring = listTechniques().filter((t) => t.facts.weights === 'ignored');
+    fc.assert(
+      fc.property(mergeCase(2, 2), fc.constantFrom(...ignoring), fc.array(fc.double({ min: -8, max: 8, noNaN: true }), { minLength: 2, maxLength: 2 }), (c, t, w) =>
+        sameValues(mergeOne(t.name, {}, c), mergeOne(t.name, {}, { ...c, weights: w })),
+      ),
+      RUNS,
+    );
+  });
   it('random-selection: probabilities, so a power-of-two factor gives the identical draw', () => {
     fc.assert(
       fc.property(mergeCase(), fc.integer({ min: -6, max: 6 }), (c, e) => {
@@ -131,9 +111,36 @@ describe('weight-scale invariance: techniques that normalise weights ignore a co
   });
 });
 
+describe('per-model parameters: every model given the same value is the shared parameter, bit for bit', () => {
+  for (const t of listTechniques()) {
+    for (const key of t.facts.perModel) {
+      it(`${t.name} ${key}`, () => {
+        // values the technique accepts with its other parameters at their defaults
+        const valid = [0, 0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 2].filter((v) => {
+          try {
+            t.parse({ [key]: v });
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        const values = fc.constantFrom(...valid);
+        fc.assert(
+          fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), values, (c, v) => {
+            const shared = mergeOne(t.name, { [key]: v }, c);
+            const each = mergeOne(t.name, {}, c, tensorRng(c.seed, 'w'), c.experts.map(() => ({ [key]: v })));
+            return sameValues(shared, each);
+          }),
+          RUNS,
+        );
+      });
+    }
+  }
+});
+
 describe('boundaries', () => {
-  it('λ = 0 returns the base for every task-vector technique', () => {
-    const names = ['task-arithmetic', 'ties', 'dare-linear', 'dare-ties', 'breadcrumbs', 'breadcrumbs-ties', 'magmax', 'random-selection'];
+  it('λ = 0 returns the base for every technique with a λ (it scales the merged task vector)', () => {
+    const names = listTechniques().filter((t) => t.params.some((p) => p.name === 'lambda')).map((t) => t.name);
     fc.assert(
       fc.property(mergeCase(), fc.constantFrom(...names), (c, name) => sameValues(mergeOne(name, { lambda: 0 }, c), Float32Array.from(c.base))),
       RUNS,

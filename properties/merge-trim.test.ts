@@ -85,7 +85,7 @@ describe('trimming keeps exact counts', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 12 }), fc.double({ min: 0, max: 0.6, noNaN: true }), (rows, cols, p) => {
         const x = Float32Array.from({ length: rows * cols }, (_, i) => ((i * 7919) % 13) - 6.5);
-        breadcrumbTrim(x, [rows, cols], { p, gamma: 0.1, granularity: 'row', rescale: 'none' });
+        breadcrumbTrim(x, [rows, cols], { p, gamma: 0.1, granularity: 'row', rescale: 'none', density: 0, counts: 'guarded' });
         const want = cols - Math.floor(p * cols + 1e-9) - Math.floor(0.1 * cols + 1e-9);
         for (let r = 0; r < rows; r++) if (nonzeros(x.subarray(r * cols, (r + 1) * cols)) !== want) return false;
         return true;
@@ -106,7 +106,7 @@ describe('trimming keeps exact counts', () => {
             ParamSet.fromEntries(shapes.map((n, j) => [`t${j}`, { shape: [n], data: Float32Array.from({ length: n }, (_, i) => vals[j % vals.length][i % vals[j % vals.length].length]) }]), label);
           const base = ParamSet.fromEntries(shapes.map((n, j) => [`t${j}`, { shape: [n], data: new Float32Array(n) }]), 'base');
           const experts = [mk('e1', a), mk('e2', b)];
-          const g = await prepareGlobalTrim(base, experts, density);
+          const g = await prepareGlobalTrim(base, experts, { count: (n) => keepCount(n, density) });
           const total = shapes.reduce((s, n) => s + n, 0);
           const K = keepCount(total, density);
           for (let k = 0; k < 2; k++) {

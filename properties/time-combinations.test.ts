@@ -10,8 +10,8 @@
  * combination depends on the order: init protocols other than base feed earlier experts into later
  * ones, `last` and `paint` deploy only the newest expert, and EMA / non-uniform merge-all weight
  * experts by position. DARE and random selection draw their random choices by expert position, so they
- * are order-sensitive by construction and only checked to run. SLERP takes two models, so merge-all
- * over three steps is a CONFIG error, checked as such.
+ * are order-sensitive by construction and only checked to run. SLERP and NuSLERP take two models, so
+ * merge-all over three steps is a CONFIG error, checked as such (passthrough takes one: any merge is).
  *
  * Also: the disk store gives bit-identical runs to the memory store.
  */
@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listTechniques } from '../src/merge/registry.js';
+import { getTechnique, listTechniques } from '../src/merge/registry.js';
 import { TimeMergeError } from '../src/params/errors.js';
 import { INIT_PROTOCOLS, runTime, type DeployProtocol, type InitProtocol, type Method } from '../src/time/index.js';
 import { mostModelsMergedAll } from '../src/time/method.js';
@@ -54,10 +54,11 @@ const PARAMS: Record<string, Record<string, unknown>> = {
   'task-arithmetic': { lambda: 0.8 },
 };
 /** Techniques whose merge is a symmetric function of the experts with equal weights. */
-const SYMMETRIC = new Set(['weighted-average', 'task-arithmetic', 'ties', 'breadcrumbs', 'breadcrumbs-ties', 'magmax', 'model-stock']);
-/** Techniques that ignore per-expert weights; of those, magmax is also associative (a running max). */
-const WEIGHT_FREE = new Set(['magmax', 'model-stock']);
-const WEIGHT_FREE_ASSOCIATIVE = new Set(['magmax']);
+const SYMMETRIC = new Set(['weighted-average', 'task-arithmetic', 'ties', 'breadcrumbs', 'breadcrumbs-ties', 'magmax', 'model-stock', 'sce', 'karcher', 'multislerp', 'tall-masks']);
+/** Techniques that ignore per-expert weights (their facts say so); of those, magmax is also associative (a running max). */
+const WEIGHT_FREE = new Set(listTechniques().flatMap((t) => (t.facts.weights === 'ignored' ? [t.name] : [])));
+// tall-masks with its default pruningThreshold 0 keeps every element: the unweighted task-vector sum.
+const WEIGHT_FREE_ASSOCIATIVE = new Set(['magmax', 'tall-masks']);
 const POSITIONAL_RANDOM = new Set(['dare-linear', 'dare-ties', 'random-selection']);
 
 function invariant(init: InitProtocol, d: DeployProtocol, technique: string): boolean {
@@ -107,16 +108,21 @@ describe('order sensitivity of every init x deploy x technique', () => {
             for (const deploy of DEPLOYS) {
               const m = method(init, deploy, technique);
               const what = `${technique} ${init} ${JSON.stringify(deploy)}`;
-              // SLERP merges two models: refused only where a merge-all would merge more (T = 3 here).
-              if (technique === 'slerp' && mostModelsMergedAll(m, stream.length) > 2) {
+              // A technique that takes at most `max` models (slerp, nuslerp: two; passthrough: one) is refused
+              // where a merge of every expert would merge more (T = 3 here): a CONFIG error.
+              const max = getTechnique(technique).experts.max;
+              if (max !== undefined && mostModelsMergedAll(m, stream.length) > max) {
                 const err = await finalModel(m, stream, vs[3]).catch((e: unknown) => e);
                 expect(err, what).toBeInstanceOf(TimeMergeError);
                 expect((err as TimeMergeError).code).toBe('CONFIG');
                 continue;
               }
-              const a = await finalModel(m, stream, vs[3]);
+              const run = await finalModel(m, stream, vs[3]).catch((e: unknown) => e);
+              if (max === 1 && run instanceof TimeMergeError && run.code === 'CONFIG') continue;
+              if (!Array.isArray(run)) throw run;
+              const a = run;
               for (const row of a) for (const x of row) expect(Number.isFinite(x), what).toBe(true);
-              if (POSITIONAL_RANDOM.has(technique) || technique === 'slerp') continue;
+              if (POSITIONAL_RANDOM.has(technique) || max !== undefined) continue;
               if (technique === 'model-stock' && mergesWithBase(deploy)) {
                 for (const row of a.slice(1)) expect(maxDiff(row, a[0]), `${what} should stay at θ0`).toBeLessThan(1e-6);
                 continue;

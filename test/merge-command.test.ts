@@ -46,7 +46,8 @@ const leftovers = () => readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp'));
 
 describe('merge config parsing', () => {
   it('normalises a config: resolved paths, default weight 1, parameters with defaults, alias resolved', () => {
-    const c = parseMergeConfig(TA.replace('task-arithmetic', 'task_arithmetic'), { source: 'x.yaml', baseDir: '/models' });
+    // toolkit: time-merge reads a mergekit spelling as the registry alias, with time-merge's parameters.
+    const c = parseMergeConfig(TA.replace('task-arithmetic', 'task_arithmetic') + 'toolkit: time-merge\n', { source: 'x.yaml', baseDir: '/models' });
     expect(c.technique).toBe('task-arithmetic');
     expect(c.base).toBe('/models/base.safetensors');
     expect(c.models).toEqual([
@@ -83,7 +84,11 @@ describe('merge config parsing', () => {
     ['not YAML', 'merge_method: [task', /not valid YAML/],
     ['a list', '- a\n- b\n', /must be a mapping/],
     ['duplicate key', TA + 'seed: 4\n', /not valid YAML: Map keys must be unique/],
-    ['unknown key', TA + 'tokenizer_source: base\n', /unknown key "tokenizer_source" \(known: merge_method, base_model/],
+    ['unknown key', TA + 'tokenizr: base\n', /unknown key "tokenizr" \(known: merge_method, base_model/],
+    ['a mergekit key it does not support', TA + 'tokenizer_source: base\n', /"tokenizer_source" \(mergekit: building a merged tokenizer\) is not supported/],
+    ['mergekit slices', TA.replace(/models:[\s\S]*parameters: \{ lambda/, 'slices: []\nparameters: { lambda'), /"slices" \(mergekit: layer slices/],
+    ['an unknown toolkit', TA + 'toolkit: peft\n', /toolkit must be one of mergekit, fomo_in_flux, time-merge, got "peft"/],
+    ['a method the toolkit does not have', TA.replace('task-arithmetic', 'magmax') + 'toolkit: mergekit\n', /merge_method "magmax" is not a mergekit method time-merge implements/],
     ['no merge_method', TA.replace('merge_method: task-arithmetic\n', ''), /merge_method is required/],
     ['unknown technique', TA.replace('task-arithmetic', 'frankenmerge'), /unknown merge technique "frankenmerge"/],
     ['no base_model', TA.replace('base_model: base.safetensors\n', ''), /base_model is required/],
@@ -91,15 +96,21 @@ describe('merge config parsing', () => {
     ['model entry with unknown key', TA.replace('- b.safetensors', '- { model: b.safetensors, weigth: 2 }'), /models\[1\]: unknown key "weigth"/],
     ['a per-model key the technique does not have', TA.replace('weight: 0.5', 'weight: 0.5, density: 0.2'), /models\[0\] \(a\.safetensors\)\.parameters: "density" is not a parameter of task-arithmetic \(per-model: weight; technique parameters: lambda, normalize\)/],
     [
-      'per-model values that disagree with the default',
-      TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: 0.5, density: 0.5'),
-      /models\[1\] \(b\.safetensors\): density is 0\.2 \(the default\) but 0\.5 for .*models\[0\] \(a\.safetensors\); ties applies one density to every model/,
+      'per-model values of a parameter set once for the merge that disagree with the default',
+      TA.replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: 0.5, normalize: true'),
+      /models\[1\] \(b\.safetensors\): normalize is false \(the default\) but true for .*models\[0\] \(a\.safetensors\); task-arithmetic applies one normalize to every model/,
     ],
     [
-      'per-model values that disagree with each other',
-      TA.replace('task-arithmetic', 'dare-ties').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: 0.5, p: 0.3').replace('- b.safetensors', '- { model: b.safetensors, parameters: { p: 0.4 } }'),
-      /models\[1\] \(b\.safetensors\): p is 0\.4 but 0\.3 for .*models\[0\]/,
+      'per-model values of a parameter set once for the merge that disagree with each other',
+      TA.replace('task-arithmetic', 'dare-ties').replace('lambda: 0.5', 'p: 0.3').replace('weight: 0.5', 'weight: 0.5, lambda: 0.3').replace('- b.safetensors', '- { model: b.safetensors, parameters: { lambda: 0.4 } }'),
+      /models\[1\] \(b\.safetensors\): lambda is 0\.4 but 0\.3 for .*models\[0\]/,
     ],
+    ['a per-model mergekit value out of range', TA.replace('task-arithmetic', 'dare_ties').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: 0.5, density: 0'), /mergekit dare_ties: model 1: dare-ties: p must be in \[0, 1\), got 1/],
+    ['a global mergekit parameter under a model', TA.replace('task-arithmetic', 'ties').replace('weight: 0.5', 'weight: 0.5, normalize: false'), /models\[0\] \(a\.safetensors\)\.parameters: "normalize" is not a per-model parameter of mergekit ties .*set once for the merge/],
+    ['a mergekit parameter of the wrong type', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'normalize: "yes"'), /parameters\.normalize must be a boolean, got "yes"/],
+    ['a gradient entry out of range', TA.replace('task-arithmetic', 'ties').replace('weight: 0.5', 'weight: 0.5, density: [1, 0.5, 1.5]'), /with 1\.5 from \[1,0\.5,1\.5\].*ties: density must be in \(0, 1\], got 1\.5/],
+    ['a malformed filter list', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'density: [{ filter: mlp, value: 0.5 }, 0.3]'), /parameters\.density\[1\]: a list mixing values and conditions/],
+    ['mergekit slerp without t', TA.replace('task-arithmetic', 'slerp').replace('lambda: 0.5', ''), /mergekit slerp needs parameters\.t/],
     ['a per-model value out of range', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'density: 1.5').replace('weight: 0.5', 'weight: 0.5, density: 1.5'), /ties: density must be in \(0, 1\], got 1\.5/],
     ['weights summing to zero for a normalising technique', TA.replace('task-arithmetic', 'weighted-average').replace('lambda: 0.5', 'normalize: true').replace('weight: 0.5', 'weight: -1'), /models: weights \[-1, 1\] sum to zero and weighted-average normalises them \(normalize: true\)/],
     ['negative draw probabilities for random-selection', TA.replace('task-arithmetic', 'random-selection').replace('lambda: 0.5', 'lambda: 1').replace('weight: 0.5', 'weight: -0.5'), /random-selection draws experts with probabilities ∝ weights, which must be >= 0; got \[-0.5, 1\]/],
@@ -107,8 +118,9 @@ describe('merge config parsing', () => {
     ['unknown technique parameter', TA.replace('lambda: 0.5', 'lamda: 0.5'), /task-arithmetic: unknown parameter "lamda" \(did you mean "lambda"\?\) \(known: lambda, normalize\)/],
     ['technique parameter of the wrong type', TA.replace('lambda: 0.5', 'lambda: big'), /task-arithmetic: lambda must be a finite number, got "big"/],
     ['parameter out of range', TA.replace('task-arithmetic', 'ties').replace('lambda: 0.5', 'density: 1.5'), /ties: density/],
-    ['too many experts for slerp', TA.replace('task-arithmetic', 'slerp').replace('lambda: 0.5', 't: 0.5').replace('- b.safetensors', '- b.safetensors\n  - c.safetensors'), /slerp takes at most 2 expert models, got 3/],
-    ['bad dtype', TA + 'dtype: int8\n', /dtype must be f32, f16 or bf16, got "int8"/],
+    ['too many experts for slerp', TA.replace('task-arithmetic', 'slerp').replace('lambda: 0.5', 't: 0.5').replace('- b.safetensors', '- b.safetensors\n  - c.safetensors') + 'toolkit: time-merge\n', /slerp takes at most 2 expert models, got 3/],
+    ['too many models for mergekit slerp', TA.replace('task-arithmetic', 'slerp').replace('lambda: 0.5', 't: 0.5').replace('- b.safetensors', '- b.safetensors\n  - c.safetensors'), /mergekit slerp interpolates base_model and one other model; got 3 other models/],
+    ['bad dtype', TA + 'dtype: int8\n', /dtype must be f32, f16 or bf16 \(float32, float16, bfloat16\), got "int8"/],
     ['negative seed', TA.replace('seed: 3', 'seed: -1'), /seed must be a non-negative integer, got -1/],
     ['fractional seed', TA.replace('seed: 3', 'seed: 1.5'), /seed must be a non-negative integer, got 1.5/],
     ['output not a path', TA.replace('output: out.safetensors', 'output: 3'), /output must be a file path/],
@@ -141,13 +153,17 @@ parameters: { lambda: 1 }
     expect(c.params.density).toBe(0.5);
     expect(c.params).toEqual(topLevel.params);
     expect(c.models).toEqual(topLevel.models);
-    expect(c.normalized.parameters).toMatchObject({ density: 0.5, lambda: 1 });
+    expect(c.expertParams).toBeUndefined();
+    expect(c.normalized.resolved).toMatchObject({ parameters: { density: 0.5, lambda: 1 }, weights: [0.5, 1] });
     // A per-model value equal to the top-level one agrees too.
     expect(parseMergeConfig(perModel.replace('lambda: 1', 'lambda: 1, density: 0.5')).params.density).toBe(0.5);
-    // A model without the key takes the top-level value, so it must agree with the others.
-    expect(() => parseMergeConfig(perModel.replace('{ density: 0.5 }', '{}').replace('lambda: 1', 'lambda: 1, density: 0.3'), { source: 'pm.yaml' })).toThrow(
-      /pm\.yaml: models\[1\] \(b\.safetensors\): density is 0\.3 \(top-level parameters\) but 0\.5 for pm\.yaml: models\[0\]/,
-    );
+    // A model without the key takes the top-level value (mergekit's fallback); values that differ stay per model.
+    const mixed = parseMergeConfig(perModel.replace('{ density: 0.5 }', '{}').replace('lambda: 1', 'lambda: 1, density: 0.3'), { source: 'pm.yaml' });
+    expect(mixed.expertParams).toEqual([{ density: 0.5 }, { density: 0.3 }]);
+    // Natively (toolkit: time-merge) the same: the registry technique with each model's own density.
+    const native = parseMergeConfig(perModel.replace('{ density: 0.5 }', '{ density: 0.3 }') + 'toolkit: time-merge\n');
+    expect(native.expertParams).toEqual([{ density: 0.5 }, { density: 0.3 }]);
+    expect(native.params.density).toBe(0.2);
   });
 
   it('reports a missing config file as an IO error', async () => {

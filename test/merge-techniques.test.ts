@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import * as kernels from '../src/params/kernels.js';
 import { tensorRng } from '../src/merge/engine.js';
 import { dropTaskVector, dropTaskVectorCounter } from '../src/merge/dare.js';
 import { randomPick, randomPickByKey } from '../src/merge/random-selection.js';
@@ -58,28 +60,37 @@ function configError(fn: () => unknown, code: string, pattern: RegExp): void {
 }
 
 describe('registry', () => {
-  it('lists every technique once, kebab-case, with toolkit aliases resolving to the same entry', () => {
-    const names = listTechniques().map((t) => t.name);
-    expect(names).toEqual([
-      'weighted-average',
-      'task-arithmetic',
-      'ties',
-      'dare-linear',
-      'dare-ties',
-      'breadcrumbs',
-      'breadcrumbs-ties',
-      'magmax',
-      'model-stock',
-      'slerp',
-      'random-selection',
-    ]);
-    for (const n of names) expect(n).toMatch(/^[a-z]+(-[a-z]+)*$/);
+  it('registers every technique of src/merge once, kebab-case, with toolkit aliases resolving to the same entry', async () => {
+    const registered = listTechniques();
+    const names = registered.map((t) => t.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    // Every exported technique object of src/merge is in the registry (a new file is found without a list).
+    const dir = new URL('../src/merge/', import.meta.url);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const mod = (await import(new URL(file, dir).href)) as Record<string, unknown>;
+      for (const [key, v] of Object.entries(mod)) {
+        const isTechnique = typeof v === 'object' && v !== null && 'merge' in v && 'parse' in v && 'facts' in v;
+        if (isTechnique) expect(registered, `${file}: ${key}`).toContain(v);
+      }
+    }
     expect(getTechnique('linear')).toBe(getTechnique('weighted-average'));
     expect(getTechnique('dare_ties')).toBe(getTechnique('dare-ties'));
     expect(getTechnique('model_stock')).toBe(getTechnique('model-stock'));
     expect(getTechnique('breadcrumbs_ties')).toBe(getTechnique('breadcrumbs-ties'));
     expect(getTechnique('random')).toBe(getTechnique('random-selection'));
     configError(() => getTechnique('fisher'), 'CONFIG', /unknown merge technique "fisher"/);
+  });
+  it('states its facts: kernels that exist, per-model parameters it has, law settings it accepts', () => {
+    for (const t of listTechniques()) {
+      for (const k of t.facts.kernels) expect(typeof (kernels as Record<string, unknown>)[k], `${t.name}: kernel ${k}`).toBe('function');
+      for (const p of t.facts.perModel) expect(t.params.map((d) => d.name), `${t.name}: per-model ${p}`).toContain(p);
+      const laws = t.facts.laws;
+      for (const params of [...(laws.idempotent ?? []), ...(laws.symmetric ?? []), ...(laws.weightScale ?? []).map((w) => w.params)]) {
+        expect(() => t.parse({ ...params }), `${t.name} ${JSON.stringify(params)}`).not.toThrow();
+      }
+      expect(t.facts.toolkits.length).toBeGreaterThan(5);
+    }
   });
   it('documents a default for every parameter and accepts its own defaults', () => {
     for (const t of listTechniques()) {

@@ -1,9 +1,18 @@
 import { addScaled, allocateOutput, sub, tiesMerge, weightedSum, type TopKRule } from '../params/kernels.js';
 import { DISJOINT_MODES, type DisjointMode } from './disjoint.js';
-import { requireRange } from './params.js';
-import { ELECTIONS, TIE_RULES, type Election, type TieRule } from './sign.js';
-import type { ParamDoc } from './types.js';
+import { bool, num, oneOf, requireRange, type ParamsOf } from './params.js';
+import { ELECTIONS, TIE_RULES } from './sign.js';
 import { normalizeWeights } from './weights.js';
+
+/** Each expert's value of a per-model parameter: its own (TensorMergeInput.expertParams), else `value`. */
+export function perExpert(expertParams: readonly Readonly<Record<string, number>>[] | undefined, key: string, value: number, experts: number): number[] {
+  return Array.from({ length: experts }, (_, k) => expertParams?.[k]?.[key] ?? value);
+}
+
+/** Whether every entry equals the first. */
+export function allSame(values: readonly number[]): boolean {
+  return values.every((v) => v === values[0]);
+}
 
 /** Per-expert scratch for task vectors, grown as needed and reused tensor after tensor. */
 const scratch: Float32Array[] = [];
@@ -30,49 +39,27 @@ export function applyDelta(base: Float32Array, scale: number, delta: Float32Arra
 
 // ----- the TIES step shared by ties, dare-ties and breadcrumbs-ties -----
 
-export type WeightsAt = 'before' | 'after';
-
-export interface TiesOptions {
-  election: Election;
-  tieRule: TieRule;
-  disjoint: DisjointMode;
-  weightsAt: WeightsAt;
-  lambda: number;
+/** The parameters of the TIES step (sign election and disjoint merge). */
+export function tiesSpecs(defaults: { disjoint?: DisjointMode } = {}) {
+  return {
+    lambda: num(1, 'Scale of the merged task vector (FusionBench scaling_factor).'),
+    election: oneOf(ELECTIONS, 'sum', 'Sign election: sum of values (TIES paper, all toolkits) or count of signs (mergekit consensus_method: count).'),
+    tieRule: oneOf(
+      TIE_RULES,
+      'positive',
+      'Sign for a zero vote: positive (mergekit), majority of the tensor/model (FusionBench, fomo_in_flux), minority, negative, skip.',
+    ),
+    disjoint: oneOf(DISJOINT_MODES, defaults.disjoint ?? 'mean', 'Combine agreeing values: weighted mean (TIES), sum, or largest magnitude.'),
+    weightsAt: oneOf(
+      ['before', 'after'],
+      'before',
+      'Apply expert weights before the sign election (mergekit) or only in the disjoint merge (FusionBench, fomo_in_flux: unweighted election).',
+    ),
+  };
 }
 
-export function tiesParamDocs(defaults: Partial<TiesOptions> = {}): ParamDoc[] {
-  return [
-    { name: 'lambda', type: 'number', default: defaults.lambda ?? 1, description: 'Scale of the merged task vector (FusionBench scaling_factor).' },
-    {
-      name: 'election',
-      type: 'enum',
-      values: ELECTIONS,
-      default: defaults.election ?? 'sum',
-      description: 'Sign election: sum of values (TIES paper, all toolkits) or count of signs (mergekit consensus_method: count).',
-    },
-    {
-      name: 'tieRule',
-      type: 'enum',
-      values: TIE_RULES,
-      default: defaults.tieRule ?? 'positive',
-      description: 'Sign for a zero vote: positive (mergekit), majority of the tensor/model (FusionBench, fomo_in_flux), minority, negative, skip.',
-    },
-    {
-      name: 'disjoint',
-      type: 'enum',
-      values: DISJOINT_MODES,
-      default: defaults.disjoint ?? 'mean',
-      description: 'Combine agreeing values: weighted mean (TIES), sum, or largest magnitude.',
-    },
-    {
-      name: 'weightsAt',
-      type: 'enum',
-      values: ['before', 'after'],
-      default: defaults.weightsAt ?? 'before',
-      description: 'Apply expert weights before the sign election (mergekit) or only in the disjoint merge (FusionBench, fomo_in_flux: unweighted election).',
-    },
-  ];
-}
+export type TiesOptions = ParamsOf<ReturnType<typeof tiesSpecs>>;
+export type WeightsAt = TiesOptions['weightsAt'];
 
 /** The trim rule that keeps everything (inputs trimmed or dropped already). */
 export const KEEP_ALL: TopKRule = { threshold: -Infinity, ties: 0 };
@@ -110,17 +97,12 @@ export function mergeTies(
 
 // ----- the linear step shared by dare-linear and breadcrumbs -----
 
-export interface LinearOptions {
-  lambda: number;
-  normalize: boolean;
-}
+export const linearSpecs = {
+  lambda: num(1, 'Scale of the summed task vector.'),
+  normalize: bool(false, 'Divide weights by their sum (mergekit normalize: true).'),
+};
 
-export function linearParamDocs(): ParamDoc[] {
-  return [
-    { name: 'lambda', type: 'number', default: 1, description: 'Scale of the summed task vector.' },
-    { name: 'normalize', type: 'boolean', default: false, description: 'Divide weights by their sum (mergekit normalize: true).' },
-  ];
-}
+export type LinearOptions = ParamsOf<typeof linearSpecs>;
 
 /** Σ w_k v_k with weights optionally normalised (a zero sum is a MERGE error), into `into` when given. */
 export function linearDelta(values: readonly Float32Array[], weights: readonly number[], o: LinearOptions, what: string, into?: Float32Array): Float32Array {

@@ -1,11 +1,15 @@
-import { dirname, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { showValue } from '../params/show-value.js';
 import type { WriteDType } from '../params/safetensors/format.js';
 import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from './config-syntax.js';
-import { resolveMerge, type MergeSpec, type ResolvedMerge } from './engine.js';
+import { findToolkitForm, readDialect, type DialectModel } from './dialect-config.js';
+import { resolveMerge, type MergeSpec, type ResolvedMerge, type TensorSettings } from './engine.js';
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
+import { listTechniques } from './registry.js';
+import { DIALECTS, type Dialect } from './types.js';
 
 /**
  * A merge config (YAML or JSON) in the spirit of mergekit's:
@@ -39,9 +43,26 @@ export interface MergeConfig {
   readonly output?: string;
   /** The config as written, normalised (parameters with defaults), for the output's metadata. */
   readonly normalized: Record<string, unknown>;
+  /** The toolkit whose config this is, when it is read as that toolkit's (see `toolkit`). */
+  readonly dialect?: Dialect;
+  /** Per expert, its own values of per-model parameters (mergekit's per-model density, ...). */
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
+  /** Settings that vary by tensor (gradients over layers, name filters). */
+  readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
 }
 
-const TOP_KEYS = ['merge_method', 'base_model', 'models', 'parameters', 'dtype', 'seed', 'output'] as const;
+const TOP_KEYS = ['merge_method', 'base_model', 'models', 'parameters', 'dtype', 'out_dtype', 'seed', 'output', 'toolkit'] as const;
+
+/** mergekit keys with no meaning for a tensor-by-tensor merge of one models list: an error naming each. */
+const UNSUPPORTED_KEYS: Record<string, string> = {
+  slices: 'layer slices (stacking layer ranges of different models)',
+  modules: 'per-module merges',
+  tokenizer_source: 'building a merged tokenizer',
+  tokenizer: 'building a merged tokenizer',
+  chat_template: 'chat templates',
+};
+
+const TOOLKITS = [...DIALECTS, 'time-merge'] as const;
 const MODEL_KEYS = ['model', 'parameters'] as const;
 
 const DTYPE_NAMES: Record<string, WriteDType> = {
@@ -71,32 +92,57 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
   const source = options.source ?? '<inline>';
   const where = (what: string) => `${source}: ${what}`;
   const raw = parseConfigMapping(text, options.format, source, 'a merge config must be a mapping (merge_method, base_model, models, ...)');
+  for (const key of Object.keys(raw)) {
+    if (key in UNSUPPORTED_KEYS) fail('CONFIG', where(`"${key}" (mergekit: ${UNSUPPORTED_KEYS[key]}) is not supported; time-merge merges one list of models tensor by tensor`));
+  }
   checkKeys(raw, TOP_KEYS, where('unknown key'));
 
   const method = raw.merge_method;
   if (method === undefined || method === null || method === '') fail('CONFIG', where('merge_method is required: the name of a merge technique (see `time-merge techniques`)'));
   if (typeof method !== 'string') fail('CONFIG', where(`merge_method must be one technique name (a string; see \`time-merge techniques\`), got ${showValue(method)}`));
 
+  const toolkit = raw.toolkit;
+  if (toolkit !== undefined && !TOOLKITS.includes(toolkit as (typeof TOOLKITS)[number])) {
+    fail('CONFIG', where(`toolkit must be one of ${TOOLKITS.join(', ')}, got ${JSON.stringify(toolkit)}`));
+  }
+  const dialect: Dialect | undefined = toolkit === 'time-merge' ? undefined : ((toolkit as Dialect | undefined) ?? (findToolkitForm(listTechniques(), 'mergekit', method) ? 'mergekit' : undefined));
+
   const baseRaw = raw.base_model;
-  if (baseRaw === undefined || baseRaw === null || baseRaw === '') fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
-  if (typeof baseRaw !== 'string') fail('CONFIG', where(`base_model must be a checkpoint path (a string), got ${showValue(baseRaw)}`));
+  if (baseRaw !== undefined && baseRaw !== null && (typeof baseRaw !== 'string' || baseRaw === '')) {
+    fail('CONFIG', where(`base_model must be the path of the base (pre-trained) checkpoint (a string), got ${showValue(baseRaw)}`));
+  }
+  if (!dialect && typeof baseRaw !== 'string') fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
 
   if (!Array.isArray(raw.models) || raw.models.length === 0) fail('CONFIG', where('models must be a non-empty list of expert checkpoints'));
-  const models = raw.models.map((m, i) => parseModel(m, `${source}: models[${i}]`));
 
   const params = raw.parameters ?? {};
   if (!isPlainObject(params)) fail('CONFIG', where('parameters must be a mapping of technique parameters'));
 
+  // mergekit's dtype is the dtype it computes in and writes; out_dtype, when given, the one it writes.
+  // time-merge computes in float32 and writes out_dtype, else dtype.
+  const dtypeRaw = raw.out_dtype ?? raw.dtype;
   let dtype: WriteDType | undefined;
-  if (raw.dtype !== undefined && raw.dtype !== null) {
-    dtype = typeof raw.dtype === 'string' ? DTYPE_NAMES[raw.dtype.toLowerCase()] : undefined;
-    if (!dtype) fail('CONFIG', where(`dtype must be f32, f16 or bf16, got ${showValue(raw.dtype)}${typeof raw.dtype === 'string' ? didYouMean(raw.dtype, Object.keys(DTYPE_NAMES)) : ''}`));
+  if (dtypeRaw !== undefined && dtypeRaw !== null) {
+    dtype = typeof dtypeRaw === 'string' ? DTYPE_NAMES[dtypeRaw.toLowerCase()] : undefined;
+    if (!dtype) {
+      const key = raw.out_dtype !== undefined ? 'out_dtype' : 'dtype';
+      fail('CONFIG', where(`${key} must be f32, f16 or bf16 (float32, float16, bfloat16), got ${showValue(dtypeRaw)}${typeof dtypeRaw === 'string' ? didYouMean(dtypeRaw, Object.keys(DTYPE_NAMES)) : ''}`));
+    }
   }
 
   const seed = raw.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(raw.seed)}`));
 
   if (raw.output !== undefined && (typeof raw.output !== 'string' || raw.output === '')) fail('CONFIG', where('output must be a file path'));
+
+  const baseDir = options.baseDir ?? '.';
+  const at = (p: string) => checkpointPath(resolve(baseDir, p));
+  const output = typeof raw.output === 'string' ? resolve(baseDir, raw.output) : undefined;
+  if (dialect) {
+    return parseDialectConfig(dialect, method, raw.models, params, typeof baseRaw === 'string' ? baseRaw : undefined, { source, at, dtype, seed, output });
+  }
+  const base = baseRaw as string;
+  const models = raw.models.map((m, i) => parseModel(m, `${source}: models[${i}]`));
 
   const weights = models.map((m) => m.weight);
   const modelWhere = (i: number) => `${source}: models[${i}] (${models[i].model})`;
@@ -105,31 +151,30 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
     resolved = resolveMerge({ technique: method, params, weights, seed }, models.length);
     if (models.some((m) => Object.keys(m.params).length > 0)) {
       const lifted = liftModelParams(resolved.technique, params, resolved.params as Record<string, unknown>, models, modelWhere);
-      resolved = resolveMerge({ technique: method, params: lifted, weights, seed }, models.length);
+      resolved = resolveMerge({ technique: method, params: lifted.params, weights, seed, expertParams: lifted.expertParams }, models.length);
     }
   } catch (err) {
     if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, err.message.startsWith(source) ? err.message : where(err.message), { cause: err });
     throw err;
   }
-  checkWeightsUsable(resolved.technique.name, resolved.params as Record<string, unknown>, weights, where('models'));
+  checkWeightsUsable(resolved.technique, resolved.params as Record<string, unknown>, weights, where('models'));
 
-  const baseDir = options.baseDir ?? '.';
-  const at = (p: string) => resolve(baseDir, p);
   const technique = resolved.technique.name;
   const parsedParams = { ...(resolved.params as Record<string, unknown>) };
   return {
     source,
     technique,
     params: parsedParams,
-    base: at(baseRaw),
+    base: at(base),
     models: models.map((m) => ({ path: at(m.model), weight: m.weight })),
     dtype,
     seed,
-    output: typeof raw.output === 'string' ? at(raw.output) : undefined,
+    output,
+    expertParams: resolved.expertParams,
     normalized: {
       merge_method: technique,
-      base_model: baseRaw,
-      models: models.map((m) => ({ model: m.model, parameters: { weight: m.weight } })),
+      base_model: base,
+      models: models.map((m, i) => ({ model: m.model, parameters: { weight: m.weight, ...(resolved.expertParams?.[i] ?? {}) } })),
       parameters: parsedParams,
       ...(dtype ? { dtype: dtype.toLowerCase() } : {}),
       seed,
@@ -139,7 +184,92 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
 
 /** The engine's view of a config. */
 export function mergeSpecOf(config: MergeConfig): MergeSpec {
-  return { technique: config.technique, params: config.params, weights: config.models.map((m) => m.weight), seed: config.seed };
+  return {
+    technique: config.technique,
+    params: config.params,
+    weights: config.models.map((m) => m.weight),
+    seed: config.seed,
+    ...(config.expertParams ? { expertParams: config.expertParams } : {}),
+    ...(config.perTensor ? { perTensor: config.perTensor } : {}),
+  };
+}
+
+/**
+ * A checkpoint path: a .safetensors file or a sharded index as given, or a model directory as mergekit
+ * configs name them (its model.safetensors.index.json, else its model.safetensors).
+ */
+export function checkpointPath(path: string): string {
+  if (!existsSync(path) || !statSync(path).isDirectory()) return path;
+  for (const name of ['model.safetensors.index.json', 'model.safetensors']) {
+    if (existsSync(join(path, name))) return join(path, name);
+  }
+  fail('IO', `${path}: a directory without model.safetensors or model.safetensors.index.json`);
+}
+
+/** A config in a toolkit's own terms (mergekit, fomo_in_flux), read as that toolkit reads it. */
+function parseDialectConfig(
+  dialect: Dialect,
+  method: string,
+  rawModels: unknown[],
+  params: Record<string, unknown>,
+  baseRaw: string | undefined,
+  o: { source: string; at: (p: string) => string; dtype?: WriteDType; seed: number; output?: string },
+): MergeConfig {
+  const where = (what: string) => `${o.source}: ${what}`;
+  const found = findToolkitForm(listTechniques(), dialect, method);
+  if (!found) {
+    const known = listTechniques().flatMap((t) => (t.dialects?.[dialect] ? [t.dialects[dialect].method] : []));
+    fail('CONFIG', where(`merge_method "${method}" is not a ${dialect} method time-merge implements (${dialect}: ${known.join(', ')}); or use a technique name with toolkit: time-merge`));
+  }
+  const { technique, form } = found;
+  const models: DialectModel[] = rawModels.map((m, i) => {
+    const at = `${o.source}: models[${i}]`;
+    if (typeof m === 'string' && m !== '') return { model: m, parameters: {} };
+    if (!isPlainObject(m)) fail('CONFIG', `${at}: must be a path or a mapping with "model" (and optional "parameters")`);
+    checkKeys(m, MODEL_KEYS, `${at}: unknown key`);
+    if (typeof m.model !== 'string' || m.model === '') fail('CONFIG', `${at}: "model" must be the path of a checkpoint`);
+    const given = m.parameters ?? {};
+    if (!isPlainObject(given)) fail('CONFIG', `${at}.parameters: must be a mapping`);
+    return { model: m.model, parameters: given };
+  });
+  const basePath = baseRaw === undefined ? undefined : o.at(baseRaw);
+  const sameAsBase = (i: number) => models[i].model === baseRaw || o.at(models[i].model) === basePath;
+  const read = readDialect(dialect, technique, form, params, models, baseRaw, sameAsBase, o.source);
+  const pathOf = (i: number) => (i >= models.length ? (basePath as string) : o.at(models[i].model));
+  const experts = read.experts.map((i, k) => ({ path: pathOf(i), weight: read.weights[k] }));
+  let resolved;
+  try {
+    resolved = resolveMerge({ technique: technique.name, params: read.params, weights: read.weights, seed: o.seed, expertParams: read.expertParams }, experts.length);
+  } catch (err) {
+    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, where(`${dialect} ${method}: ${err.message}`), { cause: err });
+    throw err;
+  }
+  checkWeightsUsable(resolved.technique, resolved.params as Record<string, unknown>, read.weights, where('models'));
+  const parsedParams = { ...(resolved.params as Record<string, unknown>) };
+  return {
+    source: o.source,
+    technique: resolved.technique.name,
+    params: parsedParams,
+    base: read.usesBase ? (basePath as string) : experts[0].path,
+    models: experts,
+    dtype: o.dtype,
+    seed: o.seed,
+    output: o.output,
+    dialect,
+    expertParams: read.expertParams,
+    perTensor: read.perTensor,
+    normalized: {
+      toolkit: dialect,
+      merge_method: method,
+      technique: resolved.technique.name,
+      ...(baseRaw !== undefined ? { base_model: baseRaw } : {}),
+      models: read.experts.map((i) => (i >= models.length ? { model: baseRaw } : { model: models[i].model, parameters: models[i].parameters })),
+      parameters: params,
+      resolved: { parameters: parsedParams, weights: read.weights, ...(read.expertParams ? { per_model: read.expertParams } : {}) },
+      ...(o.dtype ? { dtype: o.dtype.toLowerCase() } : {}),
+      seed: o.seed,
+    },
+  };
 }
 
 function parseModel(raw: unknown, where: string): ModelEntry {

@@ -1,40 +1,53 @@
 import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, KEEP_ALL, linearDelta, linearParamDocs, mergeTies, taskVectors, tiesParamDocs, type LinearOptions, type TiesOptions } from './combine.js';
-import { parseParams, requireRange } from './params.js';
-import type { MergeTechnique, ParamDoc, TensorMergeInput } from './types.js';
+import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
+import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
+import { fail } from '../params/errors.js';
+import { applyDrop, modelDropCount, prepareGlobalDrop, type GlobalDrop } from './global-drop.js';
+import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
+import type { MergeSources, MergeTechnique, TensorMergeInput } from './types.js';
 import { uniformStream } from './uniform.js';
 import { normalizeWeights } from './weights.js';
 
-type Rescale = 'inverse' | 'l1' | 'none';
-type Mask = 'bernoulli' | 'exact';
+const dropSpecs = {
+  p: num(0.9, 'Drop probability, in [0, 1) (mergekit density = 1 - p; fomo_in_flux prune_percentile).'),
+  rescale: oneOf(
+    ['inverse', 'l1', 'none'],
+    'inverse',
+    'Survivors times 1/(1-p) (DARE paper, FusionBench), or so the L1 norm is unchanged (mergekit rescale: true), or not at all.',
+  ),
+  mask: oneOf(
+    ['bernoulli', 'exact', 'kthvalue'],
+    'bernoulli',
+    'Drop each element independently with probability p (mergekit, FusionBench), exactly ⌊p·n⌋ elements chosen uniformly, or int(p·n) - 1 of them (fomo_in_flux: random values >= their k-th smallest are kept).',
+  ),
+  scope: oneOf(['tensor', 'model'], 'tensor', 'Drop within each tensor, or (exact and kthvalue masks) over the flattened model (fomo_in_flux).'),
+};
 
-interface DropParams {
-  p: number;
-  rescale: Rescale;
-  mask: Mask;
+type DropParams = ParamsOf<typeof dropSpecs>;
+
+/** mergekit's keep probability as a drop probability (density >= 1 keeps everything). */
+function keepToDrop(density: number): number {
+  return density >= 1 ? 0 : 1 - density;
 }
-
-const dropDocs: ParamDoc[] = [
-  { name: 'p', type: 'number', default: 0.9, description: 'Drop probability, in [0, 1) (mergekit density = 1 - p; fomo_in_flux prune_percentile).' },
-  {
-    name: 'rescale',
-    type: 'enum',
-    values: ['inverse', 'l1', 'none'],
-    default: 'inverse',
-    description: 'Survivors times 1/(1-p) (DARE paper, FusionBench, mergekit rescale), or so the L1 norm is unchanged (mergekit rescale_norm: l1), or not at all.',
-  },
-  {
-    name: 'mask',
-    type: 'enum',
-    values: ['bernoulli', 'exact'],
-    default: 'bernoulli',
-    description: 'Drop each element independently with probability p (mergekit, FusionBench) or drop exactly ⌊p·n⌋ elements chosen uniformly (fomo_in_flux).',
-  },
-];
 
 function checkDrop(technique: string, p: DropParams): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
+  if (p.scope === 'model' && (p.mask === 'bernoulli' || p.rescale === 'l1')) fail('CONFIG', `${technique}: scope model takes mask exact or kthvalue and rescale inverse or none`);
+}
+
+/** The model-wide drop (scope: model), with each expert's own p. */
+function prepareDrop(p: DropParams, sources: MergeSources, election?: { weights: readonly number[]; method: 'sum' | 'count' }): Promise<GlobalDrop> | undefined {
+  if (p.scope !== 'model') return undefined;
+  const ps = perExpert(sources.expertParams, 'p', p.p, sources.experts.length);
+  return prepareGlobalDrop(sources.base, sources.experts, ps, { mask: p.mask as 'exact' | 'kthvalue', rescale: p.rescale as 'inverse' | 'none', seed: sources.seed ?? 0 }, election);
+}
+
+function modelDropped({ base, experts, name }: TensorMergeInput, drop: GlobalDrop | undefined): Float32Array[] {
+  if (!drop) throw new Error(`dare: scope "model" needs prepare() to have seen tensor "${name}"`);
+  const taus = taskVectors(base, experts);
+  taus.forEach((t, k) => applyDrop(t, drop, name, k));
+  return taus;
 }
 
 /**
@@ -42,14 +55,14 @@ function checkDrop(technique: string, p: DropParams): void {
  * index order (bernoulli: one per element; exact: one per dropped element). The techniques draw the
  * Bernoulli mask from counter-based draws instead (dropTaskVectorCounter); this form takes any draws.
  */
-export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number): void {
+export function dropTaskVector(t: Float32Array, d: Pick<DropParams, 'p' | 'rescale' | 'mask'>, rng: () => number): void {
   const n = t.length;
   const before = d.rescale === 'l1' ? sumAbs(t) : 0;
   if (d.mask === 'bernoulli') {
     for (let i = 0; i < n; i++) if (rng() < d.p) t[i] = 0;
   } else {
     // Partial Fisher-Yates: the first m entries of idx are a uniform m-subset.
-    const m = Math.min(n, Math.floor(d.p * n + 1e-9));
+    const m = d.mask === 'kthvalue' ? modelDropCount(n, d.p, 'kthvalue') : Math.min(n, Math.floor(d.p * n + 1e-9));
     const idx = new Uint32Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
     for (let i = 0; i < m; i++) {
@@ -74,7 +87,7 @@ export function dropTaskVector(t: Float32Array, d: DropParams, rng: () => number
  * ratio before/after the drop (l1; 1 when either norm is below 1e-7, mergekit's guard), the norms from
  * the ordered blocked sums of dareL1 on v = x - base (or v = x without base).
  */
-function survivorScale(d: DropParams, cut: number, key: CounterKey, k: number, x: Float32Array, base?: Float32Array): number {
+function survivorScale(d: Pick<DropParams, 'p' | 'rescale'>, cut: number, key: CounterKey, k: number, x: Float32Array, base?: Float32Array): number {
   if (d.p === 0 || d.rescale === 'none') return 1;
   if (d.rescale === 'inverse') return 1 / (1 - d.p);
   const [before, after] = dareL1(x, base, cut, key, k);
@@ -86,9 +99,9 @@ function survivorScale(d: DropParams, cut: number, key: CounterKey, k: number, x
  * iff u32(key, k, i) >= floor(p·2^32) (src/params/counter-rng.ts), survivors rescaled. Every element's
  * draw is independent of every other's, so the pass is threaded and vectorised.
  */
-export function dropTaskVectorCounter(t: Float32Array, d: Omit<DropParams, 'mask'>, key: CounterKey, k: number): void {
+export function dropTaskVectorCounter(t: Float32Array, d: Pick<DropParams, 'p' | 'rescale'>, key: CounterKey, k: number): void {
   const cut = dropCut(d.p);
-  dareDrop(t, cut, key, k, survivorScale({ ...d, mask: 'bernoulli' }, cut, key, k, t));
+  dareDrop(t, cut, key, k, survivorScale(d, cut, key, k, t));
 }
 
 /**
@@ -96,16 +109,19 @@ export function dropTaskVectorCounter(t: Float32Array, d: Omit<DropParams, 'mask
  * k, element i). Exact: one sfc32 stream seeded from the tensor's rng serves the experts in order (the
  * partial Fisher-Yates shuffle is sequential).
  */
-function droppedTaskVectors({ base, experts, rng }: TensorMergeInput, d: DropParams): Float32Array[] {
+function droppedTaskVectors({ base, experts, rng, expertParams }: TensorMergeInput, d: DropParams): Float32Array[] {
   const taus = taskVectors(base, experts);
-  if (d.p === 0) return taus;
+  const ps = perExpert(expertParams, 'p', d.p, experts.length);
+  if (ps.every((p) => p === 0)) return taus;
   if (d.mask === 'bernoulli') {
     const key = counterKey(rng);
-    taus.forEach((t, k) => dropTaskVectorCounter(t, d, key, k));
+    taus.forEach((t, k) => {
+      if (ps[k] > 0) dropTaskVectorCounter(t, { ...d, p: ps[k] }, key, k);
+    });
     return taus;
   }
   const uniform = uniformStream(rng);
-  for (const t of taus) dropTaskVector(t, d, uniform);
+  taus.forEach((t, k) => dropTaskVector(t, { ...d, p: ps[k] }, uniform));
   return taus;
 }
 
@@ -124,42 +140,108 @@ function fusedDareLinear({ base, experts, weights, rng, out }: TensorMergeInput,
   return o;
 }
 
-type LinearParams = DropParams & LinearOptions;
-type TiesParams = DropParams & TiesOptions;
+const linearDropSpecs = { ...dropSpecs, ...linearSpecs };
+const tiesDropSpecs = { ...dropSpecs, ...tiesSpecs() };
+type LinearParams = ParamsOf<typeof linearDropSpecs>;
 
 /** DARE (Yu et al. 2024) then task arithmetic: θ0 + λ Σ w_k·drop(τ_k). */
 export const dareLinear: MergeTechnique<LinearParams> = {
   name: 'dare-linear',
-  aliases: ['dare', 'dare_linear', 'dare-task-arithmetic'],
+  aliases: ['dare', 'dare_linear', 'dare-task-arithmetic', 'dare_task_arithmetic'],
   summary: 'Randomly drop task-vector elements with probability p, rescale, then θ0 + λ Σ w_k τ̃_k.',
-  params: [...dropDocs, ...linearParamDocs()],
+  params: paramDocs(linearDropSpecs),
+  facts: {
+    weights: 'linear',
+    readsBase: true,
+    perModel: ['p'],
+    kernels: ['dareLinear', 'dareL1', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
+    toolkits:
+      'mergekit `dare_linear` as its config says: `p = 1 − density` per model, `rescale: l1` (its `rescale: true`), `normalize: false`; FusionBench `dare_task_arithmetic`: the defaults',
+    laws: {
+      idempotent: [{ p: 0, normalize: true }],
+      weightScale: [{ params: { p: 0.4, normalize: true }, factor: 'any', tolerance: 4 }],
+    },
+    benchTarget: 0.35,
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'dare_linear',
+      { normalize: false, rescale: true },
+      { density: 1 },
+      (g) => ({ normalize: g.normalize, rescale: mergekitRescale(g), mask: 'bernoulli' }),
+      (v) => ({ p: keepToDrop(v.density as number) }),
+    ),
+  },
   experts: { min: 1 },
   parse(raw) {
-    const p = parseParams('dare-linear', dareLinear.params, raw) as unknown as LinearParams;
+    const p = parseParams('dare-linear', linearDropSpecs, raw);
     checkDrop('dare-linear', p);
     return p;
   },
-  merge(input, p) {
-    if (p.mask === 'bernoulli') return fusedDareLinear(input, p);
+  prepare: async (p, sources) => prepareDrop(p, sources),
+  merge(input, p, prepared) {
+    if (p.scope === 'model') return applyDelta(input.base, p.lambda, linearDelta(modelDropped(input, prepared as GlobalDrop), input.weights, p, 'dare-linear', input.out));
+    // The fused pass takes one p; models with their own p take the same steps one expert at a time.
+    const shared = !input.expertParams || allSame(perExpert(input.expertParams, 'p', p.p, input.experts.length));
+    if (p.mask === 'bernoulli' && shared) return fusedDareLinear(input, { ...p, p: input.expertParams?.[0]?.p ?? p.p });
     const taus = droppedTaskVectors(input, p);
     return applyDelta(input.base, p.lambda, linearDelta(taus, input.weights, p, 'dare-linear', input.out));
   },
 };
 
 /** DARE then the TIES sign election and disjoint merge. */
-export const dareTies: MergeTechnique<TiesParams> = {
+export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
   name: 'dare-ties',
   aliases: ['dare_ties'],
   summary: 'Randomly drop task-vector elements with probability p, rescale, then TIES election and disjoint merge.',
-  params: [...dropDocs, ...tiesParamDocs()],
+  params: paramDocs(tiesDropSpecs),
+  facts: {
+    weights: 'used',
+    readsBase: true,
+    perModel: ['p'],
+    kernels: ['sub', 'dareDrop', 'dareL1', 'tiesMerge'],
+    toolkits:
+      'mergekit `dare_ties` as its config says: `p = 1 − density` per model, `rescale: l1`, `disjoint: sum` (its `normalize: false`; `mean` with `normalize: true`). fomo_in_flux `dare_ties` (`toolkit: fomo_in_flux`): `mask: kthvalue, scope: model, tieRule: majority, weightsAt: after`',
+    laws: {
+      idempotent: [{ p: 0 }],
+      // the election's sign and the disjoint mean over agreeing weights are both unchanged by a common factor
+      weightScale: [{ params: { p: 0.4 }, factor: 'power-of-two', tolerance: 4 }],
+    },
+  },
+  dialects: {
+    mergekit: mergekitTaskArithmetic(
+      'dare_ties',
+      { normalize: false, rescale: true },
+      { density: 1 },
+      (g) => ({ disjoint: mergekitDisjoint(g), rescale: mergekitRescale(g), mask: 'bernoulli' }),
+      (v) => ({ p: keepToDrop(v.density as number) }),
+    ),
+    // continual_lib/merge.py DARETIES: int(p·n) - 1 random drops over the flattened model, survivors
+    // times 1/(1 - p), then its TIES step.
+    fomo_in_flux: fomoTaskVector('dare_ties', { prune_percentile: 0.2, merge_function: 'mean' }, (g) => ({
+      p: g.prune_percentile,
+      mask: 'kthvalue',
+      scope: 'model',
+      rescale: 'inverse',
+      disjoint: g.merge_function,
+      tieRule: 'majority',
+      weightsAt: 'after',
+    })),
+  },
   experts: { min: 1 },
   parse(raw) {
-    const p = parseParams('dare-ties', dareTies.params, raw) as unknown as TiesParams;
+    const p = parseParams('dare-ties', tiesDropSpecs, raw);
     checkDrop('dare-ties', p);
     return p;
   },
-  merge(input, p) {
-    const taus = droppedTaskVectors(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', undefined, input.out);
+  async prepare(p, sources) {
+    const needsTotal = p.tieRule === 'majority' || p.tieRule === 'minority';
+    const electionWeights = p.weightsAt === 'before' ? sources.weights : sources.weights.map(() => 1);
+    return prepareDrop(p, sources, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
+  },
+  merge(input, p, prepared) {
+    const drop = prepared as GlobalDrop | undefined;
+    const taus = p.scope === 'model' ? modelDropped(input, drop) : droppedTaskVectors(input, p);
+    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', drop?.signTotal, input.out);
   },
 };

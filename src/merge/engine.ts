@@ -1,5 +1,4 @@
-import seedrandom from 'seedrandom';
-import { fail } from '../params/errors.js';
+import { fail, TimeMergeError } from '../params/errors.js';
 import { firstNonFinite } from '../params/kernels.js';
 import { takeFiniteMark } from '../params/finite-marks.js';
 import { ParamSet, assertSameStructure } from '../params/paramset.js';
@@ -7,6 +6,7 @@ import type { TensorSource } from '../params/source.js';
 import type { TensorInfo } from '../params/tensor.js';
 import { parseLines, withLines } from './lines.js';
 import { getTechnique } from './registry.js';
+import { tensorRng } from './tensor-rng.js';
 import type { MergeTechnique } from './types.js';
 
 /** What to merge with: a technique from the registry, its parameters, per-expert weights and a seed. */
@@ -22,6 +22,24 @@ export interface MergeSpec {
    * May also be given as `params.lines`.
    */
   readonly lines?: Record<string, unknown>;
+  /**
+   * Per-model parameter values (technique facts.perModel), one record per expert: each model its own
+   * density, p, gamma, ... (mergekit's per-model parameters). Checked against the technique's ranges.
+   */
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
+  /**
+   * Settings that vary by tensor (mergekit gradients over layers and name filters): given every tensor
+   * name, a function from a tensor name to its own parameters, weights and per-model values (undefined:
+   * the spec's). Per-tensor parameters are parsed (and cached) like the spec's own.
+   */
+  readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
+}
+
+/** One tensor's own settings (see MergeSpec.perTensor); absent fields take the spec's. */
+export interface TensorSettings {
+  readonly params?: Record<string, unknown>;
+  readonly weights?: readonly number[];
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
 }
 
 /** Where merged tensors go, one at a time (a ParamSet in memory, or a safetensors writer). */
@@ -50,6 +68,7 @@ export interface ResolvedMerge {
   readonly params: object;
   readonly weights: number[];
   readonly seed: number;
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
 }
 
 /** Checks a spec against the number of experts; every problem is a CONFIG error before any tensor is read. */
@@ -73,16 +92,42 @@ export function resolveMerge(spec: MergeSpec, expertCount: number): ResolvedMerg
     fail('CONFIG', `${technique.name}: lines must be an object of LiNeS settings, got ${JSON.stringify(linesRaw)}`);
   }
   const params = technique.parse(rawParams);
-  if (!linesRaw) return { technique, params, weights, seed };
+  const expertParams = spec.expertParams && checkExpertParams(technique, rawParams, spec.expertParams, expertCount);
+  if (!linesRaw) return { technique, params, weights, seed, expertParams };
   // The parsed LiNeS settings stay in params (as `lines`), so a spec rebuilt from resolved params
   // (a normalised config, a tracker) keeps the modifier; the wrapped technique ignores the extra key.
   const lines = parseLines(linesRaw as Record<string, unknown>);
-  return { technique: withLines(technique, lines), params: { ...params, lines }, weights, seed };
+  return { technique: withLines(technique, lines), params: { ...params, lines }, weights, seed, expertParams };
 }
 
-export function tensorRng(seed: number, name: string): () => number {
-  return seedrandom(`${seed}/${name}`);
+/**
+ * Per-model values must be per-model parameters of the technique, and each model's values must parse
+ * (so its density, p, ... is in range): a CONFIG error naming the model otherwise.
+ */
+export function checkExpertParams(
+  technique: MergeTechnique<any>,
+  rawParams: Record<string, unknown>,
+  expertParams: readonly Readonly<Record<string, number>>[],
+  expertCount: number,
+): readonly Readonly<Record<string, number>>[] {
+  if (expertParams.length !== expertCount) fail('CONFIG', `${expertParams.length} per-model parameter sets given for ${expertCount} expert models`);
+  expertParams.forEach((values, k) => {
+    for (const key of Object.keys(values)) {
+      if (!technique.facts.perModel.includes(key)) {
+        fail('CONFIG', `${technique.name}: "${key}" cannot differ between models (per-model parameters: ${technique.facts.perModel.join(', ') || 'none'})`);
+      }
+    }
+    try {
+      technique.parse({ ...rawParams, ...values });
+    } catch (err) {
+      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `model ${k + 1}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  });
+  return expertParams;
 }
+
+export { tensorRng } from './tensor-rng.js';
 
 /** tensorRng, built on its first draw: seeding costs about 30 µs, and most techniques never draw. */
 function lazyTensorRng(seed: number, name: string): () => number {
@@ -101,18 +146,30 @@ export async function mergeInto(
   sink: TensorSink,
   options: MergeOptions = {},
 ): Promise<void> {
-  const { technique, params, weights, seed } = resolveMerge(spec, experts.length);
+  const { technique, params, weights, seed, expertParams } = resolveMerge(spec, experts.length);
   assertSameStructure(base, experts);
-  const prepared = technique.prepare ? await technique.prepare(params, { base, experts, weights }) : undefined;
+  const prepared = technique.prepare ? await technique.prepare(params, { base, experts, weights, expertParams, seed }) : undefined;
   const infos = base.tensorInfos();
+  const settingsOf = spec.perTensor?.(infos.map((t) => t.name));
+  const parsedFor = tensorParamsCache(technique, params);
   for (let i = 0; i < infos.length; i++) {
     const info = infos[i];
     options.onTensor?.(info.name, i, infos.length);
+    const own = settingsOf?.(info.name);
     const baseData = await base.read(info.name);
     const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
     const merged = technique.merge(
-      { name: info.name, shape: info.shape, base: baseData, experts: expertData, weights, rng: lazyTensorRng(seed, info.name), out: outputFor(options.into, info.name, baseData.length) ?? options.output?.(info) },
-      params,
+      {
+        name: info.name,
+        shape: info.shape,
+        base: baseData,
+        experts: expertData,
+        weights: own?.weights ? [...own.weights] : weights,
+        expertParams: own?.expertParams ?? expertParams,
+        rng: lazyTensorRng(seed, info.name),
+        out: outputFor(options.into, info.name, baseData.length) ?? options.output?.(info),
+      },
+      own?.params ? parsedFor(own.params, info.name) : params,
       prepared,
     );
     // A kernel that wrote every value of `merged` may have checked them already (finite-marks.ts).
@@ -120,6 +177,27 @@ export async function mergeInto(
     if (bad >= 0) fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${bad}`);
     await sink.write(info, merged);
   }
+}
+
+/** Parses a tensor's own raw parameters once per distinct value (a gradient has one value per layer). */
+function tensorParamsCache(technique: MergeTechnique<any>, resolved: object): (raw: Record<string, unknown>, tensor: string) => object {
+  const cache = new Map<string, object>();
+  const lines = (resolved as { lines?: unknown }).lines;
+  return (raw, tensor) => {
+    const key = JSON.stringify(raw);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    let parsed: object;
+    try {
+      parsed = technique.parse(raw);
+    } catch (err) {
+      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `tensor "${tensor}": ${err.message}`, { cause: err });
+      throw err;
+    }
+    const p: object = { ...parsed, ...(lines ? { lines } : {}) };
+    cache.set(key, p);
+    return p;
+  };
 }
 
 function outputFor(into: ParamSet | undefined, name: string, length: number): Float32Array | undefined {

@@ -1,7 +1,7 @@
 import { sub } from '../params/kernels.js';
 import type { TensorSource } from '../params/source.js';
 import { electSigns, signTotal, type Election } from './sign.js';
-import { keepCount, trimByRule, type TopKRule } from './trim.js';
+import { trimByRule, type TopKRule } from './trim.js';
 
 /**
  * Global top-k over a whole model (FusionBench / fomo_in_flux TIES flatten the model into one vector):
@@ -18,6 +18,19 @@ export interface GlobalTrim {
   readonly rules: Map<string, TopKRule[]>;
   /** Σ of elected signs over the model (present when requested). */
   readonly signTotal?: number;
+  /** Per expert, the magnitude of its K-th largest |τ| over the model (Infinity when K = 0). */
+  readonly thresholds: readonly number[];
+}
+
+/** What the model-wide selection keeps. */
+export interface GlobalKeep {
+  /** K for expert k, given the model's element count: the K largest magnitudes are kept. */
+  readonly count: (total: number, k: number) => number;
+  /**
+   * Keep every element equal to the K-th largest magnitude (fomo_in_flux's `>= kthvalue`), not only the
+   * first ones in model order (the exact count).
+   */
+  readonly allTies?: boolean;
 }
 
 const BUCKETS = 65536;
@@ -35,7 +48,7 @@ async function taskVectorsOf(base: TensorSource, experts: readonly TensorSource[
 export async function prepareGlobalTrim(
   base: TensorSource,
   experts: readonly TensorSource[],
-  density: number,
+  keep: GlobalKeep,
   election?: { weights: readonly number[]; method: Election },
 ): Promise<GlobalTrim> {
   const infos = base.tensorInfos();
@@ -59,11 +72,12 @@ export async function prepareGlobalTrim(
       for (let i = 0; i < t.length; i++) h[bitsOf(t[i]) >>> 16]++;
     }
   }
-  const K = keepCount(total, density);
+  const Ks = experts.map((_, k) => Math.max(0, Math.min(total, keep.count(total, k))));
   // Per expert: the bucket holding the K-th largest and how many lie in higher buckets.
   const bucket = new Int32Array(N).fill(-1);
   const aboveBucket = new Float64Array(N);
   for (let k = 0; k < N; k++) {
+    const K = Ks[k];
     if (K === 0) continue;
     let cum = 0;
     for (let b = BUCKETS - 1; b >= 0; b--) {
@@ -94,19 +108,18 @@ export async function prepareGlobalTrim(
   }
   const threshold = new Float64Array(N).fill(Infinity);
   const tiesLeft = new Float64Array(N);
+  const kth = new Array<number>(N).fill(Infinity);
   for (let k = 0; k < N; k++) {
     if (bucket[k] < 0) continue;
-    if (K >= total) {
-      threshold[k] = -Infinity;
-      continue;
-    }
+    const K = Ks[k];
     let cum = aboveBucket[k];
     for (let b = BUCKETS - 1; b >= 0; b--) {
       const c = lo[k][b];
       if (cum + c >= K) {
         absU[0] = ((bucket[k] << 16) | b) >>> 0;
-        threshold[k] = absF[0];
-        tiesLeft[k] = K - cum;
+        kth[k] = absF[0];
+        threshold[k] = K >= total ? -Infinity : absF[0];
+        tiesLeft[k] = K >= total ? 0 : keep.allTies ? Infinity : K - cum;
         break;
       }
       cum += c;
@@ -140,5 +153,5 @@ export async function prepareGlobalTrim(
       signs += signTotal(s);
     }
   }
-  return election ? { rules, signTotal: signs } : { rules };
+  return election ? { rules, signTotal: signs, thresholds: kth } : { rules, thresholds: kth };
 }

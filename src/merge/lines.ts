@@ -1,7 +1,7 @@
 import { fail } from '../params/errors.js';
 import { addScaled, sub } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
-import { parseParams } from './params.js';
+import { int, num, oneOf, paramDocs, parseParams, str, type ParamsOf } from './params.js';
 import type { IncrementalMerge, MergeTechnique, ParamDoc } from './types.js';
 
 /**
@@ -9,36 +9,31 @@ import type { IncrementalMerge, MergeTechnique, ParamDoc } from './types.js';
  * merging"), a modifier on any technique: the merged task vector of layer l (0-based, L layers) is scaled
  * by alpha + beta·l/(L-1), i.e. θ0 + s_l·(merge - θ0). Shallow layers stay close to θ0.
  */
-export interface LinesOptions {
-  alpha: number;
-  beta: number;
-  /** Regular expression whose first capture group is the layer index. */
-  pattern: string;
-  /** L; 0 = one more than the largest index found in the tensor names. */
-  layers: number;
-  /** Scale of tensors outside every layer (embeddings, final norms, heads). */
-  outside: 'alpha' | 'deepest' | 'one';
-}
+export type LinesOptions = ParamsOf<typeof LINES_SPECS>;
 
 /** open_clip `...resblocks.N.` and Hugging Face `...layers.N.` (also `layer.N.`, `h.N.`, `blocks.N.`). */
 export const DEFAULT_LAYER_PATTERN = '(?:^|\\.)(?:resblocks|layers|layer|blocks|h)\\.(\\d+)(?:\\.|$)';
 
-export const LINES_PARAMS: readonly ParamDoc[] = [
-  { name: 'alpha', type: 'number', default: 0.5, description: 'Scale of the first layer (fomo_in_flux lines_params default 0.5).' },
-  { name: 'beta', type: 'number', default: 0.5, description: 'Added scale at the last layer: layer l gets alpha + beta·l/(L-1).' },
-  { name: 'pattern', type: 'string', default: DEFAULT_LAYER_PATTERN, description: 'Regex with one capture group: the layer index in a tensor name.' },
-  { name: 'layers', type: 'integer', default: 0, description: 'Number of layers L; 0 = largest index found + 1. L = 1 scales by alpha.' },
-  {
-    name: 'outside',
-    type: 'enum',
-    values: ['alpha', 'deepest', 'one'],
-    default: 'alpha',
-    description: 'Scale for tensors in no layer: alpha (LiNeS reference code, fomo_in_flux), alpha + beta, or 1 (untouched merge).',
-  },
-];
+const LINES_SPECS = {
+  alpha: num(0.5, 'Scale of the first layer (fomo_in_flux lines_params default 0.5).'),
+  beta: num(0.5, 'Added scale at the last layer: layer l gets alpha + beta·l/(L-1).'),
+  /** Regular expression whose first capture group is the layer index. */
+  pattern: str(DEFAULT_LAYER_PATTERN, 'Regex with one capture group: the layer index in a tensor name.', 'open_clip/HF layers'),
+  /** L; 0 = one more than the largest index found in the tensor names. */
+  layers: int(0, 'Number of layers L; 0 = largest index found + 1 (detect). L = 1 scales by alpha.'),
+  /** Scale of tensors outside every layer (embeddings, final norms, heads). */
+  outside: oneOf(
+    ['alpha', 'deepest', 'one'],
+    'alpha',
+    'Scale for tensors in no layer: alpha (LiNeS reference code, fomo_in_flux), alpha + beta, or 1 (untouched merge).',
+  ),
+  curve: oneOf(['linear', 'quadratic', 'sqrt'], 'linear', 'Layer l gets alpha + beta·x with x = l/(L-1), x², or √x (fomo_in_flux lines_params scaling types).'),
+};
+
+export const LINES_PARAMS: readonly ParamDoc[] = paramDocs(LINES_SPECS);
 
 export function parseLines(raw: Record<string, unknown>): LinesOptions {
-  const o = parseParams('lines', LINES_PARAMS, raw) as unknown as LinesOptions;
+  const o = parseParams('lines', LINES_SPECS, raw);
   if (o.layers < 0) fail('CONFIG', `lines: layers must be >= 0, got ${o.layers}`);
   layerRegex(o.pattern);
   return o;
@@ -77,7 +72,8 @@ export function linesScale(name: string, L: number, o: LinesOptions, re: RegExp 
   const l = layerIndex(name, re);
   if (l === undefined) return o.outside === 'alpha' ? o.alpha : o.outside === 'deepest' ? o.alpha + o.beta : 1;
   if (l >= L) fail('CONFIG', `lines: tensor "${name}" is in layer ${l} but layers = ${L}`);
-  return o.alpha + o.beta * (L > 1 ? l / (L - 1) : 0);
+  const x = L > 1 ? l / (L - 1) : 0;
+  return o.alpha + o.beta * (o.curve === 'quadratic' ? x ** 2 : o.curve === 'sqrt' ? x ** 0.5 : x);
 }
 
 /** θ0 + s·(merged - θ0), in place on merged. */

@@ -1,12 +1,14 @@
 import { absMaxSelect, addScaled, allocateOutput, magmax as magmaxKernel, sub } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
-import { parseParams } from './params.js';
+import { fomoTaskVector } from './toolkit-forms.js';
+import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 
-interface Params {
-  lambda: number;
-  ties: 'later' | 'earlier';
-}
+const specs = {
+  lambda: num(1, 'Scale of the selected task vector (fomo_in_flux scaling_factor).'),
+  ties: oneOf(['later', 'earlier'], 'later', 'Which expert wins equal magnitudes: the later one, or the earlier one (torch argmax, as fomo_in_flux).'),
+};
+type Params = ParamsOf<typeof specs>;
 
 /** acc ← the element of larger magnitude of acc and x; on equal magnitude x wins ('later') or acc stays ('earlier'). */
 function selectInto(acc: Float32Array, x: Float32Array, rule: Params['ties']): void {
@@ -25,18 +27,21 @@ export const magmax: MergeTechnique<Params> = {
   name: 'magmax',
   aliases: ['mag-max', 'max-magnitude'],
   summary: 'Per element the task-vector value of largest |value| (ties: later expert): θ0 + λ·τ_max. Weights ignored.',
-  params: [
-    { name: 'lambda', type: 'number', default: 1, description: 'Scale of the selected task vector (fomo_in_flux scaling_factor).' },
-    {
-      name: 'ties',
-      type: 'enum',
-      values: ['later', 'earlier'],
-      default: 'later',
-      description: 'Which expert wins equal magnitudes: the later one, or the earlier one (torch argmax, as fomo_in_flux).',
-    },
-  ],
+  params: paramDocs(specs),
+  facts: {
+    weights: 'ignored',
+    readsBase: true,
+    perModel: [],
+    kernels: ['magmax', 'absMaxSelect', 'sub', 'addScaled'],
+    toolkits:
+      'fomo_in_flux `magmax`: `ties: earlier` (torch argmax)',
+    laws: { idempotent: [{}] },
+    benchTarget: 0.35,
+  },
+  // fomo_in_flux takes torch's argmax, the earlier expert on equal magnitudes.
+  dialects: { fomo_in_flux: fomoTaskVector('magmax', {}, () => ({ ties: 'earlier' })) },
   experts: { min: 1 },
-  parse: (raw) => parseParams('magmax', magmax.params, raw) as unknown as Params,
+  parse: (raw) => parseParams('magmax', specs, raw),
   merge({ base, experts, out: into }, p) {
     // One pass: τ_k, the running selection and θ0 + λ·τ_max per element (same operations as selectInto).
     const out = into ?? allocateOutput(base.length);

@@ -10,12 +10,13 @@ export interface ModelEntry {
 }
 
 /**
- * Folds per-model technique parameters into the technique's parameters. Every technique here applies
- * one value of density, p, gamma, ... to all models, so a per-model value is honoured when each model's
- * value (its own, else the top-level one, else the default) is the same: the common mergekit config that
- * repeats `density: 0.5` under every model. Models that disagree are a CONFIG error naming both models
- * and the key, as are keys that are not parameters of the technique. `defaults` are the technique's
- * parameters parsed from the top level (defaults filled in).
+ * Folds per-model technique parameters into the technique's parameters. Each model's value is its own,
+ * else the top-level one, else the default. A per-model parameter of the technique (facts.perModel:
+ * density, p, gamma, ...) whose values differ stays per model (expertParams); any other key must agree
+ * across models (the common config that repeats a value under every model) and becomes the technique's
+ * parameter. Models that disagree on such a key are a CONFIG error naming both models and the key, as
+ * are keys that are not parameters of the technique. `defaults` are the technique's parameters parsed
+ * from the top level (defaults filled in).
  */
 export function liftModelParams(
   technique: MergeTechnique<any>,
@@ -23,10 +24,11 @@ export function liftModelParams(
   defaults: Readonly<Record<string, unknown>>,
   models: readonly ModelEntry[],
   where: (i: number) => string,
-): Record<string, unknown> {
+): { params: Record<string, unknown>; expertParams?: Record<string, number>[] } {
   const known = technique.params.map((d) => d.name);
   const lifted: Record<string, unknown> = { ...topLevel };
   const keys = [...new Set(models.flatMap((m) => Object.keys(m.params)))];
+  const own: Record<string, number>[] = models.map(() => ({}));
   for (const key of keys) {
     const owner = models.findIndex((m) => key in m.params);
     if (!known.includes(key)) {
@@ -34,6 +36,15 @@ export function liftModelParams(
     }
     const valueAt = (i: number) => (key in models[i].params ? models[i].params[key] : defaults[key]);
     const first = valueAt(owner);
+    // A per-model parameter (facts.perModel) may take each model's own value.
+    if (technique.facts.perModel.includes(key) && models.some((_, i) => JSON.stringify(valueAt(i)) !== JSON.stringify(first))) {
+      models.forEach((_, i) => {
+        const v = valueAt(i);
+        if (typeof v !== 'number') fail('CONFIG', `${where(i)}.parameters.${key} must be a number, got ${JSON.stringify(v)}`);
+        own[i][key] = v;
+      });
+      continue;
+    }
     models.forEach((_, i) => {
       const v = valueAt(i);
       if (JSON.stringify(v) !== JSON.stringify(first)) {
@@ -47,7 +58,8 @@ export function liftModelParams(
     });
     lifted[key] = first;
   }
-  return lifted;
+  const differing = own.some((o) => Object.keys(o).length > 0);
+  return differing ? { params: lifted, expertParams: own } : { params: lifted };
 }
 
 /**
@@ -55,15 +67,15 @@ export function liftModelParams(
  * when the technique normalises them (normalize: true; random-selection's draw probabilities), and
  * negative draw probabilities.
  */
-export function checkWeightsUsable(technique: string, params: Readonly<Record<string, unknown>>, weights: readonly number[], where: string): void {
+export function checkWeightsUsable(technique: MergeTechnique<any>, params: Readonly<Record<string, unknown>>, weights: readonly number[], where: string): void {
   const sum = weights.reduce((a, w) => a + w, 0);
   const list = `[${weights.join(', ')}]`;
-  if (technique === 'random-selection') {
+  if (technique.facts.weights === 'probabilities') {
     const neg = weights.findIndex((w) => w < 0);
-    if (neg >= 0) fail('CONFIG', `${where}: random-selection draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`);
-    if (sum === 0) fail('CONFIG', `${where}: random-selection draws experts with probabilities ∝ weights, and weights ${list} sum to zero`);
+    if (neg >= 0) fail('CONFIG', `${where}: ${technique.name} draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`);
+    if (sum === 0) fail('CONFIG', `${where}: ${technique.name} draws experts with probabilities ∝ weights, and weights ${list} sum to zero`);
   }
   if (params.normalize === true && sum === 0) {
-    fail('CONFIG', `${where}: weights ${list} sum to zero and ${technique} normalises them (normalize: true); change the weights or set normalize: false`);
+    fail('CONFIG', `${where}: weights ${list} sum to zero and ${technique.name} normalises them (normalize: true); change the weights or set normalize: false`);
   }
 }

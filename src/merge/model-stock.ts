@@ -1,30 +1,47 @@
 import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
 import { fail } from '../params/errors.js';
-import { parseParams } from './params.js';
+import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import { rowLength } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
-interface Params {
-  aggregate: 'cosine' | 'angle';
-  negativeCos: 'clamp' | 'keep';
-  granularity: 'tensor' | 'row';
-}
+const specs = {
+  aggregate: oneOf(
+    ['cosine', 'angle'],
+    'cosine',
+    'Average the pairwise cosines (mergekit) or the pairwise angles, then take the cosine (FusionBench). Same for N = 2.',
+  ),
+  negativeCos: oneOf(
+    ['clamp', 'keep'],
+    'clamp',
+    'Clamp cos to >= 0 so r is in [0, 1] (a tensor whose experts disagree keeps θ0), or keep it as the toolkits do (r < 0 extrapolates; a singular ratio is a MERGE error).',
+  ),
+  granularity: oneOf(
+    ['tensor', 'row'],
+    'tensor',
+    'One ratio per tensor (mergekit default, FusionBench, fomo_in_flux) or per row of the last dimension (mergekit filter_wise: true).',
+  ),
+  eps: num(0, 'Added to the norm product of the cosine and to the ratio\'s denominator, N·cos/(1 + (N-1)·cos + eps) (fomo_in_flux eps 1e-8); 0: exact.'),
+};
+type Params = ParamsOf<typeof specs>;
 
-/** cos of the angle between two task vectors; 0 when either is all zeros (as the toolkits' eps gives). */
-function cosine(a: Float32Array, b: Float32Array): number {
+/**
+ * cos of the angle between two task vectors; 0 when either is all zeros (as the toolkits' eps gives).
+ * With eps > 0 the norm product gets eps added first, as fomo_in_flux computes it.
+ */
+function cosine(a: Float32Array, b: Float32Array, eps = 0): number {
   const na = sumSquares(a);
   const nb = sumSquares(b);
-  if (na === 0 || nb === 0) return 0;
-  return Math.max(-1, Math.min(1, dot(a, b) / Math.sqrt(na * nb)));
+  if (eps === 0 && (na === 0 || nb === 0)) return 0;
+  return Math.max(-1, Math.min(1, dot(a, b) / (Math.sqrt(na * nb) + eps)));
 }
 
 /** The pairwise mean the ratio is computed from: mean of cosines, or cos of the mean angle. */
-export function stockCosine(taus: readonly Float32Array[], aggregate: Params['aggregate']): number {
+export function stockCosine(taus: readonly Float32Array[], aggregate: Params['aggregate'], eps = 0): number {
   let sum = 0;
   let pairs = 0;
   for (let i = 0; i < taus.length; i++) {
     for (let j = i + 1; j < taus.length; j++) {
-      const c = cosine(taus[i], taus[j]);
+      const c = cosine(taus[i], taus[j], eps);
       sum += aggregate === 'cosine' ? c : Math.acos(c);
       pairs++;
     }
@@ -41,31 +58,32 @@ export const modelStock: MergeTechnique<Params> = {
   name: 'model-stock',
   aliases: ['model_stock', 'modelstock'],
   summary: 'Per tensor r = N·cos/(1+(N-1)·cos) from pairwise task-vector angles; r·mean(θ_k) + (1-r)·θ0. N >= 2; weights ignored.',
-  params: [
-    {
-      name: 'aggregate',
-      type: 'enum',
-      values: ['cosine', 'angle'],
-      default: 'cosine',
-      description: 'Average the pairwise cosines (mergekit) or the pairwise angles, then take the cosine (FusionBench). Same for N = 2.',
+  params: paramDocs(specs),
+  facts: {
+    weights: 'ignored',
+    readsBase: true,
+    perModel: [],
+    kernels: ['sub', 'dot', 'sumSquares', 'weightedSum', 'axpby'],
+    toolkits:
+      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench: `aggregate: angle, negativeCos: keep`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
+    laws: {
+      idempotent: [{}, { aggregate: 'angle', granularity: 'row' }],
+      symmetric: [{}],
     },
-    {
-      name: 'negativeCos',
-      type: 'enum',
-      values: ['clamp', 'keep'],
-      default: 'clamp',
-      description: 'Clamp cos to >= 0 so r is in [0, 1] (a tensor whose experts disagree keeps θ0), or keep it as the toolkits do (r < 0 extrapolates; a singular ratio is a MERGE error).',
+  },
+  dialects: {
+    mergekit: {
+      method: 'model_stock',
+      globals: { filter_wise: false },
+      perModel: {},
+      base: 'task-vectors',
+      weights: 'free',
+      params: (g) => ({ aggregate: 'cosine', negativeCos: 'keep', granularity: g.filter_wise ? 'row' : 'tensor' }),
     },
-    {
-      name: 'granularity',
-      type: 'enum',
-      values: ['tensor', 'row'],
-      default: 'tensor',
-      description: 'One ratio per tensor (mergekit default, FusionBench, fomo_in_flux) or per row of the last dimension (mergekit filter_wise: true).',
-    },
-  ],
+    fomo_in_flux: { method: 'model_stock', globals: { eps: 1e-8 }, perModel: {}, base: 'task-vectors', weights: 'none', params: (g) => ({ negativeCos: 'keep', eps: g.eps }) },
+  },
   experts: { min: 2 },
-  parse: (raw) => parseParams('model-stock', modelStock.params, raw) as unknown as Params,
+  parse: (raw) => parseParams('model-stock', specs, raw),
   merge({ name, shape, base, experts }, p) {
     const N = experts.length;
     const taus = experts.map((x) => {
@@ -78,9 +96,9 @@ export const modelStock: MergeTechnique<Params> = {
     const len = p.granularity === 'row' ? rowLength(shape, base.length) : base.length;
     for (let o = 0; o < base.length; o += len) {
       const part = (a: Float32Array) => a.subarray(o, o + len);
-      let cos = stockCosine(taus.map(part), p.aggregate);
+      let cos = stockCosine(taus.map(part), p.aggregate, p.eps);
       if (p.negativeCos === 'clamp') cos = Math.max(0, cos);
-      const denom = 1 + (N - 1) * cos;
+      const denom = 1 + (N - 1) * cos + p.eps;
       if (Math.abs(denom) < 1e-6) {
         const where = len === base.length ? '' : ` row ${o / len}`;
         fail('MERGE', `model-stock: tensor "${name}"${where}: mean cos ${cos} makes the ratio N·cos/(1+(N-1)·cos) singular (use negativeCos: clamp)`);

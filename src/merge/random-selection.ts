@@ -2,12 +2,12 @@ import { fail } from '../params/errors.js';
 import { counterKey, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, randomPickCounter } from '../params/kernels.js';
 import { applyDelta } from './combine.js';
-import { parseParams } from './params.js';
+import { fomoTaskVector } from './toolkit-forms.js';
+import { num, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 
-interface Params {
-  lambda: number;
-}
+const specs = { lambda: num(1, 'Scale of the selected task vector (fomo_in_flux scaling_factor).') };
+type Params = ParamsOf<typeof specs>;
 
 /**
  * Per element, the task-vector value of one expert drawn at random (fomo_in_flux `random`), θ0 + λ·τ_pick.
@@ -19,9 +19,18 @@ export const randomSelection: MergeTechnique<Params> = {
   name: 'random-selection',
   aliases: ['random', 'random_selection'],
   summary: 'Per element the task vector of a randomly drawn expert (probabilities ∝ weights, seeded): θ0 + λ·τ_pick.',
-  params: [{ name: 'lambda', type: 'number', default: 1, description: 'Scale of the selected task vector (fomo_in_flux scaling_factor).' }],
+  params: paramDocs(specs),
+  facts: {
+    weights: 'probabilities',
+    readsBase: true,
+    perModel: [],
+    kernels: ['randomPickCounter'],
+    toolkits: 'fomo_in_flux `random`',
+    laws: { idempotent: [{}] },
+  },
+  dialects: { fomo_in_flux: fomoTaskVector('random', {}, () => ({})) },
   experts: { min: 1 },
-  parse: (raw) => parseParams('random-selection', randomSelection.params, raw) as unknown as Params,
+  parse: (raw) => parseParams('random-selection', specs, raw),
   merge({ base, experts, weights, rng, out }, p) {
     return applyDelta(base, p.lambda, randomPickByKey(base, experts, weights, counterKey(rng), out));
   },

@@ -2,10 +2,17 @@ import { fail } from '../params/errors.js';
 import { didYouMean } from '../params/did-you-mean.js';
 import { breadcrumbs, breadcrumbsTies } from './breadcrumbs.js';
 import { dareLinear, dareTies } from './dare.js';
+import { della, dellaLinear } from './della.js';
+import { karcher } from './karcher.js';
 import { magmax } from './magmax.js';
 import { modelStock } from './model-stock.js';
+import { multislerp } from './multislerp.js';
+import { nuslerp } from './nuslerp.js';
+import { passthrough } from './passthrough.js';
 import { randomSelection } from './random-selection.js';
+import { sce } from './sce.js';
 import { slerp } from './slerp.js';
+import { tallMasks } from './tall-masks.js';
 import { taskArithmetic } from './task-arithmetic.js';
 import { ties } from './ties.js';
 import type { MergeTechnique } from './types.js';
@@ -25,6 +32,14 @@ const TECHNIQUES: readonly MergeTechnique<any>[] = [
   modelStock,
   slerp,
   randomSelection,
+  della,
+  dellaLinear,
+  sce,
+  karcher,
+  nuslerp,
+  multislerp,
+  passthrough,
+  tallMasks,
 ];
 
 const byName = new Map<string, MergeTechnique<any>>();

@@ -1,12 +1,17 @@
 import { axpby, dot, sub, sumSquares } from '../params/kernels.js';
-import { parseParams, requireRange } from './params.js';
+import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 
-interface Params {
-  t: number;
-  space: 'weights' | 'task-vectors';
-  dotThreshold: number;
-}
+const specs = {
+  t: num(0.5, 'Interpolation factor in [0, 1]; 0 gives the first expert, 1 the second.'),
+  space: oneOf(
+    ['weights', 'task-vectors'],
+    'weights',
+    'Interpolate the weights themselves (mergekit, FusionBench, fomo_in_flux) or the task vectors, then add θ0.',
+  ),
+  dotThreshold: num(0.9995, 'Use linear interpolation when |cos| exceeds this (mergekit DOT_THRESHOLD).'),
+};
+type Params = ParamsOf<typeof specs>;
 
 /**
  * out = slerp(t; v0, v1): spherical interpolation of the directions with the original magnitudes mixed as
@@ -40,20 +45,25 @@ export const slerp: MergeTechnique<Params> = {
   name: 'slerp',
   aliases: [],
   summary: 'Spherical interpolation between two models by factor t (t = 0: first expert); linear fallback when nearly (anti)parallel.',
-  params: [
-    { name: 't', type: 'number', default: 0.5, description: 'Interpolation factor in [0, 1]; 0 gives the first expert, 1 the second.' },
-    {
-      name: 'space',
-      type: 'enum',
-      values: ['weights', 'task-vectors'],
-      default: 'weights',
-      description: 'Interpolate the weights themselves (mergekit, FusionBench, fomo_in_flux) or the task vectors, then add θ0.',
-    },
-    { name: 'dotThreshold', type: 'number', default: 0.9995, description: 'Use linear interpolation when |cos| exceeds this (mergekit DOT_THRESHOLD).' },
-  ],
+  params: paramDocs(specs),
+  facts: {
+    weights: 'ignored',
+    readsBase: true,
+    perModel: [],
+    kernels: ['dot', 'sumSquares', 'axpby', 'sub'],
+    toolkits:
+      'mergekit `slerp`: base_model is the first expert (t = 0); fomo_in_flux `slerp`: t = the first weight coefficient; FusionBench: the defaults',
+    laws: { idempotent: [{ t: 0.3 }] },
+  },
+  dialects: {
+    // base_model is the t = 0 end (added when it is not listed under models).
+    mergekit: { method: 'slerp', globals: { t: undefined }, perModel: {}, base: 'first-endpoint', weights: 'free', params: (g) => ({ t: g.t }) },
+    // fomo_in_flux's SLERP takes its factor from the first weight coefficient.
+    fomo_in_flux: { method: 'slerp', globals: {}, perModel: {}, base: 'unused', weights: 'sum-to-one', params: (_g, { weights }) => ({ t: weights[0] }) },
+  },
   experts: { min: 2, max: 2 },
   parse(raw) {
-    const p = parseParams('slerp', slerp.params, raw) as unknown as Params;
+    const p = parseParams('slerp', specs, raw);
     requireRange('slerp', 't', p.t, 0, 1);
     requireRange('slerp', 'dotThreshold', p.dotThreshold, 0, 1);
     return p;

@@ -1,24 +1,42 @@
 import { addScaled, allocateOutput, axpy, sub, taskArithmetic as taskArithmeticKernel } from '../params/kernels.js';
-import { parseParams } from './params.js';
+import { fomoTaskVector, mergekitTaskArithmetic } from './toolkit-forms.js';
+import { bool, num, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
 
-interface Params {
-  lambda: number;
-  normalize: boolean;
-}
+const specs = {
+  lambda: num(1, 'Scale of the summed task vector (FusionBench scaling_factor).'),
+  normalize: bool(false, 'Scale weights to sum to 1 first (mergekit normalize; off in mergekit task_arithmetic by default).'),
+};
+type Params = ParamsOf<typeof specs>;
 
 /** θ0 + λ Σ w_k τ_k with τ_k = θ_k - θ0 (mergekit `task_arithmetic`, FusionBench `task_arithmetic`, fomo_in_flux `task_arithmetic`). */
 export const taskArithmetic: MergeTechnique<Params> = {
   name: 'task-arithmetic',
   aliases: ['task_arithmetic'],
   summary: 'θ0 + λ Σ w_k (θ_k - θ0). Incremental: running task-vector sum.',
-  params: [
-    { name: 'lambda', type: 'number', default: 1, description: 'Scale of the summed task vector (FusionBench scaling_factor).' },
-    { name: 'normalize', type: 'boolean', default: false, description: 'Scale weights to sum to 1 first (mergekit normalize; off in mergekit task_arithmetic by default).' },
-  ],
+  params: paramDocs(specs),
+  facts: {
+    weights: 'linear',
+    readsBase: true,
+    perModel: [],
+    kernels: ['taskArithmetic', 'sub', 'axpy', 'addScaled'],
+    toolkits:
+      'mergekit `task_arithmetic`, fomo_in_flux `task_arithmetic` (unweighted): as their configs say; `lambda` = FusionBench/fomo_in_flux `scaling_factor`',
+    laws: {
+      idempotent: [{ normalize: true }],
+      symmetric: [{}],
+      weightScale: [{ params: { normalize: true }, factor: 'any', tolerance: 1 }],
+    },
+    benchTarget: 0.7,
+  },
+  dialects: {
+    // density is accepted per model, as mergekit does, and does nothing without a sparsification.
+    mergekit: mergekitTaskArithmetic('task_arithmetic', { normalize: false, rescale: false }, { density: 1 }, (g) => ({ normalize: g.normalize })),
+    fomo_in_flux: fomoTaskVector('task_arithmetic', {}, () => ({})),
+  },
   experts: { min: 1 },
-  parse: (raw) => parseParams('task-arithmetic', taskArithmetic.params, raw) as unknown as Params,
+  parse: (raw) => parseParams('task-arithmetic', specs, raw),
   merge({ base, experts, weights, out: into }, p) {
     const w = p.normalize ? normalizeWeights(weights, 'task-arithmetic') : weights;
     const out = into ?? allocateOutput(base.length);

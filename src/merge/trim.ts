@@ -7,9 +7,17 @@ export type { TopKRule } from '../params/kernels.js';
  * equal magnitudes, by index ascending, so kept counts are exact even when values tie.
  */
 
-/** How many of n elements a fraction keeps: ⌊fraction·n⌋ (mergekit, FusionBench), guarded against 0.29·100 = 28.999…. */
-export function keepCount(n: number, fraction: number): number {
-  return Math.max(0, Math.min(n, Math.floor(fraction * n + 1e-9)));
+/**
+ * How a fraction of n becomes a count: 'guarded' is ⌊fraction·n⌋ guarded against 0.29·100 = 28.999… (so
+ * it keeps 29); 'truncate' is int(fraction·n) of the float64 product, as mergekit and fomo_in_flux compute
+ * it in Python (28 there).
+ */
+export type CountRule = 'guarded' | 'truncate';
+export const COUNT_RULES: readonly CountRule[] = ['guarded', 'truncate'];
+
+/** How many of n elements a fraction keeps (or drops), by the count rule. */
+export function keepCount(n: number, fraction: number, rule: CountRule = 'guarded'): number {
+  return Math.max(0, Math.min(n, Math.floor(fraction * n + (rule === 'guarded' ? 1e-9 : 0))));
 }
 
 /** Keeps exactly the k largest-magnitude elements of x in place (earliest index wins ties), zeroing the rest. */

@@ -8,6 +8,8 @@ export interface ParamDoc {
   readonly default: number | boolean | string;
   readonly values?: readonly string[];
   readonly description: string;
+  /** How the default reads in the technique table, when the value itself is too long. */
+  readonly shown?: string;
 }
 
 /** Everything a technique sees for one tensor. */
@@ -18,6 +20,11 @@ export interface TensorMergeInput {
   readonly experts: readonly Float32Array[];
   /** Per-expert weights as configured (not normalised); same length as experts. */
   readonly weights: readonly number[];
+  /**
+   * Per expert, the values of per-model parameters (facts.perModel) that a config sets for that model
+   * (mergekit's per-model density, gamma, ...); a parameter absent here takes the technique's value.
+   */
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
   /** Seeded from (merge seed, tensor name), so results do not depend on the order tensors are visited. */
   readonly rng: () => number;
   /**
@@ -32,6 +39,10 @@ export interface MergeSources {
   readonly base: TensorSource;
   readonly experts: readonly TensorSource[];
   readonly weights: readonly number[];
+  /** Per expert, its per-model parameter values (as TensorMergeInput.expertParams), model-wide. */
+  readonly expertParams?: readonly Readonly<Record<string, number>>[];
+  /** The merge seed, for random choices made over the whole model. */
+  readonly seed?: number;
 }
 
 /**
@@ -44,12 +55,82 @@ export interface IncrementalMerge {
   result(): ParamSet;
 }
 
+/**
+ * What is true of a technique, read by the trackers, config checking, the property laws, the benchmarks
+ * and the generated technique table instead of lists of names.
+ */
+export interface TechniqueFacts {
+  /**
+   * How per-expert weights enter the result: 'linear' (a weighted sum, so with `normalize: true` only
+   * w_k/Σw matters and a running form may normalise), 'ignored', 'probabilities' (draw probabilities:
+   * >= 0 with a non-zero sum), or 'used' (any other way, e.g. a sign election).
+   */
+  readonly weights: 'linear' | 'ignored' | 'probabilities' | 'used';
+  /** Whether it reads θ0 (every task-vector technique does; a plain weighted average does not). */
+  readonly readsBase: boolean;
+  /** Parameters a config may set per model, each model its own value (mergekit's per-model density). */
+  readonly perModel: readonly string[];
+  /** The kernels of src/params/kernels.ts its merge runs. */
+  readonly kernels: readonly string[];
+  /** Which settings reproduce which toolkit (the last column of the technique table). */
+  readonly toolkits: string;
+  /** Settings under which the laws hold; the property suites run every registered technique through them. */
+  readonly laws: {
+    /** Merging copies of one model returns it. */
+    readonly idempotent?: readonly Readonly<Record<string, unknown>>[];
+    /** Reordering the experts together with their weights changes nothing (up to float rounding). */
+    readonly symmetric?: readonly Readonly<Record<string, unknown>>[];
+    /**
+     * A common factor on the weights changes nothing: any factor, or powers of two where a sign election
+     * can round a cancelling vote the other way; `tolerance` in units of the inputs' largest magnitude.
+     */
+    readonly weightScale?: readonly { readonly params: Readonly<Record<string, unknown>>; readonly factor: 'any' | 'power-of-two'; readonly tolerance: number }[];
+  };
+  /** The throughput target of `npm run bench`, as a ratio to copy bandwidth at the largest size. */
+  readonly benchTarget?: number;
+}
+
+/** A parameter value as a toolkit's config gives it (after gradients and filters are evaluated). */
+export type ToolkitValue = number | boolean | string;
+
+/** The toolkits whose configs the merge command reads as they are written. */
+export type Dialect = 'mergekit' | 'fomo_in_flux';
+export const DIALECTS: readonly Dialect[] = ['mergekit', 'fomo_in_flux'];
+
+/**
+ * How a toolkit spells this technique in its configs: its method name, its parameters with the
+ * toolkit's own defaults, and how those become this technique's parameters (so a config of that
+ * toolkit runs unchanged and computes what the toolkit computes).
+ */
+export interface ToolkitForm {
+  readonly method: string;
+  /** Parameters set once for the merge, with the toolkit's defaults (undefined: required). */
+  readonly globals: Readonly<Record<string, ToolkitValue | undefined>>;
+  /** Parameters each model may set besides its weight, with the toolkit's defaults. */
+  readonly perModel: Readonly<Record<string, ToolkitValue>>;
+  /**
+   * What the toolkit does with base_model: task vectors against it (a copy listed under models is
+   * skipped, as mergekit does), the first endpoint (mergekit slerp), task vectors when one is given,
+   * else the weights themselves ('optional'), or nothing.
+   */
+  readonly base: 'task-vectors' | 'first-endpoint' | 'optional' | 'unused';
+  /** How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), or refused (the toolkit has none). */
+  readonly weights: 'free' | 'sum-to-one' | 'none';
+  /** This technique's parameters from the toolkit's global values (defaults filled in). */
+  params(globals: Readonly<Record<string, ToolkitValue>>, context: { readonly hasBase: boolean; readonly weights: readonly number[] }): Record<string, unknown>;
+  /** This technique's per-model values (facts.perModel) from one model's toolkit values. */
+  expert?(values: Readonly<Record<string, ToolkitValue>>): Record<string, number>;
+}
+
 export interface MergeTechnique<P extends object = Record<string, unknown>> {
   /** Registry key, kebab-case: 'weighted-average', 'task-arithmetic', 'ties', ... */
   readonly name: string;
   readonly aliases?: readonly string[];
   readonly summary: string;
   readonly params: readonly ParamDoc[];
+  readonly facts: TechniqueFacts;
+  /** The toolkits' spellings of this technique that merge configs accept (see ToolkitForm). */
+  readonly dialects?: Partial<Record<Dialect, ToolkitForm>>;
   /** How many expert models the technique takes. */
   readonly experts: { readonly min: number; readonly max?: number };
   /** Validates raw parameters and fills defaults; throws TimeMergeError('CONFIG') naming the bad value. */

@@ -1,21 +1,39 @@
 import { allocateOutput, axpy, scale, weightedSum } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
-import { parseParams } from './params.js';
+import { bool, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
 
-interface Params {
-  normalize: boolean;
-}
+const specs = { normalize: bool(true, 'Scale weights to sum to 1 (mergekit linear: normalize).') };
+type Params = ParamsOf<typeof specs>;
 
 /** Σ w_k θ_k with weights normalised to sum 1 (mergekit `linear`, FusionBench `weighted_average`, fomo_in_flux `interpolation`). */
 export const weightedAverage: MergeTechnique<Params> = {
   name: 'weighted-average',
   aliases: ['linear', 'average', 'mean', 'weighted_average', 'simple_average', 'interpolation'],
   summary: 'Σ w_k θ_k; weights normalised to sum 1 unless normalize is false. Incremental: running weighted mean (EMA).',
-  params: [{ name: 'normalize', type: 'boolean', default: true, description: 'Scale weights to sum to 1 (mergekit linear: normalize).' }],
+  params: paramDocs(specs),
+  facts: {
+    weights: 'linear',
+    readsBase: false,
+    perModel: [],
+    kernels: ['weightedSum', 'axpy', 'scale'],
+    toolkits:
+      'mergekit `linear` and fomo_in_flux `interpolation` (weights that sum to 1, used as given) as their configs say; FusionBench `simple_average`/`weighted_average`: the defaults',
+    laws: {
+      idempotent: [{}],
+      symmetric: [{}],
+      weightScale: [{ params: {}, factor: 'any', tolerance: 1 }],
+    },
+    benchTarget: 0.7,
+  },
+  dialects: {
+    mergekit: { method: 'linear', globals: { normalize: true }, perModel: {}, base: 'unused', weights: 'free', params: (g) => ({ normalize: g.normalize }) },
+    // fomo_in_flux checks that the weight coefficients sum to 1 and uses them as they are.
+    fomo_in_flux: { method: 'interpolation', globals: {}, perModel: {}, base: 'unused', weights: 'sum-to-one', params: () => ({ normalize: false }) },
+  },
   experts: { min: 1 },
-  parse: (raw) => parseParams('weighted-average', weightedAverage.params, raw) as unknown as Params,
+  parse: (raw) => parseParams('weighted-average', specs, raw),
   merge({ experts, weights, out: into }, p) {
     const w = p.normalize ? normalizeWeights(weights, 'weighted-average') : weights;
     const out = into ?? allocateOutput(experts[0].length);

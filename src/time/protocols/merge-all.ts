@@ -42,11 +42,6 @@ export const mergeAll: DeployProtocolDef<MergeAllDeploy> = {
   fromInitOptions: (o) => ({ kind: 'merge-all', weighting: checkWeighting(o.weighting ?? 'uniform'), includeBase: o.includeBase ?? false }),
 };
 
-/** Techniques whose result depends on the per-expert weights only through their normalised values. */
-const LINEAR_TECHNIQUES = new Set(['weighted-average', 'task-arithmetic']);
-/** Techniques that ignore per-expert weights altogether. */
-const WEIGHT_FREE_TECHNIQUES = new Set(['magmax']);
-
 /**
  * merge(θs_1..θs_t) (θ0 first when includeBase) with temporal weights. With a linear technique and a
  * weighting whose raw weights do not change as experts arrive (all but reverse-*), it keeps the
@@ -70,8 +65,9 @@ export class MergeAllTracker implements Tracker {
   ) {
     this.key = `merge-all:${weighting}:${includeBase ? 'with-base' : 'no-base'}`;
     const technique = getTechnique(ctx.merge.technique);
-    const linear = LINEAR_TECHNIQUES.has(technique.name) && isPrefixStable(weighting);
-    const weightFree = WEIGHT_FREE_TECHNIQUES.has(technique.name);
+    // A weighted sum depends on normalised weights only through w_k/Σw; others may ignore weights.
+    const linear = technique.facts.weights === 'linear' && isPrefixStable(weighting);
+    const weightFree = technique.facts.weights === 'ignored';
     this.minModels = technique.experts.min;
     this.incremental = !options.forceRecompute && technique.incremental !== undefined && (linear || weightFree);
     if (this.incremental) {

@@ -1,0 +1,197 @@
+import { fail, TimeMergeError } from '../params/errors.js';
+import { checkExpertParams, type TensorSettings } from './engine.js';
+import { checkSetting, evaluateSetting, gradientPositions, settingAnchors, varies, type Setting } from './toolkit-settings.js';
+import type { Dialect, MergeTechnique, ToolkitForm, ToolkitValue } from './types.js';
+
+/** A model entry of a toolkit config: its path as written and its parameter settings. */
+export interface DialectModel {
+  readonly model: string;
+  readonly parameters: Readonly<Record<string, Setting>>;
+}
+
+/** What a toolkit config means in this project's terms. */
+export interface DialectMerge {
+  /**
+   * Indices into the config's models of the experts, in merge order (the base's copy skipped, ...); an
+   * index past the last model is the base model itself (mergekit slerp given only the other model).
+   */
+  readonly experts: readonly number[];
+  /** Whether base_model is the engine's base; else the first expert stands in (its structure only). */
+  readonly usesBase: boolean;
+  /** The technique's raw parameters, weights and per-model values (the tensor-independent view). */
+  readonly params: Record<string, unknown>;
+  readonly weights: number[];
+  readonly expertParams?: Record<string, number>[];
+  /** Present when some setting is a gradient or a filter list. */
+  readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
+}
+
+/** The technique a toolkit calls `method`, with its form; undefined when the toolkit has no such method. */
+export function findToolkitForm(
+  techniques: readonly MergeTechnique<any>[],
+  dialect: Dialect,
+  method: string,
+): { technique: MergeTechnique<any>; form: ToolkitForm } | undefined {
+  for (const technique of techniques) {
+    const form = technique.dialects?.[dialect];
+    if (form?.method === method) return { technique, form };
+  }
+  return undefined;
+}
+
+/**
+ * Reads a toolkit config's parameters as the toolkit does. Top-level keys are the method's global
+ * parameters, fallbacks for its per-model ones, or (beyond the toolkit's) this technique's own
+ * parameters; model keys are its weight and per-model parameters. `sameModel(i)` says whether
+ * models[i] is the base model (mergekit skips it for task-vector methods).
+ */
+export function readDialect(
+  dialect: Dialect,
+  technique: MergeTechnique<any>,
+  form: ToolkitForm,
+  top: Readonly<Record<string, Setting>>,
+  listed: readonly DialectModel[],
+  base: string | undefined,
+  sameAsBase: (i: number) => boolean,
+  where: string,
+): DialectMerge {
+  const hasBase = base !== undefined;
+  // mergekit adds the base model when a method that interpolates it is not given it under models.
+  const addBase = form.base === 'first-endpoint' && base !== undefined && !listed.some((_, i) => sameAsBase(i));
+  const models = addBase ? [...listed, { model: base, parameters: {} }] : listed;
+  const isBase = (i: number) => i >= listed.length || sameAsBase(i);
+  const label = `${dialect} ${form.method}`;
+  const native = technique.params.map((d) => d.name);
+  const perModelKeys = ['weight', ...Object.keys(form.perModel)];
+  const globalKeys = Object.keys(form.globals);
+  const known = [...globalKeys, ...perModelKeys, ...native.filter((n) => !globalKeys.includes(n)), 'lines'];
+  for (const [key, s] of Object.entries(top)) {
+    if (!known.includes(key)) fail('CONFIG', `${where}: parameters: "${key}" is not a parameter of ${label} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})`);
+    if (key !== 'lines') checkSetting(s, `${where}: parameters.${key}`);
+  }
+  models.forEach((m, i) => {
+    for (const [key, s] of Object.entries(m.parameters)) {
+      const ok = perModelKeys.includes(key) || technique.facts.perModel.includes(key);
+      if (!ok) {
+        const hint = globalKeys.includes(key) || native.includes(key) ? `; ${key} is set once for the merge, under the top-level parameters` : '';
+        fail('CONFIG', `${where}: models[${i}] (${m.model}).parameters: "${key}" is not a per-model parameter of ${label} (per-model: ${perModelKeys.join(', ')})${hint}`);
+      }
+      checkSetting(s, `${where}: models[${i}] (${m.model}).parameters.${key}`);
+    }
+  });
+  for (const [key, d] of Object.entries(form.globals)) {
+    if (d === undefined && top[key] === undefined) fail('CONFIG', `${where}: ${label} needs parameters.${key}`);
+  }
+  if (form.weights === 'none') {
+    const given = models.findIndex((m) => m.parameters.weight !== undefined);
+    if (given >= 0 || top.weight !== undefined) {
+      fail('CONFIG', `${where}: ${given >= 0 ? `models[${given}]` : 'parameters'}: ${label} takes no per-model weights (it merges every model alike)`);
+    }
+  }
+
+  const experts = arrangeExperts(form, models, hasBase, isBase, label, where);
+  // The engine's base gives every model's structure; the technique decides whether it reads it.
+  const usesBase = hasBase;
+
+  // One evaluation of every setting: for a tensor (name, t), or with `pick` choosing each setting's value.
+  type Pick = (s: Setting) => ToolkitValue | undefined;
+  const resolveWith = (pick: Pick) => {
+    const value = (s: Setting, key: string, expected: ToolkitValue | undefined, at: string): ToolkitValue | undefined => {
+      const v = pick(s);
+      if (v === undefined) return undefined;
+      const type = expected === undefined ? 'number' : typeof expected;
+      if (typeof v !== type) fail('CONFIG', `${where}: ${at}${key} must be a ${type}, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const globals: Record<string, ToolkitValue> = {};
+    for (const [key, d] of Object.entries(form.globals)) {
+      const v = value(top[key], key, d, 'parameters.') ?? d;
+      if (v !== undefined) globals[key] = v;
+    }
+    const perModel = experts.map((i) => {
+      const m = models[i];
+      const vals: Record<string, ToolkitValue> = {};
+      for (const key of perModelKeys) {
+        const d = key === 'weight' ? 1 : form.perModel[key];
+        const at = `models[${i}] (${m.model}).parameters.`;
+        const v = value(m.parameters[key], key, d, at) ?? value(top[key], key, d, 'parameters.') ?? d;
+        if (v !== undefined) vals[key] = v;
+      }
+      return vals;
+    });
+    const weights = perModel.map((v) => v.weight as number);
+    if (form.weights === 'sum-to-one' && Math.abs(weights.reduce((a, b) => a + b, 0) - 1) >= 1e-6) {
+      fail('CONFIG', `${where}: ${label} needs weights that sum to 1 (as the toolkit checks), got [${weights.join(', ')}]`);
+    }
+    const params: Record<string, unknown> = { ...form.params(globals, { hasBase, weights }) };
+    for (const key of native) {
+      if (top[key] !== undefined && !globalKeys.includes(key) && !perModelKeys.includes(key)) params[key] = pick(top[key]);
+    }
+    if (top.lines !== undefined) params.lines = top.lines;
+    const each = experts.map((i, k) => {
+      const own: Record<string, number> = { ...(form.expert?.(perModel[k]) ?? {}) };
+      for (const key of technique.facts.perModel) {
+        const s = models[i].parameters[key];
+        if (s !== undefined && !perModelKeys.includes(key)) own[key] = value(s, key, 0, `models[${i}] (${models[i].model}).parameters.`) as number;
+      }
+      return own;
+    });
+    // A value every model shares becomes the technique's parameter; values that differ stay per model.
+    const keys = [...new Set(each.flatMap((e) => Object.keys(e)))];
+    const differing = keys.filter((key) => !each.every((e) => e[key] === each[0][key]));
+    for (const key of keys) if (!differing.includes(key)) params[key] = each[0][key];
+    const expertParams = differing.length ? each.map((e) => Object.fromEntries(differing.map((key) => [key, e[key]]))) : undefined;
+    return { params, weights, expertParams };
+  };
+
+  const check = (r: ReturnType<typeof resolveWith>, what: string) => {
+    try {
+      const { lines: _lines, ...rest } = r.params;
+      technique.parse(rest);
+      if (r.expertParams) checkExpertParams(technique, rest, r.expertParams, experts.length);
+    } catch (err) {
+      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `${where}: ${label}${what}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  };
+
+  const first: Pick = (s) => settingAnchors(s)[0];
+  const fixed = resolveWith(first);
+  check(fixed, '');
+  const settings = [...Object.values(top), ...experts.flatMap((i) => Object.values(models[i].parameters))];
+  const varying = settings.filter(varies);
+  if (varying.length === 0) return { experts, usesBase, ...fixed };
+  // Every value a gradient or filter can take must be valid, before any file is opened.
+  for (const s of varying) {
+    for (const a of settingAnchors(s)) check(resolveWith((x) => (x === s ? a : first(x))), ` (with ${JSON.stringify(a)} from ${JSON.stringify(s)})`);
+  }
+  const perTensor = (names: readonly string[]) => {
+    const position = gradientPositions(names);
+    return (name: string): TensorSettings => {
+      const t = position(name);
+      const r = resolveWith((s) => evaluateSetting(s, name, t));
+      return { params: withoutLines(r.params), weights: r.weights, expertParams: r.expertParams };
+    };
+  };
+  return { experts, usesBase, ...fixed, perTensor };
+}
+
+function withoutLines(params: Record<string, unknown>): Record<string, unknown> {
+  const { lines: _lines, ...rest } = params;
+  return rest;
+}
+
+/** The experts in merge order, by how the toolkit uses the base model. */
+function arrangeExperts(form: ToolkitForm, models: readonly DialectModel[], hasBase: boolean, sameAsBase: (i: number) => boolean, label: string, where: string): number[] {
+  const all = models.map((_, i) => i);
+  if ((form.base === 'task-vectors' || form.base === 'first-endpoint') && !hasBase) fail('CONFIG', `${where}: ${label} needs base_model`);
+  if (form.base === 'unused') return all;
+  const others = all.filter((i) => !(hasBase && sameAsBase(i)));
+  if (form.base === 'first-endpoint') {
+    // mergekit slerp: the base model is the t = 0 end, whether or not it is listed under models.
+    if (others.length !== 1) fail('CONFIG', `${where}: ${label} interpolates base_model and one other model; got ${others.length} other models`);
+    return [all.find((i) => sameAsBase(i)) as number, others[0]];
+  }
+  if (others.length === 0) fail('CONFIG', `${where}: ${label}: every model under models is base_model; nothing to merge`);
+  return others;
+}

@@ -1,0 +1,53 @@
+import type { ToolkitForm, ToolkitValue } from './types.js';
+
+/**
+ * Shared shapes of the toolkits' method definitions, for the techniques' `dialects` entries.
+ *
+ * mergekit's generalized task arithmetic (task_arithmetic, ties, dare_*, breadcrumbs*, della*): global
+ * int8_mask (no effect on the values), normalize, rescale (rescale to the L1 norm after sparsifying),
+ * lambda; per model weight and density (1 = keep all), gamma for magnitude_outliers, epsilon for
+ * della_magprune. The base model is the origin of the task vectors and is skipped when listed under
+ * models.
+ */
+export function mergekitTaskArithmetic(
+  method: string,
+  defaults: { normalize: boolean; rescale: boolean },
+  perModel: Readonly<Record<string, ToolkitValue>>,
+  params: (g: Readonly<Record<string, ToolkitValue>>) => Record<string, unknown>,
+  expert?: (v: Readonly<Record<string, ToolkitValue>>) => Record<string, number>,
+): ToolkitForm {
+  return {
+    method,
+    globals: { int8_mask: false, normalize: defaults.normalize, rescale: defaults.rescale, lambda: 1 },
+    perModel,
+    base: 'task-vectors',
+    weights: 'free',
+    params: (g) => ({ lambda: g.lambda, ...params(g) }),
+    expert,
+  };
+}
+
+/** mergekit's TIES-style consensus with normalize: the weighted mean of the agreeing values, else their sum. */
+export const mergekitDisjoint = (g: Readonly<Record<string, ToolkitValue>>): 'mean' | 'sum' => (g.normalize ? 'mean' : 'sum');
+
+/** mergekit's rescale flag: survivors rescaled to the task vector's L1 norm (rescaled_masked_tensor). */
+export const mergekitRescale = (g: Readonly<Record<string, ToolkitValue>>): 'l1' | 'none' => (g.rescale ? 'l1' : 'none');
+
+/**
+ * fomo_in_flux's task-vector merges (continual_lib/merge.py): unweighted over the models, θ0 + scaling_factor·τ.
+ * With apply_lines its LiNeS weights take the place of scaling_factor (see `lines`).
+ */
+export function fomoTaskVector(
+  method: string,
+  globals: Readonly<Record<string, ToolkitValue>>,
+  params: (g: Readonly<Record<string, ToolkitValue>>) => Record<string, unknown>,
+): ToolkitForm {
+  return {
+    method,
+    globals: { scaling_factor: 1, ...globals },
+    perModel: {},
+    base: 'task-vectors',
+    weights: 'none',
+    params: (g) => ({ lambda: g.scaling_factor, ...params(g) }),
+  };
+}
