@@ -237,7 +237,7 @@ function parseDialectConfig(
   const read = readDialect(dialect, technique, form, params, models, baseRaw, sameAsBase, o.source);
   const pathOf = (i: number) => (i >= models.length ? (basePath as string) : o.at(models[i].model));
   const experts = read.experts.map((i, k) => ({ path: pathOf(i), weight: read.weights[k] }));
-  let resolved;
+  let resolved: ResolvedMerge;
   try {
     resolved = resolveMerge({ technique: technique.name, params: read.params, weights: read.weights, seed: o.seed, expertParams: read.expertParams }, experts.length);
   } catch (err) {

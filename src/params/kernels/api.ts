@@ -63,7 +63,10 @@ export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readon
   checkList('taskArithmetic', out.length, xs, ws);
   checkLen('taskArithmetic', out.length, base);
   clearFinite(out);
-  if (active.taskArithmetic) return active.taskArithmetic(out, base, xs, ws, lambda);
+  if (active.taskArithmetic) {
+    active.taskArithmetic(out, base, xs, ws, lambda);
+    return;
+  }
   active.weightedDeltaSum(out, base, xs, ws);
   active.addScaled(out, base, lambda, out);
 }
