@@ -39,12 +39,13 @@ describe('did you mean', () => {
   it('names the closest key, technique, parameter, protocol, preset and study', () => {
     expect(() => parseMergeConfig(`${MERGE}merge_methd: ties\n`)).toThrow('<inline>: unknown key "merge_methd" (did you mean "merge_method"?) (known: merge_method,');
     expect(() => getTechnique('task-arithmatic')).toThrow('unknown merge technique "task-arithmatic" (did you mean "task-arithmetic"?) (known:');
-    expect(() => parseMergeConfig(`${MERGE}parameters: { densty: 0.2 }\n`)).toThrow('ties: unknown parameter "densty" (did you mean "density"?)');
+    expect(() => parseMergeConfig(`${MERGE}parameters: { densty: 0.2 }\n`)).toThrow('"densty" is not a parameter of mergekit ties (did you mean "density"?)');
+    expect(() => parseMergeConfig(`${MERGE}toolkit: time-merge\nparameters: { densty: 0.2 }\n`)).toThrow('ties: unknown parameter "densty" (did you mean "density"?)');
     expect(() => parseMethod('ema_pain')).toThrow('method "ema_pain" (did you mean "ema_paint"?): expected a preset');
     expect(() => parseMethod('emma+last')).toThrow('unknown init protocol "emma" (did you mean "ema"?)');
     expect(() => parseMethod('ema+merge_al')).toThrow('unknown deploy protocol "merge_al" (did you mean "merge-all"?)');
     expect(() => getStudy('defualt')).toThrow('unknown study "defualt" (did you mean "default"?)');
-    expect(() => parseMergeConfig(`${MERGE}dtype: bf61\n`)).toThrow('dtype must be f32, f16 or bf16, got "bf61" (did you mean "bf16"?)');
+    expect(() => parseMergeConfig(`${MERGE}dtype: bf61\n`)).toThrow('dtype must be f32, f16 or bf16 (float32, float16, bfloat16), got "bf61" (did you mean "bf16"?)');
   });
 });
 

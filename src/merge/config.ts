@@ -109,7 +109,7 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
 
   const baseRaw = raw.base_model;
   if (baseRaw !== undefined && baseRaw !== null && (typeof baseRaw !== 'string' || baseRaw === '')) {
-    fail('CONFIG', where(`base_model must be the path of the base (pre-trained) checkpoint (a string), got ${showValue(baseRaw)}`));
+    fail('CONFIG', where(`base_model must be a checkpoint path (a string), got ${showValue(baseRaw)}`));
   }
   if (!dialect && typeof baseRaw !== 'string') fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
 

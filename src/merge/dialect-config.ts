@@ -1,3 +1,4 @@
+import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { checkExpertParams, type TensorSettings } from './engine.js';
 import { checkSetting, evaluateSetting, gradientPositions, settingAnchors, varies, type Setting } from './toolkit-settings.js';
@@ -66,7 +67,7 @@ export function readDialect(
   const globalKeys = Object.keys(form.globals);
   const known = [...globalKeys, ...perModelKeys, ...native.filter((n) => !globalKeys.includes(n)), 'lines'];
   for (const [key, s] of Object.entries(top)) {
-    if (!known.includes(key)) fail('CONFIG', `${where}: parameters: "${key}" is not a parameter of ${label} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})`);
+    if (!known.includes(key)) fail('CONFIG', `${where}: parameters: "${key}" is not a parameter of ${label}${didYouMean(key, known)} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})`);
     if (key !== 'lines') checkSetting(s, `${where}: parameters.${key}`);
   }
   models.forEach((m, i) => {
@@ -74,7 +75,7 @@ export function readDialect(
       const ok = perModelKeys.includes(key) || technique.facts.perModel.includes(key);
       if (!ok) {
         const hint = globalKeys.includes(key) || native.includes(key) ? `; ${key} is set once for the merge, under the top-level parameters` : '';
-        fail('CONFIG', `${where}: models[${i}] (${m.model}).parameters: "${key}" is not a per-model parameter of ${label} (per-model: ${perModelKeys.join(', ')})${hint}`);
+        fail('CONFIG', `${where}: models[${i}] (${m.model}).parameters: "${key}" is not a per-model parameter of ${label}${didYouMean(key, perModelKeys)} (per-model: ${perModelKeys.join(', ')})${hint}`);
       }
       checkSetting(s, `${where}: models[${i}] (${m.model}).parameters.${key}`);
     }
