@@ -64,7 +64,8 @@ export interface SyntheticConfig {
  * The default world, chosen by its structural diagnostics alone (docs/synthetic.md): a 32 x 128 image
  * encoder fine-tuned with SGD at lr 0.01 moves ‖τ‖/‖θ0‖ ≈ 0.1, task vectors of different datasets are
  * nearly orthogonal (cosine ≈ 0.03), the top 20% of |τ| holds ≈ 72% of its energy, and θ0 scores ≈ 45%
- * on the adaptation datasets. AdamW's per-coordinate steps spread τ evenly over the weights (a TIES trim
+ * on the adaptation datasets (8 test samples per class: evaluation after every step dominates a run's
+ * cost). AdamW's per-coordinate steps spread τ evenly over the weights (a TIES trim
  * to density 0.2 then keeps under half of the gain), so fine-tuning uses SGD with momentum.
  */
 export const DEFAULT_SYNTHETIC: SyntheticConfig = {
@@ -75,7 +76,7 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   datasets: 5,
   classesPerTask: 8,
   trainPerClass: 24,
-  testPerClass: 16,
+  testPerClass: 8,
   pretrainDomains: 6,
   pretrainClasses: 40,
   pretrainPerPair: 6,
