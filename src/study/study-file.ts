@@ -145,7 +145,12 @@ function methods(v: unknown, where: string): string[] {
       checkKeys(g, ['init', 'deploy'], `${w}: unknown key`);
       const inits = list(g.init, `${w}.init`).map((x, j) => text(x, `${w}.init[${j}]`));
       const deploys = list(g.deploy, `${w}.deploy`).map((x, j) => text(x, `${w}.deploy[${j}]`));
-      for (const a of inits) for (const b of deploys) out.push(at(w, () => (parseMethod(`${a}+${b}`), `${a}+${b}`)));
+      for (const a of inits) {
+        for (const b of deploys) {
+          at(w, () => parseMethod(`${a}+${b}`));
+          out.push(`${a}+${b}`);
+        }
+      }
     }
   });
   if (out.length === 0) fail('CONFIG', `${where}: needs at least one method`);
