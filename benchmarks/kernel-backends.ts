@@ -10,7 +10,7 @@ import { mergeModels } from '../src/merge/engine.js';
 import { availableKernels, kernelBackend, lerp, taskArithmetic, useKernels, weightedSum, absMaxSelect, type KernelBackend } from '../src/params/kernels.js';
 import { expandStudy, effectiveStudy } from '../src/study/expand.js';
 import { executeRun } from '../src/study/execute.js';
-import { defaultStudy } from '../sims/default.js';
+import { getStudy } from '../sims/index.js';
 import { timeInterleaved } from './lib/measure.js';
 import { makeBase, makeExpert, sizedShape } from './lib/models.js';
 
@@ -20,7 +20,7 @@ const base = makeBase(sizedShape(P));
 const [x, y] = [makeExpert(base, 1), makeExpert(base, 2)];
 const out = base.map((d) => new Float32Array(d.length), 'out');
 const names = base.names();
-const quick = effectiveStudy(defaultStudy, { quick: true });
+const quick = effectiveStudy(getStudy('default'), { quick: true });
 const studyRun = expandStudy({ ...quick, methods: ['ema_paint'], techniques: [{ name: 'ties', params: { density: 0.5 } }], baselines: [] }).runs[0];
 
 const cases: { name: string; run: () => unknown }[] = [

@@ -17,7 +17,7 @@ function newestSource(dir) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
       if (e.name !== 'obj.target' && e.name !== 'node_modules') newest = Math.max(newest, newestSource(p));
-    } else if (/\.(ts|json|wasm|node)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    } else if (/\.(ts|json|wasm|node|ya?ml)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }

@@ -122,7 +122,9 @@ describe('merge-all', () => {
         const ctx = { base: model(vs[T]), store, merge };
         const inc = new MergeAllTracker(weighting, includeBase, ctx);
         const batch = new MergeAllTracker(weighting, includeBase, ctx, { forceRecompute: true });
-        expect(inc.incremental).toBe(merge.technique === 'magmax' || isPrefixStable(weighting));
+        // Task arithmetic on the sum (normalize: false) keeps a running form for uniform weights only.
+        const sums = merge.technique === 'task-arithmetic' && (merge.params as { normalize?: boolean }).normalize === false;
+        expect(inc.incremental).toBe(merge.technique === 'magmax' || (isPrefixStable(weighting) && (!sums || weighting === 'uniform')));
         expect(batch.incremental).toBe(false);
         for (let t = 1; t <= T; t++) {
           const e = model(vs[t - 1]);

@@ -1,26 +1,29 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { fail } from '../src/params/errors.js';
 import { didYouMean } from '../src/params/did-you-mean.js';
+import { loadStudyFile } from '../src/study/study-file.js';
 import type { Study } from '../src/study/types.js';
-import { defaultStudy } from './default.js';
-import { bestInTime, offlineVsContinual, scalingCompute, scalingHorizon, scalingModel, techniqueSettings, techniqueSpread, timeAwareOffline } from './findings.js';
 
 export type { Study } from '../src/study/types.js';
 
-/** Every study `time-merge sim` knows, by name. */
-export const STUDIES: readonly Study[] = [
-  defaultStudy,
-  offlineVsContinual,
-  timeAwareOffline,
-  techniqueSpread,
-  bestInTime,
-  scalingModel,
-  scalingCompute,
-  scalingHorizon,
-  techniqueSettings,
-];
+/** The folder of the built-in study files. */
+export const SIMS_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-export function getStudy(name: string): Study {
-  const s = STUDIES.find((x) => x.name === name);
-  if (!s) fail('CONFIG', `unknown study "${name}"${didYouMean(name, STUDIES.map((x) => x.name))} (known: ${STUDIES.map((x) => x.name).join(', ')})`);
+/** In the order `--list` shows them: the default first. */
+const ORDER = ['default', 'offline-vs-continual', 'time-aware-offline', 'best-in-time', 'technique-variants', 'scaling-model', 'scaling-compute', 'scaling-horizon'];
+
+/** Every built-in study: the study files in sims/ (a file's own name is the study's). */
+export const STUDIES: readonly Study[] = readdirSync(SIMS_DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => loadStudyFile(join(SIMS_DIR, f)))
+  .sort((a, b) => (ORDER.indexOf(a.name) + 1 || 99) - (ORDER.indexOf(b.name) + 1 || 99) || (a.name < b.name ? -1 : 1));
+
+/** A built-in study by name, or a study file by path (anything ending in .yaml, .yml or .json). */
+export function getStudy(nameOrPath: string): Study {
+  if (/\.(ya?ml|json)$/i.test(nameOrPath)) return loadStudyFile(nameOrPath);
+  const s = STUDIES.find((x) => x.name === nameOrPath);
+  if (!s) fail('CONFIG', `unknown study "${nameOrPath}" ${didYouMean(nameOrPath, STUDIES.map((x) => x.name))} (known: ${STUDIES.map((x) => x.name).join(', ')}; or give a study file, e.g. my-study.yaml)`);
   return s;
 }

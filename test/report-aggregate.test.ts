@@ -68,6 +68,18 @@ describe('mode and settings', () => {
     const withParamT = runs.map((r) => ({ ...r, params: { ...r.params, param_T: String(r.T) } }));
     expect(scalingAxes(withParamT)).toEqual(['param_d', 'T']);
   });
+
+  it('a baseline\'s own batch mix (the multitask oracle\'s) neither moves it out of the main setting nor makes a scaling axis', () => {
+    const rep = { param_d: '16', param_replay_pretrain: '0.33', param_replay_current: '0.34', param_replay_buffer: '0.33' };
+    const runs = [
+      run({ run_id: 'a', params: rep }),
+      run({ run_id: 'b', params: rep, method: 'finetune' }),
+      run({ run_id: 'm', params: { ...rep, param_replay_current: '0.67', param_replay_buffer: '0' }, method: 'multitask', init: '-', deploy: '-', technique: '-' }),
+      run({ run_id: 'z', params: { ...rep, param_d: '32' }, method: 'zeroshot', init: '-', deploy: '-', technique: '-' }),
+    ];
+    expect(mainSettingRuns(runs).map((r) => r.run_id)).toEqual(['a', 'b', 'm']);
+    expect(scalingAxes(runs)).toEqual(['param_d']);
+  });
 });
 
 describe('methodPoints', () => {

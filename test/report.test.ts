@@ -90,10 +90,12 @@ describe('report from a full results folder', () => {
     }
   });
 
-  it('report.html is self-contained: inline SVGs with unique ids, no scripts, nothing fetched', () => {
+  it('report.html is self-contained: inline SVGs with unique ids, one inline script (the table sorter), nothing fetched', () => {
     const html = readFileSync(out.html, 'utf8');
     expect((html.match(/<svg /g) ?? []).length).toBe(8);
-    expect(html).not.toMatch(/<script/i);
+    expect((html.match(/<script/gi) ?? []).length).toBe(1);
+    expect(html).not.toMatch(/<script[^>]*src=/i);
+    expect(html).not.toMatch(/fetch\(|XMLHttpRequest|import\(/);
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).not.toMatch(/@import|url\(https?:/);
     const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
@@ -101,6 +103,17 @@ describe('report from a full results folder', () => {
     for (const ref of html.matchAll(/url\(#([^)]+)\)/g)) expect(ids).toContain(ref[1]);
     expect(html).toContain('fixture-study');
     expect(html).toContain('<h3>Findings</h3>\n<p>ema_paint has the highest GM (made-up numbers).</p>');
+  });
+
+  it('leads with the findings, then the figures; the per-run table comes last, one row per run', () => {
+    const html = readFileSync(out.html, 'utf8');
+    const at = (s: string) => html.indexOf(s);
+    expect(at('<h2 id="findings">')).toBeGreaterThan(0);
+    expect(at('<h2 id="findings">')).toBeLessThan(at('<h2 id="fig-'));
+    expect(at('<h2 id="fig-')).toBeLessThan(at('<h2 id="summary">'));
+    expect(at('<h2 id="summary">')).toBeLessThan(at('<h2 id="runs">'));
+    const table = html.slice(at('<table class="runs"'), html.indexOf('</table>', at('<table class="runs"')));
+    expect((table.match(/<tr><td>/g) ?? []).length).toBe(fixture.runs.length);
   });
 });
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,8 +18,8 @@ afterAll(async () => {
 describe('time-merge sim', () => {
   it('lists the studies', async () => {
     const { stdout } = await cli(['sim', '--list']);
-    for (const name of ['default', 'offline-vs-continual', 'time-aware-offline', 'technique-spread', 'best-in-time', 'scaling-model', 'scaling-compute', 'scaling-horizon', 'technique-settings']) {
-      expect(stdout).toMatch(new RegExp(`^${name} `, 'm'));
+    for (const name of ['default', 'offline-vs-continual', 'time-aware-offline', 'best-in-time', 'technique-variants', 'scaling-model', 'scaling-compute', 'scaling-horizon']) {
+      expect(stdout).toMatch(new RegExp(`^${name} +sims/${name}\\.yaml `, 'm'));
     }
   });
 
@@ -27,20 +27,25 @@ describe('time-merge sim', () => {
     const out = await mkdtemp(join(tmpdir(), 'sim-cli-'));
     dirs.push(out);
     const { stdout } = await cli(['sim', 'default', '--quick', '--out', out, '--workers', '2', '--no-report']);
-    expect(stdout).toMatch(/study default \(quick\): 12 runs \(12 run now, 0 already in/);
+    expect(stdout).toMatch(/study default \(quick\): 10 runs \(10 run now, 0 already in/);
     expect(stdout).toMatch(/method\s+technique\s+seeds\s+A_KA%\s+A_ZS%\s+GM%/);
     expect(stdout).toContain('findings (');
     for (const f of ['runs.csv', 'steps.csv', 'matrix.csv', 'config.json', 'findings.md']) expect(existsSync(join(out, f)), f).toBe(true);
     const runs = csvObjects(await readFile(join(out, 'runs.csv'), 'utf8'));
-    expect(runs).toHaveLength(12);
+    expect(runs).toHaveLength(10);
     expect(runs.every((r) => r.study === 'default' && r.param_T === '6')).toBe(true);
     for (const r of runs) expect(Number(r.gm)).toBeCloseTo(Math.sqrt(Number(r.a_ka) * Number(r.a_zs)), 12);
     const again = await cli(['sim', 'default', '--quick', '--out', out, '--workers', '1', '--no-report']);
-    expect(again.stdout).toMatch(/12 runs \(0 run now, 12 already in/);
+    expect(again.stdout).toMatch(/10 runs \(0 run now, 10 already in/);
   });
 
   it('names the problem on bad input', async () => {
     await expect(cli(['sim', 'nope'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown study "nope"') });
+    const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'));
+    dirs.push(dir);
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'methods: [finetune]\ntechniques: [{ name: ties, params: { density: 3 } }]\n');
+    await expect(cli(['sim', file])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`${file}: techniques[0].params:`) });
   });
 });
 

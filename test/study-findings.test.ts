@@ -5,80 +5,134 @@ import { parseCsv } from '../src/study/csv-read.js';
 import { evaluateFindings, findingsMarkdown } from '../src/study/findings.js';
 import { groupRows, median, type RunRow } from '../src/study/rows.js';
 import { summaryTable } from '../src/study/summary.js';
+import { meanInterval, pairedDifference, slope, twoWayShares } from '../src/study/stats.js';
 
 function row(method: string, technique: string, seed: number, aKa: number, aZs: number, setting = 'default', params: Record<string, number | string> = {}): RunRow {
   return { runId: `${setting}/${method}/${technique}/s${seed}`, setting, method, technique, seed, aKa, aZs, gm: Math.sqrt(aKa * aZs), params: { setting, ...params } };
 }
 
 describe('findings on hand-made results', () => {
-  it('offline-vs-continual: reproduced when offline merging has the lower A_KA, with the numbers', () => {
-    const rows = [row('offline_merge', 'weighted-average', 0, 0.4, 0.9), row('finetune', '-', 0, 0.7, 0.4)];
+  // Five seeds; GM = sqrt(aKa · aZs), so aKa = aZs = v gives GM v.
+  const seeds = [0, 1, 2, 3, 4];
+  const noise = [0.01, -0.02, 0.0, 0.015, -0.005];
+  const at = (method: string, technique: string, v: number, setting = 'default', params: Record<string, number | string> = {}, jitter = true) =>
+    seeds.map((s) => row(method, technique, s, v + (jitter ? noise[s] : 0), v + (jitter ? noise[s] : 0), setting, params));
+
+  it('offline-vs-continual: judged on GM, paired over seeds, with an interval', () => {
+    // finetune leads by exactly 0.1 at every seed: the interval is [10, 10] points.
+    const rows = [...at('offline_merge', 'weighted-average', 0.5), ...at('finetune', '-', 0.6)];
     const [f] = evaluateFindings(['offline-vs-continual'], rows);
-    expect(f.reproduced).toBe(true);
-    expect(f.summary).toBe('offline_merge A_KA 40.0, A_ZS 90.0, GM 60.0 vs finetune A_KA 70.0, A_ZS 40.0, GM 52.9');
-    const [g] = evaluateFindings(['offline-vs-continual'], [row('offline_merge', 'weighted-average', 0, 0.8, 0.9), row('finetune', '-', 0, 0.7, 0.4)]);
-    expect(g.reproduced).toBe(false);
-    const [h] = evaluateFindings(['offline-vs-continual'], [row('finetune', '-', 0, 0.7, 0.4)]);
-    expect(h.reproduced).toBeNull();
+    expect(f.verdict).toBe('reproduced');
+    expect(f.effect).toBe('finetune - offline_merge GM +10.0 [+10.0, +10.0] points (setting default)');
+    // Higher A_KA but lower GM for finetune: the GM verdict goes against the paper.
+    const rev = [...seeds.map((s) => row('offline_merge', 'weighted-average', s, 0.4, 0.9 + noise[s])), ...seeds.map((s) => row('finetune', '-', s, 0.7, 0.4))];
+    expect(evaluateFindings(['offline-vs-continual'], rev)[0].verdict).toBe('not reproduced');
+    // Differences of both signs: inconclusive.
+    const mixed = [...at('offline_merge', 'weighted-average', 0.5, 'default', {}, false), ...seeds.map((s) => row('finetune', '-', s, 0.5 + noise[s], 0.5 + noise[s]))];
+    expect(evaluateFindings(['offline-vs-continual'], mixed)[0].verdict).toBe('inconclusive');
+    expect(evaluateFindings(['offline-vs-continual'], at('finetune', '-', 0.6))[0].verdict).toBe('not tested');
   });
 
-  it('init-deploy-over-technique: compares the spread of method means with the spread of technique means', () => {
-    // methods a, b; techniques x, y. GM = aKa when aZs = aKa.
-    const g = (m: string, t: string, v: number) => row(m, t, 0, v, v);
-    const rows = [g('a', 'x', 0.9), g('a', 'y', 0.8), g('b', 'x', 0.5), g('b', 'y', 0.4)];
+  it('init-deploy-over-technique: a two-way decomposition of GM over the complete table', () => {
+    // Method effect ±0.2, technique effect ±0.05, no interaction: shares 16/17 and 1/17 at every seed.
+    const rows = [...at('a', 'x', 0.75), ...at('a', 'y', 0.65), ...at('b', 'x', 0.35), ...at('b', 'y', 0.25)];
     const [f] = evaluateFindings(['init-deploy-over-technique'], rows);
-    // method means 0.85 / 0.45 (spread 40 points); technique means 0.7 / 0.6 (spread 10)
-    expect(f.reproduced).toBe(true);
-    expect(f.summary).toContain('across 2 init x deploy methods (mean over techniques): 40.0 points');
-    expect(f.summary).toContain('across 2 techniques (mean over methods): 10.0 points');
-    const [r] = evaluateFindings(['init-deploy-over-technique'], [g('a', 'x', 0.9), g('a', 'y', 0.3), g('b', 'x', 0.8), g('b', 'y', 0.2)]);
-    expect(r.reproduced).toBe(false);
+    expect(f.verdict).toBe('reproduced');
+    expect(f.summary).toContain('method 94%, technique 6%, interaction 0%');
+    const flipped = [...at('a', 'x', 0.75), ...at('a', 'y', 0.35), ...at('b', 'x', 0.65), ...at('b', 'y', 0.25)];
+    expect(evaluateFindings(['init-deploy-over-technique'], flipped)[0].verdict).toBe('not reproduced');
+    // A technique that not every method ran is left out of the table (slerp cannot merge all).
+    const partial = [...rows, ...at('a', 'slerp', 0.1)];
+    expect(evaluateFindings(['init-deploy-over-technique'], partial)[0].summary).toContain('over 2 methods x 2 techniques');
   });
 
-  it('best-in-time ranks ema_paint among the named methods (multitask excluded)', () => {
+  it('best-in-time: ema_paint against every other pair, and multitask apart', () => {
     const rows = [
-      row('ema_paint', 'weighted-average', 0, 0.7, 0.7),
-      row('finetune', '-', 0, 0.8, 0.4),
-      row('offline_merge', 'weighted-average', 0, 0.4, 0.9),
-      row('ema+merge-all', 'weighted-average', 0, 0.75, 0.75),
-      row('multitask', '-', 0, 0.95, 0.95),
+      ...at('ema_paint', 'weighted-average', 0.7),
+      ...at('finetune', '-', 0.6),
+      ...at('offline_merge', 'weighted-average', 0.5),
+      ...at('ema_paint', 'magmax', 0.65),
+      ...at('multitask', '-', 0.9),
     ];
     const [f] = evaluateFindings(['best-in-time'], rows);
-    expect(f.reproduced).toBe(true);
-    expect(f.summary).toContain('rank 1 of 3 named methods and 2 of 4 (method, technique) pairs');
+    expect(f.verdict).toBe('reproduced');
+    expect(f.summary).toContain('rank 1 of 4 pairs');
+    expect(f.summary).toContain('significantly ahead of 3, level with 0, behind 0 of 3');
+    expect(f.summary).toContain('against multitask -20.0 [-20.0, -20.0]');
+    const [g] = evaluateFindings(['best-in-time'], [...rows, ...at('ema+merge-all', 'weighted-average', 0.75)]);
+    expect(g.verdict).toBe('not reproduced');
+    expect(g.effect).toBe('ema_paint - ema+merge-all / weighted-average (the closest pair) GM -5.0 [-5.0, -5.0] points');
   });
 
-  it('time-aware-offline and scaling read replay columns and settings', () => {
+  it('time-aware-offline: replay lifts offline merging, and the gap to replay fine-tuning is under a point', () => {
     const noRep = { replay_buffer: 0, replay_pretrain: 0 };
     const rep = { replay_buffer: 0.33, replay_pretrain: 0.33 };
-    const rows = [
-      row('offline_merge', 'weighted-average', 0, 0.4, 0.9, 'no-replay', noRep),
-      row('offline_merge', 'weighted-average', 0, 0.6, 0.9, 'replay', rep),
+    const base = [
+      ...at('offline_merge', 'weighted-average', 0.546, 'no-replay', noRep),
+      ...at('offline_merge', 'weighted-average', 0.582, 'replay', rep),
+      ...at('base+merge-all:linear', 'weighted-average', 0.589, 'replay', rep),
     ];
-    const [f] = evaluateFindings(['time-aware-offline'], rows);
-    expect(f.reproduced).toBe(true);
-    expect(f.summary).toContain('best time-aware variant by GM: offline_merge in setting replay');
-    const sc = [
-      row('ema_paint', 'weighted-average', 0, 0.7, 0.7, 'small'),
-      row('finetune', '-', 0, 0.8, 0.4, 'small'),
-      row('ema_paint', 'weighted-average', 0, 0.5, 0.5, 'big'),
-      row('finetune', '-', 0, 0.8, 0.4, 'big'),
-    ];
-    const [s] = evaluateFindings(['scaling'], sc);
-    expect(s.reproduced).toBe(false);
-    expect(s.summary).toMatch(/in 1 of 2 settings/);
+    const [f] = evaluateFindings(['time-aware-offline'], [...base, ...at('finetune', '-', 0.591, 'replay', rep)]);
+    expect(f.verdict).toBe('reproduced');
+    expect(f.effect).toBe('replay fine-tuning - best time-aware offline (base+merge-all:linear) GM +0.2 [+0.2, +0.2] points');
+    expect(f.summary).toContain('replay lifts offline_merge by GM +3.6 [+3.6, +3.6]');
+    const [g] = evaluateFindings(['time-aware-offline'], [...base, ...at('finetune', '-', 0.7, 'replay', rep)]);
+    expect(g.verdict).toBe('not reproduced');
   });
 
-  it('findings.md carries a verdict per finding, and the summary table lists means over seeds', () => {
+  it('scaling: the lead at the largest scale and its slope per doubling', () => {
+    const rows = [
+      ...at('ema_paint', 'weighted-average', 0.6, 'steps10'),
+      ...at('finetune', '-', 0.55, 'steps10'),
+      ...at('ema_paint', 'weighted-average', 0.7, 'steps40'),
+      ...at('finetune', '-', 0.6, 'steps40'),
+    ];
+    const [s] = evaluateFindings(['scaling'], rows);
+    expect(s.verdict).toBe('reproduced');
+    // Lead 5 points at 10 steps, 10 at 40: 2.5 points per doubling.
+    expect(s.effect).toBe('lead at steps40 +10.0 [+10.0, +10.0] points; lead slope +2.5 [+2.5, +2.5] points per doubling');
+    const shrinking = [...rows.filter((r) => r.setting === 'steps10'), ...at('ema_paint', 'weighted-average', 0.5, 'steps40'), ...at('finetune', '-', 0.6, 'steps40')];
+    expect(evaluateFindings(['scaling'], shrinking)[0].verdict).toBe('not reproduced');
+  });
+
+  it('findings.md leads with a verdict table, then a section per finding; the summary table lists means over seeds', () => {
     const rows = [row('offline_merge', 'weighted-average', 0, 0.4, 0.9), row('offline_merge', 'weighted-average', 1, 0.6, 0.9), row('finetune', '-', 0, 0.7, 0.4)];
     const md = findingsMarkdown('s', 'desc', evaluateFindings(['offline-vs-continual', 'scaling'], rows), 3, [0, 1]);
-    expect(md).toContain('## Offline merging falls behind continual training (knowledge accumulation): reproduced');
+    expect(md).toContain('| finding | verdict | effect (95% CI) |');
+    expect(md).toContain('## Offline merging falls behind continual fine-tuning (GM): inconclusive');
+    expect(md).toContain('(one seed: no interval)');
     expect(md).toContain(': not tested');
     const g = groupRows(rows).find((x) => x.method === 'offline_merge')!;
     expect(g.n).toBe(2);
     expect(g.aKa).toBeCloseTo(0.5, 12);
     expect(summaryTable(rows)).toMatch(/offline_merge\s+weighted-average\s+2\s+50\.0\s+90\.0/);
   });
+});
+
+describe('paired statistics', () => {
+  it('t intervals by hand, and the two-way shares', () => {
+    // Differences 1, 2, 3: mean 2, sd 1, half-width t(2) / sqrt(3) = 4.303 / 1.732.
+    const i = meanInterval([1, 2, 3]);
+    expect(i.mean).toBe(2);
+    expect(i.hi - i.mean).toBeCloseTo(4.303 / Math.sqrt(3), 10);
+    expect(pairedDifference(new Map([[0, 3], [1, 5], [2, 9]]), new Map([[0, 2], [1, 3], [2, 6], [3, 100]])).mean).toBe(2);
+    expect(slope([0, 1, 2], [1, 3, 5])).toBe(2);
+    // y = r + c with r = ±1, c = ±0.5: shares 0.8 / 0.2 / 0.
+    const sh = twoWayShares([[1.5, 0.5], [-0.5, -1.5]]);
+    expect(sh.rows).toBeCloseTo(0.8, 12);
+    expect(sh.columns).toBeCloseTo(0.2, 12);
+    expect(sh.interaction).toBeCloseTo(0, 12);
+  });
+
+  fcTest.prop([fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }), { minLength: 2, maxLength: 5 })])(
+    'two-way shares lie in [0, 1] and sum to 1',
+    (y) => {
+      const sh = twoWayShares(y);
+      if (Number.isNaN(sh.rows)) return;
+      for (const v of [sh.rows, sh.columns, sh.interaction]) expect(v).toBeGreaterThanOrEqual(-1e-12);
+      expect(sh.rows + sh.columns + sh.interaction).toBeCloseTo(1, 9);
+    },
+  );
 });
 
 describe('CSV reading', () => {

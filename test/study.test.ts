@@ -8,6 +8,7 @@ import { expandStudy, parseShard, shardRuns } from '../src/study/expand.js';
 import { runStudy } from '../src/study/runner.js';
 import type { Study } from '../src/study/types.js';
 import { STUDIES } from '../sims/index.js';
+import { OFFICIAL_TECHNIQUES } from '../src/study/groups.js';
 
 const tiny: Study = {
   name: 'tiny',
@@ -63,13 +64,24 @@ describe('study expansion', () => {
     expect(skipped[0].reason).toMatch(/slerp merges at most 2 models/);
   });
 
-  it('every registered study expands without error, and the default study is the full grid', () => {
+  it('every built-in study expands without error; the default study is the paper\'s setup', () => {
     for (const s of STUDIES) expect(expandStudy(s).runs.length).toBeGreaterThan(0);
     const def = STUDIES.find((s) => s.name === 'default')!;
-    expect(def.methods).toHaveLength(24);
-    // deployed+D duplicates D+D, so 20 distinct init x deploy pairs remain.
-    expect(new Set(expandStudy(def).runs.map((r) => r.method)).size).toBe(20 + def.baselines.length);
+    expect(def.methods).toEqual(['finetune', 'offline_merge', 'zs_paint', 'ft_paint', 'ema_paint']);
+    expect(def.seeds.length).toBeGreaterThanOrEqual(5);
+    expect(def.techniques.map((t) => t.label ?? t.name)).toEqual(OFFICIAL_TECHNIQUES.map((t) => t.name));
+    const { runs } = expandStudy(def);
+    // Replay 0.33 / 0.34 / 0.33 for every method run; the multitask oracle mixes 0.33 pretraining with 0.67 task data.
+    for (const r of runs.filter((x) => x.method !== 'multitask')) expect(r.replay).toEqual({ pretrain: 0.33, current: 0.34, buffer: 0.33 });
+    for (const r of runs.filter((x) => x.method === 'multitask')) expect(r.replay).toEqual({ pretrain: 0.33, current: 0.67, buffer: 0 });
+    // Task arithmetic as tv_merge: λ 0.3 on the sum.
+    expect(runs.find((r) => r.technique === 'task-arithmetic')!.techniqueParams).toEqual({ lambda: 0.3, normalize: false });
     expect(def.stream.T ?? 20).toBe(20);
+  });
+
+  it('studies without replay say so explicitly (the no-replay settings are ablations)', () => {
+    const noReplay = STUDIES.flatMap((s) => expandStudy(s).runs.filter((r) => r.replay.buffer === 0 && r.method !== 'multitask').map((r) => `${s.name}/${r.setting}`));
+    expect([...new Set(noReplay)].sort()).toEqual(['offline-vs-continual/no-replay', 'time-aware-offline/no-replay']);
   });
 
   it('rejects bad shards and unknown techniques', () => {

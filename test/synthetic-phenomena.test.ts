@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ParamSet } from '../src/params/paramset.js';
 import { syntheticSetup } from '../src/synthetic/index.js';
+import { UNDERPARAMETERISED_WORLD } from '../src/synthetic/config.js';
+import { syntheticDiagnostics } from '../src/synthetic/diagnostics.js';
 import { parseMethod, runBaseline, runTime } from '../src/time/index.js';
 import { NO_REPLAY } from '../src/time/types.js';
 
-// The default world, three seeds: the phenomena that make temporal merging hard must all be present.
+// The under-parameterised world, three seeds: the phenomena that make temporal merging hard must all be
+// present and strong (the default world, in the CLIP regime, is checked by its diagnostics below).
 const SEEDS = [0, 1, 2];
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -51,8 +54,8 @@ function spearman(a: readonly number[], b: readonly number[]): number {
   return num / Math.sqrt(da * db);
 }
 
-describe.each(SEEDS)('default synthetic world, seed %i', (seed) => {
-  const s = syntheticSetup({ seed });
+describe.each(SEEDS)('under-parameterised synthetic world, seed %i', (seed) => {
+  const s = syntheticSetup({ ...UNDERPARAMETERISED_WORLD, seed });
   const cfg = { stream: s.world.stream, trainer: s.trainer, evaluator: s.evaluator, base: s.base, stepsPerTask: s.config.stepsPerTask, seed };
 
   it('θ0 starts with low A_KA and high A_ZS', async () => {
@@ -66,7 +69,8 @@ describe.each(SEEDS)('default synthetic world, seed %i', (seed) => {
     const T = r.T;
     const justLearned = mean(r.steps.slice(1).map((st, i) => st.scores[i]));
     const atEnd = mean(r.steps[T].scores.slice(0, T - 1));
-    expect(justLearned).toBeGreaterThan(0.75);
+    // Scored class-incrementally (against all 32 classes of the task's dataset), not over its own 8.
+    expect(justLearned).toBeGreaterThan(0.65);
     expect(r.final.forgetting!).toBeGreaterThan(0.1);
     expect(atEnd).toBeLessThan(justLearned - 0.1);
   });
@@ -102,5 +106,24 @@ describe.each(SEEDS)('default synthetic world, seed %i', (seed) => {
     const multi = await runBaseline('multitask', cfg);
     const cont = await runBaseline('continual', cfg);
     expect(multi.final.aKa!).toBeGreaterThan(cont.final.aKa! + 0.05);
+  });
+});
+
+describe('default synthetic world: in the regime of fine-tuned CLIP models', () => {
+  it.each([0, 1])('seed %i: small, nearly orthogonal task vectors that survive a TIES trim; a partly competent θ0', async (seed) => {
+    const d = await syntheticDiagnostics(syntheticSetup({ seed }), 10);
+    expect(d.tauRatio).toBeLessThan(0.12);
+    expect(d.crossCosine).toBeLessThan(0.05);
+    expect(d.top20Energy).toBeGreaterThan(0.65);
+    expect(d.tiesKeep).toBeGreaterThan(0.8);
+    expect(d.baseAKa).toBeGreaterThan(0.3);
+    expect(d.baseAKa).toBeLessThan(0.6);
+    expect(d.expertScore).toBeGreaterThan(d.baseScore + 0.25);
+  });
+
+  it('the under-parameterised world is outside it', async () => {
+    const d = await syntheticDiagnostics(syntheticSetup({ ...UNDERPARAMETERISED_WORLD, seed: 0 }), 10);
+    expect(d.tauRatio).toBeGreaterThan(0.3);
+    expect(d.tiesKeep).toBeLessThan(0.6);
   });
 });

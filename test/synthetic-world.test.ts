@@ -103,6 +103,31 @@ describe('hand-written gradients', () => {
     expect(accuracy(swapped, task, dims)).toBe(0);
   });
 
+  it('scores class-incrementally over every class of the dataset when the task carries them', () => {
+    // The dataset has classes (1, 0), (0, 1) from an earlier task and this task's (-1, 0), (0, -1) at
+    // offset 2. Sample (0.6, -0.3) is class 0 of this task = dataset class 2: its best match is (1, 0)
+    // (class 0), wrong; sample (-0.2, 0.9) labelled 1 = class 3 is nearest (0, 1) (class 1), wrong too.
+    const ps = new ParamSet().set(IMAGE, [2, 2], new Float32Array([1, 0, 0, 1])).set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
+    const own = { ...task, classLatents: new Float32Array([-1, 0, 0, -1]) };
+    expect(accuracy(ps, own, dims)).toBe(0);
+    const scoped = { ...own, evalClasses: { latents: new Float32Array([1, 0, 0, 1, -1, 0, 0, -1]), classes: 4, offset: 2 } };
+    expect(accuracy(ps, scoped, dims)).toBe(0);
+    const flipped = { ...scoped, test: { x: new Float32Array([-0.6, 0.3, 0.2, -0.9]), y: new Int32Array([0, 1]), n: 2 } };
+    expect(accuracy(ps, flipped, dims)).toBe(1);
+    // Against the earlier task's classes only (offset 0) the flipped samples are wrong.
+    expect(accuracy(ps, { ...flipped, evalClasses: { ...flipped.evalClasses, offset: 0 } }, dims)).toBe(0);
+  });
+
+  it('gives every task of a dataset the same class list, its own classes at its offset', () => {
+    const w = generateWorld(resolveSyntheticConfig({ T: 6, datasets: 2, classesPerTask: 3, pretrainSteps: 0 }));
+    for (const t of w.stream.adaptation) {
+      const sc = t.data.evalClasses!;
+      expect(sc.classes).toBe(9);
+      expect([...sc.latents.subarray(sc.offset * 12, (sc.offset + 3) * 12)]).toEqual([...t.data.classLatents]);
+      for (const u of w.stream.adaptation) if (u.data.dataset === t.data.dataset) expect(u.data.evalClasses!.latents).toBe(sc.latents);
+    }
+  });
+
   it('match central finite differences of the loss for both encoders', () => {
     const w = new Float32Array([0.7, -0.2, 0.1, 0.5]);
     const v = new Float32Array([0.9, 0.3, -0.4, 0.8]);

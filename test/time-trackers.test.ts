@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/time/store.js';
-import { makeTracker } from '../src/time/trackers.js';
+import { makeTracker, MergeAllTracker } from '../src/time/trackers.js';
 import { parseMethod, runTime } from '../src/time/index.js';
 import type { Trainer, TrainRequest } from '../src/time/types.js';
 import { RecordingEvaluator, stream, values, vec } from './time-helpers.js';
@@ -55,5 +55,42 @@ describe('EMA tracker memory', () => {
     // By hand: e_1 = (2, 0) from θs_1 = (4, 0); θs_2 = e_1; e_2 = (2, 0); θs_3 = e_2 + (2, 2) = (4, 2);
     // e_3 = (3, 1); θs_4 = e_3 + (6, -2) = (9, -1). Step 4 deploys reverse-linear weights 4, 3, 2, 1 / 10.
     expect(shared[4]).toEqual([(4 * 4 + 3 * 2 + 2 * 4 + 1 * 9) / 10, (4 * 0 + 3 * 0 + 2 * 2 + 1 * -1) / 10].map(Math.fround));
+  });
+});
+
+describe('merge-all with task arithmetic on the sum (normalize: false)', () => {
+  const base = vec([1, 1]);
+  const experts = [vec([3, 1]), vec([1, 5]), vec([2, 2])];
+  // τ = (2, 0), (0, 4), (1, 1): sum (3, 5).
+  async function deployed(weighting: 'uniform' | 'linear', params: Record<string, unknown>, forceRecompute = false) {
+    const store = new MemoryStore();
+    const ctx = { base, store, merge: { technique: 'task-arithmetic', params } };
+    const t = new MergeAllTracker(weighting, false, ctx, { forceRecompute });
+    for (const [i, x] of experts.entries()) {
+      await store.put(i + 1, x);
+      await t.add(x, i + 1);
+    }
+    return { incremental: t.incremental, values: values(await t.current()) };
+  }
+
+  it('gives θ0 + λ Σ τ_k with uniform weights, running and batch alike', async () => {
+    const running = await deployed('uniform', { lambda: 0.5, normalize: false });
+    const batch = await deployed('uniform', { lambda: 0.5, normalize: false }, true);
+    expect(running.incremental).toBe(true);
+    expect(running.values).toEqual([1 + 0.5 * 3, 1 + 0.5 * 5]);
+    expect(batch.values).toEqual(running.values);
+  });
+
+  it('scales other temporal weights to mean 1 (linear 1, 2, 3 -> 0.5, 1, 1.5)', async () => {
+    const r = await deployed('linear', { lambda: 1, normalize: false });
+    expect(r.incremental).toBe(false);
+    expect(r.values[0]).toBeCloseTo(1 + 0.5 * 2 + 1.5 * 1, 6);
+    expect(r.values[1]).toBeCloseTo(1 + 1 * 4 + 1.5 * 1, 6);
+  });
+
+  it('keeps the weighted mean when normalize is not given', async () => {
+    const r = await deployed('uniform', { lambda: 0.5 });
+    expect(r.values[0]).toBeCloseTo(1 + 0.5 * 1, 6);
+    expect(r.values[1]).toBeCloseTo(1 + 0.5 * (5 / 3), 6);
   });
 });

@@ -1,5 +1,5 @@
 // Compiles the TypeScript of src/ and sims/ into dist/ (same layout), so the CLI starts without compiling
-// anything. Files the code reads beside itself (the wasm and native kernels, JSON tables) are copied next
+// anything. Files the code reads beside itself (the wasm and native kernels, JSON tables, the built-in study files) are copied next
 // to their compiled readers; dist/package.json, written last, gives the compiled tree the package's
 // version and marks the build complete (bin/time-merge.js compares source times against it).
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ if (relative(root, dist).startsWith('..')) {
   console.error(`build:dist: --out ${dist} must be inside ${root}`);
   process.exit(1);
 }
-const ASSET = /\.(json|wasm|node)$/;
+const ASSET = /\.(json|wasm|node|ya?ml)$/;
 
 /** Every file under dir (skipping node-gyp's intermediate objects) whose name matches re. */
 function* files(dir, re) {

@@ -12,9 +12,14 @@ export function isScored<T extends { a_ka: number | null; a_zs: number | null; g
   return r.a_ka !== null && r.a_zs !== null && r.gm !== null;
 }
 
-/** Settings that distinguish runs besides protocol, technique and seed: the param_* columns and T. */
+/**
+ * Settings that distinguish runs besides protocol, technique and seed: the param_* columns and T. A
+ * baseline's batch mix is its own (the multitask oracle mixes pretraining and task data, not the study's
+ * replay), so it does not set a baseline apart from the setting it was run in.
+ */
 export function settingOf(run: RunRow): Record<string, string> {
-  return { ...run.params, T: String(run.T) };
+  const params = isBaseline(run) ? Object.fromEntries(Object.entries(run.params).filter(([k]) => !k.startsWith('param_replay_'))) : run.params;
+  return { ...params, T: String(run.T) };
 }
 
 function settingKey(run: RunRow): string {
@@ -59,7 +64,11 @@ function compareValues(a: string, b: string): number {
  */
 export function mainSettingRuns(runs: readonly RunRow[]): RunRow[] {
   const key = mode(runs.map(settingKey));
-  return runs.filter((r) => settingKey(r) === key);
+  const main = runs.find((r) => settingKey(r) === key && !isBaseline(r));
+  // A baseline belongs to the main setting when every setting it has is the main one's.
+  const inMain = (r: RunRow) =>
+    settingKey(r) === key || (main !== undefined && isBaseline(r) && Object.entries(settingOf(r)).every(([k, v]) => settingOf(main)[k] === v));
+  return runs.filter(inMain);
 }
 
 /** Weighted averaging under any of its spellings: the technique of the paper's Best-in-TIME. */

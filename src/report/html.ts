@@ -1,4 +1,8 @@
-/** The self-contained report page: inline SVG figures, inline CSS, no scripts, nothing fetched. */
+/**
+ * The self-contained report page: findings first (verdict, effect, interval), then the figures, the
+ * summary, and the per-run table last. Inline SVG figures and CSS, one inline script (it sorts the
+ * per-run table by a clicked column), nothing fetched.
+ */
 import { methodPoints, pointLabel } from './aggregate.js';
 import type { FigureResult, ReportContext } from './figures/types.js';
 import { escapeHtml } from './escape.js';
@@ -19,6 +23,7 @@ figure { margin: 1rem 0; overflow-x: auto; } figcaption { font-size: .9rem; colo
 .links { font-size: .85rem; } .skipped { color: #8a5a00; background: #fff7e6; padding: .4rem .7rem; border-left: 3px solid #e0a030; }
 table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .2rem .6rem; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; } .baseline td { color: #666; font-style: italic; }
+.runs th { cursor: pointer; user-select: none; } .runs th::after { content: ' \\2195'; color: #aaa; }
 pre { background: #f6f6f6; padding: .8rem; overflow-x: auto; font-size: .8rem; } .findings table { margin: .5rem 0 1rem; }
 `;
 
@@ -46,6 +51,36 @@ function summaryTable(ctx: ReportContext): string {
   );
 }
 
+const fmt = (x: number | null, digits = 3) => (x === null || !Number.isFinite(x) ? '' : x.toFixed(digits));
+
+/** Every run, one row each, sortable by any column (click a header; click again to reverse). */
+function runsTable(ctx: ReportContext): string {
+  const runs = ctx.data.runs;
+  if (runs.length === 0) return '';
+  const setting = (r: (typeof runs)[number]) => r.params.param_setting ?? '';
+  const cols = ['run', 'setting', 'method', 'technique', 'seed', 'A_KA', 'A_ZS', 'GM', 'forgetting', 'train steps'];
+  const rows = [...runs]
+    .sort((a, b) => (b.gm ?? -1) - (a.gm ?? -1))
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.run_id)}</td><td>${escapeHtml(setting(r))}</td><td>${escapeHtml(r.method)}</td><td>${escapeHtml(r.technique)}</td><td>${r.seed}</td>` +
+        `<td>${fmt(r.a_ka)}</td><td>${fmt(r.a_zs)}</td><td>${fmt(r.gm)}</td><td>${fmt(r.forgetting)}</td><td>${r.train_steps ?? ''}</td></tr>`,
+    )
+    .join('\n');
+  return (
+    `<h2 id="runs">Every run (${runs.length}; click a column to sort)</h2>\n<table class="runs" id="runs-table"><thead><tr>${cols.map((c) => `<th>${c}</th>`).join('')}</tr></thead>` +
+    `<tbody>\n${rows}\n</tbody></table>\n<script>${SORT_SCRIPT}</script>`
+  );
+}
+
+/** Sorts #runs-table by the clicked column: numbers numerically, text alphabetically. */
+const SORT_SCRIPT =
+  "(function(){var t=document.getElementById('runs-table');if(!t)return;var b=t.tBodies[0];" +
+  "Array.prototype.forEach.call(t.tHead.rows[0].cells,function(h,i){var asc=false;h.addEventListener('click',function(){asc=!asc;" +
+  "var rs=Array.prototype.slice.call(b.rows);rs.sort(function(x,y){var p=x.cells[i].textContent,q=y.cells[i].textContent;" +
+  "var a=parseFloat(p),c=parseFloat(q);var r=(isNaN(a)||isNaN(c))?p.localeCompare(q):a-c;return asc?r:-r;});" +
+  "rs.forEach(function(r){b.appendChild(r);});});});})();";
+
 function figureSection(f: RenderedFigure, figuresDir: string): string {
   const r = f.result;
   const heading = `<h2 id="fig-${escapeHtml(r.name)}">${escapeHtml(r.title)}</h2>`;
@@ -63,9 +98,12 @@ function figureSection(f: RenderedFigure, figuresDir: string): string {
 export function buildHtml(ctx: ReportContext, figures: RenderedFigure[], figuresDir: string, generatedAt: string): string {
   const name = studyName(ctx);
   const drawn = figures.filter((f) => f.svg !== undefined).length;
-  const toc = figures
-    .map((f) => `<li><a href="#fig-${escapeHtml(f.result.name)}">${escapeHtml(f.result.title)}</a>${f.svg === undefined ? ' (skipped)' : ''}</li>`)
-    .join('\n');
+  const toc = [
+    ...(ctx.data.findings ? ['<li><a href="#findings">Findings</a></li>'] : []),
+    ...figures.map((f) => `<li><a href="#fig-${escapeHtml(f.result.name)}">${escapeHtml(f.result.title)}</a>${f.svg === undefined ? ' (skipped)' : ''}</li>`),
+    '<li><a href="#summary">Final metrics</a></li>',
+    ...(ctx.data.runs.length ? ['<li><a href="#runs">Every run</a></li>'] : []),
+  ].join('\n');
   const seeds = new Set(ctx.data.runs.map((r) => r.seed)).size;
   const findings = ctx.data.findings ? `<h2 id="findings">Findings</h2>\n<div class="findings">${markdownToHtml(ctx.data.findings)}</div>` : '';
   const config = ctx.data.config !== null ? `<h2 id="config">Study configuration</h2>\n<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(ctx.data.config, null, 2))}</pre></details>` : '';
@@ -86,9 +124,10 @@ export function buildHtml(ctx: ReportContext, figures: RenderedFigure[], figures
 <ul>
 ${toc}
 </ul>
-${summaryTable(ctx)}
-${figures.map((f) => figureSection(f, figuresDir)).join('\n')}
 ${findings}
+${figures.map((f) => figureSection(f, figuresDir)).join('\n')}
+${summaryTable(ctx)}
+${runsTable(ctx)}
 ${config}
 </body>
 </html>

@@ -4,8 +4,8 @@ import { fail } from '../params/errors.js';
 import { resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
 import { methodMerges, parseMethod, resolvedInitOptions, sameRunKey, type Method } from '../time/method.js';
 import { mergeCountProblem } from '../time/protocols.js';
-import { NO_REPLAY, type ReplayMix } from '../time/types.js';
-import type { RunSpec, SkippedRun, Study, StudySetting } from './types.js';
+import type { ReplayMix } from '../time/types.js';
+import { ORACLE_MIX, PAPER_REPLAY, type RunSpec, type SkippedRun, type Study, type StudySetting } from './types.js';
 
 /** The study as it runs: `--quick` overrides applied, `--seeds` replacing the seed list. */
 export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?: readonly number[] } = {}): Study {
@@ -78,9 +78,10 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
   const studySeed = study.seed ?? 0;
   for (const setting of settings) {
     const stream = resolveSyntheticConfig({ ...study.stream, ...(setting.stream ?? {}) });
-    const replay = setting.replay ?? study.replay ?? NO_REPLAY;
+    const replay = setting.replay ?? study.replay ?? PAPER_REPLAY;
+    const multitaskMix = study.multitaskMix ?? ORACLE_MIX;
     const canonical = new Map<string, string>();
-    const plan: { method: string; technique: string; kind: RunSpec['kind']; params?: Record<string, unknown> }[] = [];
+    const plan: { method: string; technique: string; techniqueName?: string; kind: RunSpec['kind']; params?: Record<string, unknown> }[] = [];
     for (const b of study.baselines) plan.push({ method: b, technique: '-', kind: 'baseline' });
     for (const { name, parsed } of methods) {
       // deployed+D is D+D under another name (sameRunKey).
@@ -103,12 +104,14 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
           skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: tooMany });
           continue;
         }
-        plan.push({ method: name, technique: tech.name, kind: 'method', params: t.params as Record<string, unknown> | undefined });
+        const label = t.label ?? tech.name;
+        plan.push({ method: name, technique: label, ...(label !== tech.name ? { techniqueName: tech.name } : {}), kind: 'method', params: t.params as Record<string, unknown> | undefined });
       }
     }
     for (const seed of study.seeds) {
       const runSeed = runSeedFor(studySeed, setting.label, seed);
       for (const p of plan) {
+        const mix = p.kind === 'baseline' && p.method === 'multitask' ? multitaskMix : replay;
         const runId = `${setting.label}/${p.method}/${p.technique}/s${seed}`;
         runs.push({
           runId,
@@ -116,14 +119,15 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
           study: study.name,
           setting: setting.label,
           stream: { ...stream, seed },
-          replay,
+          replay: mix,
           kind: p.kind,
           method: p.method,
           technique: p.technique,
+          ...(p.techniqueName ? { techniqueName: p.techniqueName } : {}),
           techniqueParams: p.params,
           seed,
           runSeed,
-          params: settingParams(stream, replay, setting.label),
+          params: settingParams(stream, mix, setting.label),
         });
       }
     }

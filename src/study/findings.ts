@@ -1,13 +1,19 @@
 import { isBaseline } from '../time/baselines.js';
-import { groupRows, mean, pct, type Group, type RunRow } from './rows.js';
+import { groupRows, pct, type Group, type RunRow } from './rows.js';
+import { meanInterval, pairedDifference, side, slope, twoWayShares, type Interval } from './stats.js';
 import type { FindingId } from './types.js';
 
-/** One of the paper's findings checked against a study's runs. */
+export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive' | 'not tested';
+
+/** One of the paper's claims checked against a study's runs, with its effect and 95% interval over seeds. */
 export interface FindingResult {
   readonly id: FindingId;
   readonly title: string;
-  /** null when the study lacks the runs the check needs. */
+  readonly verdict: Verdict;
+  /** true / false / null (not tested); inconclusive counts as false. */
   readonly reproduced: boolean | null;
+  /** The effect the verdict rests on, e.g. "finetune - offline_merge GM +3.1 points [1.2, 5.0]". */
+  readonly effect: string;
   /** One line with the numbers. */
   readonly summary: string;
   /** Markdown detail (a table). */
@@ -15,139 +21,232 @@ export interface FindingResult {
 }
 
 const WA = 'weighted-average';
-const NAMED = ['finetune', 'offline_merge', 'zs_paint', 'ft_paint', 'ema_paint'];
 
-function find(groups: readonly Group[], setting: string, method: string, technique?: string): Group | undefined {
-  return groups.find((g) => g.setting === setting && g.method === method && (technique === undefined || g.technique === technique));
-}
-
-function line(g: Group): string {
-  return `A_KA ${pct(g.aKa)}, A_ZS ${pct(g.aZs)}, GM ${pct(g.gm)}`;
+/** Points: a difference of scores in [0, 1] as percentage points with its interval. */
+export function formatInterval(i: Interval): string {
+  const sign = (x: number) => (x >= 0 ? '+' : '') + (100 * x).toFixed(1);
+  if (!Number.isFinite(i.mean)) return 'n/a';
+  return Number.isFinite(i.lo) ? `${sign(i.mean)} [${sign(i.lo)}, ${sign(i.hi)}]` : `${sign(i.mean)} (one seed: no interval)`;
 }
 
 function mdTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-const groupRow = (g: Group): string[] => [g.setting, g.method, g.technique, pct(g.aKa), pct(g.aZs), pct(g.gm)];
-const GROUP_HEADER = ['setting', 'method', 'technique', 'A_KA %', 'A_ZS %', 'GM %'];
-
-/** Offline merging (train from θ0, deploy the merge of all experts) falls behind continual training on A_KA. */
-function offlineVsContinual(groups: readonly Group[], settings: readonly string[]): FindingResult {
-  const title = 'Offline merging falls behind continual training (knowledge accumulation)';
-  const pairs = settings
-    .map((s) => ({ s, off: find(groups, s, 'offline_merge', WA), ft: find(groups, s, 'finetune') ?? find(groups, s, 'continual') }))
-    .filter((p) => p.off && p.ft) as { s: string; off: Group; ft: Group }[];
-  if (pairs.length === 0) return { id: 'offline-vs-continual', title, reproduced: null, summary: 'not tested: needs offline_merge (weighted-average) and finetune or the continual baseline', detail: '' };
-  const wins = pairs.filter((p) => p.off.aKa < p.ft.aKa).length;
-  const p0 = pairs[0];
-  return {
-    id: 'offline-vs-continual',
-    title,
-    reproduced: wins === pairs.length,
-    summary: `offline_merge ${line(p0.off)} vs ${p0.ft.method} ${line(p0.ft)}${pairs.length > 1 ? ` (setting ${p0.s}; offline behind on A_KA in ${wins}/${pairs.length} settings)` : ''}`,
-    detail: mdTable(GROUP_HEADER, pairs.flatMap((p) => [groupRow(p.off), groupRow(p.ft)])),
-  };
+function result(id: FindingId, title: string, verdict: Verdict, effect: string, summary: string, detail = ''): FindingResult {
+  return { id, title, verdict, reproduced: verdict === 'not tested' ? null : verdict === 'reproduced', effect, summary, detail };
 }
 
-/** Making offline merging time-aware (replay, recency-weighted merges) closes part of the gap. */
-function timeAwareOffline(groups: readonly Group[], rows: readonly RunRow[]): FindingResult {
-  const title = 'Replay and recency weighting make offline merging time-aware';
-  const noReplay = new Set(rows.filter((r) => Number(r.params.replay_buffer ?? 0) === 0 && Number(r.params.replay_pretrain ?? 0) === 0).map((r) => r.setting));
-  const plain = groups.find((g) => noReplay.has(g.setting) && g.method === 'offline_merge' && g.technique === WA);
-  const isOffline = (g: Group) => g.technique === WA && (g.method === 'offline_merge' || g.method.startsWith('base+merge-all'));
-  const variants = groups.filter((g) => isOffline(g) && g !== plain);
-  if (!plain || variants.length === 0) return { id: 'time-aware-offline', title, reproduced: null, summary: 'not tested: needs offline_merge without replay and replay or temporally weighted variants', detail: '' };
-  const best = variants.reduce((a, b) => (b.gm > a.gm ? b : a));
-  const bestKa = variants.reduce((a, b) => (b.aKa > a.aKa ? b : a));
-  const ft = groups.find((g) => noReplay.has(g.setting) && (g.method === 'finetune' || g.method === 'continual'));
-  return {
-    id: 'time-aware-offline',
-    title,
-    reproduced: best.gm > plain.gm && bestKa.aKa > plain.aKa,
-    summary:
-      `plain offline_merge ${line(plain)}; best time-aware variant by GM: ${best.method} in setting ${best.setting} (${line(best)}); ` +
-      `by A_KA: ${bestKa.method} in ${bestKa.setting} (A_KA ${pct(bestKa.aKa)})${ft ? `; continual fine-tuning A_KA ${pct(ft.aKa)}` : ''}`,
-    detail: mdTable(GROUP_HEADER, [plain, ...variants].sort((a, b) => b.gm - a.gm).map(groupRow)),
-  };
+/** The verdict of "a > b" from the paired interval of a - b. */
+const verdictOf = (i: Interval): Verdict => (i.n < 2 ? 'inconclusive' : side(i) === 'above' ? 'reproduced' : side(i) === 'below' ? 'not reproduced' : 'inconclusive');
+
+/** Per-seed values of one metric for (setting, method, technique). */
+function bySeed(rows: readonly RunRow[], setting: string, method: string, technique: string | undefined, metric: 'gm' | 'aKa' | 'aZs' = 'gm'): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of rows) if (r.setting === setting && r.method === method && (technique === undefined || r.technique === technique)) out.set(r.seed, r[metric]);
+  return out;
 }
 
-/** The spread of GM across init/deploy methods is larger than across merging techniques. */
+function has(rows: readonly RunRow[], setting: string, method: string, technique?: string): boolean {
+  return rows.some((r) => r.setting === setting && r.method === method && (technique === undefined || r.technique === technique));
+}
+
+const isReplay = (r: RunRow) => Number(r.params.replay_buffer ?? 0) > 0 || Number(r.params.replay_pretrain ?? 0) > 0;
+
+/** Continual fine-tuning: the finetune method, else the continual baseline. */
+function continualName(rows: readonly RunRow[], setting: string): string | undefined {
+  return has(rows, setting, 'finetune') ? 'finetune' : has(rows, setting, 'continual') ? 'continual' : undefined;
+}
+
+const line = (g: Group | undefined) => (g ? `A_KA ${pct(g.aKa)}, A_ZS ${pct(g.aZs)}, GM ${pct(g.gm)}` : 'n/a');
+
+function group(groups: readonly Group[], setting: string, method: string, technique?: string): Group | undefined {
+  return groups.find((g) => g.setting === setting && g.method === method && (technique === undefined || g.technique === technique));
+}
+
+/** Paper: offline merging falls behind continual fine-tuning; judged on GM, paired over seeds. */
+function offlineVsContinual(rows: readonly RunRow[], groups: readonly Group[], settings: readonly string[]): FindingResult {
+  const id = 'offline-vs-continual';
+  const title = 'Offline merging falls behind continual fine-tuning (GM)';
+  const pairs = settings.map((s) => ({ s, ft: continualName(rows, s) })).filter((p) => p.ft && has(rows, p.s, 'offline_merge', WA)) as { s: string; ft: string }[];
+  if (pairs.length === 0) return result(id, title, 'not tested', 'n/a', 'not tested: needs offline_merge (weighted-average) and finetune or the continual baseline');
+  const replayFirst = [...pairs].sort((a, b) => Number(rows.some((r) => r.setting === b.s && isReplay(r))) - Number(rows.some((r) => r.setting === a.s && isReplay(r))));
+  const main = replayFirst[0];
+  const diffs = pairs.map((p) => ({ ...p, gm: pairedDifference(bySeed(rows, p.s, p.ft, undefined), bySeed(rows, p.s, 'offline_merge', WA)), ka: pairedDifference(bySeed(rows, p.s, p.ft, undefined, 'aKa'), bySeed(rows, p.s, 'offline_merge', WA, 'aKa')) }));
+  const m = diffs.find((d) => d.s === main.s)!;
+  const effect = `${main.ft} - offline_merge GM ${formatInterval(m.gm)} points (setting ${main.s})`;
+  return result(
+    id,
+    title,
+    verdictOf(m.gm),
+    effect,
+    `${effect}; offline_merge ${line(group(groups, main.s, 'offline_merge', WA))} vs ${main.ft} ${line(group(groups, main.s, main.ft))}` +
+      (diffs.length > 1 ? `; other settings: ${diffs.filter((d) => d !== m).map((d) => `${d.s} GM ${formatInterval(d.gm)}`).join('; ')}` : ''),
+    mdTable(
+      ['setting', 'offline_merge A_KA / A_ZS / GM %', 'continual A_KA / A_ZS / GM %', 'GM difference (points, 95% CI)', 'A_KA difference'],
+      diffs.map((d) => {
+        const off = group(groups, d.s, 'offline_merge', WA)!;
+        const ft = group(groups, d.s, d.ft)!;
+        return [d.s, `${pct(off.aKa)} / ${pct(off.aZs)} / ${pct(off.gm)}`, `${pct(ft.aKa)} / ${pct(ft.aZs)} / ${pct(ft.gm)}`, formatInterval(d.gm), formatInterval(d.ka)];
+      }),
+    ),
+  );
+}
+
+/**
+ * Paper (offline 54.6 -> replay 58.2 -> recency 58.9 vs replay fine-tuning 59.1): replay lifts offline
+ * merging, recency weighting lifts it further, and the best time-aware variant comes within about a
+ * point of replay fine-tuning. Reproduced when replay helps and the gap to replay fine-tuning is < 1 point.
+ */
+function timeAwareOffline(rows: readonly RunRow[], groups: readonly Group[]): FindingResult {
+  const id = 'time-aware-offline';
+  const title = 'Time-aware offline merging (replay, recency weighting) approaches replay fine-tuning';
+  const settings = [...new Set(rows.map((r) => r.setting))];
+  const noRep = settings.find((s) => rows.some((r) => r.setting === s && !isReplay(r)) && has(rows, s, 'offline_merge', WA));
+  const rep = settings.find((s) => rows.some((r) => r.setting === s && isReplay(r)) && has(rows, s, 'offline_merge', WA));
+  const ft = rep ? continualName(rows, rep) : undefined;
+  if (!noRep || !rep || !ft) return result(id, title, 'not tested', 'n/a', 'not tested: needs offline_merge with and without replay, and replay fine-tuning');
+  const recency = groups.filter((g) => g.setting === rep && g.technique === WA && g.method.startsWith('base+merge-all:') && !g.method.includes('reverse'));
+  const bestRecency = recency.reduce<Group | undefined>((a, b) => (!a || b.gm > a.gm ? b : a), undefined);
+  const plain = bySeed(rows, noRep, 'offline_merge', WA);
+  const replayed = bySeed(rows, rep, 'offline_merge', WA);
+  const best = bestRecency && bestRecency.gm > group(groups, rep, 'offline_merge', WA)!.gm ? bestRecency.method : 'offline_merge';
+  const a = pairedDifference(replayed, plain);
+  const b = bestRecency ? pairedDifference(bySeed(rows, rep, bestRecency.method, WA), replayed) : undefined;
+  const gap = pairedDifference(bySeed(rows, rep, ft, undefined), bySeed(rows, rep, best, WA));
+  const verdict: Verdict = a.n < 2 ? 'inconclusive' : side(a) === 'below' || gap.lo > 0.01 ? 'not reproduced' : side(a) === 'above' && gap.hi < 0.01 ? 'reproduced' : 'inconclusive';
+  const effect = `replay fine-tuning - best time-aware offline (${best}) GM ${formatInterval(gap)} points`;
+  const order = [group(groups, noRep, 'offline_merge', WA), group(groups, rep, 'offline_merge', WA), ...recency.sort((x, y) => y.gm - x.gm), group(groups, rep, ft), group(groups, noRep, continualName(rows, noRep) ?? '')].filter(
+    (g): g is Group => g !== undefined,
+  );
+  return result(
+    id,
+    title,
+    verdict,
+    effect,
+    `replay lifts offline_merge by GM ${formatInterval(a)}; ${bestRecency ? `the best recency weighting (${bestRecency.method}) adds ${formatInterval(b!)}` : 'no recency-weighted variant'}; ${effect}`,
+    mdTable(['setting', 'method', 'A_KA %', 'A_ZS %', 'GM %'], order.map((g) => [g.setting, g.method, pct(g.aKa), pct(g.aZs), pct(g.gm)])),
+  );
+}
+
+/** Paper: Best-in-TIME (ema_paint, weighted averaging) is the best (method, technique) pair; multitask is the upper bound. */
+function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings: readonly string[]): FindingResult {
+  const id = 'best-in-time';
+  const title = 'Best-in-TIME (ema_paint with weighted averaging) beats every other (method, technique) pair (GM)';
+  const s = settings.find((x) => has(rows, x, 'ema_paint', WA));
+  if (!s) return result(id, title, 'not tested', 'n/a', 'not tested: needs ema_paint with weighted-average');
+  const ema = bySeed(rows, s, 'ema_paint', WA);
+  const others = groups.filter((g) => g.setting === s && !(g.method === 'ema_paint' && g.technique === WA) && !isBaseline(g.method));
+  const diffs = others.map((g) => ({ g, d: pairedDifference(ema, bySeed(rows, s, g.method, g.technique)) })).sort((x, y) => x.d.mean - y.d.mean);
+  if (diffs.length === 0) return result(id, title, 'not tested', 'n/a', 'not tested: no other (method, technique) pair to compare with');
+  const behind = diffs.filter((x) => side(x.d) === 'below');
+  const level = diffs.filter((x) => side(x.d) === 'overlaps');
+  const closest = diffs[0];
+  const multitask = has(rows, s, 'multitask') ? pairedDifference(ema, bySeed(rows, s, 'multitask', undefined)) : undefined;
+  const rank = [...groups.filter((g) => g.setting === s && !isBaseline(g.method))].sort((a, b) => b.gm - a.gm).findIndex((g) => g.method === 'ema_paint' && g.technique === WA) + 1;
+  const verdict: Verdict = diffs.some((x) => x.d.n < 2) ? 'inconclusive' : behind.length > 0 ? 'not reproduced' : level.length > 0 ? 'inconclusive' : 'reproduced';
+  const effect = `ema_paint - ${closest.g.method} / ${closest.g.technique} (the closest pair) GM ${formatInterval(closest.d)} points`;
+  return result(
+    id,
+    title,
+    verdict,
+    effect,
+    `ema_paint ${line(group(groups, s, 'ema_paint', WA))}: rank ${rank} of ${groups.filter((g) => g.setting === s && !isBaseline(g.method)).length} pairs by mean GM; ` +
+      `significantly ahead of ${diffs.length - behind.length - level.length}, level with ${level.length}, behind ${behind.length} of ${diffs.length}; ${effect}` +
+      (multitask ? `; against multitask ${formatInterval(multitask)}` : ''),
+    mdTable(
+      ['method', 'technique', 'GM %', 'ema_paint - it (points, 95% CI)', 'ema_paint is'],
+      [
+        ...(multitask ? [['multitask', '-', pct(group(groups, s, 'multitask')!.gm), formatInterval(multitask), side(multitask) === 'above' ? 'ahead' : side(multitask) === 'below' ? 'behind' : 'level']] : []),
+        ...diffs.map((x) => [x.g.method, x.g.technique, pct(x.g.gm), formatInterval(x.d), side(x.d) === 'above' ? 'ahead' : side(x.d) === 'below' ? '**behind**' : 'level']),
+      ],
+    ),
+  );
+}
+
+/**
+ * Paper: init and deploy protocols matter more than the merging technique. A two-way decomposition of GM
+ * over the complete method x technique table: the share of variance due to the method against the share
+ * due to the technique, per seed, and the paired difference of the shares.
+ */
 function initDeployOverTechnique(rows: readonly RunRow[]): FindingResult {
-  const title = 'Init and deploy protocols matter more than the merging technique';
-  const merged = rows.filter((r) => r.technique !== '-' && !isBaseline(r.method));
+  const id = 'init-deploy-over-technique';
+  const title = 'Init and deploy protocols matter more than the merging technique (two-way variance decomposition of GM)';
+  const setting = rows[0]?.setting;
+  const merged = rows.filter((r) => r.setting === setting && r.technique !== '-' && !isBaseline(r.method));
   const methods = [...new Set(merged.map((r) => r.method))];
-  const techniques = [...new Set(merged.map((r) => r.technique))];
-  if (methods.length < 2 || techniques.length < 2) return { id: 'init-deploy-over-technique', title, reproduced: null, summary: 'not tested: needs at least two merging methods and two techniques', detail: '' };
-  const byMethod = methods.map((m) => ({ name: m, gm: mean(merged.filter((r) => r.method === m).map((r) => r.gm)) })).sort((a, b) => b.gm - a.gm);
-  const byTech = techniques.map((t) => ({ name: t, gm: mean(merged.filter((r) => r.technique === t).map((r) => r.gm)) })).sort((a, b) => b.gm - a.gm);
-  const spread = (xs: { gm: number }[]) => xs[0].gm - xs[xs.length - 1].gm;
-  // Within one method, how far apart are techniques? (the paper's per-protocol view)
-  const within = mean(methods.map((m) => {
-    const gs = techniques.map((t) => mean(merged.filter((r) => r.method === m && r.technique === t).map((r) => r.gm))).filter(Number.isFinite);
-    return gs.length > 1 ? Math.max(...gs) - Math.min(...gs) : NaN;
-  }).filter(Number.isFinite));
-  const sm = spread(byMethod);
-  const st = spread(byTech);
-  return {
-    id: 'init-deploy-over-technique',
+  // The largest complete table: techniques every method ran with.
+  const techniques = [...new Set(merged.map((r) => r.technique))].filter((t) => methods.every((m) => merged.some((r) => r.method === m && r.technique === t)));
+  if (methods.length < 2 || techniques.length < 2) return result(id, title, 'not tested', 'n/a', 'not tested: needs at least two merging methods and two techniques that all of them ran');
+  const seeds = [...new Set(merged.map((r) => r.seed))].sort((a, b) => a - b);
+  const cell = new Map(merged.map((r) => [`${r.method}\u0000${r.technique}\u0000${r.seed}`, r.gm]));
+  const perSeed = seeds
+    .map((seed) => methods.map((m) => techniques.map((t) => cell.get(`${m}\u0000${t}\u0000${seed}`) ?? NaN)))
+    .filter((y) => y.flat().every(Number.isFinite))
+    .map(twoWayShares);
+  const meanTable = methods.map((m) => techniques.map((t) => seeds.reduce((a, s) => a + (cell.get(`${m}\u0000${t}\u0000${s}`) ?? 0), 0) / seeds.length));
+  const shares = twoWayShares(meanTable);
+  const d = meanInterval(perSeed.map((x) => x.rows - x.columns));
+  const share = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const iv = (i: Interval) => (Number.isFinite(i.lo) ? `${share(i.mean)} [${share(i.lo)}, ${share(i.hi)}]` : share(i.mean));
+  const effect = `method share - technique share of GM variance ${iv(d)} (per seed)`;
+  const methodMeans = methods.map((m, i) => ({ m, v: meanTable[i].reduce((a, b) => a + b, 0) / techniques.length })).sort((a, b) => b.v - a.v);
+  const techMeans = techniques.map((t, j) => ({ t, v: meanTable.reduce((a, r) => a + r[j], 0) / methods.length })).sort((a, b) => b.v - a.v);
+  return result(
+    id,
     title,
-    reproduced: sm > st,
-    summary:
-      `GM spread across ${methods.length} init x deploy methods (mean over techniques): ${pct(sm)} points ` +
-      `(best ${byMethod[0].name} ${pct(byMethod[0].gm)}, worst ${byMethod[byMethod.length - 1].name} ${pct(byMethod[byMethod.length - 1].gm)}); ` +
-      `across ${techniques.length} techniques (mean over methods): ${pct(st)} points (best ${byTech[0].name} ${pct(byTech[0].gm)}, worst ${byTech[byTech.length - 1].name} ${pct(byTech[byTech.length - 1].gm)}); ` +
-      `mean technique spread within one method: ${pct(within)} points`,
-    detail:
-      mdTable(['technique', 'mean GM %'], byTech.map((t) => [t.name, pct(t.gm)])) +
-      '\n\n' +
-      mdTable(['method (init+deploy)', 'mean GM %'], byMethod.map((t) => [t.name, pct(t.gm)])),
-  };
+    verdictOf(d),
+    effect,
+    `over ${methods.length} methods x ${techniques.length} techniques (mean table): method ${share(shares.rows)}, technique ${share(shares.columns)}, interaction ${share(shares.interaction)} of the variance; ` +
+      `per seed: method ${iv(meanInterval(perSeed.map((x) => x.rows)))}, technique ${iv(meanInterval(perSeed.map((x) => x.columns)))}; ${effect}`,
+    mdTable(['method (mean over techniques)', 'GM %'], methodMeans.map((x) => [x.m, pct(x.v)])) + '\n\n' + mdTable(['technique (mean over methods)', 'GM %'], techMeans.map((x) => [x.t, pct(x.v)])),
+  );
 }
 
-/** Best-in-TIME (EMA init + EMA deploy, weighted averaging) has the best GM among the named methods. */
-function bestInTime(groups: readonly Group[], settings: readonly string[]): FindingResult {
-  const title = 'Best-in-TIME (ema_paint with weighted averaging) balances accumulation and retention best';
-  const s = settings.find((x) => find(groups, x, 'ema_paint', WA));
-  if (!s) return { id: 'best-in-time', title, reproduced: null, summary: 'not tested: needs ema_paint with weighted-average', detail: '' };
-  const inSetting = groups.filter((g) => g.setting === s && g.method !== 'multitask');
-  const named = inSetting.filter((g) => NAMED.includes(g.method) && (g.technique === WA || g.technique === '-'));
-  const ema = find(groups, s, 'ema_paint', WA)!;
-  const rankNamed = [...named].sort((a, b) => b.gm - a.gm).indexOf(ema) + 1;
-  const all = [...inSetting].sort((a, b) => b.gm - a.gm);
-  const rankAll = all.indexOf(ema) + 1;
-  return {
-    id: 'best-in-time',
-    title,
-    reproduced: rankNamed === 1,
-    summary:
-      `ema_paint ${line(ema)}: rank ${rankNamed} of ${named.length} named methods and ${rankAll} of ${all.length} (method, technique) pairs by GM` +
-      ` (best pair: ${all[0].method} / ${all[0].technique}, GM ${pct(all[0].gm)})`,
-    detail: mdTable(GROUP_HEADER, [...named].sort((a, b) => b.gm - a.gm).map(groupRow)),
-  };
+/** The scale a setting stands for: the last number in its label (k64-d256 -> 256, steps40 -> 40, T100 -> 100). */
+function scaleOf(label: string, index: number): number {
+  const nums = label.match(/\d+(\.\d+)?/g);
+  return nums ? Number(nums[nums.length - 1]) : 2 ** index;
 }
 
-/** Best-in-TIME keeps its lead as model size, compute and horizon grow. */
-function scaling(groups: readonly Group[], settings: readonly string[]): FindingResult {
+/**
+ * Paper: Best-in-TIME scales with model size, compute and horizon. The lead of ema_paint over the better
+ * of finetune / offline_merge, per seed, at each setting, and its least-squares slope against log2 of the
+ * scale, with intervals over seeds. Reproduced when it leads at the largest scale and the lead does not shrink.
+ */
+function scaling(rows: readonly RunRow[], settings: readonly string[]): FindingResult {
+  const id = 'scaling';
   const title = 'Best-in-TIME keeps its lead as model size, compute and horizon grow';
-  const rows = settings
-    .map((s) => {
-      const ema = find(groups, s, 'ema_paint', WA);
-      const others = groups.filter((g) => g.setting === s && (g.method === 'finetune' || g.method === 'offline_merge' || g.method === 'continual') && (g.technique === WA || g.technique === '-'));
-      if (!ema || others.length === 0) return undefined;
-      const best = others.reduce((a, b) => (b.gm > a.gm ? b : a));
-      return { s, ema, best };
-    })
-    .filter((x) => x !== undefined);
-  if (rows.length < 2) return { id: 'scaling', title, reproduced: null, summary: 'not tested: needs ema_paint and finetune or offline_merge in two or more settings', detail: '' };
-  const leads = rows.filter((r) => r.ema.gm >= r.best.gm).length;
-  return {
-    id: 'scaling',
-    title,
-    reproduced: leads === rows.length,
-    summary: `ema_paint has the best GM against finetune/offline_merge in ${leads} of ${rows.length} settings (${rows.map((r) => `${r.s}: ${pct(r.ema.gm)} vs ${pct(r.best.gm)}`).join('; ')})`,
-    detail: mdTable(['setting', 'ema_paint GM %', 'best of finetune / offline_merge', 'its GM %', 'lead (points)'], rows.map((r) => [r.s, pct(r.ema.gm), r.best.method, pct(r.best.gm), pct(r.ema.gm - r.best.gm)])),
+  const points = settings
+    .map((s, i) => ({ s, x: Math.log2(scaleOf(s, i)), ema: bySeed(rows, s, 'ema_paint', WA), ft: bySeed(rows, s, continualName(rows, s) ?? 'finetune', undefined), off: bySeed(rows, s, 'offline_merge', WA) }))
+    .filter((p) => p.ema.size > 0 && (p.ft.size > 0 || p.off.size > 0));
+  if (points.length < 2) return result(id, title, 'not tested', 'n/a', 'not tested: needs ema_paint and finetune or offline_merge in two or more settings');
+  const lead = (p: (typeof points)[number]) => {
+    const out = new Map<number, number>();
+    for (const [seed, e] of p.ema) out.set(seed, e - Math.max(p.ft.get(seed) ?? -Infinity, p.off.get(seed) ?? -Infinity));
+    return out;
   };
+  const leads = points.map((p) => ({ p, lead: lead(p), i: meanInterval([...lead(p).values()]) }));
+  const seeds = [...points[0].ema.keys()].filter((seed) => points.every((p) => p.ema.has(seed)));
+  const leadSlope = meanInterval(seeds.map((seed) => slope(points.map((p) => p.x), leads.map((l) => l.lead.get(seed)!))));
+  const emaSlope = meanInterval(seeds.map((seed) => slope(points.map((p) => p.x), points.map((p) => p.ema.get(seed)!))));
+  const last = leads[leads.length - 1];
+  const verdict: Verdict = last.i.n < 2 ? 'inconclusive' : side(last.i) === 'below' || side(leadSlope) === 'below' ? 'not reproduced' : side(last.i) === 'above' && side(leadSlope) !== 'below' ? 'reproduced' : 'inconclusive';
+  const effect = `lead at ${last.p.s} ${formatInterval(last.i)} points; lead slope ${formatInterval(leadSlope)} points per doubling`;
+  return result(
+    id,
+    title,
+    verdict,
+    effect,
+    `ema_paint's lead over the better of finetune / offline_merge: ${leads.map((l) => `${l.p.s} ${formatInterval(l.i)}`).join('; ')}; slope of the lead ${formatInterval(leadSlope)} and of ema_paint's GM ${formatInterval(emaSlope)} points per doubling of the scale`,
+    mdTable(
+      ['setting', 'ema_paint GM %', 'finetune GM %', 'offline_merge GM %', 'lead (points, 95% CI)'],
+      leads.map((l) => {
+        const m = (xs: Map<number, number>) => (xs.size ? pct([...xs.values()].reduce((a, b) => a + b, 0) / xs.size) : 'n/a');
+        return [l.p.s, m(l.p.ema), m(l.p.ft), m(l.p.off), formatInterval(l.i)];
+      }),
+    ),
+  );
 }
 
 /** Checks each requested finding against the runs. */
@@ -157,29 +256,31 @@ export function evaluateFindings(ids: readonly FindingId[], rows: readonly RunRo
   return ids.map((id) => {
     switch (id) {
       case 'offline-vs-continual':
-        return offlineVsContinual(groups, settings);
+        return offlineVsContinual(rows, groups, settings);
       case 'time-aware-offline':
-        return timeAwareOffline(groups, rows);
+        return timeAwareOffline(rows, groups);
       case 'init-deploy-over-technique':
         return initDeployOverTechnique(rows);
       case 'best-in-time':
-        return bestInTime(groups, settings);
+        return bestInTime(rows, groups, settings);
       case 'scaling':
-        return scaling(groups, settings);
+        return scaling(rows, settings);
     }
   });
 }
 
-const verdict = (r: FindingResult) => (r.reproduced === null ? 'not tested' : r.reproduced ? 'reproduced' : 'not reproduced');
-
-/** findings.md: a verdict and the numbers for each finding. */
+/** findings.md: a verdict table first, then the numbers and detail of each finding. */
 export function findingsMarkdown(study: string, description: string, results: readonly FindingResult[], runCount: number, seeds: readonly number[]): string {
-  const head = `# Findings: ${study}\n\n${description}\n\n${runCount} runs, seeds ${seeds.join(', ')}. Scores are means over seeds, in percent; GM = sqrt(A_KA · A_ZS).\n`;
-  const body = results.map((r) => `## ${r.title}: ${verdict(r)}\n\n${r.summary}.\n${r.detail ? `\n${r.detail}\n` : ''}`);
-  return [head, ...body].join('\n');
+  const head =
+    `# Findings: ${study}\n\n${description}\n\n${runCount} runs, seeds ${seeds.join(', ')}. Scores are means over seeds, in percent; GM = sqrt(A_KA · A_ZS). ` +
+    'Differences are paired by seed (same world, same loop seed), with 95% t intervals over seeds; a verdict is "reproduced" when the interval lies on the side the paper claims, ' +
+    '"not reproduced" when it lies on the other side, "inconclusive" when it includes no difference.\n';
+  const table = results.length ? `\n| finding | verdict | effect (95% CI) |\n|---|---|---|\n${results.map((r) => `| ${r.title} | ${r.verdict === 'reproduced' || r.verdict === 'not tested' ? r.verdict : `**${r.verdict}**`} | ${r.effect} |`).join('\n')}\n` : '';
+  const body = results.map((r) => `## ${r.title}: ${r.verdict}\n\n${r.summary}.\n${r.detail ? `\n${r.detail}\n` : ''}`);
+  return [head + table, ...body].join('\n');
 }
 
 /** One line per finding, for the console. */
 export function findingsSummary(results: readonly FindingResult[]): string {
-  return results.map((r) => `- ${r.title}: ${verdict(r)}. ${r.summary}`).join('\n');
+  return results.map((r) => `- ${r.title}: ${r.verdict}. ${r.effect}`).join('\n');
 }

@@ -4,6 +4,9 @@ import { fail } from '../params/errors.js';
 import type { ResultRun } from '../time/results.js';
 import { effectiveStudy, expandStudy, shardRuns, shardSuffix } from './expand.js';
 import { evaluateFindings, findingsMarkdown, findingsSummary, type FindingResult } from './findings.js';
+import { join } from 'node:path';
+import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
+import { diagnosticsMarkdown, diagnosticsRows, studyDiagnostics, type DiagnosticsRow } from './diagnostics-run.js';
 import { readFinishedRuns, RunJournal, writeStudyFolder } from './output.js';
 import { runPool } from './pool.js';
 import { StudyProgress } from './progress.js';
@@ -20,6 +23,8 @@ export interface StudyOptions {
   readonly seeds?: readonly number[];
   /** Progress bars on stderr (default: when stderr is a TTY). */
   readonly progress?: boolean;
+  /** Compute and write the world diagnostics (default true). */
+  readonly diagnostics?: boolean;
 }
 
 export interface StudyOutcome {
@@ -32,6 +37,8 @@ export interface StudyOutcome {
   readonly summary: string;
   readonly findings: readonly FindingResult[];
   readonly findingsText: string;
+  /** One row per (setting, seed); empty when switched off. */
+  readonly diagnostics: readonly DiagnosticsRow[];
   readonly wallSeconds: number;
   /** Training FLOPs computed now, and the optimiser steps they took (trainer cache hits excluded). */
   readonly trainFlops: number;
@@ -78,6 +85,9 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   let trainSeconds = 0;
   const { mkdir } = await import('node:fs/promises');
   await mkdir(options.out, { recursive: true }).catch((e) => fail('IO', `cannot create ${options.out}: ${(e as Error).message}`));
+  // The diagnostics run in this thread beside the pool (they yield between worlds).
+  const diagnosing = options.diagnostics === false ? Promise.resolve([]) : studyDiagnostics(runs);
+  diagnosing.catch(() => undefined);
   try {
     await runPool(todo, workers, {
       onStart: (spec, slot) => progress.start(slot, spec.runId, spec.stream.T),
@@ -96,11 +106,12 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
     progress.stop();
   }
 
+  const diagnostics = await diagnosing;
   const ordered = runs.map((r) => done.get(r.runId)!);
   const rows = toRows(ordered);
   const sharded = options.shard !== undefined && options.shard.count > 1;
   const findings = sharded ? [] : evaluateFindings(study.findings, rows);
-  const findingsText = findingsMarkdown(study.name, study.description, findings, ordered.length, study.seeds);
+  const findingsText = findingsMarkdown(study.name, study.description, findings, ordered.length, study.seeds) + (diagnostics.length ? `\n${diagnosticsMarkdown(diagnostics)}` : '');
   const config = {
     study,
     quick: options.quick ?? false,
@@ -112,16 +123,22 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
     backend: 'typescript: Float32Array loops with hand-written gradients (synthetic linear CLIP)',
     started: new Date(Date.now() - (performance.now() - t0)).toISOString(),
   };
-  const files = await writeStudyFolder(options.out, study.name, ordered, {
+  const files: string[] = await writeStudyFolder(options.out, study.name, ordered, {
     config,
     findings: sharded ? undefined : findingsText,
     suffix,
     journal,
   });
+  if (diagnostics.length > 0) {
+    const path = join(options.out, resultFileName('diagnostics', 'csv', suffix));
+    await writeAtomic(path, toCsv(diagnosticsRows(diagnostics)));
+    files.push(path);
+  }
   return {
     dir: options.out,
     study,
     runs: ordered,
+    diagnostics,
     executed: todo.length,
     skippedAsDone: runs.length - todo.length,
     summary: summaryTable(rows),

@@ -5,9 +5,20 @@ import type { ReplayMix } from '../time/types.js';
 export { BASELINES } from '../time/baselines.js';
 export type BaselineName = Baseline;
 
+/**
+ * The replay mix of fomo_in_flux's released configs (configs/experiment/full_finetune.yaml,
+ * ema_paint_task_arithmetic.yaml, offline_merge_interpolation_replay.yaml, continualfomo_default.yaml:
+ * data_mixture pretraining 0.33, update 0.34, buffer 0.33); `*_noreplay` configs use 0 / 1 / 0.
+ */
+export const PAPER_REPLAY: ReplayMix = { pretrain: 0.33, current: 0.34, buffer: 0.33 };
+/** The oracle's mix (configs/experiment/oracle.yaml: pretraining 0.33, update 0.67, buffer 0). */
+export const ORACLE_MIX: ReplayMix = { pretrain: 0.33, current: 0.67, buffer: 0 };
+
 /** A merge technique as a study names it: a registry name and its parameters. */
 export interface TechniqueChoice {
   readonly name: string;
+  /** How runs name it (default: the name); tells variants of one technique apart. */
+  readonly label?: string;
   readonly params?: Readonly<Record<string, unknown>>;
 }
 
@@ -36,8 +47,10 @@ export interface Study {
   /** World seeds: each gives its own world, θ0 and training noise. */
   readonly seeds: readonly number[];
   readonly baselines: readonly BaselineName[];
-  /** Replay mix for every setting that does not give its own (default: no replay). */
+  /** Replay mix for every setting that does not give its own (default: PAPER_REPLAY, 0.33 / 0.34 / 0.33). */
   readonly replay?: ReplayMix;
+  /** Batch mix of the multitask baseline (default: ORACLE_MIX, 0.33 pretraining / 0.67 task data). */
+  readonly multitaskMix?: ReplayMix;
   /** Mixed into every run's seed (default 0). */
   readonly seed?: number;
   readonly findings: readonly FindingId[];
@@ -57,8 +70,10 @@ export interface RunSpec {
   readonly kind: 'method' | 'baseline';
   /** Method name as given (or the baseline name). */
   readonly method: string;
-  /** '-' for runs that merge nothing. */
+  /** The technique's label ('-' for runs that merge nothing). */
   readonly technique: string;
+  /** Its registry name, where the label differs. */
+  readonly techniqueName?: string;
   readonly techniqueParams?: Readonly<Record<string, unknown>>;
   /** The grid seed (world seed). */
   readonly seed: number;

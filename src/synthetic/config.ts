@@ -60,15 +60,23 @@ export interface SyntheticConfig {
   readonly seed: number;
 }
 
+/**
+ * The default world, chosen by its structural diagnostics alone (docs/synthetic.md): a 32 x 128 image
+ * encoder fine-tuned with SGD at lr 0.01 moves ‖τ‖/‖θ0‖ ≈ 0.1, task vectors of different datasets are
+ * nearly orthogonal (cosine ≈ 0.03), the top 20% of |τ| holds ≈ 72% of its energy, and θ0 scores ≈ 45%
+ * on the adaptation datasets (8 test samples per class: evaluation after every step dominates a run's
+ * cost). AdamW's per-coordinate steps spread τ evenly over the weights (a TIES trim
+ * to density 0.2 then keeps under half of the gain), so fine-tuning uses SGD with momentum.
+ */
 export const DEFAULT_SYNTHETIC: SyntheticConfig = {
-  d: 32,
-  k: 16,
+  d: 128,
+  k: 32,
   m: 12,
   T: 20,
   datasets: 5,
   classesPerTask: 8,
   trainPerClass: 24,
-  testPerClass: 16,
+  testPerClass: 8,
   pretrainDomains: 6,
   pretrainClasses: 40,
   pretrainPerPair: 6,
@@ -77,15 +85,15 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   latentNoise: 0.8,
   inputNoise: 0.15,
   pretrainShift: 0.35,
-  adaptShift: 4,
-  taskSimilarity: 0.2,
+  adaptShift: 2,
+  taskSimilarity: 0,
   newClasses: true,
   newDomains: true,
   ordering: 'dataset-incremental',
   temperature: 10,
   trainText: false,
-  optimiser: 'adamw',
-  lr: 0.02,
+  optimiser: 'sgd',
+  lr: 0.01,
   weightDecay: 0,
   momentum: 0.9,
   batchSize: 32,
@@ -94,6 +102,20 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   pretrainSteps: 1500,
   pretrainLr: 0.02,
   seed: 0,
+};
+
+/**
+ * The earlier default: a 16 x 32 encoder fine-tuned with AdamW at lr 0.02 on strongly shifted, partly
+ * shared domains. Far from the CLIP regime (‖τ‖/‖θ0‖ ≈ 0.45, TIES trim at density 0.2 keeps ≈ 40% of the
+ * gain), but every hard phenomenon is strong in it: forgetting, zero-shot loss with drift, interference.
+ */
+export const UNDERPARAMETERISED_WORLD: Partial<SyntheticConfig> = {
+  d: 32,
+  k: 16,
+  adaptShift: 4,
+  taskSimilarity: 0.2,
+  optimiser: 'adamw',
+  lr: 0.02,
 };
 
 const POSITIVE_INTS = [

@@ -154,15 +154,18 @@ export function trainingFlops(dims: Dims, classes: number, rows: number, trainTe
 }
 
 /**
- * Zero-shot accuracy: argmax over the task's classes of cos(W x, V μ_c), on held-out samples. |W x| is
+ * Zero-shot accuracy: argmax over the task's classes (every class of its dataset when the task says so,
+ * see SynthTaskData.evalClasses) of cos(W x, V μ_c), on held-out samples. |W x| is
  * common to all classes, so the argmax is that of x·(Wᵀ e_c): project the class embeddings back to input
  * space once (U = E W, c x d) and score each sample with c·d multiply-adds instead of k·d + c·k.
  */
 export function accuracy(weights: ParamSet, task: SynthTaskData, dims: Dims): number {
   const { d, k } = dims;
   const w = weights.data(IMAGE);
-  const { e } = classEmbeddings(weights.data(TEXT), task, dims);
-  const c = task.classes;
+  const scope = task.evalClasses;
+  const { e } = classEmbeddings(weights.data(TEXT), scope ? { ...task, classLatents: scope.latents, classes: scope.classes } : task, dims);
+  const c = scope ? scope.classes : task.classes;
+  const offset = scope ? scope.offset : 0;
   const u = new Float64Array(c * d);
   for (let ci = 0; ci < c; ci++) {
     for (let r = 0; r < k; r++) {
@@ -187,7 +190,7 @@ export function accuracy(weights: ParamSet, task: SynthTaskData, dims: Dims): nu
         best = ci;
       }
     }
-    if (best === y[row]) correct++;
+    if (best === y[row] + offset) correct++;
   }
   return n === 0 ? 0 : correct / n;
 }

@@ -21,6 +21,12 @@ export interface SynthTaskData {
   readonly domain: Float32Array;
   readonly train: SampleSet;
   readonly test: SampleSet;
+  /**
+   * Class-incremental evaluation: the test samples are scored against every class of the task's dataset
+   * (`classes` rows of m, this task's classes at rows offset..offset+c-1), as FoMo-in-Flux scores each
+   * dataset over all its class names. Absent: scored over the task's own classes.
+   */
+  readonly evalClasses?: { readonly latents: Float32Array; readonly classes: number; readonly offset: number };
 }
 
 export type SynthTask = Task<SynthTaskData>;
@@ -185,6 +191,16 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
     const domain = domainMap(b0, rng.gaussian(d * m, unit), cfg.pretrainShift);
     const test = drawSamples(rng, cfg, [domain], latents, classes.length, cfg.testPerClass);
     zeroshot.push({ id: `zs${z}`, role: 'zeroshot', data: { dataset: -1, classes: classes.length, classLatents: latents, domain, train: test, test } });
+  }
+
+  // Every task of a dataset is scored against all of that dataset's classes (class-incremental).
+  for (let ds = 0; ds < cfg.datasets; ds++) {
+    const members = canonical.filter((t) => t.data.dataset === ds);
+    const latents = new Float32Array(members.length * c * m);
+    members.forEach((t, i) => latents.set(t.data.classLatents, i * c * m));
+    members.forEach((t, i) => {
+      t.data = { ...t.data, evalClasses: { latents, classes: members.length * c, offset: i * c } };
+    });
   }
 
   let order = canonical.map((_, i) => i);

@@ -162,7 +162,7 @@ export function resultFileName(stem: string, ext: string, suffix?: string): stri
   return suffix ? `${stem}.${suffix}.${ext}` : `${stem}.${ext}`;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
+export async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, text);

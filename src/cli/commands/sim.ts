@@ -65,8 +65,8 @@ export async function simCommand(name: string, opts: SimOptions, place?: (writte
 export function registerSim(program: Command): void {
   program
     .command('sim')
-    .description('Run a study on synthetic linear-model task streams into results/<study>/ (default study: "default"); --list shows the studies.')
-    .argument('[study]', 'study name (see --list)', 'default')
+    .description('Run a study on synthetic linear-model task streams into results/<study>/: a built-in study by name (default: "default", --list shows them) or a study file STUDY.yaml (docs/studies.md).')
+    .argument('[study]', 'built-in study name (see --list) or a study file (.yaml, .yml, .json)', 'default')
     .option('--list', 'list the studies and exit')
     .option('--out <dir>', 'results folder (default results/<study>)')
     .option('--workers <n>', 'worker threads (default: the number of cores)')
@@ -77,7 +77,7 @@ export function registerSim(program: Command): void {
     .action(async (name: string, opts: SimOptions) => {
       if (opts.list) {
         const { STUDIES } = await import('../../../sims/index.js');
-        for (const s of STUDIES) console.log(`${s.name.padEnd(22)} ${s.description}`);
+        for (const s of STUDIES) console.log(`${s.name.padEnd(22)} sims/${s.name}.yaml  ${s.description}`);
         return;
       }
       const shard = opts.shard ? (await import('../../study/expand.js')).parseShard(opts.shard) : undefined;

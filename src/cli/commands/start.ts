@@ -13,7 +13,7 @@ import { simCommand } from './sim.js';
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('Run the default study afresh (full init x deploy x technique grid, T = 20, 3 seeds) and its report, replacing results/default/ when complete.')
+    .description('Run the default study afresh (the named methods x the official techniques, replay, T = 20, 5 seeds) and its report, replacing results/default/ when complete.')
     .option('--workers <n>', 'worker threads (default: the number of cores)')
     .option('--quick', 'a smaller version (seconds instead of minutes)')
     .option('--out <dir>', 'results folder', 'results/default')

@@ -56,6 +56,7 @@ export class MergeAllTracker implements Tracker {
   private readonly minModels: number;
   private running: IncrementalMerge | undefined;
   private cached: ParamSet | undefined;
+  private readonly sumsTaskVectors: boolean;
 
   constructor(
     private readonly weighting: TemporalWeighting,
@@ -65,14 +66,18 @@ export class MergeAllTracker implements Tracker {
   ) {
     this.key = `merge-all:${weighting}:${includeBase ? 'with-base' : 'no-base'}`;
     const technique = getTechnique(ctx.merge.technique);
+    // Task arithmetic with normalize: false is λ on the SUM of task vectors (fomo_in_flux tv_merge): the
+    // temporal weights are scaled to mean 1, so uniform weighting gives θ0 + λ Σ τ_k.
+    this.sumsTaskVectors = technique.name === 'task-arithmetic' && ctx.merge.params?.normalize === false;
     // A weighted sum depends on normalised weights only through w_k/Σw; others may ignore weights.
-    const linear = technique.facts.weights === 'linear' && isPrefixStable(weighting);
+    const linear = technique.facts.weights === 'linear' && isPrefixStable(weighting) && (!this.sumsTaskVectors || weighting === 'uniform');
     const weightFree = technique.facts.weights === 'ignored';
     this.minModels = technique.experts.min;
     this.incremental = !options.forceRecompute && technique.incremental !== undefined && (linear || weightFree);
     if (this.incremental) {
-      // Temporal weights are normalised, so normalising inside the running form gives the same model.
-      const params = technique.parse(linear ? { ...(ctx.merge.params ?? {}), normalize: true } : (ctx.merge.params ?? {}));
+      // Temporal weights are normalised, so normalising inside the running form gives the same model
+      // (uniform raw weights are all 1, so the unnormalised running sum is the task-vector sum).
+      const params = technique.parse(linear && !this.sumsTaskVectors ? { ...(ctx.merge.params ?? {}), normalize: true } : (ctx.merge.params ?? {}));
       this.running = technique.incremental!(params, ctx.base);
       if (includeBase) this.running.add(ctx.base, rawTemporalWeight(weighting, 1, 1));
     }
@@ -107,7 +112,9 @@ export class MergeAllTracker implements Tracker {
       const sources: TensorSource[] = [...(this.includeBase ? [this.ctx.base] : []), ...opened.map((o) => o.source)];
       // A technique that needs two models (model-stock, slerp) merging one: that model itself.
       if (sources.length < this.minModels) return await ParamSet.fromSource(sources[0], 'merge-all');
-      return await mergeModels({ ...this.ctx.merge, weights: temporalWeights(this.weighting, sources.length) }, this.ctx.base, sources);
+      const n = sources.length;
+      const weights = temporalWeights(this.weighting, n).map((w) => (this.sumsTaskVectors ? w * n : w));
+      return await mergeModels({ ...this.ctx.merge, weights }, this.ctx.base, sources);
     } finally {
       for (const o of opened) await o.close();
     }
