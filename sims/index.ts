@@ -12,7 +12,16 @@ export type { Study } from '../src/study/types.js';
 export const SIMS_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** In the order `--list` shows them: the default first. */
-const ORDER = ['default', 'offline-vs-continual', 'time-aware-offline', 'best-in-time', 'technique-variants', 'scaling-model', 'scaling-compute', 'scaling-horizon'];
+const ORDER = [
+  'default',
+  'offline-vs-continual',
+  'time-aware-offline',
+  'best-in-time',
+  'technique-variants',
+  'scaling-model',
+  'scaling-compute',
+  'scaling-horizon',
+];
 
 /** Every built-in study: the study files in sims/ (a file's own name is the study's). */
 export const STUDIES: readonly Study[] = readdirSync(SIMS_DIR)
@@ -24,6 +33,13 @@ export const STUDIES: readonly Study[] = readdirSync(SIMS_DIR)
 export function getStudy(nameOrPath: string): Study {
   if (/\.(ya?ml|json)$/i.test(nameOrPath)) return loadStudyFile(nameOrPath);
   const s = STUDIES.find((x) => x.name === nameOrPath);
-  if (!s) fail('CONFIG', `unknown study "${nameOrPath}" ${didYouMean(nameOrPath, STUDIES.map((x) => x.name))} (known: ${STUDIES.map((x) => x.name).join(', ')}; or give a study file, e.g. my-study.yaml)`);
+  if (!s)
+    fail(
+      'CONFIG',
+      `unknown study "${nameOrPath}"${didYouMean(
+        nameOrPath,
+        STUDIES.map((x) => x.name),
+      )} (known: ${STUDIES.map((x) => x.name).join(', ')}; or give a study file, e.g. my-study.yaml)`,
+    );
   return s;
 }
