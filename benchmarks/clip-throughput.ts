@@ -44,8 +44,14 @@ if (args.engine !== 'tfjs' && args.engine !== 'torch') throw new Error(`--engine
 if (args.engine === 'torch') {
   const { runTorchBench } = await import('./clip-torch.js');
   await runTorchBench({
-    model: args.model!, batch: Number(args.batch), steps: Number(args.steps), device: args.device!, overheadBatch: Number(args['overhead-batch']),
-    skipOverhead: args['skip-overhead']!, gpuStepSeconds: args['gpu-step-seconds'] ? Number(args['gpu-step-seconds']) : undefined, out: args.out ?? 'results/bench/clip-torch.csv',
+    model: args.model!,
+    batch: Number(args.batch),
+    steps: Number(args.steps),
+    device: args.device!,
+    overheadBatch: Number(args['overhead-batch']),
+    skipOverhead: args['skip-overhead']!,
+    gpuStepSeconds: args['gpu-step-seconds'] ? Number(args['gpu-step-seconds']) : undefined,
+    out: args.out ?? 'results/bench/clip-torch.csv',
   });
   process.exit(0);
 }
@@ -110,12 +116,34 @@ function matmulGflops(): { gflops: number; cpuShare: number } {
   return { gflops: (5 * 2 * n ** 3) / t.wall / 1e9, cpuShare: t.cpu / t.wall };
 }
 
-function record(model: string, backend: string, measure: string, batch: number, reps: number, t: { wall: number; cpu: number }, params: number, flops: number, matmul: number): void {
+function record(
+  model: string,
+  backend: string,
+  measure: string,
+  batch: number,
+  reps: number,
+  t: { wall: number; cpu: number },
+  params: number,
+  flops: number,
+  matmul: number,
+): void {
   const per = t.wall / reps;
   const gflops = flops / per / 1e9;
   rows.push({
-    model, backend, measure, batch, iterations: reps, seconds_per_iteration: per, iterations_per_second: 1 / per, images_per_second: batch / per, params,
-    gflop_per_iteration: flops / 1e9, gflop_per_second: gflops, cpu_share: t.cpu / t.wall, matmul_gflop_per_second: matmul, ratio_to_matmul: gflops / matmul,
+    model,
+    backend,
+    measure,
+    batch,
+    iterations: reps,
+    seconds_per_iteration: per,
+    iterations_per_second: 1 / per,
+    images_per_second: batch / per,
+    params,
+    gflop_per_iteration: flops / 1e9,
+    gflop_per_second: gflops,
+    cpu_share: t.cpu / t.wall,
+    matmul_gflop_per_second: matmul,
+    ratio_to_matmul: gflops / matmul,
   });
   console.log(
     `${model} ${measure} batch ${batch} on ${backend}: ${per.toFixed(3)} s/it, ${(1 / per).toFixed(2)} it/s, ${(batch / per).toFixed(1)} images/s, ` +
@@ -127,8 +155,20 @@ function record(model: string, backend: string, measure: string, batch: number, 
 function recordMatmul(backend: string, when: string): number {
   const m = matmulGflops();
   rows.push({
-    model: 'matmul', backend, measure: `matmul_1024_${when}`, batch: 0, iterations: 5, seconds_per_iteration: 2 * 1024 ** 3 / m.gflops / 1e9, iterations_per_second: m.gflops / (2 * 1024 ** 3 / 1e9),
-    images_per_second: 0, params: 0, gflop_per_iteration: 2 * 1024 ** 3 / 1e9, gflop_per_second: m.gflops, cpu_share: m.cpuShare, matmul_gflop_per_second: m.gflops, ratio_to_matmul: 1,
+    model: 'matmul',
+    backend,
+    measure: `matmul_1024_${when}`,
+    batch: 0,
+    iterations: 5,
+    seconds_per_iteration: (2 * 1024 ** 3) / m.gflops / 1e9,
+    iterations_per_second: m.gflops / ((2 * 1024 ** 3) / 1e9),
+    images_per_second: 0,
+    params: 0,
+    gflop_per_iteration: (2 * 1024 ** 3) / 1e9,
+    gflop_per_second: m.gflops,
+    cpu_share: m.cpuShare,
+    matmul_gflop_per_second: m.gflops,
+    ratio_to_matmul: 1,
   });
   console.log(`matMul 1024^3 ${when}: ${m.gflops.toFixed(2)} GFLOP/s, CPU share ${m.cpuShare.toFixed(2)}`);
   return m.gflops;
@@ -166,7 +206,17 @@ if (!args['skip-vit']) {
   const forward = () => tf.tidy(() => clipForward(p, VIT_B_16, images, tokens).loss.dataSync()[0]);
   forward(); // warm-up: kernel set-up and weight upload
   let matmul = matmulGflops().gflops;
-  record('ViT-B/16', backend, 'forward', batch, 1, time(forward, 1), init.numel(), clipForwardFlops(VIT_B_16, batch), matmul);
+  record(
+    'ViT-B/16',
+    backend,
+    'forward',
+    batch,
+    1,
+    time(forward, 1),
+    init.numel(),
+    clipForwardFlops(VIT_B_16, batch),
+    matmul,
+  );
   matmul = matmulGflops().gflops;
   const backward = () => {
     const { value, grads } = tf.variableGrads(() => clipForward(p, VIT_B_16, images, tokens).loss, vars);
@@ -174,7 +224,17 @@ if (!args['skip-vit']) {
     for (const g of Object.values(grads)) g.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
   };
-  record('ViT-B/16', backend, 'forward_backward', batch, 1, time(backward, 1), init.numel(), clipTrainFlops(VIT_B_16, batch), matmul);
+  record(
+    'ViT-B/16',
+    backend,
+    'forward_backward',
+    batch,
+    1,
+    time(backward, 1),
+    init.numel(),
+    clipTrainFlops(VIT_B_16, batch),
+    matmul,
+  );
   tf.dispose([...vars, images]);
 }
 

@@ -74,16 +74,24 @@ async function main(): Promise<void> {
   try {
     const infos = layout(gb * 1e9);
     const params = infos.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    process.stderr.write(`disk merge: writing base + ${experts} experts of ${(params * 4 / 1e9).toFixed(2)} GB to ${dir}\n`);
+    process.stderr.write(
+      `disk merge: writing base + ${experts} experts of ${((params * 4) / 1e9).toFixed(2)} GB to ${dir}\n`,
+    );
     await writeModel(join(dir, 'base.safetensors'), infos, 'base');
     for (let i = 0; i < experts; i++) await writeModel(join(dir, `expert${i}.safetensors`), infos, `expert${i}`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', '--dir', dir, '--experts', String(experts)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', import.meta.filename, '--child', '--dir', dir, '--experts', String(experts)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`merge child exited with ${r.status}`);
     const res = JSON.parse(r.stdout.trim()) as { seconds: number; peakRssMb: number };
-    process.stdout.write(`${JSON.stringify({ experts, paramsPerModel: params, bytesPerModel: params * 4, technique: 'weighted-average', ...res })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ experts, paramsPerModel: params, bytesPerModel: params * 4, technique: 'weighted-average', ...res })}\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

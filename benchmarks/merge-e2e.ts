@@ -30,7 +30,12 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-async function writeModel(path: string, infos: TensorInfo[], seed: string, base?: (name: string) => Float32Array): Promise<void> {
+async function writeModel(
+  path: string,
+  infos: TensorInfo[],
+  seed: string,
+  base?: (name: string) => Float32Array,
+): Promise<void> {
   const w = createSafetensorsWriter(path, infos);
   for (const info of infos) {
     const data = new Float32Array(numel(info.shape));
@@ -58,12 +63,15 @@ async function main(): Promise<void> {
   const params = Number(arg('params', '5e7'));
   const rounds = Number(arg('rounds', '5'));
   const python = arg('python', '/usr/bin/python3');
-  if (spawnSync(process.execPath, [join(ROOT, 'src', 'cli', 'build.mjs')], { stdio: 'inherit' }).status !== 0) throw new Error('build of dist/ failed');
+  if (spawnSync(process.execPath, [join(ROOT, 'src', 'cli', 'build.mjs')], { stdio: 'inherit' }).status !== 0)
+    throw new Error('build of dist/ failed');
   const dir = mkdtempSync(join(arg('dir', tmpdir()), 'time-merge-e2e-'));
   try {
     const infos: TensorInfo[] = sizedShape(params).tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: 'F32' }));
     const files = ['base', 'expert-a', 'expert-b'].map((n) => join(dir, `${n}.safetensors`));
-    process.stderr.write(`merge-e2e: writing a base and 2 experts of ${params} F32 parameters (${infos.length} tensors) to ${dir}\n`);
+    process.stderr.write(
+      `merge-e2e: writing a base and 2 experts of ${params} F32 parameters (${infos.length} tensors) to ${dir}\n`,
+    );
     // Experts near the base: each reads the base's tensor back from a fresh fill of the same seed.
     await writeModel(files[0], infos, 'base');
     const baseOf = (name: string) => {
@@ -75,7 +83,10 @@ async function main(): Promise<void> {
     await writeModel(files[2], infos, 'expert-b', baseOf);
     const config = (method: string, params: string) => {
       const path = join(dir, `${method}.yaml`);
-      writeFileSync(path, `merge_method: ${method}\nbase_model: base.safetensors\nmodels: [expert-a.safetensors, expert-b.safetensors]\n${params}output: merged-${method}.safetensors\n`);
+      writeFileSync(
+        path,
+        `merge_method: ${method}\nbase_model: base.safetensors\nmodels: [expert-a.safetensors, expert-b.safetensors]\n${params}output: merged-${method}.safetensors\n`,
+      );
       return path;
     };
     const avg = config('weighted-average', '');
@@ -89,8 +100,10 @@ async function main(): Promise<void> {
       'time-merge ties': () => timed(process.execPath, [MAIN, 'merge', ties, '--quiet']),
     };
     if (haveTorch) {
-      rows['pytorch linear (mergekit-style)'] = () => timed(python, [TORCH, 'linear', join(dir, 'torch-linear.safetensors'), ...files]);
-      rows['pytorch ties (mergekit-style, argsort top-k)'] = () => timed(python, [TORCH, 'ties', join(dir, 'torch-ties.safetensors'), ...files, '--density', '0.2']);
+      rows['pytorch linear (mergekit-style)'] = () =>
+        timed(python, [TORCH, 'linear', join(dir, 'torch-linear.safetensors'), ...files]);
+      rows['pytorch ties (mergekit-style, argsort top-k)'] = () =>
+        timed(python, [TORCH, 'ties', join(dir, 'torch-ties.safetensors'), ...files, '--density', '0.2']);
     }
     for (const f of files) timed('sh', ['-c', `cat ${f} > /dev/null`]); // into the page cache
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
@@ -98,21 +111,29 @@ async function main(): Promise<void> {
       for (const [name, run] of Object.entries(rows)) {
         times[name].push(run());
         // Outputs are removed between runs, so every write allocates afresh as a first merge would.
-        for (const out of ['merged-weighted-average', 'merged-ties', 'torch-linear', 'torch-ties']) rmSync(join(dir, `${out}.safetensors`), { force: true });
+        for (const out of ['merged-weighted-average', 'merged-ties', 'torch-linear', 'torch-ties'])
+          rmSync(join(dir, `${out}.safetensors`), { force: true });
       }
       process.stderr.write(`merge-e2e: round ${r + 1}/${rounds} done\n`);
     }
     const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
     const inputBytes = 3 * params * 4;
     console.log(`\n${'run'.padEnd(46)} ${'median s'.padStart(9)} ${'GB/s of input'.padStart(14)}`);
-    for (const [k, s] of Object.entries(med)) console.log(`${k.padEnd(46)} ${s.toFixed(3).padStart(9)} ${(inputBytes / s / 1e9).toFixed(2).padStart(14)}`);
+    for (const [k, s] of Object.entries(med))
+      console.log(`${k.padEnd(46)} ${s.toFixed(3).padStart(9)} ${(inputBytes / s / 1e9).toFixed(2).padStart(14)}`);
     const ratios = {
       avgVsCatThroughput: med.cat / med['time-merge weighted-average'],
       avgSpeedupVsTorch: haveTorch ? med['pytorch linear (mergekit-style)'] / med['time-merge weighted-average'] : null,
-      tiesSpeedupVsTorch: haveTorch ? med['pytorch ties (mergekit-style, argsort top-k)'] / med['time-merge ties'] : null,
+      tiesSpeedupVsTorch: haveTorch
+        ? med['pytorch ties (mergekit-style, argsort top-k)'] / med['time-merge ties']
+        : null,
     };
-    console.log(`\nweighted average at ${ratios.avgVsCatThroughput.toFixed(2)} of cat's throughput` +
-      (haveTorch ? `; ${ratios.avgSpeedupVsTorch!.toFixed(1)}x PyTorch linear; TIES ${ratios.tiesSpeedupVsTorch!.toFixed(1)}x PyTorch TIES` : ''));
+    console.log(
+      `\nweighted average at ${ratios.avgVsCatThroughput.toFixed(2)} of cat's throughput` +
+        (haveTorch
+          ? `; ${ratios.avgSpeedupVsTorch!.toFixed(1)}x PyTorch linear; TIES ${ratios.tiesSpeedupVsTorch!.toFixed(1)}x PyTorch TIES`
+          : ''),
+    );
     console.log(JSON.stringify({ params, rounds, medians: med, ratios }));
   } finally {
     if (process.argv.includes('--keep')) process.stderr.write(`merge-e2e: files kept in ${dir}\n`);

@@ -80,7 +80,9 @@ async function measure(args: string[]): Promise<{ rss: number; seconds: number }
   }
   // No /usr/bin/time: load the CLI in a child that prints its own peak RSS (maxRSS is in KiB) on exit.
   const probe = `process.on('exit', () => console.error('MAXRSS ' + process.resourceUsage().maxRSS)); process.argv.splice(1, 1, ${JSON.stringify(BIN)}); await import(${JSON.stringify(BIN)});`;
-  const { stderr } = await run(process.execPath, ['--input-type=module', '-e', probe, BIN, ...args], { maxBuffer: 1 << 24 });
+  const { stderr } = await run(process.execPath, ['--input-type=module', '-e', probe, BIN, ...args], {
+    maxBuffer: 1 << 24,
+  });
   const kb = /MAXRSS (\d+)/.exec(stderr);
   if (!kb) throw new Error(`no RSS reported by the child:\n${stderr}`);
   return { rss: Number(kb[1]) * 1024, seconds: (performance.now() - t0) / 1000 };
@@ -102,15 +104,22 @@ async function main(): Promise<void> {
     await writeCheckpoint(join(dir, 'a.safetensors'), infos, 'bench-a');
     await writeCheckpoint(join(dir, 'b.safetensors'), infos, 'bench-b');
     const ckpt = statSync(join(dir, 'a.safetensors')).size;
-    console.log(`wrote 2 checkpoints of ${mib(ckpt)} (${infos.length} tensors, largest ${mib(largest)}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `wrote 2 checkpoints of ${mib(ckpt)} (${infos.length} tensors, largest ${mib(largest)}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     const config = join(dir, 'merge.yaml');
-    await writeFile(config, `merge_method: ${technique}\nbase_model: a.safetensors\nmodels: [a.safetensors, b.safetensors]\ndtype: ${dtype}\noutput: merged.safetensors\n`);
+    await writeFile(
+      config,
+      `merge_method: ${technique}\nbase_model: a.safetensors\nmodels: [a.safetensors, b.safetensors]\ndtype: ${dtype}\noutput: merged.safetensors\n`,
+    );
 
     const baseline = await measure(['--help']);
     const merge = await measure(['merge', config, '--quiet']);
     const out = statSync(join(dir, 'merged.safetensors')).size;
     console.log(`baseline (time-merge --help): peak RSS ${mib(baseline.rss)}`);
-    console.log(`merge ${technique} of 2 x ${mib(ckpt)} -> ${mib(out)} ${dtype}: peak RSS ${mib(merge.rss)} (${((100 * merge.rss) / ckpt).toFixed(1)}% of one checkpoint, ${mib(merge.rss - baseline.rss)} above baseline), ${merge.seconds.toFixed(1)} s, ${((2 * ckpt) / 2 ** 20 / merge.seconds).toFixed(0)} MiB/s read`);
+    console.log(
+      `merge ${technique} of 2 x ${mib(ckpt)} -> ${mib(out)} ${dtype}: peak RSS ${mib(merge.rss)} (${((100 * merge.rss) / ckpt).toFixed(1)}% of one checkpoint, ${mib(merge.rss - baseline.rss)} above baseline), ${merge.seconds.toFixed(1)} s, ${((2 * ckpt) / 2 ** 20 / merge.seconds).toFixed(0)} MiB/s read`,
+    );
     console.log(`measured with ${existsSync(TIME) ? '/usr/bin/time -v' : 'process.resourceUsage().maxRSS'}`);
   } finally {
     await cleanup();

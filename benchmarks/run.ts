@@ -15,18 +15,50 @@ import { stringify } from 'csv-stringify/sync';
 import { mergeModels } from '../src/merge/engine.js';
 import { listTechniques } from '../src/merge/registry.js';
 import type { MergeTechnique } from '../src/merge/types.js';
-import { absMaxSelect, addScaled, availableKernels, firstNonFinite, kernelBackend, lerp, magmax, taskArithmetic, useKernels, weightedDeltaSum, weightedSum } from '../src/params/kernels.js';
+import {
+  absMaxSelect,
+  addScaled,
+  availableKernels,
+  firstNonFinite,
+  kernelBackend,
+  lerp,
+  magmax,
+  taskArithmetic,
+  useKernels,
+  weightedDeltaSum,
+  weightedSum,
+} from '../src/params/kernels.js';
 import { nativeThreads } from '../src/params/kernels/native/loader.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
 import { DEFAULT_ALPHA, DEFAULT_BETA, makeTracker, type CheckpointStore, type Tracker } from '../src/time/index.js';
 import { copyBandwidth, timeInterleaved, timeIt } from './lib/measure.js';
 import { makeBase, makeExpert, shapeParams, sizedShape, vitB16Shape, type ModelShape } from './lib/models.js';
-import { BASELINE_COLUMNS, compareToBaseline, formatResult, lowestRatios, parseBaseline, type RatioRow } from './lib/regression.js';
+import {
+  BASELINE_COLUMNS,
+  compareToBaseline,
+  formatResult,
+  lowestRatios,
+  parseBaseline,
+  type RatioRow,
+} from './lib/regression.js';
 
 const COLUMNS = [
-  'suite', 'technique', 'protocol', 'experts', 'params', 'load_seconds', 'merge_seconds', 'write_seconds',
-  'bytes_read', 'bytes_written', 'gbps', 'ratio_to_copy', 'peak_rss_mb', 'copy_gbps', 'kernels',
+  'suite',
+  'technique',
+  'protocol',
+  'experts',
+  'params',
+  'load_seconds',
+  'merge_seconds',
+  'write_seconds',
+  'bytes_read',
+  'bytes_written',
+  'gbps',
+  'ratio_to_copy',
+  'peak_rss_mb',
+  'copy_gbps',
+  'kernels',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number>;
 
@@ -108,7 +140,20 @@ class Bench {
     if (!quiet) log(`copy bandwidth: ${this.copyGbps.toFixed(2)} GB/s`);
   }
 
-  record(r: { suite: string; technique: string; protocol: string; experts: number; params: number; seconds: number; bytesRead: number; bytesWritten: number; peak: number; load?: number; write?: number; kernels?: string }): void {
+  record(r: {
+    suite: string;
+    technique: string;
+    protocol: string;
+    experts: number;
+    params: number;
+    seconds: number;
+    bytesRead: number;
+    bytesWritten: number;
+    peak: number;
+    load?: number;
+    write?: number;
+    kernels?: string;
+  }): void {
     const gbps = (r.bytesRead + r.bytesWritten) / r.seconds / 1e9;
     const row: Row = {
       suite: r.suite,
@@ -128,7 +173,9 @@ class Bench {
       kernels: r.kernels ?? kernelBackend(),
     };
     this.rows.push(row);
-    log(`${r.suite.padEnd(9)} ${(r.technique + ' ' + r.protocol).padEnd(30)} T=${String(r.experts).padEnd(3)} P=${String(r.params).padEnd(9)} ${(r.seconds * 1e3).toFixed(2).padStart(9)} ms  ${gbps.toFixed(2).padStart(6)} GB/s  ratio ${(gbps / this.copyGbps).toFixed(3)}  peak ${Math.round(r.peak)} MB`);
+    log(
+      `${r.suite.padEnd(9)} ${(r.technique + ' ' + r.protocol).padEnd(30)} T=${String(r.experts).padEnd(3)} P=${String(r.params).padEnd(9)} ${(r.seconds * 1e3).toFixed(2).padStart(9)} ms  ${gbps.toFixed(2).padStart(6)} GB/s  ratio ${(gbps / this.copyGbps).toFixed(3)}  peak ${Math.round(r.peak)} MB`,
+    );
   }
 
   /**
@@ -146,16 +193,66 @@ class Bench {
     const out = base.map((d) => new Float32Array(d.length).fill(1), 'out');
     const names = base.names();
     const kernels: { name: string; reads: number; writes: number; run: () => void }[] = [
-      { name: 'weightedSum', reads: 2, writes: 1, run: () => { for (const n of names) weightedSum(out.data(n), [x.data(n), y.data(n)], [0.5, 0.5]); } },
       {
-        name: 'weightedDeltaSum+addScaled', reads: 5, writes: 2,
-        run: () => { for (const n of names) { const o = out.data(n); weightedDeltaSum(o, base.data(n), [x.data(n), y.data(n)], [1, 1]); addScaled(o, base.data(n), 0.3, o); } },
+        name: 'weightedSum',
+        reads: 2,
+        writes: 1,
+        run: () => {
+          for (const n of names) weightedSum(out.data(n), [x.data(n), y.data(n)], [0.5, 0.5]);
+        },
       },
-      { name: 'lerp (EMA step, in place)', reads: 2, writes: 1, run: () => { for (const n of names) lerp(out.data(n), out.data(n), x.data(n), 0.5); } },
-      { name: 'taskArithmetic (fused)', reads: 3, writes: 1, run: () => { for (const n of names) taskArithmetic(out.data(n), base.data(n), [x.data(n), y.data(n)], [1, 1], 0.3); } },
-      { name: 'absMaxSelect', reads: 2, writes: 1, run: () => { for (const n of names) absMaxSelect(out.data(n), [x.data(n), y.data(n)]); } },
-      { name: 'magmax (fused)', reads: 3, writes: 1, run: () => { for (const n of names) magmax(out.data(n), base.data(n), [x.data(n), y.data(n)], 1, true); } },
-      { name: 'firstNonFinite', reads: 1, writes: 0, run: () => { for (const n of names) firstNonFinite(x.data(n)); } },
+      {
+        name: 'weightedDeltaSum+addScaled',
+        reads: 5,
+        writes: 2,
+        run: () => {
+          for (const n of names) {
+            const o = out.data(n);
+            weightedDeltaSum(o, base.data(n), [x.data(n), y.data(n)], [1, 1]);
+            addScaled(o, base.data(n), 0.3, o);
+          }
+        },
+      },
+      {
+        name: 'lerp (EMA step, in place)',
+        reads: 2,
+        writes: 1,
+        run: () => {
+          for (const n of names) lerp(out.data(n), out.data(n), x.data(n), 0.5);
+        },
+      },
+      {
+        name: 'taskArithmetic (fused)',
+        reads: 3,
+        writes: 1,
+        run: () => {
+          for (const n of names) taskArithmetic(out.data(n), base.data(n), [x.data(n), y.data(n)], [1, 1], 0.3);
+        },
+      },
+      {
+        name: 'absMaxSelect',
+        reads: 2,
+        writes: 1,
+        run: () => {
+          for (const n of names) absMaxSelect(out.data(n), [x.data(n), y.data(n)]);
+        },
+      },
+      {
+        name: 'magmax (fused)',
+        reads: 3,
+        writes: 1,
+        run: () => {
+          for (const n of names) magmax(out.data(n), base.data(n), [x.data(n), y.data(n)], 1, true);
+        },
+      },
+      {
+        name: 'firstNonFinite',
+        reads: 1,
+        writes: 0,
+        run: () => {
+          for (const n of names) firstNonFinite(x.data(n));
+        },
+      },
     ];
     const before = kernelBackend();
     try {
@@ -164,7 +261,18 @@ class Bench {
         for (const k of kernels) {
           await this.measureCopy(true);
           const timing = await timeIt(k.run, this.grid.repeats);
-          this.record({ suite: 'kernel', technique: `${backend}:${k.name}`, protocol: '-', experts: 2, params: P, seconds: timing.seconds, bytesRead: k.reads * 4 * P, bytesWritten: k.writes * 4 * P, peak: timing.peakRssMb, kernels: backend });
+          this.record({
+            suite: 'kernel',
+            technique: `${backend}:${k.name}`,
+            protocol: '-',
+            experts: 2,
+            params: P,
+            seconds: timing.seconds,
+            bytesRead: k.reads * 4 * P,
+            bytesWritten: k.writes * 4 * P,
+            peak: timing.peakRssMb,
+            kernels: backend,
+          });
         }
       }
     } finally {
@@ -190,12 +298,32 @@ class Bench {
         const bytes = { bytesRead: (2 + (readsBase(t) ? 1 : 0)) * 4 * P, bytesWritten: 4 * P };
         await this.measureCopy(true);
         const fresh = await timeIt(() => mergeModels({ technique: t.name }, base, experts), this.grid.repeats);
-        this.record({ suite: 'technique', technique: t.name, protocol: '-', experts: 2, params: P, seconds: fresh.seconds, ...bytes, peak: fresh.peakRssMb, load: io?.load, write: io?.write });
+        this.record({
+          suite: 'technique',
+          technique: t.name,
+          protocol: '-',
+          experts: 2,
+          params: P,
+          seconds: fresh.seconds,
+          ...bytes,
+          peak: fresh.peakRssMb,
+          load: io?.load,
+          write: io?.write,
+        });
         let into = await mergeModels({ technique: t.name }, base, experts);
         const reused = await timeIt(async () => {
           into = await mergeModels({ technique: t.name }, base, experts, { into });
         }, this.grid.repeats);
-        this.record({ suite: 'technique', technique: t.name, protocol: 'into', experts: 2, params: P, seconds: reused.seconds, ...bytes, peak: reused.peakRssMb });
+        this.record({
+          suite: 'technique',
+          technique: t.name,
+          protocol: 'into',
+          experts: 2,
+          params: P,
+          seconds: reused.seconds,
+          ...bytes,
+          peak: reused.peakRssMb,
+        });
       }
     }
   }
@@ -206,15 +334,22 @@ class Bench {
     try {
       const files = [base, ...experts].map((_, i) => join(dir, `m${i}.safetensors`));
       for (let i = 0; i < files.length; i++) await writeSafetensors(files[i], i === 0 ? base : experts[i - 1]);
-      const load = await timeIt(async () => {
-        for (const f of files) {
-          const src = await openSafetensors(f);
-          await ParamSet.fromSource(src);
-          await src.close();
-        }
-      }, Math.min(3, this.grid.repeats));
+      const load = await timeIt(
+        async () => {
+          for (const f of files) {
+            const src = await openSafetensors(f);
+            await ParamSet.fromSource(src);
+            await src.close();
+          }
+        },
+        Math.min(3, this.grid.repeats),
+      );
       const out = join(dir, 'out.safetensors');
-      const write = await timeIt(() => writeSafetensors(out, base), Math.min(3, this.grid.repeats), () => rmSync(out, { force: true }));
+      const write = await timeIt(
+        () => writeSafetensors(out, base),
+        Math.min(3, this.grid.repeats),
+        () => rmSync(out, { force: true }),
+      );
       return { load: load.seconds, write: write.seconds };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -235,8 +370,15 @@ class Bench {
         const experts = pool.slice(0, T);
         const timing = await timeIt(() => mergeModels({ technique: t.name }, base, experts), this.grid.repeats);
         this.record({
-          suite: 'horizon', technique: t.name, protocol: '-', experts: T, params: P, seconds: timing.seconds,
-          bytesRead: (T + (readsBase(t) ? 1 : 0)) * 4 * P, bytesWritten: 4 * P, peak: timing.peakRssMb,
+          suite: 'horizon',
+          technique: t.name,
+          protocol: '-',
+          experts: T,
+          params: P,
+          seconds: timing.seconds,
+          bytesRead: (T + (readsBase(t) ? 1 : 0)) * 4 * P,
+          bytesWritten: 4 * P,
+          peak: timing.peakRssMb,
         });
       }
     }
@@ -258,16 +400,26 @@ class Bench {
     const pool = Array.from({ length: Math.max(...this.grid.deployHorizons) }, (_, i) => makeExpert(base, i + 1));
     const expert = (step: number) => pool[(step - 1) % pool.length];
     const store: CheckpointStore = {
-      kind: 'memory', bytesRead: 0, bytesStored: 0, steps: () => [],
+      kind: 'memory',
+      bytesRead: 0,
+      bytesStored: 0,
+      steps: () => [],
       put: async () => undefined,
-      open: async () => { throw new Error('benchmark trackers do not read the store'); },
-      load: async () => { throw new Error('benchmark trackers do not read the store'); },
+      open: async () => {
+        throw new Error('benchmark trackers do not read the store');
+      },
+      load: async () => {
+        throw new Error('benchmark trackers do not read the store');
+      },
     };
     const ctx = { base, store, merge: { technique: 'weighted-average' } };
     const protocols: { name: string; make: () => Tracker }[] = [
       { name: 'ema', make: () => makeTracker({ kind: 'ema', beta: DEFAULT_BETA, seed: 'base' }, ctx) },
       { name: 'paint', make: () => makeTracker({ kind: 'paint', alpha: DEFAULT_ALPHA }, ctx) },
-      { name: 'merge-all:incremental', make: () => makeTracker({ kind: 'merge-all', weighting: 'uniform', includeBase: false }, ctx) },
+      {
+        name: 'merge-all:incremental',
+        make: () => makeTracker({ kind: 'merge-all', weighting: 'uniform', includeBase: false }, ctx),
+      },
     ];
     const horizons = this.grid.deployHorizons;
     for (const proto of protocols) {
@@ -281,15 +433,38 @@ class Bench {
         await trackers[h].current();
       };
       for (let h = 0; h < horizons.length; h++) while (steps[h] < horizons[h] - 1) await advance(h);
-      const timings = await timeInterleaved(horizons.map((_, h) => () => advance(h)), repeats);
+      const timings = await timeInterleaved(
+        horizons.map((_, h) => () => advance(h)),
+        repeats,
+      );
       horizons.forEach((T, h) => {
-        this.record({ suite: 'deploy', technique: 'weighted-average', protocol: proto.name, experts: T, params: P, seconds: timings[h].seconds, bytesRead: 2 * 4 * P, bytesWritten: 4 * P, peak: timings[h].peakRssMb });
+        this.record({
+          suite: 'deploy',
+          technique: 'weighted-average',
+          protocol: proto.name,
+          experts: T,
+          params: P,
+          seconds: timings[h].seconds,
+          bytesRead: 2 * 4 * P,
+          bytesWritten: 4 * P,
+          peak: timings[h].peakRssMb,
+        });
       });
     }
     for (const T of this.grid.deployHorizons) {
       const experts = Array.from({ length: T }, (_, i) => expert(i + 1));
       const timing = await timeIt(() => mergeModels({ technique: 'weighted-average' }, base, experts), repeats);
-      this.record({ suite: 'deploy', technique: 'weighted-average', protocol: 'merge-all:batch', experts: T, params: P, seconds: timing.seconds, bytesRead: T * 4 * P, bytesWritten: 4 * P, peak: timing.peakRssMb });
+      this.record({
+        suite: 'deploy',
+        technique: 'weighted-average',
+        protocol: 'merge-all:batch',
+        experts: T,
+        params: P,
+        seconds: timing.seconds,
+        bytesRead: T * 4 * P,
+        bytesWritten: 4 * P,
+        peak: timing.peakRssMb,
+      });
     }
   }
 }
@@ -299,7 +474,9 @@ function fitLine(points: { x: number; y: number }[]): { slope: number; intercept
   const n = points.length;
   const mx = points.reduce((s, p) => s + p.x, 0) / n;
   const my = points.reduce((s, p) => s + p.y, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (const p of points) {
     sxy += (p.x - mx) * (p.y - my);
     sxx += (p.x - mx) ** 2;
@@ -322,31 +499,43 @@ function summarize(rows: Row[]): string[] {
   // The issue's targets: ratios at the largest technique size, allocation included ('-') and into reused memory.
   const techniqueRows = rows.filter((r) => r.suite === 'technique');
   const largest = Math.max(0, ...techniqueRows.map((r) => num(r, 'params')));
-  const targets = listTechniques().flatMap((t): [string, number][] => (t.facts.benchTarget === undefined ? [] : [[t.name, t.facts.benchTarget]]));
+  const targets = listTechniques().flatMap((t): [string, number][] =>
+    t.facts.benchTarget === undefined ? [] : [[t.name, t.facts.benchTarget]],
+  );
   for (const [name, target] of targets) {
-    const at = (protocol: string) => techniqueRows.find((r) => r.technique === name && r.protocol === protocol && num(r, 'params') === largest);
+    const at = (protocol: string) =>
+      techniqueRows.find((r) => r.technique === name && r.protocol === protocol && num(r, 'params') === largest);
     const fresh = at('-');
     const into = at('into');
     if (fresh && into) {
       const met = num(into, 'ratio_to_copy') >= target ? 'met into reused memory' : 'missed';
-      out.push(`${name} at ${largest} params: ratio ${num(fresh, 'ratio_to_copy').toFixed(3)} allocating, ${num(into, 'ratio_to_copy').toFixed(3)} into reused memory (target ${target}: ${met}; ${fresh.kernels} kernels)`);
+      out.push(
+        `${name} at ${largest} params: ratio ${num(fresh, 'ratio_to_copy').toFixed(3)} allocating, ${num(into, 'ratio_to_copy').toFixed(3)} into reused memory (target ${target}: ${met}; ${fresh.kernels} kernels)`,
+      );
     }
   }
   const emaKernel = rows.find((r) => r.suite === 'kernel' && String(r.technique).startsWith(`${kernelBackend()}:lerp`));
-  if (emaKernel) out.push(`EMA step (lerp in place) at ${emaKernel.params} params: ratio ${num(emaKernel, 'ratio_to_copy').toFixed(3)} (target 0.7; ${emaKernel.kernels} kernels)`);
+  if (emaKernel)
+    out.push(
+      `EMA step (lerp in place) at ${emaKernel.params} params: ratio ${num(emaKernel, 'ratio_to_copy').toFixed(3)} (target 0.7; ${emaKernel.kernels} kernels)`,
+    );
   const deploy = rows.filter((r) => r.suite === 'deploy');
   for (const proto of ['ema', 'paint', 'merge-all:incremental']) {
     const pts = deploy.filter((r) => r.protocol === proto).sort((a, b) => num(a, 'experts') - num(b, 'experts'));
     if (pts.length >= 2) {
       const first = pts[0];
       const last = pts[pts.length - 1];
-      out.push(`${proto} deploy step: ${(num(first, 'merge_seconds') * 1e3).toFixed(2)} ms at T=${first.experts}, ${(num(last, 'merge_seconds') * 1e3).toFixed(2)} ms at T=${last.experts} (x${(num(last, 'merge_seconds') / num(first, 'merge_seconds')).toFixed(2)})`);
+      out.push(
+        `${proto} deploy step: ${(num(first, 'merge_seconds') * 1e3).toFixed(2)} ms at T=${first.experts}, ${(num(last, 'merge_seconds') * 1e3).toFixed(2)} ms at T=${last.experts} (x${(num(last, 'merge_seconds') / num(first, 'merge_seconds')).toFixed(2)})`,
+      );
     }
   }
   const batch = deploy.filter((r) => r.protocol === 'merge-all:batch');
   if (batch.length >= 2) {
     const f = fitLine(batch.map((r) => ({ x: num(r, 'experts'), y: num(r, 'merge_seconds') })));
-    out.push(`merge-all (batch) over T experts of ${batch[0].params} params: ${(f.slope * 1e3).toFixed(2)} ms per expert + ${(f.intercept * 1e3).toFixed(2)} ms (r^2 = ${f.r2.toFixed(4)})`);
+    out.push(
+      `merge-all (batch) over T experts of ${batch[0].params} params: ${(f.slope * 1e3).toFixed(2)} ms per expert + ${(f.intercept * 1e3).toFixed(2)} ms (r^2 = ${f.r2.toFixed(4)})`,
+    );
   }
   return out;
 }
@@ -376,14 +565,34 @@ async function plot(rows: Row[], dir: string): Promise<void> {
 /** 8 experts of 1 GB each merged from disk in a child process (benchmarks/disk-merge.ts): a 'disk' row. */
 async function diskMerge(bench: Bench): Promise<string | undefined> {
   await bench.measureCopy();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'disk-merge.ts')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'disk-merge.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     log(`disk merge failed (exit ${r.status})`);
     return undefined;
   }
-  const d = JSON.parse(r.stdout.trim()) as { experts: number; paramsPerModel: number; bytesPerModel: number; seconds: number; peakRssMb: number; technique: string };
+  const d = JSON.parse(r.stdout.trim()) as {
+    experts: number;
+    paramsPerModel: number;
+    bytesPerModel: number;
+    seconds: number;
+    peakRssMb: number;
+    technique: string;
+  };
   // The engine reads θ0 too (every technique gets it), so the files read are base + experts.
-  bench.record({ suite: 'disk', technique: d.technique, protocol: '-', experts: d.experts, params: d.paramsPerModel, seconds: d.seconds, bytesRead: (d.experts + 1) * d.bytesPerModel, bytesWritten: d.bytesPerModel, peak: d.peakRssMb });
+  bench.record({
+    suite: 'disk',
+    technique: d.technique,
+    protocol: '-',
+    experts: d.experts,
+    params: d.paramsPerModel,
+    seconds: d.seconds,
+    bytesRead: (d.experts + 1) * d.bytesPerModel,
+    bytesWritten: d.bytesPerModel,
+    peak: d.peakRssMb,
+  });
   return `disk merge of ${d.experts} x ${(d.bytesPerModel / 1e9).toFixed(2)} GB (weighted average, safetensors in and out): ${d.seconds.toFixed(1)} s, peak RSS ${Math.round(d.peakRssMb)} MB`;
 }
 
@@ -391,17 +600,29 @@ async function main(): Promise<void> {
   const program = new Command()
     .name('bench')
     .option('--quick', 'the CI grid: every technique at 5e6 parameters, a few deploy steps (under a minute)')
-    .option('--out <dir>', 'where merge.csv and horizon.svg go (default results/bench, or results/bench/quick with --quick)')
+    .option(
+      '--out <dir>',
+      'where merge.csv and horizon.svg go (default results/bench, or results/bench/quick with --quick)',
+    )
     .option('--check <baseline>', 'fail (exit 1) when a ratio falls below half of this baseline CSV')
-    .option('--write-baseline <file>', 'write a baseline CSV: each row\'s lowest ratio over this run and two more')
+    .option('--write-baseline <file>', "write a baseline CSV: each row's lowest ratio over this run and two more")
     .option('--no-disk', 'skip the 8 x 1 GB merge from disk (full run only)')
     .option('--vit', 'technique suite at the ViT-B/16 layout and 1e8 parameters (slow: about 10 minutes)')
     .parse();
-  const o = program.opts<{ quick?: boolean; out?: string; check?: string; writeBaseline?: string; disk: boolean; vit?: boolean }>();
+  const o = program.opts<{
+    quick?: boolean;
+    out?: string;
+    check?: string;
+    writeBaseline?: string;
+    disk: boolean;
+    vit?: boolean;
+  }>();
   const grid = o.quick ? QUICK : o.vit ? { ...FULL, techniqueShapes: [vitB16Shape(), sizedShape(1e8)] } : FULL;
   const dir = o.out ?? (o.quick ? 'results/bench/quick' : 'results/bench');
   mkdirSync(dir, { recursive: true });
-  log(`kernels: ${kernelBackend()} (available: ${availableKernels().join(', ')}; native threads: ${nativeThreads()}); grid: ${o.quick ? 'quick' : 'full'}; repeats: ${grid.repeats}`);
+  log(
+    `kernels: ${kernelBackend()} (available: ${availableKernels().join(', ')}; native threads: ${nativeThreads()}); grid: ${o.quick ? 'quick' : 'full'}; repeats: ${grid.repeats}`,
+  );
   const started = performance.now();
 
   const bench = new Bench(grid);
@@ -421,7 +642,15 @@ async function main(): Promise<void> {
   log(`wrote ${join(dir, 'merge.csv')}`);
 
   const ratioRows = (rows: Row[]): RatioRow[] =>
-    rows.map((r) => ({ suite: String(r.suite), technique: String(r.technique), protocol: String(r.protocol), experts: Number(r.experts), params: Number(r.params), kernels: String(r.kernels), ratio_to_copy: Number(r.ratio_to_copy) }));
+    rows.map((r) => ({
+      suite: String(r.suite),
+      technique: String(r.technique),
+      protocol: String(r.protocol),
+      experts: Number(r.experts),
+      params: Number(r.params),
+      kernels: String(r.kernels),
+      ratio_to_copy: Number(r.ratio_to_copy),
+    }));
   if (o.writeBaseline) {
     // The lowest ratio of each row over this run and BASELINE_RUNS - 1 more (lowestRatios).
     const runs = [ratioRows(bench.rows)];
@@ -454,12 +683,18 @@ async function main(): Promise<void> {
     }
     for (const r of results) log(formatResult(r));
     const skipped = results.filter((r) => r.skipped);
-    if (skipped.length > 0) log(`benchmark regression: ${skipped.length} row(s) skipped, measured on other kernels than the baseline (this run: ${kernelBackend()}; available: ${available.join(', ')})`);
+    if (skipped.length > 0)
+      log(
+        `benchmark regression: ${skipped.length} row(s) skipped, measured on other kernels than the baseline (this run: ${kernelBackend()}; available: ${available.join(', ')})`,
+      );
     const failed = results.filter((r) => !r.ok);
     if (failed.length > 0) {
       log(`benchmark regression: ${failed.length} of ${results.length} rows below half of ${o.check}`);
       process.exitCode = 1;
-    } else log(`benchmark regression check: ${results.length - skipped.length} compared rows at or above half of ${o.check}${skipped.length ? `, ${skipped.length} skipped` : ''}`);
+    } else
+      log(
+        `benchmark regression check: ${results.length - skipped.length} compared rows at or above half of ${o.check}${skipped.length ? `, ${skipped.length} skipped` : ''}`,
+      );
   }
 }
 

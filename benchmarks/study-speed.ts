@@ -69,8 +69,27 @@ console.log(
   `default study${values.quick ? ' (quick)' : ''}: ${outcome.runs.length} runs on ${workers} worker(s), ${availableParallelism()} cores; ` +
     `1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
 );
-console.log(`  runs + results folder: ${tStudy.toFixed(1)} s; with report (${rep.figures.length} figure files): ${total.toFixed(1)} s (target < 180 s)`);
-console.log(`  training: ${(outcome.trainFlops / 1e9).toFixed(2)} GFLOP in ${outcome.trainSteps} optimiser steps, ${outcome.trainSeconds.toFixed(1)} thread-seconds`);
-console.log(`  training throughput: ${trainGflops.toFixed(2)} GFLOP/s per thread; matmul peak (Float32Array, ${cfg.batchSize * 8}x${cfg.d} · ${cfg.d}x${cfg.k}): ${peak.toFixed(2)} GFLOP/s per thread; ratio ${(trainGflops / peak).toFixed(2)}`);
-console.log(JSON.stringify({ runs: outcome.runs.length, workers, load_before: loadBefore, load_after: loadavg()[0], study_seconds: tStudy, total_seconds: total, train_gflop: outcome.trainFlops / 1e9, train_thread_seconds: outcome.trainSeconds, train_gflops_per_thread: trainGflops, matmul_peak_gflops_per_thread: peak }));
+console.log(
+  `  runs + results folder: ${tStudy.toFixed(1)} s; with report (${rep.figures.length} figure files): ${total.toFixed(1)} s (target < 180 s)`,
+);
+console.log(
+  `  training: ${(outcome.trainFlops / 1e9).toFixed(2)} GFLOP in ${outcome.trainSteps} optimiser steps, ${outcome.trainSeconds.toFixed(1)} thread-seconds`,
+);
+console.log(
+  `  training throughput: ${trainGflops.toFixed(2)} GFLOP/s per thread; matmul peak (Float32Array, ${cfg.batchSize * 8}x${cfg.d} · ${cfg.d}x${cfg.k}): ${peak.toFixed(2)} GFLOP/s per thread; ratio ${(trainGflops / peak).toFixed(2)}`,
+);
+console.log(
+  JSON.stringify({
+    runs: outcome.runs.length,
+    workers,
+    load_before: loadBefore,
+    load_after: loadavg()[0],
+    study_seconds: tStudy,
+    total_seconds: total,
+    train_gflop: outcome.trainFlops / 1e9,
+    train_thread_seconds: outcome.trainSeconds,
+    train_gflops_per_thread: trainGflops,
+    matmul_peak_gflops_per_thread: peak,
+  }),
+);
 if (!values.keep && !values.out) await rm(out, { recursive: true, force: true });

@@ -30,12 +30,16 @@ if (built >= 0 && newestSource(join(root, 'src')) <= built && newestSource(join(
   try {
     ({ register } = await import('tsx/esm/api'));
   } catch {
-    console.error(`time-merge: ${built < 0 ? 'dist/ is not built' : 'dist/ is older than the sources'}; run \`npm run build\``);
+    console.error(
+      `time-merge: ${built < 0 ? 'dist/ is not built' : 'dist/ is older than the sources'}; run \`npm run build\``,
+    );
     process.exit(2);
   }
   // Said on a terminal only: scripts and tests read this command's stderr for its own errors.
   if (process.stderr.isTTY) {
-    console.error(`time-merge: ${built < 0 ? 'dist/ is not built' : 'dist/ is older than the sources'}; running the TypeScript through tsx (\`npm run build\` compiles it)`);
+    console.error(
+      `time-merge: ${built < 0 ? 'dist/ is not built' : 'dist/ is older than the sources'}; running the TypeScript through tsx (\`npm run build\` compiles it)`,
+    );
   }
   register();
   await import('../src/cli/main.ts');

@@ -36,17 +36,38 @@ function fill(n: number, seed: number, kind: number): Float32Array {
     const u = rng() - 0.5;
     const onSample = i % stride < CHUNK;
     switch (kind) {
-      case 0: x[i] = u; break;
-      case 1: x[i] = Math.round(u * 8) / 4; break; // a small grid: many equal magnitudes
-      case 2: x[i] = 0.75; break; // all equal
-      case 3: x[i] = rng() < 0.8 ? 0 : u; break; // mostly zeros (threshold 0 for large k)
-      case 4: x[i] = u * 2 ** (rng() < 0.5 ? -100 : 100); break;
-      case 5: x[i] = u * 1e-40; break; // subnormal
-      case 6: x[i] = (i - n / 2) / 1024; break; // sorted
-      case 7: x[i] = onSample ? 1000 + u : u; break; // the sample sees only outliers: the bracket misses
-      case 8: x[i] = onSample ? u : 0.25; break; // a constant the sample never sees: candidates overflow
-      case 9: x[i] = rng() < 0.5 ? 0.2 : u; break; // half equal to one magnitude inside the range
-      default: x[i] = Math.round(u * 2 ** 12) / 2 ** 12 + (rng() < 0.001 ? 5 : 0); // dense grid, rare outliers
+      case 0:
+        x[i] = u;
+        break;
+      case 1:
+        x[i] = Math.round(u * 8) / 4;
+        break; // a small grid: many equal magnitudes
+      case 2:
+        x[i] = 0.75;
+        break; // all equal
+      case 3:
+        x[i] = rng() < 0.8 ? 0 : u;
+        break; // mostly zeros (threshold 0 for large k)
+      case 4:
+        x[i] = u * 2 ** (rng() < 0.5 ? -100 : 100);
+        break;
+      case 5:
+        x[i] = u * 1e-40;
+        break; // subnormal
+      case 6:
+        x[i] = (i - n / 2) / 1024;
+        break; // sorted
+      case 7:
+        x[i] = onSample ? 1000 + u : u;
+        break; // the sample sees only outliers: the bracket misses
+      case 8:
+        x[i] = onSample ? u : 0.25;
+        break; // a constant the sample never sees: candidates overflow
+      case 9:
+        x[i] = rng() < 0.5 ? 0.2 : u;
+        break; // half equal to one magnitude inside the range
+      default:
+        x[i] = Math.round(u * 2 ** 12) / 2 ** 12 + (rng() < 0.001 ? 5 : 0); // dense grid, rare outliers
     }
   }
   return x;
@@ -59,7 +80,10 @@ const length = fc.oneof(
 );
 const kind = fc.integer({ min: 0, max: KINDS - 1 });
 const seed = fc.integer({ min: 0, max: 2 ** 30 });
-const frac = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 0.001, 0.01, 0.1, 0.2, 0.5, 0.9, 0.99));
+const frac = fc.oneof(
+  fc.double({ min: 0, max: 1, noNaN: true }),
+  fc.constantFrom(0, 1, 0.001, 0.01, 0.1, 0.2, 0.5, 0.9, 0.99),
+);
 
 /** The rule plus the true count of magnitudes equal to its threshold (what native reports as `equal`). */
 function withEqual(t: Float32Array, r: k.TopKRule) {
@@ -80,35 +104,43 @@ function rules(x: Float32Array, b: Float32Array, kk: number, k2: number) {
   return {
     rules: [one, ...pair].map(plain).concat([plain(delta)], many.map(plain)),
     // native reports equal; it must be the true count (trimming uses it to skip the sequential tie count)
-    equal: [one, ...pair].map((r) => (r.equal === undefined ? withEqual(x, r).equal : r.equal)).concat([delta.equal ?? withEqual(t, delta).equal]),
+    equal: [one, ...pair]
+      .map((r) => (r.equal === undefined ? withEqual(x, r).equal : r.equal))
+      .concat([delta.equal ?? withEqual(t, delta).equal]),
     trueEqual: [...[one, ...pair].map((r) => withEqual(x, r).equal), withEqual(t, delta).equal],
   };
 }
 
 describe.runIf(natives.length > 0)('native top-k selection equals the reference', () => {
-  test.prop([length, kind, kind, seed, frac, frac], { numRuns: 60 })('absTopK, absTopKPair and deltaTopK', (n, kx, kb, s, f1, f2) => {
-    const x = fill(n, s, kx);
-    const b = fill(n, s + 1, kb === 2 ? 2 : kb % 3);
-    const kk = Math.min(n - 1, Math.max(1, Math.floor(f1 * n)));
-    const k2 = Math.min(n - 1, Math.max(1, Math.floor(f2 * n)));
-    useKernels('ts');
-    const ref = rules(x, b, kk, k2);
-    useKernels('native');
-    const got = rules(x, b, kk, k2);
-    expect(got.rules).toEqual(ref.rules);
-    expect(got.equal).toEqual(got.trueEqual);
-  });
-
-  test.prop([fc.constantFrom(2 ** 15, 2 ** 18 + 77), kind, seed], { numRuns: 12 })('k = 0 and k = n through the rule helpers', (n, kd, s) => {
-    const x = fill(n, s, kd);
-    const b = fill(n, s + 1, 0);
-    for (const kk of [0, n]) {
+  test.prop([length, kind, kind, seed, frac, frac], { numRuns: 60 })(
+    'absTopK, absTopKPair and deltaTopK',
+    (n, kx, kb, s, f1, f2) => {
+      const x = fill(n, s, kx);
+      const b = fill(n, s + 1, kb === 2 ? 2 : kb % 3);
+      const kk = Math.min(n - 1, Math.max(1, Math.floor(f1 * n)));
+      const k2 = Math.min(n - 1, Math.max(1, Math.floor(f2 * n)));
       useKernels('ts');
-      const ref = [topKRule(x, kk), deltaTopKRule(x, b, kk)];
+      const ref = rules(x, b, kk, k2);
       useKernels('native');
-      expect([topKRule(x, kk), deltaTopKRule(x, b, kk)]).toEqual(ref);
-    }
-  });
+      const got = rules(x, b, kk, k2);
+      expect(got.rules).toEqual(ref.rules);
+      expect(got.equal).toEqual(got.trueEqual);
+    },
+  );
+
+  test.prop([fc.constantFrom(2 ** 15, 2 ** 18 + 77), kind, seed], { numRuns: 12 })(
+    'k = 0 and k = n through the rule helpers',
+    (n, kd, s) => {
+      const x = fill(n, s, kd);
+      const b = fill(n, s + 1, 0);
+      for (const kk of [0, n]) {
+        useKernels('ts');
+        const ref = [topKRule(x, kk), deltaTopKRule(x, b, kk)];
+        useKernels('native');
+        expect([topKRule(x, kk), deltaTopKRule(x, b, kk)]).toEqual(ref);
+      }
+    },
+  );
 
   test('every kind at the bracket and threading thresholds, k at the ends and at the TIES and Breadcrumbs fractions', () => {
     for (const n of [2 ** 15, 2 ** 18 + 77]) {
@@ -129,7 +161,14 @@ describe.runIf(natives.length > 0)('native top-k selection equals the reference'
 });
 
 /** The reference steps breadcrumbsLinear fuses: τ_k, trimOutliers, weightedSum, addScaled. */
-function crumbsReference(base: Float32Array, xs: Float32Array[], ws: number[], lambda: number, nBottom: number, nTop: number): Float32Array {
+function crumbsReference(
+  base: Float32Array,
+  xs: Float32Array[],
+  ws: number[],
+  lambda: number,
+  nBottom: number,
+  nTop: number,
+): Float32Array {
   const taus = xs.map((x) => {
     const t = new Float32Array(x.length);
     k.sub(t, x, base);
@@ -143,10 +182,22 @@ function crumbsReference(base: Float32Array, xs: Float32Array[], ws: number[], l
 }
 
 describe.runIf(natives.length > 0)('native fused Breadcrumbs equals the reference steps', () => {
-  const crumbLength = fc.oneof(fc.integer({ min: 64, max: 3000 }), fc.constantFrom(2 ** 15, 2 ** 15 + 1, 2 ** 18 - 1, 2 ** 18 + 77));
+  const crumbLength = fc.oneof(
+    fc.integer({ min: 64, max: 3000 }),
+    fc.constantFrom(2 ** 15, 2 ** 15 + 1, 2 ** 18 - 1, 2 ** 18 + 77),
+  );
   const weight = fc.oneof(fc.double({ min: -2, max: 2, noNaN: true }), fc.constantFrom(1, 0.5, 1 / 3, 0));
   test.prop(
-    [crumbLength, fc.integer({ min: 1, max: 3 }), kind, seed, frac, frac, fc.array(weight, { minLength: 3, maxLength: 3 }), fc.constantFrom(1, 0.7, -1.5)],
+    [
+      crumbLength,
+      fc.integer({ min: 1, max: 3 }),
+      kind,
+      seed,
+      frac,
+      frac,
+      fc.array(weight, { minLength: 3, maxLength: 3 }),
+      fc.constantFrom(1, 0.7, -1.5),
+    ],
     { numRuns: 30 },
   )('breadcrumbsLinear', (n, count, kd, s, fp, fg, ws, lambda) => {
     const nBottom = Math.floor(fp * 0.9 * n);

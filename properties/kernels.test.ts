@@ -12,7 +12,14 @@
 import { fc, test } from '@fast-check/vitest';
 import seedrandom from 'seedrandom';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { availableKernels, tsKernels, useKernels, kernelBackend, wasmKernelsAvailable, type KernelBackend } from '../src/params/kernels.js';
+import {
+  availableKernels,
+  tsKernels,
+  useKernels,
+  kernelBackend,
+  wasmKernelsAvailable,
+  type KernelBackend,
+} from '../src/params/kernels.js';
 import * as k from '../src/params/kernels.js';
 import { dropCut } from '../src/params/counter-rng.js';
 import { xorshiftUniform } from './xorshift.js';
@@ -30,10 +37,17 @@ function fill(n: number, seed: number, kind: number): Float32Array {
   for (let i = 0; i < n; i++) {
     const u = rng();
     switch (kind) {
-      case 0: x[i] = rng() * 2 - 1; break;
-      case 1: x[i] = (rng() - 0.5) * 2 ** Math.floor(rng() * 200 - 100); break;
-      case 2: x[i] = u < 0.3 ? 0 : u < 0.4 ? -0 : u < 0.5 ? 1e-40 * (rng() - 0.5) : rng() - 0.5; break;
-      default: x[i] = Math.round((rng() - 0.5) * 8) / 4; // small grid: many exact ties
+      case 0:
+        x[i] = rng() * 2 - 1;
+        break;
+      case 1:
+        x[i] = (rng() - 0.5) * 2 ** Math.floor(rng() * 200 - 100);
+        break;
+      case 2:
+        x[i] = u < 0.3 ? 0 : u < 0.4 ? -0 : u < 0.5 ? 1e-40 * (rng() - 0.5) : rng() - 0.5;
+        break;
+      default:
+        x[i] = Math.round((rng() - 0.5) * 8) / 4; // small grid: many exact ties
     }
   }
   return x;
@@ -55,7 +69,10 @@ function bits(x: Float32Array): Uint32Array {
 }
 
 /** Runs fn on the reference and on each fast backend, each on fresh copies of the inputs; returns the outputs. */
-function each(inputs: Float32Array[], fn: (arrs: Float32Array[]) => void): [Float32Array[], [KernelBackend, Float32Array[]][]] {
+function each(
+  inputs: Float32Array[],
+  fn: (arrs: Float32Array[]) => void,
+): [Float32Array[], [KernelBackend, Float32Array[]][]] {
   const run = (backend: KernelBackend) => {
     useKernels(backend);
     const arrs = inputs.map((a) => a.slice());
@@ -108,22 +125,28 @@ describe('fast kernels are bit-identical to the TypeScript reference', () => {
     });
   });
 
-  test.prop([length, fc.double({ min: 0, max: 1, noNaN: true }), kind, seed], opts)('lerp (EMA step), also in place', (n, beta, kd, s) => {
-    sameAsReference([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([m, x, o]) => {
-      k.lerp(o, m, x, beta);
-      k.lerp(m, m, x, beta);
-    });
-  });
+  test.prop([length, fc.double({ min: 0, max: 1, noNaN: true }), kind, seed], opts)(
+    'lerp (EMA step), also in place',
+    (n, beta, kd, s) => {
+      sameAsReference([fill(n, s, kd), fill(n, s + 1, kd), new Float32Array(n)], ([m, x, o]) => {
+        k.lerp(o, m, x, beta);
+        k.lerp(m, m, x, beta);
+      });
+    },
+  );
 
-  test.prop([length, fc.array(scalar, { minLength: 0, maxLength: 7 }), kind, seed], opts)('weightedSum and weightedDeltaSum over 0..7 arrays', (n, ws, kd, s) => {
-    const xs = ws.map((_, i) => fill(n, s + i, kd));
-    const base = fill(n, s + 99, kd);
-    sameAsReference([new Float32Array(n), new Float32Array(n), base, ...xs], ([o1, o2, b, ...ys]) => {
-      k.weightedSum(o1, ys, ws);
-      k.weightedDeltaSum(o2, b, ys, ws);
-      if (ys.length > 0) k.taskArithmetic(o1, b, ys, ws, ws[0]);
-    });
-  });
+  test.prop([length, fc.array(scalar, { minLength: 0, maxLength: 7 }), kind, seed], opts)(
+    'weightedSum and weightedDeltaSum over 0..7 arrays',
+    (n, ws, kd, s) => {
+      const xs = ws.map((_, i) => fill(n, s + i, kd));
+      const base = fill(n, s + 99, kd);
+      sameAsReference([new Float32Array(n), new Float32Array(n), base, ...xs], ([o1, o2, b, ...ys]) => {
+        k.weightedSum(o1, ys, ws);
+        k.weightedDeltaSum(o2, b, ys, ws);
+        if (ys.length > 0) k.taskArithmetic(o1, b, ys, ws, ws[0]);
+      });
+    },
+  );
 
   test.prop([length, fc.integer({ min: 1, max: 5 }), kind, seed], opts)('absMaxSelect', (n, count, kd, s) => {
     const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
@@ -166,36 +189,52 @@ describe('fast reductions agree with the reference within the float64 reordering
 });
 
 describe('chunked processing equals one call', () => {
-  test.prop([length, fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 6 }), scalar, kind, seed, fc.constantFrom(...availableKernels())], opts)(
-    'weightedSum and lerp over subarray pieces',
-    (n, cuts, a, kd, s, backend) => {
-      useKernels(backend);
-      const xs = [fill(n, s, kd), fill(n, s + 1, kd), fill(n, s + 2, kd)];
-      const ws = [a, 0.25, -1];
-      const whole = new Float32Array(n);
-      k.weightedSum(whole, xs, ws);
-      const pieces = new Float32Array(n);
-      let o = 0;
-      for (let c = 0; o < n; c++) {
-        const e = Math.min(n, o + cuts[c % cuts.length]);
-        k.weightedSum(pieces.subarray(o, e), xs.map((x) => x.subarray(o, e)), ws);
-        o = e;
-      }
-      expect(firstDiff(pieces, whole)).toBe(-1);
-      // EMA over pieces, in place
-      const m1 = xs[0].slice();
-      const m2 = xs[0].slice();
-      k.lerp(m1, m1, xs[1], 0.3);
-      for (let p = 0; p < n; p += cuts[0]) k.lerp(m2.subarray(p, p + cuts[0]), m2.subarray(p, p + cuts[0]), xs[1].subarray(p, p + cuts[0]), 0.3);
-      expect(firstDiff(m2, m1)).toBe(-1);
-    },
-  );
+  test.prop(
+    [
+      length,
+      fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 6 }),
+      scalar,
+      kind,
+      seed,
+      fc.constantFrom(...availableKernels()),
+    ],
+    opts,
+  )('weightedSum and lerp over subarray pieces', (n, cuts, a, kd, s, backend) => {
+    useKernels(backend);
+    const xs = [fill(n, s, kd), fill(n, s + 1, kd), fill(n, s + 2, kd)];
+    const ws = [a, 0.25, -1];
+    const whole = new Float32Array(n);
+    k.weightedSum(whole, xs, ws);
+    const pieces = new Float32Array(n);
+    let o = 0;
+    for (let c = 0; o < n; c++) {
+      const e = Math.min(n, o + cuts[c % cuts.length]);
+      k.weightedSum(
+        pieces.subarray(o, e),
+        xs.map((x) => x.subarray(o, e)),
+        ws,
+      );
+      o = e;
+    }
+    expect(firstDiff(pieces, whole)).toBe(-1);
+    // EMA over pieces, in place
+    const m1 = xs[0].slice();
+    const m2 = xs[0].slice();
+    k.lerp(m1, m1, xs[1], 0.3);
+    for (let p = 0; p < n; p += cuts[0])
+      k.lerp(m2.subarray(p, p + cuts[0]), m2.subarray(p, p + cuts[0]), xs[1].subarray(p, p + cuts[0]), 0.3);
+    expect(firstDiff(m2, m1)).toBe(-1);
+  });
 });
 
 const plainRule = (r: k.TopKRule) => ({ threshold: r.threshold, ties: r.ties });
 
 /** Runs fn on the reference and on each fast backend (inputs copied) and checks the returned values are equal. */
-function sameResult<T>(inputs: Float32Array[], fn: (arrs: Float32Array[]) => T, backendOf?: (b: KernelBackend) => void): void {
+function sameResult<T>(
+  inputs: Float32Array[],
+  fn: (arrs: Float32Array[]) => T,
+  backendOf?: (b: KernelBackend) => void,
+): void {
   useKernels('ts');
   const ref = inputs.map((a) => a.slice());
   const r = fn(ref);
@@ -211,34 +250,57 @@ function sameResult<T>(inputs: Float32Array[], fn: (arrs: Float32Array[]) => T, 
 const expertCount = fc.integer({ min: 1, max: 4 });
 
 describe('fast technique kernels give exactly the reference results', () => {
-  test.prop([length, kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)('absTopK and trimByRule', (n, kd, s, frac) => {
-    if (n < 2) return;
-    const kk = Math.min(n - 1, Math.max(1, Math.floor(frac * n)));
-    sameResult([fill(n, s, kd), fill(n, s, kd), fill(n, s, kd)], ([x, y, z]) => {
-      const rule = k.absTopK(x, kk);
-      const [a, b] = k.absTopKPair(y, kk, Math.max(1, kk >> 1));
-      // with `equal` (native) trimming may take its parallel path; without it, the sequential one
-      return [plainRule(rule), plainRule(a), plainRule(b), k.trimByRule(x, rule), k.trimByRule(z, plainRule(rule)), k.trimBand(y, a, b)];
-    });
-  });
-
-  test.prop([length, kind, seed, fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 0.4, noNaN: true })], opts)(
-    'trimBand',
-    (n, kd, s, p, g) => {
+  test.prop([length, kind, seed, fc.double({ min: 0, max: 1, noNaN: true })], opts)(
+    'absTopK and trimByRule',
+    (n, kd, s, frac) => {
       if (n < 2) return;
-      const outer = Math.max(1, Math.min(n - 1, n - Math.floor(p * n)));
-      const inner = Math.max(1, Math.min(outer, Math.floor(g * n)));
-      sameResult([fill(n, s, kd)], ([x]) => k.trimBand(x, ...k.absTopKPair(x, outer, inner)));
+      const kk = Math.min(n - 1, Math.max(1, Math.floor(frac * n)));
+      sameResult([fill(n, s, kd), fill(n, s, kd), fill(n, s, kd)], ([x, y, z]) => {
+        const rule = k.absTopK(x, kk);
+        const [a, b] = k.absTopKPair(y, kk, Math.max(1, kk >> 1));
+        // with `equal` (native) trimming may take its parallel path; without it, the sequential one
+        return [
+          plainRule(rule),
+          plainRule(a),
+          plainRule(b),
+          k.trimByRule(x, rule),
+          k.trimByRule(z, plainRule(rule)),
+          k.trimBand(y, a, b),
+        ];
+      });
     },
   );
 
-  test.prop([length, expertCount, kind, seed, fc.double({ min: -2, max: 2, noNaN: true }), fc.boolean()], opts)('magmax', (n, count, kd, s, lambda, later) => {
-    const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
-    sameAsReference([new Float32Array(n), fill(n, s + 9, kd), ...xs], ([o, b, ...ys]) => k.magmax(o, b, ys, lambda, later));
+  test.prop(
+    [length, kind, seed, fc.double({ min: 0, max: 0.5, noNaN: true }), fc.double({ min: 0, max: 0.4, noNaN: true })],
+    opts,
+  )('trimBand', (n, kd, s, p, g) => {
+    if (n < 2) return;
+    const outer = Math.max(1, Math.min(n - 1, n - Math.floor(p * n)));
+    const inner = Math.max(1, Math.min(outer, Math.floor(g * n)));
+    sameResult([fill(n, s, kd)], ([x]) => k.trimBand(x, ...k.absTopKPair(x, outer, inner)));
   });
 
+  test.prop([length, expertCount, kind, seed, fc.double({ min: -2, max: 2, noNaN: true }), fc.boolean()], opts)(
+    'magmax',
+    (n, count, kd, s, lambda, later) => {
+      const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+      sameAsReference([new Float32Array(n), fill(n, s + 9, kd), ...xs], ([o, b, ...ys]) =>
+        k.magmax(o, b, ys, lambda, later),
+      );
+    },
+  );
+
   test.prop(
-    [length, expertCount, kind, seed, fc.constantFrom('sum', 'count'), fc.constantFrom('mean', 'sum', 'max'), fc.array(scalar, { minLength: 4, maxLength: 4 })],
+    [
+      length,
+      expertCount,
+      kind,
+      seed,
+      fc.constantFrom('sum', 'count'),
+      fc.constantFrom('mean', 'sum', 'max'),
+      fc.array(scalar, { minLength: 4, maxLength: 4 }),
+    ],
     opts,
   )('electSigns and signTotal', (n, count, kd, s, method, _mode, ws4) => {
     const ws = ws4.slice(0, count);
@@ -253,50 +315,63 @@ describe('fast technique kernels give exactly the reference results', () => {
 
 describe('counter-based DARE and random selection give exactly the reference results', () => {
   const p01 = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
-  test.prop([length, expertCount, kind, seed, p01, fc.array(scalar, { minLength: 4, maxLength: 4 }), scalar], opts)('dareL1, dareDrop, dareLinear, randomPickCounter', (n, count, kd, s, p, ws4, lambda) => {
-    const key = [s >>> 0, Math.imul(s, 0x9e3779b1) >>> 0] as const;
-    const cut = dropCut(p);
-    const ws = ws4.slice(0, count);
-    const scales = ws.map((_, i) => (i === 0 ? 1 / (1 - p) : 1 + i / 3));
-    const cuts = Float64Array.from({ length: count }, (_, i) => (i === count - 1 ? 2 ** 32 : Math.floor(((i + 1) / (count + 1)) * 2 ** 32)));
-    const xs0 = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
-    sameResult([new Float32Array(n), new Float32Array(n), fill(n, s + 5, kd), fill(n, s + 9, kd), ...xs0], ([o, o2, b, t, ...xs]) => {
-      const l1 = xs.map((x, j) => k.dareL1(x, b, cut, key, j));
-      const l1t = k.dareL1(t, undefined, cut, key, 3);
-      k.dareDrop(t, cut, key, 1, 1 / (1 - p));
-      k.dareLinear(o, b, xs, ws, scales, lambda, cut, key);
-      k.randomPickCounter(o2, b, xs, cuts, key);
-      return [l1, l1t];
-    });
-  });
+  test.prop([length, expertCount, kind, seed, p01, fc.array(scalar, { minLength: 4, maxLength: 4 }), scalar], opts)(
+    'dareL1, dareDrop, dareLinear, randomPickCounter',
+    (n, count, kd, s, p, ws4, lambda) => {
+      const key = [s >>> 0, Math.imul(s, 0x9e3779b1) >>> 0] as const;
+      const cut = dropCut(p);
+      const ws = ws4.slice(0, count);
+      const scales = ws.map((_, i) => (i === 0 ? 1 / (1 - p) : 1 + i / 3));
+      const cuts = Float64Array.from({ length: count }, (_, i) =>
+        i === count - 1 ? 2 ** 32 : Math.floor(((i + 1) / (count + 1)) * 2 ** 32),
+      );
+      const xs0 = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+      sameResult(
+        [new Float32Array(n), new Float32Array(n), fill(n, s + 5, kd), fill(n, s + 9, kd), ...xs0],
+        ([o, o2, b, t, ...xs]) => {
+          const l1 = xs.map((x, j) => k.dareL1(x, b, cut, key, j));
+          const l1t = k.dareL1(t, undefined, cut, key, 3);
+          k.dareDrop(t, cut, key, 1, 1 / (1 - p));
+          k.dareLinear(o, b, xs, ws, scales, lambda, cut, key);
+          k.randomPickCounter(o2, b, xs, cuts, key);
+          return [l1, l1t];
+        },
+      );
+    },
+  );
 
-  test.prop([length, expertCount, kind, seed, p01, fc.array(scalar, { minLength: 4, maxLength: 4 }), scalar], opts)('dareLinear is dareDrop on the task vectors, weightedSum and addScaled', (n, count, kd, s, p, ws4, lambda) => {
-    const key = [s >>> 0, 12345] as const;
-    const cut = dropCut(p);
-    const ws = ws4.slice(0, count);
-    const scales = ws.map((_, i) => 1 + i / 7);
-    const base = fill(n, s + 5, kd);
-    const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
-    for (const b of availableKernels()) {
-      useKernels(b);
-      const fused = new Float32Array(n);
-      k.dareLinear(fused, base, xs, ws, scales, lambda, cut, key);
-      const taus = xs.map((x, j) => {
-        const t = new Float32Array(n);
-        k.sub(t, x, base);
-        k.dareDrop(t, cut, key, j, scales[j]);
-        return t;
-      });
-      const comp = new Float32Array(n);
-      k.weightedSum(comp, taus, ws);
-      k.addScaled(comp, base, lambda, comp);
-      expect(bits(fused)).toEqual(bits(comp));
-    }
-  });
+  test.prop([length, expertCount, kind, seed, p01, fc.array(scalar, { minLength: 4, maxLength: 4 }), scalar], opts)(
+    'dareLinear is dareDrop on the task vectors, weightedSum and addScaled',
+    (n, count, kd, s, p, ws4, lambda) => {
+      const key = [s >>> 0, 12345] as const;
+      const cut = dropCut(p);
+      const ws = ws4.slice(0, count);
+      const scales = ws.map((_, i) => 1 + i / 7);
+      const base = fill(n, s + 5, kd);
+      const xs = Array.from({ length: count }, (_, i) => fill(n, s + i, kd));
+      for (const b of availableKernels()) {
+        useKernels(b);
+        const fused = new Float32Array(n);
+        k.dareLinear(fused, base, xs, ws, scales, lambda, cut, key);
+        const taus = xs.map((x, j) => {
+          const t = new Float32Array(n);
+          k.sub(t, x, base);
+          k.dareDrop(t, cut, key, j, scales[j]);
+          return t;
+        });
+        const comp = new Float32Array(n);
+        k.weightedSum(comp, taus, ws);
+        k.addScaled(comp, base, lambda, comp);
+        expect(bits(fused)).toEqual(bits(comp));
+      }
+    },
+  );
 });
 
 describe('fused TIES gives exactly the reference composition', () => {
-  const tieFill = fc.constantFrom(1, -1, 0, 'majority', 'minority') as fc.Arbitrary<-1 | 0 | 1 | 'majority' | 'minority'>;
+  const tieFill = fc.constantFrom(1, -1, 0, 'majority', 'minority') as fc.Arbitrary<
+    -1 | 0 | 1 | 'majority' | 'minority'
+  >;
   test.prop(
     [
       length,
@@ -312,25 +387,47 @@ describe('fused TIES gives exactly the reference composition', () => {
       fc.option(fc.integer({ min: -50, max: 50 }), { nil: undefined }),
     ],
     opts,
-  )('deltaTopK and tiesMerge over experts and over task vectors', (n, count, kd, s, density, election, disjoint, tie, deltas, ws6, total) => {
-    if (n < 2) return;
-    const ws = ws6.slice(0, count);
-    const kk = Math.min(n - 1, Math.max(1, Math.floor(density * n)));
-    const inputs = [new Float32Array(n), fill(n, s + 50, kd), ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd))];
-    sameResult(inputs, ([o, b, ...xs]) => {
-      const rules = xs.map((x) => k.deltaTopK(x, b, kk));
-      const plain = rules.map(plainRule);
-      const used = k.tiesMerge(o, b, xs, rules, {
-        weights: ws, electionWeights: ws.map((w, i) => (i % 2 ? 1 : w)), election: election as 'sum' | 'count', disjoint: disjoint as 'mean' | 'sum' | 'max',
-        tieFill: tie, signTotal: total, lambda: ws[0], deltas,
+  )(
+    'deltaTopK and tiesMerge over experts and over task vectors',
+    (n, count, kd, s, density, election, disjoint, tie, deltas, ws6, total) => {
+      if (n < 2) return;
+      const ws = ws6.slice(0, count);
+      const kk = Math.min(n - 1, Math.max(1, Math.floor(density * n)));
+      const inputs = [
+        new Float32Array(n),
+        fill(n, s + 50, kd),
+        ...Array.from({ length: count }, (_, i) => fill(n, s + i, kd)),
+      ];
+      sameResult(inputs, ([o, b, ...xs]) => {
+        const rules = xs.map((x) => k.deltaTopK(x, b, kk));
+        const plain = rules.map(plainRule);
+        const used = k.tiesMerge(o, b, xs, rules, {
+          weights: ws,
+          electionWeights: ws.map((w, i) => (i % 2 ? 1 : w)),
+          election: election as 'sum' | 'count',
+          disjoint: disjoint as 'mean' | 'sum' | 'max',
+          tieFill: tie,
+          signTotal: total,
+          lambda: ws[0],
+          deltas,
+        });
+        return [plain, used];
       });
-      return [plain, used];
-    });
-  });
+    },
+  );
 });
 
 describe('selection laws', () => {
-  test.prop([fc.integer({ min: 2, max: 3000 }), kind, seed, fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(...availableKernels())], opts)(
+  test.prop(
+    [
+      fc.integer({ min: 2, max: 3000 }),
+      kind,
+      seed,
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.constantFrom(...availableKernels()),
+    ],
+    opts,
+  )(
     'absTopK is the k-th largest |value|, and trimming by its rule keeps exactly k of the largest',
     (n, kd, s, frac, backend) => {
       useKernels(backend);
@@ -348,8 +445,18 @@ describe('selection laws', () => {
       }
       const nonzeroAtLeast = sorted.slice(0, kk).filter((v) => v !== 0).length;
       expect(kept).toBe(nonzeroAtLeast); // exactly k kept; kept zeros are invisible
-      const minKept = Math.min(...Array.from(out).filter((v) => v !== 0).map(Math.abs), Infinity);
-      const maxDropped = Math.max(...Array.from(x).filter((v, i) => out[i] === 0 && v !== 0).map(Math.abs), 0);
+      const minKept = Math.min(
+        ...Array.from(out)
+          .filter((v) => v !== 0)
+          .map(Math.abs),
+        Infinity,
+      );
+      const maxDropped = Math.max(
+        ...Array.from(x)
+          .filter((v, i) => out[i] === 0 && v !== 0)
+          .map(Math.abs),
+        0,
+      );
       if (kept > 0) expect(minKept).toBeGreaterThanOrEqual(maxDropped);
     },
   );

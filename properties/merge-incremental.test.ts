@@ -9,13 +9,22 @@ const models = fc
   .record({ n: fc.integer({ min: 1, max: 12 }), m: fc.integer({ min: 1, max: 12 }), k: fc.integer({ min: 1, max: 5 }) })
   .chain(({ n, m, k }) =>
     fc.record({
-      tensors: fc.array(fc.tuple(fc.array(value, { minLength: n, maxLength: n }), fc.array(value, { minLength: m, maxLength: m })), { minLength: k + 1, maxLength: k + 1 }),
+      tensors: fc.array(
+        fc.tuple(fc.array(value, { minLength: n, maxLength: n }), fc.array(value, { minLength: m, maxLength: m })),
+        { minLength: k + 1, maxLength: k + 1 },
+      ),
       weights: fc.array(fc.double({ min: 0.125, max: 8, noNaN: true }), { minLength: k, maxLength: k }),
     }),
   )
   .map(({ tensors, weights }) => {
     const mk = ([a, b]: [number[], number[]], label: string) =>
-      ParamSet.fromEntries([['model.layers.1.w', { shape: [a.length], data: Float32Array.from(a) }], ['head.b', { shape: [b.length], data: Float32Array.from(b) }]], label);
+      ParamSet.fromEntries(
+        [
+          ['model.layers.1.w', { shape: [a.length], data: Float32Array.from(a) }],
+          ['head.b', { shape: [b.length], data: Float32Array.from(b) }],
+        ],
+        label,
+      );
     return { base: mk(tensors[0], 'base'), experts: tensors.slice(1).map((t, i) => mk(t, `e${i}`)), weights };
   });
 
@@ -50,7 +59,11 @@ describe('incremental form equals the batch form', () => {
           const res = inc.result();
           if (inc.count !== experts.length) return false;
           const s = scaleOf([base, ...experts]) * (technique === 'task-arithmetic' ? 8 * experts.length : 1);
-          return batch.names().every((n) => (exact ? sameValues(batch.data(n), res.data(n)) : nearlyEqual(batch.data(n), res.data(n), s)));
+          return batch
+            .names()
+            .every((n) =>
+              exact ? sameValues(batch.data(n), res.data(n)) : nearlyEqual(batch.data(n), res.data(n), s),
+            );
         }),
         { numRuns: 40 },
       );

@@ -12,7 +12,9 @@ const RUNS = { numRuns: 60 };
 
 /** Every registered technique with each setting its facts name for a law. */
 function lawCases(law: 'idempotent' | 'symmetric'): [MergeTechnique<any>, Readonly<Record<string, unknown>>][] {
-  return listTechniques().flatMap((t) => (t.facts.laws[law] ?? []).map((params): [MergeTechnique<any>, Readonly<Record<string, unknown>>] => [t, params]));
+  return listTechniques().flatMap((t) =>
+    (t.facts.laws[law] ?? []).map((params): [MergeTechnique<any>, Readonly<Record<string, unknown>>] => [t, params]),
+  );
 }
 
 describe('idempotence: merging copies of one model returns it', () => {
@@ -40,11 +42,18 @@ describe('permutation invariance: reordering experts (with their weights) change
       fc.assert(
         fc.property(
           mergeCase(t.experts.min, t.experts.max ?? 5).chain((c) =>
-            fc.record({ c: fc.constant(c), order: fc.shuffledSubarray([...c.experts.keys()], { minLength: c.experts.length }) }),
+            fc.record({
+              c: fc.constant(c),
+              order: fc.shuffledSubarray([...c.experts.keys()], { minLength: c.experts.length }),
+            }),
           ),
           ({ c, order }) => {
             const a = mergeOne(t.name, { ...params }, c);
-            const b = mergeOne(t.name, { ...params }, { ...c, experts: permute(c.experts, order), weights: permute(c.weights, order) });
+            const b = mergeOne(
+              t.name,
+              { ...params },
+              { ...c, experts: permute(c.experts, order), weights: permute(c.weights, order) },
+            );
             return nearlyEqual(a, b, maxAbs(c) * c.experts.length);
           },
         ),
@@ -80,11 +89,15 @@ describe('weight-scale invariance: techniques that normalise weights ignore a co
     for (const { params, factor, tolerance } of t.facts.laws.weightScale ?? []) {
       it(`${t.name} ${JSON.stringify(params)}`, () => {
         fc.assert(
-          fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), factor === 'any' ? anyFactor : powerOfTwo, (c, s) => {
-            const a = mergeOne(t.name, { ...params }, c);
-            const b = mergeOne(t.name, { ...params }, { ...c, weights: c.weights.map((w) => w * s) });
-            return nearlyEqual(a, b, maxAbs(c) * tolerance);
-          }),
+          fc.property(
+            mergeCase(t.experts.min, t.experts.max ?? 5),
+            factor === 'any' ? anyFactor : powerOfTwo,
+            (c, s) => {
+              const a = mergeOne(t.name, { ...params }, c);
+              const b = mergeOne(t.name, { ...params }, { ...c, weights: c.weights.map((w) => w * s) });
+              return nearlyEqual(a, b, maxAbs(c) * tolerance);
+            },
+          ),
           RUNS,
         );
       });
@@ -93,8 +106,11 @@ describe('weight-scale invariance: techniques that normalise weights ignore a co
   it('weights a technique ignores: any weights give the identical merge', () => {
     const ignoring = listTechniques().filter((t) => t.facts.weights === 'ignored');
     fc.assert(
-      fc.property(mergeCase(2, 2), fc.constantFrom(...ignoring), fc.array(fc.double({ min: -8, max: 8, noNaN: true }), { minLength: 2, maxLength: 2 }), (c, t, w) =>
-        sameValues(mergeOne(t.name, {}, c), mergeOne(t.name, {}, { ...c, weights: w })),
+      fc.property(
+        mergeCase(2, 2),
+        fc.constantFrom(...ignoring),
+        fc.array(fc.double({ min: -8, max: 8, noNaN: true }), { minLength: 2, maxLength: 2 }),
+        (c, t, w) => sameValues(mergeOne(t.name, {}, c), mergeOne(t.name, {}, { ...c, weights: w })),
       ),
       RUNS,
     );
@@ -128,7 +144,13 @@ describe('per-model parameters: every model given the same value is the shared p
         fc.assert(
           fc.property(mergeCase(t.experts.min, t.experts.max ?? 5), values, (c, v) => {
             const shared = mergeOne(t.name, { [key]: v }, c);
-            const each = mergeOne(t.name, {}, c, tensorRng(c.seed, 'w'), c.experts.map(() => ({ [key]: v })));
+            const each = mergeOne(
+              t.name,
+              {},
+              c,
+              tensorRng(c.seed, 'w'),
+              c.experts.map(() => ({ [key]: v })),
+            );
             return sameValues(shared, each);
           }),
           RUNS,
@@ -140,9 +162,13 @@ describe('per-model parameters: every model given the same value is the shared p
 
 describe('boundaries', () => {
   it('λ = 0 returns the base for every technique with a λ (it scales the merged task vector)', () => {
-    const names = listTechniques().filter((t) => t.params.some((p) => p.name === 'lambda')).map((t) => t.name);
+    const names = listTechniques()
+      .filter((t) => t.params.some((p) => p.name === 'lambda'))
+      .map((t) => t.name);
     fc.assert(
-      fc.property(mergeCase(), fc.constantFrom(...names), (c, name) => sameValues(mergeOne(name, { lambda: 0 }, c), Float32Array.from(c.base))),
+      fc.property(mergeCase(), fc.constantFrom(...names), (c, name) =>
+        sameValues(mergeOne(name, { lambda: 0 }, c), Float32Array.from(c.base)),
+      ),
       RUNS,
     );
   });
@@ -164,7 +190,10 @@ describe('boundaries', () => {
     fc.assert(
       fc.property(mergeCase(), (c) => {
         const ta = mergeOne('task-arithmetic', {}, c);
-        return sameValues(mergeOne('dare-linear', { p: 0 }, c), ta) && sameValues(mergeOne('breadcrumbs', { p: 0, gamma: 0 }, c), ta);
+        return (
+          sameValues(mergeOne('dare-linear', { p: 0 }, c), ta) &&
+          sameValues(mergeOne('breadcrumbs', { p: 0, gamma: 0 }, c), ta)
+        );
       }),
       RUNS,
     );
@@ -182,11 +211,20 @@ describe('boundaries', () => {
   });
   it('SLERP symmetry: slerp(t, [A, B]) = slerp(1 - t, [B, A]) within float tolerance, in either space', () => {
     fc.assert(
-      fc.property(mergeCase(2, 2), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom('weights', 'task-vectors'), (c, t, space) => {
-        const ab = mergeOne('slerp', { t, space }, c);
-        const ba = mergeOne('slerp', { t: 1 - t, space }, { ...c, experts: [c.experts[1], c.experts[0]], weights: [c.weights[1], c.weights[0]] });
-        return nearlyEqual(ab, ba, maxAbs(c), 1e-4);
-      }),
+      fc.property(
+        mergeCase(2, 2),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom('weights', 'task-vectors'),
+        (c, t, space) => {
+          const ab = mergeOne('slerp', { t, space }, c);
+          const ba = mergeOne(
+            'slerp',
+            { t: 1 - t, space },
+            { ...c, experts: [c.experts[1], c.experts[0]], weights: [c.weights[1], c.weights[0]] },
+          );
+          return nearlyEqual(ab, ba, maxAbs(c), 1e-4);
+        },
+      ),
       RUNS,
     );
   });
@@ -266,7 +304,11 @@ describe('elementwise techniques give the same result in chunks as in one piece'
           mergeCase().chain((c) => fc.record({ c: fc.constant(c), cut: fc.integer({ min: 0, max: c.base.length }) })),
           ({ c, cut }) => {
             const whole = mergeOne(name, params, c);
-            const part = (a: number, b: number): Case => ({ ...c, base: c.base.slice(a, b), experts: c.experts.map((e) => e.slice(a, b)) });
+            const part = (a: number, b: number): Case => ({
+              ...c,
+              base: c.base.slice(a, b),
+              experts: c.experts.map((e) => e.slice(a, b)),
+            });
             const n = c.base.length;
             const first = cut > 0 ? [...mergeOne(name, params, part(0, cut))] : [];
             const second = cut < n ? [...mergeOne(name, params, part(cut, n))] : [];
@@ -287,10 +329,25 @@ describe('random selection and the draw stream', () => {
         ({ c, cut }) => {
           const f = (xs: number[], a: number, b: number) => Float32Array.from(xs.slice(a, b));
           const n = c.base.length;
-          const whole = randomPick(f(c.base, 0, n), c.experts.map((e) => f(e, 0, n)), c.weights, uniformStream(tensorRng(c.seed, 'w')));
+          const whole = randomPick(
+            f(c.base, 0, n),
+            c.experts.map((e) => f(e, 0, n)),
+            c.weights,
+            uniformStream(tensorRng(c.seed, 'w')),
+          );
           const u = uniformStream(tensorRng(c.seed, 'w'));
-          const first = randomPick(f(c.base, 0, cut), c.experts.map((e) => f(e, 0, cut)), c.weights, u);
-          const second = randomPick(f(c.base, cut, n), c.experts.map((e) => f(e, cut, n)), c.weights, u);
+          const first = randomPick(
+            f(c.base, 0, cut),
+            c.experts.map((e) => f(e, 0, cut)),
+            c.weights,
+            u,
+          );
+          const second = randomPick(
+            f(c.base, cut, n),
+            c.experts.map((e) => f(e, cut, n)),
+            c.weights,
+            u,
+          );
           return sameValues(whole, [...first, ...second]);
         },
       ),

@@ -4,8 +4,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import { bf16BitsToF32Bits, f16BitsToF32Bits, f32BitsToBf16Bits, f32BitsToF16Bits } from '../src/params/half.js';
 import { ParamSet } from '../src/params/paramset.js';
-import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../src/params/strict-json.js';
-import { openSafetensors, parseHeader, writeSafetensors, type SafetensorsFile } from '../src/params/safetensors/index.js';
+import {
+  JsonNumber,
+  JsonObject,
+  JsonSyntaxError,
+  parseStrictJson,
+  showJson,
+  type JsonValue,
+} from '../src/params/strict-json.js';
+import {
+  openSafetensors,
+  parseHeader,
+  writeSafetensors,
+  type SafetensorsFile,
+} from '../src/params/safetensors/index.js';
 import { tempDir } from '../test/fixtures/safetensors/build.js';
 
 const tmp = tempDir('tm-st-prop-');
@@ -33,13 +45,19 @@ async function readEverything(path: string): Promise<void> {
 }
 
 const paramSetArb = fc
-  .uniqueArray(fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== '__metadata__'), { minLength: 0, maxLength: 5 })
+  .uniqueArray(
+    fc.string({ minLength: 1, maxLength: 8 }).filter((s) => s !== '__metadata__'),
+    { minLength: 0, maxLength: 5 },
+  )
   .chain((names) =>
     fc.tuple(
       ...names.map((name) =>
         fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }).chain((shape) =>
           fc
-            .array(fc.float({ noDefaultInfinity: false }), { minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) })
+            .array(fc.float({ noDefaultInfinity: false }), {
+              minLength: shape.reduce((a, b) => a * b, 1),
+              maxLength: shape.reduce((a, b) => a * b, 1),
+            })
             .map((values) => [name, shape, values] as const),
         ),
       ),
@@ -66,9 +84,17 @@ describe('safetensors properties', () => {
     const original = new Uint8Array(readFileSync(valid));
     const target = tmp.file('mutated.safetensors');
     const mutation = fc.oneof(
-      fc.record({ kind: fc.constant('set' as const), at: fc.nat(original.length - 1), byte: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        at: fc.nat(original.length - 1),
+        byte: fc.integer({ min: 0, max: 255 }),
+      }),
       // Printable bytes inside the header make JSON that still parses but says something else.
-      fc.record({ kind: fc.constant('set' as const), at: fc.integer({ min: 8, max: original.length - 1 }), byte: fc.constantFrom(...[...'0123456789[]{},:"- eE.'].map((c) => c.charCodeAt(0))) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        at: fc.integer({ min: 8, max: original.length - 1 }),
+        byte: fc.constantFrom(...[...'0123456789[]{},:"- eE.'].map((c) => c.charCodeAt(0))),
+      }),
       fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(original.length) }),
       fc.record({ kind: fc.constant('append' as const), at: fc.nat(16) }),
       fc.record({ kind: fc.constant('prefix' as const), at: fc.nat(Number.MAX_SAFE_INTEGER) }),
@@ -95,11 +121,17 @@ describe('safetensors properties', () => {
       {
         dtype: fc.oneof(fc.constantFrom('F32', 'F16', 'BF16', 'I64', 'F4', 'BOOL', 'nope', '__proto__'), fc.anything()),
         shape: fc.oneof(fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 3 }), fc.anything()),
-        data_offsets: fc.oneof(fc.tuple(fc.integer({ min: -1, max: 40 }), fc.integer({ min: -1, max: 40 })), fc.anything()),
+        data_offsets: fc.oneof(
+          fc.tuple(fc.integer({ min: -1, max: 40 }), fc.integer({ min: -1, max: 40 })),
+          fc.anything(),
+        ),
       },
       { requiredKeys: [] },
     );
-    const header = fc.oneof(fc.json(), fc.dictionary(fc.string({ maxLength: 4 }), entry, { maxKeys: 4 }).map((h) => JSON.stringify(h)));
+    const header = fc.oneof(
+      fc.json(),
+      fc.dictionary(fc.string({ maxLength: 4 }), entry, { maxKeys: 4 }).map((h) => JSON.stringify(h)),
+    );
     fc.assert(
       fc.property(header, fc.nat(64), (text, dataBytes) => {
         try {
@@ -116,19 +148,24 @@ describe('safetensors properties', () => {
     const path = tmp.file('rt.safetensors');
     const again = tmp.file('rt2.safetensors');
     await fc.assert(
-      fc.asyncProperty(paramSetArb, fc.constantFrom('F32' as const, 'F16' as const, 'BF16' as const), async (ps, dtype) => {
-        await writeSafetensors(path, ps, { dtype });
-        const f = await openSafetensors(path);
-        const back = new ParamSet();
-        for (const info of f.tensorInfos()) back.set(info.name, info.shape, await f.read(info.name));
-        await f.close();
-        expect(back.names()).toEqual(ps.names());
-        if (dtype === 'F32') {
-          for (const name of ps.names()) expect(new Uint32Array(back.data(name).buffer)).toEqual(new Uint32Array(ps.data(name).buffer));
-        }
-        await writeSafetensors(again, back, { dtype });
-        expect(readFileSync(again)).toEqual(readFileSync(path));
-      }),
+      fc.asyncProperty(
+        paramSetArb,
+        fc.constantFrom('F32' as const, 'F16' as const, 'BF16' as const),
+        async (ps, dtype) => {
+          await writeSafetensors(path, ps, { dtype });
+          const f = await openSafetensors(path);
+          const back = new ParamSet();
+          for (const info of f.tensorInfos()) back.set(info.name, info.shape, await f.read(info.name));
+          await f.close();
+          expect(back.names()).toEqual(ps.names());
+          if (dtype === 'F32') {
+            for (const name of ps.names())
+              expect(new Uint32Array(back.data(name).buffer)).toEqual(new Uint32Array(ps.data(name).buffer));
+          }
+          await writeSafetensors(again, back, { dtype });
+          expect(readFileSync(again)).toEqual(readFileSync(path));
+        },
+      ),
       { numRuns: 150, seed: 42 },
     );
   });
@@ -145,7 +182,12 @@ describe('safetensors properties', () => {
           const err = Math.abs(got - x);
           // The neighbours of h on the same side of zero (h ± 1 as magnitudes).
           for (const n of [h - 1, h + 1]) {
-            if ((n & 0x7fff) === 0x7fff || (n & 0x8000) !== (h & 0x8000) || ((n & 0x7fff) >= (name === 'F16' ? 0x7c00 : 0x7f80))) continue;
+            if (
+              (n & 0x7fff) === 0x7fff ||
+              (n & 0x8000) !== (h & 0x8000) ||
+              (n & 0x7fff) >= (name === 'F16' ? 0x7c00 : 0x7f80)
+            )
+              continue;
             const alt = Math.abs(floatOf(widen(n)) - x);
             expect(err).toBeLessThanOrEqual(alt);
             if (err === alt) expect(h & 1).toBe(0);
@@ -160,7 +202,13 @@ describe('safetensors properties', () => {
 describe('the strict header JSON parser', () => {
   // Plain values back from the parser's form: objects from their entries, numbers from their text.
   const plain = (v: JsonValue): unknown =>
-    v instanceof JsonNumber ? Number(v.text) : v instanceof JsonObject ? Object.fromEntries(v.entries.map(([k, x]) => [k, plain(x)])) : Array.isArray(v) ? v.map(plain) : v;
+    v instanceof JsonNumber
+      ? Number(v.text)
+      : v instanceof JsonObject
+        ? Object.fromEntries(v.entries.map(([k, x]) => [k, plain(x)]))
+        : Array.isArray(v)
+          ? v.map(plain)
+          : v;
 
   it('reads any JSON text without lone surrogates as JSON.parse does', () => {
     fc.assert(
@@ -174,25 +222,30 @@ describe('the strict header JSON parser', () => {
 
   it('refuses exactly the texts JSON.parse refuses, among mutations of valid texts (nesting and surrogates aside)', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ stringUnit: 'grapheme', maxDepth: 4 }), fc.nat(), fc.constantFrom('', '"', '{', '}', '[', ']', ',', ':', '-', '.', 'e', '0', '\\', ' '), (value, at, insert) => {
-        const base = JSON.stringify(value);
-        const k = at % (base.length + 1);
-        const text = base.slice(0, k) + insert + base.slice(k);
-        let expected = true;
-        try {
-          JSON.parse(text);
-        } catch {
-          expected = false;
-        }
-        let got = true;
-        try {
-          parseStrictJson(text);
-        } catch (e) {
-          expect(e).toBeInstanceOf(JsonSyntaxError);
-          got = false;
-        }
-        expect(got).toBe(expected);
-      }),
+      fc.property(
+        fc.jsonValue({ stringUnit: 'grapheme', maxDepth: 4 }),
+        fc.nat(),
+        fc.constantFrom('', '"', '{', '}', '[', ']', ',', ':', '-', '.', 'e', '0', '\\', ' '),
+        (value, at, insert) => {
+          const base = JSON.stringify(value);
+          const k = at % (base.length + 1);
+          const text = base.slice(0, k) + insert + base.slice(k);
+          let expected = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            expected = false;
+          }
+          let got = true;
+          try {
+            parseStrictJson(text);
+          } catch (e) {
+            expect(e).toBeInstanceOf(JsonSyntaxError);
+            got = false;
+          }
+          expect(got).toBe(expected);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -17,7 +17,11 @@ export function model(v: readonly number[]): ParamSet {
 }
 
 export function streamOf(vectors: readonly number[][]): TaskStream<number[]> {
-  return { name: 'random', adaptation: vectors.map((v, i) => ({ id: `t${i}`, role: 'adaptation', data: [...v] })), zeroshot: [{ id: 'zs', role: 'zeroshot', data: [] }] };
+  return {
+    name: 'random',
+    adaptation: vectors.map((v, i) => ({ id: `t${i}`, role: 'adaptation', data: [...v] })),
+    zeroshot: [{ id: 'zs', role: 'zeroshot', data: [] }],
+  };
 }
 
 /** expert = shrink·init + v_t: the init matters, so init protocols change the experts. */

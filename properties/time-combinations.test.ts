@@ -54,7 +54,19 @@ const PARAMS: Record<string, Record<string, unknown>> = {
   'task-arithmetic': { lambda: 0.8 },
 };
 /** Techniques whose merge is a symmetric function of the experts with equal weights. */
-const SYMMETRIC = new Set(['weighted-average', 'task-arithmetic', 'ties', 'breadcrumbs', 'breadcrumbs-ties', 'magmax', 'model-stock', 'sce', 'karcher', 'multislerp', 'tall-masks']);
+const SYMMETRIC = new Set([
+  'weighted-average',
+  'task-arithmetic',
+  'ties',
+  'breadcrumbs',
+  'breadcrumbs-ties',
+  'magmax',
+  'model-stock',
+  'sce',
+  'karcher',
+  'multislerp',
+  'tall-masks',
+]);
 /** Techniques that ignore per-expert weights (their facts say so); of those, magmax is also associative (a running max). */
 const WEIGHT_FREE = new Set(listTechniques().flatMap((t) => (t.facts.weights === 'ignored' ? [t.name] : [])));
 // tall-masks with its default pruningThreshold 0 keeps every element: the unweighted task-vector sum.
@@ -83,7 +95,16 @@ function method(init: InitProtocol, deploy: DeployProtocol, technique: string): 
 
 async function finalModel(m: Method, vectors: number[][], base: number[], store?: { kind: 'disk'; dir: string }) {
   const ev = new Capture();
-  await runTime({ stream: streamOf(vectors), trainer: new ShrinkTrainer(SHRINK), evaluator: ev, base: model(base), method: m, stepsPerTask: 1, seed: 0, store });
+  await runTime({
+    stream: streamOf(vectors),
+    trainer: new ShrinkTrainer(SHRINK),
+    evaluator: ev,
+    base: model(base),
+    method: m,
+    stepsPerTask: 1,
+    seed: 0,
+    store,
+  });
   return ev.seen;
 }
 
@@ -124,13 +145,15 @@ describe('order sensitivity of every init x deploy x technique', () => {
               for (const row of a) for (const x of row) expect(Number.isFinite(x), what).toBe(true);
               if (POSITIONAL_RANDOM.has(technique) || max !== undefined) continue;
               if (technique === 'model-stock' && mergesWithBase(deploy)) {
-                for (const row of a.slice(1)) expect(maxDiff(row, a[0]), `${what} should stay at θ0`).toBeLessThan(1e-6);
+                for (const row of a.slice(1))
+                  expect(maxDiff(row, a[0]), `${what} should stay at θ0`).toBeLessThan(1e-6);
                 continue;
               }
               const b = await finalModel(m, reversed, vs[3]);
               const diff = maxDiff(a[3], b[3]);
               const effectiveInit = technique === 'model-stock' && (init === 'paint' || init === 'ema') ? 'base' : init;
-              if (invariant(effectiveInit, deploy, technique)) expect(diff, `${what} should not depend on task order`).toBeLessThan(1e-5);
+              if (invariant(effectiveInit, deploy, technique))
+                expect(diff, `${what} should not depend on task order`).toBeLessThan(1e-5);
               else expect(diff, `${what} should depend on task order`).toBeGreaterThan(1e-4);
             }
           }

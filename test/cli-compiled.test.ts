@@ -29,19 +29,30 @@ describe('the compiled CLI (src/cli/build.mjs)', () => {
     // A resolve hook (in the loader thread) lists every module the process imports.
     const dir = await mkdtemp(join(tmpdir(), 'tm-compiled-'));
     const log = join(dir, 'modules.log');
-    writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      `import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
   appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
   return r;
-}\n`);
-    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
-    const { stdout } = await run(process.execPath, ['--import', join(dir, 'register.mjs'), MAIN, '--help'], { cwd: ROOT });
+}\n`,
+    );
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+    );
+    const { stdout } = await run(process.execPath, ['--import', join(dir, 'register.mjs'), MAIN, '--help'], {
+      cwd: ROOT,
+    });
     expect(stdout).toContain('Usage: time-merge');
-    for (const cmd of ['start', 'merge', 'techniques', 'sim', 'clip', 'report', 'run']) expect(stdout).toContain(`  ${cmd}`);
+    for (const cmd of ['start', 'merge', 'techniques', 'sim', 'clip', 'report', 'run'])
+      expect(stdout).toContain(`  ${cmd}`);
     const loaded = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     expect(loaded.some((u) => u.endsWith('/src/cli/main.js'))).toBe(true);
-    expect(loaded.filter((u) => /@tensorflow|\/vega|resvg|sharp|\/src\/clip\/|\/src\/report\/|\/src\/study\/runner/.test(u))).toEqual([]);
+    expect(
+      loaded.filter((u) => /@tensorflow|\/vega|resvg|sharp|\/src\/clip\/|\/src\/report\/|\/src\/study\/runner/.test(u)),
+    ).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -50,12 +61,18 @@ export async function resolve(specifier, context, next) {
     const merged = await run(process.execPath, [MAIN, 'merge', '--demo', join(dir, 'demo')], { cwd: ROOT });
     expect(merged.stdout).toMatch(/merged 2 model\(s\) with task-arithmetic: 3 tensors, 24 parameters/);
     const file = readFileSync(join(dir, 'demo', 'merged.safetensors'));
-    const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString('utf8')) as { __metadata__: Record<string, string> };
+    const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString('utf8')) as {
+      __metadata__: Record<string, string>;
+    };
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(header.__metadata__.time_merge_version).toBe(version);
     const out = join(dir, 'sim');
     await mkdir(out);
-    const sim = await run(process.execPath, [MAIN, 'sim', 'offline-vs-continual', '--quick', '--workers', '2', '--no-report', '--out', out], { cwd: ROOT });
+    const sim = await run(
+      process.execPath,
+      [MAIN, 'sim', 'offline-vs-continual', '--quick', '--workers', '2', '--no-report', '--out', out],
+      { cwd: ROOT },
+    );
     expect(sim.stdout).toMatch(/on 2 worker\(s\)/);
     expect(readFileSync(join(out, 'runs.csv'), 'utf8').split('\n').length).toBeGreaterThan(2);
     rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,16 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { batchShares, PoolSampler } from '../src/clip/batches.js';
 import { buildStream, FomoData } from '../src/clip/data.js';
-import { cutPerDataset, cutStream, fomoLayout, loadDatasetRegistry, readAnnotations, readClassnames, readStream, type Sample } from '../src/clip/fomo.js';
+import {
+  cutPerDataset,
+  cutStream,
+  fomoLayout,
+  loadDatasetRegistry,
+  readAnnotations,
+  readClassnames,
+  readStream,
+  type Sample,
+} from '../src/clip/fomo.js';
 import { TimeMergeError } from '../src/params/errors.js';
 import { FOMO_FIXTURES } from './shared-fixtures.js';
 
@@ -20,9 +29,24 @@ function dtdRoot(withResized = false): string {
   mkdirSync(join(root, 'stream_construction'));
   copyFileSync(join(FIX, 'DTD_train.sample.json'), join(info, 'DTD_train.json'));
   copyFileSync(join(FIX, 'DTD_classnames.json'), join(info, 'DTD_classnames.json'));
-  copyFileSync(join(FIX, 'random_sequence_1_short.json'), join(root, 'stream_construction', 'random_sequence_1_short.json'));
+  copyFileSync(
+    join(FIX, 'random_sequence_1_short.json'),
+    join(root, 'stream_construction', 'random_sequence_1_short.json'),
+  );
   if (withResized) {
-    writeFileSync(join(info, 'DTD_train_224.json'), JSON.stringify({ 'banded/banded_0005.jpg': { classname: 'banded', default_caption: 'a banded thing', primer_caption: 'A photo of a banded texture.', synthetic_caption: [], synthetic_merged_caption: [], target: 0 } }));
+    writeFileSync(
+      join(info, 'DTD_train_224.json'),
+      JSON.stringify({
+        'banded/banded_0005.jpg': {
+          classname: 'banded',
+          default_caption: 'a banded thing',
+          primer_caption: 'A photo of a banded texture.',
+          synthetic_caption: [],
+          synthetic_merged_caption: [],
+          target: 0,
+        },
+      }),
+    );
   }
   return root;
 }
@@ -43,7 +67,13 @@ describe('dataset registry', () => {
   const reg = loadDatasetRegistry();
   it('holds the official entries keyed by folder', () => {
     expect(reg.size).toBe(67);
-    expect(reg.get('DTD')).toMatchObject({ key: 'dtd', primer: 'A photo of a {} texture.', type: 'classification', evalOnly: false, infoPrefix: 'DTD' });
+    expect(reg.get('DTD')).toMatchObject({
+      key: 'dtd',
+      primer: 'A photo of a {} texture.',
+      type: 'classification',
+      evalOnly: false,
+      infoPrefix: 'DTD',
+    });
     expect(reg.get('CALTECH101')!.mean).toEqual([0.5454, 0.5259, 0.4989]);
     expect(reg.get('IMAGENET')!.evalOnly).toBe(true);
     expect(reg.get('FSCOCO')).toMatchObject({ type: 'retrieval', evalOnly: false });
@@ -64,7 +94,11 @@ describe('annotations and class names', () => {
       target: 0,
       captions: ['The photo depicts a banded texture with white and pink stripes in a gradient pattern.'],
     });
-    expect(readClassnames(layout, loadDatasetRegistry().get('DTD')!).slice(0, 3)).toEqual(['banded', 'blotchy', 'braided']);
+    expect(readClassnames(layout, loadDatasetRegistry().get('DTD')!).slice(0, 3)).toEqual([
+      'banded',
+      'blotchy',
+      'braided',
+    ]);
     expect(readClassnames(layout, loadDatasetRegistry().get('DTD')!)).toHaveLength(47);
   });
 
@@ -72,7 +106,15 @@ describe('annotations and class names', () => {
     const root = dtdRoot(true);
     const dtd = loadDatasetRegistry().get('DTD')!;
     const s = readAnnotations(fomoLayout(root), dtd, 'train');
-    expect(s).toEqual([{ dataset: 'DTD', path: join(root, 'data', 'DTD', 'DTD_train_224', 'banded/banded_0005.jpg'), classname: 'banded', target: 0, captions: ['a banded thing'] }]);
+    expect(s).toEqual([
+      {
+        dataset: 'DTD',
+        path: join(root, 'data', 'DTD', 'DTD_train_224', 'banded/banded_0005.jpg'),
+        classname: 'banded',
+        target: 0,
+        captions: ['a banded thing'],
+      },
+    ]);
     expect(readAnnotations(fomoLayout(root), dtd, 'train', false)).toHaveLength(16);
   });
 
@@ -80,8 +122,17 @@ describe('annotations and class names', () => {
     const root = dtdRoot();
     const reg = loadDatasetRegistry();
     expectError(() => readAnnotations(fomoLayout(root), reg.get('CUB200')!, 'test'), 'IO', 'CUB200_test.json');
-    writeFileSync(join(root, 'data_lib', '00_info', 'DTD_test.json'), JSON.stringify({ 'a.jpg': { classname: 'banded' } }));
-    expectError(() => readAnnotations(fomoLayout(root), reg.get('DTD')!, 'test'), 'DATA', 'DTD_test.json', '"a.jpg"', 'target');
+    writeFileSync(
+      join(root, 'data_lib', '00_info', 'DTD_test.json'),
+      JSON.stringify({ 'a.jpg': { classname: 'banded' } }),
+    );
+    expectError(
+      () => readAnnotations(fomoLayout(root), reg.get('DTD')!, 'test'),
+      'DATA',
+      'DTD_test.json',
+      '"a.jpg"',
+      'target',
+    );
   });
 });
 
@@ -96,23 +147,35 @@ describe('streams', () => {
   });
 
   it('cuts N entries: floor(N/T) each, the first N mod T tasks one more', () => {
-    expect(cutStream([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4)).toEqual([[1, 2, 3], [4, 5, 6], [7, 8], [9, 10]]);
+    expect(cutStream([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4)).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8],
+      [9, 10],
+    ]);
     expectError(() => cutStream([1, 2], 3), 'CONFIG', '2 entries', '3 tasks');
     expectError(() => cutStream([1, 2], 0), 'CONFIG', 'T must be');
   });
 
-  fcTest.prop([fc.array(fc.integer(), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 200 })])('a cut keeps order, sizes differ by at most one and do not increase', (xs, t) => {
-    fc.pre(t <= xs.length);
-    const tasks = cutStream(xs, t);
-    expect(tasks).toHaveLength(t);
-    expect(tasks.flat()).toEqual(xs);
-    const sizes = tasks.map((x) => x.length);
-    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-    for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1]);
-  });
+  fcTest.prop([fc.array(fc.integer(), { minLength: 1, maxLength: 200 }), fc.integer({ min: 1, max: 200 })])(
+    'a cut keeps order, sizes differ by at most one and do not increase',
+    (xs, t) => {
+      fc.pre(t <= xs.length);
+      const tasks = cutStream(xs, t);
+      expect(tasks).toHaveLength(t);
+      expect(tasks.flat()).toEqual(xs);
+      const sizes = tasks.map((x) => x.length);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1]);
+    },
+  );
 
   it('groups per dataset in order of first appearance', () => {
-    const e = [{ dataset: 'A', classname: 'x' }, { dataset: 'B', classname: 'y' }, { dataset: 'A', classname: 'z' }];
+    const e = [
+      { dataset: 'A', classname: 'x' },
+      { dataset: 'B', classname: 'y' },
+      { dataset: 'A', classname: 'z' },
+    ];
     expect(cutPerDataset(e)).toEqual([[e[0], e[2]], [e[1]]]);
   });
 
@@ -135,13 +198,15 @@ describe('streams', () => {
     expect(parts.reduce((n, p) => n + p.classnames!.length, 0)).toBe(250);
     expect(parts[0]).toMatchObject({ dataset: 'PLACES365' });
     expect(parts[0].classnames![0]).toBe('church outdoor');
-    expect(s.zeroshot).toEqual([{ id: 'zs:IMAGENET', role: 'zeroshot', data: { parts: [{ dataset: 'IMAGENET', classnames: null }] } }]);
+    expect(s.zeroshot).toEqual([
+      { id: 'zs:IMAGENET', role: 'zeroshot', data: { parts: [{ dataset: 'IMAGENET', classnames: null }] } },
+    ]);
     const dflt = buildStream(data, { stream: 'random_sequence_1_short', T: 'per-dataset' }, (f) => f === 'MSCOCO');
     expect(dflt.zeroshot.map((t) => t.id)).toEqual(['zs:MSCOCO']);
     expect(dflt.adaptation).toHaveLength(37);
   });
 
-  it('selects a task\'s samples by class', () => {
+  it("selects a task's samples by class", () => {
     const data = new FomoData(fomoLayout(dtdRoot()), loadDatasetRegistry());
     const all = data.split('DTD', 'train');
     const picked = data.samples({ parts: [{ dataset: 'DTD', classnames: ['banded'] }] }, 'train');
@@ -154,21 +219,33 @@ describe('batch composition', () => {
   it('splits by the released replay proportions (largest remainder)', () => {
     const mix = { pretrain: 0.33, current: 0.34, buffer: 0.33 };
     expect(batchShares(16, mix, { pretrain: true, buffer: true })).toEqual({ pretrain: 5, current: 6, buffer: 5 });
-    expect(batchShares(512, mix, { pretrain: true, buffer: true })).toEqual({ pretrain: 169, current: 174, buffer: 169 });
+    expect(batchShares(512, mix, { pretrain: true, buffer: true })).toEqual({
+      pretrain: 169,
+      current: 174,
+      buffer: 169,
+    });
     // No earlier tasks at step 1: the buffer's share is spread over the rest.
     expect(batchShares(16, mix, { pretrain: true, buffer: false })).toEqual({ pretrain: 8, current: 8, buffer: 0 });
-    expect(batchShares(7, { pretrain: 0, current: 1, buffer: 0 }, { pretrain: true, buffer: true })).toEqual({ pretrain: 0, current: 7, buffer: 0 });
+    expect(batchShares(7, { pretrain: 0, current: 1, buffer: 0 }, { pretrain: true, buffer: true })).toEqual({
+      pretrain: 0,
+      current: 7,
+      buffer: 0,
+    });
   });
 
-  fcTest.prop([fc.integer({ min: 2, max: 1024 }), fc.float({ min: 0, max: 1, noNaN: true }), fc.float({ min: 0, max: 1, noNaN: true }), fc.float({ min: 0, max: 1, noNaN: true }), fc.boolean(), fc.boolean()])(
-    'shares sum to the batch and leave unavailable pools empty',
-    (size, p, c, b, hasP, hasB) => {
-      const s = batchShares(size, { pretrain: p, current: c, buffer: b }, { pretrain: hasP, buffer: hasB });
-      expect(s.pretrain + s.current + s.buffer).toBe(size);
-      if (!hasP || p === 0) expect(s.pretrain).toBe(0);
-      if (!hasB || b === 0) expect(s.buffer).toBe(0);
-    },
-  );
+  fcTest.prop([
+    fc.integer({ min: 2, max: 1024 }),
+    fc.float({ min: 0, max: 1, noNaN: true }),
+    fc.float({ min: 0, max: 1, noNaN: true }),
+    fc.float({ min: 0, max: 1, noNaN: true }),
+    fc.boolean(),
+    fc.boolean(),
+  ])('shares sum to the batch and leave unavailable pools empty', (size, p, c, b, hasP, hasB) => {
+    const s = batchShares(size, { pretrain: p, current: c, buffer: b }, { pretrain: hasP, buffer: hasB });
+    expect(s.pretrain + s.current + s.buffer).toBe(size);
+    if (!hasP || p === 0) expect(s.pretrain).toBe(0);
+    if (!hasB || b === 0) expect(s.buffer).toBe(0);
+  });
 
   it('draws every sample once per pass, reshuffled with the seed', () => {
     const pool = Array.from({ length: 5 }, (_, i) => ({ path: `${i}` }) as Sample);

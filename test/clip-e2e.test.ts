@@ -10,7 +10,6 @@ import { TimeMergeError } from '../src/params/errors.js';
 import { csvObjects } from '../src/study/csv-read.js';
 import { BPE_VOCAB as BPE } from './shared-fixtures.js';
 
-
 function csv(path: string): Record<string, string>[] {
   return csvObjects(readFileSync(path, 'utf8'));
 }
@@ -39,9 +38,22 @@ describe('time-merge clip end to end (tiny CLIP, tiny FoMo-in-Flux tree, wasm)',
         { folder: 'COLOURS', classes: ['red', 'green', 'blue'], style: 'solid' },
         { folder: 'STRIPES', classes: ['purple', 'orange', 'black'], style: 'stripes', syntheticCaptions: true },
         { folder: 'CHECKS', classes: ['pink', 'brown', 'yellow'], style: 'checks', primer: 'A checkered {} pattern.' },
-        { folder: 'SKETCHES', classes: ['white', 'red', 'yellow'], style: 'stripes', type: 'retrieval', primer: 'A sketch of a {}' },
+        {
+          folder: 'SKETCHES',
+          classes: ['white', 'red', 'yellow'],
+          style: 'stripes',
+          type: 'retrieval',
+          primer: 'A sketch of a {}',
+        },
         { folder: 'HELDOUT', classes: ['green', 'yellow', 'white'], style: 'checks', evalOnly: true },
-        { folder: 'CAPTIONS', classes: ['blue', 'pink', 'black'], style: 'solid', type: 'retrieval', evalOnly: true, primer: '{}' },
+        {
+          folder: 'CAPTIONS',
+          classes: ['blue', 'pink', 'black'],
+          style: 'solid',
+          type: 'retrieval',
+          evalOnly: true,
+          primer: '{}',
+        },
       ],
     });
     await saveClipCheckpoint(join(root, 'model.safetensors'), initClipParams(TINY_CLIP, 1), TINY_CLIP, 'open_clip');
@@ -68,7 +80,13 @@ backend: wasm
 
   it('logs the backend and writes the results folder', () => {
     expect(logs[0]).toBe('tensor backend: wasm (forced)');
-    expect(result.files.map((f) => f.replace(/^.*\//, '')).sort()).toEqual(['config.json', 'matrix.csv', 'retrieval.csv', 'runs.csv', 'steps.csv']);
+    expect(result.files.map((f) => f.replace(/^.*\//, '')).sort()).toEqual([
+      'config.json',
+      'matrix.csv',
+      'retrieval.csv',
+      'runs.csv',
+      'steps.csv',
+    ]);
     const runs = csv(join(root, 'results', 'runs.csv'));
     expect(runs.map((r) => [r.run_id, r.method, r.init, r.deploy, r.T, r.train_steps, r.param_backend])).toEqual([
       ['finetune-s3', 'finetune', 'last', 'last', '4', '64', 'wasm'],
@@ -77,16 +95,30 @@ backend: wasm
     expect(csv(join(root, 'results', 'steps.csv'))).toHaveLength(2 * 5);
     const matrix = matrixRecords(join(root, 'results', 'matrix.csv'));
     expect(matrix).toHaveLength(2 * 5 * 6);
-    expect([...new Set(matrix.map((m) => m.task_id))]).toEqual(['t1:COLOURS', 't2:STRIPES', 't3:CHECKS', 't4:SKETCHES', 'zs:HELDOUT', 'zs:CAPTIONS']);
+    expect([...new Set(matrix.map((m) => m.task_id))]).toEqual([
+      't1:COLOURS',
+      't2:STRIPES',
+      't3:CHECKS',
+      't4:SKETCHES',
+      'zs:HELDOUT',
+      'zs:CAPTIONS',
+    ]);
   });
 
   it('scores retrieval tasks by R@5 over both directions, with R@1/R@5 per direction in retrieval.csv', () => {
     const rows = csv(join(root, 'results', 'retrieval.csv'));
     // Both retrieval sets (one trained on, one evaluation-only) at every step of both runs.
     expect(rows.map((r) => `${r.run_id}/${r.step}/${r.task_id}`)).toEqual(
-      ['finetune-s3', 'ema_paint-s3'].flatMap((run) => [0, 1, 2, 3, 4].flatMap((step) => [`${run}/${step}/t4:SKETCHES`, `${run}/${step}/zs:CAPTIONS`])),
+      ['finetune-s3', 'ema_paint-s3'].flatMap((run) =>
+        [0, 1, 2, 3, 4].flatMap((step) => [`${run}/${step}/t4:SKETCHES`, `${run}/${step}/zs:CAPTIONS`]),
+      ),
     );
-    const matrix = new Map(matrixRecords(join(root, 'results', 'matrix.csv')).map((m) => [`${m.run_id}/${m.step}/${m.task_id}`, Number(m.score)]));
+    const matrix = new Map(
+      matrixRecords(join(root, 'results', 'matrix.csv')).map((m) => [
+        `${m.run_id}/${m.step}/${m.task_id}`,
+        Number(m.score),
+      ]),
+    );
     for (const r of rows) {
       const [i2t1, i2t5, t2i1, t2i5] = [r.i2t_r1, r.i2t_r5, r.t2i_r1, r.t2i_r5].map(Number);
       expect(r.pairs).toBe('9');
@@ -106,7 +138,8 @@ backend: wasm
   it('continual fine-tuning learns each task when trained on it (A_KA rises)', () => {
     const ft = result.runs[0].record;
     const s = ft.steps;
-    for (let t = 1; t <= 4; t++) expect(s[t].scores[t - 1], `task ${t} after step ${t}`).toBeGreaterThan(s[0].scores[t - 1]);
+    for (let t = 1; t <= 4; t++)
+      expect(s[t].scores[t - 1], `task ${t} after step ${t}`).toBeGreaterThan(s[0].scores[t - 1]);
     expect(s[1].aKa!).toBeGreaterThan(s[0].aKa!);
     expect(s[4].aKa!).toBeGreaterThan(s[0].aKa! + 0.2);
   });
@@ -134,9 +167,15 @@ backend: wasm
   }, 60_000);
 
   it('rejects bad study definitions with the setting named', () => {
-    expect(() => parseClipStudy('model: m.safetensors\nstream: s\ndata: {root: .}\nbatchsize: 3\n', root)).toThrow(TimeMergeError);
-    expect(() => parseClipStudy('model: m.safetensors\nstream: s\ndata: {root: .}\nbatchsize: 3\n', root)).toThrow(/unknown setting\(s\) batchsize/);
-    expect(() => parseClipStudy('stream: s\ndata: {root: .}\n', root)).toThrow(/"model" must be a non-empty string \(required\)/);
+    expect(() => parseClipStudy('model: m.safetensors\nstream: s\ndata: {root: .}\nbatchsize: 3\n', root)).toThrow(
+      TimeMergeError,
+    );
+    expect(() => parseClipStudy('model: m.safetensors\nstream: s\ndata: {root: .}\nbatchsize: 3\n', root)).toThrow(
+      /unknown setting\(s\) batchsize/,
+    );
+    expect(() => parseClipStudy('stream: s\ndata: {root: .}\n', root)).toThrow(
+      /"model" must be a non-empty string \(required\)/,
+    );
     expect(() => parseClipStudy('model: m\nstream: s\ndata: {root: .}\nbatch: 1\n', root)).toThrow(/"batch"/);
     expect(() => parseClipStudy('model: m\nstream: s\ndata: {root: .}\nbackend: tpu\n', root)).toThrow(/backend "tpu"/);
   });

@@ -57,7 +57,10 @@ function toTransformers(oc: Map<string, Tensor>, layers: { vision: number; text:
   hf.set('text_model.embeddings.position_embedding.weight', get('positional_embedding'));
   hf.set('text_model.final_layer_norm.weight', get('ln_final.weight'));
   hf.set('text_model.final_layer_norm.bias', get('ln_final.bias'));
-  for (const [ocTower, hfTower, n] of [['visual.transformer', 'vision_model.encoder', layers.vision], ['transformer', 'text_model.encoder', layers.text]] as const) {
+  for (const [ocTower, hfTower, n] of [
+    ['visual.transformer', 'vision_model.encoder', layers.vision],
+    ['transformer', 'text_model.encoder', layers.text],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const o = `${ocTower}.resblocks.${i}`;
       const h = `${hfTower}.layers.${i}`;
@@ -66,10 +69,19 @@ function toTransformers(oc: Map<string, Tensor>, layers: { vision: number; text:
       const b = get(`${o}.attn.in_proj_bias`);
       const width = w.shape[1];
       ['q', 'k', 'v'].forEach((x, j) => {
-        hf.set(`${h}.self_attn.${x}_proj.weight`, { shape: [width, width], data: w.data.slice(j * width * width, (j + 1) * width * width) });
+        hf.set(`${h}.self_attn.${x}_proj.weight`, {
+          shape: [width, width],
+          data: w.data.slice(j * width * width, (j + 1) * width * width),
+        });
         hf.set(`${h}.self_attn.${x}_proj.bias`, { shape: [width], data: b.data.slice(j * width, (j + 1) * width) });
       });
-      for (const [from, to] of [['attn.out_proj', 'self_attn.out_proj'], ['ln_1', 'layer_norm1'], ['ln_2', 'layer_norm2'], ['mlp.c_fc', 'mlp.fc1'], ['mlp.c_proj', 'mlp.fc2']]) {
+      for (const [from, to] of [
+        ['attn.out_proj', 'self_attn.out_proj'],
+        ['ln_1', 'layer_norm1'],
+        ['ln_2', 'layer_norm2'],
+        ['mlp.c_fc', 'mlp.fc1'],
+        ['mlp.c_proj', 'mlp.fc2'],
+      ]) {
         hf.set(`${h}.${to}.weight`, get(`${o}.${from}.weight`));
         hf.set(`${h}.${to}.bias`, get(`${o}.${from}.bias`));
       }
@@ -91,8 +103,10 @@ function safetensorsBytes(tensors: Map<string, Tensor>, positionIds: Record<stri
     chunks.push(bytes);
     offset += bytes.length;
   };
-  for (const [name, t] of tensors) add(name, 'F32', t.shape, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  for (const [name, n] of Object.entries(positionIds)) add(name, 'I64', [1, n], Buffer.from(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)).buffer));
+  for (const [name, t] of tensors)
+    add(name, 'F32', t.shape, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  for (const [name, n] of Object.entries(positionIds))
+    add(name, 'I64', [1, n], Buffer.from(BigInt64Array.from({ length: n }, (_, i) => BigInt(i)).buffer));
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const len = Buffer.alloc(8);
@@ -106,8 +120,29 @@ const HF_CONFIG = {
   model_type: 'clip',
   projection_dim: 32,
   logit_scale_init_value: 2.6592,
-  text_config: { hidden_act: 'gelu', hidden_size: 32, intermediate_size: 128, num_attention_heads: 2, num_hidden_layers: 2, max_position_embeddings: 77, vocab_size: 49408, layer_norm_eps: 1e-5, eos_token_id: 49407, bos_token_id: 49406 },
-  vision_config: { hidden_act: 'gelu', hidden_size: 64, intermediate_size: 256, num_attention_heads: 2, num_hidden_layers: 2, image_size: 32, patch_size: 8, num_channels: 3, layer_norm_eps: 1e-5 },
+  text_config: {
+    hidden_act: 'gelu',
+    hidden_size: 32,
+    intermediate_size: 128,
+    num_attention_heads: 2,
+    num_hidden_layers: 2,
+    max_position_embeddings: 77,
+    vocab_size: 49408,
+    layer_norm_eps: 1e-5,
+    eos_token_id: 49407,
+    bos_token_id: 49406,
+  },
+  vision_config: {
+    hidden_act: 'gelu',
+    hidden_size: 64,
+    intermediate_size: 256,
+    num_attention_heads: 2,
+    num_hidden_layers: 2,
+    image_size: 32,
+    patch_size: 8,
+    num_channels: 3,
+    layer_norm_eps: 1e-5,
+  },
 };
 
 function maxErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -128,7 +163,13 @@ describe('a transformers CLIPModel checkpoint built from the open_clip fixture',
     const dir = mkdtempSync(join(tmpdir(), 'clip-hf-'));
     path = join(dir, 'model.safetensors');
     const hfTensors = toTransformers(oc, { vision: 2, text: 2 });
-    writeFileSync(path, safetensorsBytes(hfTensors, { 'text_model.embeddings.position_ids': 77, 'vision_model.embeddings.position_ids': 17 }));
+    writeFileSync(
+      path,
+      safetensorsBytes(hfTensors, {
+        'text_model.embeddings.position_ids': 77,
+        'vision_model.embeddings.position_ids': 17,
+      }),
+    );
     writeFileSync(join(dir, 'config.json'), JSON.stringify(HF_CONFIG));
     hf = await loadClipCheckpoint(path);
   });
@@ -138,7 +179,14 @@ describe('a transformers CLIPModel checkpoint built from the open_clip fixture',
     expect(hf.configSource).toBe(join(path, '..', 'config.json'));
     expect(hf.config).toMatchObject({ embedDim: 32, quickGelu: false });
     expect(hf.config.vision).toEqual({ imageSize: 32, patchSize: 8, width: 64, layers: 2, heads: 2, mlpWidth: 256 });
-    expect(hf.config.text).toEqual({ contextLength: 77, vocabSize: 49408, width: 32, layers: 2, heads: 2, mlpWidth: 128 });
+    expect(hf.config.text).toEqual({
+      contextLength: 77,
+      vocabSize: 49408,
+      width: 32,
+      layers: 2,
+      heads: 2,
+      mlpWidth: 128,
+    });
     expect(new Set(hf.params.names())).toEqual(new Set(oc.keys()));
     for (const [name, t] of oc) {
       expect(hf.params.get(name).shape, name).toEqual(t.shape);
@@ -147,12 +195,17 @@ describe('a transformers CLIPModel checkpoint built from the open_clip fixture',
     }
   });
 
-  it('gives the fixture\'s features and logits to 1e-4', async () => {
+  it("gives the fixture's features and logits to 1e-4", async () => {
     const inputs = await readAll(`${DIR}/inputs.safetensors`);
     const expected = await readAll(`${DIR}/expected.safetensors`);
     const img = inputs.get('images')!;
     tf.tidy(() => {
-      const out = clipForward(toTensors(hf.params), hf.config, tf.tensor(img.data, img.shape), Int32Array.from(fixture.tokens.flat()));
+      const out = clipForward(
+        toTensors(hf.params),
+        hf.config,
+        tf.tensor(img.data, img.shape),
+        Int32Array.from(fixture.tokens.flat()),
+      );
       expect(maxErr(out.imageFeatures.dataSync(), expected.get('image_features')!.data)).toBeLessThan(1e-4);
       expect(maxErr(out.textFeatures.dataSync(), expected.get('text_features')!.data)).toBeLessThan(1e-4);
       expect(maxErr(out.logitsPerImage.dataSync(), expected.get('logits_per_image')!.data)).toBeLessThan(1e-4);

@@ -10,32 +10,45 @@ import { TimeMergeError } from '../src/params/errors.js';
 
 const norm = { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } as const;
 
-async function png(path: string, width: number, height: number, fill: (x: number, y: number) => [number, number, number]): Promise<string> {
+async function png(
+  path: string,
+  width: number,
+  height: number,
+  fill: (x: number, y: number) => [number, number, number],
+): Promise<string> {
   const px = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) px.set(fill(x, y), (y * width + x) * 3);
-  await sharp(px, { raw: { width, height, channels: 3 } }).png().toFile(path);
+  await sharp(px, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(path);
   return path;
 }
 
 describe('RandomResizedCrop(scale 0.9-1)', () => {
-  fcTest.prop([fc.integer({ min: 8, max: 600 }), fc.integer({ min: 8, max: 600 }), fc.string()])('boxes lie inside the image and cover at least ~90% of one side pair', (w, h, seed) => {
-    const box = randomResizedCropBox(w, h, seedrandom(seed));
-    expect(box.left).toBeGreaterThanOrEqual(0);
-    expect(box.top).toBeGreaterThanOrEqual(0);
-    expect(box.left + box.width).toBeLessThanOrEqual(w);
-    expect(box.top + box.height).toBeLessThanOrEqual(h);
-    expect(box.width).toBeGreaterThan(0);
-    expect(box.height).toBeGreaterThan(0);
-    expect(randomResizedCropBox(w, h, seedrandom(seed))).toEqual(box);
-  });
+  fcTest.prop([fc.integer({ min: 8, max: 600 }), fc.integer({ min: 8, max: 600 }), fc.string()])(
+    'boxes lie inside the image and cover at least ~90% of one side pair',
+    (w, h, seed) => {
+      const box = randomResizedCropBox(w, h, seedrandom(seed));
+      expect(box.left).toBeGreaterThanOrEqual(0);
+      expect(box.top).toBeGreaterThanOrEqual(0);
+      expect(box.left + box.width).toBeLessThanOrEqual(w);
+      expect(box.top + box.height).toBeLessThanOrEqual(h);
+      expect(box.width).toBeGreaterThan(0);
+      expect(box.height).toBeGreaterThan(0);
+      expect(randomResizedCropBox(w, h, seedrandom(seed))).toEqual(box);
+    },
+  );
 
-  fcTest.prop([fc.integer({ min: 100, max: 600 }), fc.string()])('square images: area fraction in [0.9, 1] and aspect in [3/4, 4/3] (up to rounding)', (s, seed) => {
-    const box = randomResizedCropBox(s, s, seedrandom(seed));
-    const tol = 4 / s;
-    expect(box.width * box.height / (s * s)).toBeGreaterThanOrEqual(0.9 - tol);
-    expect(box.width / box.height).toBeGreaterThanOrEqual(3 / 4 - tol);
-    expect(box.width / box.height).toBeLessThanOrEqual(4 / 3 + tol);
-  });
+  fcTest.prop([fc.integer({ min: 100, max: 600 }), fc.string()])(
+    'square images: area fraction in [0.9, 1] and aspect in [3/4, 4/3] (up to rounding)',
+    (s, seed) => {
+      const box = randomResizedCropBox(s, s, seedrandom(seed));
+      const tol = 4 / s;
+      expect((box.width * box.height) / (s * s)).toBeGreaterThanOrEqual(0.9 - tol);
+      expect(box.width / box.height).toBeGreaterThanOrEqual(3 / 4 - tol);
+      expect(box.width / box.height).toBeLessThanOrEqual(4 / 3 + tol);
+    },
+  );
 
   it('falls back to a centre crop clamped to the ratio range for very wide images', () => {
     // No 90%-area box with aspect <= 4/3 fits in 400x10: centre crop of width 10 * 4/3 = 13.

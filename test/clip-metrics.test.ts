@@ -25,17 +25,12 @@ describe('zero-shot metrics', () => {
     expect(recallAtK(sims, 3, 3).mean).toBe(1);
   });
 
-  it('R@1 and R@5 in both directions on a hand-computed 7 x 7 matrix, ties in the model\'s favour', () => {
+  it("R@1 and R@5 in both directions on a hand-computed 7 x 7 matrix, ties in the model's favour", () => {
     // Rows are images, columns texts; pair i is the diagonal. Integers, so float32 holds them exactly.
     // prettier-ignore
     const sims = Float32Array.from([
-      9, 1, 1, 1, 1, 1, 4,
-      1, 5, 6, 1, 1, 1, 4,
-      1, 1, 4, 5, 5, 5, 5,
-      7, 7, 7, 3, 7, 7, 4,
-      1, 1, 1, 1, 2, 2, 2,
-      9, 8, 8, 8, 8, 4, 8,
-      1, 1, 1, 1, 1, 1, 3,
+      9, 1, 1, 1, 1, 1, 4, 1, 5, 6, 1, 1, 1, 4, 1, 1, 4, 5, 5, 5, 5, 7, 7, 7, 3, 7, 7, 4, 1, 1, 1, 1, 2, 2, 2, 9, 8, 8,
+      8, 8, 4, 8, 1, 1, 1, 1, 1, 1, 3,
     ]);
     // Image->text rank = entries of the row strictly above the diagonal: 0, 1, 4, 6, 0 (two ties), 6, 0.
     // Text->image rank = entries of the column strictly above it: 0 (one tie, image 5), 2, 3, 2, 3, 2, 5.
@@ -51,7 +46,13 @@ describe('zero-shot metrics', () => {
     const untied = Float32Array.from(sims);
     untied[4 * 7 + 5] = 2.5;
     expect(retrievalScores(untied, 7).imageToTextR1).toBe(2 / 7);
-    expect(retrievalScores(new Float32Array(), 0)).toEqual({ imageToTextR1: 0, imageToTextR5: 0, textToImageR1: 0, textToImageR5: 0, score: 0 });
+    expect(retrievalScores(new Float32Array(), 0)).toEqual({
+      imageToTextR1: 0,
+      imageToTextR5: 0,
+      textToImageR1: 0,
+      textToImageR5: 0,
+      score: 0,
+    });
   });
 
   it('similarities are row dot products', () => {
@@ -86,7 +87,10 @@ describe('optimiser', () => {
     expect(got[1]).toBeCloseTo(0.98 + (0.98 - expected), 6);
     // Without decay the parameter moves by lr only.
     const q = tf.variable(tf.tensor1d([1]));
-    new AdamW([q], [false], { lr: 0.1, weightDecay: 0.2, beta1: 0.9, beta2: 0.98, eps: 0 }).step([tf.tensor1d([3])], 0.1);
+    new AdamW([q], [false], { lr: 0.1, weightDecay: 0.2, beta1: 0.9, beta2: 0.98, eps: 0 }).step(
+      [tf.tensor1d([3])],
+      0.1,
+    );
     expect(q.dataSync()[0]).toBeCloseTo(0.9, 6);
   });
 

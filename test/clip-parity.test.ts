@@ -46,8 +46,22 @@ describe.each(['wasm', 'cpu'] as const)('open_clip tiny-a parity on %s', (backen
 
   it('reads the config from the checkpoint metadata', () => {
     expect(ckpt.naming).toBe('open_clip');
-    expect(ckpt.config.vision).toMatchObject({ imageSize: 32, patchSize: 8, width: 64, layers: 2, heads: 2, mlpWidth: 256 });
-    expect(ckpt.config.text).toMatchObject({ contextLength: 77, vocabSize: 49408, width: 32, layers: 2, heads: 2, mlpWidth: 128 });
+    expect(ckpt.config.vision).toMatchObject({
+      imageSize: 32,
+      patchSize: 8,
+      width: 64,
+      layers: 2,
+      heads: 2,
+      mlpWidth: 256,
+    });
+    expect(ckpt.config.text).toMatchObject({
+      contextLength: 77,
+      vocabSize: 49408,
+      width: 32,
+      layers: 2,
+      heads: 2,
+      mlpWidth: 128,
+    });
   });
 
   it('matches features, normalised features, logits and loss to 1e-4', () => {
@@ -55,8 +69,12 @@ describe.each(['wasm', 'cpu'] as const)('open_clip tiny-a parity on %s', (backen
       const out = clipForward(toTensors(ckpt.params), ckpt.config, images, tokens);
       expect(maxErr(out.imageFeatures.dataSync(), expected.get('image_features')!.data)).toBeLessThan(1e-4);
       expect(maxErr(out.textFeatures.dataSync(), expected.get('text_features')!.data)).toBeLessThan(1e-4);
-      expect(maxErr(l2normalize(out.imageFeatures).dataSync(), expected.get('image_features_normalized')!.data)).toBeLessThan(1e-4);
-      expect(maxErr(l2normalize(out.textFeatures).dataSync(), expected.get('text_features_normalized')!.data)).toBeLessThan(1e-4);
+      expect(
+        maxErr(l2normalize(out.imageFeatures).dataSync(), expected.get('image_features_normalized')!.data),
+      ).toBeLessThan(1e-4);
+      expect(
+        maxErr(l2normalize(out.textFeatures).dataSync(), expected.get('text_features_normalized')!.data),
+      ).toBeLessThan(1e-4);
       expect(maxErr(out.logitsPerImage.dataSync(), expected.get('logits_per_image')!.data)).toBeLessThan(1e-4);
       expect(Math.abs(out.loss.dataSync()[0] - fixture.loss)).toBeLessThan(1e-4);
     });

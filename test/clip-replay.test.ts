@@ -12,7 +12,6 @@ import { ClipTrainer } from '../src/clip/trainer.js';
 import type { ReplayMix } from '../src/time/types.js';
 import { BPE_VOCAB as BPE } from './shared-fixtures.js';
 
-
 describe('replay in CLIP training batches', () => {
   let root: string;
   let data: FomoData;
@@ -44,7 +43,11 @@ describe('replay in CLIP training batches', () => {
   /** Trains `steps` steps on task 2 (task 1 earlier) and returns every batch the trainer drew. */
   async function batches(replay: ReplayMix, previous: readonly ClipTask[], steps = 3): Promise<Sample[][]> {
     const seen: Sample[][] = [];
-    const trainer = new ClipTrainer(data, TINY_CLIP, tokenizer, { batchSize: 6, pretrainDatasets: ['WEB'], onBatch: (b, step) => (seen[step] = [...b]) });
+    const trainer = new ClipTrainer(data, TINY_CLIP, tokenizer, {
+      batchSize: 6,
+      pretrainDatasets: ['WEB'],
+      onBatch: (b, step) => (seen[step] = [...b]),
+    });
     const result = await trainer.train({ init: base, tasks: [tasks[1]], previous, replay, steps, seed: 7 });
     expect(result.steps).toBe(steps);
     expect(seen).toHaveLength(steps);
@@ -63,7 +66,11 @@ describe('replay in CLIP training batches', () => {
       expect(b.slice(4, 6).every((s) => where(s) === 'COLOURS/red' || where(s) === 'COLOURS/green')).toBe(true);
     }
     // Pools are drawn without replacement: 3 batches x 2 take each pool's 6 images exactly once.
-    for (const [from, to] of [[0, 2], [2, 4], [4, 6]]) {
+    for (const [from, to] of [
+      [0, 2],
+      [2, 4],
+      [4, 6],
+    ]) {
       const drawn = seen.flatMap((b) => b.slice(from, to).map((s) => s.path));
       expect(new Set(drawn).size).toBe(6);
     }

@@ -8,12 +8,18 @@ import { ClipTokenizer, cleanText } from '../src/clip/tokenizer.js';
 import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
 const FIX = OPEN_CLIP_FIXTURES;
-const fixture = JSON.parse(readFileSync(`${FIX}/tiny-a/fixture.json`, 'utf8')) as { texts: string[]; tokens: number[][] };
+const fixture = JSON.parse(readFileSync(`${FIX}/tiny-a/fixture.json`, 'utf8')) as {
+  texts: string[];
+  tokens: number[][];
+};
 const bpe = ClipTokenizer.fromBpeFile(`${FIX}/bpe_simple_vocab_16e6.txt.gz`);
 
 /** Writes a tokenizer.json in the Hugging Face layout from the same merges file, as openai/clip-* ship. */
 function makeTokenizerJson(): string {
-  const lines = gunzipSync(readFileSync(`${FIX}/bpe_simple_vocab_16e6.txt.gz`)).toString('utf8').split('\n').slice(1, 49152 - 256 - 2 + 1);
+  const lines = gunzipSync(readFileSync(`${FIX}/bpe_simple_vocab_16e6.txt.gz`))
+    .toString('utf8')
+    .split('\n')
+    .slice(1, 49152 - 256 - 2 + 1);
   const vocab: Record<string, number> = {};
   const dir = mkdtempSync(join(tmpdir(), 'clip-tok-'));
   const path = join(dir, 'tokenizer.json');
@@ -23,7 +29,9 @@ function makeTokenizerJson(): string {
   for (let b = 161; b <= 172; b++) bytes.push(String.fromCodePoint(b));
   for (let b = 174; b <= 255; b++) bytes.push(String.fromCodePoint(b));
   let n = 0;
-  for (let b = 0; b < 256; b++) if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255))) bytes.push(String.fromCodePoint(256 + n++));
+  for (let b = 0; b < 256; b++)
+    if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)))
+      bytes.push(String.fromCodePoint(256 + n++));
   const tokens = [...bytes, ...bytes.map((c) => `${c}</w>`), ...lines.map((l) => l.replace(' ', ''))];
   tokens.forEach((t, i) => (vocab[t] = i));
   vocab['<|startoftext|>'] = 49406;
@@ -73,13 +81,16 @@ describe('CLIP tokenizer', () => {
     expect(cleanText('  Hello\u00a0\n World &amp;amp; ')).toBe('hello world &');
   });
 
-  fcTest.prop([fc.string({ unit: 'grapheme', maxLength: 40 })], { numRuns: 200 })('both vocabularies give the same ids, start/end framed, zero padded', (s) => {
-    const a = bpe.tokenize([s], 77);
-    expect(Array.from(hf.tokenize([s], 77))).toEqual(Array.from(a));
-    expect(a[0]).toBe(49406);
-    const end = a.indexOf(49407);
-    expect(end).toBeGreaterThan(0);
-    expect(Array.from(a.slice(end + 1)).every((x) => x === 0)).toBe(true);
-    expect(Array.from(a).every((x) => x >= 0 && x < 49408)).toBe(true);
-  });
+  fcTest.prop([fc.string({ unit: 'grapheme', maxLength: 40 })], { numRuns: 200 })(
+    'both vocabularies give the same ids, start/end framed, zero padded',
+    (s) => {
+      const a = bpe.tokenize([s], 77);
+      expect(Array.from(hf.tokenize([s], 77))).toEqual(Array.from(a));
+      expect(a[0]).toBe(49406);
+      const end = a.indexOf(49407);
+      expect(end).toBeGreaterThan(0);
+      expect(Array.from(a.slice(end + 1)).every((x) => x === 0)).toBe(true);
+      expect(Array.from(a).every((x) => x >= 0 && x < 49408)).toBe(true);
+    },
+  );
 });

@@ -22,7 +22,10 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 const tmp = () => mkdtempSync(join(tmpdir(), 'clip-w-'));
 
 async function expectMismatch(p: Promise<unknown>, ...parts: string[]): Promise<void> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TimeMergeError);
   expect((err as TimeMergeError).code).toBe('MISMATCH');
   for (const s of parts) expect((err as Error).message).toContain(s);
@@ -49,7 +52,9 @@ describe('CLIP checkpoints', () => {
     expect(names).not.toContain('visual.proj');
     // q/k/v are the three row blocks of in_proj; projections are transposed to Linear [out, in].
     const q = await f.read('vision_model.encoder.layers.0.self_attn.v_proj.weight');
-    expect(Array.from(q)).toEqual(Array.from(ref.params.data('visual.transformer.resblocks.0.attn.in_proj_weight').slice(2 * 64 * 64, 3 * 64 * 64)));
+    expect(Array.from(q)).toEqual(
+      Array.from(ref.params.data('visual.transformer.resblocks.0.attn.in_proj_weight').slice(2 * 64 * 64, 3 * 64 * 64)),
+    );
     const vp = await f.read('visual_projection.weight');
     expect(f.tensorInfos().find((i) => i.name === 'visual_projection.weight')!.shape).toEqual([32, 64]);
     expect(vp[1 * 64 + 5]).toBe(ref.params.data('visual.proj')[5 * 32 + 1]);
@@ -65,7 +70,15 @@ describe('CLIP checkpoints', () => {
     for (const [n, t] of ref.params.entries()) if (n !== 'visual.ln_post.bias') ps.set(n, t.shape, t.data);
     ps.set('visual.extra', [1], new Float32Array(1));
     const path = join(tmp(), 'broken.safetensors');
-    await writeSafetensors(path, ps, { metadata: { config: JSON.stringify({ embed_dim: 32, vision_cfg: { image_size: 32, patch_size: 8, width: 64, layers: 2, head_width: 32 }, text_cfg: { context_length: 77, vocab_size: 49408, width: 32, heads: 2, layers: 2 } }) } });
+    await writeSafetensors(path, ps, {
+      metadata: {
+        config: JSON.stringify({
+          embed_dim: 32,
+          vision_cfg: { image_size: 32, patch_size: 8, width: 64, layers: 2, head_width: 32 },
+          text_cfg: { context_length: 77, vocab_size: 49408, width: 32, heads: 2, layers: 2 },
+        }),
+      },
+    });
     await expectMismatch(loadClipCheckpoint(path), 'missing 1: visual.ln_post.bias', 'unexpected 1: visual.extra');
   });
 
@@ -73,12 +86,15 @@ describe('CLIP checkpoints', () => {
     const wrong = { ...TINY_CLIP, text: { ...TINY_CLIP.text, contextLength: 77 } };
     const path = join(tmp(), 'tiny.safetensors');
     await saveClipCheckpoint(path, initClipParams(TINY_CLIP, 3), TINY_CLIP, 'open_clip');
-    await expectMismatch(loadClipCheckpoint(path, { config: wrong }), 'positional_embedding is [24,32], expected [77,32]');
+    await expectMismatch(
+      loadClipCheckpoint(path, { config: wrong }),
+      'positional_embedding is [24,32], expected [77,32]',
+    );
     const tiny = await loadClipCheckpoint(path);
     expect(tiny.config).toEqual(TINY_CLIP);
   });
 
-  it('rejects a given config that contradicts the checkpoint\'s metadata where shapes cannot tell', async () => {
+  it("rejects a given config that contradicts the checkpoint's metadata where shapes cannot tell", async () => {
     const path = join(tmp(), 'tiny-meta.safetensors');
     await saveClipCheckpoint(path, initClipParams(TINY_CLIP, 3), TINY_CLIP, 'open_clip');
     const heads = { ...TINY_CLIP, quickGelu: true, vision: { ...TINY_CLIP.vision, heads: 4 } };
@@ -94,9 +110,31 @@ describe('CLIP checkpoints', () => {
     await writeSafetensors(path, ref.params);
     const inferred = await loadClipCheckpoint(path);
     expect(inferred.configSource).toContain('inferred');
-    expect(inferred.config.vision).toMatchObject({ imageSize: 32, patchSize: 8, width: 64, layers: 2, heads: 1, mlpWidth: 256 });
-    expect(inferred.config.text).toMatchObject({ contextLength: 77, vocabSize: 49408, width: 32, layers: 2, mlpWidth: 128 });
-    writeFileSync(join(dir, 'open_clip_config.json'), JSON.stringify({ model_cfg: { embed_dim: 32, vision_cfg: { image_size: 32, patch_size: 8, width: 64, layers: 2, head_width: 32 }, text_cfg: { context_length: 77, vocab_size: 49408, width: 32, heads: 2, layers: 2 } } }));
+    expect(inferred.config.vision).toMatchObject({
+      imageSize: 32,
+      patchSize: 8,
+      width: 64,
+      layers: 2,
+      heads: 1,
+      mlpWidth: 256,
+    });
+    expect(inferred.config.text).toMatchObject({
+      contextLength: 77,
+      vocabSize: 49408,
+      width: 32,
+      layers: 2,
+      mlpWidth: 128,
+    });
+    writeFileSync(
+      join(dir, 'open_clip_config.json'),
+      JSON.stringify({
+        model_cfg: {
+          embed_dim: 32,
+          vision_cfg: { image_size: 32, patch_size: 8, width: 64, layers: 2, head_width: 32 },
+          text_cfg: { context_length: 77, vocab_size: 49408, width: 32, heads: 2, layers: 2 },
+        },
+      }),
+    );
     const fromFile = await loadClipCheckpoint(path);
     expect(fromFile.config).toEqual(ref.config);
   });
@@ -110,10 +148,24 @@ describe('CLIP checkpoints', () => {
 
 describe('model configs', () => {
   it('reads open_clip ViT-B-16 defaults and a transformers CLIPConfig', () => {
-    const b16 = fromOpenClipJson({ embed_dim: 512, vision_cfg: { image_size: 224, layers: 12, width: 768, patch_size: 16 }, text_cfg: { context_length: 77, vocab_size: 49408, width: 512, heads: 8, layers: 12 } }, 'x');
+    const b16 = fromOpenClipJson(
+      {
+        embed_dim: 512,
+        vision_cfg: { image_size: 224, layers: 12, width: 768, patch_size: 16 },
+        text_cfg: { context_length: 77, vocab_size: 49408, width: 512, heads: 8, layers: 12 },
+      },
+      'x',
+    );
     expect(b16.vision).toEqual({ imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12, mlpWidth: 3072 });
     expect(b16.text.heads).toBe(8);
-    const hf = fromHfJson({ projection_dim: 512, text_config: { hidden_act: 'quick_gelu', hidden_size: 512, num_attention_heads: 8 }, vision_config: { hidden_act: 'quick_gelu', patch_size: 32, hidden_size: 768 } }, 'config.json');
+    const hf = fromHfJson(
+      {
+        projection_dim: 512,
+        text_config: { hidden_act: 'quick_gelu', hidden_size: 512, num_attention_heads: 8 },
+        vision_config: { hidden_act: 'quick_gelu', patch_size: 32, hidden_size: 768 },
+      },
+      'config.json',
+    );
     expect(hf.quickGelu).toBe(true);
     expect(hf.vision.patchSize).toBe(32);
     expect(() => fromHfJson({ vision_config: { hidden_act: 'relu' } }, 'config.json')).toThrow(/hidden_act "relu"/);

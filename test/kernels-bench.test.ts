@@ -1,9 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
-import { compareToBaseline, formatResult, lowestRatios, parseBaseline, rowKey, type RatioRow } from '../benchmarks/lib/regression.js';
+import {
+  compareToBaseline,
+  formatResult,
+  lowestRatios,
+  parseBaseline,
+  rowKey,
+  type RatioRow,
+} from '../benchmarks/lib/regression.js';
 import { shapeParams, sizedShape, vitB16Shape } from '../benchmarks/lib/models.js';
 
-const row = (technique: string, ratio: number, kernels?: string): RatioRow => ({ suite: 'technique', technique, protocol: '-', experts: 2, params: 100, ...(kernels ? { kernels } : {}), ratio_to_copy: ratio });
+const row = (technique: string, ratio: number, kernels?: string): RatioRow => ({
+  suite: 'technique',
+  technique,
+  protocol: '-',
+  experts: 2,
+  params: 100,
+  ...(kernels ? { kernels } : {}),
+  ratio_to_copy: ratio,
+});
 
 describe('benchmark regression check', () => {
   it('fails a row below half of its baseline ratio, passes at or above, and fails a missing row', () => {
@@ -16,7 +31,12 @@ describe('benchmark regression check', () => {
   });
 
   it('compares only rows of the same kernel backend and says which rows it skipped', () => {
-    const baseline = [row('a', 0.8, 'native'), row('b', 0.8, 'native'), row('native:k', 0.9, 'native'), row('c', 0.4, 'wasm')];
+    const baseline = [
+      row('a', 0.8, 'native'),
+      row('b', 0.8, 'native'),
+      row('native:k', 0.9, 'native'),
+      row('c', 0.4, 'wasm'),
+    ];
     const run = [row('a', 0.1, 'wasm'), row('b', 0.1, 'native'), row('c', 0.3, 'wasm')];
     const r = compareToBaseline(run, baseline, 0.5, ['wasm', 'ts']);
     expect(r.map((x) => x.ok)).toEqual([true, false, true, true]);
@@ -30,11 +50,22 @@ describe('benchmark regression check', () => {
 
   it('parses a baseline CSV and names what is wrong with a bad one', () => {
     const csv = 'suite,technique,protocol,experts,params,ratio_to_copy\ntechnique,ties,-,2,4000000,0.25\n';
-    expect(parseBaseline(csv, 'b.csv')).toEqual([{ suite: 'technique', technique: 'ties', protocol: '-', experts: 2, params: 4000000, ratio_to_copy: 0.25 }]);
+    expect(parseBaseline(csv, 'b.csv')).toEqual([
+      { suite: 'technique', technique: 'ties', protocol: '-', experts: 2, params: 4000000, ratio_to_copy: 0.25 },
+    ]);
     expect(() => parseBaseline('suite,technique\nx,y\n', 'b.csv')).toThrowError(/b.csv: missing column "protocol"/);
     expect(() => parseBaseline(csv.replace('0.25', 'fast'), 'b.csv')).toThrowError(TimeMergeError);
-    const withKernels = 'suite,technique,protocol,experts,params,kernels,ratio_to_copy\ntechnique,ties,into,2,4000000,native,0.5\n';
-    expect(parseBaseline(withKernels, 'b.csv')[0]).toEqual({ suite: 'technique', technique: 'ties', protocol: 'into', experts: 2, params: 4000000, kernels: 'native', ratio_to_copy: 0.5 });
+    const withKernels =
+      'suite,technique,protocol,experts,params,kernels,ratio_to_copy\ntechnique,ties,into,2,4000000,native,0.5\n';
+    expect(parseBaseline(withKernels, 'b.csv')[0]).toEqual({
+      suite: 'technique',
+      technique: 'ties',
+      protocol: 'into',
+      experts: 2,
+      params: 4000000,
+      kernels: 'native',
+      ratio_to_copy: 0.5,
+    });
   });
 
   it('the committed baseline parses and covers every technique row of the quick grid', async () => {
@@ -46,14 +77,26 @@ describe('benchmark regression check', () => {
 });
 
 describe('baselines from several runs', () => {
-  it('keep each row\'s lowest ratio, rows of different backends apart', () => {
-    const row = (technique: string, kernels: string, ratio: number): RatioRow => ({ suite: 'kernel', technique, protocol: '-', experts: 2, params: 4, kernels, ratio_to_copy: ratio });
+  it("keep each row's lowest ratio, rows of different backends apart", () => {
+    const row = (technique: string, kernels: string, ratio: number): RatioRow => ({
+      suite: 'kernel',
+      technique,
+      protocol: '-',
+      experts: 2,
+      params: 4,
+      kernels,
+      ratio_to_copy: ratio,
+    });
     const got = lowestRatios([
       [row('a', 'native', 1.0), row('b', 'native', 0.4), row('a', 'wasm', 0.3)],
       [row('a', 'native', 0.6), row('b', 'native', 0.5), row('a', 'wasm', 0.2)],
       [row('a', 'native', 0.8), row('b', 'native', 0.45)],
     ]);
-    expect(got.map((r) => [r.technique, r.kernels, r.ratio_to_copy])).toEqual([['a', 'native', 0.6], ['b', 'native', 0.4], ['a', 'wasm', 0.2]]);
+    expect(got.map((r) => [r.technique, r.kernels, r.ratio_to_copy])).toEqual([
+      ['a', 'native', 0.6],
+      ['b', 'native', 0.4],
+      ['a', 'wasm', 0.2],
+    ]);
   });
 });
 

@@ -6,7 +6,9 @@ import { nativeKernelsAvailable } from '../src/params/kernels.js';
 const run = promisify(execFile);
 
 const check = async (env: Record<string, string>) => {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/simd-check.ts'], { env: { ...process.env, ...env } });
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/simd-check.ts'], {
+    env: { ...process.env, ...env },
+  });
   return stdout.trim();
 };
 

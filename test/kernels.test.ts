@@ -7,7 +7,6 @@ const F = (xs: number[]) => Float32Array.from(xs);
 const initial = k.kernelBackend();
 afterAll(() => k.useKernels(initial));
 
-
 /** Bit-for-bit equality of two float arrays, reporting the first differing index (not a huge diff). */
 function expectSameBits(label: string, a: Float32Array, b: Float32Array): void {
   const p = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -69,7 +68,11 @@ for (const backend of backends) {
       expect(out.every((v) => v === 4)).toBe(true);
       // float32: 1 + 2^-24 rounds to 1 (ties to even) then + 2^-24 again rounds to 1; in float64 it would be 1 + 2^-23.
       const tiny = 2 ** -24;
-      k.weightedSum(out, [new Float32Array(n).fill(1), new Float32Array(n).fill(tiny), new Float32Array(n).fill(tiny)], [1, 1, 1]);
+      k.weightedSum(
+        out,
+        [new Float32Array(n).fill(1), new Float32Array(n).fill(tiny), new Float32Array(n).fill(tiny)],
+        [1, 1, 1],
+      );
       expect(out[0]).toBe(1);
       expect(out[n - 1]).toBe(1);
       k.weightedSum(out, [], []);
@@ -140,7 +143,10 @@ for (const backend of backends) {
       expect(plain(k.absTopK(x, 199))).toEqual({ threshold: 1, ties: 49 });
       const eq = k.absTopK(x, 30).equal;
       if (eq !== undefined) expect(eq).toBe(25); // the native backend also counts the elements at the threshold
-      expect(k.absTopKPair(x, 30, 199).map(plain)).toEqual([{ threshold: 6, ties: 5 }, { threshold: 1, ties: 49 }]);
+      expect(k.absTopKPair(x, 30, 199).map(plain)).toEqual([
+        { threshold: 6, ties: 5 },
+        { threshold: 1, ties: 49 },
+      ]);
       expect(x[0]).toBe(3); // untouched
       expect(() => k.absTopK(x, 0)).toThrowError(/outside 1..199/);
       expect(() => k.absTopK(x, 200)).toThrowError(TimeMergeError);
@@ -184,7 +190,14 @@ for (const backend of backends) {
       const taus = [rep([1, -1, 2, 0], 30), rep([3, 4, -3, 0], 30), rep([-5, 2, 0, 0], 30)];
       const experts = taus.map((t) => F(Array.from(t, (v) => v + 1)));
       const keep = taus.map(() => ({ threshold: -Infinity, ties: 0 }));
-      const o = { weights: [1, 1, 1], electionWeights: [1, 1, 1], election: 'sum' as const, tieFill: 1 as const, lambda: 2, deltas: false };
+      const o = {
+        weights: [1, 1, 1],
+        electionWeights: [1, 1, 1],
+        election: 'sum' as const,
+        tieFill: 1 as const,
+        lambda: 2,
+        deltas: false,
+      };
       const out = new Float32Array(120);
       k.tiesMerge(out, base, experts, keep, { ...o, disjoint: 'mean' });
       expect([...out.subarray(0, 4)]).toEqual([1 - 10, 1 + 6, 1 - 6, 1]); // -5; (4+2)/2; -3; nothing agrees with a tie
@@ -233,10 +246,17 @@ for (const backend of backends) {
       expect(k.dareL1(ones, base, cut, key, 1)).toEqual([n, keep(1).filter(Boolean).length]);
       const out = new Float32Array(n);
       k.dareLinear(out, base, [ones, new Float32Array(n).fill(3)], [1, 0.5], [2, 1], 2, cut, key); // 1 + 2·(2·keep0 + 0.5·2·keep1)
-      const k0 = keep(0), k1 = keep(1);
+      const k0 = keep(0),
+        k1 = keep(1);
       expect([...out]).toEqual(k0.map((a, i) => 1 + 2 * ((a ? 2 : 0) + (k1[i] ? 1 : 0))));
       const [e0, e1] = expertKey(key, 0);
-      k.randomPickCounter(out, base, [new Float32Array(n).fill(3), new Float32Array(n).fill(5)], Float64Array.from([2 ** 30, 2 ** 32]), key);
+      k.randomPickCounter(
+        out,
+        base,
+        [new Float32Array(n).fill(3), new Float32Array(n).fill(5)],
+        Float64Array.from([2 ** 30, 2 ** 32]),
+        key,
+      );
       expect([...out]).toEqual(Array.from({ length: n }, (_, i) => (counterU32(e0, e1, i) < 2 ** 30 ? 2 : 4)));
     });
 
@@ -271,7 +291,9 @@ describe('backend selection', () => {
     expect(k.availableKernels()).toEqual(names.filter((n) => backends.includes(n)));
     for (const b of k.KERNEL_BACKENDS) {
       if (backends.includes(b.name)) continue;
-      expect(() => k.useKernels(b.name)).toThrowError(new RegExp(`the ${b.name} kernels are not built \\(run ${'build' in b ? b.build : ''}\\)`));
+      expect(() => k.useKernels(b.name)).toThrowError(
+        new RegExp(`the ${b.name} kernels are not built \\(run ${'build' in b ? b.build : ''}\\)`),
+      );
     }
     k.useKernels(backends[0]);
   });
@@ -343,7 +365,15 @@ describe('large arrays (split across threads, streamed out) match the reference'
       k.electSigns([tau, xs[1]], [1, 2], 'sum', signs);
       const dj = new Float32Array(n);
       const keep = { threshold: -Infinity, ties: 0 };
-      k.tiesMerge(dj, base, [tau, xs[1]], [keep, keep], { weights: [1, 2], electionWeights: [1, 2], election: 'sum', disjoint: 'mean', tieFill: 'majority', lambda: 0.5, deltas: true });
+      k.tiesMerge(dj, base, [tau, xs[1]], [keep, keep], {
+        weights: [1, 2],
+        electionWeights: [1, 2],
+        election: 'sum',
+        disjoint: 'mean',
+        tieFill: 'majority',
+        lambda: 0.5,
+        deltas: true,
+      });
       return { arrays: [ws, ab, mm, tau, dj], rule, nonFinite: k.firstNonFinite(dj), total: k.signTotal(signs) };
     };
     const ref = run('ts');

@@ -9,7 +9,8 @@ afterAll(() => useKernels(initial));
 
 function model(label: string, seed: number): ParamSet {
   // 3000 values: past the native backend's small-array threshold; a 7-value tensor stays below it
-  const t = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s) * (1 + (i % 7)));
+  const t = (n: number, s: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s) * (1 + (i % 7)));
   return ParamSet.fromEntries(
     [
       ['w', { shape: [30, 100], data: t(3000, seed) }],
@@ -19,9 +20,22 @@ function model(label: string, seed: number): ParamSet {
   );
 }
 
-const bits = (p: ParamSet) => Object.fromEntries(p.names().map((n) => [n, [...new Uint32Array(p.data(n).buffer, p.data(n).byteOffset, p.data(n).length)]]));
+const bits = (p: ParamSet) =>
+  Object.fromEntries(
+    p.names().map((n) => [n, [...new Uint32Array(p.data(n).buffer, p.data(n).byteOffset, p.data(n).length)]]),
+  );
 
-const techniques = ['weighted-average', 'task-arithmetic', 'magmax', 'ties', 'dare-linear', 'dare-ties', 'breadcrumbs', 'breadcrumbs-ties', 'random-selection'];
+const techniques = [
+  'weighted-average',
+  'task-arithmetic',
+  'magmax',
+  'ties',
+  'dare-linear',
+  'dare-ties',
+  'breadcrumbs',
+  'breadcrumbs-ties',
+  'random-selection',
+];
 
 describe('mergeModels into a reused model', () => {
   for (const backend of availableKernels()) {
@@ -48,7 +62,8 @@ describe('the non-finite check', () => {
   for (const backend of availableKernels()) {
     it(`rejects an overflowing merge (${backend})`, async () => {
       useKernels(backend);
-      const big = (v: number) => ParamSet.fromEntries([['w', { shape: [3000], data: new Float32Array(3000).fill(v) }]], String(v));
+      const big = (v: number) =>
+        ParamSet.fromEntries([['w', { shape: [3000], data: new Float32Array(3000).fill(v) }]], String(v));
       const base = big(0);
       const experts = [big(3e38), big(3e38)];
       for (const technique of ['weighted-average', 'task-arithmetic', 'ties', 'magmax', 'dare-linear']) {
@@ -60,7 +75,10 @@ describe('the non-finite check', () => {
           'dare-linear': { p: 0 },
         };
         for (const into of [undefined, big(1)]) {
-          await expect(mergeModels({ technique, params: params[technique] }, base, experts, { into }), technique).rejects.toThrowError(/non-finite value in "w"/);
+          await expect(
+            mergeModels({ technique, params: params[technique] }, base, experts, { into }),
+            technique,
+          ).rejects.toThrowError(/non-finite value in "w"/);
         }
       }
     });

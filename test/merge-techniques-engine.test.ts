@@ -36,12 +36,20 @@ describe('TIES over the whole model (scope: model)', () => {
   it('keeps exactly K per expert across tensors, ties in model order', async () => {
     const m = await mergeModels({ technique: 'ties', params: { density: 0.5, scope: 'model' } }, base, [e1, e2]);
     expect(values(m)).toEqual({ a: [1.5, -2, 3, 0], b: [1, 0, 0, 0, 0] });
-    const neg = await mergeModels({ technique: 'ties', params: { density: 0.5, scope: 'model', tieRule: 'negative' } }, base, [e1, e2]);
+    const neg = await mergeModels(
+      { technique: 'ties', params: { density: 0.5, scope: 'model', tieRule: 'negative' } },
+      base,
+      [e1, e2],
+    );
     expect(values(neg)).toEqual({ a: [1.5, -2, 3, 0], b: [-1, 0, 0, 0, 0] });
   });
   it('majority tie rule uses the model-wide sum of elected signs', async () => {
     // elected signs a [+,-,+,0] b [0,...]: total +1 -> ties become +
-    const m = await mergeModels({ technique: 'ties', params: { density: 0.5, scope: 'model', tieRule: 'majority' } }, base, [e1, e2]);
+    const m = await mergeModels(
+      { technique: 'ties', params: { density: 0.5, scope: 'model', tieRule: 'majority' } },
+      base,
+      [e1, e2],
+    );
     expect(values(m)).toEqual({ a: [1.5, -2, 3, 0], b: [1, 0, 0, 0, 0] });
   });
   it('per-tensor scope ranks inside each tensor instead', async () => {
@@ -60,7 +68,9 @@ describe('LiNeS', () => {
     expect(linesScale('transformer.resblocks.5.ln_1.weight', 11, o)).toBe(0.75);
     expect(linesScale('model.layers.3.self_attn.q_proj.weight', 4, o)).toBe(1);
     expect(linesScale('encoder.layer.1.output.dense.weight', 3, parseLines({ alpha: 0, beta: 1 }))).toBe(0.5);
-    expect(layerCount(['a.resblocks.0.w', 'a.resblocks.11.w', 'b.resblocks.3.w', 'token_embedding.weight'], o)).toBe(12);
+    expect(layerCount(['a.resblocks.0.w', 'a.resblocks.11.w', 'b.resblocks.3.w', 'token_embedding.weight'], o)).toBe(
+      12,
+    );
   });
   it('gives tensors outside every layer the documented scale', () => {
     expect(linesScale('token_embedding.weight', 12, o)).toBe(0.5);
@@ -89,14 +99,21 @@ describe('LiNeS', () => {
     const expected = { 'layers.0.w': [2], 'layers.1.w': [5], head: [4] };
     const a = await mergeModels({ technique: 'task-arithmetic', lines: { alpha: 0.5, beta: 0.5 } }, base, [e1, e2]);
     expect(values(a)).toEqual(expected);
-    const b = await mergeModels({ technique: 'task-arithmetic', params: { lines: { alpha: 0.5, beta: 0.5 } } }, base, [e1, e2]);
+    const b = await mergeModels({ technique: 'task-arithmetic', params: { lines: { alpha: 0.5, beta: 0.5 } } }, base, [
+      e1,
+      e2,
+    ]);
     expect(values(b)).toEqual(expected);
     const { technique, params } = resolveMerge({ technique: 'task-arithmetic', lines: {} }, 2);
     const inc = technique.incremental!(params, base);
     inc.add(e1);
     inc.add(e2);
     expect(values(inc.result())).toEqual(expected);
-    await rejects(mergeModels({ technique: 'ties', lines: 3 as unknown as Record<string, unknown> }, base, [e1]), 'CONFIG', /lines must be an object/);
+    await rejects(
+      mergeModels({ technique: 'ties', lines: 3 as unknown as Record<string, unknown> }, base, [e1]),
+      'CONFIG',
+      /lines must be an object/,
+    );
   });
 });
 
@@ -116,12 +133,28 @@ describe('engine', () => {
     expect(values(d)).not.toEqual(values(a));
   });
   it('rejects mismatched names and shapes, an empty model list, and wrong expert counts', async () => {
-    await rejects(mergeModels({ technique: 'ties' }, base, [model('odd', { w: [1], v: [1, 1] })]), 'MISMATCH', /"w" has shape \[8\] in base but \[1\] in odd/);
-    await rejects(mergeModels({ technique: 'ties' }, base, [model('odd', { w: [0, 0, 0, 0, 0, 0, 0, 0], u: [1, 1] })]), 'MISMATCH', /"v" is in base but not in odd/);
+    await rejects(
+      mergeModels({ technique: 'ties' }, base, [model('odd', { w: [1], v: [1, 1] })]),
+      'MISMATCH',
+      /"w" has shape \[8\] in base but \[1\] in odd/,
+    );
+    await rejects(
+      mergeModels({ technique: 'ties' }, base, [model('odd', { w: [0, 0, 0, 0, 0, 0, 0, 0], u: [1, 1] })]),
+      'MISMATCH',
+      /"v" is in base but not in odd/,
+    );
     await rejects(mergeModels({ technique: 'weighted-average' }, base, []), 'CONFIG', /needs at least 1 expert/);
-    await rejects(mergeModels({ technique: 'model-stock' }, base, [e1]), 'CONFIG', /model-stock needs at least 2 expert/);
+    await rejects(
+      mergeModels({ technique: 'model-stock' }, base, [e1]),
+      'CONFIG',
+      /model-stock needs at least 2 expert/,
+    );
     await rejects(mergeModels({ technique: 'slerp' }, base, [e1, e2, e1]), 'CONFIG', /slerp takes at most 2 expert/);
-    await rejects(mergeModels({ technique: 'ties', params: { densty: 0.5 } }, base, [e1]), 'CONFIG', /unknown parameter "densty"/);
+    await rejects(
+      mergeModels({ technique: 'ties', params: { densty: 0.5 } }, base, [e1]),
+      'CONFIG',
+      /unknown parameter "densty"/,
+    );
   });
   it('weighted-average incremental (running weighted mean) equals the batch merge', async () => {
     const inc = getTechnique('weighted-average').incremental!({ normalize: true }, base);

@@ -83,10 +83,19 @@ describe('registry', () => {
   });
   it('states its facts: kernels that exist, per-model parameters it has, law settings it accepts', () => {
     for (const t of listTechniques()) {
-      for (const k of t.facts.kernels) expect(typeof (kernels as Record<string, unknown>)[k], `${t.name}: kernel ${k}`).toBe('function');
-      for (const p of t.facts.perModel) expect(t.params.map((d) => d.name), `${t.name}: per-model ${p}`).toContain(p);
+      for (const k of t.facts.kernels)
+        expect(typeof (kernels as Record<string, unknown>)[k], `${t.name}: kernel ${k}`).toBe('function');
+      for (const p of t.facts.perModel)
+        expect(
+          t.params.map((d) => d.name),
+          `${t.name}: per-model ${p}`,
+        ).toContain(p);
       const laws = t.facts.laws;
-      for (const params of [...(laws.idempotent ?? []), ...(laws.symmetric ?? []), ...(laws.weightScale ?? []).map((w) => w.params)]) {
+      for (const params of [
+        ...(laws.idempotent ?? []),
+        ...(laws.symmetric ?? []),
+        ...(laws.weightScale ?? []).map((w) => w.params),
+      ]) {
         expect(() => t.parse({ ...params }), `${t.name} ${JSON.stringify(params)}`).not.toThrow();
       }
       expect(t.facts.toolkits.length).toBeGreaterThan(5);
@@ -102,10 +111,32 @@ describe('registry', () => {
 
 describe('weighted-average', () => {
   it('normalises weights: [1,3] -> [0.25,0.75]; 0.25·[1,2] + 0.75·[3,6] = [2.5,5]', () => {
-    expect(run('weighted-average', {}, [0, 0], [[1, 2], [3, 6]], { weights: [1, 3] })).toEqual([2.5, 5]);
+    expect(
+      run(
+        'weighted-average',
+        {},
+        [0, 0],
+        [
+          [1, 2],
+          [3, 6],
+        ],
+        { weights: [1, 3] },
+      ),
+    ).toEqual([2.5, 5]);
   });
   it('without normalisation is the weighted sum: 1·[1,2] + 3·[3,6] = [10,20]', () => {
-    expect(run('weighted-average', { normalize: false }, [0, 0], [[1, 2], [3, 6]], { weights: [1, 3] })).toEqual([10, 20]);
+    expect(
+      run(
+        'weighted-average',
+        { normalize: false },
+        [0, 0],
+        [
+          [1, 2],
+          [3, 6],
+        ],
+        { weights: [1, 3] },
+      ),
+    ).toEqual([10, 20]);
   });
   it('weights summing to zero are a MERGE error', () => {
     configError(() => run('weighted-average', {}, [0], [[1], [2]], { weights: [1, -1] }), 'MERGE', /sum to zero/);
@@ -114,7 +145,17 @@ describe('weighted-average', () => {
 
 describe('task-arithmetic', () => {
   it('θ0 + λΣτ: base [1,1], τ = [1,-1] and [0,2], λ = 0.5 -> [1.5,1.5]', () => {
-    expect(run('task-arithmetic', { lambda: 0.5 }, [1, 1], [[2, 0], [1, 3]])).toEqual([1.5, 1.5]);
+    expect(
+      run(
+        'task-arithmetic',
+        { lambda: 0.5 },
+        [1, 1],
+        [
+          [2, 0],
+          [1, 3],
+        ],
+      ),
+    ).toEqual([1.5, 1.5]);
   });
   it('λ = 0 returns the base', () => {
     expect(run('task-arithmetic', { lambda: 0 }, [1, -2], [[5, 5]])).toEqual([1, -2]);
@@ -194,7 +235,10 @@ describe('dare', () => {
   it('the techniques drop with counter draws keyed by the tensor rng (expert k, element i), then combine', () => {
     // dare-ties = TIES step (density 1) on the vectors dropped by u32(key, k, i) >= floor(p·2^32)
     const base = [0, 0, 0, 0, 0, 0];
-    const experts = [[1, -2, 3, -4, 5, -6], [-1, 1, 2, 2, -3, 3]];
+    const experts = [
+      [1, -2, 3, -4, 5, -6],
+      [-1, 1, 2, 2, -3, 3],
+    ];
     const key = counterKey(tensorRng(0, 'w'));
     const dropped = experts.map((e, k) => {
       const t = Float32Array.from(e);
@@ -203,7 +247,9 @@ describe('dare', () => {
     });
     expect(dropped.flat().filter((v) => v === 0).length).toBeGreaterThan(0);
     expect(run('dare-ties', { p: 0.5 }, base, experts)).toEqual(run('ties', { density: 1 }, base, dropped));
-    expect(run('dare-linear', { p: 0.5, lambda: 0.5 }, base, experts)).toEqual(run('task-arithmetic', { lambda: 0.5 }, base, dropped));
+    expect(run('dare-linear', { p: 0.5, lambda: 0.5 }, base, experts)).toEqual(
+      run('task-arithmetic', { lambda: 0.5 }, base, dropped),
+    );
     for (const rescale of ['l1', 'none']) {
       const d = experts.map((e, k) => {
         const t = Float32Array.from(e);
@@ -215,17 +261,32 @@ describe('dare', () => {
   });
   it('the exact mask draws from a stream seeded from the tensor rng, experts in order', () => {
     const base = [0, 0, 0, 0, 0, 0];
-    const experts = [[1, -2, 3, -4, 5, -6], [-1, 1, 2, 2, -3, 3]];
+    const experts = [
+      [1, -2, 3, -4, 5, -6],
+      [-1, 1, 2, 2, -3, 3],
+    ];
     const u = uniformStream(tensorRng(0, 'w'));
     const dropped = experts.map((e) => {
       const t = Float32Array.from(e);
       dropTaskVector(t, getTechnique('dare-linear').parse({ p: 0.5, mask: 'exact' }), u);
       return [...t];
     });
-    expect(run('dare-linear', { p: 0.5, mask: 'exact' }, base, experts)).toEqual(run('task-arithmetic', {}, base, dropped));
+    expect(run('dare-linear', { p: 0.5, mask: 'exact' }, base, experts)).toEqual(
+      run('task-arithmetic', {}, base, dropped),
+    );
   });
   it('p = 0 is plain task arithmetic; p = 1 is a CONFIG error', () => {
-    expect(run('dare-linear', { p: 0, lambda: 2 }, [1, 1], [[2, 3], [0, 1]])).toEqual([1, 5]);
+    expect(
+      run(
+        'dare-linear',
+        { p: 0, lambda: 2 },
+        [1, 1],
+        [
+          [2, 3],
+          [0, 1],
+        ],
+      ),
+    ).toEqual([1, 5]);
     configError(() => getTechnique('dare-linear').parse({ p: 1 }), 'CONFIG', /dare-linear: p must be in \[0, 1\)/);
     configError(() => getTechnique('dare-ties').parse({ p: -0.1 }), 'CONFIG', /p must be/);
   });
@@ -241,77 +302,285 @@ describe('breadcrumbs', () => {
   });
   it('per row (shape [2,5]): each row drops ⌊2.5⌋ = 2 smallest and ⌊0.5⌋ = 0 largest', () => {
     // row 1 [5,-1,3,0.5,-4] keeps 5,-4,3; row 2 [2,10,0.1,-6,7] keeps 10,7,-6
-    expect(run('breadcrumbs', { p: 0.5, gamma: 0.1, granularity: 'row' }, zero, [tau], { shape: [2, 5] })).toEqual([5, 0, 3, 0, -4, 0, 10, 0, -6, 7]);
+    expect(run('breadcrumbs', { p: 0.5, gamma: 0.1, granularity: 'row' }, zero, [tau], { shape: [2, 5] })).toEqual([
+      5, 0, 3, 0, -4, 0, 10, 0, -6, 7,
+    ]);
   });
   it('breadcrumbs-ties runs the TIES step on the trimmed vectors', () => {
     // τ1 = [4,-1,2,3], τ2 = [-3,2,1,1]; p = gamma = 0.25 on n = 4: drop 1 smallest and 1 largest.
     // Ranks by |τ| descending, then index: τ1 4,3,2,-1 -> keep [0,0,2,3]; τ2 -3,2,1(i2),1(i3) -> keep [0,2,1,0]
     // votes [0,2,3,3]: el0 ties (+) but both values are 0, so nothing merges; disjoint sum -> [0,2,3,3]
-    expect(run('breadcrumbs-ties', { p: 0.25, gamma: 0.25, disjoint: 'sum' }, [0, 0, 0, 0], [[4, -1, 2, 3], [-3, 2, 1, 1]])).toEqual([0, 2, 3, 3]);
+    expect(
+      run(
+        'breadcrumbs-ties',
+        { p: 0.25, gamma: 0.25, disjoint: 'sum' },
+        [0, 0, 0, 0],
+        [
+          [4, -1, 2, 3],
+          [-3, 2, 1, 1],
+        ],
+      ),
+    ).toEqual([0, 2, 3, 3]);
   });
   it('rejects p + gamma >= 1', () => {
-    configError(() => getTechnique('breadcrumbs').parse({ p: 0.9, gamma: 0.1 }), 'CONFIG', /p \+ gamma must be below 1/);
+    configError(
+      () => getTechnique('breadcrumbs').parse({ p: 0.9, gamma: 0.1 }),
+      'CONFIG',
+      /p \+ gamma must be below 1/,
+    );
   });
 });
 
 describe('magmax', () => {
   // τ1 = [1,-3,2], τ2 = [-2,3,1]: el0 -2; el1 |3| tie -> later 3 / earlier -3; el2 2
   it('keeps the largest magnitude; ties to the later expert by default', () => {
-    expect(run('magmax', {}, [0, 0, 0], [[1, -3, 2], [-2, 3, 1]])).toEqual([-2, 3, 2]);
-    expect(run('magmax', { ties: 'earlier' }, [0, 0, 0], [[1, -3, 2], [-2, 3, 1]])).toEqual([-2, -3, 2]);
-    expect(run('magmax', { lambda: 0.5 }, [1, 1, 1], [[2, -2, 3], [-1, 4, 2]])).toEqual([0, 2.5, 2]);
+    expect(
+      run(
+        'magmax',
+        {},
+        [0, 0, 0],
+        [
+          [1, -3, 2],
+          [-2, 3, 1],
+        ],
+      ),
+    ).toEqual([-2, 3, 2]);
+    expect(
+      run(
+        'magmax',
+        { ties: 'earlier' },
+        [0, 0, 0],
+        [
+          [1, -3, 2],
+          [-2, 3, 1],
+        ],
+      ),
+    ).toEqual([-2, -3, 2]);
+    expect(
+      run(
+        'magmax',
+        { lambda: 0.5 },
+        [1, 1, 1],
+        [
+          [2, -2, 3],
+          [-1, 4, 2],
+        ],
+      ),
+    ).toEqual([0, 2.5, 2]);
   });
 });
 
 describe('model-stock', () => {
   it('orthogonal task vectors give r = 0: the base', () => {
-    expect(run('model-stock', {}, [0, 0], [[1, 0], [0, 1]])).toEqual([0, 0]);
+    expect(
+      run(
+        'model-stock',
+        {},
+        [0, 0],
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ),
+    ).toEqual([0, 0]);
   });
   it('cos = 1/√2 with N = 2: r = 2c/(1+c) = 2(√2-1); r·mean([1,0],[1,1]) = r·[1,0.5]', () => {
     const r = 2 * (Math.SQRT2 - 1);
-    close(run('model-stock', {}, [0, 0], [[1, 0], [1, 1]]), [r, r / 2]);
+    close(
+      run(
+        'model-stock',
+        {},
+        [0, 0],
+        [
+          [1, 0],
+          [1, 1],
+        ],
+      ),
+      [r, r / 2],
+    );
   });
   it('N = 3: mean of cosines versus mean of angles', () => {
     // cosines 0, 1/√2, 1/√2 -> c = √2/3, r = 3c/(1+2c); angles π/2, π/4, π/4 -> mean π/3, c = 1/2, r = 0.75
     const c = Math.SQRT2 / 3;
     const r = (3 * c) / (1 + 2 * c);
-    const e = [[1, 0], [0, 1], [1, 1]];
+    const e = [
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ];
     close(run('model-stock', {}, [0, 0], e), [(r * 2) / 3, (r * 2) / 3]);
     close(run('model-stock', { aggregate: 'angle' }, [0, 0], e), [0.5, 0.5]);
   });
   it('negative cosine: clamped to the base, or kept (r = 2c/(1+c) with c = -1/√2)', () => {
-    expect(run('model-stock', {}, [0, 0], [[1, 0], [-1, 1]])).toEqual([0, 0]);
+    expect(
+      run(
+        'model-stock',
+        {},
+        [0, 0],
+        [
+          [1, 0],
+          [-1, 1],
+        ],
+      ),
+    ).toEqual([0, 0]);
     const c = -Math.SQRT1_2;
     const r = (2 * c) / (1 + c);
-    close(run('model-stock', { negativeCos: 'keep' }, [0, 0], [[1, 0], [-1, 1]]), [0, r * 0.5], 4);
-    configError(() => run('model-stock', { negativeCos: 'keep' }, [0, 0], [[1, 0], [-1, 0]]), 'MERGE', /singular/);
+    close(
+      run(
+        'model-stock',
+        { negativeCos: 'keep' },
+        [0, 0],
+        [
+          [1, 0],
+          [-1, 1],
+        ],
+      ),
+      [0, r * 0.5],
+      4,
+    );
+    configError(
+      () =>
+        run(
+          'model-stock',
+          { negativeCos: 'keep' },
+          [0, 0],
+          [
+            [1, 0],
+            [-1, 0],
+          ],
+        ),
+      'MERGE',
+      /singular/,
+    );
   });
   it('per row (mergekit filter_wise): each row gets its own ratio', () => {
     // shape [2,2]: row 0 τ = [1,0],[0,1] -> cos 0 -> base row; row 1 τ = [1,0],[1,1] -> r = 2(√2-1), mean [1,0.5]
     const r = 2 * (Math.SQRT2 - 1);
-    const out = run('model-stock', { granularity: 'row' }, [0, 0, 0, 0], [[1, 0, 1, 0], [0, 1, 1, 1]], { shape: [2, 2] });
+    const out = run(
+      'model-stock',
+      { granularity: 'row' },
+      [0, 0, 0, 0],
+      [
+        [1, 0, 1, 0],
+        [0, 1, 1, 1],
+      ],
+      { shape: [2, 2] },
+    );
     close(out, [0, 0, r, r / 2]);
   });
   it('zero task vectors count as cos 0 (the base), never NaN', () => {
-    expect(run('model-stock', {}, [1, 2], [[1, 2], [3, 4]])).toEqual([1, 2]);
+    expect(
+      run(
+        'model-stock',
+        {},
+        [1, 2],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ),
+    ).toEqual([1, 2]);
   });
 });
 
 describe('slerp', () => {
   it('interpolates the angle: [1,0] to [0,1] at t = 1/2 and 1/3', () => {
-    close(run('slerp', { t: 0.5 }, [0, 0], [[1, 0], [0, 1]]), [Math.SQRT1_2, Math.SQRT1_2]);
+    close(
+      run(
+        'slerp',
+        { t: 0.5 },
+        [0, 0],
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ),
+      [Math.SQRT1_2, Math.SQRT1_2],
+    );
     // Ω = π/2: s0 = sin(π/3) = √3/2, s1 = sin(π/6) = 1/2
-    close(run('slerp', { t: 1 / 3 }, [0, 0], [[1, 0], [0, 1]]), [Math.sqrt(3) / 2, 0.5]);
+    close(
+      run(
+        'slerp',
+        { t: 1 / 3 },
+        [0, 0],
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ),
+      [Math.sqrt(3) / 2, 0.5],
+    );
   });
   it('falls back to linear for antipodal, parallel and zero vectors', () => {
-    expect(run('slerp', { t: 0.25 }, [0, 0], [[1, 0], [-1, 0]])).toEqual([0.5, 0]);
-    expect(run('slerp', { t: 0.5 }, [0, 0], [[1, 1], [3, 3]])).toEqual([2, 2]);
-    expect(run('slerp', { t: 0.5 }, [0, 0], [[0, 0], [2, 2]])).toEqual([1, 1]);
+    expect(
+      run(
+        'slerp',
+        { t: 0.25 },
+        [0, 0],
+        [
+          [1, 0],
+          [-1, 0],
+        ],
+      ),
+    ).toEqual([0.5, 0]);
+    expect(
+      run(
+        'slerp',
+        { t: 0.5 },
+        [0, 0],
+        [
+          [1, 1],
+          [3, 3],
+        ],
+      ),
+    ).toEqual([2, 2]);
+    expect(
+      run(
+        'slerp',
+        { t: 0.5 },
+        [0, 0],
+        [
+          [0, 0],
+          [2, 2],
+        ],
+      ),
+    ).toEqual([1, 1]);
   });
   it('t = 0 and 1 return the endpoints exactly; task-vector space adds θ0 back', () => {
-    expect(run('slerp', { t: 0 }, [0, 0], [[0.1, 3], [7, 0.3]])).toEqual([Math.fround(0.1), 3]);
-    expect(run('slerp', { t: 1 }, [0, 0], [[0.1, 3], [7, 0.3]])).toEqual([7, Math.fround(0.3)]);
-    close(run('slerp', { t: 0.5, space: 'task-vectors' }, [1, 1], [[2, 1], [1, 2]]), [1 + Math.SQRT1_2, 1 + Math.SQRT1_2]);
+    expect(
+      run(
+        'slerp',
+        { t: 0 },
+        [0, 0],
+        [
+          [0.1, 3],
+          [7, 0.3],
+        ],
+      ),
+    ).toEqual([Math.fround(0.1), 3]);
+    expect(
+      run(
+        'slerp',
+        { t: 1 },
+        [0, 0],
+        [
+          [0.1, 3],
+          [7, 0.3],
+        ],
+      ),
+    ).toEqual([7, Math.fround(0.3)]);
+    close(
+      run(
+        'slerp',
+        { t: 0.5, space: 'task-vectors' },
+        [1, 1],
+        [
+          [2, 1],
+          [1, 2],
+        ],
+      ),
+      [1 + Math.SQRT1_2, 1 + Math.SQRT1_2],
+    );
   });
   it('takes exactly two experts and t in [0, 1]', () => {
     configError(() => getTechnique('slerp').parse({ t: 1.5 }), 'CONFIG', /slerp: t must be in \[0, 1\]/);
@@ -330,8 +599,17 @@ describe('random-selection', () => {
   });
   it('the technique picks with counter draws keyed by the tensor rng: θ0 + λ·pick', () => {
     const base = [1, 1, 1, 1, 1];
-    const experts = [[2, 2, 2, 2, 2], [3, 3, 3, 3, 3], [0, 0, 0, 0, 0]];
-    const pick = randomPickByKey(Float32Array.from(base), experts.map((e) => Float32Array.from(e)), [1, 1, 1], counterKey(tensorRng(0, 'w')));
+    const experts = [
+      [2, 2, 2, 2, 2],
+      [3, 3, 3, 3, 3],
+      [0, 0, 0, 0, 0],
+    ];
+    const pick = randomPickByKey(
+      Float32Array.from(base),
+      experts.map((e) => Float32Array.from(e)),
+      [1, 1, 1],
+      counterKey(tensorRng(0, 'w')),
+    );
     expect(run('random-selection', { lambda: 2 }, base, experts)).toEqual([...pick].map((d) => 1 + 2 * d));
   });
   it('rejects negative or all-zero weights', () => {

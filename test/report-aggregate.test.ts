@@ -49,11 +49,19 @@ describe('mode and settings', () => {
   });
 
   it('focus technique: the most used one; on a tie weighted averaging (any spelling), not the first name', () => {
-    const grid = (names: string[]) => names.flatMap((technique, i) => [run({ run_id: `${i}a`, technique }), run({ run_id: `${i}b`, technique })]);
+    const grid = (names: string[]) =>
+      names.flatMap((technique, i) => [run({ run_id: `${i}a`, technique }), run({ run_id: `${i}b`, technique })]);
     expect(focusTechnique(grid(['breadcrumbs', 'ties', 'weighted-average']))).toBe('weighted-average');
     expect(focusTechnique(grid(['breadcrumbs', 'linear']))).toBe('linear');
     expect(focusTechnique(grid(['breadcrumbs', 'ties']))).toBe('breadcrumbs');
-    expect(focusTechnique([...grid(['weighted-average']), run({ run_id: 'x', technique: 'ties' }), run({ run_id: 'y', technique: 'ties' }), run({ run_id: 'z', technique: 'ties' })])).toBe('ties');
+    expect(
+      focusTechnique([
+        ...grid(['weighted-average']),
+        run({ run_id: 'x', technique: 'ties' }),
+        run({ run_id: 'y', technique: 'ties' }),
+        run({ run_id: 'z', technique: 'ties' }),
+      ]),
+    ).toBe('ties');
   });
 
   it('main setting = the param/T combination with the most runs; scaling axes = numeric settings that vary', () => {
@@ -69,13 +77,32 @@ describe('mode and settings', () => {
     expect(scalingAxes(withParamT)).toEqual(['param_d', 'T']);
   });
 
-  it('a baseline\'s own batch mix (the multitask oracle\'s) neither moves it out of the main setting nor makes a scaling axis', () => {
-    const rep = { param_d: '16', param_replay_pretrain: '0.33', param_replay_current: '0.34', param_replay_buffer: '0.33' };
+  it("a baseline's own batch mix (the multitask oracle's) neither moves it out of the main setting nor makes a scaling axis", () => {
+    const rep = {
+      param_d: '16',
+      param_replay_pretrain: '0.33',
+      param_replay_current: '0.34',
+      param_replay_buffer: '0.33',
+    };
     const runs = [
       run({ run_id: 'a', params: rep }),
       run({ run_id: 'b', params: rep, method: 'finetune' }),
-      run({ run_id: 'm', params: { ...rep, param_replay_current: '0.67', param_replay_buffer: '0' }, method: 'multitask', init: '-', deploy: '-', technique: '-' }),
-      run({ run_id: 'z', params: { ...rep, param_d: '32' }, method: 'zeroshot', init: '-', deploy: '-', technique: '-' }),
+      run({
+        run_id: 'm',
+        params: { ...rep, param_replay_current: '0.67', param_replay_buffer: '0' },
+        method: 'multitask',
+        init: '-',
+        deploy: '-',
+        technique: '-',
+      }),
+      run({
+        run_id: 'z',
+        params: { ...rep, param_d: '32' },
+        method: 'zeroshot',
+        init: '-',
+        deploy: '-',
+        technique: '-',
+      }),
     ];
     expect(mainSettingRuns(runs).map((r) => r.run_id)).toEqual(['a', 'b', 'm']);
     expect(scalingAxes(runs)).toEqual(['param_d']);
@@ -105,34 +132,49 @@ describe('methodPoints', () => {
     ]);
   });
 
-  fcTest.prop([fc.array(fc.tuple(fc.constantFrom('m1', 'm2', 'm3'), fc.constantFrom('wa', 'ties'), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 30 })])(
-    'points are group means: the run-weighted mean of point GMs equals the mean GM of all runs',
-    (rows) => {
-      const runs = rows.map(([method, technique, gm], i) => run({ run_id: String(i), method, technique, gm, seed: i }));
-      const pts = methodPoints(runs);
-      const counts = pts.map((p) => runs.filter((r) => r.method === p.method && r.technique === p.technique).length);
-      expect(counts.reduce((s, c) => s + c, 0)).toBe(runs.length);
-      const weighted = pts.reduce((s, p, i) => s + p.gm * counts[i], 0) / runs.length;
-      expect(weighted).toBeCloseTo(runs.reduce((s, r) => s + r.gm!, 0) / runs.length, 9);
-      for (const p of pts) {
-        expect(p.gm).toBeGreaterThanOrEqual(0);
-        expect(p.gm).toBeLessThanOrEqual(1 + 1e-12);
-      }
-    },
-  );
+  fcTest.prop([
+    fc.array(
+      fc.tuple(
+        fc.constantFrom('m1', 'm2', 'm3'),
+        fc.constantFrom('wa', 'ties'),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+      ),
+      { minLength: 1, maxLength: 30 },
+    ),
+  ])('points are group means: the run-weighted mean of point GMs equals the mean GM of all runs', (rows) => {
+    const runs = rows.map(([method, technique, gm], i) => run({ run_id: String(i), method, technique, gm, seed: i }));
+    const pts = methodPoints(runs);
+    const counts = pts.map((p) => runs.filter((r) => r.method === p.method && r.technique === p.technique).length);
+    expect(counts.reduce((s, c) => s + c, 0)).toBe(runs.length);
+    const weighted = pts.reduce((s, p, i) => s + p.gm * counts[i], 0) / runs.length;
+    expect(weighted).toBeCloseTo(runs.reduce((s, r) => s + r.gm!, 0) / runs.length, 9);
+    for (const p of pts) {
+      expect(p.gm).toBeGreaterThanOrEqual(0);
+      expect(p.gm).toBeLessThanOrEqual(1 + 1e-12);
+    }
+  });
 
   it('leaves out runs whose A_ZS / GM are blank (streams without zero-shot tasks)', () => {
-    const pts = methodPoints([run({ run_id: 'a', a_zs: null, gm: null }), run({ run_id: 'b', technique: 'ties', gm: 0.4 })]);
+    const pts = methodPoints([
+      run({ run_id: 'a', a_zs: null, gm: null }),
+      run({ run_id: 'b', technique: 'ties', gm: 0.4 }),
+    ]);
     expect(pts.map((p) => p.technique)).toEqual(['ties']);
-    expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: 0.1, a_ka: 0.2 })])!.run_id).toBe('b');
+    expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: 0.1, a_ka: 0.2 })])!.run_id).toBe(
+      'b',
+    );
     // No GM anywhere: the best run is the one with the highest A_KA.
-    expect(bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: null, a_ka: 0.2 })])!.run_id).toBe('a');
+    expect(
+      bestRun([run({ run_id: 'a', gm: null, a_ka: 0.9 }), run({ run_id: 'b', gm: null, a_ka: 0.2 })])!.run_id,
+    ).toBe('a');
   });
 
   it('says when every run ties, so no run is called the best', () => {
     expect(runsTie([run({ run_id: 'a', gm: 0.5 }), run({ run_id: 'b', gm: 0.5 })])).toBe('gm');
     expect(runsTie([run({ run_id: 'a', gm: 0.5 }), run({ run_id: 'b', gm: 0.6 })])).toBeUndefined();
-    expect(runsTie([run({ run_id: 'a', gm: null, a_ka: 0.7 }), run({ run_id: 'b', gm: null, a_ka: 0.7 })])).toBe('a_ka');
+    expect(runsTie([run({ run_id: 'a', gm: null, a_ka: 0.7 }), run({ run_id: 'b', gm: null, a_ka: 0.7 })])).toBe(
+      'a_ka',
+    );
     expect(runsTie([run({ run_id: 'a', gm: 0.5 })])).toBeUndefined();
   });
 });
@@ -188,7 +230,12 @@ describe('curves, runs chosen for heat maps, scaling', () => {
   it('best run ignores baselines; Best-in-TIME is ema_paint with the focus technique, lowest seed', () => {
     expect(bestRun(runs)!.run_id).toBe('et');
     expect(bestInTimeRun(runs, 'weighted_average')!.run_id).toBe('e0');
-    expect(bestInTimeRun(runs.filter((r) => r.method !== 'ema_paint'), 'weighted_average')).toBeUndefined();
+    expect(
+      bestInTimeRun(
+        runs.filter((r) => r.method !== 'ema_paint'),
+        'weighted_average',
+      ),
+    ).toBeUndefined();
   });
 
   it('scaling holds the other varying settings at their most common value', () => {

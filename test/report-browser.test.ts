@@ -13,14 +13,21 @@ import { describe, expect, it } from 'vitest';
 import { generateReport } from '../src/report/index.js';
 import { makeFixture, writeFixture } from './report-fixture.js';
 
-const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/lib/chromium/chromium'];
+const CANDIDATES = [
+  process.env.CHROMIUM_PATH,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/lib/chromium/chromium',
+];
 const executable = CANDIDATES.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
 const required = process.env.TIME_MERGE_REQUIRE_BROWSER === '1';
 const skip = process.env.TIME_MERGE_SKIP_BROWSER === '1' || (executable === undefined && !required);
 if (skip) {
   console.warn(
     'report-browser: SKIPPED (' +
-      (executable === undefined ? 'no chromium found: install Debian chromium or set CHROMIUM_PATH' : 'TIME_MERGE_SKIP_BROWSER=1') +
+      (executable === undefined
+        ? 'no chromium found: install Debian chromium or set CHROMIUM_PATH'
+        : 'TIME_MERGE_SKIP_BROWSER=1') +
       ')',
   );
 }
@@ -61,7 +68,9 @@ describe.skipIf(skip)('report.html in headless chromium', () => {
       await page.goto(pathToFileURL(out.html).href, { waitUntil: 'load' });
 
       // Every inline figure has a real size on the page (laid out, not collapsed or broken).
-      const sizes = await page.$$eval('figure svg', (svgs) => svgs.map((s) => s.getBoundingClientRect()).map((r) => [r.width, r.height]));
+      const sizes = await page.$$eval('figure svg', (svgs) =>
+        svgs.map((s) => s.getBoundingClientRect()).map((r) => [r.width, r.height]),
+      );
       expect(sizes).toHaveLength(drawn);
       for (const [w, h] of sizes) {
         expect(w).toBeGreaterThan(100);

@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeTinyClipTree, TINY_STUDY_COMMON } from './tiny-clip-tree.js';
 
 const run = promisify(execFile);
-const cli = (args: string[]) => run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
+const cli = (args: string[]) =>
+  run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
 let root: string | undefined;
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });

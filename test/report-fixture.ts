@@ -56,15 +56,39 @@ const RUN_HEADER =
 export function makeFixture(seed = 'report-fixture'): Fixture {
   const rng = seedrandom(seed);
   const runs: FixtureRun[] = [];
-  const add = (method: string, init: string, deploy: string, technique: string, ka: number, zs: number, s: number, T: number, d: number): void => {
+  const add = (
+    method: string,
+    init: string,
+    deploy: string,
+    technique: string,
+    ka: number,
+    zs: number,
+    s: number,
+    T: number,
+    d: number,
+  ): void => {
     const a_ka = clamp(ka + (rng() - 0.5) * 0.04);
     const a_zs = clamp(zs + (rng() - 0.5) * 0.04);
-    runs.push({ run_id: `${method}-${technique}-d${d}-T${T}-s${s}`, method, init, deploy, technique, seed: s, T, d, a_ka, a_zs, gm: Math.sqrt(a_ka * a_zs) });
+    runs.push({
+      run_id: `${method}-${technique}-d${d}-T${T}-s${s}`,
+      method,
+      init,
+      deploy,
+      technique,
+      seed: s,
+      T,
+      d,
+      a_ka,
+      a_zs,
+      gm: Math.sqrt(a_ka * a_zs),
+    });
   };
   const sizeGain = (d: number): number => 0.05 * Math.log2(d / MAIN.d);
   for (const s of SEEDS) {
     for (const p of PROTOCOLS) {
-      TECHNIQUES.forEach((t, ti) => add(p.method, p.init, p.deploy, t, p.quality + 0.01 * ti, 0.66 - 0.02 * ti, s, MAIN.T, MAIN.d));
+      TECHNIQUES.forEach((t, ti) =>
+        add(p.method, p.init, p.deploy, t, p.quality + 0.01 * ti, 0.66 - 0.02 * ti, s, MAIN.T, MAIN.d),
+      );
     }
     add('finetune', 'last', 'last', '-', 0.6, 0.44, s, MAIN.T, MAIN.d);
     for (const b of BASELINES) add(b.method, '-', '-', '-', b.ka, b.zs, s, MAIN.T, MAIN.d);
@@ -79,7 +103,29 @@ export function makeFixture(seed = 'report-fixture'): Fixture {
   }
 
   const runLines = runs.map((r) =>
-    [r.run_id, 'fixture', r.method, r.init, r.deploy, r.technique, r.seed, r.T, r.a_ka, r.a_zs, r.gm, 0.1, -0.1, 0.02, 400 * r.T, 0.5, 1000, 2000, 3.5, r.d, 100].join(','),
+    [
+      r.run_id,
+      'fixture',
+      r.method,
+      r.init,
+      r.deploy,
+      r.technique,
+      r.seed,
+      r.T,
+      r.a_ka,
+      r.a_zs,
+      r.gm,
+      0.1,
+      -0.1,
+      0.02,
+      400 * r.T,
+      0.5,
+      1000,
+      2000,
+      3.5,
+      r.d,
+      100,
+    ].join(','),
   );
   const stepLines: string[] = [];
   const matrixLines: string[] = [];
@@ -88,31 +134,82 @@ export function makeFixture(seed = 'report-fixture'): Fixture {
       // Knowledge grows towards the final value; retention decays towards it from the base model's 0.7.
       const ka = 0.3 + ((r.a_ka - 0.3) * t) / r.T;
       const zs = 0.7 + ((r.a_zs - 0.7) * t) / r.T;
-      stepLines.push([r.run_id, t, ka, zs, Math.sqrt(ka * zs), t === 0 ? 0 : 400, 1.5, 0.01, 0.2, 1000, 2000].join(','));
+      stepLines.push(
+        [r.run_id, t, ka, zs, Math.sqrt(ka * zs), t === 0 ? 0 : 400, 1.5, 0.01, 0.2, 1000, 2000].join(','),
+      );
       for (let j = 0; j < ADAPTATION_TASKS + ZEROSHOT_TASKS; j++) {
         const adaptation = j < ADAPTATION_TASKS;
         const score = adaptation ? (j < t ? r.a_ka + 0.05 * (j - t + 1) : 0.25) : r.a_zs;
-        matrixLines.push([r.run_id, t, j, adaptation ? `task-${j}` : `zs-${j - ADAPTATION_TASKS}`, adaptation ? 'adaptation' : 'zeroshot', clamp(score)].join(','));
+        matrixLines.push(
+          [
+            r.run_id,
+            t,
+            j,
+            adaptation ? `task-${j}` : `zs-${j - ADAPTATION_TASKS}`,
+            adaptation ? 'adaptation' : 'zeroshot',
+            clamp(score),
+          ].join(','),
+        );
       }
     }
   }
 
   // The two-expert technique suite: one horizon only, so no curve.
-  const benchLines: string[] = TECHNIQUES.map((t) => ['technique', t, '-', 2, 1_000_000, '', 0.01, '', 8e6, 4e6, 2, 0.3, 200, 6].join(','));
+  const benchLines: string[] = TECHNIQUES.map((t) =>
+    ['technique', t, '-', 2, 1_000_000, '', 0.01, '', 8e6, 4e6, 2, 0.3, 200, 6].join(','),
+  );
   for (const params of [1_000_000, 10_000_000]) {
     for (const experts of [2, 4, 8, 16]) {
       for (const technique of ['weighted_average', 'ties']) {
         const merge = (params / 1e8) * experts * (technique === 'ties' ? 3 : 1);
-        benchLines.push(['merge', technique, '-', experts, params, 0.01, merge, 0.01, params * 4 * (experts + 1), params * 4, 2.5, 0.4, 300, 6].join(','));
+        benchLines.push(
+          [
+            'merge',
+            technique,
+            '-',
+            experts,
+            params,
+            0.01,
+            merge,
+            0.01,
+            params * 4 * (experts + 1),
+            params * 4,
+            2.5,
+            0.4,
+            300,
+            6,
+          ].join(','),
+        );
       }
-      benchLines.push(['deploy', 'weighted_average', 'ema', experts, params, 0.01, (params / 1e8) * 2, 0.01, params * 8, params * 4, 3, 0.5, 250, 6].join(','));
+      benchLines.push(
+        [
+          'deploy',
+          'weighted_average',
+          'ema',
+          experts,
+          params,
+          0.01,
+          (params / 1e8) * 2,
+          0.01,
+          params * 8,
+          params * 4,
+          3,
+          0.5,
+          250,
+          6,
+        ].join(','),
+      );
     }
   }
 
   return {
     runs,
     runsCsv: [RUN_HEADER, ...runLines].join('\n') + '\n',
-    stepsCsv: ['run_id,step,a_ka,a_zs,gm,train_steps,train_seconds,merge_seconds,eval_seconds,bytes_read,bytes_stored', ...stepLines].join('\n') + '\n',
+    stepsCsv:
+      [
+        'run_id,step,a_ka,a_zs,gm,train_steps,train_seconds,merge_seconds,eval_seconds,bytes_read,bytes_stored',
+        ...stepLines,
+      ].join('\n') + '\n',
     matrixCsv: ['run_id,step,task_index,task_id,role,score', ...matrixLines].join('\n') + '\n',
     benchCsv:
       [
@@ -132,7 +229,10 @@ export function writeFixture(dir: string, fixture: Fixture, options: { bench?: b
   writeFileSync(path.join(dir, 'runs.csv'), fixture.runsCsv);
   writeFileSync(path.join(dir, 'steps.csv'), fixture.stepsCsv);
   writeFileSync(path.join(dir, 'matrix.csv'), fixture.matrixCsv);
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ study: 'fixture-study', seeds: [...SEEDS], version: '0.1.0' }));
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ study: 'fixture-study', seeds: [...SEEDS], version: '0.1.0' }),
+  );
   writeFileSync(path.join(dir, 'findings.md'), '# Findings\n\nema_paint has the highest GM (made-up numbers).\n');
   if (options.bench !== false) {
     mkdirSync(path.join(dir, 'bench'), { recursive: true });
@@ -164,7 +264,13 @@ export function writeShards(dir: string, fixture: Fixture, n: number, options: {
     const suffix = `.shard-${i + 1}-of-${n}`;
     writeFileSync(path.join(dir, `runs${suffix}.csv`), [runs.header, ...runs.lines.filter(mine)].join('\n') + '\n');
     writeFileSync(path.join(dir, `steps${suffix}.csv`), [steps.header, ...steps.lines.filter(mine)].join('\n') + '\n');
-    writeFileSync(path.join(dir, `matrix${suffix}.csv`), [matrix.header, ...matrix.lines.filter(mine)].join('\n') + '\n');
+    writeFileSync(
+      path.join(dir, `matrix${suffix}.csv`),
+      [matrix.header, ...matrix.lines.filter(mine)].join('\n') + '\n',
+    );
   }
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ study: 'fixture-study', seeds: [...SEEDS], version: '0.1.0' }));
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ study: 'fixture-study', seeds: [...SEEDS], version: '0.1.0' }),
+  );
 }

@@ -49,7 +49,10 @@ describe('parseCsv', () => {
     expect(parseCsvRecords('a,b\n')).toEqual([['a', 'b']]);
     expect(parseCsvRecords('a,b\n\n1,2\r\n')).toEqual([['a', 'b'], [''], ['1', '2']]);
     expect(parseCsvRecords('a,"b\n"\n')).toEqual([['a', 'b\n']]);
-    expect(csvObjects('a,b\n1\n"x,y",2\n')).toEqual([{ a: '1', b: '' }, { a: 'x,y', b: '2' }]);
+    expect(csvObjects('a,b\n1\n"x,y",2\n')).toEqual([
+      { a: '1', b: '' },
+      { a: 'x,y', b: '2' },
+    ]);
     expectError(() => parseCsvRecords('a,b"c\n', 'stray.csv'), 'DATA', 'stray.csv', 'stray quote');
   });
 
@@ -137,7 +140,10 @@ describe('loadResults', () => {
     const a = loadResults(long);
     expect(a.matrix.length).toBeGreaterThan(0);
     expect(loadResults(wide).matrix).toEqual(a.matrix);
-    writeFileSync(path.join(wide, 'matrix.csv'), ['run_id,step,' + columns.join(','), ...lines.slice(0, 2), lines[2].replace(/,[^,]+$/, ',x')].join('\n') + '\n');
+    writeFileSync(
+      path.join(wide, 'matrix.csv'),
+      ['run_id,step,' + columns.join(','), ...lines.slice(0, 2), lines[2].replace(/,[^,]+$/, ',x')].join('\n') + '\n',
+    );
     expectError(() => loadResults(wide), 'DATA', 'matrix.csv', 'data row 3', `"${columns.at(-1)}"`);
   });
 
@@ -148,25 +154,33 @@ describe('loadResults', () => {
     // Shard 2 repeats the first run; give it a different GM.
     const file = path.join(dir, 'runs.shard-2-of-2.csv');
     writeFileSync(file, readFileSync(file, 'utf8').replace(String(first.gm), '0.123'));
-    expectError(() => loadResults(dir), 'DATA', `run_id ${first.run_id}`, 'runs.shard-1-of-2.csv', 'runs.shard-2-of-2.csv', 'gm=');
+    expectError(
+      () => loadResults(dir),
+      'DATA',
+      `run_id ${first.run_id}`,
+      'runs.shard-1-of-2.csv',
+      'runs.shard-2-of-2.csv',
+      'gm=',
+    );
   });
 
-  fcTest.prop([fc.integer({ min: 1, max: 4 }), fc.infiniteStream(fc.nat()), fc.array(fc.nat(), { maxLength: 5 })], { numRuns: 12 })(
-    'any assignment of runs to shards, with repeats, loads as the unsharded folder',
-    (shards, choices, repeats) => {
-      const dir = fresh();
-      mkdirSync(dir);
-      const header = fixture.runsCsv.split('\n')[0];
-      const lines = fixture.runsCsv.trimEnd().split('\n').slice(1);
-      const it = choices[Symbol.iterator]();
-      const byShard: string[][] = Array.from({ length: shards }, () => []);
-      for (const line of lines) byShard[it.next().value % shards].push(line);
-      for (const r of repeats) byShard[r % shards].push(lines[r % lines.length]);
-      byShard.forEach((ls, i) => writeFileSync(path.join(dir, `runs.shard-${i + 1}-of-${shards}.csv`), [header, ...ls].join('\n') + '\n'));
-      writeFileSync(path.join(dir, 'runs.csv'), header + '\n');
-      const whole = fresh();
-      writeFixture(whole, fixture, { bench: false });
-      expect(loadResults(dir).runs).toEqual(loadResults(whole).runs);
-    },
-  );
+  fcTest.prop([fc.integer({ min: 1, max: 4 }), fc.infiniteStream(fc.nat()), fc.array(fc.nat(), { maxLength: 5 })], {
+    numRuns: 12,
+  })('any assignment of runs to shards, with repeats, loads as the unsharded folder', (shards, choices, repeats) => {
+    const dir = fresh();
+    mkdirSync(dir);
+    const header = fixture.runsCsv.split('\n')[0];
+    const lines = fixture.runsCsv.trimEnd().split('\n').slice(1);
+    const it = choices[Symbol.iterator]();
+    const byShard: string[][] = Array.from({ length: shards }, () => []);
+    for (const line of lines) byShard[it.next().value % shards].push(line);
+    for (const r of repeats) byShard[r % shards].push(lines[r % lines.length]);
+    byShard.forEach((ls, i) =>
+      writeFileSync(path.join(dir, `runs.shard-${i + 1}-of-${shards}.csv`), [header, ...ls].join('\n') + '\n'),
+    );
+    writeFileSync(path.join(dir, 'runs.csv'), header + '\n');
+    const whole = fresh();
+    writeFixture(whole, fixture, { bench: false });
+    expect(loadResults(dir).runs).toEqual(loadResults(whole).runs);
+  });
 });

@@ -10,7 +10,19 @@ import type { Study } from '../src/study/types.js';
 const tiny: Study = {
   name: 'tiny',
   description: 'a tiny study for tests',
-  stream: { T: 2, datasets: 2, stepsPerTask: 6, pretrainSteps: 80, zeroshotTasks: 1, d: 8, k: 4, m: 3, trainPerClass: 4, testPerClass: 2, classesPerTask: 2 },
+  stream: {
+    T: 2,
+    datasets: 2,
+    stepsPerTask: 6,
+    pretrainSteps: 80,
+    zeroshotTasks: 1,
+    d: 8,
+    k: 4,
+    m: 3,
+    trainPerClass: 4,
+    testPerClass: 2,
+    classesPerTask: 2,
+  },
   methods: ['finetune', 'offline_merge'],
   techniques: [{ name: 'weighted-average' }],
   seeds: [0],
@@ -30,7 +42,8 @@ describe('a results folder holding one study both sharded and unsharded', () => 
     dirs.push(whole, parts);
     await runStudy(tiny, { out: whole, workers: 1 });
     for (const i of [1, 2]) await runStudy(tiny, { out: parts, workers: 1, shard: { index: i, count: 2 } });
-    for (const f of readdirSync(parts).filter((n) => /\.shard-\d-of-2\.csv$/.test(n))) copyFileSync(join(parts, f), join(whole, f));
+    for (const f of readdirSync(parts).filter((n) => /\.shard-\d-of-2\.csv$/.test(n)))
+      copyFileSync(join(parts, f), join(whole, f));
     // Make the timings surely differ between the two executions.
     const shardRuns = join(whole, 'runs.shard-1-of-2.csv');
     const text = readFileSync(shardRuns, 'utf8');
@@ -38,8 +51,21 @@ describe('a results folder holding one study both sharded and unsharded', () => 
     const wall = header.indexOf('wall_seconds');
     expect(wall).toBeGreaterThanOrEqual(0);
     const bump = (t: string, col: number, value: (old: string) => string) =>
-      t.split('\n').map((line, k) => (k === 0 || line === '' ? line : line.split(',').map((c, j) => (j === col ? value(c) : c)).join(','))).join('\n');
-    writeFileSync(shardRuns, bump(text, wall, (c) => String(Number(c) + 123.5)));
+      t
+        .split('\n')
+        .map((line, k) =>
+          k === 0 || line === ''
+            ? line
+            : line
+                .split(',')
+                .map((c, j) => (j === col ? value(c) : c))
+                .join(','),
+        )
+        .join('\n');
+    writeFileSync(
+      shardRuns,
+      bump(text, wall, (c) => String(Number(c) + 123.5)),
+    );
     const combined = loadResults(whole);
     const alone = loadResults(parts);
     expect(combined.runs.map((r) => r.run_id)).toEqual(alone.runs.map((r) => r.run_id));
@@ -47,7 +73,12 @@ describe('a results folder holding one study both sharded and unsharded', () => 
     // A result column that differs is still refused, naming both files.
     const ka = header.indexOf('a_ka');
     expect(ka).toBeGreaterThanOrEqual(0);
-    writeFileSync(shardRuns, bump(text, ka, (c) => String(Number(c) + 1)));
-    expect(() => loadResults(whole)).toThrow(/conflicting duplicate rows for run_id .*: .*runs\.csv has a_ka=.*runs\.shard-1-of-2\.csv has a_ka=/);
+    writeFileSync(
+      shardRuns,
+      bump(text, ka, (c) => String(Number(c) + 1)),
+    );
+    expect(() => loadResults(whole)).toThrow(
+      /conflicting duplicate rows for run_id .*: .*runs\.csv has a_ka=.*runs\.shard-1-of-2\.csv has a_ka=/,
+    );
   }, 60_000);
 });

@@ -9,13 +9,24 @@ import { placeLabels } from '../src/report/figures/plane.js';
 import { markdownToHtml } from '../src/report/markdown.js';
 import { generateReport, type ReportOutput } from '../src/report/index.js';
 import { markItems, normalizeSvgIds, parseXml, prefixSvgIds, type XmlElement } from '../src/report/svg.js';
-import { ADAPTATION_TASKS, BASELINES, MAIN, makeFixture, PROTOCOLS, TECHNIQUES, writeFixture, writeShards, ZEROSHOT_TASKS } from './report-fixture.js';
+import {
+  ADAPTATION_TASKS,
+  BASELINES,
+  MAIN,
+  makeFixture,
+  PROTOCOLS,
+  TECHNIQUES,
+  writeFixture,
+  writeShards,
+  ZEROSHOT_TASKS,
+} from './report-fixture.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'report-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const fixture = makeFixture();
 
-const svgOf = (dir: string, name: string): XmlElement => parseXml(readFileSync(path.join(dir, 'figures', `${name}.svg`), 'utf8'), name);
+const svgOf = (dir: string, name: string): XmlElement =>
+  parseXml(readFileSync(path.join(dir, 'figures', `${name}.svg`), 'utf8'), name);
 
 describe('report from a full results folder', () => {
   const dir = path.join(root, 'full');
@@ -27,7 +38,16 @@ describe('report from a full results folder', () => {
 
   it('draws every figure as SVG and PNG and skips none', () => {
     expect(out.skipped).toEqual([]);
-    const names = ['plane', 'gm-over-time', 'matrix-best', 'matrix-ema_paint', 'spread', 'scaling-d', 'scaling-T', 'bench-cost'];
+    const names = [
+      'plane',
+      'gm-over-time',
+      'matrix-best',
+      'matrix-ema_paint',
+      'spread',
+      'scaling-d',
+      'scaling-T',
+      'bench-cost',
+    ];
     for (const n of names) {
       expect(out.figures).toContain(path.join(dir, 'figures', `${n}.svg`));
       expect(out.figures).toContain(path.join(dir, 'figures', `${n}.png`));
@@ -143,7 +163,14 @@ describe('report edge cases', () => {
     }
     const out = await generateReport(dir);
     expect(out.figures).toEqual([]);
-    expect(out.skipped.map((s) => s.name)).toEqual(['plane', 'gm-over-time', 'matrix', 'spread', 'scaling', 'bench-cost']);
+    expect(out.skipped.map((s) => s.name)).toEqual([
+      'plane',
+      'gm-over-time',
+      'matrix',
+      'spread',
+      'scaling',
+      'bench-cost',
+    ]);
     expect(readFileSync(out.html, 'utf8')).toContain('0 runs');
   });
 
@@ -153,15 +180,33 @@ describe('report edge cases', () => {
     const blank = (file: string, columns: string[]): void => {
       const [header, ...lines] = readFileSync(file, 'utf8').trimEnd().split('\n');
       const idx = columns.map((c) => header.split(',').indexOf(c));
-      const rows = lines.map((l) => l.split(',').map((v, i) => (idx.includes(i) ? '' : v)).join(','));
+      const rows = lines.map((l) =>
+        l
+          .split(',')
+          .map((v, i) => (idx.includes(i) ? '' : v))
+          .join(','),
+      );
       writeFileSync(file, [header, ...rows].join('\n') + '\n');
     };
     blank(path.join(dir, 'runs.csv'), ['a_zs', 'gm']);
     blank(path.join(dir, 'steps.csv'), ['a_zs', 'gm']);
     const matrix = path.join(dir, 'matrix.csv');
-    writeFileSync(matrix, readFileSync(matrix, 'utf8').split('\n').filter((l) => !l.includes(',zeroshot,')).join('\n'));
+    writeFileSync(
+      matrix,
+      readFileSync(matrix, 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes(',zeroshot,'))
+        .join('\n'),
+    );
     const out = await generateReport(dir);
-    expect(out.skipped.map((s) => s.name)).toEqual(['plane', 'gm-over-time', 'spread', 'scaling-d', 'scaling-T', 'bench-cost']);
+    expect(out.skipped.map((s) => s.name)).toEqual([
+      'plane',
+      'gm-over-time',
+      'spread',
+      'scaling-d',
+      'scaling-T',
+      'bench-cost',
+    ]);
     // Best by A_KA when there is no GM: ema_paint [magmax] at the main setting has the highest A_KA.
     const svg = svgOf(dir, 'matrix-best');
     expect(markItems(svg, 'cells')).toHaveLength(MAIN.T * ADAPTATION_TASKS);
@@ -193,7 +238,8 @@ describe('report edge cases', () => {
     const b = await generateReport(sharded, { outDir: path.join(root, 'sharded-out') });
     expect(b.figures.map((f) => path.basename(f))).toEqual(a.figures.map((f) => path.basename(f)));
     for (const f of a.figures.filter((x) => x.endsWith('.svg'))) {
-      const same = readFileSync(path.join(root, 'sharded-out', 'figures', path.basename(f)), 'utf8') === readFileSync(f, 'utf8');
+      const same =
+        readFileSync(path.join(root, 'sharded-out', 'figures', path.basename(f)), 'utf8') === readFileSync(f, 'utf8');
       expect(same, `${path.basename(f)} differs between sharded and unsharded results`).toBe(true);
     }
   });
@@ -215,7 +261,8 @@ describe('report edge cases', () => {
   });
 
   it('renders the markdown of findings.md (headings, lists, tables, inline code) with everything escaped', () => {
-    const md = '# Findings: x\n\nGM is **high** for `ema_paint`\nacross seeds.\n\n- one <b>\n- two\n\n| a | b |\n|---|---|\n| 1 | <script> |\n';
+    const md =
+      '# Findings: x\n\nGM is **high** for `ema_paint`\nacross seeds.\n\n- one <b>\n- two\n\n| a | b |\n|---|---|\n| 1 | <script> |\n';
     expect(markdownToHtml(md)).toBe(
       [
         '<h3>Findings: x</h3>',
@@ -227,9 +274,14 @@ describe('report edge cases', () => {
   });
 
   it('prefixSvgIds and normalizeSvgIds rewrite ids and their references together', () => {
-    const svg = '<svg><g clip-path="url(#clip9)"/><g clip-path="url(#clip7)"><use href="#clip9"/></g><defs><clipPath id="clip7"/><clipPath id="clip9"/></defs></svg>';
-    expect(prefixSvgIds(svg, 'f')).toBe('<svg><g clip-path="url(#f-clip9)"/><g clip-path="url(#f-clip7)"><use href="#f-clip9"/></g><defs><clipPath id="f-clip7"/><clipPath id="f-clip9"/></defs></svg>');
-    expect(normalizeSvgIds(svg)).toBe('<svg><g clip-path="url(#c2)"/><g clip-path="url(#c1)"><use href="#c2"/></g><defs><clipPath id="c1"/><clipPath id="c2"/></defs></svg>');
+    const svg =
+      '<svg><g clip-path="url(#clip9)"/><g clip-path="url(#clip7)"><use href="#clip9"/></g><defs><clipPath id="clip7"/><clipPath id="clip9"/></defs></svg>';
+    expect(prefixSvgIds(svg, 'f')).toBe(
+      '<svg><g clip-path="url(#f-clip9)"/><g clip-path="url(#f-clip7)"><use href="#f-clip9"/></g><defs><clipPath id="f-clip7"/><clipPath id="f-clip9"/></defs></svg>',
+    );
+    expect(normalizeSvgIds(svg)).toBe(
+      '<svg><g clip-path="url(#c2)"/><g clip-path="url(#c1)"><use href="#c2"/></g><defs><clipPath id="c1"/><clipPath id="c2"/></defs></svg>',
+    );
   });
 
   it('parseXml rejects malformed SVG', () => {

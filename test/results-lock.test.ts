@@ -26,11 +26,19 @@ describe('results folder lock', () => {
       expect(holder).toMatchObject({ pid: process.pid, host: hostname() });
       await expect(withResultsLock(folder, async () => 1)).rejects.toMatchObject({
         code: 'CONFIG',
-        message: expect.stringMatching(new RegExp(`^results folder .*a is in use by another run: pid ${process.pid} on ${hostname()} \\(time-merge[^)]*, since \\d{4}-.*\\) holds .*\\.a\\.lock`)),
+        message: expect.stringMatching(
+          new RegExp(
+            `^results folder .*a is in use by another run: pid ${process.pid} on ${hostname()} \\(time-merge[^)]*, since \\d{4}-.*\\) holds .*\\.a\\.lock`,
+          ),
+        ),
       });
     });
     expect(existsSync(lock)).toBe(false);
-    await expect(withResultsLock(folder, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      withResultsLock(folder, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(existsSync(lock)).toBe(false);
     expect(await withResultsLock(folder, async () => 7)).toBe(7);
   });
@@ -39,22 +47,39 @@ describe('results folder lock', () => {
     const folder = tmp.file('b');
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     await withResultsLock(folder, async () => undefined); // creates the parent folder
-    writeFileSync(lockPathOf(folder), JSON.stringify({ pid: dead, host: hostname(), command: 'time-merge sim x', started: '2020-01-01T00:00:00Z' }));
+    writeFileSync(
+      lockPathOf(folder),
+      JSON.stringify({ pid: dead, host: hostname(), command: 'time-merge sim x', started: '2020-01-01T00:00:00Z' }),
+    );
     const notes: string[] = [];
     await withResultsLock(folder, async () => undefined, { onStale: (m) => notes.push(m) });
-    expect(notes).toEqual([`taking over ${lockPathOf(folder)}, left by pid ${dead} (time-merge sim x), which is no longer running`]);
+    expect(notes).toEqual([
+      `taking over ${lockPathOf(folder)}, left by pid ${dead} (time-merge sim x), which is no longer running`,
+    ]);
     expect(existsSync(lockPathOf(folder))).toBe(false);
   });
 
   it('time-merge sim into a folder another run holds stops at once with status 2, naming the holder', async () => {
     const folder = tmp.file('c');
     await withResultsLock(folder, async () => {
-      const err = await run(process.execPath, [BIN, 'sim', 'offline-vs-continual', '--quick', '--no-report', '--workers', '1', '--out', folder]).then(
+      const err = await run(process.execPath, [
+        BIN,
+        'sim',
+        'offline-vs-continual',
+        '--quick',
+        '--no-report',
+        '--workers',
+        '1',
+        '--out',
+        folder,
+      ]).then(
         () => undefined,
         (e: { code: number; stderr: string }) => e,
       );
       expect(err?.code).toBe(2);
-      expect(err?.stderr).toMatch(new RegExp(`time-merge: results folder .*c is in use by another run: pid ${process.pid}`));
+      expect(err?.stderr).toMatch(
+        new RegExp(`time-merge: results folder .*c is in use by another run: pid ${process.pid}`),
+      );
       expect(existsSync(join(folder, 'runs.csv'))).toBe(false);
     });
   });

@@ -72,9 +72,17 @@ describe('float16 -> float32 (exact)', () => {
       const exp = (h >> 10) & 0x1f;
       const mant = h & 0x3ff;
       const sign = h & 0x8000 ? -1 : 1;
-      const value = exp === 0x1f ? (mant ? Number.NaN : sign * Infinity) : exp === 0 ? sign * mant * 2 ** -24 : sign * (1 + mant / 1024) * 2 ** (exp - 15);
+      const value =
+        exp === 0x1f
+          ? mant
+            ? Number.NaN
+            : sign * Infinity
+          : exp === 0
+            ? sign * mant * 2 ** -24
+            : sign * (1 + mant / 1024) * 2 ** (exp - 15);
       if (!Object.is(floatOf(bits), value)) wrong.push(`0x${h.toString(16)} decodes to ${floatOf(bits)}, not ${value}`);
-      if (f32BitsToF16Bits(bits) !== h) wrong.push(`0x${h.toString(16)} narrows back to 0x${f32BitsToF16Bits(bits).toString(16)}`);
+      if (f32BitsToF16Bits(bits) !== h)
+        wrong.push(`0x${h.toString(16)} narrows back to 0x${f32BitsToF16Bits(bits).toString(16)}`);
     }
     expect(wrong.slice(0, 5)).toEqual([]);
   });

@@ -22,7 +22,8 @@ describe('reads into reused buffers', () => {
     const path = tmp.file('mixed.safetensors', buildSafetensors(header, concatBytes(f64, f16, bf16, f32)));
     const plain = await openSafetensors(path);
     const reused = await openSafetensors(path, { reuseBuffers: true });
-    for (const name of ['a', 'b', 'c', 'd', 'b', 'a']) expect(Array.from(await reused.read(name))).toEqual(Array.from(await plain.read(name)));
+    for (const name of ['a', 'b', 'c', 'd', 'b', 'a'])
+      expect(Array.from(await reused.read(name))).toEqual(Array.from(await plain.read(name)));
     const first = await reused.read('d');
     await reused.read('a');
     expect(first.buffer).toBe((await reused.read('b')).buffer);
@@ -31,7 +32,12 @@ describe('reads into reused buffers', () => {
 
   it('of a larger model hold one buffer per file', async () => {
     const ps = new ParamSet();
-    for (let i = 0; i < 5; i++) ps.set(`t${i}`, [100 * (i + 1)], Float32Array.from({ length: 100 * (i + 1) }, (_, k) => k * (i + 1)));
+    for (let i = 0; i < 5; i++)
+      ps.set(
+        `t${i}`,
+        [100 * (i + 1)],
+        Float32Array.from({ length: 100 * (i + 1) }, (_, k) => k * (i + 1)),
+      );
     const path = tmp.file('many.safetensors');
     await writeSafetensors(path, ps);
     const f = await openSafetensors(path, { reuseBuffers: true });
@@ -49,7 +55,11 @@ describe('reads into reused buffers', () => {
 describe("writes from the writer's own buffers", () => {
   for (const dtype of ['F32', 'F16', 'BF16'] as const) {
     it(`give the same file as writes of separate arrays (${dtype}), own buffers and the caller's mixed`, async () => {
-      const infos: TensorInfo[] = Array.from({ length: 7 }, (_, i) => ({ name: `t${i}`, shape: [3 + 50 * (i % 3)], dtype: 'F32' }));
+      const infos: TensorInfo[] = Array.from({ length: 7 }, (_, i) => ({
+        name: `t${i}`,
+        shape: [3 + 50 * (i % 3)],
+        dtype: 'F32',
+      }));
       const values = (i: number, n: number) => Float32Array.from({ length: n }, (_, k) => (k - i) / 4);
       const plain = tmp.file(`plain-${dtype}.safetensors`);
       const ps = new ParamSet();
@@ -72,7 +82,8 @@ describe("writes from the writer's own buffers", () => {
       expect(seen.size).toBe(2);
       const [a, b] = await Promise.all([openSafetensors(plain), openSafetensors(reused)]);
       expect(await b.readBytes('t6')).toEqual(await a.readBytes('t6'));
-      for (const info of infos) expect(Array.from(await b.read(info.name))).toEqual(Array.from(await a.read(info.name)));
+      for (const info of infos)
+        expect(Array.from(await b.read(info.name))).toEqual(Array.from(await a.read(info.name)));
       await Promise.all([a.close(), b.close()]);
     });
   }

@@ -22,8 +22,24 @@ afterAll(() => tmp.cleanup());
 
 /** Values chosen to exercise rounding: exact in every dtype, F16/BF16 ties, subnormals, specials. */
 const tricky = new Float32Array([
-  0, -0, 1, -2.5, 65504, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 1e-30, 3.0e38,
-  Infinity, -Infinity, Number.NaN, 1 + 2 ** -8, 1 + 3 * 2 ** -8, Math.PI,
+  0,
+  -0,
+  1,
+  -2.5,
+  65504,
+  1 + 2 ** -11,
+  1 + 3 * 2 ** -11,
+  2 ** -24,
+  2 ** -25,
+  3 * 2 ** -25,
+  1e-30,
+  3.0e38,
+  Infinity,
+  -Infinity,
+  Number.NaN,
+  1 + 2 ** -8,
+  1 + 3 * 2 ** -8,
+  Math.PI,
 ]);
 
 function sample(): ParamSet {
@@ -51,7 +67,8 @@ function expectedAfter(dtype: 'F32' | 'F16' | 'BF16', data: Float32Array): Float
       const e = (h >> 10) & 0x1f;
       const m = h & 0x3ff;
       const s = h & 0x8000 ? -1 : 1;
-      out[i] = e === 0x1f ? (m ? Number.NaN : s * Infinity) : e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+      out[i] =
+        e === 0x1f ? (m ? Number.NaN : s * Infinity) : e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
     }
   }
   return out;
@@ -66,7 +83,9 @@ describe('round trips', () => {
       const f = await openSafetensors(path);
       try {
         expect(f.metadata).toEqual({ note: 'round trip', 'a b': 'ü' });
-        expect(f.tensorInfos().map((t) => [t.name, t.shape, t.dtype])).toEqual(src.tensorInfos().map((t) => [t.name, t.shape, dtype]));
+        expect(f.tensorInfos().map((t) => [t.name, t.shape, t.dtype])).toEqual(
+          src.tensorInfos().map((t) => [t.name, t.shape, dtype]),
+        );
         for (const info of src.tensorInfos()) {
           expect(await f.read(info.name)).toEqual(expectedAfter(dtype, src.data(info.name)));
         }
@@ -79,7 +98,16 @@ describe('round trips', () => {
 
   it('hand-picked F16 values land on the expected bits in the file', async () => {
     const path = tmp.file('f16-bits.safetensors');
-    const data = new Float32Array([1, 65520, 2 ** -25, 3 * 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11, -Infinity, Number.NaN]);
+    const data = new Float32Array([
+      1,
+      65520,
+      2 ** -25,
+      3 * 2 ** -25,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      -Infinity,
+      Number.NaN,
+    ]);
     await writeSafetensors(path, ParamSet.fromEntries([['x', { shape: [8], data }]]), { dtype: 'F16' });
     const f = await openSafetensors(path);
     expect([...(await f.readTyped('x'))]).toEqual([0x3c00, 0x7c00, 0x0000, 0x0002, 0x3c00, 0x3c02, 0xfc00, 0x7e00]);
@@ -164,7 +192,8 @@ describe('byte layout', () => {
       ['b', { shape: [1], data: new Float32Array([0.5]) }],
     ]);
     await writeSafetensors(path, ps, { metadata: { k: 'v' } });
-    const json = '{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}';
+    const json =
+      '{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}';
     const padded = json + ' '.repeat((8 - (json.length % 8)) % 8);
     const expected = buildSafetensors(padded, leBytes([1, -2, 0.5], 'f32'));
     expect(new Uint8Array(readFileSync(path))).toEqual(expected);
@@ -172,8 +201,20 @@ describe('byte layout', () => {
 
   // The reference's own serialization tests give these header lengths (JSON plus space padding).
   const referenceCases: [string, ParamSet, Record<string, string> | undefined, string, number][] = [
-    ['one tensor', ParamSet.fromEntries([['attn.0', { shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) }]]), undefined, '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}', 64],
-    ['forced alignment', ParamSet.fromEntries([['attn0', { shape: [1, 1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) }]]), undefined, '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}', 72],
+    [
+      'one tensor',
+      ParamSet.fromEntries([['attn.0', { shape: [1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) }]]),
+      undefined,
+      '{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}',
+      64,
+    ],
+    [
+      'forced alignment',
+      ParamSet.fromEntries([['attn0', { shape: [1, 1, 2, 3], data: new Float32Array([0, 1, 2, 3, 4, 5]) }]]),
+      undefined,
+      '{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}',
+      72,
+    ],
     ['no tensors', new ParamSet(), undefined, '{}', 8],
     ['metadata only', new ParamSet(), { framework: 'pt' }, '{"__metadata__":{"framework":"pt"}}', 40],
   ];
@@ -187,40 +228,46 @@ describe('byte layout', () => {
     });
   }
 
-  it.skipIf(!existsSync(OPEN_CLIP))('reads files from another writer (open_clip fixture) and rewrites their data byte for byte', async () => {
-    for (const name of ['model', 'inputs', 'expected', 'grads']) {
-      const path = join(OPEN_CLIP, `${name}.safetensors`);
-      const f = await openSafetensors(path);
-      const original = readFileSync(path);
-      const copy = tmp.file(`copy-${name}.safetensors`);
-      try {
-        const writer = createSafetensorsWriter(copy, f.tensorInfos(), { metadata: f.metadata });
-        for (const info of f.tensorInfos()) await writer.write(info, await f.read(info.name));
-        await writer.finish();
-        const back = await openSafetensors(copy);
-        expect(back.metadata).toEqual(f.metadata);
-        expect(back.entries.map((e) => [e.name, e.dtype, e.shape, e.begin, e.end])).toEqual(
-          f.entries.filter((e) => e.dtype === 'F32').map((e) => [e.name, e.dtype, e.shape, e.begin, e.end]),
-        );
-        // Same order and layout, so the data sections must be identical bytes (compared natively: MBs).
-        const dataOf = (bytes: Buffer, ck: typeof f) => bytes.subarray(ck.byteSize - (ck.entries.at(-1)?.end ?? 0));
-        const ownData = f.entries.every((e) => e.dtype === 'F32') ? dataOf(original, f) : undefined;
-        if (ownData) expect(Buffer.compare(dataOf(readFileSync(copy), back), ownData)).toBe(0);
-        await back.close();
-      } finally {
-        await f.close();
+  it.skipIf(!existsSync(OPEN_CLIP))(
+    'reads files from another writer (open_clip fixture) and rewrites their data byte for byte',
+    async () => {
+      for (const name of ['model', 'inputs', 'expected', 'grads']) {
+        const path = join(OPEN_CLIP, `${name}.safetensors`);
+        const f = await openSafetensors(path);
+        const original = readFileSync(path);
+        const copy = tmp.file(`copy-${name}.safetensors`);
+        try {
+          const writer = createSafetensorsWriter(copy, f.tensorInfos(), { metadata: f.metadata });
+          for (const info of f.tensorInfos()) await writer.write(info, await f.read(info.name));
+          await writer.finish();
+          const back = await openSafetensors(copy);
+          expect(back.metadata).toEqual(f.metadata);
+          expect(back.entries.map((e) => [e.name, e.dtype, e.shape, e.begin, e.end])).toEqual(
+            f.entries.filter((e) => e.dtype === 'F32').map((e) => [e.name, e.dtype, e.shape, e.begin, e.end]),
+          );
+          // Same order and layout, so the data sections must be identical bytes (compared natively: MBs).
+          const dataOf = (bytes: Buffer, ck: typeof f) => bytes.subarray(ck.byteSize - (ck.entries.at(-1)?.end ?? 0));
+          const ownData = f.entries.every((e) => e.dtype === 'F32') ? dataOf(original, f) : undefined;
+          if (ownData) expect(Buffer.compare(dataOf(readFileSync(copy), back), ownData)).toBe(0);
+          await back.close();
+        } finally {
+          await f.close();
+        }
       }
-    }
-  });
+    },
+  );
 
   it('accepts header padding with trailing spaces, as the reference writes it', async () => {
-    const path = tmp.file('padded.safetensors', buildSafetensors('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}   ', leBytes([2], 'f32')));
+    const path = tmp.file(
+      'padded.safetensors',
+      buildSafetensors('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}   ', leBytes([2], 'f32')),
+    );
     expect((await readSafetensors(path)).data('x')).toEqual(new Float32Array([2]));
   });
 });
 
 describe('interop with @huggingface/hub', () => {
-  it("parseSafetensorsMetadata reads a file written here (served from disk by a local fetch)", async () => {
+  it('parseSafetensorsMetadata reads a file written here (served from disk by a local fetch)', async () => {
     const path = tmp.file('hub.safetensors');
     await writeSafetensors(path, sample(), { dtype: 'BF16', metadata: { source: 'time-merge' } });
     const bytes = readFileSync(path);
@@ -233,10 +280,19 @@ describe('interop with @huggingface/hub', () => {
       const m = range ? /bytes=(\d+)-(\d*)/.exec(range) : null;
       const a = m ? Number(m[1]) : 0;
       const b = m?.[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
-      const headers = { etag: '"local"', 'content-length': String(b - a + 1), 'content-range': `bytes ${a}-${b}/${bytes.length}` };
+      const headers = {
+        etag: '"local"',
+        'content-length': String(b - a + 1),
+        'content-range': `bytes ${a}-${b}/${bytes.length}`,
+      };
       return new Response(bytes.subarray(a, b + 1), { status: m ? 206 : 200, headers });
     }) as typeof fetch;
-    const parsed = await parseSafetensorsMetadata({ repo: 'local/model', path: 'model.safetensors', fetch: localFetch, computeParametersCount: true });
+    const parsed = await parseSafetensorsMetadata({
+      repo: 'local/model',
+      path: 'model.safetensors',
+      fetch: localFetch,
+      computeParametersCount: true,
+    });
     expect(parsed.sharded).toBe(false);
     if (parsed.sharded) return;
     const ours = await openSafetensors(path);
@@ -253,18 +309,30 @@ describe('interop with @huggingface/hub', () => {
 
 describe('sharded checkpoints', () => {
   async function shardedFixture(name: string, weightMap: Record<string, string>): Promise<string> {
-    await writeSafetensors(tmp.file(`${name}-1.safetensors`), ParamSet.fromEntries([
-      ['a', { shape: [2], data: new Float32Array([1, 2]) }],
-      ['b', { shape: [1], data: new Float32Array([3]) }],
-    ]), { metadata: { format: 'pt' } });
-    await writeSafetensors(tmp.file(`${name}-2.safetensors`), ParamSet.fromEntries([['c', { shape: [2, 1], data: new Float32Array([4, 5]) }]]), { dtype: 'F16' });
+    await writeSafetensors(
+      tmp.file(`${name}-1.safetensors`),
+      ParamSet.fromEntries([
+        ['a', { shape: [2], data: new Float32Array([1, 2]) }],
+        ['b', { shape: [1], data: new Float32Array([3]) }],
+      ]),
+      { metadata: { format: 'pt' } },
+    );
+    await writeSafetensors(
+      tmp.file(`${name}-2.safetensors`),
+      ParamSet.fromEntries([['c', { shape: [2, 1], data: new Float32Array([4, 5]) }]]),
+      { dtype: 'F16' },
+    );
     const index = tmp.file(`${name}.safetensors.index.json`);
     writeFileSync(index, JSON.stringify({ metadata: { total_size: 16 }, weight_map: weightMap }));
     return index;
   }
 
   it('reads tensors across shards in weight_map order', async () => {
-    const index = await shardedFixture('good', { c: 'good-2.safetensors', a: 'good-1.safetensors', b: 'good-1.safetensors' });
+    const index = await shardedFixture('good', {
+      c: 'good-2.safetensors',
+      a: 'good-1.safetensors',
+      b: 'good-1.safetensors',
+    });
     const ck = await openCheckpoint(index);
     expect(ck.tensorInfos().map((t) => t.name)).toEqual(['c', 'a', 'b']);
     expect(ck.metadata).toEqual({ format: 'pt', total_size: '16' });
@@ -275,9 +343,19 @@ describe('sharded checkpoints', () => {
   });
 
   it('rejects a weight_map that points at the wrong shard, a missing shard, or leaves tensors out', async () => {
-    const wrong = await shardedFixture('wrong', { a: 'wrong-2.safetensors', b: 'wrong-1.safetensors', c: 'wrong-2.safetensors' });
-    await expect(openCheckpoint(wrong)).rejects.toThrow(/puts tensor "a" in .*wrong-2\.safetensors, which has no such tensor/);
-    const missing = await shardedFixture('missing', { a: 'missing-1.safetensors', b: 'missing-1.safetensors', c: 'missing-9.safetensors' });
+    const wrong = await shardedFixture('wrong', {
+      a: 'wrong-2.safetensors',
+      b: 'wrong-1.safetensors',
+      c: 'wrong-2.safetensors',
+    });
+    await expect(openCheckpoint(wrong)).rejects.toThrow(
+      /puts tensor "a" in .*wrong-2\.safetensors, which has no such tensor/,
+    );
+    const missing = await shardedFixture('missing', {
+      a: 'missing-1.safetensors',
+      b: 'missing-1.safetensors',
+      c: 'missing-9.safetensors',
+    });
     await expect(openCheckpoint(missing)).rejects.toThrow(/missing-9\.safetensors: cannot open: no such file/);
     const partial = await shardedFixture('partial', { a: 'partial-1.safetensors', c: 'partial-2.safetensors' });
     await expect(openCheckpoint(partial)).rejects.toThrow(/holds tensor "b", which the weight_map does not assign/);
@@ -329,7 +407,9 @@ describe('writer', () => {
 
   it('rejects duplicate names, a reserved name and an unwritable dtype up front', () => {
     expect(() => createSafetensorsWriter('x.safetensors', [infos[0], infos[0]])).toThrow(/tensor "a" given twice/);
-    expect(() => createSafetensorsWriter('x.safetensors', [{ name: '__metadata__', shape: [1], dtype: 'F32' }])).toThrow(/cannot be named __metadata__/);
+    expect(() =>
+      createSafetensorsWriter('x.safetensors', [{ name: '__metadata__', shape: [1], dtype: 'F32' }]),
+    ).toThrow(/cannot be named __metadata__/);
     expect(() => createSafetensorsWriter('x.safetensors', infos, { dtype: 'F8' as never })).toThrow(TimeMergeError);
   });
 
@@ -348,6 +428,9 @@ describe('writer', () => {
   });
 
   it('reports a missing directory as an IO error naming the path', async () => {
-    await expect(writeSafetensors(`${tmp.dir}/no/such/dir/x.safetensors`, sample())).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('no/such/dir/x.safetensors') });
+    await expect(writeSafetensors(`${tmp.dir}/no/such/dir/x.safetensors`, sample())).rejects.toMatchObject({
+      code: 'IO',
+      message: expect.stringContaining('no/such/dir/x.safetensors'),
+    });
   });
 });

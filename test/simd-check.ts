@@ -24,10 +24,20 @@ for (const n of [40, 1000, 2 ** 15 + 3, 2 ** 18 + 77]) {
     const experts = 1 + (c % 4) + (c === 3 ? 2 : 0);
     const base = Float32Array.from({ length: n }, () => rng() - 0.5);
     const grid = c % 2 === 0; // coarse values: many magnitudes equal the threshold, so the rules have index cuts
-    const xs = Array.from({ length: experts }, () => base.map((b) => b + (grid ? Math.round((rng() - 0.5) * 8) / 64 : (rng() - 0.5) / 50)));
+    const xs = Array.from({ length: experts }, () =>
+      base.map((b) => b + (grid ? Math.round((rng() - 0.5) * 8) / 64 : (rng() - 0.5) / 50)),
+    );
     const k = Math.max(1, Math.floor(n * (0.1 + 0.2 * rng())));
     const weights = xs.map((_, i) => (c === 1 ? 0.5 + i : 1));
-    const o = { weights, electionWeights: weights.map((w, i) => (i % 2 ? 1 : w)), election: c === 2 ? 'count' : 'sum', disjoint: c === 3 ? 'sum' : 'mean', tieFill: 1, lambda: 0.7, deltas: false } as const;
+    const o = {
+      weights,
+      electionWeights: weights.map((w, i) => (i % 2 ? 1 : w)),
+      election: c === 2 ? 'count' : 'sum',
+      disjoint: c === 3 ? 'sum' : 'mean',
+      tieFill: 1,
+      lambda: 0.7,
+      deltas: false,
+    } as const;
     const run = (backend: 'ts' | 'native') => {
       useKernels(backend);
       const rules: TopKRule[] = deltaTopKMany(xs, base, k);
@@ -37,7 +47,8 @@ for (const n of [40, 1000, 2 ** 15 + 3, 2 ** 18 + 77]) {
     };
     const ref = run('ts');
     const got = run('native');
-    if (JSON.stringify(got.rules) !== JSON.stringify(ref.rules)) throw new Error(`n ${n} case ${c}: rules ${JSON.stringify(got.rules)} vs ${JSON.stringify(ref.rules)}`);
+    if (JSON.stringify(got.rules) !== JSON.stringify(ref.rules))
+      throw new Error(`n ${n} case ${c}: rules ${JSON.stringify(got.rules)} vs ${JSON.stringify(ref.rules)}`);
     const d = got.out.findIndex((v, i) => v !== ref.out[i]);
     if (d >= 0) throw new Error(`n ${n} case ${c}: output differs at ${d}`);
     cases++;

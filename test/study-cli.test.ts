@@ -9,7 +9,8 @@ import { parseSeeds } from '../src/cli/commands/sim.js';
 import { csvObjects } from '../src/study/csv-read.js';
 
 const run = promisify(execFile);
-const cli = (args: string[]) => run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
+const cli = (args: string[]) =>
+  run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -18,7 +19,16 @@ afterAll(async () => {
 describe('time-merge sim', () => {
   it('lists the studies', async () => {
     const { stdout } = await cli(['sim', '--list']);
-    for (const name of ['default', 'offline-vs-continual', 'time-aware-offline', 'best-in-time', 'technique-variants', 'scaling-model', 'scaling-compute', 'scaling-horizon']) {
+    for (const name of [
+      'default',
+      'offline-vs-continual',
+      'time-aware-offline',
+      'best-in-time',
+      'technique-variants',
+      'scaling-model',
+      'scaling-compute',
+      'scaling-horizon',
+    ]) {
       expect(stdout).toMatch(new RegExp(`^${name} +sims/${name}\\.yaml `, 'm'));
     }
   });
@@ -30,7 +40,8 @@ describe('time-merge sim', () => {
     expect(stdout).toMatch(/study default \(quick\): 10 runs \(10 run now, 0 already in/);
     expect(stdout).toMatch(/method\s+technique\s+seeds\s+A_KA%\s+A_ZS%\s+GM%/);
     expect(stdout).toContain('findings (');
-    for (const f of ['runs.csv', 'steps.csv', 'matrix.csv', 'config.json', 'findings.md']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['runs.csv', 'steps.csv', 'matrix.csv', 'config.json', 'findings.md'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const runs = csvObjects(await readFile(join(out, 'runs.csv'), 'utf8'));
     expect(runs).toHaveLength(10);
     expect(runs.every((r) => r.study === 'default' && r.param_T === '6')).toBe(true);
@@ -40,12 +51,18 @@ describe('time-merge sim', () => {
   });
 
   it('names the problem on bad input', async () => {
-    await expect(cli(['sim', 'nope'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown study "nope"') });
+    await expect(cli(['sim', 'nope'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown study "nope"'),
+    });
     const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'));
     dirs.push(dir);
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'methods: [finetune]\ntechniques: [{ name: ties, params: { density: 3 } }]\n');
-    await expect(cli(['sim', file])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`${file}: techniques[0].params:`) });
+    await expect(cli(['sim', file])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(`${file}: techniques[0].params:`),
+    });
   });
 });
 

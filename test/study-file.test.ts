@@ -49,14 +49,26 @@ findings: [best-in-time]
     ['seeds: [0]', /my\.yaml: methods: missing/],
     ['methods: [finetune, nope]', /my\.yaml: methods\[1\]: method "nope"/],
     ['methods: ["@nope"]', /methods\[0\]: unknown method group "@nope"/],
-    ['methods: [ema_paint]\ntechniques: [{ name: ties, params: { density: 2 } }]', /techniques\[0\]\.params: .*density/],
-    ['methods: [ema_paint]\ntechniques: [{ name: ties, grid: { density: [0.5, 7] } }]', /techniques\[0\]\.grid: .*density/],
+    [
+      'methods: [ema_paint]\ntechniques: [{ name: ties, params: { density: 2 } }]',
+      /techniques\[0\]\.params: .*density/,
+    ],
+    [
+      'methods: [ema_paint]\ntechniques: [{ name: ties, grid: { density: [0.5, 7] } }]',
+      /techniques\[0\]\.grid: .*density/,
+    ],
     ['methods: [ema_paint]\ntechniques: [nope]', /techniques\[0\]: unknown merge technique "nope"/],
     ['methods: [ema_paint]\ntechniques: [ties, ties]', /technique "ties" appears twice/],
     ['methods: [finetune]\nstream: { widht: 3 }', /stream\.widht: unknown stream setting/],
     ['methods: [finetune]\nstream: { T: 0 }', /my\.yaml: stream: synthetic stream: T must be a positive integer/],
-    ['methods: [finetune]\nsettings: [{ label: a, stream: { datasets: 50 } }]', /settings\[0\] \(a\): synthetic stream: datasets \(50\) cannot exceed T/],
-    ['methods: [finetune]\nreplay: { pretrain: -1, current: 1, buffer: 0 }', /replay\.pretrain: expected a number >= 0/],
+    [
+      'methods: [finetune]\nsettings: [{ label: a, stream: { datasets: 50 } }]',
+      /settings\[0\] \(a\): synthetic stream: datasets \(50\) cannot exceed T/,
+    ],
+    [
+      'methods: [finetune]\nreplay: { pretrain: -1, current: 1, buffer: 0 }',
+      /replay\.pretrain: expected a number >= 0/,
+    ],
     ['methods: [finetune]\nseeds: [0, 1.5]', /seeds\[1\]: expected an integer/],
     ['methods: [finetune]\nbaselines: [oracle]', /baselines\[0\]: unknown baseline "oracle"/],
     ['methods: [finetune]\nfindings: [everything]', /findings\[0\]: unknown finding "everything"/],
@@ -70,7 +82,8 @@ findings: [best-in-time]
 
   it('built-in studies are study files in sims/, and the full grid is a method group', async () => {
     expect(STUDIES.map((s) => s.name)).toContain('default');
-    for (const s of STUDIES) expect(await readFile(join('sims', `${s.name}.yaml`), 'utf8')).toContain(`name: ${s.name}`);
+    for (const s of STUDIES)
+      expect(await readFile(join('sims', `${s.name}.yaml`), 'utf8')).toContain(`name: ${s.name}`);
     expect(parse('methods: ["@full-grid"]').methods).toEqual(fullProtocolGrid());
     expect(() => getStudy('nope')).toThrow(/unknown study "nope".*or give a study file/);
     expect(() => getStudy('missing.yaml')).toThrow(/missing\.yaml: cannot read study file: no such file/);
@@ -80,18 +93,23 @@ findings: [best-in-time]
     const dir = await mkdtemp(join(tmpdir(), 'study-file-'));
     try {
       const file = join(dir, 'tiny.yaml');
-      await writeFile(file, `methods: [finetune, offline_merge]
+      await writeFile(
+        file,
+        `methods: [finetune, offline_merge]
 stream: { T: 4, datasets: 2, stepsPerTask: 8, pretrainSteps: 100, zeroshotTasks: 1, d: 16, k: 8, trainPerClass: 6, testPerClass: 4 }
 seeds: [0, 1]
 findings: [offline-vs-continual]
-`);
+`,
+      );
       const out = join(dir, 'out');
       const outcome = await runStudy(getStudy(file), { out, workers: 1, progress: false });
       expect(outcome.study.name).toBe('tiny');
       expect(outcome.runs).toHaveLength(4);
       expect(outcome.diagnostics.map((d) => d.seed)).toEqual([0, 1]);
       const csv = await readFile(join(out, 'diagnostics.csv'), 'utf8');
-      expect(csv.split('\n')[0]).toBe('setting,seed,experts,tau_ratio,cross_cosine,same_cosine,top20_energy,ties_keep,base_score,expert_score,base_a_ka,base_a_zs');
+      expect(csv.split('\n')[0]).toBe(
+        'setting,seed,experts,tau_ratio,cross_cosine,same_cosine,top20_energy,ties_keep,base_score,expert_score,base_a_ka,base_a_zs',
+      );
       expect(csv.trim().split('\n')).toHaveLength(3);
       const md = await readFile(join(out, 'findings.md'), 'utf8');
       expect(md).toContain('## World diagnostics');

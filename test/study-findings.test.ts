@@ -7,16 +7,43 @@ import { groupRows, median, type RunRow } from '../src/study/rows.js';
 import { summaryTable } from '../src/study/summary.js';
 import { meanInterval, pairedDifference, slope, twoWayShares } from '../src/study/stats.js';
 
-function row(method: string, technique: string, seed: number, aKa: number, aZs: number, setting = 'default', params: Record<string, number | string> = {}): RunRow {
-  return { runId: `${setting}/${method}/${technique}/s${seed}`, setting, method, technique, seed, aKa, aZs, gm: Math.sqrt(aKa * aZs), params: { setting, ...params } };
+function row(
+  method: string,
+  technique: string,
+  seed: number,
+  aKa: number,
+  aZs: number,
+  setting = 'default',
+  params: Record<string, number | string> = {},
+): RunRow {
+  return {
+    runId: `${setting}/${method}/${technique}/s${seed}`,
+    setting,
+    method,
+    technique,
+    seed,
+    aKa,
+    aZs,
+    gm: Math.sqrt(aKa * aZs),
+    params: { setting, ...params },
+  };
 }
 
 describe('findings on hand-made results', () => {
   // Five seeds; GM = sqrt(aKa · aZs), so aKa = aZs = v gives GM v.
   const seeds = [0, 1, 2, 3, 4];
   const noise = [0.01, -0.02, 0.0, 0.015, -0.005];
-  const at = (method: string, technique: string, v: number, setting = 'default', params: Record<string, number | string> = {}, jitter = true) =>
-    seeds.map((s) => row(method, technique, s, v + (jitter ? noise[s] : 0), v + (jitter ? noise[s] : 0), setting, params));
+  const at = (
+    method: string,
+    technique: string,
+    v: number,
+    setting = 'default',
+    params: Record<string, number | string> = {},
+    jitter = true,
+  ) =>
+    seeds.map((s) =>
+      row(method, technique, s, v + (jitter ? noise[s] : 0), v + (jitter ? noise[s] : 0), setting, params),
+    );
 
   it('offline-vs-continual: judged on GM, paired over seeds, with an interval', () => {
     // finetune leads by exactly 0.1 at every seed: the interval is [10, 10] points.
@@ -25,10 +52,16 @@ describe('findings on hand-made results', () => {
     expect(f.verdict).toBe('reproduced');
     expect(f.effect).toBe('finetune - offline_merge GM +10.0 [+10.0, +10.0] points (setting default)');
     // Higher A_KA but lower GM for finetune: the GM verdict goes against the paper.
-    const rev = [...seeds.map((s) => row('offline_merge', 'weighted-average', s, 0.4, 0.9 + noise[s])), ...seeds.map((s) => row('finetune', '-', s, 0.7, 0.4))];
+    const rev = [
+      ...seeds.map((s) => row('offline_merge', 'weighted-average', s, 0.4, 0.9 + noise[s])),
+      ...seeds.map((s) => row('finetune', '-', s, 0.7, 0.4)),
+    ];
     expect(evaluateFindings(['offline-vs-continual'], rev)[0].verdict).toBe('not reproduced');
     // Differences of both signs: inconclusive.
-    const mixed = [...at('offline_merge', 'weighted-average', 0.5, 'default', {}, false), ...seeds.map((s) => row('finetune', '-', s, 0.5 + noise[s], 0.5 + noise[s]))];
+    const mixed = [
+      ...at('offline_merge', 'weighted-average', 0.5, 'default', {}, false),
+      ...seeds.map((s) => row('finetune', '-', s, 0.5 + noise[s], 0.5 + noise[s])),
+    ];
     expect(evaluateFindings(['offline-vs-continual'], mixed)[0].verdict).toBe('inconclusive');
     expect(evaluateFindings(['offline-vs-continual'], at('finetune', '-', 0.6))[0].verdict).toBe('not tested');
   });
@@ -43,7 +76,9 @@ describe('findings on hand-made results', () => {
     expect(evaluateFindings(['init-deploy-over-technique'], flipped)[0].verdict).toBe('not reproduced');
     // A technique that not every method ran is left out of the table (slerp cannot merge all).
     const partial = [...rows, ...at('a', 'slerp', 0.1)];
-    expect(evaluateFindings(['init-deploy-over-technique'], partial)[0].summary).toContain('over 2 methods x 2 techniques');
+    expect(evaluateFindings(['init-deploy-over-technique'], partial)[0].summary).toContain(
+      'over 2 methods x 2 techniques',
+    );
   });
 
   it('best-in-time: ema_paint against every other pair, and multitask apart', () => {
@@ -61,7 +96,9 @@ describe('findings on hand-made results', () => {
     expect(f.summary).toContain('against multitask -20.0 [-20.0, -20.0]');
     const [g] = evaluateFindings(['best-in-time'], [...rows, ...at('ema+merge-all', 'weighted-average', 0.75)]);
     expect(g.verdict).toBe('not reproduced');
-    expect(g.effect).toBe('ema_paint - ema+merge-all / weighted-average (the closest pair) GM -5.0 [-5.0, -5.0] points');
+    expect(g.effect).toBe(
+      'ema_paint - ema+merge-all / weighted-average (the closest pair) GM -5.0 [-5.0, -5.0] points',
+    );
   });
 
   it('time-aware-offline: replay lifts offline merging, and the gap to replay fine-tuning is under a point', () => {
@@ -74,7 +111,9 @@ describe('findings on hand-made results', () => {
     ];
     const [f] = evaluateFindings(['time-aware-offline'], [...base, ...at('finetune', '-', 0.591, 'replay', rep)]);
     expect(f.verdict).toBe('reproduced');
-    expect(f.effect).toBe('replay fine-tuning - best time-aware offline (base+merge-all:linear) GM +0.2 [+0.2, +0.2] points');
+    expect(f.effect).toBe(
+      'replay fine-tuning - best time-aware offline (base+merge-all:linear) GM +0.2 [+0.2, +0.2] points',
+    );
     expect(f.summary).toContain('replay lifts offline_merge by GM +3.6 [+3.6, +3.6]');
     const [g] = evaluateFindings(['time-aware-offline'], [...base, ...at('finetune', '-', 0.7, 'replay', rep)]);
     expect(g.verdict).toBe('not reproduced');
@@ -90,13 +129,23 @@ describe('findings on hand-made results', () => {
     const [s] = evaluateFindings(['scaling'], rows);
     expect(s.verdict).toBe('reproduced');
     // Lead 5 points at 10 steps, 10 at 40: 2.5 points per doubling.
-    expect(s.effect).toBe('lead at steps40 +10.0 [+10.0, +10.0] points; lead slope +2.5 [+2.5, +2.5] points per doubling');
-    const shrinking = [...rows.filter((r) => r.setting === 'steps10'), ...at('ema_paint', 'weighted-average', 0.5, 'steps40'), ...at('finetune', '-', 0.6, 'steps40')];
+    expect(s.effect).toBe(
+      'lead at steps40 +10.0 [+10.0, +10.0] points; lead slope +2.5 [+2.5, +2.5] points per doubling',
+    );
+    const shrinking = [
+      ...rows.filter((r) => r.setting === 'steps10'),
+      ...at('ema_paint', 'weighted-average', 0.5, 'steps40'),
+      ...at('finetune', '-', 0.6, 'steps40'),
+    ];
     expect(evaluateFindings(['scaling'], shrinking)[0].verdict).toBe('not reproduced');
   });
 
   it('findings.md leads with a verdict table, then a section per finding; the summary table lists means over seeds', () => {
-    const rows = [row('offline_merge', 'weighted-average', 0, 0.4, 0.9), row('offline_merge', 'weighted-average', 1, 0.6, 0.9), row('finetune', '-', 0, 0.7, 0.4)];
+    const rows = [
+      row('offline_merge', 'weighted-average', 0, 0.4, 0.9),
+      row('offline_merge', 'weighted-average', 1, 0.6, 0.9),
+      row('finetune', '-', 0, 0.7, 0.4),
+    ];
     const md = findingsMarkdown('s', 'desc', evaluateFindings(['offline-vs-continual', 'scaling'], rows), 3, [0, 1]);
     expect(md).toContain('| finding | verdict | effect (95% CI) |');
     expect(md).toContain('## Offline merging falls behind continual fine-tuning (GM): inconclusive');
@@ -115,35 +164,59 @@ describe('paired statistics', () => {
     const i = meanInterval([1, 2, 3]);
     expect(i.mean).toBe(2);
     expect(i.hi - i.mean).toBeCloseTo(4.303 / Math.sqrt(3), 10);
-    expect(pairedDifference(new Map([[0, 3], [1, 5], [2, 9]]), new Map([[0, 2], [1, 3], [2, 6], [3, 100]])).mean).toBe(2);
+    expect(
+      pairedDifference(
+        new Map([
+          [0, 3],
+          [1, 5],
+          [2, 9],
+        ]),
+        new Map([
+          [0, 2],
+          [1, 3],
+          [2, 6],
+          [3, 100],
+        ]),
+      ).mean,
+    ).toBe(2);
     expect(slope([0, 1, 2], [1, 3, 5])).toBe(2);
     // y = r + c with r = ±1, c = ±0.5: shares 0.8 / 0.2 / 0.
-    const sh = twoWayShares([[1.5, 0.5], [-0.5, -1.5]]);
+    const sh = twoWayShares([
+      [1.5, 0.5],
+      [-0.5, -1.5],
+    ]);
     expect(sh.rows).toBeCloseTo(0.8, 12);
     expect(sh.columns).toBeCloseTo(0.2, 12);
     expect(sh.interaction).toBeCloseTo(0, 12);
   });
 
-  fcTest.prop([fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }), { minLength: 2, maxLength: 5 })])(
-    'two-way shares lie in [0, 1] and sum to 1',
-    (y) => {
-      const sh = twoWayShares(y);
-      if (Number.isNaN(sh.rows)) return;
-      for (const v of [sh.rows, sh.columns, sh.interaction]) expect(v).toBeGreaterThanOrEqual(-1e-12);
-      expect(sh.rows + sh.columns + sh.interaction).toBeCloseTo(1, 9);
-    },
-  );
+  fcTest.prop([
+    fc.array(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 3, maxLength: 3 }), {
+      minLength: 2,
+      maxLength: 5,
+    }),
+  ])('two-way shares lie in [0, 1] and sum to 1', (y) => {
+    const sh = twoWayShares(y);
+    if (Number.isNaN(sh.rows)) return;
+    for (const v of [sh.rows, sh.columns, sh.interaction]) expect(v).toBeGreaterThanOrEqual(-1e-12);
+    expect(sh.rows + sh.columns + sh.interaction).toBeCloseTo(1, 9);
+  });
 });
 
 describe('CSV reading', () => {
-  fcTest.prop([fc.array(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', ' ', '1', '.') }), { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 8 })])(
-    'reads back what csv-stringify writes',
-    (rows) => {
-      const width = rows[0].length;
-      const rect = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? ''));
-      expect(parseCsv(stringify(rect))).toEqual(rect);
-    },
-  );
+  fcTest.prop([
+    fc.array(
+      fc.array(fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', ' ', '1', '.') }), {
+        minLength: 2,
+        maxLength: 4,
+      }),
+      { minLength: 1, maxLength: 8 },
+    ),
+  ])('reads back what csv-stringify writes', (rows) => {
+    const width = rows[0].length;
+    const rect = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? ''));
+    expect(parseCsv(stringify(rect))).toEqual(rect);
+  });
 });
 
 describe('median', () => {

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { csvObjects } from '../src/study/csv-read.js';
 
 const run = promisify(execFile);
-const cli = (args: string[]) => run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
+const cli = (args: string[]) =>
+  run(process.execPath, ['bin/time-merge.js', ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 1 << 24 });
 let root: string | undefined;
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
@@ -16,7 +17,9 @@ afterAll(async () => {
 
 /** runs.csv without the timing column, which differs between any two runs. */
 async function finalRows(dir: string): Promise<Record<string, string>[]> {
-  return csvObjects(await readFile(join(dir, 'runs.csv'), 'utf8')).map(({ wall_seconds: _, merge_seconds: __, ...rest }) => rest);
+  return csvObjects(await readFile(join(dir, 'runs.csv'), 'utf8')).map(
+    ({ wall_seconds: _, merge_seconds: __, ...rest }) => rest,
+  );
 }
 
 describe('time-merge start', () => {
@@ -26,7 +29,16 @@ describe('time-merge start', () => {
     const first = await cli(['start', '--quick', '--out', out, '--workers', '2']);
     expect(first.stdout).toMatch(/10 runs \(10 run now, 0 already in/);
     expect(first.stdout).toContain(`report: ${join(out, 'report.html')}`);
-    for (const f of ['runs.csv', 'steps.csv', 'matrix.csv', 'config.json', 'findings.md', 'report.html', 'figures/plane.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of [
+      'runs.csv',
+      'steps.csv',
+      'matrix.csv',
+      'config.json',
+      'findings.md',
+      'report.html',
+      'figures/plane.svg',
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const before = await finalRows(out);
     await writeFile(join(out, 'stale.txt'), 'from the earlier folder');
 

@@ -4,7 +4,8 @@ import { ParamSet } from '../src/params/paramset.js';
 import { diagnose, regimeChecks, taskVector, topEnergyShare, trimmedExpert } from '../src/study/world-diagnostics.js';
 import { spreadIndices } from '../src/synthetic/diagnostics.js';
 
-const model = (w: number[], t: number[] = [1, 1]) => new ParamSet().set('w', [w.length], new Float32Array(w)).set('t', [t.length], new Float32Array(t));
+const model = (w: number[], t: number[] = [1, 1]) =>
+  new ParamSet().set('w', [w.length], new Float32Array(w)).set('t', [t.length], new Float32Array(t));
 
 describe('world diagnostics', () => {
   const base = model([1, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
@@ -21,7 +22,9 @@ describe('world diagnostics', () => {
     expect(topEnergyShare(taskVector(base, expert))).toBeCloseTo(25 / 33, 12);
     expect([...trimmedExpert(base, expert).data('w')]).toEqual([5, 3, 0, 0, 0, 0, 0, 0, 0, 2]);
     // Equal magnitudes: the earlier index is kept.
-    expect([...trimmedExpert(base, model([2, 1, 1, 1, 1, 1, 1, 1, 1, 3])).data('w')]).toEqual([2, 1, 0, 0, 0, 0, 0, 0, 0, 2]);
+    expect([...trimmedExpert(base, model([2, 1, 1, 1, 1, 1, 1, 1, 1, 3])).data('w')]).toEqual([
+      2, 1, 0, 0, 0, 0, 0, 0, 0, 2,
+    ]);
   });
 
   it('ratio, cross- and same-dataset cosines and the gain kept', () => {
@@ -42,7 +45,10 @@ describe('world diagnostics', () => {
     expect(regimeChecks(d)).toEqual({ tauRatio: false, crossCosine: false, tiesKeep: false });
   });
 
-  fcTest.prop([fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 60 }), fc.double({ min: 0.01, max: 1, noNaN: true })])(
+  fcTest.prop([
+    fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 60 }),
+    fc.double({ min: 0.01, max: 1, noNaN: true }),
+  ])(
     'a trim keeps round(density·n) values (at least one), each unchanged, and at least their share of the energy',
     (tau, density) => {
       const b = new ParamSet().set('w', [tau.length], new Float32Array(tau.length));
@@ -53,7 +59,8 @@ describe('world diagnostics', () => {
       expect([...kept].filter((x) => x !== 0).length).toBe(nonzero);
       expect(nonzero).toBeLessThanOrEqual(keep);
       const energy = (xs: ArrayLike<number>) => Array.from(xs).reduce((s, x) => s + x * x, 0);
-      if (energy(e.data('w')) > 0) expect(energy(kept) / energy(e.data('w'))).toBeGreaterThanOrEqual(Math.min(1, keep / tau.length) - 1e-9);
+      if (energy(e.data('w')) > 0)
+        expect(energy(kept) / energy(e.data('w'))).toBeGreaterThanOrEqual(Math.min(1, keep / tau.length) - 1e-9);
     },
   );
 

@@ -13,7 +13,19 @@ import { OFFICIAL_TECHNIQUES } from '../src/study/groups.js';
 const tiny: Study = {
   name: 'tiny',
   description: 'a tiny study for tests',
-  stream: { T: 3, datasets: 3, stepsPerTask: 8, pretrainSteps: 150, zeroshotTasks: 1, d: 12, k: 6, m: 4, trainPerClass: 6, testPerClass: 4, classesPerTask: 3 },
+  stream: {
+    T: 3,
+    datasets: 3,
+    stepsPerTask: 8,
+    pretrainSteps: 150,
+    zeroshotTasks: 1,
+    d: 12,
+    k: 6,
+    m: 4,
+    trainPerClass: 6,
+    testPerClass: 4,
+    classesPerTask: 3,
+  },
   methods: ['finetune', 'offline_merge', 'ema_paint', 'deployed+last'],
   techniques: [{ name: 'weighted-average' }, { name: 'ties' }],
   seeds: [0, 1],
@@ -50,8 +62,13 @@ describe('study expansion', () => {
       'default/ema_paint/weighted-average/s0',
       'default/ema_paint/ties/s0',
     ]);
-    expect(skipped.map((s) => s.reason)).toEqual(['merges nothing: the technique cannot matter, run once', 'same run as finetune']);
-    expect(expandStudy({ ...tiny, methods: ['ema_paint', 'deployed+ema'] }).skipped.map((s) => s.reason)).toEqual(['same run as ema_paint']);
+    expect(skipped.map((s) => s.reason)).toEqual([
+      'merges nothing: the technique cannot matter, run once',
+      'same run as finetune',
+    ]);
+    expect(expandStudy({ ...tiny, methods: ['ema_paint', 'deployed+ema'] }).skipped.map((s) => s.reason)).toEqual([
+      'same run as ema_paint',
+    ]);
     expect(runs.map((r) => r.index)).toEqual(runs.map((_, i) => i));
     // Paired design: every run of one seed shares the loop seed; seeds differ.
     expect(new Set(runs.filter((r) => r.seed === 0).map((r) => r.runSeed)).size).toBe(1);
@@ -59,12 +76,18 @@ describe('study expansion', () => {
   });
 
   it('skips SLERP for merge-all methods, saying why', () => {
-    const { runs, skipped } = expandStudy({ ...tiny, methods: ['offline_merge', 'ema_paint'], techniques: [{ name: 'slerp' }], seeds: [0], baselines: [] });
+    const { runs, skipped } = expandStudy({
+      ...tiny,
+      methods: ['offline_merge', 'ema_paint'],
+      techniques: [{ name: 'slerp' }],
+      seeds: [0],
+      baselines: [],
+    });
     expect(runs.map((r) => r.method)).toEqual(['ema_paint']);
     expect(skipped[0].reason).toMatch(/slerp merges at most 2 models/);
   });
 
-  it('every built-in study expands without error; the default study is the paper\'s setup', () => {
+  it("every built-in study expands without error; the default study is the paper's setup", () => {
     for (const s of STUDIES) expect(expandStudy(s).runs.length).toBeGreaterThan(0);
     const def = STUDIES.find((s) => s.name === 'default')!;
     expect(def.methods).toEqual(['finetune', 'offline_merge', 'zs_paint', 'ft_paint', 'ema_paint']);
@@ -72,15 +95,24 @@ describe('study expansion', () => {
     expect(def.techniques.map((t) => t.label ?? t.name)).toEqual(OFFICIAL_TECHNIQUES.map((t) => t.name));
     const { runs } = expandStudy(def);
     // Replay 0.33 / 0.34 / 0.33 for every method run; the multitask oracle mixes 0.33 pretraining with 0.67 task data.
-    for (const r of runs.filter((x) => x.method !== 'multitask')) expect(r.replay).toEqual({ pretrain: 0.33, current: 0.34, buffer: 0.33 });
-    for (const r of runs.filter((x) => x.method === 'multitask')) expect(r.replay).toEqual({ pretrain: 0.33, current: 0.67, buffer: 0 });
+    for (const r of runs.filter((x) => x.method !== 'multitask'))
+      expect(r.replay).toEqual({ pretrain: 0.33, current: 0.34, buffer: 0.33 });
+    for (const r of runs.filter((x) => x.method === 'multitask'))
+      expect(r.replay).toEqual({ pretrain: 0.33, current: 0.67, buffer: 0 });
     // Task arithmetic as tv_merge: λ 0.3 on the sum.
-    expect(runs.find((r) => r.technique === 'task-arithmetic')!.techniqueParams).toEqual({ lambda: 0.3, normalize: false });
+    expect(runs.find((r) => r.technique === 'task-arithmetic')!.techniqueParams).toEqual({
+      lambda: 0.3,
+      normalize: false,
+    });
     expect(def.stream.T ?? 20).toBe(20);
   });
 
   it('studies without replay say so explicitly (the no-replay settings are ablations)', () => {
-    const noReplay = STUDIES.flatMap((s) => expandStudy(s).runs.filter((r) => r.replay.buffer === 0 && r.method !== 'multitask').map((r) => `${s.name}/${r.setting}`));
+    const noReplay = STUDIES.flatMap((s) =>
+      expandStudy(s)
+        .runs.filter((r) => r.replay.buffer === 0 && r.method !== 'multitask')
+        .map((r) => `${s.name}/${r.setting}`),
+    );
     expect([...new Set(noReplay)].sort()).toEqual(['offline-vs-continual/no-replay', 'time-aware-offline/no-replay']);
   });
 
@@ -90,12 +122,20 @@ describe('study expansion', () => {
     expect(() => expandStudy({ ...tiny, techniques: [{ name: 'nope' }] })).toThrow(/unknown merge technique "nope"/);
   });
 
-  fcTest.prop([fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 9 })])('shards partition the run list', (n, count) => {
-    const runs = Array.from({ length: n }, (_, index) => ({ index }));
-    const parts = Array.from({ length: count }, (_, i) => shardRuns(runs, { index: i + 1, count }));
-    expect(parts.flat().map((r) => r.index).sort((a, b) => a - b)).toEqual(runs.map((r) => r.index));
-    for (const p of parts) expect(p.length).toBeLessThanOrEqual(Math.ceil(n / count));
-  });
+  fcTest.prop([fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 9 })])(
+    'shards partition the run list',
+    (n, count) => {
+      const runs = Array.from({ length: n }, (_, index) => ({ index }));
+      const parts = Array.from({ length: count }, (_, i) => shardRuns(runs, { index: i + 1, count }));
+      expect(
+        parts
+          .flat()
+          .map((r) => r.index)
+          .sort((a, b) => a - b),
+      ).toEqual(runs.map((r) => r.index));
+      for (const p of parts) expect(p.length).toBeLessThanOrEqual(Math.ceil(n / count));
+    },
+  );
 });
 
 describe('running a study', () => {
@@ -128,7 +168,10 @@ describe('running a study', () => {
     const union = [...(await rowsOf(dir, 'runs.shard-1-of-2.csv')), ...(await rowsOf(dir, 'runs.shard-2-of-2.csv'))];
     const byId = (rows: Record<string, string>[]) => [...rows].sort((x, y) => (x.run_id < y.run_id ? -1 : 1));
     expect(byId(union)).toEqual(byId(full));
-    const matrix = [...(await rowsOf(dir, 'matrix.shard-1-of-2.csv')), ...(await rowsOf(dir, 'matrix.shard-2-of-2.csv'))];
+    const matrix = [
+      ...(await rowsOf(dir, 'matrix.shard-1-of-2.csv')),
+      ...(await rowsOf(dir, 'matrix.shard-2-of-2.csv')),
+    ];
     expect(matrix.length).toBe((await rowsOf(join(root, 'w1'), 'matrix.csv')).length);
   });
 
@@ -138,14 +181,21 @@ describe('running a study', () => {
     expect(first.executed).toBe(7);
     // Simulate an interruption after one more run: its journal line survives, a half-written line does not.
     const seed1 = expandStudy(tiny).runs.filter((r) => r.seed === 1);
-    const one = await runStudy({ ...tiny, seeds: [1], baselines: ['zeroshot'], methods: [] }, { out: join(root, 'scratch'), workers: 1, progress: false });
-    await writeFile(join(dir, '.journal.ndjson'), `${JSON.stringify({ ...one.runs[0], params: seed1[0].params })}\n{"runId": "cut sh`);
+    const one = await runStudy(
+      { ...tiny, seeds: [1], baselines: ['zeroshot'], methods: [] },
+      { out: join(root, 'scratch'), workers: 1, progress: false },
+    );
+    await writeFile(
+      join(dir, '.journal.ndjson'),
+      `${JSON.stringify({ ...one.runs[0], params: seed1[0].params })}\n{"runId": "cut sh`,
+    );
     const second = await runStudy(tiny, { out: dir, workers: 2, progress: false });
     expect(second.skippedAsDone).toBe(8);
     expect(second.executed).toBe(6);
     const again = await runStudy(tiny, { out: dir, workers: 1, progress: false });
     expect(again.executed).toBe(0);
-    for (const f of ['runs.csv', 'steps.csv', 'matrix.csv']) expect(await rowsOf(dir, f)).toEqual(await rowsOf(join(root, 'w1'), f));
+    for (const f of ['runs.csv', 'steps.csv', 'matrix.csv'])
+      expect(await rowsOf(dir, f)).toEqual(await rowsOf(join(root, 'w1'), f));
   });
 
   it('runs again every run missing from steps.csv or matrix.csv, and all of them when matrix.csv is gone', async () => {
@@ -155,7 +205,13 @@ describe('running a study', () => {
     const [noSteps, noMatrix] = ['default/offline_merge/ties/s0', 'default/ema_paint/weighted-average/s0'];
     const drop = async (file: string, runId: string) => {
       const text = await readFile(join(dir, file), 'utf8');
-      await writeFile(join(dir, file), text.split('\n').filter((l) => !l.startsWith(`${runId},`)).join('\n'));
+      await writeFile(
+        join(dir, file),
+        text
+          .split('\n')
+          .filter((l) => !l.startsWith(`${runId},`))
+          .join('\n'),
+      );
     };
     await drop('steps.csv', noSteps);
     await drop('matrix.csv', noMatrix);
@@ -172,7 +228,10 @@ describe('running a study', () => {
     const dir = join(root, 'other-settings');
     const study = { ...tiny, seeds: [0], methods: ['finetune'], techniques: [{ name: 'weighted-average' }] };
     expect((await runStudy(study, { out: dir, workers: 1, progress: false })).executed).toBe(3);
-    const longer = await runStudy({ ...study, stream: { ...study.stream, stepsPerTask: 9 } }, { out: dir, workers: 1, progress: false });
+    const longer = await runStudy(
+      { ...study, stream: { ...study.stream, stepsPerTask: 9 } },
+      { out: dir, workers: 1, progress: false },
+    );
     expect(longer.executed).toBe(3);
     expect((await rowsOf(dir, 'runs.csv')).every((r) => r.param_steps === '9')).toBe(true);
   });

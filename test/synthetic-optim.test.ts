@@ -73,25 +73,80 @@ describe('training FLOPs', () => {
   });
 
   it('trainModel reports the formula summed over its steps', () => {
-    const cfg = resolveSyntheticConfig({ T: 2, datasets: 2, d: 8, k: 4, m: 3, classesPerTask: 3, trainPerClass: 4, testPerClass: 4, pretrainClasses: 6, pretrainDomains: 2, pretrainPerPair: 2, zeroshotTasks: 1, zeroshotClasses: 3 });
+    const cfg = resolveSyntheticConfig({
+      T: 2,
+      datasets: 2,
+      d: 8,
+      k: 4,
+      m: 3,
+      classesPerTask: 3,
+      trainPerClass: 4,
+      testPerClass: 4,
+      pretrainClasses: 6,
+      pretrainDomains: 2,
+      pretrainPerPair: 2,
+      zeroshotTasks: 1,
+      zeroshotClasses: 3,
+    });
     const task = generateWorld(cfg).stream.adaptation[0].data;
-    const { flops } = trainModel(initialModel(dimsOf(cfg), 0), [{ tasks: [task], perBatch: 5 }], 3, trainSettings(cfg), dimsOf(cfg), 'flops');
+    const { flops } = trainModel(
+      initialModel(dimsOf(cfg), 0),
+      [{ tasks: [task], perBatch: 5 }],
+      3,
+      trainSettings(cfg),
+      dimsOf(cfg),
+      'flops',
+    );
     expect(flops).toBe(3 * trainingFlops(dimsOf(cfg), task.classes, 5, cfg.trainText));
   });
 });
 
 describe('training with SGD', () => {
   it('fits an adaptation task the initial model does not know', () => {
-    const cfg = resolveSyntheticConfig({ T: 2, datasets: 2, d: 12, k: 6, m: 4, classesPerTask: 4, trainPerClass: 24, testPerClass: 24, pretrainClasses: 6, pretrainDomains: 2, pretrainPerPair: 2, zeroshotTasks: 1, zeroshotClasses: 3 });
+    const cfg = resolveSyntheticConfig({
+      T: 2,
+      datasets: 2,
+      d: 12,
+      k: 6,
+      m: 4,
+      classesPerTask: 4,
+      trainPerClass: 24,
+      testPerClass: 24,
+      pretrainClasses: 6,
+      pretrainDomains: 2,
+      pretrainPerPair: 2,
+      zeroshotTasks: 1,
+      zeroshotClasses: 3,
+    });
     const task = generateWorld(cfg).stream.adaptation[0].data;
     const init: ParamSet = initialModel(dimsOf(cfg), 0);
     const before = accuracy(init, task, dimsOf(cfg));
     const train = (optimiser: 'sgd' | 'adamw', lr: number) =>
-      accuracy(trainModel(init, [{ tasks: [task], perBatch: 16 }], 200, trainSettings({ ...cfg, optimiser, lr }), dimsOf(cfg), 'sgd-test').weights, task, dimsOf(cfg));
+      accuracy(
+        trainModel(
+          init,
+          [{ tasks: [task], perBatch: 16 }],
+          200,
+          trainSettings({ ...cfg, optimiser, lr }),
+          dimsOf(cfg),
+          'sgd-test',
+        ).weights,
+        task,
+        dimsOf(cfg),
+      );
     const sgd = train('sgd', 0.5);
     // From a random (unpretrained) model: 0.57 before, 0.72 after 200 steps.
     expect(sgd).toBeGreaterThan(before + 0.1);
     // A zero learning rate leaves the weights exactly as they were.
-    expect(trainModel(init, [{ tasks: [task], perBatch: 16 }], 5, trainSettings({ ...cfg, optimiser: 'sgd', lr: 0 }), dimsOf(cfg), 'x').weights.data('image.weight')).toEqual(init.data('image.weight'));
+    expect(
+      trainModel(
+        init,
+        [{ tasks: [task], perBatch: 16 }],
+        5,
+        trainSettings({ ...cfg, optimiser: 'sgd', lr: 0 }),
+        dimsOf(cfg),
+        'x',
+      ).weights.data('image.weight'),
+    ).toEqual(init.data('image.weight'));
   });
 });

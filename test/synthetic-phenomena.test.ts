@@ -56,7 +56,14 @@ function spearman(a: readonly number[], b: readonly number[]): number {
 
 describe.each(SEEDS)('under-parameterised synthetic world, seed %i', (seed) => {
   const s = syntheticSetup({ ...UNDERPARAMETERISED_WORLD, seed });
-  const cfg = { stream: s.world.stream, trainer: s.trainer, evaluator: s.evaluator, base: s.base, stepsPerTask: s.config.stepsPerTask, seed };
+  const cfg = {
+    stream: s.world.stream,
+    trainer: s.trainer,
+    evaluator: s.evaluator,
+    base: s.base,
+    stepsPerTask: s.config.stepsPerTask,
+    seed,
+  };
 
   it('θ0 starts with low A_KA and high A_ZS', async () => {
     const r = await runBaseline('zeroshot', cfg);
@@ -81,7 +88,16 @@ describe.each(SEEDS)('under-parameterised synthetic world, seed %i', (seed) => {
     const drift = [0];
     const zs = [mean(await s.evaluator.evaluate(w, zeroshot))];
     for (let t = 0; t < adaptation.length; t++) {
-      w = (await s.trainer.train({ init: w, tasks: [adaptation[t]], previous: [], replay: NO_REPLAY, steps: s.config.stepsPerTask, seed: 100 + t })).weights;
+      w = (
+        await s.trainer.train({
+          init: w,
+          tasks: [adaptation[t]],
+          previous: [],
+          replay: NO_REPLAY,
+          steps: s.config.stepsPerTask,
+          seed: 100 + t,
+        })
+      ).weights;
       drift.push(distance(w, s.base));
       zs.push(mean(await s.evaluator.evaluate(w, zeroshot)));
     }
@@ -94,7 +110,16 @@ describe.each(SEEDS)('under-parameterised synthetic world, seed %i', (seed) => {
     const experts: ParamSet[] = [];
     const own: number[] = [];
     for (let t = 0; t < adaptation.length; t++) {
-      const e = (await s.trainer.train({ init: s.base, tasks: [adaptation[t]], previous: [], replay: NO_REPLAY, steps: s.config.stepsPerTask, seed: 200 + t })).weights;
+      const e = (
+        await s.trainer.train({
+          init: s.base,
+          tasks: [adaptation[t]],
+          previous: [],
+          replay: NO_REPLAY,
+          steps: s.config.stepsPerTask,
+          seed: 200 + t,
+        })
+      ).weights;
       experts.push(e);
       own.push((await s.evaluator.evaluate(e, [adaptation[t]]))[0]);
     }
@@ -110,16 +135,19 @@ describe.each(SEEDS)('under-parameterised synthetic world, seed %i', (seed) => {
 });
 
 describe('default synthetic world: in the regime of fine-tuned CLIP models', () => {
-  it.each([0, 1])('seed %i: small, nearly orthogonal task vectors that survive a TIES trim; a partly competent θ0', async (seed) => {
-    const d = await syntheticDiagnostics(syntheticSetup({ seed }), 10);
-    expect(d.tauRatio).toBeLessThan(0.12);
-    expect(d.crossCosine).toBeLessThan(0.05);
-    expect(d.top20Energy).toBeGreaterThan(0.65);
-    expect(d.tiesKeep).toBeGreaterThan(0.8);
-    expect(d.baseAKa).toBeGreaterThan(0.3);
-    expect(d.baseAKa).toBeLessThan(0.6);
-    expect(d.expertScore).toBeGreaterThan(d.baseScore + 0.25);
-  });
+  it.each([0, 1])(
+    'seed %i: small, nearly orthogonal task vectors that survive a TIES trim; a partly competent θ0',
+    async (seed) => {
+      const d = await syntheticDiagnostics(syntheticSetup({ seed }), 10);
+      expect(d.tauRatio).toBeLessThan(0.12);
+      expect(d.crossCosine).toBeLessThan(0.05);
+      expect(d.top20Energy).toBeGreaterThan(0.65);
+      expect(d.tiesKeep).toBeGreaterThan(0.8);
+      expect(d.baseAKa).toBeGreaterThan(0.3);
+      expect(d.baseAKa).toBeLessThan(0.6);
+      expect(d.expertScore).toBeGreaterThan(d.baseScore + 0.25);
+    },
+  );
 
   it('the under-parameterised world is outside it', async () => {
     const d = await syntheticDiagnostics(syntheticSetup({ ...UNDERPARAMETERISED_WORLD, seed: 0 }), 10);

@@ -14,7 +14,21 @@ import {
   type SynthTaskData,
 } from '../src/synthetic/index.js';
 
-const small = resolveSyntheticConfig({ T: 6, datasets: 3, d: 8, k: 4, m: 3, classesPerTask: 3, trainPerClass: 4, testPerClass: 2, pretrainClasses: 6, pretrainDomains: 2, pretrainPerPair: 2, zeroshotTasks: 2, zeroshotClasses: 3 });
+const small = resolveSyntheticConfig({
+  T: 6,
+  datasets: 3,
+  d: 8,
+  k: 4,
+  m: 3,
+  classesPerTask: 3,
+  trainPerClass: 4,
+  testPerClass: 2,
+  pretrainClasses: 6,
+  pretrainDomains: 2,
+  pretrainPerPair: 2,
+  zeroshotTasks: 2,
+  zeroshotClasses: 3,
+});
 
 describe('synthetic world', () => {
   it('is a pure function of the config: same seed, same bits; other seed, other data', () => {
@@ -22,8 +36,16 @@ describe('synthetic world', () => {
     const b = generateWorld(small);
     const c = generateWorld({ ...small, seed: 1 });
     expect(a.stream.adaptation.map((t) => t.id)).toEqual(b.stream.adaptation.map((t) => t.id));
-    expect(Buffer.from(a.stream.adaptation[3].data.train.x.buffer).equals(Buffer.from(b.stream.adaptation[3].data.train.x.buffer))).toBe(true);
-    expect(Buffer.from(a.stream.adaptation[3].data.train.x.buffer).equals(Buffer.from(c.stream.adaptation[3].data.train.x.buffer))).toBe(false);
+    expect(
+      Buffer.from(a.stream.adaptation[3].data.train.x.buffer).equals(
+        Buffer.from(b.stream.adaptation[3].data.train.x.buffer),
+      ),
+    ).toBe(true);
+    expect(
+      Buffer.from(a.stream.adaptation[3].data.train.x.buffer).equals(
+        Buffer.from(c.stream.adaptation[3].data.train.x.buffer),
+      ),
+    ).toBe(false);
   });
 
   it('has T adaptation tasks, the zero-shot tasks, and sample counts from the config', () => {
@@ -39,13 +61,19 @@ describe('synthetic world', () => {
   });
 
   it('dataset-incremental keeps each dataset contiguous; reversed is similarity backwards; random is a permutation', () => {
-    const di = generateWorld({ ...small, ordering: 'dataset-incremental' }).stream.adaptation.map((t) => t.data.dataset);
+    const di = generateWorld({ ...small, ordering: 'dataset-incremental' }).stream.adaptation.map(
+      (t) => t.data.dataset,
+    );
     expect(di).toEqual([0, 0, 1, 1, 2, 2]);
     const sim = generateWorld({ ...small, ordering: 'similarity' }).stream.adaptation.map((t) => t.id);
     const rev = generateWorld({ ...small, ordering: 'reversed' }).stream.adaptation.map((t) => t.id);
     expect(rev).toEqual([...sim].reverse());
     const rnd = generateWorld({ ...small, ordering: 'random' }).stream.adaptation.map((t) => t.id);
-    expect([...rnd].sort()).toEqual(generateWorld(small).stream.adaptation.map((t) => t.id).sort());
+    expect([...rnd].sort()).toEqual(
+      generateWorld(small)
+        .stream.adaptation.map((t) => t.id)
+        .sort(),
+    );
   });
 
   it('rejects bad settings with a CONFIG error naming them', () => {
@@ -67,21 +95,36 @@ describe('schedule and batches', () => {
   });
 
   it('splits a batch by the replay mix; the buffer share goes to the current task at step 1', () => {
-    expect(batchComposition(100, { pretrain: 0.33, current: 0.34, buffer: 0.33 }, true)).toEqual({ pretrain: 33, current: 34, buffer: 33 });
-    expect(batchComposition(100, { pretrain: 0.33, current: 0.34, buffer: 0.33 }, false)).toEqual({ pretrain: 49, current: 51, buffer: 0 });
-    expect(batchComposition(32, { pretrain: 0, current: 1, buffer: 0 }, true)).toEqual({ pretrain: 0, current: 32, buffer: 0 });
+    expect(batchComposition(100, { pretrain: 0.33, current: 0.34, buffer: 0.33 }, true)).toEqual({
+      pretrain: 33,
+      current: 34,
+      buffer: 33,
+    });
+    expect(batchComposition(100, { pretrain: 0.33, current: 0.34, buffer: 0.33 }, false)).toEqual({
+      pretrain: 49,
+      current: 51,
+      buffer: 0,
+    });
+    expect(batchComposition(32, { pretrain: 0, current: 1, buffer: 0 }, true)).toEqual({
+      pretrain: 0,
+      current: 32,
+      buffer: 0,
+    });
     expect(() => batchComposition(8, { pretrain: 0, current: 0, buffer: 0 }, false)).toThrow(/no data/);
   });
 
-  fcTest.prop([fc.integer({ min: 1, max: 512 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean()])(
-    'batch parts are non-negative and sum to the batch size',
-    (b, p, c, buf, prev) => {
-      const x = batchComposition(b, { pretrain: p, current: c, buffer: buf }, prev);
-      expect(x.pretrain + x.current + x.buffer).toBe(b);
-      expect(Math.min(x.pretrain, x.current, x.buffer)).toBeGreaterThanOrEqual(0);
-      if (!prev) expect(x.buffer).toBe(0);
-    },
-  );
+  fcTest.prop([
+    fc.integer({ min: 1, max: 512 }),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+    fc.double({ min: 0.01, max: 1, noNaN: true }),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+    fc.boolean(),
+  ])('batch parts are non-negative and sum to the batch size', (b, p, c, buf, prev) => {
+    const x = batchComposition(b, { pretrain: p, current: c, buffer: buf }, prev);
+    expect(x.pretrain + x.current + x.buffer).toBe(b);
+    expect(Math.min(x.pretrain, x.current, x.buffer)).toBeGreaterThanOrEqual(0);
+    if (!prev) expect(x.buffer).toBe(0);
+  });
 });
 
 describe('hand-written gradients', () => {
@@ -97,9 +140,13 @@ describe('hand-written gradients', () => {
   const dims = { d: 2, k: 2, m: 2 };
 
   it('classifies by cosine to the class embeddings (identity encoders: the larger coordinate wins)', () => {
-    const ps = new ParamSet().set(IMAGE, [2, 2], new Float32Array([1, 0, 0, 1])).set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
+    const ps = new ParamSet()
+      .set(IMAGE, [2, 2], new Float32Array([1, 0, 0, 1]))
+      .set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
     expect(accuracy(ps, task, dims)).toBe(1);
-    const swapped = new ParamSet().set(IMAGE, [2, 2], new Float32Array([0, 1, 1, 0])).set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
+    const swapped = new ParamSet()
+      .set(IMAGE, [2, 2], new Float32Array([0, 1, 1, 0]))
+      .set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
     expect(accuracy(swapped, task, dims)).toBe(0);
   });
 
@@ -107,12 +154,20 @@ describe('hand-written gradients', () => {
     // The dataset has classes (1, 0), (0, 1) from an earlier task and this task's (-1, 0), (0, -1) at
     // offset 2. Sample (0.6, -0.3) is class 0 of this task = dataset class 2: its best match is (1, 0)
     // (class 0), wrong; sample (-0.2, 0.9) labelled 1 = class 3 is nearest (0, 1) (class 1), wrong too.
-    const ps = new ParamSet().set(IMAGE, [2, 2], new Float32Array([1, 0, 0, 1])).set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
+    const ps = new ParamSet()
+      .set(IMAGE, [2, 2], new Float32Array([1, 0, 0, 1]))
+      .set(TEXT, [2, 2], new Float32Array([1, 0, 0, 1]));
     const own = { ...task, classLatents: new Float32Array([-1, 0, 0, -1]) };
     expect(accuracy(ps, own, dims)).toBe(0);
-    const scoped = { ...own, evalClasses: { latents: new Float32Array([1, 0, 0, 1, -1, 0, 0, -1]), classes: 4, offset: 2 } };
+    const scoped = {
+      ...own,
+      evalClasses: { latents: new Float32Array([1, 0, 0, 1, -1, 0, 0, -1]), classes: 4, offset: 2 },
+    };
     expect(accuracy(ps, scoped, dims)).toBe(0);
-    const flipped = { ...scoped, test: { x: new Float32Array([-0.6, 0.3, 0.2, -0.9]), y: new Int32Array([0, 1]), n: 2 } };
+    const flipped = {
+      ...scoped,
+      test: { x: new Float32Array([-0.6, 0.3, 0.2, -0.9]), y: new Int32Array([0, 1]), n: 2 },
+    };
     expect(accuracy(ps, flipped, dims)).toBe(1);
     // Against the earlier task's classes only (offset 0) the flipped samples are wrong.
     expect(accuracy(ps, { ...flipped, evalClasses: { ...flipped.evalClasses, offset: 0 } }, dims)).toBe(0);
@@ -124,7 +179,8 @@ describe('hand-written gradients', () => {
       const sc = t.data.evalClasses!;
       expect(sc.classes).toBe(9);
       expect([...sc.latents.subarray(sc.offset * 12, (sc.offset + 3) * 12)]).toEqual([...t.data.classLatents]);
-      for (const u of w.stream.adaptation) if (u.data.dataset === t.data.dataset) expect(u.data.evalClasses!.latents).toBe(sc.latents);
+      for (const u of w.stream.adaptation)
+        if (u.data.dataset === t.data.dataset) expect(u.data.evalClasses!.latents).toBe(sc.latents);
     }
   });
 
@@ -138,13 +194,19 @@ describe('hand-written gradients', () => {
     const g = { gW: new Float32Array(4), gV: new Float32Array(4) };
     accumulateGradients(w, v, task, [0], 1, dims, 5, g, new Float64Array(2), new Float64Array(2));
     const h = 1e-3;
-    for (const [which, arr, grad] of [['W', w, g.gW], ['V', v, g.gV]] as const) {
+    for (const [which, arr, grad] of [
+      ['W', w, g.gW],
+      ['V', v, g.gV],
+    ] as const) {
       for (let i = 0; i < 4; i++) {
         const plus = arr.slice();
         const minus = arr.slice();
         plus[i] += h;
         minus[i] -= h;
-        const num = which === 'W' ? (lossAt(plus, v) - lossAt(minus, v)) / (2 * h) : (lossAt(w, plus) - lossAt(w, minus)) / (2 * h);
+        const num =
+          which === 'W'
+            ? (lossAt(plus, v) - lossAt(minus, v)) / (2 * h)
+            : (lossAt(w, plus) - lossAt(w, minus)) / (2 * h);
         expect(grad[i], `${which}[${i}]`).toBeCloseTo(num, 2);
       }
     }

@@ -29,11 +29,20 @@ describe('command templates', () => {
   it('splits like a shell and keeps substituted values as one argument', () => {
     const words = splitCommand(`python "my train.py" --task {task} --tag 'a b'`);
     expect(words).toEqual(['python', 'my train.py', '--task', '{task}', '--tag', 'a b']);
-    expect(fillTemplate(words, { task: 'x y; rm -rf /' }, 't')).toEqual(['python', 'my train.py', '--task', 'x y; rm -rf /', '--tag', 'a b']);
+    expect(fillTemplate(words, { task: 'x y; rm -rf /' }, 't')).toEqual([
+      'python',
+      'my train.py',
+      '--task',
+      'x y; rm -rf /',
+      '--tag',
+      'a b',
+    ]);
   });
 
   it('rejects unknown placeholders and unclosed quotes with CONFIG errors', () => {
-    expect(() => fillTemplate(['--x', '{nope}'], { task: 't' }, 'external trainer')).toThrow(/unknown placeholder \{nope\}/);
+    expect(() => fillTemplate(['--x', '{nope}'], { task: 't' }, 'external trainer')).toThrow(
+      /unknown placeholder \{nope\}/,
+    );
     expect(() => splitCommand(`python "train.py`)).toThrow(TimeMergeError);
   });
 
@@ -62,7 +71,15 @@ describe('external trainer and evaluator end to end (node scripts exchanging saf
       stepsPerTask: 4,
       seed: 9,
     });
-    const local = await runTime({ stream: stream(V), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator(), base: vec([0, 0]), method, stepsPerTask: 4, seed: 9 });
+    const local = await runTime({
+      stream: stream(V),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+      base: vec([0, 0]),
+      method,
+      stepsPerTask: 4,
+      seed: 9,
+    });
     expect(ext.steps.map((s) => s.scores)).toEqual(local.steps.map((s) => s.scores));
     expect(ext.final.trainSteps).toBe(12);
     // exchanged files are cleaned up
@@ -72,9 +89,18 @@ describe('external trainer and evaluator end to end (node scripts exchanging saf
   it('stops on a failing command with its exit code and stderr, and the run resumes after the fix', async () => {
     const work = await tempDir();
     const resumeDir = join(work, 'run');
-    const base = { stream: stream(V), base: vec([0, 0]), method: parseMethod('offline_merge'), stepsPerTask: 2, seed: 4, resumeDir };
+    const base = {
+      stream: stream(V),
+      base: vec([0, 0]),
+      method: parseMethod('offline_merge'),
+      stepsPerTask: 2,
+      seed: 4,
+      resumeDir,
+    };
     const failing = new ExternalTrainer({ command: `${TRAIN} --fail-on task-2`, workDir: join(work, 'train') });
-    const err = await runTime({ ...base, trainer: failing, evaluator: new RecordingEvaluator() }).catch((e: unknown) => e);
+    const err = await runTime({ ...base, trainer: failing, evaluator: new RecordingEvaluator() }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeMergeError);
     expect((err as TimeMergeError).code).toBe('PIPELINE');
     expect((err as Error).message).toMatch(/exited with code 3/);
@@ -83,7 +109,12 @@ describe('external trainer and evaluator end to end (node scripts exchanging saf
     const fixed = new ScriptedTrainer();
     const resumed = await runTime({ ...base, trainer: fixed, evaluator: new RecordingEvaluator() });
     expect(fixed.requests.map((r) => r.tasks[0].id)).toEqual(['task-2', 'task-3']);
-    const fresh = await runTime({ ...base, resumeDir: undefined, trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
+    const fresh = await runTime({
+      ...base,
+      resumeDir: undefined,
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
     expect(resumed.steps.map((s) => s.scores)).toEqual(fresh.steps.map((s) => s.scores));
   });
 
@@ -91,13 +122,25 @@ describe('external trainer and evaluator end to end (node scripts exchanging saf
     const work = await tempDir();
     // Scores every task 0.5 on calls 1 and 2 (steps 0 and 1), then fails as a crashing evaluator would.
     const script = `const [call, tasks] = process.argv.slice(1); if (Number(call) >= 3) { process.stderr.write('eval.py: CUDA out of memory on call ' + call + '\\n'); process.exit(7); } console.log(JSON.stringify(tasks.split(',').map(() => 0.5)));`;
-    const evaluator = new ExternalEvaluator({ command: `node -e "${script}" {call} {tasks}`, workDir: join(work, 'eval') });
-    const base = { stream: stream(V), base: vec([0, 0]), method: parseMethod('offline_merge'), stepsPerTask: 2, seed: 4, resumeDir: join(work, 'run') };
+    const evaluator = new ExternalEvaluator({
+      command: `node -e "${script}" {call} {tasks}`,
+      workDir: join(work, 'eval'),
+    });
+    const base = {
+      stream: stream(V),
+      base: vec([0, 0]),
+      method: parseMethod('offline_merge'),
+      stepsPerTask: 2,
+      seed: 4,
+      resumeDir: join(work, 'run'),
+    };
     const trainer = new ScriptedTrainer();
     const err = await runTime({ ...base, trainer, evaluator }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeMergeError);
     expect((err as TimeMergeError).code).toBe('PIPELINE');
-    expect((err as Error).message).toMatch(/^external evaluator: `node -e .* 3 task-1,task-2,task-3,zs-1` exited with code 7; stderr:\neval\.py: CUDA out of memory on call 3$/);
+    expect((err as Error).message).toMatch(
+      /^external evaluator: `node -e .* 3 task-1,task-2,task-3,zs-1` exited with code 7; stderr:\neval\.py: CUDA out of memory on call 3$/,
+    );
     // Step 2 trained, then its evaluation failed: nothing of step 2 is recorded, so the rerun trains it again.
     expect(trainer.requests.map((r) => r.tasks[0].id)).toEqual(['task-1', 'task-2']);
     const again = new ScriptedTrainer();
@@ -110,6 +153,16 @@ describe('external trainer and evaluator end to end (node scripts exchanging saf
   it('reports a command that cannot be started', async () => {
     const work = await tempDir();
     const t = new ExternalTrainer({ command: 'definitely-not-a-program-xyz {init} {out}', workDir: work });
-    await expect(runTime({ stream: stream(V), trainer: t, evaluator: new RecordingEvaluator(), base: vec([0, 0]), method: parseMethod('finetune'), stepsPerTask: 1, seed: 0 })).rejects.toThrow(/cannot start "definitely-not-a-program-xyz"/);
+    await expect(
+      runTime({
+        stream: stream(V),
+        trainer: t,
+        evaluator: new RecordingEvaluator(),
+        base: vec([0, 0]),
+        method: parseMethod('finetune'),
+        stepsPerTask: 1,
+        seed: 0,
+      }),
+    ).rejects.toThrow(/cannot start "definitely-not-a-program-xyz"/);
   });
 });

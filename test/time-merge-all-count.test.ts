@@ -25,14 +25,30 @@ describe('how many models a merge-all merges', () => {
     ];
     const base = vec([0.5, -0.25]);
     const evaluator = new RecordingEvaluator();
-    await runTime({ stream: stream(V), base, stepsPerTask: 1, seed: 0, method: parseMethod('offline_merge', slerp), trainer: new ScriptedTrainer(), evaluator });
+    await runTime({
+      stream: stream(V),
+      base,
+      stepsPerTask: 1,
+      seed: 0,
+      method: parseMethod('offline_merge', slerp),
+      trainer: new ScriptedTrainer(),
+      evaluator,
+    });
     const experts = V.map((v) => vec(values(base).map((b, i) => b + v[i])));
     const expected = values(await mergeModels(slerp, base, experts));
     expect(evaluator.seen.at(-1)!.map((x) => Math.fround(x))).toEqual(expected.map((x) => Math.fround(x)));
   });
 
   it('still refuses SLERP where merge-all needs three models, saying how many', async () => {
-    const run = runTime({ stream: stream([[1], [2], [3]]), base: vec([0]), stepsPerTask: 1, seed: 0, method: parseMethod('offline_merge', slerp), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
+    const run = runTime({
+      stream: stream([[1], [2], [3]]),
+      base: vec([0]),
+      stepsPerTask: 1,
+      seed: 0,
+      method: parseMethod('offline_merge', slerp),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
     await expect(run).rejects.toThrow('slerp merges at most 2 models; merge-all needs 3');
   });
 
@@ -40,7 +56,19 @@ describe('how many models a merge-all merges', () => {
     const study: Study = {
       name: 'two',
       description: 'T = 2',
-      stream: { T: 2, datasets: 2, stepsPerTask: 4, pretrainSteps: 50, zeroshotTasks: 1, d: 8, k: 4, m: 3, trainPerClass: 4, testPerClass: 2, classesPerTask: 2 },
+      stream: {
+        T: 2,
+        datasets: 2,
+        stepsPerTask: 4,
+        pretrainSteps: 50,
+        zeroshotTasks: 1,
+        d: 8,
+        k: 4,
+        m: 3,
+        trainPerClass: 4,
+        testPerClass: 2,
+        classesPerTask: 2,
+      },
       methods: ['offline_merge', 'base+merge-all:uniform:with-base'],
       techniques: [{ name: 'slerp' }],
       seeds: [0],

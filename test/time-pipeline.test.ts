@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TimeMergeError } from '../src/params/errors.js';
 import { ParamSet } from '../src/params/paramset.js';
-import { DiskStore, MemoryStore, MergeAllTracker, parseMethod, runBaseline, runTime, type CheckpointStore, type TimeEvent, type Trainer } from '../src/time/index.js';
+import {
+  DiskStore,
+  MemoryStore,
+  MergeAllTracker,
+  parseMethod,
+  runBaseline,
+  runTime,
+  type CheckpointStore,
+  type TimeEvent,
+  type Trainer,
+} from '../src/time/index.js';
 import { RecordingEvaluator, ScriptedTrainer, stream, vec, values } from './time-helpers.js';
 
 const V = [
@@ -34,7 +44,10 @@ class TrickyTrainer implements Trainer<number[]> {
     if (this.crashAt !== undefined && this.calls === this.crashAt) throw new Error('power cut');
     const v = req.tasks[0].data;
     const r = (req.seed % 1000) / 1000;
-    return { weights: req.init.map((d) => d.map((x, i) => Math.tanh(x * 0.9 + (v[i] ?? 0) / 3 + r)), 'expert'), steps: req.steps };
+    return {
+      weights: req.init.map((d) => d.map((x, i) => Math.tanh(x * 0.9 + (v[i] ?? 0) / 3 + r)), 'expert'),
+      steps: req.steps,
+    };
   }
 }
 
@@ -47,22 +60,42 @@ describe('resumable runs', () => {
       const ref = await runTime({ ...common, method, trainer: new TrickyTrainer(), evaluator: full });
 
       const e1 = new RecordingEvaluator();
-      await expect(runTime({ ...common, method, trainer: new TrickyTrainer(3), evaluator: e1, resumeDir })).rejects.toThrow('power cut');
+      await expect(
+        runTime({ ...common, method, trainer: new TrickyTrainer(3), evaluator: e1, resumeDir }),
+      ).rejects.toThrow('power cut');
       const e2 = new RecordingEvaluator();
       const events: TimeEvent[] = [];
       const trainer = new TrickyTrainer();
-      const resumed = await runTime({ ...common, method, trainer, evaluator: e2, resumeDir, onEvent: (e) => events.push(e) });
+      const resumed = await runTime({
+        ...common,
+        method,
+        trainer,
+        evaluator: e2,
+        resumeDir,
+        onEvent: (e) => events.push(e),
+      });
 
       expect(trainer.calls).toBe(2); // steps 3 and 4 only
       expect(events.filter((e) => e.type === 'resumed').map((e) => e.step)).toEqual([0, 1, 2]);
       expect(resumed.steps.map((s) => s.scores)).toEqual(ref.steps.map((s) => s.scores));
-      expect([resumed.final.aKa, resumed.final.aZs, resumed.final.forgetting, resumed.final.fwt]).toEqual([ref.final.aKa, ref.final.aZs, ref.final.forgetting, ref.final.fwt]);
+      expect([resumed.final.aKa, resumed.final.aZs, resumed.final.forgetting, resumed.final.fwt]).toEqual([
+        ref.final.aKa,
+        ref.final.aZs,
+        ref.final.forgetting,
+        ref.final.fwt,
+      ]);
       // the deployed models evaluated: steps 0..2 before the crash, then 3..4 after it
       expect([...e1.seen, ...e2.seen]).toEqual(full.seen);
 
       // running again finds everything done
       const again = new TrickyTrainer();
-      const third = await runTime({ ...common, method, trainer: again, evaluator: new RecordingEvaluator(), resumeDir });
+      const third = await runTime({
+        ...common,
+        method,
+        trainer: again,
+        evaluator: new RecordingEvaluator(),
+        resumeDir,
+      });
       expect(again.calls).toBe(0);
       expect(third.steps.map((s) => s.scores)).toEqual(ref.steps.map((s) => s.scores));
     });
@@ -70,9 +103,22 @@ describe('resumable runs', () => {
 
   it('refuses to resume a different configuration, naming what changed', async () => {
     const resumeDir = join(await tempDir(), 'run');
-    await runTime({ ...common, method: parseMethod('ema_paint'), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator(), resumeDir });
+    await runTime({
+      ...common,
+      method: parseMethod('ema_paint'),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+      resumeDir,
+    });
     const attempt = (over: object) =>
-      runTime({ ...common, method: parseMethod('ema_paint'), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator(), resumeDir, ...over });
+      runTime({
+        ...common,
+        method: parseMethod('ema_paint'),
+        trainer: new ScriptedTrainer(),
+        evaluator: new RecordingEvaluator(),
+        resumeDir,
+        ...over,
+      });
     await expect(attempt({ seed: 12 })).rejects.toThrow(/seed: recorded 11, now 12/);
     await expect(attempt({ method: parseMethod('finetune') })).rejects.toThrow(/different run/);
     await expect(attempt({ base: vec([0.5, -0.2]) })).rejects.toThrow(/base: recorded/);
@@ -89,7 +135,13 @@ describe('checkpoint stores', () => {
       const em = new RecordingEvaluator();
       const ed = new RecordingEvaluator();
       const mem = await runTime({ ...common, method, trainer: new TrickyTrainer(), evaluator: em });
-      const disk = await runTime({ ...common, method, trainer: new TrickyTrainer(), evaluator: ed, store: { kind: 'disk', dir: join(await tempDir(), 's') } });
+      const disk = await runTime({
+        ...common,
+        method,
+        trainer: new TrickyTrainer(),
+        evaluator: ed,
+        store: { kind: 'disk', dir: join(await tempDir(), 's') },
+      });
       expect(ed.seen).toEqual(em.seen);
       expect(disk.steps.map((s) => s.scores)).toEqual(mem.steps.map((s) => s.scores));
       expect(disk.final.bytesStored).toBeGreaterThan(4 * 2 * 4); // 4 experts of 2 float32 plus headers
@@ -97,12 +149,22 @@ describe('checkpoint stores', () => {
   });
 
   it('counts bytes: merge-all with reverse weights re-reads every stored expert, running forms read nothing', async () => {
-    const rev = await runTime({ ...common, method: parseMethod('base+merge-all:reverse-linear'), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
+    const rev = await runTime({
+      ...common,
+      method: parseMethod('base+merge-all:reverse-linear'),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
     // step t reads t experts of 2 float32 values
     expect(rev.steps.slice(1).map((s) => s.bytesRead)).toEqual([8, 16, 24, 32]);
     expect(rev.steps.slice(1).map((s) => s.bytesStored)).toEqual([8, 8, 8, 8]);
     for (const name of ['offline_merge', 'ema_paint', 'base+merge-all:linear']) {
-      const r = await runTime({ ...common, method: parseMethod(name), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
+      const r = await runTime({
+        ...common,
+        method: parseMethod(name),
+        trainer: new ScriptedTrainer(),
+        evaluator: new RecordingEvaluator(),
+      });
       expect(r.final.bytesRead, name).toBe(0);
     }
   });
@@ -111,16 +173,47 @@ describe('checkpoint stores', () => {
 describe('the five-stage loop', () => {
   it('emits start/end events for init, train, store, deploy, eval in order at every step', async () => {
     const events: TimeEvent[] = [];
-    await runTime({ ...common, method: parseMethod('ema_paint'), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator(), onEvent: (e) => events.push(e) });
-    const step2 = events.filter((e) => e.type === 'stage' && e.step === 2).map((e) => (e.type === 'stage' ? `${e.phase}:${e.stage}` : ''));
-    expect(step2).toEqual(['start:init', 'end:init', 'start:train', 'end:train', 'start:store', 'end:store', 'start:deploy', 'end:deploy', 'start:eval', 'end:eval']);
+    await runTime({
+      ...common,
+      method: parseMethod('ema_paint'),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+      onEvent: (e) => events.push(e),
+    });
+    const step2 = events
+      .filter((e) => e.type === 'stage' && e.step === 2)
+      .map((e) => (e.type === 'stage' ? `${e.phase}:${e.stage}` : ''));
+    expect(step2).toEqual([
+      'start:init',
+      'end:init',
+      'start:train',
+      'end:train',
+      'start:store',
+      'end:store',
+      'start:deploy',
+      'end:deploy',
+      'start:eval',
+      'end:eval',
+    ]);
     expect(events.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([0, 1, 2, 3, 4]);
     for (const e of events) if (e.type === 'stage' && e.phase === 'end') expect(e.seconds).toBeGreaterThanOrEqual(0);
   });
 
   it('records metrics per step and the label, protocols and technique of the run', async () => {
-    const r = await runTime({ ...common, method: parseMethod('ema+merge-all:linear', { technique: 'task-arithmetic' }), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
-    expect([r.method, r.init, r.deploy, r.technique, r.T, r.seed]).toEqual(['ema:0.5+merge-all:linear', 'ema:0.5', 'merge-all:linear', 'task-arithmetic', 4, 11]);
+    const r = await runTime({
+      ...common,
+      method: parseMethod('ema+merge-all:linear', { technique: 'task-arithmetic' }),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
+    expect([r.method, r.init, r.deploy, r.technique, r.T, r.seed]).toEqual([
+      'ema:0.5+merge-all:linear',
+      'ema:0.5',
+      'merge-all:linear',
+      'task-arithmetic',
+      4,
+      11,
+    ]);
     expect(r.steps.map((s) => s.step)).toEqual([0, 1, 2, 3, 4]);
     for (const s of r.steps) {
       const ka = s.scores.slice(0, 4).reduce((a, b) => a + b, 0) / 4;
@@ -133,9 +226,16 @@ describe('the five-stage loop', () => {
   });
 
   it('rejects bad configurations and bad trainer or evaluator output with named errors', async () => {
-    const ok = { ...common, method: parseMethod('finetune'), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() };
+    const ok = {
+      ...common,
+      method: parseMethod('finetune'),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    };
     await expect(runTime({ ...ok, stepsPerTask: -1 })).rejects.toThrow(/stepsPerTask/);
-    await expect(runTime({ ...ok, method: parseMethod('finetune', { technique: 'nope' }) })).rejects.toThrow(/unknown merge technique "nope"/);
+    await expect(runTime({ ...ok, method: parseMethod('finetune', { technique: 'nope' }) })).rejects.toThrow(
+      /unknown merge technique "nope"/,
+    );
     await expect(runTime({ ...ok, stream: { ...stream(V), adaptation: [] } })).rejects.toThrow(/no adaptation tasks/);
     await expect(runTime({ ...ok, replay: { pretrain: 0, current: 0, buffer: 0 } })).rejects.toThrow(/replay/);
     const badShape: Trainer<number[]> = { train: async () => ({ weights: vec([1, 2, 3]), steps: 1 }) };
@@ -144,19 +244,42 @@ describe('the five-stage loop', () => {
     expect((e as Error).message).toMatch(/trainer output at step 1 does not match/);
     const nan: Trainer<number[]> = { train: async () => ({ weights: vec([NaN, 0]), steps: 1 }) };
     await expect(runTime({ ...ok, trainer: nan })).rejects.toThrow(/non-finite value/);
-    await expect(runTime({ ...ok, evaluator: { evaluate: async () => [2, 0, 0, 0, 0] } })).rejects.toThrow(/not in \[0, 1\]/);
-    await expect(runTime({ ...ok, evaluator: { evaluate: async () => [0.5] } })).rejects.toThrow(/1 scores for 5 tasks/);
+    await expect(runTime({ ...ok, evaluator: { evaluate: async () => [2, 0, 0, 0, 0] } })).rejects.toThrow(
+      /not in \[0, 1\]/,
+    );
+    await expect(runTime({ ...ok, evaluator: { evaluate: async () => [0.5] } })).rejects.toThrow(
+      /1 scores for 5 tasks/,
+    );
   });
 });
 
 describe('baselines', () => {
   it('zeroshot evaluates θ0 only; continual equals finetune; multitask trains once with the whole budget', async () => {
-    const zs = await runBaseline('zeroshot', { ...common, trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
+    const zs = await runBaseline('zeroshot', {
+      ...common,
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
     expect(zs.steps.map((s) => s.step)).toEqual([0]);
-    expect([zs.method, zs.init, zs.deploy, zs.technique, zs.final.forgetting]).toEqual(['zeroshot', '-', '-', '-', null]);
+    expect([zs.method, zs.init, zs.deploy, zs.technique, zs.final.forgetting]).toEqual([
+      'zeroshot',
+      '-',
+      '-',
+      '-',
+      null,
+    ]);
 
-    const ft = await runTime({ ...common, method: parseMethod('finetune'), trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
-    const cont = await runBaseline('continual', { ...common, trainer: new ScriptedTrainer(), evaluator: new RecordingEvaluator() });
+    const ft = await runTime({
+      ...common,
+      method: parseMethod('finetune'),
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
+    const cont = await runBaseline('continual', {
+      ...common,
+      trainer: new ScriptedTrainer(),
+      evaluator: new RecordingEvaluator(),
+    });
     expect(cont.method).toBe('continual');
     expect(cont.steps.map((s) => s.scores)).toEqual(ft.steps.map((s) => s.scores));
 
@@ -190,7 +313,10 @@ function recordingStore(inner: CheckpointStore): { store: CheckpointStore; reads
     async open(s) {
       const o = await inner.open(s);
       const read = async (n: string) => (reads.push(`${n}@${s}`), o.source.read(n));
-      return { close: () => o.close(), source: { label: o.source.label, tensorInfos: () => o.source.tensorInfos(), read } };
+      return {
+        close: () => o.close(),
+        source: { label: o.source.label, tensorInfos: () => o.source.tensorInfos(), read },
+      };
     },
   };
   return { store, reads, loads };
@@ -206,7 +332,11 @@ const mk = (x: number) =>
 describe('merge-all recomputed from the store', () => {
   it('streams tensor by tensor: every expert gives tensor k before any expert gives tensor k+1', async () => {
     const { store, reads } = recordingStore(new MemoryStore());
-    const tracker = new MergeAllTracker('reverse-linear', false, { base: mk(0), store, merge: { technique: 'weighted-average' } });
+    const tracker = new MergeAllTracker('reverse-linear', false, {
+      base: mk(0),
+      store,
+      merge: { technique: 'weighted-average' },
+    });
     for (let t = 1; t <= 3; t++) {
       await store.put(t, mk(t));
       await tracker.add(mk(t), t);
@@ -221,7 +351,11 @@ describe('merge-all recomputed from the store', () => {
   it('over a disk store of 12 experts: file-backed reads, tensor by tensor, never a whole expert loaded', async () => {
     const T = 12;
     const { store, reads, loads } = recordingStore(await DiskStore.open(join(await tempDir(), 'experts')));
-    const tracker = new MergeAllTracker('reverse-linear', false, { base: mk(0), store, merge: { technique: 'ties', params: { density: 1 } } });
+    const tracker = new MergeAllTracker('reverse-linear', false, {
+      base: mk(0),
+      store,
+      merge: { technique: 'ties', params: { density: 1 } },
+    });
     for (let t = 1; t <= T; t++) {
       await store.put(t, mk(t));
       await tracker.add(mk(t), t);

@@ -48,7 +48,15 @@ function configError(fn: () => unknown): TimeMergeError {
 async function deployedModels(method: string, technique: string) {
   const evaluator = new RecordingEvaluator();
   const trainer = new ScriptedTrainer();
-  await runTime({ stream: stream(V), trainer, evaluator, base: vec([0, 0]), method: parseMethod(method, { technique }), stepsPerTask: 1, seed: 3 });
+  await runTime({
+    stream: stream(V),
+    trainer,
+    evaluator,
+    base: vec([0, 0]),
+    method: parseMethod(method, { technique }),
+    stepsPerTask: 1,
+    seed: 3,
+  });
   return { deployed: evaluator.seen, inits: trainer.inits };
 }
 

@@ -24,8 +24,23 @@ const { parseMethod, runTime } = await import('../src/time/index.js');
 type Source = 'pretrain' | `task-${number}`;
 
 /** Which data reached the gradient step during each training call of a finetune run over T = 3 tasks. */
-async function samplesPerStep(replay: { pretrain: number; current: number; buffer: number }): Promise<Map<Source, number>[]> {
-  const s = syntheticSetup({ T: 3, datasets: 3, d: 8, k: 4, classesPerTask: 3, batchSize: 12, stepsPerTask: 5, pretrainSteps: 20, zeroshotTasks: 1, seed: 11 });
+async function samplesPerStep(replay: {
+  pretrain: number;
+  current: number;
+  buffer: number;
+}): Promise<Map<Source, number>[]> {
+  const s = syntheticSetup({
+    T: 3,
+    datasets: 3,
+    d: 8,
+    k: 4,
+    classesPerTask: 3,
+    batchSize: 12,
+    stepsPerTask: 5,
+    pretrainSteps: 20,
+    zeroshotTasks: 1,
+    seed: 11,
+  });
   const sourceOf = new Map<SynthTaskData, Source>([[s.world.pretrain, 'pretrain']]);
   s.world.stream.adaptation.forEach((t, i) => sourceOf.set(t.data, `task-${i + 1}`));
   const perStep: Map<Source, number>[] = [];
@@ -43,7 +58,16 @@ async function samplesPerStep(replay: { pretrain: number; current: number; buffe
       return out;
     },
   };
-  await runTime({ stream: s.world.stream, trainer, evaluator: s.evaluator, base: s.base, method: parseMethod('finetune'), stepsPerTask: 5, seed: 2, replay });
+  await runTime({
+    stream: s.world.stream,
+    trainer,
+    evaluator: s.evaluator,
+    base: s.base,
+    method: parseMethod('finetune'),
+    stepsPerTask: 5,
+    seed: 2,
+    replay,
+  });
   return perStep;
 }
 

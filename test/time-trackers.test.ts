@@ -8,7 +8,10 @@ import { RecordingEvaluator, stream, values, vec } from './time-helpers.js';
 describe('EMA tracker memory', () => {
   it('writes e_t over e_{t-2} (no new model per step) and still gives the EMA recursion exactly', async () => {
     const base = vec([0, 0]);
-    const ema = makeTracker({ kind: 'ema', beta: 0.5, seed: 'base' }, { base, store: new MemoryStore(), merge: { technique: 'weighted-average' } });
+    const ema = makeTracker(
+      { kind: 'ema', beta: 0.5, seed: 'base' },
+      { base, store: new MemoryStore(), merge: { technique: 'weighted-average' } },
+    );
     const experts = [vec([4, 0]), vec([0, 8]), vec([2, 2]), vec([6, -2])];
     const states: Float32Array[] = [];
     const expected: number[][] = [];
@@ -26,7 +29,12 @@ describe('EMA tracker memory', () => {
     expect(states[2]).toBe(states[0]);
     expect(states[3]).toBe(states[1]);
     // The experts are never written.
-    expect(experts.map(values)).toEqual([[4, 0], [0, 8], [2, 2], [6, -2]]);
+    expect(experts.map(values)).toEqual([
+      [4, 0],
+      [0, 8],
+      [2, 2],
+      [6, -2],
+    ]);
   });
 
   it('a trainer that returns its init unchanged gives the same run as one that returns a copy', async () => {
@@ -45,8 +53,18 @@ describe('EMA tracker memory', () => {
     const run = async (copy: boolean) => {
       const evaluator = new RecordingEvaluator();
       await runTime({
-        stream: stream([[4, 0], [0, 8], [2, 2], [6, -2]]), trainer: new IdleAtStep2(copy), evaluator,
-        base: vec([0, 0]), method: parseMethod('ema+merge-all:reverse-linear'), stepsPerTask: 1, seed: 0,
+        stream: stream([
+          [4, 0],
+          [0, 8],
+          [2, 2],
+          [6, -2],
+        ]),
+        trainer: new IdleAtStep2(copy),
+        evaluator,
+        base: vec([0, 0]),
+        method: parseMethod('ema+merge-all:reverse-linear'),
+        stepsPerTask: 1,
+        seed: 0,
       });
       return evaluator.seen;
     };
@@ -54,7 +72,9 @@ describe('EMA tracker memory', () => {
     expect(shared).toEqual(await run(true));
     // By hand: e_1 = (2, 0) from θs_1 = (4, 0); θs_2 = e_1; e_2 = (2, 0); θs_3 = e_2 + (2, 2) = (4, 2);
     // e_3 = (3, 1); θs_4 = e_3 + (6, -2) = (9, -1). Step 4 deploys reverse-linear weights 4, 3, 2, 1 / 10.
-    expect(shared[4]).toEqual([(4 * 4 + 3 * 2 + 2 * 4 + 1 * 9) / 10, (4 * 0 + 3 * 0 + 2 * 2 + 1 * -1) / 10].map(Math.fround));
+    expect(shared[4]).toEqual(
+      [(4 * 4 + 3 * 2 + 2 * 4 + 1 * 9) / 10, (4 * 0 + 3 * 0 + 2 * 2 + 1 * -1) / 10].map(Math.fround),
+    );
   });
 });
 

@@ -26,7 +26,9 @@ function pyModule(module: string, args: string[], stdin?: string): Promise<Recor
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${module} exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${module} exited ${code}: ${err}`)),
+    );
     child.stdin.end(stdin ?? '');
   });
 }
@@ -40,8 +42,13 @@ describe('torch engine without Python or torch', () => {
     process.env.TIME_MERGE_PYTHON = '/nonexistent/python3';
     try {
       const root = mkdtempSync(join(tmpdir(), 'torch-missing-'));
-      const s = parseClipStudy(`model: ${join(FIXTURE, 'model.safetensors')}\ndata: { root: ${root} }\nstream: s\nengine: torch\n`, root);
-      await expect(runClipStudy(s, () => {})).rejects.toThrow(/engine "torch": \/nonexistent\/python3 cannot be started \(ENOENT\); install Python 3 with torch/);
+      const s = parseClipStudy(
+        `model: ${join(FIXTURE, 'model.safetensors')}\ndata: { root: ${root} }\nstream: s\nengine: torch\n`,
+        root,
+      );
+      await expect(runClipStudy(s, () => {})).rejects.toThrow(
+        /engine "torch": \/nonexistent\/python3 cannot be started \(ENOENT\); install Python 3 with torch/,
+      );
     } finally {
       if (old === undefined) delete process.env.TIME_MERGE_PYTHON;
       else process.env.TIME_MERGE_PYTHON = old;
@@ -50,7 +57,8 @@ describe('torch engine without Python or torch', () => {
 });
 
 describe('engine choice', () => {
-  const study = (extra: string) => parseClipStudy(`model: m.safetensors\ndata: { root: . }\nstream: s\n${extra}`, tmpdir());
+  const study = (extra: string) =>
+    parseClipStudy(`model: m.safetensors\ndata: { root: . }\nstream: s\n${extra}`, tmpdir());
 
   it('auto picks torch when found and no tfjs backend is named; else tfjs, saying why', async () => {
     const logs: string[] = [];
@@ -62,7 +70,9 @@ describe('engine choice', () => {
     process.env.TIME_MERGE_PYTHON = '/nonexistent/python3';
     try {
       expect(await chooseEngine(study(''), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
-      expect(logs).toEqual([`engine: tfjs (auto: /nonexistent/python3 cannot be started (ENOENT); for the torch engine, ${TORCH_INSTALL_HINT})`]);
+      expect(logs).toEqual([
+        `engine: tfjs (auto: /nonexistent/python3 cannot be started (ENOENT); for the torch engine, ${TORCH_INSTALL_HINT})`,
+      ]);
     } finally {
       if (old === undefined) delete process.env.TIME_MERGE_PYTHON;
       else process.env.TIME_MERGE_PYTHON = old;
@@ -73,7 +83,15 @@ describe('engine choice', () => {
 describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
   it('matches the open_clip fixture: features, logits, loss and every gradient to 1e-4', async () => {
     const r = await pyModule('parity', [FIXTURE]);
-    for (const key of ['image_features', 'text_features', 'image_features_normalized', 'text_features_normalized', 'logits_per_image', 'loss', 'worst_gradient']) {
+    for (const key of [
+      'image_features',
+      'text_features',
+      'image_features_normalized',
+      'text_features_normalized',
+      'logits_per_image',
+      'loss',
+      'worst_gradient',
+    ]) {
       expect(r[key], key).toBeLessThan(1e-4);
     }
     expect(r.gradient_names_match).toBe(true);
@@ -86,7 +104,8 @@ describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
     const hf = join(dir, 'model.safetensors');
     await saveClipCheckpoint(hf, ckpt.params, ckpt.config, 'hf');
     const r = await pyModule('parity', [FIXTURE, hf]);
-    for (const key of ['image_features', 'text_features', 'logits_per_image', 'loss', 'worst_gradient']) expect(r[key], key).toBeLessThan(1e-4);
+    for (const key of ['image_features', 'text_features', 'logits_per_image', 'loss', 'worst_gradient'])
+      expect(r[key], key).toBeLessThan(1e-4);
     expect(r.gradient_names_match).toBe(true);
   }, 60_000);
 
@@ -99,22 +118,42 @@ describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
     // Scores rounded to one decimal, so ties are common.
     const sims = (n: number) => Array.from({ length: n }, () => Math.round(rng() * 10) / 10);
     const acc = Array.from({ length: 20 }, () => {
-      const n = 1 + Math.floor(rng() * 12), classes = 1 + Math.floor(rng() * 6);
-      return { n, classes, sims: sims(n * classes), targets: Array.from({ length: n }, () => Math.floor(rng() * classes)) };
+      const n = 1 + Math.floor(rng() * 12),
+        classes = 1 + Math.floor(rng() * 6);
+      return {
+        n,
+        classes,
+        sims: sims(n * classes),
+        targets: Array.from({ length: n }, () => Math.floor(rng() * classes)),
+      };
     });
     const rec = Array.from({ length: 20 }, () => {
       const n = 1 + Math.floor(rng() * 12);
       return { n, k: 1 + Math.floor(rng() * 5), sims: sims(n * n) };
     });
-    const r = (await pyModule('selftest', [], JSON.stringify({ lr, accuracy: acc, recall: rec, accumulation: { batch: 8, micro: 3 }, sdpa: true }))) as {
+    const r = (await pyModule(
+      'selftest',
+      [],
+      JSON.stringify({ lr, accuracy: acc, recall: rec, accumulation: { batch: 8, micro: 3 }, sdpa: true }),
+    )) as {
       sdpa_gap: number;
-      lr: number[]; accuracy: number[]; recall: [number, number][]; accumulation: { loss_gap: number; grad_gap: number; parameters: number };
+      lr: number[];
+      accuracy: number[];
+      recall: [number, number][];
+      accumulation: { loss_gap: number; grad_gap: number; parameters: number };
     };
     lr.forEach((c, i) => expect(r.lr[i]).toBeCloseTo(cosineLr(c[0], c[1], c[2], c[3]), 15));
-    acc.forEach((c, i) => expect(r.accuracy[i], JSON.stringify(c)).toBeCloseTo(accuracy(Float32Array.from(c.sims), c.n, c.classes, c.targets), 12));
+    acc.forEach((c, i) =>
+      expect(r.accuracy[i], JSON.stringify(c)).toBeCloseTo(
+        accuracy(Float32Array.from(c.sims), c.n, c.classes, c.targets),
+        12,
+      ),
+    );
     rec.forEach((c, i) => {
       const ts = recallAtK(Float32Array.from(c.sims), c.n, c.k);
-      expect(r.recall[i], JSON.stringify(c)).toEqual([ts.imageToText, ts.textToImage].map((v) => expect.closeTo(v, 12)));
+      expect(r.recall[i], JSON.stringify(c)).toEqual(
+        [ts.imageToText, ts.textToImage].map((v) => expect.closeTo(v, 12)),
+      );
     });
     expect(r.accumulation.parameters).toBe(62);
     expect(r.accumulation.loss_gap).toBeLessThan(1e-6);
@@ -126,13 +165,19 @@ describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
   it('a failing command names itself and quotes the worker; a worker that exits is an error naming the command', async () => {
     const logs: string[] = [];
     const w = TorchWorker.start(TORCH.ok ? TORCH.python : '', (m) => logs.push(m));
-    await expect(w.request('train', {})).rejects.toThrow(/"train" failed: ValueError: "train" before "init"; its last lines:\n(.|\n)*Traceback/);
-    await expect(w.request('init', { config: {}, index: '/nonexistent/index.json' })).rejects.toThrow(/"init" failed: FileNotFoundError: .*\/nonexistent\/index\.json/);
+    await expect(w.request('train', {})).rejects.toThrow(
+      /"train" failed: ValueError: "train" before "init"; its last lines:\n(.|\n)*Traceback/,
+    );
+    await expect(w.request('init', { config: {}, index: '/nonexistent/index.json' })).rejects.toThrow(
+      /"init" failed: FileNotFoundError: .*\/nonexistent\/index\.json/,
+    );
     expect(logs.some((l) => l.startsWith('  torch: Traceback'))).toBe(true);
     await w.close();
     await expect(w.request('eval', {})).rejects.toThrow(/"eval" failed: the worker exited with code 0/);
     // An interpreter that exits at once (sh cannot open the module): the pending command fails with its last lines.
     const bad = TorchWorker.start('/bin/sh');
-    await expect(bad.request('init', {})).rejects.toThrow(/torch worker \(\/bin\/sh\): "init" failed: the worker exited with code 2; its last lines:\n .*time_merge_torch\.worker/);
+    await expect(bad.request('init', {})).rejects.toThrow(
+      /torch worker \(\/bin\/sh\): "init" failed: the worker exited with code 2; its last lines:\n .*time_merge_torch\.worker/,
+    );
   }, 60_000);
 });

@@ -12,18 +12,31 @@ function snapshot(p: ParamSet): Map<string, number[]> {
  * budget; the same request gives the same bits (every random choice comes from request.seed); another
  * seed or another task gives another expert.
  */
-export async function checkTrainerContract<D>(trainer: Trainer<D>, request: TrainRequest<D>, other: { seed: number; tasks: TrainRequest<D>['tasks'] }): Promise<void> {
+export async function checkTrainerContract<D>(
+  trainer: Trainer<D>,
+  request: TrainRequest<D>,
+  other: { seed: number; tasks: TrainRequest<D>['tasks'] },
+): Promise<void> {
   const before = snapshot(request.init);
   const a = await trainer.train(request);
   expect(snapshot(request.init), 'the init weights are not modified').toEqual(before);
-  expect(a.weights.tensorInfos().map((i) => [i.name, i.shape])).toEqual(request.init.tensorInfos().map((i) => [i.name, i.shape]));
-  for (const [name, t] of a.weights.entries()) expect(t.data.every(Number.isFinite), `tensor ${name} is finite`).toBe(true);
+  expect(a.weights.tensorInfos().map((i) => [i.name, i.shape])).toEqual(
+    request.init.tensorInfos().map((i) => [i.name, i.shape]),
+  );
+  for (const [name, t] of a.weights.entries())
+    expect(t.data.every(Number.isFinite), `tensor ${name} is finite`).toBe(true);
   expect(a.steps).toBeGreaterThanOrEqual(0);
   expect(a.steps).toBeLessThanOrEqual(request.steps);
   const again = await trainer.train(request);
   expect(snapshot(again.weights), 'the same request gives the same bits').toEqual(snapshot(a.weights));
   if (request.steps > 0) {
-    expect(snapshot((await trainer.train({ ...request, seed: other.seed })).weights), 'another seed, another expert').not.toEqual(snapshot(a.weights));
-    expect(snapshot((await trainer.train({ ...request, tasks: other.tasks })).weights), 'another task, another expert').not.toEqual(snapshot(a.weights));
+    expect(
+      snapshot((await trainer.train({ ...request, seed: other.seed })).weights),
+      'another seed, another expert',
+    ).not.toEqual(snapshot(a.weights));
+    expect(
+      snapshot((await trainer.train({ ...request, tasks: other.tasks })).weights),
+      'another task, another expert',
+    ).not.toEqual(snapshot(a.weights));
   }
 }

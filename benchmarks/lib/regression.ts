@@ -21,7 +21,15 @@ export interface RatioRow {
   readonly ratio_to_copy: number;
 }
 
-export const BASELINE_COLUMNS = ['suite', 'technique', 'protocol', 'experts', 'params', 'kernels', 'ratio_to_copy'] as const;
+export const BASELINE_COLUMNS = [
+  'suite',
+  'technique',
+  'protocol',
+  'experts',
+  'params',
+  'kernels',
+  'ratio_to_copy',
+] as const;
 const REQUIRED_COLUMNS = BASELINE_COLUMNS.filter((c) => c !== 'kernels');
 
 export function rowKey(r: Pick<RatioRow, 'suite' | 'technique' | 'protocol' | 'experts' | 'params'>): string {
@@ -41,7 +49,15 @@ export function parseBaseline(text: string, file: string): RatioRow[] {
       return v;
     };
     const kernels = r.kernels ? { kernels: r.kernels } : {};
-    return { suite: r.suite, technique: r.technique, protocol: r.protocol, experts: num('experts'), params: num('params'), ...kernels, ratio_to_copy: num('ratio_to_copy') };
+    return {
+      suite: r.suite,
+      technique: r.technique,
+      protocol: r.protocol,
+      experts: num('experts'),
+      params: num('params'),
+      ...kernels,
+      ratio_to_copy: num('ratio_to_copy'),
+    };
   });
 }
 
@@ -60,7 +76,12 @@ export interface RegressionResult {
  * `available`: the kernel backends this run could use; a baseline row of another backend that the run
  * lacks, or whose row ran on a different backend, is skipped rather than failed.
  */
-export function compareToBaseline(run: readonly RatioRow[], baseline: readonly RatioRow[], factor = 0.5, available?: readonly string[]): RegressionResult[] {
+export function compareToBaseline(
+  run: readonly RatioRow[],
+  baseline: readonly RatioRow[],
+  factor = 0.5,
+  available?: readonly string[],
+): RegressionResult[] {
   const byKey = new Map(run.map((r) => [rowKey(r), r]));
   return baseline.map((b) => {
     const key = rowKey(b);
@@ -68,13 +89,30 @@ export function compareToBaseline(run: readonly RatioRow[], baseline: readonly R
     const measured = m?.ratio_to_copy;
     if (b.kernels !== undefined) {
       if (m?.kernels !== undefined && m.kernels !== b.kernels) {
-        return { key, baseline: b.ratio_to_copy, measured, ok: true, skipped: `baseline ran on ${b.kernels} kernels, this run on ${m.kernels}` };
+        return {
+          key,
+          baseline: b.ratio_to_copy,
+          measured,
+          ok: true,
+          skipped: `baseline ran on ${b.kernels} kernels, this run on ${m.kernels}`,
+        };
       }
       if (!m && available && !available.includes(b.kernels)) {
-        return { key, baseline: b.ratio_to_copy, measured, ok: true, skipped: `${b.kernels} kernels are not available in this run` };
+        return {
+          key,
+          baseline: b.ratio_to_copy,
+          measured,
+          ok: true,
+          skipped: `${b.kernels} kernels are not available in this run`,
+        };
       }
     }
-    return { key, baseline: b.ratio_to_copy, measured, ok: measured !== undefined && measured >= factor * b.ratio_to_copy };
+    return {
+      key,
+      baseline: b.ratio_to_copy,
+      measured,
+      ok: measured !== undefined && measured >= factor * b.ratio_to_copy,
+    };
   });
 }
 

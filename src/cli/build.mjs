@@ -31,7 +31,9 @@ function* files(dir, re) {
 
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dist], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dist], {
+  stdio: 'inherit',
+});
 if (r.status !== 0) {
   console.error('build:dist: tsc failed');
   process.exit(1);
@@ -46,5 +48,8 @@ for (const top of ['src', 'sims']) {
   }
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-writeFileSync(join(dist, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true }, null, 2)}\n`);
+writeFileSync(
+  join(dist, 'package.json'),
+  `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true }, null, 2)}\n`,
+);
 console.log(`build:dist: ${relative(process.cwd(), dist) || '.'} (compiled src/ and sims/, ${assets} assets copied)`);

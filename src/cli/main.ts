@@ -12,7 +12,9 @@ import { installInterruptHandlers } from './interrupt.js';
 const program = new Command();
 program
   .name('time-merge')
-  .description('Temporal model merging: merge safetensors checkpoints and run TIME studies (init, train, store, deploy, eval).')
+  .description(
+    'Temporal model merging: merge safetensors checkpoints and run TIME studies (init, train, store, deploy, eval).',
+  )
   .showHelpAfterError();
 
 registerStart(program);

@@ -46,10 +46,19 @@ function readHolder(path: string): Holder | undefined {
  * a run that no longer exists on this host is taken over, and `onStale` says so. Released when `fn`
  * ends, and on SIGINT/SIGTERM.
  */
-export async function withResultsLock<T>(folder: string, fn: () => Promise<T>, options: { shard?: string; onStale?: (message: string) => void } = {}): Promise<T> {
+export async function withResultsLock<T>(
+  folder: string,
+  fn: () => Promise<T>,
+  options: { shard?: string; onStale?: (message: string) => void } = {},
+): Promise<T> {
   const path = lockPathOf(folder, options.shard);
   await mkdir(dirname(path), { recursive: true });
-  const me: Holder = { pid: process.pid, host: hostname(), command: `time-merge ${process.argv.slice(2).join(' ')}`.trim(), started: new Date().toISOString() };
+  const me: Holder = {
+    pid: process.pid,
+    host: hostname(),
+    command: `time-merge ${process.argv.slice(2).join(' ')}`.trim(),
+    started: new Date().toISOString(),
+  };
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(path, `${JSON.stringify(me)}\n`, { flag: 'wx' });
@@ -59,7 +68,8 @@ export async function withResultsLock<T>(folder: string, fn: () => Promise<T>, o
     }
     const holder = readHolder(path);
     // An unreadable lock younger than a few seconds is most likely being written by a run starting now.
-    if (!holder && Date.now() - statSync(path).mtimeMs < 5000) fail('CONFIG', `results folder ${folder} is in use by a run that is starting now (${path})`);
+    if (!holder && Date.now() - statSync(path).mtimeMs < 5000)
+      fail('CONFIG', `results folder ${folder} is in use by a run that is starting now (${path})`);
     if (holder && (holder.host !== me.host || alive(holder.pid))) {
       fail(
         'CONFIG',
@@ -67,7 +77,9 @@ export async function withResultsLock<T>(folder: string, fn: () => Promise<T>, o
           `Wait for it, choose another --out, or delete ${path} if that run is gone`,
       );
     }
-    options.onStale?.(`taking over ${path}, left by ${holder ? `pid ${holder.pid} (${holder.command}), which is no longer running` : 'a run that did not finish writing it'}`);
+    options.onStale?.(
+      `taking over ${path}, left by ${holder ? `pid ${holder.pid} (${holder.command}), which is no longer running` : 'a run that did not finish writing it'}`,
+    );
     unlinkSync(path);
   }
   const release = () => {

@@ -5,7 +5,8 @@ export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const
 export type BackendChoice = (typeof BACKENDS)[number];
 
 export function parseBackend(value: string): BackendChoice {
-  if (!(BACKENDS as readonly string[]).includes(value)) fail('CONFIG', `backend "${value}": choose one of ${BACKENDS.join(', ')}`);
+  if (!(BACKENDS as readonly string[]).includes(value))
+    fail('CONFIG', `backend "${value}": choose one of ${BACKENDS.join(', ')}`);
   return value as BackendChoice;
 }
 
@@ -65,8 +66,12 @@ const UNAVAILABLE: Partial<Record<Exclude<BackendChoice, 'auto'>, string>> = {
  * Picks the tensor backend: the native TensorFlow binding when installed, else WebGPU when an adapter
  * exists, else wasm, else plain JS; a forced choice that cannot start is an error. Returns its name.
  */
-export async function selectBackend(choice: BackendChoice = 'auto', log: (msg: string) => void = () => {}): Promise<string> {
-  const order: Exclude<BackendChoice, 'auto'>[] = choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
+export async function selectBackend(
+  choice: BackendChoice = 'auto',
+  log: (msg: string) => void = () => {},
+): Promise<string> {
+  const order: Exclude<BackendChoice, 'auto'>[] =
+    choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
   for (const name of order) {
     if (await attempts[name]()) {
       await tf.ready();
@@ -74,5 +79,8 @@ export async function selectBackend(choice: BackendChoice = 'auto', log: (msg: s
       return tf.getBackend();
     }
   }
-  fail('CONFIG', `tensor backend "${choice}" is not available here: ${UNAVAILABLE[choice as Exclude<BackendChoice, 'auto'>] ?? 'install its package'} (or use --backend wasm or cpu)`);
+  fail(
+    'CONFIG',
+    `tensor backend "${choice}" is not available here: ${UNAVAILABLE[choice as Exclude<BackendChoice, 'auto'>] ?? 'install its package'} (or use --backend wasm or cpu)`,
+  );
 }

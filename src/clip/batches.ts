@@ -3,8 +3,16 @@ import type { ReplayMix } from '../time/types.js';
 import type { Sample } from './fomo.js';
 
 /** Splits a batch of `size` among pools by proportion (largest remainder); empty pools get nothing. */
-export function batchShares(size: number, mix: ReplayMix, available: { pretrain: boolean; buffer: boolean }): { pretrain: number; current: number; buffer: number } {
-  const weights = { pretrain: available.pretrain ? mix.pretrain : 0, current: mix.current, buffer: available.buffer ? mix.buffer : 0 };
+export function batchShares(
+  size: number,
+  mix: ReplayMix,
+  available: { pretrain: boolean; buffer: boolean },
+): { pretrain: number; current: number; buffer: number } {
+  const weights = {
+    pretrain: available.pretrain ? mix.pretrain : 0,
+    current: mix.current,
+    buffer: available.buffer ? mix.buffer : 0,
+  };
   let total = weights.pretrain + weights.current + weights.buffer;
   // A share with nowhere to go (no earlier tasks yet at step 1) falls to the current task.
   if (total <= 0) {
@@ -15,7 +23,9 @@ export function batchShares(size: number, mix: ReplayMix, available: { pretrain:
   const exact = keys.map((k) => (size * weights[k]) / total);
   const counts = exact.map(Math.floor);
   let left = size - counts.reduce((a, b) => a + b, 0);
-  const order = keys.map((_, i) => i).sort((a, b) => exact[b] - Math.floor(exact[b]) - (exact[a] - Math.floor(exact[a])) || a - b);
+  const order = keys
+    .map((_, i) => i)
+    .sort((a, b) => exact[b] - Math.floor(exact[b]) - (exact[a] - Math.floor(exact[a])) || a - b);
   for (const i of order) {
     if (left === 0) break;
     if (exact[i] > 0) {

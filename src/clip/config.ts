@@ -41,18 +41,25 @@ function positiveInt(value: unknown, what: string): number {
 
 /** Checks internal consistency (heads divide width, patches tile the image). */
 export function validateClipConfig(c: ClipConfig): ClipConfig {
-  for (const [name, t] of [['vision', c.vision], ['text', c.text]] as const) {
+  for (const [name, t] of [
+    ['vision', c.vision],
+    ['text', c.text],
+  ] as const) {
     positiveInt(t.width, `${name}.width`);
     positiveInt(t.layers, `${name}.layers`);
     positiveInt(t.heads, `${name}.heads`);
     positiveInt(t.mlpWidth, `${name}.mlpWidth`);
-    if (t.width % t.heads !== 0) fail('CONFIG', `CLIP config: ${name}.width ${t.width} is not divisible by ${name}.heads ${t.heads}`);
+    if (t.width % t.heads !== 0)
+      fail('CONFIG', `CLIP config: ${name}.width ${t.width} is not divisible by ${name}.heads ${t.heads}`);
   }
   positiveInt(c.embedDim, 'embedDim');
   positiveInt(c.vision.imageSize, 'vision.imageSize');
   positiveInt(c.vision.patchSize, 'vision.patchSize');
   if (c.vision.imageSize % c.vision.patchSize !== 0) {
-    fail('CONFIG', `CLIP config: vision.imageSize ${c.vision.imageSize} is not a multiple of vision.patchSize ${c.vision.patchSize}`);
+    fail(
+      'CONFIG',
+      `CLIP config: vision.imageSize ${c.vision.imageSize} is not a multiple of vision.patchSize ${c.vision.patchSize}`,
+    );
   }
   positiveInt(c.text.contextLength, 'text.contextLength');
   positiveInt(c.text.vocabSize, 'text.vocabSize');
@@ -62,8 +69,22 @@ export function validateClipConfig(c: ClipConfig): ClipConfig {
 interface OpenClipJson {
   embed_dim?: number;
   quick_gelu?: boolean;
-  vision_cfg?: { image_size?: number; patch_size?: number; width?: number; layers?: number; head_width?: number; mlp_ratio?: number };
-  text_cfg?: { context_length?: number; vocab_size?: number; width?: number; heads?: number; layers?: number; mlp_ratio?: number };
+  vision_cfg?: {
+    image_size?: number;
+    patch_size?: number;
+    width?: number;
+    layers?: number;
+    head_width?: number;
+    mlp_ratio?: number;
+  };
+  text_cfg?: {
+    context_length?: number;
+    vocab_size?: number;
+    width?: number;
+    heads?: number;
+    layers?: number;
+    mlp_ratio?: number;
+  };
 }
 
 /**
@@ -102,8 +123,24 @@ export function fromOpenClipJson(json: unknown, where: string): ClipConfig {
 
 interface HfJson {
   projection_dim?: number;
-  vision_config?: { image_size?: number; patch_size?: number; hidden_size?: number; num_hidden_layers?: number; num_attention_heads?: number; intermediate_size?: number; hidden_act?: string };
-  text_config?: { max_position_embeddings?: number; vocab_size?: number; hidden_size?: number; num_hidden_layers?: number; num_attention_heads?: number; intermediate_size?: number; hidden_act?: string };
+  vision_config?: {
+    image_size?: number;
+    patch_size?: number;
+    hidden_size?: number;
+    num_hidden_layers?: number;
+    num_attention_heads?: number;
+    intermediate_size?: number;
+    hidden_act?: string;
+  };
+  text_config?: {
+    max_position_embeddings?: number;
+    vocab_size?: number;
+    hidden_size?: number;
+    num_hidden_layers?: number;
+    num_attention_heads?: number;
+    intermediate_size?: number;
+    hidden_act?: string;
+  };
 }
 
 /** Reads a Hugging Face transformers CLIPConfig (config.json of a model directory). */
@@ -113,7 +150,8 @@ export function fromHfJson(json: unknown, where: string): ClipConfig {
   const v = j.vision_config ?? {};
   const t = j.text_config ?? {};
   const act = v.hidden_act ?? t.hidden_act ?? 'quick_gelu';
-  if (act !== 'gelu' && act !== 'quick_gelu') fail('CONFIG', `${where}: hidden_act "${act}" is not supported (gelu or quick_gelu)`);
+  if (act !== 'gelu' && act !== 'quick_gelu')
+    fail('CONFIG', `${where}: hidden_act "${act}" is not supported (gelu or quick_gelu)`);
   return validateClipConfig({
     embedDim: j.projection_dim ?? 512,
     quickGelu: act === 'quick_gelu',

@@ -1,6 +1,17 @@
 import { fail } from '../params/errors.js';
 import type { Task, TaskStream } from '../time/types.js';
-import { cutPerDataset, cutStream, readAnnotations, readClassnames, readStream, type DatasetInfo, type FomoLayout, type Sample, type Split, type StreamEntry } from './fomo.js';
+import {
+  cutPerDataset,
+  cutStream,
+  readAnnotations,
+  readClassnames,
+  readStream,
+  type DatasetInfo,
+  type FomoLayout,
+  type Sample,
+  type Split,
+  type StreamEntry,
+} from './fomo.js';
 
 /** What a CLIP task is: parts of datasets (a set of classes, or the whole dataset when classnames is null). */
 export interface ClipTaskData {
@@ -22,7 +33,11 @@ export class FomoData {
 
   info(folder: string): DatasetInfo {
     const d = this.registry.get(folder);
-    if (!d) fail('DATA', `unknown FoMo-in-Flux dataset "${folder}" (known: ${[...this.registry.keys()].slice(0, 8).join(', ')}, ... ${this.registry.size} in all)`);
+    if (!d)
+      fail(
+        'DATA',
+        `unknown FoMo-in-Flux dataset "${folder}" (known: ${[...this.registry.keys()].slice(0, 8).join(', ')}, ... ${this.registry.size} in all)`,
+      );
     return d;
   }
 
@@ -41,7 +56,9 @@ export class FomoData {
     let n = this.names.get(folder);
     if (!n) {
       const info = this.info(folder);
-      n = info.infoPrefix ? readClassnames(this.layout, info) : [...new Set(this.split(folder, 'test').map((s) => s.classname))];
+      n = info.infoPrefix
+        ? readClassnames(this.layout, info)
+        : [...new Set(this.split(folder, 'test').map((s) => s.classname))];
       this.names.set(folder, n);
     }
     return n;
@@ -88,12 +105,22 @@ function groupParts(entries: readonly StreamEntry[]): ClipTaskData['parts'] {
 }
 
 /** Builds the TIME task stream from a stream ordering cut into T tasks, plus evaluation-only datasets. */
-export function buildStream(data: FomoData, spec: StreamSpec, zeroshotAvailable: (folder: string) => boolean): TaskStream<ClipTaskData> {
+export function buildStream(
+  data: FomoData,
+  spec: StreamSpec,
+  zeroshotAvailable: (folder: string) => boolean,
+): TaskStream<ClipTaskData> {
   const entries = readStream(data.layout, spec.stream);
   for (const e of entries) data.info(e.dataset);
   const chunks = spec.T === 'per-dataset' ? cutPerDataset(entries) : cutStream(entries, spec.T);
-  const adaptation: ClipTask[] = chunks.map((c, i) => ({ id: taskId(i, c), role: 'adaptation', data: { parts: groupParts(c) } }));
-  const zsFolders = spec.zeroshot ?? [...data.registry.values()].filter((d) => d.evalOnly && zeroshotAvailable(d.folder)).map((d) => d.folder);
+  const adaptation: ClipTask[] = chunks.map((c, i) => ({
+    id: taskId(i, c),
+    role: 'adaptation',
+    data: { parts: groupParts(c) },
+  }));
+  const zsFolders =
+    spec.zeroshot ??
+    [...data.registry.values()].filter((d) => d.evalOnly && zeroshotAvailable(d.folder)).map((d) => d.folder);
   const zeroshot: ClipTask[] = zsFolders.map((f) => {
     data.info(f);
     return { id: `zs:${f}`, role: 'zeroshot', data: { parts: [{ dataset: f, classnames: null }] } };

@@ -11,12 +11,14 @@ export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
 export type DeviceChoice = (typeof DEVICES)[number];
 
 export function parseEngine(value: string): EngineChoice {
-  if (!(ENGINES as readonly string[]).includes(value)) fail('CONFIG', `engine "${value}": choose one of ${ENGINES.join(', ')}`);
+  if (!(ENGINES as readonly string[]).includes(value))
+    fail('CONFIG', `engine "${value}": choose one of ${ENGINES.join(', ')}`);
   return value as EngineChoice;
 }
 
 export function parseDevice(value: string): DeviceChoice {
-  if (!(DEVICES as readonly string[]).includes(value)) fail('CONFIG', `device "${value}": choose one of ${DEVICES.join(', ')}`);
+  if (!(DEVICES as readonly string[]).includes(value))
+    fail('CONFIG', `device "${value}": choose one of ${DEVICES.join(', ')}`);
   return value as DeviceChoice;
 }
 
@@ -32,18 +34,27 @@ export function pythonExecutable(): string {
   return process.env.TIME_MERGE_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 }
 
-export type TorchProbe = { ok: true; python: string; torch: string; cuda: boolean } | { ok: false; python: string; reason: string };
+export type TorchProbe =
+  | { ok: true; python: string; torch: string; cuda: boolean }
+  | { ok: false; python: string; reason: string };
 
 /** Whether the interpreter can import torch, numpy and PIL (one short process). */
 export function probeTorch(python = pythonExecutable()): Promise<TorchProbe> {
   return new Promise((resolve) => {
-    const code = 'import json, torch, numpy, PIL; print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available()}))';
+    const code =
+      'import json, torch, numpy, PIL; print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available()}))';
     const child = spawn(python, ['-c', code], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => resolve({ ok: false, python, reason: `${python} cannot be started (${(e as NodeJS.ErrnoException).code ?? e.message})` }));
+    child.on('error', (e) =>
+      resolve({
+        ok: false,
+        python,
+        reason: `${python} cannot be started (${(e as NodeJS.ErrnoException).code ?? e.message})`,
+      }),
+    );
     child.on('close', (code) => {
       if (code === 0) {
         try {
@@ -54,7 +65,13 @@ export function probeTorch(python = pythonExecutable()): Promise<TorchProbe> {
         }
       }
       const missing = /No module named '([^']+)'/.exec(err)?.[1];
-      resolve({ ok: false, python, reason: missing ? `${python} has no module "${missing}"` : `${python} failed to import torch (${err.trim().split('\n').pop() ?? `exit ${code}`})` });
+      resolve({
+        ok: false,
+        python,
+        reason: missing
+          ? `${python} has no module "${missing}"`
+          : `${python} failed to import torch (${err.trim().split('\n').pop() ?? `exit ${code}`})`,
+      });
     });
   });
 }

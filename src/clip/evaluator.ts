@@ -43,7 +43,10 @@ export function evalSubset(samples: Sample[], key: string, max: number | undefin
     const j = Math.floor(rng() * (i + 1));
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
-  return idx.slice(0, max).sort((a, b) => a - b).map((i) => samples[i]);
+  return idx
+    .slice(0, max)
+    .sort((a, b) => a - b)
+    .map((i) => samples[i]);
 }
 
 /** Zero-shot classification (one primer prompt per class) and image-text retrieval on test splits. */
@@ -72,7 +75,13 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
           let score: number;
           if (this.data.info(part.dataset).type === 'retrieval') {
             const r = await this.retrieval(p, samples);
-            this.options.onRetrieval?.({ taskIndex, taskId: task.id, dataset: part.dataset, pairs: samples.length, ...r });
+            this.options.onRetrieval?.({
+              taskIndex,
+              taskId: task.id,
+              dataset: part.dataset,
+              pairs: samples.length,
+              ...r,
+            });
             score = r.score;
           } else {
             score = await this.classification(p, samples, part.dataset, classifiers);
@@ -92,12 +101,20 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
     return evalSubset(samples, key, this.options.maxSamples, this.options.seed ?? 0);
   }
 
-  private async classification(p: ClipWeights, samples: Sample[], dataset: string, classifiers: Map<string, Float32Array>): Promise<number> {
+  private async classification(
+    p: ClipWeights,
+    samples: Sample[],
+    dataset: string,
+    classifiers: Map<string, Float32Array>,
+  ): Promise<number> {
     const classnames = this.data.classnames(dataset);
     let cls = classifiers.get(dataset);
     if (!cls) {
       const primer = this.data.info(dataset).primer;
-      cls = this.textFeatures(p, classnames.map((c) => primer.replaceAll('{}', c)));
+      cls = this.textFeatures(
+        p,
+        classnames.map((c) => primer.replaceAll('{}', c)),
+      );
       classifiers.set(dataset, cls);
     }
     const img = await this.imageFeatures(p, samples);
@@ -105,13 +122,21 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
     const index = new Map(classnames.map((c, i) => [c, i]));
     // Targets by class name, so retrieval-style sets and remapped ids still line up with the prompts.
     const targets = samples.map((s) => index.get(s.classname) ?? s.target);
-    return accuracy(similarities(img, samples.length, cls, classnames.length, d), samples.length, classnames.length, targets);
+    return accuracy(
+      similarities(img, samples.length, cls, classnames.length, d),
+      samples.length,
+      classnames.length,
+      targets,
+    );
   }
 
   /** Each test image against its own caption (the first candidate), among all pairs of the part. */
   private async retrieval(p: ClipWeights, samples: Sample[]): Promise<RetrievalScores> {
     const img = await this.imageFeatures(p, samples);
-    const txt = this.textFeatures(p, samples.map((s) => s.captions[0]));
+    const txt = this.textFeatures(
+      p,
+      samples.map((s) => s.captions[0]),
+    );
     const n = samples.length;
     return retrievalScores(similarities(img, n, txt, n, this.config.embedDim), n, this.options.retrievalK ?? 5);
   }
@@ -151,7 +176,9 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
       const px = await Promise.all(chunk.map((s) => this.pixels(s)));
       const flat = new Float32Array(chunk.length * 3 * size * size);
       px.forEach((x, j) => flat.set(x, j * x.length));
-      const f = tf.tidy(() => l2normalize(encodeImage(p, this.config, tf.tensor4d(flat, [chunk.length, 3, size, size]))));
+      const f = tf.tidy(() =>
+        l2normalize(encodeImage(p, this.config, tf.tensor4d(flat, [chunk.length, 3, size, size]))),
+      );
       out.set(f.dataSync(), i * d);
       f.dispose();
     }

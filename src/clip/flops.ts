@@ -8,7 +8,8 @@ import { gridSize, type ClipConfig, type TowerConfig } from './config.js';
  */
 function towerFlops(t: TowerConfig, tokens: number): number {
   const w = t.width;
-  const perLayer = 2 * tokens * w * 3 * w + 2 * 2 * tokens * tokens * w + 2 * tokens * w * w + 2 * 2 * tokens * w * t.mlpWidth;
+  const perLayer =
+    2 * tokens * w * 3 * w + 2 * 2 * tokens * tokens * w + 2 * tokens * w * w + 2 * 2 * tokens * w * t.mlpWidth;
   return t.layers * perLayer;
 }
 
@@ -16,7 +17,8 @@ function towerFlops(t: TowerConfig, tokens: number): number {
 export function clipForwardFlops(c: ClipConfig, batch: number): number {
   const v = c.vision;
   const patches = gridSize(v) ** 2;
-  const image = 2 * patches * 3 * v.patchSize * v.patchSize * v.width + towerFlops(v, patches + 1) + 2 * v.width * c.embedDim;
+  const image =
+    2 * patches * 3 * v.patchSize * v.patchSize * v.width + towerFlops(v, patches + 1) + 2 * v.width * c.embedDim;
   const text = towerFlops(c.text, c.text.contextLength) + 2 * c.text.width * c.embedDim;
   return batch * (image + text) + 2 * batch * batch * c.embedDim;
 }

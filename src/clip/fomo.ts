@@ -76,18 +76,23 @@ function readJson(path: string, what: string): unknown {
 }
 
 function triple(v: unknown, what: string): [number, number, number] {
-  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) fail('DATA', `${what} must be three numbers`);
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    fail('DATA', `${what} must be three numbers`);
   return v as [number, number, number];
 }
 
 /** The dataset registry, keyed by folder name (streams and annotation files use folders). */
-export function loadDatasetRegistry(path = new URL('./fomo-datasets.json', import.meta.url).pathname): Map<string, DatasetInfo> {
+export function loadDatasetRegistry(
+  path = new URL('./fomo-datasets.json', import.meta.url).pathname,
+): Map<string, DatasetInfo> {
   const json = readJson(path, 'the dataset registry') as Record<string, Record<string, unknown>>;
   const out = new Map<string, DatasetInfo>();
   for (const [key, d] of Object.entries(json)) {
     const where = `${path}: dataset "${key}"`;
-    if (typeof d.folder !== 'string' || typeof d.primer !== 'string') fail('DATA', `${where} needs "folder" and "primer" strings`);
-    if (d.type !== 'classification' && d.type !== 'retrieval') fail('DATA', `${where}: type must be classification or retrieval`);
+    if (typeof d.folder !== 'string' || typeof d.primer !== 'string')
+      fail('DATA', `${where} needs "folder" and "primer" strings`);
+    if (d.type !== 'classification' && d.type !== 'retrieval')
+      fail('DATA', `${where}: type must be classification or retrieval`);
     const std = triple(d.std, `${where} std`);
     if (std.some((s) => s <= 0)) fail('DATA', `${where}: std values must be positive`);
     out.set(d.folder, {
@@ -125,7 +130,8 @@ export function readAnnotations(layout: FomoLayout, info: DatasetInfo, split: Sp
   const useResized = preferResized && existsSync(resizedFile);
   const file = useResized ? resizedFile : join(layout.infoDir, `${info.folder}_${split}.json`);
   const json = readJson(file, `the ${split} annotations of ${info.folder}`);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('DATA', `${file}: expected an object mapping image paths to annotations`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    fail('DATA', `${file}: expected an object mapping image paths to annotations`);
   const resizedDir = `${info.folder}_${split}_224`;
   const out: Sample[] = [];
   for (const [rel, e] of Object.entries(json as Record<string, AnnotationEntry>)) {
@@ -133,7 +139,13 @@ export function readAnnotations(layout: FomoLayout, info: DatasetInfo, split: Sp
       fail('DATA', `${file}: entry "${rel}" needs a "classname" string and a "target" number`);
     }
     const sub = useResized && !rel.startsWith(`${resizedDir}/`) ? join(resizedDir, rel) : rel;
-    out.push({ dataset: info.folder, path: join(layout.dataDir, info.folder, sub), classname: e.classname, target: e.target, captions: trainingCaptions(e) });
+    out.push({
+      dataset: info.folder,
+      path: join(layout.dataDir, info.folder, sub),
+      classname: e.classname,
+      target: e.target,
+      captions: trainingCaptions(e),
+    });
   }
   return out;
 }
@@ -143,7 +155,8 @@ export function readClassnames(layout: FomoLayout, info: DatasetInfo): string[] 
   if (!info.infoPrefix) fail('DATA', `dataset ${info.folder} has no class-name file (it is a ${info.type} set)`);
   const file = join(layout.infoDir, `${info.infoPrefix}_classnames.json`);
   const json = readJson(file, `the class names of ${info.folder}`);
-  if (!Array.isArray(json) || !json.every((x) => typeof x === 'string')) fail('DATA', `${file}: expected a JSON list of class names`);
+  if (!Array.isArray(json) || !json.every((x) => typeof x === 'string'))
+    fail('DATA', `${file}: expected a JSON list of class names`);
   return json;
 }
 
@@ -155,12 +168,16 @@ export interface StreamEntry {
 
 /** Reads an ordered "DATASET+++classname" list (a name looks in the layout's stream directory). */
 export function readStream(layout: FomoLayout, stream: string): StreamEntry[] {
-  const file = isAbsolute(stream) || stream.includes('/') ? stream : join(layout.streamDir, stream.endsWith('.json') ? stream : `${stream}.json`);
+  const file =
+    isAbsolute(stream) || stream.includes('/')
+      ? stream
+      : join(layout.streamDir, stream.endsWith('.json') ? stream : `${stream}.json`);
   const json = readJson(file, 'the stream');
   if (!Array.isArray(json)) fail('DATA', `${file}: a stream is a JSON list of "DATASET+++classname" strings`);
   return json.map((s, i) => {
     const parts = typeof s === 'string' ? s.split('+++') : [];
-    if (parts.length !== 2 || !parts[0] || !parts[1]) fail('DATA', `${file}: entry ${i} ${JSON.stringify(s)} is not "DATASET+++classname"`);
+    if (parts.length !== 2 || !parts[0] || !parts[1])
+      fail('DATA', `${file}: entry ${i} ${JSON.stringify(s)} is not "DATASET+++classname"`);
     return { dataset: parts[0], classname: parts[1] };
   });
 }

@@ -22,7 +22,13 @@ function randint(rng: () => number, lo: number, hi: number): number {
  * torchvision's RandomResizedCrop box: up to 10 tries at a random area fraction in `scale` and
  * log-uniform aspect ratio in `ratio`, else a centre crop clamped to the ratio range.
  */
-export function randomResizedCropBox(width: number, height: number, rng: () => number, scale: [number, number] = [0.9, 1], ratio: [number, number] = [3 / 4, 4 / 3]): CropBox {
+export function randomResizedCropBox(
+  width: number,
+  height: number,
+  rng: () => number,
+  scale: [number, number] = [0.9, 1],
+  ratio: [number, number] = [3 / 4, 4 / 3],
+): CropBox {
   const area = width * height;
   const logR = [Math.log(ratio[0]), Math.log(ratio[1])];
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -50,7 +56,12 @@ export function randomResizedCropBox(width: number, height: number, rng: () => n
 }
 
 /** HWC bytes -> CHW float32, (x / 255 - mean) / std per channel; grey images are repeated to RGB. */
-export function toNormalizedChw(pixels: Uint8Array | Buffer, size: number, channels: number, norm: Normalization): Float32Array {
+export function toNormalizedChw(
+  pixels: Uint8Array | Buffer,
+  size: number,
+  channels: number,
+  norm: Normalization,
+): Float32Array {
   const out = new Float32Array(3 * size * size);
   const plane = size * size;
   for (let i = 0; i < plane; i++) {
@@ -73,17 +84,31 @@ async function decode(path: string): Promise<sharp.Sharp> {
 }
 
 /** Training view: RandomResizedCrop(size, scale 0.9-1) from the seeded rng, normalised. */
-export async function loadTrainImage(path: string, size: number, norm: Normalization, rng: () => number): Promise<Float32Array> {
+export async function loadTrainImage(
+  path: string,
+  size: number,
+  norm: Normalization,
+  rng: () => number,
+): Promise<Float32Array> {
   const img = await decode(path);
   const meta = await img.metadata();
   const box = randomResizedCropBox(meta.width ?? 0, meta.height ?? 0, rng);
-  const { data, info } = await img.extract(box).resize(size, size, { fit: 'fill', kernel: 'cubic' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await img
+    .extract(box)
+    .resize(size, size, { fit: 'fill', kernel: 'cubic' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return toNormalizedChw(data, size, info.channels, norm);
 }
 
 /** Evaluation view: shorter side resized to `size`, centre crop, normalised (CLIP's eval transform). */
 export async function loadEvalImage(path: string, size: number, norm: Normalization): Promise<Float32Array> {
   const img = await decode(path);
-  const { data, info } = await img.resize(size, size, { fit: 'cover', position: 'centre', kernel: 'cubic' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await img
+    .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'cubic' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return toNormalizedChw(data, size, info.channels, norm);
 }

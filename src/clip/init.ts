@@ -38,7 +38,8 @@ export function initClipParams(c: ClipConfig, seed = 0): ParamSet {
     else if (name === 'token_embedding.weight') data = normal(rng, n, 0.02);
     else if (name === 'positional_embedding') data = normal(rng, n, 0.01);
     else if (name.endsWith('attn.in_proj_weight')) data = normal(rng, n, attnStd);
-    else if (name.endsWith('attn.out_proj.weight') || name.endsWith('mlp.c_proj.weight')) data = normal(rng, n, projStd);
+    else if (name.endsWith('attn.out_proj.weight') || name.endsWith('mlp.c_proj.weight'))
+      data = normal(rng, n, projStd);
     else if (name.endsWith('mlp.c_fc.weight')) data = normal(rng, n, (2 * width) ** -0.5);
     else if (name === 'visual.conv1.weight') data = normal(rng, n, (3 * c.vision.patchSize ** 2) ** -0.5);
     else data = normal(rng, n, width ** -0.5); // class/positional embeddings and both projections

@@ -18,7 +18,11 @@ export function accuracy(sims: Float32Array, n: number, classes: number, targets
 }
 
 /** Image->text and text->image recall@k for n paired items (pair i = image i, text i). sims: [n x n] image rows. */
-export function recallAtK(sims: Float32Array, n: number, k: number): { imageToText: number; textToImage: number; mean: number } {
+export function recallAtK(
+  sims: Float32Array,
+  n: number,
+  k: number,
+): { imageToText: number; textToImage: number; mean: number } {
   if (n === 0) return { imageToText: 0, textToImage: 0, mean: 0 };
   let i2t = 0;
   let t2i = 0;
@@ -49,7 +53,13 @@ export interface RetrievalScores {
 export function retrievalScores(sims: Float32Array, n: number, k = 5): RetrievalScores {
   const r1 = recallAtK(sims, n, 1);
   const r5 = recallAtK(sims, n, 5);
-  return { imageToTextR1: r1.imageToText, imageToTextR5: r5.imageToText, textToImageR1: r1.textToImage, textToImageR5: r5.textToImage, score: recallAtK(sims, n, k).mean };
+  return {
+    imageToTextR1: r1.imageToText,
+    imageToTextR5: r5.imageToText,
+    textToImageR1: r1.textToImage,
+    textToImageR5: r5.textToImage,
+    score: recallAtK(sims, n, k).mean,
+  };
 }
 
 /** a [n x d] @ b [m x d]^T for row-normalised features: cosine similarities [n x m]. */

@@ -17,7 +17,11 @@ function attention(x: tf.Tensor, p: ClipWeights, prefix: string, heads: number, 
   const headDim = width / heads;
   const qkv = linear(x, w(p, `${prefix}.in_proj_weight`), w(p, `${prefix}.in_proj_bias`)); // [B, L, 3W]
   // Heads to the batch axis with rank-4 transposes only: tfjs-wasm transposes of rank 5+ are ~100x slower.
-  const [q, k, v] = tf.split(qkv, 3, 2).map((t) => tf.transpose(t.reshape([batch, len, heads, headDim]), [0, 2, 1, 3]).reshape([batch * heads, len, headDim]));
+  const [q, k, v] = tf
+    .split(qkv, 3, 2)
+    .map((t) =>
+      tf.transpose(t.reshape([batch, len, heads, headDim]), [0, 2, 1, 3]).reshape([batch * heads, len, headDim]),
+    );
   const kT = tf.transpose(k, [0, 2, 1]);
   let scores = matmul(tf.mul(q, 1 / Math.sqrt(headDim)), kT); // [B*H, L, L]
   if (mask) scores = tf.add(scores, mask);
@@ -28,11 +32,21 @@ function attention(x: tf.Tensor, p: ClipWeights, prefix: string, heads: number, 
 }
 
 /** Pre-norm residual blocks: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
-function transformer(x: tf.Tensor, p: ClipWeights, prefix: string, tower: TowerConfig, act: (t: tf.Tensor) => tf.Tensor, mask?: tf.Tensor): tf.Tensor {
+function transformer(
+  x: tf.Tensor,
+  p: ClipWeights,
+  prefix: string,
+  tower: TowerConfig,
+  act: (t: tf.Tensor) => tf.Tensor,
+  mask?: tf.Tensor,
+): tf.Tensor {
   let h = x;
   for (let i = 0; i < tower.layers; i++) {
     const b = `${prefix}.resblocks.${i}`;
-    h = tf.add(h, attention(layerNorm(h, w(p, `${b}.ln_1.weight`), w(p, `${b}.ln_1.bias`)), p, `${b}.attn`, tower.heads, mask));
+    h = tf.add(
+      h,
+      attention(layerNorm(h, w(p, `${b}.ln_1.weight`), w(p, `${b}.ln_1.bias`)), p, `${b}.attn`, tower.heads, mask),
+    );
     const n2 = layerNorm(h, w(p, `${b}.ln_2.weight`), w(p, `${b}.ln_2.bias`));
     const hidden = act(linear(n2, w(p, `${b}.mlp.c_fc.weight`), w(p, `${b}.mlp.c_fc.bias`)));
     h = tf.add(h, linear(hidden, w(p, `${b}.mlp.c_proj.weight`), w(p, `${b}.mlp.c_proj.bias`)));
@@ -56,7 +70,9 @@ export function encodeImage(p: ClipWeights, cfg: ClipConfig, images: tf.Tensor):
   // The bias-free conv with stride = kernel is a matmul over flattened (c, kh, kw) patches.
   // [B,3,g,p,g,p] -> [B, g*g, 3*p*p] in two rank-4 transposes (rank 5+ is very slow on tfjs-wasm).
   const rows = tf.transpose(images.reshape([batch * 3 * g, ps, g, ps]), [0, 2, 1, 3]); // [B*3*g, g, p, p]
-  const patches = tf.transpose(rows.reshape([batch, 3, g * g, ps * ps]), [0, 2, 1, 3]).reshape([batch, g * g, 3 * ps * ps]);
+  const patches = tf
+    .transpose(rows.reshape([batch, 3, g * g, ps * ps]), [0, 2, 1, 3])
+    .reshape([batch, g * g, 3 * ps * ps]);
   const convW = w(p, 'visual.conv1.weight').reshape([v.width, 3 * ps * ps]);
   const tokens = linear(patches, convW); // [B, g*g, W]
   const cls = tf.tile(w(p, 'visual.class_embedding').reshape([1, 1, v.width]), [batch, 1, 1]);
@@ -97,7 +113,8 @@ export function endPositions(tokens: Int32Array, batch: number, len: number): nu
 export function encodeText(p: ClipWeights, cfg: ClipConfig, tokens: Int32Array, batch: number): tf.Tensor {
   const t = cfg.text;
   const len = t.contextLength;
-  if (tokens.length !== batch * len) throw new Error(`CLIP model: expected ${batch}x${len} token ids, got ${tokens.length}`);
+  if (tokens.length !== batch * len)
+    throw new Error(`CLIP model: expected ${batch}x${len} token ids, got ${tokens.length}`);
   const ids = tf.tensor2d(tokens, [batch, len], 'int32');
   let x = tf.add(embeddingLookup(w(p, 'token_embedding.weight'), ids), w(p, 'positional_embedding'));
   x = transformer(x, p, 'transformer', t, activation(cfg), causalMask(len));

@@ -125,7 +125,8 @@ export function hfToOpenClip(src: TensorMap, c: ClipConfig): { params: ParamSet;
   }
   for (const [oc, hf] of TRANSPOSED) {
     const t = take(hf);
-    if (t && t.shape.length === 2) out.set(oc, { shape: [t.shape[1], t.shape[0]], data: transpose2d(t.data, t.shape[0], t.shape[1]) });
+    if (t && t.shape.length === 2)
+      out.set(oc, { shape: [t.shape[1], t.shape[0]], data: transpose2d(t.data, t.shape[0], t.shape[1]) });
   }
   for (const [ocTower, hfTower, layers, width] of towers(c)) {
     for (let i = 0; i < layers; i++) {
@@ -137,13 +138,17 @@ export function hfToOpenClip(src: TensorMap, c: ClipConfig): { params: ParamSet;
           if (t) out.set(`${ob}.${o}.${s}`, { shape: [...t.shape], data: t.data });
         }
       }
-      const q = take(`${hb}.self_attn.q_proj.weight`), k = take(`${hb}.self_attn.k_proj.weight`), v = take(`${hb}.self_attn.v_proj.weight`);
+      const q = take(`${hb}.self_attn.q_proj.weight`),
+        k = take(`${hb}.self_attn.k_proj.weight`),
+        v = take(`${hb}.self_attn.v_proj.weight`);
       if (q && k && v) {
         const data = new Float32Array(q.data.length * 3);
         data.set(q.data, 0), data.set(k.data, q.data.length), data.set(v.data, 2 * q.data.length);
         out.set(`${ob}.attn.in_proj_weight`, { shape: [3 * width, width], data });
       }
-      const qb = take(`${hb}.self_attn.q_proj.bias`), kb = take(`${hb}.self_attn.k_proj.bias`), vb = take(`${hb}.self_attn.v_proj.bias`);
+      const qb = take(`${hb}.self_attn.q_proj.bias`),
+        kb = take(`${hb}.self_attn.k_proj.bias`),
+        vb = take(`${hb}.self_attn.v_proj.bias`);
       if (qb && kb && vb) {
         const data = new Float32Array(qb.data.length * 3);
         data.set(qb.data, 0), data.set(kb.data, qb.data.length), data.set(vb.data, 2 * qb.data.length);
@@ -178,7 +183,12 @@ export function openClipToHf(p: ParamSet, c: ClipConfig): ParamSet {
       const inW = p.get(`${ob}.attn.in_proj_weight`);
       const inB = p.get(`${ob}.attn.in_proj_bias`);
       ['q', 'k', 'v'].forEach((x, j) => {
-        out.set(`${hb}.self_attn.${x}_proj.weight`, [width, width], inW.data.slice(j * width * width, (j + 1) * width * width), inW.dtype);
+        out.set(
+          `${hb}.self_attn.${x}_proj.weight`,
+          [width, width],
+          inW.data.slice(j * width * width, (j + 1) * width * width),
+          inW.dtype,
+        );
         out.set(`${hb}.self_attn.${x}_proj.bias`, [width], inB.data.slice(j * width, (j + 1) * width), inB.dtype);
       });
       for (const [o, h] of BLOCK) for (const s of ['weight', 'bias']) copy(`${ob}.${o}.${s}`, `${hb}.${h}.${s}`);

@@ -20,7 +20,10 @@ export const matmul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradS
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved;
-      return [tf.matMul(dy as tf.Tensor2D, swapLast2(sb) as tf.Tensor2D), tf.matMul(swapLast2(sa) as tf.Tensor2D, dy as tf.Tensor2D)];
+      return [
+        tf.matMul(dy as tf.Tensor2D, swapLast2(sb) as tf.Tensor2D),
+        tf.matMul(swapLast2(sa) as tf.Tensor2D, dy as tf.Tensor2D),
+      ];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
@@ -40,7 +43,10 @@ const matmulWeightT = tf.customGrad(((x: tf.Tensor, weight: tf.Tensor, save: tf.
     value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved;
-      return [tf.matMul(dy as tf.Tensor2D, sw as tf.Tensor2D), tf.matMul(tf.transpose(dy) as tf.Tensor2D, sx as tf.Tensor2D)];
+      return [
+        tf.matMul(dy as tf.Tensor2D, sw as tf.Tensor2D),
+        tf.matMul(tf.transpose(dy) as tf.Tensor2D, sx as tf.Tensor2D),
+      ];
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor, weight: tf.Tensor) => tf.Tensor;

@@ -16,7 +16,13 @@ export const ADAMW_DEFAULTS: AdamWOptions = { lr: 1e-5, weightDecay: 0.2, beta1:
  * (anything with fewer than 2 dims, or "ln"/"bn"/"bias"/"logit_scale" in the name).
  */
 export function excludedFromDecay(name: string, shape: readonly number[]): boolean {
-  return shape.length < 2 || name.includes('bn') || name.includes('ln') || name.includes('bias') || name.includes('logit_scale');
+  return (
+    shape.length < 2 ||
+    name.includes('bn') ||
+    name.includes('ln') ||
+    name.includes('bias') ||
+    name.includes('logit_scale')
+  );
 }
 
 /** Learning rate at optimiser step `step` (0-based) of `total`: linear warm-up, then cosine to zero. */

@@ -10,7 +10,18 @@ import type { RetrievalPart } from './evaluator.js';
 export const RETRIEVAL_FILE = 'retrieval.csv';
 
 export const RETRIEVAL_COLUMNS = [
-  'run_id', 'step', 'task_index', 'task_id', 'dataset', 'pairs', 'k', 'i2t_r1', 'i2t_r5', 't2i_r1', 't2i_r5', 'score',
+  'run_id',
+  'step',
+  'task_index',
+  'task_id',
+  'dataset',
+  'pairs',
+  'k',
+  'i2t_r1',
+  'i2t_r5',
+  't2i_r1',
+  't2i_r5',
+  'score',
 ] as const;
 
 type Row = Record<(typeof RETRIEVAL_COLUMNS)[number], string>;
@@ -41,8 +52,18 @@ export class RetrievalLog {
   stepDone(runId: string, step: number): void {
     for (const p of this.pending) {
       this.rows.push({
-        run_id: runId, step: String(step), task_index: String(p.taskIndex), task_id: p.taskId, dataset: p.dataset, pairs: String(p.pairs), k: String(this.k),
-        i2t_r1: String(p.imageToTextR1), i2t_r5: String(p.imageToTextR5), t2i_r1: String(p.textToImageR1), t2i_r5: String(p.textToImageR5), score: String(p.score),
+        run_id: runId,
+        step: String(step),
+        task_index: String(p.taskIndex),
+        task_id: p.taskId,
+        dataset: p.dataset,
+        pairs: String(p.pairs),
+        k: String(this.k),
+        i2t_r1: String(p.imageToTextR1),
+        i2t_r5: String(p.imageToTextR5),
+        t2i_r1: String(p.textToImageR1),
+        t2i_r5: String(p.textToImageR5),
+        score: String(p.score),
       });
     }
     this.pending = [];

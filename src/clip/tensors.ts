@@ -11,7 +11,12 @@ export function toTensors(params: ParamSet): Record<string, tf.Tensor> {
 }
 
 /** tf tensors -> ParamSet in the order of `names` (reads data back from the backend). */
-export function fromTensors(tensors: ClipWeights, names: readonly string[], label: string, shapesFrom?: ParamSet): ParamSet {
+export function fromTensors(
+  tensors: ClipWeights,
+  names: readonly string[],
+  label: string,
+  shapesFrom?: ParamSet,
+): ParamSet {
   const ps = new ParamSet(label);
   for (const name of names) {
     const t = tensors[name];
@@ -21,7 +26,12 @@ export function fromTensors(tensors: ClipWeights, names: readonly string[], labe
 }
 
 /** Loss and the gradient of every parameter for one batch (used by parity tests and the benchmark). */
-export function clipGradients(params: ParamSet, config: ClipConfig, images: tf.Tensor, tokens: Int32Array): { loss: number; grads: ParamSet } {
+export function clipGradients(
+  params: ParamSet,
+  config: ClipConfig,
+  images: tf.Tensor,
+  tokens: Int32Array,
+): { loss: number; grads: ParamSet } {
   const names = params.names();
   const weights = toTensors(params);
   try {

@@ -40,8 +40,16 @@ export interface TinyFomoOptions {
 }
 
 const PALETTE: Record<string, [number, number, number]> = {
-  red: [220, 30, 30], green: [30, 200, 40], blue: [30, 60, 220], yellow: [230, 220, 30], purple: [150, 40, 200],
-  orange: [250, 140, 20], black: [15, 15, 15], white: [240, 240, 240], pink: [250, 120, 190], brown: [120, 70, 20],
+  red: [220, 30, 30],
+  green: [30, 200, 40],
+  blue: [30, 60, 220],
+  yellow: [230, 220, 30],
+  purple: [150, 40, 200],
+  orange: [250, 140, 20],
+  black: [15, 15, 15],
+  white: [240, 240, 240],
+  pink: [250, 120, 190],
+  brown: [120, 70, 20],
 };
 
 function colourOf(name: string, index: number): [number, number, number] {
@@ -53,7 +61,12 @@ function draw(style: TinyDataset['style'], rgb: [number, number, number], size: 
   const phase = Math.floor(rng() * 4);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const on = style === 'solid' ? true : style === 'stripes' ? Math.floor((y + phase) / 4) % 2 === 0 : (Math.floor((x + phase) / 5) + Math.floor(y / 5)) % 2 === 0;
+      const on =
+        style === 'solid'
+          ? true
+          : style === 'stripes'
+            ? Math.floor((y + phase) / 4) % 2 === 0
+            : (Math.floor((x + phase) / 5) + Math.floor(y / 5)) % 2 === 0;
       for (let c = 0; c < 3; c++) {
         const base = on ? rgb[c] : 255 - rgb[c];
         px[(y * size + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(base + (rng() - 0.5) * 40)));
@@ -81,8 +94,15 @@ export async function makeTinyFomo(root: string, o: TinyFomoOptions): Promise<{ 
     const type = d.type ?? 'classification';
     const infoPrefix = type === 'retrieval' && d.evalOnly ? null : d.folder;
     registry[d.folder.toLowerCase()] = {
-      folder: d.folder, info_prefix: infoPrefix, primer, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], img_size: size,
-      type, eval_only: d.evalOnly === true, create_resized_variant_if_possible: false,
+      folder: d.folder,
+      info_prefix: infoPrefix,
+      primer,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.25, 0.25, 0.25],
+      img_size: size,
+      type,
+      eval_only: d.evalOnly === true,
+      create_resized_variant_if_possible: false,
     };
     if (infoPrefix) await writeFile(join(info, `${infoPrefix}_classnames.json`), JSON.stringify(d.classes, null, 1));
     for (const split of ['train', 'test'] as const) {
@@ -94,7 +114,11 @@ export async function makeTinyFomo(root: string, o: TinyFomoOptions): Promise<{ 
         for (let i = 0; i < n; i++) {
           const rng = seedrandom(`tiny-fomo/${o.seed ?? 0}/${d.folder}/${split}/${cls}/${i}`);
           const rel = `${split}/${cls}/${i}.png`;
-          await sharp(draw(d.style, colourOf(cls, target), size, rng), { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(root, 'data', d.folder, rel));
+          await sharp(draw(d.style, colourOf(cls, target), size, rng), {
+            raw: { width: size, height: size, channels: 3 },
+          })
+            .png()
+            .toFile(join(root, 'data', d.folder, rel));
           const text = primer.replaceAll('{}', cls);
           const caption = type === 'retrieval' ? `${text}, picture ${i + 1}` : text;
           ann[rel] = {

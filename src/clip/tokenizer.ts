@@ -46,14 +46,23 @@ export class ClipTokenizer {
       return parts as [string, string];
     });
     const base = byteSymbolsInVocabOrder();
-    const tokens = [...base, ...base.map((c) => `${c}</w>`), ...merges.map(([a, b]) => a + b), '<start_of_text>', '<end_of_text>'];
+    const tokens = [
+      ...base,
+      ...base.map((c) => `${c}</w>`),
+      ...merges.map(([a, b]) => a + b),
+      '<start_of_text>',
+      '<end_of_text>',
+    ];
     const vocab = new Map(tokens.map((t, i) => [t, i]));
     return new ClipTokenizer(vocab, merges, tokens.length - 2, tokens.length - 1);
   }
 
   /** From a Hugging Face tokenizer.json (model.vocab, model.merges, added start/end tokens). */
   static fromTokenizerJson(path: string): ClipTokenizer {
-    let json: { model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] }; added_tokens?: { id: number; content: string }[] };
+    let json: {
+      model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+      added_tokens?: { id: number; content: string }[];
+    };
     try {
       json = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
@@ -140,7 +149,8 @@ export class ClipTokenizer {
   }
 }
 
-const PATTERN = /<start_of_text>|<end_of_text>|<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
+const PATTERN =
+  /<start_of_text>|<end_of_text>|<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
 
 /** GPT-2's reversible byte -> printable character table, indexed by byte. */
 function bytesToUnicode(): string[] {

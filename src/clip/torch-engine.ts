@@ -49,7 +49,13 @@ export class TorchEngine {
     this.scratch = mkdtempSync(join(scratchRoot(), 'time-merge-torch-'));
   }
 
-  static async start(data: FomoData, stream: TaskStream<ClipTaskData>, config: ClipConfig, pretrain: readonly string[], o: TorchEngineOptions): Promise<TorchEngine> {
+  static async start(
+    data: FomoData,
+    stream: TaskStream<ClipTaskData>,
+    config: ClipConfig,
+    pretrain: readonly string[],
+    o: TorchEngineOptions,
+  ): Promise<TorchEngine> {
     const engine = new TorchEngine(TorchWorker.start(o.python, o.log), data, config);
     try {
       const index = await engine.writeIndex(stream, pretrain);
@@ -127,7 +133,8 @@ export class TorchEngine {
         norm.push(n);
       }
     };
-    for (const t of stream.adaptation) add([...this.data.samples(t.data, 'train'), ...this.data.samples(t.data, 'test')]);
+    for (const t of stream.adaptation)
+      add([...this.data.samples(t.data, 'train'), ...this.data.samples(t.data, 'test')]);
     for (const t of stream.zeroshot) add(this.data.samples(t.data, 'test'));
     for (const d of pretrain) add(this.data.split(d, 'train'));
     const path = join(this.scratch, 'index.json');
@@ -138,7 +145,10 @@ export class TorchEngine {
 }
 
 /** Writes int32 tensors as a safetensors file (temporary name, then rename). */
-export async function writeInt32Safetensors(path: string, tensors: Record<string, { shape: readonly number[]; data: Int32Array }>): Promise<void> {
+export async function writeInt32Safetensors(
+  path: string,
+  tensors: Record<string, { shape: readonly number[]; data: Int32Array }>,
+): Promise<void> {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {

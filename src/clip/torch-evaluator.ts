@@ -27,7 +27,10 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
   constructor(
     private readonly engine: TorchEngine,
     private readonly tokenizer: ClipTokenizer,
-    private readonly options: Omit<ClipEvaluatorOptions, 'cacheMb'> & { log?: (msg: string) => void; onEvaluated?: (reply: Record<string, unknown>) => void } = {},
+    private readonly options: Omit<ClipEvaluatorOptions, 'cacheMb'> & {
+      log?: (msg: string) => void;
+      onEvaluated?: (reply: Record<string, unknown>) => void;
+    } = {},
   ) {}
 
   async evaluate(weights: ParamSet, tasks: readonly Task<ClipTaskData>[]): Promise<number[]> {
@@ -37,7 +40,12 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
     const data = this.engine.data;
     for (const [taskIndex, task] of tasks.entries()) {
       for (const part of task.data.parts) {
-        const samples = evalSubset(data.samples({ parts: [part] }, 'test'), `${task.id}/${part.dataset}`, this.options.maxSamples, this.options.seed ?? 0);
+        const samples = evalSubset(
+          data.samples({ parts: [part] }, 'test'),
+          `${task.id}/${part.dataset}`,
+          this.options.maxSamples,
+          this.options.seed ?? 0,
+        );
         if (samples.length === 0) continue;
         const ids = samples.map((s) => this.engine.id(s));
         if (data.info(part.dataset).type === 'retrieval') {
@@ -48,7 +56,12 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
           const key = `prompts:${part.dataset}`;
           texts[key] = this.classifier(part.dataset);
           const index = new Map(data.classnames(part.dataset).map((c, i) => [c, i]));
-          parts.push({ kind: 'classification', samples: ids, texts: key, targets: samples.map((s: Sample) => index.get(s.classname) ?? s.target) });
+          parts.push({
+            kind: 'classification',
+            samples: ids,
+            texts: key,
+            targets: samples.map((s: Sample) => index.get(s.classname) ?? s.target),
+          });
         }
         where.push({ taskIndex, task, dataset: part.dataset, n: samples.length });
       }
@@ -58,7 +71,12 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
     try {
       await writeFile(`${request}.tmp`, JSON.stringify({ texts, parts }));
       await rename(`${request}.tmp`, request);
-      const reply = await this.engine.worker.request('eval', { weights: weightsPath, request, batch: this.options.batchSize ?? 256, k: this.options.retrievalK ?? 5 });
+      const reply = await this.engine.worker.request('eval', {
+        weights: weightsPath,
+        request,
+        batch: this.options.batchSize ?? 256,
+        k: this.options.retrievalK ?? 5,
+      });
       this.options.onEvaluated?.(reply);
       const scores = reply.parts as PartReply[];
       const sum = new Array<number>(tasks.length).fill(0);
@@ -66,13 +84,25 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
       where.forEach((w, i) => {
         const r = scores[i];
         if (r.i2t_r1 !== undefined) {
-          this.options.onRetrieval?.({ taskIndex: w.taskIndex, taskId: w.task.id, dataset: w.dataset, pairs: w.n, imageToTextR1: r.i2t_r1, imageToTextR5: r.i2t_r5!, textToImageR1: r.t2i_r1!, textToImageR5: r.t2i_r5!, score: r.score });
+          this.options.onRetrieval?.({
+            taskIndex: w.taskIndex,
+            taskId: w.task.id,
+            dataset: w.dataset,
+            pairs: w.n,
+            imageToTextR1: r.i2t_r1,
+            imageToTextR5: r.i2t_r5!,
+            textToImageR1: r.t2i_r1!,
+            textToImageR5: r.t2i_r5!,
+            score: r.score,
+          });
         }
         sum[w.taskIndex] += r.score * w.n;
         count[w.taskIndex] += w.n;
       });
       const seconds = reply.seconds as number;
-      this.options.log?.(`  evaluated ${reply.images} images in ${seconds.toFixed(1)} s (${((reply.images as number) / Math.max(seconds, 1e-9)).toFixed(1)} images/s)`);
+      this.options.log?.(
+        `  evaluated ${reply.images} images in ${seconds.toFixed(1)} s (${((reply.images as number) / Math.max(seconds, 1e-9)).toFixed(1)} images/s)`,
+      );
       return sum.map((s, t) => (count[t] === 0 ? 0 : s / count[t]));
     } finally {
       for (const f of [weightsPath, request]) rmSync(f, { force: true });

@@ -33,7 +33,11 @@ export class TorchTrainer implements Trainer<ClipTaskData> {
     private readonly tokenizer: ClipTokenizer,
     private readonly options: TorchTrainerOptions,
   ) {
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 2) fail('CONFIG', `batch size must be an integer >= 2 (the contrastive loss needs negatives), got ${options.batchSize}`);
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 2)
+      fail(
+        'CONFIG',
+        `batch size must be an integer >= 2 (the contrastive loss needs negatives), got ${options.batchSize}`,
+      );
   }
 
   async train(req: TrainRequest<ClipTaskData>): Promise<TrainResult> {
@@ -47,7 +51,16 @@ export class TorchTrainer implements Trainer<ClipTaskData> {
     const batch = this.options.batchSize;
     try {
       const reply = await this.engine.train(
-        { init, plan: planPath, out, lr: this.options.lr, weightDecay: this.options.weightDecay, warmup: this.options.warmupFraction, maxGradNorm: this.options.maxGradNorm, logEvery: this.options.logEvery ?? 0 },
+        {
+          init,
+          plan: planPath,
+          out,
+          lr: this.options.lr,
+          weightDecay: this.options.weightDecay,
+          warmup: this.options.warmupFraction,
+          maxGradNorm: this.options.maxGradNorm,
+          logEvery: this.options.logEvery ?? 0,
+        },
         (p) => this.options.log?.(trainProgressLine(p.step, p.steps, p.loss, p.lr, p.imagesPerSecond, batch)),
       );
       this.options.onTrained?.(reply);
@@ -78,7 +91,12 @@ export class TorchTrainer implements Trainer<ClipTaskData> {
     const ctx = this.engine.config.text.contextLength;
     const tokens = this.tokenizer.tokenize([...texts.keys()], ctx);
     const shape = [req.steps, this.options.batchSize];
-    return { samples: { shape, data: samples }, seeds: { shape, data: seeds }, captions: { shape, data: captions }, tokens: { shape: [texts.size, ctx], data: tokens } };
+    return {
+      samples: { shape, data: samples },
+      seeds: { shape, data: seeds },
+      captions: { shape, data: captions },
+      tokens: { shape: [texts.size, ctx], data: tokens },
+    };
   }
 }
 

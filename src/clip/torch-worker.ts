@@ -32,7 +32,11 @@ export class TorchWorker {
   private readonly tail: string[] = [];
   private exited: string | null = null;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly python: string, log: (msg: string) => void) {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly python: string,
+    log: (msg: string) => void,
+  ) {
     createInterface({ input: child.stdout }).on('line', (line) => this.onLine(line));
     createInterface({ input: child.stderr }).on('line', (line) => {
       this.tail.push(line);
@@ -44,13 +48,21 @@ export class TorchWorker {
   }
 
   static start(python: string, log: (msg: string) => void = () => {}): TorchWorker {
-    const env = { ...process.env, PYTHONPATH: [TORCH_ENGINE_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'), PYTHONUNBUFFERED: '1' };
+    const env = {
+      ...process.env,
+      PYTHONPATH: [TORCH_ENGINE_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
+      PYTHONUNBUFFERED: '1',
+    };
     const child = spawn(python, ['-m', 'time_merge_torch.worker'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     return new TorchWorker(child, python, log);
   }
 
   /** Sends one command and waits for its reply (the fields besides id and ok). */
-  request(cmd: string, body: Record<string, unknown> = {}, onProgress?: (p: WorkerProgress) => void): Promise<Record<string, unknown>> {
+  request(
+    cmd: string,
+    body: Record<string, unknown> = {},
+    onProgress?: (p: WorkerProgress) => void,
+  ): Promise<Record<string, unknown>> {
     if (this.exited !== null) return Promise.reject(this.error(cmd, `the worker ${this.exited}`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

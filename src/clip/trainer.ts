@@ -38,9 +38,15 @@ export class ClipTrainer implements Trainer<ClipTaskData> {
     private readonly tokenizer: ClipTokenizer,
     private readonly options: ClipTrainerOptions,
   ) {
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 2) fail('CONFIG', `batch size must be an integer >= 2 (the contrastive loss needs negatives), got ${options.batchSize}`);
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 2)
+      fail(
+        'CONFIG',
+        `batch size must be an integer >= 2 (the contrastive loss needs negatives), got ${options.batchSize}`,
+      );
     this.optim = { ...ADAMW_DEFAULTS, ...options.optim };
-    for (const [k, v] of Object.entries(this.optim)) if (!(Number.isFinite(v) && v >= 0)) fail('CONFIG', `optimiser setting ${k} must be a non-negative number, got ${v}`);
+    for (const [k, v] of Object.entries(this.optim))
+      if (!(Number.isFinite(v) && v >= 0))
+        fail('CONFIG', `optimiser setting ${k} must be a non-negative number, got ${v}`);
   }
 
   async train(req: TrainRequest<ClipTaskData>): Promise<TrainResult> {
@@ -53,7 +59,9 @@ export class ClipTrainer implements Trainer<ClipTaskData> {
       for (let step = 0; step < req.steps; step++) {
         const { batch, cropSeeds, texts } = draws.next();
         this.options.onBatch?.(batch, step);
-        const pixels = await Promise.all(batch.map((s, i) => loadTrainImage(s.path, size, this.data.info(s.dataset), seedrandom(`${cropSeeds[i]}`))));
+        const pixels = await Promise.all(
+          batch.map((s, i) => loadTrainImage(s.path, size, this.data.info(s.dataset), seedrandom(`${cropSeeds[i]}`))),
+        );
         const flat = new Float32Array(batch.length * 3 * size * size);
         pixels.forEach((p, i) => flat.set(p, i * p.length));
         const images = tf.tensor4d(flat, [batch.length, 3, size, size]);
@@ -61,7 +69,11 @@ export class ClipTrainer implements Trainer<ClipTaskData> {
         const lr = cosineLr(step, req.steps, this.optim.lr, this.options.warmupFraction ?? 0.1);
         const { loss } = session.step(images, tokens, lr);
         images.dispose();
-        if (!Number.isFinite(loss)) fail('PIPELINE', `training diverged: loss ${loss} at step ${step + 1} of ${req.tasks.map((t) => t.id).join(', ')}`);
+        if (!Number.isFinite(loss))
+          fail(
+            'PIPELINE',
+            `training diverged: loss ${loss} at step ${step + 1} of ${req.tasks.map((t) => t.id).join(', ')}`,
+          );
         if (logEvery > 0 && ((step + 1) % logEvery === 0 || step + 1 === req.steps)) {
           const rate = ((step + 1) * batch.length) / ((performance.now() - started) / 1000);
           this.options.log?.(trainProgressLine(step + 1, req.steps, loss, lr, rate, batch.length));

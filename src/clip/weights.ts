@@ -5,7 +5,15 @@ import { ParamSet } from '../params/paramset.js';
 import { openSafetensors, writeSafetensors, type WriteDType } from '../params/safetensors/index.js';
 import { formatShape, sameShape } from '../params/tensor.js';
 import { fromHfJson, fromOpenClipJson, toOpenClipJson, validateClipConfig, type ClipConfig } from './config.js';
-import { detectNaming, hfToOpenClip, isIgnorableBuffer, openClipShapes, openClipToHf, type ClipNaming, type TensorMap } from './naming.js';
+import {
+  detectNaming,
+  hfToOpenClip,
+  isIgnorableBuffer,
+  openClipShapes,
+  openClipToHf,
+  type ClipNaming,
+  type TensorMap,
+} from './naming.js';
 
 export interface ClipCheckpoint {
   readonly config: ClipConfig;
@@ -32,7 +40,11 @@ function countLayers(names: Iterable<string>, prefix: string): number {
  * Architecture from tensor shapes alone. Head counts are not visible in shapes: open_clip's default head
  * width of 64 is assumed unless `heads` are given (a config file or metadata gives them).
  */
-export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>, naming: ClipNaming, hint?: Partial<Pick<ClipConfig, 'quickGelu'>> & { visionHeads?: number; textHeads?: number }): ClipConfig {
+export function inferConfig(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  naming: ClipNaming,
+  hint?: Partial<Pick<ClipConfig, 'quickGelu'>> & { visionHeads?: number; textHeads?: number },
+): ClipConfig {
   const hf = naming === 'hf';
   const need = (name: string): readonly number[] => {
     const s = shapes.get(name);
@@ -46,18 +58,35 @@ export function inferConfig(shapes: ReadonlyMap<string, readonly number[]>, nami
   const tpos = need(hf ? 'text_model.embeddings.position_embedding.weight' : 'positional_embedding');
   const vLayers = countLayers(shapes.keys(), hf ? 'vision_model.encoder.layers' : 'visual.transformer.resblocks');
   const tLayers = countLayers(shapes.keys(), hf ? 'text_model.encoder.layers' : 'transformer.resblocks');
-  const vFc = need(hf ? 'vision_model.encoder.layers.0.mlp.fc1.weight' : 'visual.transformer.resblocks.0.mlp.c_fc.weight');
+  const vFc = need(
+    hf ? 'vision_model.encoder.layers.0.mlp.fc1.weight' : 'visual.transformer.resblocks.0.mlp.c_fc.weight',
+  );
   const tFc = need(hf ? 'text_model.encoder.layers.0.mlp.fc1.weight' : 'transformer.resblocks.0.mlp.c_fc.weight');
   const vWidth = conv[0];
   const patch = conv[2];
   const grid = Math.round(Math.sqrt(vpos[0] - 1));
-  if (grid * grid + 1 !== vpos[0]) fail('MISMATCH', `CLIP checkpoint: vision positional embedding has ${vpos[0]} rows, not a square grid + 1`);
+  if (grid * grid + 1 !== vpos[0])
+    fail('MISMATCH', `CLIP checkpoint: vision positional embedding has ${vpos[0]} rows, not a square grid + 1`);
   const tWidth = tok[1];
   return validateClipConfig({
     embedDim: hf ? vproj[0] : vproj[1],
     quickGelu: hint?.quickGelu ?? false,
-    vision: { imageSize: grid * patch, patchSize: patch, width: vWidth, layers: vLayers, heads: hint?.visionHeads ?? Math.max(1, vWidth / 64), mlpWidth: vFc[0] },
-    text: { contextLength: tpos[0], vocabSize: tok[0], width: tWidth, layers: tLayers, heads: hint?.textHeads ?? Math.max(1, tWidth / 64), mlpWidth: tFc[0] },
+    vision: {
+      imageSize: grid * patch,
+      patchSize: patch,
+      width: vWidth,
+      layers: vLayers,
+      heads: hint?.visionHeads ?? Math.max(1, vWidth / 64),
+      mlpWidth: vFc[0],
+    },
+    text: {
+      contextLength: tpos[0],
+      vocabSize: tok[0],
+      width: tWidth,
+      layers: tLayers,
+      heads: hint?.textHeads ?? Math.max(1, tWidth / 64),
+      mlpWidth: tFc[0],
+    },
   });
 }
 
@@ -70,7 +99,12 @@ function readJson(path: string): unknown {
 }
 
 /** Finds the config: the file's metadata, else open_clip_config.json / config.json beside it, else shapes. */
-function resolveConfig(path: string, metadata: Record<string, string>, shapes: ReadonlyMap<string, readonly number[]>, naming: ClipNaming): { config: ClipConfig; source: string } {
+function resolveConfig(
+  path: string,
+  metadata: Record<string, string>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  naming: ClipNaming,
+): { config: ClipConfig; source: string } {
   if (metadata.config) {
     let parsed: unknown;
     try {
@@ -106,7 +140,12 @@ export function configDifferences(given: ClipConfig, own: ClipConfig): string[] 
  * Checks a parameter set against a config. The error lists every missing, unexpected and misshapen
  * tensor (up to a limit each), so a wrong file or a wrong config is obvious at once.
  */
-export function checkClipParams(params: ParamSet, config: ClipConfig, label: string, extraUnexpected: readonly string[] = []): void {
+export function checkClipParams(
+  params: ParamSet,
+  config: ClipConfig,
+  label: string,
+  extraUnexpected: readonly string[] = [],
+): void {
   const expected = openClipShapes(config);
   const want = new Map(expected);
   const missing = expected.filter(([n]) => !params.has(n)).map(([n]) => n);
@@ -130,7 +169,9 @@ export async function loadClipCheckpoint(path: string, options: { config?: ClipC
     const infos = file.tensorInfos().filter((i) => !isIgnorableBuffer(i.name));
     const shapes = new Map(infos.map((i) => [i.name, i.shape]));
     const naming = detectNaming([...shapes.keys()], path);
-    const { config, source } = options.config ? { config: validateClipConfig(options.config), source: 'given' } : resolveConfig(path, file.metadata, shapes, naming);
+    const { config, source } = options.config
+      ? { config: validateClipConfig(options.config), source: 'given' }
+      : resolveConfig(path, file.metadata, shapes, naming);
     const raw = new Map<string, { shape: readonly number[]; data: Float32Array }>();
     for (const i of infos) raw.set(i.name, { shape: i.shape, data: await file.read(i.name) });
     let params: ParamSet;
@@ -148,7 +189,11 @@ export async function loadClipCheckpoint(path: string, options: { config?: ClipC
       // Shapes cannot show head counts or the activation: a config that disagrees with the file's own would load and run wrongly.
       const own = resolveConfig(path, file.metadata, shapes, naming).config;
       const diff = configDifferences(config, own);
-      if (diff.length) fail('CONFIG', `${path}: the model config contradicts the checkpoint's own __metadata__.config: ${diff.join(', ')} (fix or drop "modelConfig")`);
+      if (diff.length)
+        fail(
+          'CONFIG',
+          `${path}: the model config contradicts the checkpoint's own __metadata__.config: ${diff.join(', ')} (fix or drop "modelConfig")`,
+        );
     }
     // Canonical order, so every expert of a run has identical structure.
     const ordered = new ParamSet(path);
@@ -176,7 +221,13 @@ export function clipMetadata(config: ClipConfig, naming: ClipNaming): Record<str
  * Writes open_clip-named parameters as a checkpoint in the given naming (temporary name, then rename,
  * as the writer does), with the config in the metadata so it loads back without side files.
  */
-export async function saveClipCheckpoint(path: string, params: ParamSet, config: ClipConfig, naming: ClipNaming, dtype: WriteDType = 'F32'): Promise<void> {
+export async function saveClipCheckpoint(
+  path: string,
+  params: ParamSet,
+  config: ClipConfig,
+  naming: ClipNaming,
+  dtype: WriteDType = 'F32',
+): Promise<void> {
   checkClipParams(params, config, params.label);
   await writeSafetensors(path, toNaming(params, config, naming), { dtype, metadata: clipMetadata(config, naming) });
 }

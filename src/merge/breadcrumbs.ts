@@ -1,5 +1,15 @@
 import { allocateOutput, breadcrumbsLinear, scale, sumAbs } from '../params/kernels.js';
-import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
+import {
+  allSame,
+  applyDelta,
+  KEEP_ALL,
+  linearDelta,
+  linearSpecs,
+  mergeTies,
+  perExpert,
+  taskVectors,
+  tiesSpecs,
+} from './combine.js';
 import { fail } from '../params/errors.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { COUNT_RULES, keepCount, rowLength, trimOutliers } from './trim.js';
@@ -21,7 +31,11 @@ const crumbSpecs = {
     0,
     'Instead of p (0: unset): keep ⌊density·n⌋ after dropping the ⌊gamma·n⌋ largest, the rest from the bottom (mergekit magnitude_outliers); density >= 1 keeps all.',
   ),
-  counts: oneOf(COUNT_RULES, 'guarded', 'fraction·n to a count: guarded against float error (0.29·100 gives 29), or truncate as mergekit does (28).'),
+  counts: oneOf(
+    COUNT_RULES,
+    'guarded',
+    'fraction·n to a count: guarded against float error (0.29·100 gives 29), or truncate as mergekit does (28).',
+  ),
 };
 
 type CrumbParams = ParamsOf<typeof crumbSpecs>;
@@ -34,14 +48,29 @@ function checkCrumbs(technique: string, p: CrumbParams, raw: Record<string, unkn
   if (p.density > 0 && raw.p !== undefined && raw.p !== crumbSpecs.p.default) {
     fail('CONFIG', `${technique}: give p (the bottom fraction dropped) or density (the fraction kept), not both`);
   }
-  if (p.density === 0 && p.p + p.gamma >= 1) fail('CONFIG', `${technique}: p + gamma must be below 1 (got ${p.p} + ${p.gamma}), or nothing is kept`);
-  if (p.granularity === 'model' && (p.density > 0 || p.rescale !== 'none')) fail('CONFIG', `${technique}: granularity model (fomo_in_flux's band) takes p and gamma, without density or rescale`);
+  if (p.density === 0 && p.p + p.gamma >= 1)
+    fail('CONFIG', `${technique}: p + gamma must be below 1 (got ${p.p} + ${p.gamma}), or nothing is kept`);
+  if (p.granularity === 'model' && (p.density > 0 || p.rescale !== 'none'))
+    fail(
+      'CONFIG',
+      `${technique}: granularity model (fomo_in_flux's band) takes p and gamma, without density or rescale`,
+    );
 }
 
 /** The model-wide band of every expert (granularity: model), with each expert's own p and gamma. */
-function prepareBand(c: CrumbParams, experts: number, sources: Parameters<NonNullable<MergeTechnique['prepare']>>[1], election?: { weights: readonly number[]; method: 'sum' | 'count' }) {
+function prepareBand(
+  c: CrumbParams,
+  experts: number,
+  sources: Parameters<NonNullable<MergeTechnique['prepare']>>[1],
+  election?: { weights: readonly number[]; method: 'sum' | 'count' },
+) {
   const each = expertCrumbs(c, sources.expertParams, experts);
-  return prepareGlobalBand(sources.base, sources.experts, (total, k) => ({ bottom: keepCount(total, each[k].p, c.counts), top: keepCount(total, each[k].gamma, c.counts) }), election);
+  return prepareGlobalBand(
+    sources.base,
+    sources.experts,
+    (total, k) => ({ bottom: keepCount(total, each[k].p, c.counts), top: keepCount(total, each[k].gamma, c.counts) }),
+    election,
+  );
 }
 
 /** τ_k of one tensor with the model-wide band applied. */
@@ -53,7 +82,10 @@ function banded({ base, experts }: TensorMergeInput, band: GlobalBand | undefine
 }
 
 /** The counts dropped from the bottom and the top of a unit of n elements, with one expert's p, gamma and density. */
-export function bandCounts(n: number, c: Pick<CrumbParams, 'p' | 'gamma' | 'density' | 'counts'>): { nBottom: number; nTop: number } {
+export function bandCounts(
+  n: number,
+  c: Pick<CrumbParams, 'p' | 'gamma' | 'density' | 'counts'>,
+): { nBottom: number; nTop: number } {
   if (c.density === 0) return { nBottom: keepCount(n, c.p, c.counts), nTop: keepCount(n, c.gamma, c.counts) };
   // mergekit's magnitude_outliers: keep int(density·n) after dropping int(gamma·n) from the top; when the
   // two do not fit, fewer are dropped from the top. (mergekit's indices[n_bot:-n_top] keeps nothing
@@ -148,7 +180,12 @@ export const breadcrumbs: MergeTechnique<LinearParams> = {
     return p.granularity === 'model' ? prepareBand(p, sources.experts.length, sources) : undefined;
   },
   merge(input, p, prepared) {
-    if (p.granularity === 'model') return applyDelta(input.base, p.lambda, linearDelta(banded(input, prepared as GlobalBand, input.name), input.weights, p, 'breadcrumbs', input.out));
+    if (p.granularity === 'model')
+      return applyDelta(
+        input.base,
+        p.lambda,
+        linearDelta(banded(input, prepared as GlobalBand, input.name), input.weights, p, 'breadcrumbs', input.out),
+      );
     // Per tensor without rescaling, a backend may fuse selection, trim and the linear step (same bits).
     const n = input.base.length;
     const bands = expertCrumbs(p, input.expertParams, input.experts.length).map((c) => bandCounts(n, c));
@@ -191,15 +228,19 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
       crumbsOf,
     ),
     // continual_lib/merge.py BreadcrumbsTIES: the band over the flattened model, then its TIES step.
-    fomo_in_flux: fomoTaskVector('breadcrumbs_ties', { prune_percentile: 0.2, top_prune_percentile: 0.2, merge_function: 'sum' }, (g) => ({
-      granularity: 'model',
-      p: g.prune_percentile,
-      gamma: g.top_prune_percentile,
-      counts: 'truncate',
-      disjoint: g.merge_function,
-      tieRule: 'majority',
-      weightsAt: 'after',
-    })),
+    fomo_in_flux: fomoTaskVector(
+      'breadcrumbs_ties',
+      { prune_percentile: 0.2, top_prune_percentile: 0.2, merge_function: 'sum' },
+      (g) => ({
+        granularity: 'model',
+        p: g.prune_percentile,
+        gamma: g.top_prune_percentile,
+        counts: 'truncate',
+        disjoint: g.merge_function,
+        tieRule: 'majority',
+        weightsAt: 'after',
+      }),
+    ),
   },
   experts: { min: 1 },
   parse(raw) {
@@ -211,11 +252,25 @@ export const breadcrumbsTies: MergeTechnique<TiesParams> = {
     if (p.granularity !== 'model') return undefined;
     const needsTotal = p.tieRule === 'majority' || p.tieRule === 'minority';
     const electionWeights = p.weightsAt === 'before' ? sources.weights : sources.weights.map(() => 1);
-    return prepareBand(p, sources.experts.length, sources, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
+    return prepareBand(
+      p,
+      sources.experts.length,
+      sources,
+      needsTotal ? { weights: electionWeights, method: p.election } : undefined,
+    );
   },
   merge(input, p, prepared) {
     const band = prepared as GlobalBand | undefined;
     const taus = p.granularity === 'model' ? banded(input, band, input.name) : trimmed(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', band?.signTotal, input.out);
+    return mergeTies(
+      input.base,
+      taus,
+      taus.map(() => KEEP_ALL),
+      input.weights,
+      p,
+      'deltas',
+      band?.signTotal,
+      input.out,
+    );
   },
 };

@@ -5,7 +5,12 @@ import { ELECTIONS, TIE_RULES } from './sign.js';
 import { normalizeWeights } from './weights.js';
 
 /** Each expert's value of a per-model parameter: its own (TensorMergeInput.expertParams), else `value`. */
-export function perExpert(expertParams: readonly Readonly<Record<string, number>>[] | undefined, key: string, value: number, experts: number): number[] {
+export function perExpert(
+  expertParams: readonly Readonly<Record<string, number>>[] | undefined,
+  key: string,
+  value: number,
+  experts: number,
+): number[] {
   return Array.from({ length: experts }, (_, k) => expertParams?.[k]?.[key] ?? value);
 }
 
@@ -43,13 +48,21 @@ export function applyDelta(base: Float32Array, scale: number, delta: Float32Arra
 export function tiesSpecs(defaults: { disjoint?: DisjointMode } = {}) {
   return {
     lambda: num(1, 'Scale of the merged task vector (FusionBench scaling_factor).'),
-    election: oneOf(ELECTIONS, 'sum', 'Sign election: sum of values (TIES paper, all toolkits) or count of signs (mergekit consensus_method: count).'),
+    election: oneOf(
+      ELECTIONS,
+      'sum',
+      'Sign election: sum of values (TIES paper, all toolkits) or count of signs (mergekit consensus_method: count).',
+    ),
     tieRule: oneOf(
       TIE_RULES,
       'positive',
       'Sign for a zero vote: positive (mergekit), majority of the tensor/model (FusionBench, fomo_in_flux), minority, negative, skip.',
     ),
-    disjoint: oneOf(DISJOINT_MODES, defaults.disjoint ?? 'mean', 'Combine agreeing values: weighted mean (TIES), sum, or largest magnitude.'),
+    disjoint: oneOf(
+      DISJOINT_MODES,
+      defaults.disjoint ?? 'mean',
+      'Combine agreeing values: weighted mean (TIES), sum, or largest magnitude.',
+    ),
     weightsAt: oneOf(
       ['before', 'after'],
       'before',
@@ -105,7 +118,13 @@ export const linearSpecs = {
 export type LinearOptions = ParamsOf<typeof linearSpecs>;
 
 /** Σ w_k v_k with weights optionally normalised (a zero sum is a MERGE error), into `into` when given. */
-export function linearDelta(values: readonly Float32Array[], weights: readonly number[], o: LinearOptions, what: string, into?: Float32Array): Float32Array {
+export function linearDelta(
+  values: readonly Float32Array[],
+  weights: readonly number[],
+  o: LinearOptions,
+  what: string,
+  into?: Float32Array,
+): Float32Array {
   const w = o.normalize ? normalizeWeights(weights, what) : weights;
   const out = into ?? allocateOutput(values[0].length);
   weightedSum(out, values, w);

@@ -26,13 +26,21 @@ export async function readConfigText(path: string, what: string): Promise<string
  * Parses config text into a mapping (duplicate YAML keys are errors); anything else is a CONFIG error
  * prefixed with `source`. `expected` says what the mapping holds, for the message.
  */
-export function parseConfigMapping(text: string, format: ConfigFormat | undefined, source: string, expected: string): Record<string, unknown> {
+export function parseConfigMapping(
+  text: string,
+  format: ConfigFormat | undefined,
+  source: string,
+  expected: string,
+): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = format === 'json' ? plainJson(parseStrictJson(text), source) : YAML.parse(text, { uniqueKeys: true });
   } catch (err) {
     if (err instanceof TimeMergeError) throw err;
-    fail('CONFIG', `${source}: not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    fail(
+      'CONFIG',
+      `${source}: not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   if (!isPlainObject(raw)) fail('CONFIG', `${source}: ${expected}`);
   return raw;
@@ -48,8 +56,14 @@ function plainJson(v: JsonValue, source: string, path = ''): unknown {
   if (!(v instanceof JsonObject)) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of v.entries) {
-    if (Object.hasOwn(out, k)) fail('CONFIG', `${source}: key "${k}" appears twice in ${path === '' ? 'the top-level mapping' : path}`);
-    Object.defineProperty(out, k, { value: plainJson(x, source, path === '' ? k : `${path}.${k}`), enumerable: true, writable: true, configurable: true });
+    if (Object.hasOwn(out, k))
+      fail('CONFIG', `${source}: key "${k}" appears twice in ${path === '' ? 'the top-level mapping' : path}`);
+    Object.defineProperty(out, k, {
+      value: plainJson(x, source, path === '' ? k : `${path}.${k}`),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -57,7 +71,8 @@ function plainJson(v: JsonValue, source: string, path = ''): unknown {
 /** Any key outside `known` is a CONFIG error listing the known ones. */
 export function checkKeys(obj: Record<string, unknown>, known: readonly string[], prefix: string): void {
   for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) fail('CONFIG', `${prefix} "${key}"${didYouMean(key, known)} (known: ${known.join(', ')})`);
+    if (!known.includes(key))
+      fail('CONFIG', `${prefix} "${key}"${didYouMean(key, known)} (known: ${known.join(', ')})`);
   }
 }
 

@@ -4,7 +4,14 @@ import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { showValue } from '../params/show-value.js';
 import type { WriteDType } from '../params/safetensors/format.js';
-import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from './config-syntax.js';
+import {
+  checkKeys,
+  formatOf,
+  isPlainObject,
+  parseConfigMapping,
+  readConfigText,
+  type ConfigFormat,
+} from './config-syntax.js';
 import { findToolkitForm, readDialect, type DialectModel } from './dialect-config.js';
 import { resolveMerge, type MergeSpec, type ResolvedMerge, type TensorSettings } from './engine.js';
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
@@ -51,7 +58,17 @@ export interface MergeConfig {
   readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
 }
 
-const TOP_KEYS = ['merge_method', 'base_model', 'models', 'parameters', 'dtype', 'out_dtype', 'seed', 'output', 'toolkit'] as const;
+const TOP_KEYS = [
+  'merge_method',
+  'base_model',
+  'models',
+  'parameters',
+  'dtype',
+  'out_dtype',
+  'seed',
+  'output',
+  'toolkit',
+] as const;
 
 /** mergekit keys with no meaning for a tensor-by-tensor merge of one models list: an error naming each. */
 const UNSUPPORTED_KEYS: Record<string, string> = {
@@ -88,32 +105,59 @@ export async function loadMergeConfig(path: string): Promise<MergeConfig> {
  * unknown keys, types, the technique name, its parameter values (top-level and per model), weights
  * (including a zero sum the technique would have to normalise) and the expert count.
  */
-export function parseMergeConfig(text: string, options: { source?: string; format?: ConfigFormat; baseDir?: string } = {}): MergeConfig {
+export function parseMergeConfig(
+  text: string,
+  options: { source?: string; format?: ConfigFormat; baseDir?: string } = {},
+): MergeConfig {
   const source = options.source ?? '<inline>';
   const where = (what: string) => `${source}: ${what}`;
-  const raw = parseConfigMapping(text, options.format, source, 'a merge config must be a mapping (merge_method, base_model, models, ...)');
+  const raw = parseConfigMapping(
+    text,
+    options.format,
+    source,
+    'a merge config must be a mapping (merge_method, base_model, models, ...)',
+  );
   for (const key of Object.keys(raw)) {
-    if (key in UNSUPPORTED_KEYS) fail('CONFIG', where(`"${key}" (mergekit: ${UNSUPPORTED_KEYS[key]}) is not supported; time-merge merges one list of models tensor by tensor`));
+    if (key in UNSUPPORTED_KEYS)
+      fail(
+        'CONFIG',
+        where(
+          `"${key}" (mergekit: ${UNSUPPORTED_KEYS[key]}) is not supported; time-merge merges one list of models tensor by tensor`,
+        ),
+      );
   }
   checkKeys(raw, TOP_KEYS, where('unknown key'));
 
   const method = raw.merge_method;
-  if (method === undefined || method === null || method === '') fail('CONFIG', where('merge_method is required: the name of a merge technique (see `time-merge techniques`)'));
-  if (typeof method !== 'string') fail('CONFIG', where(`merge_method must be one technique name (a string; see \`time-merge techniques\`), got ${showValue(method)}`));
+  if (method === undefined || method === null || method === '')
+    fail('CONFIG', where('merge_method is required: the name of a merge technique (see `time-merge techniques`)'));
+  if (typeof method !== 'string')
+    fail(
+      'CONFIG',
+      where(
+        `merge_method must be one technique name (a string; see \`time-merge techniques\`), got ${showValue(method)}`,
+      ),
+    );
 
   const toolkit = raw.toolkit;
   if (toolkit !== undefined && !TOOLKITS.includes(toolkit as (typeof TOOLKITS)[number])) {
     fail('CONFIG', where(`toolkit must be one of ${TOOLKITS.join(', ')}, got ${JSON.stringify(toolkit)}`));
   }
-  const dialect: Dialect | undefined = toolkit === 'time-merge' ? undefined : ((toolkit as Dialect | undefined) ?? (findToolkitForm(listTechniques(), 'mergekit', method) ? 'mergekit' : undefined));
+  const dialect: Dialect | undefined =
+    toolkit === 'time-merge'
+      ? undefined
+      : ((toolkit as Dialect | undefined) ??
+        (findToolkitForm(listTechniques(), 'mergekit', method) ? 'mergekit' : undefined));
 
   const baseRaw = raw.base_model;
   if (baseRaw !== undefined && baseRaw !== null && (typeof baseRaw !== 'string' || baseRaw === '')) {
     fail('CONFIG', where(`base_model must be a checkpoint path (a string), got ${showValue(baseRaw)}`));
   }
-  if (!dialect && typeof baseRaw !== 'string') fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
+  if (!dialect && typeof baseRaw !== 'string')
+    fail('CONFIG', where('base_model is required: the path of the base (pre-trained) checkpoint'));
 
-  if (!Array.isArray(raw.models) || raw.models.length === 0) fail('CONFIG', where('models must be a non-empty list of expert checkpoints'));
+  if (!Array.isArray(raw.models) || raw.models.length === 0)
+    fail('CONFIG', where('models must be a non-empty list of expert checkpoints'));
 
   const params = raw.parameters ?? {};
   if (!isPlainObject(params)) fail('CONFIG', where('parameters must be a mapping of technique parameters'));
@@ -126,20 +170,33 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
     dtype = typeof dtypeRaw === 'string' ? DTYPE_NAMES[dtypeRaw.toLowerCase()] : undefined;
     if (!dtype) {
       const key = raw.out_dtype !== undefined ? 'out_dtype' : 'dtype';
-      fail('CONFIG', where(`${key} must be f32, f16 or bf16 (float32, float16, bfloat16), got ${showValue(dtypeRaw)}${typeof dtypeRaw === 'string' ? didYouMean(dtypeRaw, Object.keys(DTYPE_NAMES)) : ''}`));
+      fail(
+        'CONFIG',
+        where(
+          `${key} must be f32, f16 or bf16 (float32, float16, bfloat16), got ${showValue(dtypeRaw)}${typeof dtypeRaw === 'string' ? didYouMean(dtypeRaw, Object.keys(DTYPE_NAMES)) : ''}`,
+        ),
+      );
     }
   }
 
   const seed = raw.seed ?? 0;
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(raw.seed)}`));
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(raw.seed)}`));
 
-  if (raw.output !== undefined && (typeof raw.output !== 'string' || raw.output === '')) fail('CONFIG', where('output must be a file path'));
+  if (raw.output !== undefined && (typeof raw.output !== 'string' || raw.output === ''))
+    fail('CONFIG', where('output must be a file path'));
 
   const baseDir = options.baseDir ?? '.';
   const at = (p: string) => checkpointPath(resolve(baseDir, p));
   const output = typeof raw.output === 'string' ? resolve(baseDir, raw.output) : undefined;
   if (dialect) {
-    return parseDialectConfig(dialect, method, raw.models, params, typeof baseRaw === 'string' ? baseRaw : undefined, { source, at, dtype, seed, output });
+    return parseDialectConfig(dialect, method, raw.models, params, typeof baseRaw === 'string' ? baseRaw : undefined, {
+      source,
+      at,
+      dtype,
+      seed,
+      output,
+    });
   }
   const base = baseRaw as string;
   const models = raw.models.map((m, i) => parseModel(m, `${source}: models[${i}]`));
@@ -150,11 +207,23 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
   try {
     resolved = resolveMerge({ technique: method, params, weights, seed }, models.length);
     if (models.some((m) => Object.keys(m.params).length > 0)) {
-      const lifted = liftModelParams(resolved.technique, params, resolved.params as Record<string, unknown>, models, modelWhere);
-      resolved = resolveMerge({ technique: method, params: lifted.params, weights, seed, expertParams: lifted.expertParams }, models.length);
+      const lifted = liftModelParams(
+        resolved.technique,
+        params,
+        resolved.params as Record<string, unknown>,
+        models,
+        modelWhere,
+      );
+      resolved = resolveMerge(
+        { technique: method, params: lifted.params, weights, seed, expertParams: lifted.expertParams },
+        models.length,
+      );
     }
   } catch (err) {
-    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, err.message.startsWith(source) ? err.message : where(err.message), { cause: err });
+    if (err instanceof TimeMergeError)
+      throw new TimeMergeError(err.code, err.message.startsWith(source) ? err.message : where(err.message), {
+        cause: err,
+      });
     throw err;
   }
   checkWeightsUsable(resolved.technique, resolved.params as Record<string, unknown>, weights, where('models'));
@@ -174,7 +243,10 @@ export function parseMergeConfig(text: string, options: { source?: string; forma
     normalized: {
       merge_method: technique,
       base_model: base,
-      models: models.map((m, i) => ({ model: m.model, parameters: { weight: m.weight, ...(resolved.expertParams?.[i] ?? {}) } })),
+      models: models.map((m, i) => ({
+        model: m.model,
+        parameters: { weight: m.weight, ...(resolved.expertParams?.[i] ?? {}) },
+      })),
       parameters: parsedParams,
       ...(dtype ? { dtype: dtype.toLowerCase() } : {}),
       seed,
@@ -219,15 +291,22 @@ function parseDialectConfig(
   const found = findToolkitForm(listTechniques(), dialect, method);
   if (!found) {
     const known = listTechniques().flatMap((t) => (t.dialects?.[dialect] ? [t.dialects[dialect].method] : []));
-    fail('CONFIG', where(`merge_method "${method}" is not a ${dialect} method time-merge implements (${dialect}: ${known.join(', ')}); or use a technique name with toolkit: time-merge`));
+    fail(
+      'CONFIG',
+      where(
+        `merge_method "${method}" is not a ${dialect} method time-merge implements (${dialect}: ${known.join(', ')}); or use a technique name with toolkit: time-merge`,
+      ),
+    );
   }
   const { technique, form } = found;
   const models: DialectModel[] = rawModels.map((m, i) => {
     const at = `${o.source}: models[${i}]`;
     if (typeof m === 'string' && m !== '') return { model: m, parameters: {} };
-    if (!isPlainObject(m)) fail('CONFIG', `${at}: must be a path or a mapping with "model" (and optional "parameters")`);
+    if (!isPlainObject(m))
+      fail('CONFIG', `${at}: must be a path or a mapping with "model" (and optional "parameters")`);
     checkKeys(m, MODEL_KEYS, `${at}: unknown key`);
-    if (typeof m.model !== 'string' || m.model === '') fail('CONFIG', `${at}: "model" must be the path of a checkpoint`);
+    if (typeof m.model !== 'string' || m.model === '')
+      fail('CONFIG', `${at}: "model" must be the path of a checkpoint`);
     const given = m.parameters ?? {};
     if (!isPlainObject(given)) fail('CONFIG', `${at}.parameters: must be a mapping`);
     return { model: m.model, parameters: given };
@@ -239,9 +318,19 @@ function parseDialectConfig(
   const experts = read.experts.map((i, k) => ({ path: pathOf(i), weight: read.weights[k] }));
   let resolved: ResolvedMerge;
   try {
-    resolved = resolveMerge({ technique: technique.name, params: read.params, weights: read.weights, seed: o.seed, expertParams: read.expertParams }, experts.length);
+    resolved = resolveMerge(
+      {
+        technique: technique.name,
+        params: read.params,
+        weights: read.weights,
+        seed: o.seed,
+        expertParams: read.expertParams,
+      },
+      experts.length,
+    );
   } catch (err) {
-    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, where(`${dialect} ${method}: ${err.message}`), { cause: err });
+    if (err instanceof TimeMergeError)
+      throw new TimeMergeError(err.code, where(`${dialect} ${method}: ${err.message}`), { cause: err });
     throw err;
   }
   checkWeightsUsable(resolved.technique, resolved.params as Record<string, unknown>, read.weights, where('models'));
@@ -263,9 +352,15 @@ function parseDialectConfig(
       merge_method: method,
       technique: resolved.technique.name,
       ...(baseRaw !== undefined ? { base_model: baseRaw } : {}),
-      models: read.experts.map((i) => (i >= models.length ? { model: baseRaw } : { model: models[i].model, parameters: models[i].parameters })),
+      models: read.experts.map((i) =>
+        i >= models.length ? { model: baseRaw } : { model: models[i].model, parameters: models[i].parameters },
+      ),
       parameters: params,
-      resolved: { parameters: parsedParams, weights: read.weights, ...(read.expertParams ? { per_model: read.expertParams } : {}) },
+      resolved: {
+        parameters: parsedParams,
+        weights: read.weights,
+        ...(read.expertParams ? { per_model: read.expertParams } : {}),
+      },
       ...(o.dtype ? { dtype: o.dtype.toLowerCase() } : {}),
       seed: o.seed,
     },
@@ -274,12 +369,15 @@ function parseDialectConfig(
 
 function parseModel(raw: unknown, where: string): ModelEntry {
   if (typeof raw === 'string' && raw !== '') return { model: raw, weight: 1, params: {} };
-  if (!isPlainObject(raw)) fail('CONFIG', `${where}: must be a path or a mapping with "model" (and optional "parameters")`);
+  if (!isPlainObject(raw))
+    fail('CONFIG', `${where}: must be a path or a mapping with "model" (and optional "parameters")`);
   checkKeys(raw, MODEL_KEYS, `${where}: unknown key`);
-  if (typeof raw.model !== 'string' || raw.model === '') fail('CONFIG', `${where}: "model" must be the path of a checkpoint`);
+  if (typeof raw.model !== 'string' || raw.model === '')
+    fail('CONFIG', `${where}: "model" must be the path of a checkpoint`);
   const given = raw.parameters ?? {};
   if (!isPlainObject(given)) fail('CONFIG', `${where}.parameters: must be a mapping`);
   const { weight = 1, ...params } = given;
-  if (typeof weight !== 'number' || !Number.isFinite(weight)) fail('CONFIG', `${where}.parameters.weight must be a finite number, got ${showValue(weight)}`);
+  if (typeof weight !== 'number' || !Number.isFinite(weight))
+    fail('CONFIG', `${where}.parameters.weight must be a finite number, got ${showValue(weight)}`);
   return { model: raw.model, weight, params };
 }

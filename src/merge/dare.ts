@@ -1,6 +1,16 @@
 import { counterKey, dropCut, type CounterKey } from '../params/counter-rng.js';
 import { allocateOutput, dareDrop, dareL1, dareLinear as dareLinearKernel, scale, sumAbs } from '../params/kernels.js';
-import { allSame, applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
+import {
+  allSame,
+  applyDelta,
+  KEEP_ALL,
+  linearDelta,
+  linearSpecs,
+  mergeTies,
+  perExpert,
+  taskVectors,
+  tiesSpecs,
+} from './combine.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { fail } from '../params/errors.js';
 import { applyDrop, modelDropCount, prepareGlobalDrop, type GlobalDrop } from './global-drop.js';
@@ -21,7 +31,11 @@ const dropSpecs = {
     'bernoulli',
     'Drop each element independently with probability p (mergekit, FusionBench), exactly ⌊p·n⌋ elements chosen uniformly, or int(p·n) - 1 of them (fomo_in_flux: random values >= their k-th smallest are kept).',
   ),
-  scope: oneOf(['tensor', 'model'], 'tensor', 'Drop within each tensor, or (exact and kthvalue masks) over the flattened model (fomo_in_flux).'),
+  scope: oneOf(
+    ['tensor', 'model'],
+    'tensor',
+    'Drop within each tensor, or (exact and kthvalue masks) over the flattened model (fomo_in_flux).',
+  ),
 };
 
 type DropParams = ParamsOf<typeof dropSpecs>;
@@ -33,14 +47,25 @@ function keepToDrop(density: number): number {
 
 function checkDrop(technique: string, p: DropParams): void {
   requireRange(technique, 'p', p.p, 0, 1, false, true);
-  if (p.scope === 'model' && (p.mask === 'bernoulli' || p.rescale === 'l1')) fail('CONFIG', `${technique}: scope model takes mask exact or kthvalue and rescale inverse or none`);
+  if (p.scope === 'model' && (p.mask === 'bernoulli' || p.rescale === 'l1'))
+    fail('CONFIG', `${technique}: scope model takes mask exact or kthvalue and rescale inverse or none`);
 }
 
 /** The model-wide drop (scope: model), with each expert's own p. */
-function prepareDrop(p: DropParams, sources: MergeSources, election?: { weights: readonly number[]; method: 'sum' | 'count' }): Promise<GlobalDrop> | undefined {
+function prepareDrop(
+  p: DropParams,
+  sources: MergeSources,
+  election?: { weights: readonly number[]; method: 'sum' | 'count' },
+): Promise<GlobalDrop> | undefined {
   if (p.scope !== 'model') return undefined;
   const ps = perExpert(sources.expertParams, 'p', p.p, sources.experts.length);
-  return prepareGlobalDrop(sources.base, sources.experts, ps, { mask: p.mask as 'exact' | 'kthvalue', rescale: p.rescale as 'inverse' | 'none', seed: sources.seed ?? 0 }, election);
+  return prepareGlobalDrop(
+    sources.base,
+    sources.experts,
+    ps,
+    { mask: p.mask as 'exact' | 'kthvalue', rescale: p.rescale as 'inverse' | 'none', seed: sources.seed ?? 0 },
+    election,
+  );
 }
 
 function modelDropped({ base, experts, name }: TensorMergeInput, drop: GlobalDrop | undefined): Float32Array[] {
@@ -55,7 +80,11 @@ function modelDropped({ base, experts, name }: TensorMergeInput, drop: GlobalDro
  * index order (bernoulli: one per element; exact: one per dropped element). The techniques draw the
  * Bernoulli mask from counter-based draws instead (dropTaskVectorCounter); this form takes any draws.
  */
-export function dropTaskVector(t: Float32Array, d: Pick<DropParams, 'p' | 'rescale' | 'mask'>, rng: () => number): void {
+export function dropTaskVector(
+  t: Float32Array,
+  d: Pick<DropParams, 'p' | 'rescale' | 'mask'>,
+  rng: () => number,
+): void {
   const n = t.length;
   const before = d.rescale === 'l1' ? sumAbs(t) : 0;
   if (d.mask === 'bernoulli') {
@@ -87,7 +116,14 @@ export function dropTaskVector(t: Float32Array, d: Pick<DropParams, 'p' | 'resca
  * ratio before/after the drop (l1; 1 when either norm is below 1e-7, mergekit's guard), the norms from
  * the ordered blocked sums of dareL1 on v = x - base (or v = x without base).
  */
-function survivorScale(d: Pick<DropParams, 'p' | 'rescale'>, cut: number, key: CounterKey, k: number, x: Float32Array, base?: Float32Array): number {
+function survivorScale(
+  d: Pick<DropParams, 'p' | 'rescale'>,
+  cut: number,
+  key: CounterKey,
+  k: number,
+  x: Float32Array,
+  base?: Float32Array,
+): number {
   if (d.p === 0 || d.rescale === 'none') return 1;
   if (d.rescale === 'inverse') return 1 / (1 - d.p);
   const [before, after] = dareL1(x, base, cut, key, k);
@@ -99,7 +135,12 @@ function survivorScale(d: Pick<DropParams, 'p' | 'rescale'>, cut: number, key: C
  * iff u32(key, k, i) >= floor(p·2^32) (src/params/counter-rng.ts), survivors rescaled. Every element's
  * draw is independent of every other's, so the pass is threaded and vectorised.
  */
-export function dropTaskVectorCounter(t: Float32Array, d: Pick<DropParams, 'p' | 'rescale'>, key: CounterKey, k: number): void {
+export function dropTaskVectorCounter(
+  t: Float32Array,
+  d: Pick<DropParams, 'p' | 'rescale'>,
+  key: CounterKey,
+  k: number,
+): void {
   const cut = dropCut(d.p);
   dareDrop(t, cut, key, k, survivorScale(d, cut, key, k, t));
 }
@@ -180,7 +221,12 @@ export const dareLinear: MergeTechnique<LinearParams> = {
   },
   prepare: async (p, sources) => prepareDrop(p, sources),
   merge(input, p, prepared) {
-    if (p.scope === 'model') return applyDelta(input.base, p.lambda, linearDelta(modelDropped(input, prepared as GlobalDrop), input.weights, p, 'dare-linear', input.out));
+    if (p.scope === 'model')
+      return applyDelta(
+        input.base,
+        p.lambda,
+        linearDelta(modelDropped(input, prepared as GlobalDrop), input.weights, p, 'dare-linear', input.out),
+      );
     // The fused pass takes one p; models with their own p take the same steps one expert at a time.
     const shared = !input.expertParams || allSame(perExpert(input.expertParams, 'p', p.p, input.experts.length));
     if (p.mask === 'bernoulli' && shared) return fusedDareLinear(input, { ...p, p: input.expertParams?.[0]?.p ?? p.p });
@@ -242,6 +288,15 @@ export const dareTies: MergeTechnique<ParamsOf<typeof tiesDropSpecs>> = {
   merge(input, p, prepared) {
     const drop = prepared as GlobalDrop | undefined;
     const taus = p.scope === 'model' ? modelDropped(input, drop) : droppedTaskVectors(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', drop?.signTotal, input.out);
+    return mergeTies(
+      input.base,
+      taus,
+      taus.map(() => KEEP_ALL),
+      input.weights,
+      p,
+      'deltas',
+      drop?.signTotal,
+      input.out,
+    );
   },
 };

@@ -1,15 +1,31 @@
 import { counterKey, counterU32, expertKey } from '../params/counter-rng.js';
 import { fail } from '../params/errors.js';
 import { scale, sumAbs } from '../params/kernels.js';
-import { applyDelta, KEEP_ALL, linearDelta, linearSpecs, mergeTies, perExpert, taskVectors, tiesSpecs } from './combine.js';
+import {
+  applyDelta,
+  KEEP_ALL,
+  linearDelta,
+  linearSpecs,
+  mergeTies,
+  perExpert,
+  taskVectors,
+  tiesSpecs,
+} from './combine.js';
 import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import { mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 
 const pruneSpecs = {
   density: num(0.5, 'Mean keep probability, in (0, 1]; 1 keeps everything (mergekit density).'),
-  epsilon: num(0.15, 'Spread of the keep probabilities: density ± epsilon from the smallest to the largest magnitude; density ± epsilon must lie in (0, 1) (mergekit epsilon).'),
-  rescale: oneOf(['l1', 'none'], 'l1', 'Rescale each pruned task vector to its L1 norm (mergekit rescale: true, its default) or not.'),
+  epsilon: num(
+    0.15,
+    'Spread of the keep probabilities: density ± epsilon from the smallest to the largest magnitude; density ± epsilon must lie in (0, 1) (mergekit epsilon).',
+  ),
+  rescale: oneOf(
+    ['l1', 'none'],
+    'l1',
+    'Rescale each pruned task vector to its L1 norm (mergekit rescale: true, its default) or not.',
+  ),
 };
 type PruneParams = ParamsOf<typeof pruneSpecs>;
 
@@ -47,7 +63,12 @@ function forEachGroup(shape: readonly number[], n: number, each: (indices: Int32
  * magnitude (1 = smallest; equal magnitudes by index) is kept with probability
  * (density - epsilon) + 2·epsilon·(r - 1)/(m - 1); a group of one element gets density - epsilon.
  */
-export function dellaKeepProbabilities(t: Float32Array, shape: readonly number[], density: number, epsilon: number): Float64Array {
+export function dellaKeepProbabilities(
+  t: Float32Array,
+  shape: readonly number[],
+  density: number,
+  epsilon: number,
+): Float64Array {
   const q = new Float64Array(t.length);
   forEachGroup(shape, t.length, (idx) => {
     const order = rankOrder(t, idx);
@@ -85,7 +106,13 @@ function rankOrder(t: Float32Array, idx: Int32Array): Int32Array {
  * (the draws DARE uses), then the survivors are rescaled to the L1 norm (mergekit's guard: not when
  * either norm is below 1e-7).
  */
-export function dellaPrune(t: Float32Array, shape: readonly number[], p: PruneParams, key: readonly [number, number], k: number): void {
+export function dellaPrune(
+  t: Float32Array,
+  shape: readonly number[],
+  p: PruneParams,
+  key: readonly [number, number],
+  k: number,
+): void {
   if (p.density >= 1) return;
   const q = dellaKeepProbabilities(t, shape, p.density, p.epsilon);
   const [e0, e1] = expertKey(key, k);
@@ -110,7 +137,10 @@ function pruned({ base, experts, shape, rng, expertParams }: TensorMergeInput, p
 const tiesPruneSpecs = { ...pruneSpecs, ...tiesSpecs() };
 const linearPruneSpecs = { ...pruneSpecs, ...linearSpecs };
 
-const dellaVoters = (v: Readonly<Record<string, unknown>>) => ({ density: v.density as number, epsilon: v.epsilon as number });
+const dellaVoters = (v: Readonly<Record<string, unknown>>) => ({
+  density: v.density as number,
+  epsilon: v.epsilon as number,
+});
 
 /**
  * DELLA (Deep, Rao et al. 2024, as mergekit implements it): MagPrune drops task-vector elements with
@@ -119,14 +149,16 @@ const dellaVoters = (v: Readonly<Record<string, unknown>>) => ({ density: v.dens
  */
 export const della: MergeTechnique<ParamsOf<typeof tiesPruneSpecs>> = {
   name: 'della',
-  summary: 'MagPrune (keep probability rising with magnitude rank, seeded), L1 rescale, then TIES election and disjoint merge.',
+  summary:
+    'MagPrune (keep probability rising with magnitude rank, seeded), L1 rescale, then TIES election and disjoint merge.',
   params: paramDocs(tiesPruneSpecs),
   facts: {
     weights: 'used',
     readsBase: true,
     perModel: ['density', 'epsilon'],
     kernels: ['sub', 'sumAbs', 'scale', 'tiesMerge'],
-    toolkits: 'mergekit `della` as its config says: per-model `density` (default 1) and `epsilon` (0.15), `rescale: l1`, `normalize: true` → `disjoint: mean`',
+    toolkits:
+      'mergekit `della` as its config says: per-model `density` (default 1) and `epsilon` (0.15), `rescale: l1`, `normalize: true` → `disjoint: mean`',
     laws: {
       idempotent: [{ density: 1 }],
       weightScale: [{ params: { density: 1 }, factor: 'power-of-two', tolerance: 1 }],
@@ -149,7 +181,16 @@ export const della: MergeTechnique<ParamsOf<typeof tiesPruneSpecs>> = {
   },
   merge(input, p) {
     const taus = pruned(input, p);
-    return mergeTies(input.base, taus, taus.map(() => KEEP_ALL), input.weights, p, 'deltas', undefined, input.out);
+    return mergeTies(
+      input.base,
+      taus,
+      taus.map(() => KEEP_ALL),
+      input.weights,
+      p,
+      'deltas',
+      undefined,
+      input.out,
+    );
   },
 };
 
@@ -164,7 +205,8 @@ export const dellaLinear: MergeTechnique<ParamsOf<typeof linearPruneSpecs>> = {
     readsBase: true,
     perModel: ['density', 'epsilon'],
     kernels: ['sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
-    toolkits: 'mergekit `della_linear` as its config says: per-model `density` and `epsilon`, `rescale: l1`, `normalize: false`',
+    toolkits:
+      'mergekit `della_linear` as its config says: per-model `density` and `epsilon`, `rescale: l1`, `normalize: false`',
     laws: {
       idempotent: [{ density: 1, normalize: true }],
       symmetric: [{ density: 1 }],

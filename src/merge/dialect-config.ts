@@ -1,7 +1,14 @@
 import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { checkExpertParams, type TensorSettings } from './engine.js';
-import { checkSetting, evaluateSetting, gradientPositions, settingAnchors, varies, type Setting } from './toolkit-settings.js';
+import {
+  checkSetting,
+  evaluateSetting,
+  gradientPositions,
+  settingAnchors,
+  varies,
+  type Setting,
+} from './toolkit-settings.js';
 import type { Dialect, MergeTechnique, ToolkitForm, ToolkitValue } from './types.js';
 
 /** A model entry of a toolkit config: its path as written and its parameter settings. */
@@ -67,15 +74,25 @@ export function readDialect(
   const globalKeys = Object.keys(form.globals);
   const known = [...globalKeys, ...perModelKeys, ...native.filter((n) => !globalKeys.includes(n)), 'lines'];
   for (const [key, s] of Object.entries(top)) {
-    if (!known.includes(key)) fail('CONFIG', `${where}: parameters: "${key}" is not a parameter of ${label}${didYouMean(key, known)} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})`);
+    if (!known.includes(key))
+      fail(
+        'CONFIG',
+        `${where}: parameters: "${key}" is not a parameter of ${label}${didYouMean(key, known)} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})`,
+      );
     if (key !== 'lines') checkSetting(s, `${where}: parameters.${key}`);
   }
   models.forEach((m, i) => {
     for (const [key, s] of Object.entries(m.parameters)) {
       const ok = perModelKeys.includes(key) || technique.facts.perModel.includes(key);
       if (!ok) {
-        const hint = globalKeys.includes(key) || native.includes(key) ? `; ${key} is set once for the merge, under the top-level parameters` : '';
-        fail('CONFIG', `${where}: models[${i}] (${m.model}).parameters: "${key}" is not a per-model parameter of ${label}${didYouMean(key, perModelKeys)} (per-model: ${perModelKeys.join(', ')})${hint}`);
+        const hint =
+          globalKeys.includes(key) || native.includes(key)
+            ? `; ${key} is set once for the merge, under the top-level parameters`
+            : '';
+        fail(
+          'CONFIG',
+          `${where}: models[${i}] (${m.model}).parameters: "${key}" is not a per-model parameter of ${label}${didYouMean(key, perModelKeys)} (per-model: ${perModelKeys.join(', ')})${hint}`,
+        );
       }
       checkSetting(s, `${where}: models[${i}] (${m.model}).parameters.${key}`);
     }
@@ -86,7 +103,10 @@ export function readDialect(
   if (form.weights === 'none') {
     const given = models.findIndex((m) => m.parameters.weight !== undefined);
     if (given >= 0 || top.weight !== undefined) {
-      fail('CONFIG', `${where}: ${given >= 0 ? `models[${given}]` : 'parameters'}: ${label} takes no per-model weights (it merges every model alike)`);
+      fail(
+        'CONFIG',
+        `${where}: ${given >= 0 ? `models[${given}]` : 'parameters'}: ${label} takes no per-model weights (it merges every model alike)`,
+      );
     }
   }
 
@@ -97,7 +117,12 @@ export function readDialect(
   // One evaluation of every setting: for a tensor (name, t), or with `pick` choosing each setting's value.
   type Pick = (s: Setting) => ToolkitValue | undefined;
   const resolveWith = (pick: Pick) => {
-    const value = (s: Setting, key: string, expected: ToolkitValue | undefined, at: string): ToolkitValue | undefined => {
+    const value = (
+      s: Setting,
+      key: string,
+      expected: ToolkitValue | undefined,
+      at: string,
+    ): ToolkitValue | undefined => {
       const v = pick(s);
       if (v === undefined) return undefined;
       const type = expected === undefined ? 'number' : typeof expected;
@@ -122,18 +147,23 @@ export function readDialect(
     });
     const weights = perModel.map((v) => v.weight as number);
     if (form.weights === 'sum-to-one' && Math.abs(weights.reduce((a, b) => a + b, 0) - 1) >= 1e-6) {
-      fail('CONFIG', `${where}: ${label} needs weights that sum to 1 (as the toolkit checks), got [${weights.join(', ')}]`);
+      fail(
+        'CONFIG',
+        `${where}: ${label} needs weights that sum to 1 (as the toolkit checks), got [${weights.join(', ')}]`,
+      );
     }
     const params: Record<string, unknown> = { ...form.params(globals, { hasBase, weights }) };
     for (const key of native) {
-      if (top[key] !== undefined && !globalKeys.includes(key) && !perModelKeys.includes(key)) params[key] = pick(top[key]);
+      if (top[key] !== undefined && !globalKeys.includes(key) && !perModelKeys.includes(key))
+        params[key] = pick(top[key]);
     }
     if (top.lines !== undefined) params.lines = top.lines;
     const each = experts.map((i, k) => {
       const own: Record<string, number> = { ...(form.expert?.(perModel[k]) ?? {}) };
       for (const key of technique.facts.perModel) {
         const s = models[i].parameters[key];
-        if (s !== undefined && !perModelKeys.includes(key)) own[key] = value(s, key, 0, `models[${i}] (${models[i].model}).parameters.`) as number;
+        if (s !== undefined && !perModelKeys.includes(key))
+          own[key] = value(s, key, 0, `models[${i}] (${models[i].model}).parameters.`) as number;
       }
       return own;
     });
@@ -141,7 +171,9 @@ export function readDialect(
     const keys = [...new Set(each.flatMap((e) => Object.keys(e)))];
     const differing = keys.filter((key) => !each.every((e) => e[key] === each[0][key]));
     for (const key of keys) if (!differing.includes(key)) params[key] = each[0][key];
-    const expertParams = differing.length ? each.map((e) => Object.fromEntries(differing.map((key) => [key, e[key]]))) : undefined;
+    const expertParams = differing.length
+      ? each.map((e) => Object.fromEntries(differing.map((key) => [key, e[key]])))
+      : undefined;
     return { params, weights, expertParams };
   };
 
@@ -151,7 +183,8 @@ export function readDialect(
       technique.parse(rest);
       if (r.expertParams) checkExpertParams(technique, rest, r.expertParams, experts.length);
     } catch (err) {
-      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `${where}: ${label}${what}: ${err.message}`, { cause: err });
+      if (err instanceof TimeMergeError)
+        throw new TimeMergeError(err.code, `${where}: ${label}${what}: ${err.message}`, { cause: err });
       throw err;
     }
   };
@@ -164,7 +197,11 @@ export function readDialect(
   if (varying.length === 0) return { experts, usesBase, ...fixed };
   // Every value a gradient or filter can take must be valid, before any file is opened.
   for (const s of varying) {
-    for (const a of settingAnchors(s)) check(resolveWith((x) => (x === s ? a : first(x))), ` (with ${JSON.stringify(a)} from ${JSON.stringify(s)})`);
+    for (const a of settingAnchors(s))
+      check(
+        resolveWith((x) => (x === s ? a : first(x))),
+        ` (with ${JSON.stringify(a)} from ${JSON.stringify(s)})`,
+      );
   }
   const perTensor = (names: readonly string[]) => {
     const position = gradientPositions(names);
@@ -183,16 +220,29 @@ function withoutLines(params: Record<string, unknown>): Record<string, unknown> 
 }
 
 /** The experts in merge order, by how the toolkit uses the base model. */
-function arrangeExperts(form: ToolkitForm, models: readonly DialectModel[], hasBase: boolean, sameAsBase: (i: number) => boolean, label: string, where: string): number[] {
+function arrangeExperts(
+  form: ToolkitForm,
+  models: readonly DialectModel[],
+  hasBase: boolean,
+  sameAsBase: (i: number) => boolean,
+  label: string,
+  where: string,
+): number[] {
   const all = models.map((_, i) => i);
-  if ((form.base === 'task-vectors' || form.base === 'first-endpoint') && !hasBase) fail('CONFIG', `${where}: ${label} needs base_model`);
+  if ((form.base === 'task-vectors' || form.base === 'first-endpoint') && !hasBase)
+    fail('CONFIG', `${where}: ${label} needs base_model`);
   if (form.base === 'unused') return all;
   const others = all.filter((i) => !(hasBase && sameAsBase(i)));
   if (form.base === 'first-endpoint') {
     // mergekit slerp: the base model is the t = 0 end, whether or not it is listed under models.
-    if (others.length !== 1) fail('CONFIG', `${where}: ${label} interpolates base_model and one other model; got ${others.length} other models`);
+    if (others.length !== 1)
+      fail(
+        'CONFIG',
+        `${where}: ${label} interpolates base_model and one other model; got ${others.length} other models`,
+      );
     return [all.find((i) => sameAsBase(i)) as number, others[0]];
   }
-  if (others.length === 0) fail('CONFIG', `${where}: ${label}: every model under models is base_model; nothing to merge`);
+  if (others.length === 0)
+    fail('CONFIG', `${where}: ${label}: every model under models is base_model; nothing to merge`);
   return others;
 }

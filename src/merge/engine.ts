@@ -81,12 +81,14 @@ export function resolveMerge(spec: MergeSpec, expertCount: number): ResolvedMerg
     fail('CONFIG', `${technique.name} takes at most ${technique.experts.max} expert models, got ${expertCount}`);
   }
   const weights = spec.weights ? [...spec.weights] : new Array<number>(expertCount).fill(1);
-  if (weights.length !== expertCount) fail('CONFIG', `${weights.length} weights given for ${expertCount} expert models`);
+  if (weights.length !== expertCount)
+    fail('CONFIG', `${weights.length} weights given for ${expertCount} expert models`);
   for (const w of weights) if (!Number.isFinite(w)) fail('CONFIG', `weight ${w} is not a finite number`);
   const seed = spec.seed ?? 0;
   if (!Number.isFinite(seed)) fail('CONFIG', `seed ${seed} is not a finite number`);
   const { lines: linesInParams, ...rawParams } = spec.params ?? {};
-  if (spec.lines !== undefined && linesInParams !== undefined) fail('CONFIG', `${technique.name}: LiNeS given both as lines and as params.lines`);
+  if (spec.lines !== undefined && linesInParams !== undefined)
+    fail('CONFIG', `${technique.name}: LiNeS given both as lines and as params.lines`);
   const linesRaw = spec.lines ?? linesInParams;
   if (linesRaw !== undefined && (typeof linesRaw !== 'object' || linesRaw === null || Array.isArray(linesRaw))) {
     fail('CONFIG', `${technique.name}: lines must be an object of LiNeS settings, got ${JSON.stringify(linesRaw)}`);
@@ -110,17 +112,22 @@ export function checkExpertParams(
   expertParams: readonly Readonly<Record<string, number>>[],
   expertCount: number,
 ): readonly Readonly<Record<string, number>>[] {
-  if (expertParams.length !== expertCount) fail('CONFIG', `${expertParams.length} per-model parameter sets given for ${expertCount} expert models`);
+  if (expertParams.length !== expertCount)
+    fail('CONFIG', `${expertParams.length} per-model parameter sets given for ${expertCount} expert models`);
   expertParams.forEach((values, k) => {
     for (const key of Object.keys(values)) {
       if (!technique.facts.perModel.includes(key)) {
-        fail('CONFIG', `${technique.name}: "${key}" cannot differ between models (per-model parameters: ${technique.facts.perModel.join(', ') || 'none'})`);
+        fail(
+          'CONFIG',
+          `${technique.name}: "${key}" cannot differ between models (per-model parameters: ${technique.facts.perModel.join(', ') || 'none'})`,
+        );
       }
     }
     try {
       technique.parse({ ...rawParams, ...values });
     } catch (err) {
-      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `model ${k + 1}: ${err.message}`, { cause: err });
+      if (err instanceof TimeMergeError)
+        throw new TimeMergeError(err.code, `model ${k + 1}: ${err.message}`, { cause: err });
       throw err;
     }
   });
@@ -148,7 +155,9 @@ export async function mergeInto(
 ): Promise<void> {
   const { technique, params, weights, seed, expertParams } = resolveMerge(spec, experts.length);
   assertSameStructure(base, experts);
-  const prepared = technique.prepare ? await technique.prepare(params, { base, experts, weights, expertParams, seed }) : undefined;
+  const prepared = technique.prepare
+    ? await technique.prepare(params, { base, experts, weights, expertParams, seed })
+    : undefined;
   const infos = base.tensorInfos();
   const settingsOf = spec.perTensor?.(infos.map((t) => t.name));
   const parsedFor = tensorParamsCache(technique, params);
@@ -180,7 +189,10 @@ export async function mergeInto(
 }
 
 /** Parses a tensor's own raw parameters once per distinct value (a gradient has one value per layer). */
-function tensorParamsCache(technique: MergeTechnique<any>, resolved: object): (raw: Record<string, unknown>, tensor: string) => object {
+function tensorParamsCache(
+  technique: MergeTechnique<any>,
+  resolved: object,
+): (raw: Record<string, unknown>, tensor: string) => object {
   const cache = new Map<string, object>();
   const lines = (resolved as { lines?: unknown }).lines;
   return (raw, tensor) => {
@@ -191,7 +203,8 @@ function tensorParamsCache(technique: MergeTechnique<any>, resolved: object): (r
     try {
       parsed = technique.parse(raw);
     } catch (err) {
-      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `tensor "${tensor}": ${err.message}`, { cause: err });
+      if (err instanceof TimeMergeError)
+        throw new TimeMergeError(err.code, `tensor "${tensor}": ${err.message}`, { cause: err });
       throw err;
     }
     const p: object = { ...parsed, ...(lines ? { lines } : {}) };
@@ -214,6 +227,12 @@ export async function mergeModels(
   options: MergeOptions = {},
 ): Promise<ParamSet> {
   const out = new ParamSet(`merge(${spec.technique})`);
-  await mergeInto(spec, base, experts, { write: (info, data) => void out.set(info.name, info.shape, data, info.dtype) }, options);
+  await mergeInto(
+    spec,
+    base,
+    experts,
+    { write: (info, data) => void out.set(info.name, info.shape, data, info.dtype) },
+    options,
+  );
   return out;
 }

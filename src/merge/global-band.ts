@@ -24,7 +24,11 @@ export async function prepareGlobalBand(
 ): Promise<GlobalBand> {
   const check = (total: number, k: number) => {
     const c = counts(total, k);
-    if (c.bottom + c.top >= total) fail('MERGE', `breadcrumbs: dropping ${c.bottom} + ${c.top} of the model's ${total} values leaves none (fomo_in_flux raises here too)`);
+    if (c.bottom + c.top >= total)
+      fail(
+        'MERGE',
+        `breadcrumbs: dropping ${c.bottom} + ${c.top} of the model's ${total} values leaves none (fomo_in_flux raises here too)`,
+      );
     return c;
   };
   const lo = await prepareGlobalTrim(base, experts, { count: (total, k) => total - check(total, k).bottom });
@@ -42,7 +46,12 @@ export async function prepareGlobalBand(
 }
 
 /** τ_k of one tensor with the band applied. */
-async function bandedTaskVectors(base: TensorSource, experts: readonly TensorSource[], name: string, band: Pick<GlobalBand, 'lo' | 'hi'>): Promise<Float32Array[]> {
+async function bandedTaskVectors(
+  base: TensorSource,
+  experts: readonly TensorSource[],
+  name: string,
+  band: Pick<GlobalBand, 'lo' | 'hi'>,
+): Promise<Float32Array[]> {
   const b = await base.read(name);
   const xs = await Promise.all(experts.map((e) => e.read(name)));
   return xs.map((x, k) => {

@@ -56,7 +56,9 @@ export async function prepareGlobalDrop(
     offsets.set(info.name, n);
     n += info.shape.reduce((a, b) => a * b, 1);
   }
-  const dropped = ps.map((p, k) => chooseSubset(n, modelDropCount(n, p, o.mask), uniformStream(tensorRng(o.seed, `<model>#${k}`))));
+  const dropped = ps.map((p, k) =>
+    chooseSubset(n, modelDropCount(n, p, o.mask), uniformStream(tensorRng(o.seed, `<model>#${k}`))),
+  );
   const scales = ps.map((p) => (o.rescale === 'inverse' && p > 0 ? 1 / (1 - p) : 1));
   const drop: GlobalDrop = { dropped, offsets, scales };
   if (!election) return drop;

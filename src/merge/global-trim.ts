@@ -35,7 +35,11 @@ export interface GlobalKeep {
 
 const BUCKETS = 65536;
 
-async function taskVectorsOf(base: TensorSource, experts: readonly TensorSource[], name: string): Promise<Float32Array[]> {
+async function taskVectorsOf(
+  base: TensorSource,
+  experts: readonly TensorSource[],
+  name: string,
+): Promise<Float32Array[]> {
   const b = await base.read(name);
   const xs = await Promise.all(experts.map((e) => e.read(name)));
   return xs.map((x) => {

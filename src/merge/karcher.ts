@@ -4,7 +4,10 @@ import type { MergeTechnique } from './types.js';
 
 const specs = {
   maxIter: int(10, 'Iterations of the Riemannian mean at most (mergekit max_iter).'),
-  tol: num(1e-5, 'Stop when the tangent step is shorter than this; vectors with a norm at or below it are left out of the mean direction (mergekit tol).'),
+  tol: num(
+    1e-5,
+    'Stop when the tangent step is shorter than this; vectors with a norm at or below it are left out of the mean direction (mergekit tol).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -59,7 +62,8 @@ export function karcherMean(xs: readonly Float32Array[], maxIter: number, tol: n
 /** The Karcher mean of the experts, per tensor (mergekit `karcher`); θ0 is not read. */
 export const karcher: MergeTechnique<Params> = {
   name: 'karcher',
-  summary: 'Riemannian (Karcher) mean of the experts\' directions on the sphere, times their mean norm; weights ignored, θ0 not read.',
+  summary:
+    "Riemannian (Karcher) mean of the experts' directions on the sphere, times their mean norm; weights ignored, θ0 not read.",
   params: paramDocs(specs),
   facts: {
     weights: 'ignored',
@@ -71,7 +75,14 @@ export const karcher: MergeTechnique<Params> = {
     laws: { idempotent: [{}] },
   },
   dialects: {
-    mergekit: { method: 'karcher', globals: { max_iter: 10, tol: 1e-5 }, perModel: {}, base: 'unused', weights: 'free', params: (g) => ({ maxIter: g.max_iter, tol: g.tol }) },
+    mergekit: {
+      method: 'karcher',
+      globals: { max_iter: 10, tol: 1e-5 },
+      perModel: {},
+      base: 'unused',
+      weights: 'free',
+      params: (g) => ({ maxIter: g.max_iter, tol: g.tol }),
+    },
   },
   experts: { min: 1 },
   parse(raw) {

@@ -18,7 +18,11 @@ const LINES_SPECS = {
   alpha: num(0.5, 'Scale of the first layer (fomo_in_flux lines_params default 0.5).'),
   beta: num(0.5, 'Added scale at the last layer: layer l gets alpha + beta·l/(L-1).'),
   /** Regular expression whose first capture group is the layer index. */
-  pattern: str(DEFAULT_LAYER_PATTERN, 'Regex with one capture group: the layer index in a tensor name.', 'open_clip/HF layers'),
+  pattern: str(
+    DEFAULT_LAYER_PATTERN,
+    'Regex with one capture group: the layer index in a tensor name.',
+    'open_clip/HF layers',
+  ),
   /** L; 0 = one more than the largest index found in the tensor names. */
   layers: int(0, 'Number of layers L; 0 = largest index found + 1 (detect). L = 1 scales by alpha.'),
   /** Scale of tensors outside every layer (embeddings, final norms, heads). */
@@ -27,7 +31,11 @@ const LINES_SPECS = {
     'alpha',
     'Scale for tensors in no layer: alpha (LiNeS reference code, fomo_in_flux), alpha + beta, or 1 (untouched merge).',
   ),
-  curve: oneOf(['linear', 'quadratic', 'sqrt'], 'linear', 'Layer l gets alpha + beta·x with x = l/(L-1), x², or √x (fomo_in_flux lines_params scaling types).'),
+  curve: oneOf(
+    ['linear', 'quadratic', 'sqrt'],
+    'linear',
+    'Layer l gets alpha + beta·x with x = l/(L-1), x², or √x (fomo_in_flux lines_params scaling types).',
+  ),
 };
 
 export const LINES_PARAMS: readonly ParamDoc[] = paramDocs(LINES_SPECS);
@@ -43,7 +51,10 @@ function layerRegex(pattern: string): RegExp {
   try {
     return new RegExp(pattern);
   } catch (e) {
-    fail('CONFIG', `lines: pattern ${JSON.stringify(pattern)} is not a valid regular expression (${(e as Error).message})`);
+    fail(
+      'CONFIG',
+      `lines: pattern ${JSON.stringify(pattern)} is not a valid regular expression (${(e as Error).message})`,
+    );
   }
 }
 
@@ -96,12 +107,22 @@ export function withLines<P extends object>(technique: MergeTechnique<P>, o: Lin
     summary: `${technique.summary} With LiNeS layer scaling.`,
     async prepare(params, sources) {
       const inner = technique.prepare ? await technique.prepare(params, sources) : undefined;
-      return { inner, layers: layerCount(sources.base.tensorInfos().map((t) => t.name), o) } satisfies Prepared;
+      return {
+        inner,
+        layers: layerCount(
+          sources.base.tensorInfos().map((t) => t.name),
+          o,
+        ),
+      } satisfies Prepared;
     },
     merge(input, params, prepared) {
       const pr = prepared as Prepared | undefined;
       const L = pr?.layers ?? (o.layers > 0 ? o.layers : undefined);
-      if (L === undefined) fail('MERGE', `lines: the number of layers is unknown for "${input.name}" (set layers or merge through the engine)`);
+      if (L === undefined)
+        fail(
+          'MERGE',
+          `lines: the number of layers is unknown for "${input.name}" (set layers or merge through the engine)`,
+        );
       const merged = technique.merge(input, params, pr?.inner);
       rescaleDelta(merged, input.base, linesScale(input.name, L, o, re));
       return merged;

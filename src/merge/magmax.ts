@@ -6,7 +6,11 @@ import type { IncrementalMerge, MergeTechnique } from './types.js';
 
 const specs = {
   lambda: num(1, 'Scale of the selected task vector (fomo_in_flux scaling_factor).'),
-  ties: oneOf(['later', 'earlier'], 'later', 'Which expert wins equal magnitudes: the later one, or the earlier one (torch argmax, as fomo_in_flux).'),
+  ties: oneOf(
+    ['later', 'earlier'],
+    'later',
+    'Which expert wins equal magnitudes: the later one, or the earlier one (torch argmax, as fomo_in_flux).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -33,8 +37,7 @@ export const magmax: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: ['magmax', 'absMaxSelect', 'sub', 'addScaled'],
-    toolkits:
-      'fomo_in_flux `magmax`: `ties: earlier` (torch argmax)',
+    toolkits: 'fomo_in_flux `magmax`: `ties: earlier` (torch argmax)',
     laws: { idempotent: [{}] },
     benchTarget: 0.35,
   },

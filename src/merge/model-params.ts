@@ -32,15 +32,22 @@ export function liftModelParams(
   for (const key of keys) {
     const owner = models.findIndex((m) => key in m.params);
     if (!known.includes(key)) {
-      fail('CONFIG', `${where(owner)}.parameters: "${key}" is not a parameter of ${technique.name} (per-model: weight${known.length ? `; technique parameters: ${known.join(', ')}` : ''})`);
+      fail(
+        'CONFIG',
+        `${where(owner)}.parameters: "${key}" is not a parameter of ${technique.name} (per-model: weight${known.length ? `; technique parameters: ${known.join(', ')}` : ''})`,
+      );
     }
     const valueAt = (i: number) => (key in models[i].params ? models[i].params[key] : defaults[key]);
     const first = valueAt(owner);
     // A per-model parameter (facts.perModel) may take each model's own value.
-    if (technique.facts.perModel.includes(key) && models.some((_, i) => JSON.stringify(valueAt(i)) !== JSON.stringify(first))) {
+    if (
+      technique.facts.perModel.includes(key) &&
+      models.some((_, i) => JSON.stringify(valueAt(i)) !== JSON.stringify(first))
+    ) {
       models.forEach((_, i) => {
         const v = valueAt(i);
-        if (typeof v !== 'number') fail('CONFIG', `${where(i)}.parameters.${key} must be a number, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number')
+          fail('CONFIG', `${where(i)}.parameters.${key} must be a number, got ${JSON.stringify(v)}`);
         own[i][key] = v;
       });
       continue;
@@ -67,15 +74,31 @@ export function liftModelParams(
  * when the technique normalises them (normalize: true; random-selection's draw probabilities), and
  * negative draw probabilities.
  */
-export function checkWeightsUsable(technique: MergeTechnique<any>, params: Readonly<Record<string, unknown>>, weights: readonly number[], where: string): void {
+export function checkWeightsUsable(
+  technique: MergeTechnique<any>,
+  params: Readonly<Record<string, unknown>>,
+  weights: readonly number[],
+  where: string,
+): void {
   const sum = weights.reduce((a, w) => a + w, 0);
   const list = `[${weights.join(', ')}]`;
   if (technique.facts.weights === 'probabilities') {
     const neg = weights.findIndex((w) => w < 0);
-    if (neg >= 0) fail('CONFIG', `${where}: ${technique.name} draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`);
-    if (sum === 0) fail('CONFIG', `${where}: ${technique.name} draws experts with probabilities ∝ weights, and weights ${list} sum to zero`);
+    if (neg >= 0)
+      fail(
+        'CONFIG',
+        `${where}: ${technique.name} draws experts with probabilities ∝ weights, which must be >= 0; got ${list}`,
+      );
+    if (sum === 0)
+      fail(
+        'CONFIG',
+        `${where}: ${technique.name} draws experts with probabilities ∝ weights, and weights ${list} sum to zero`,
+      );
   }
   if (params.normalize === true && sum === 0) {
-    fail('CONFIG', `${where}: weights ${list} sum to zero and ${technique.name} normalises them (normalize: true); change the weights or set normalize: false`);
+    fail(
+      'CONFIG',
+      `${where}: weights ${list} sum to zero and ${technique.name} normalises them (normalize: true); change the weights or set normalize: false`,
+    );
   }
 }

@@ -20,7 +20,10 @@ const specs = {
     'tensor',
     'One ratio per tensor (mergekit default, FusionBench, fomo_in_flux) or per row of the last dimension (mergekit filter_wise: true).',
   ),
-  eps: num(0, 'Added to the norm product of the cosine and to the ratio\'s denominator, N·cos/(1 + (N-1)·cos + eps) (fomo_in_flux eps 1e-8); 0: exact.'),
+  eps: num(
+    0,
+    "Added to the norm product of the cosine and to the ratio's denominator, N·cos/(1 + (N-1)·cos + eps) (fomo_in_flux eps 1e-8); 0: exact.",
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -57,7 +60,8 @@ export function stockCosine(taus: readonly Float32Array[], aggregate: Params['ag
 export const modelStock: MergeTechnique<Params> = {
   name: 'model-stock',
   aliases: ['model_stock', 'modelstock'],
-  summary: 'Per tensor r = N·cos/(1+(N-1)·cos) from pairwise task-vector angles; r·mean(θ_k) + (1-r)·θ0. N >= 2; weights ignored.',
+  summary:
+    'Per tensor r = N·cos/(1+(N-1)·cos) from pairwise task-vector angles; r·mean(θ_k) + (1-r)·θ0. N >= 2; weights ignored.',
   params: paramDocs(specs),
   facts: {
     weights: 'ignored',
@@ -80,7 +84,14 @@ export const modelStock: MergeTechnique<Params> = {
       weights: 'free',
       params: (g) => ({ aggregate: 'cosine', negativeCos: 'keep', granularity: g.filter_wise ? 'row' : 'tensor' }),
     },
-    fomo_in_flux: { method: 'model_stock', globals: { eps: 1e-8 }, perModel: {}, base: 'task-vectors', weights: 'none', params: (g) => ({ negativeCos: 'keep', eps: g.eps }) },
+    fomo_in_flux: {
+      method: 'model_stock',
+      globals: { eps: 1e-8 },
+      perModel: {},
+      base: 'task-vectors',
+      weights: 'none',
+      params: (g) => ({ negativeCos: 'keep', eps: g.eps }),
+    },
   },
   experts: { min: 2 },
   parse: (raw) => parseParams('model-stock', specs, raw),
@@ -101,7 +112,10 @@ export const modelStock: MergeTechnique<Params> = {
       const denom = 1 + (N - 1) * cos + p.eps;
       if (Math.abs(denom) < 1e-6) {
         const where = len === base.length ? '' : ` row ${o / len}`;
-        fail('MERGE', `model-stock: tensor "${name}"${where}: mean cos ${cos} makes the ratio N·cos/(1+(N-1)·cos) singular (use negativeCos: clamp)`);
+        fail(
+          'MERGE',
+          `model-stock: tensor "${name}"${where}: mean cos ${cos} makes the ratio N·cos/(1+(N-1)·cos) singular (use negativeCos: clamp)`,
+        );
       }
       const r = (N * cos) / denom;
       axpby(part(out), r, part(out), 1 - r, part(base));

@@ -4,8 +4,15 @@ import type { MergeTechnique } from './types.js';
 
 const specs = {
   normalizeWeights: bool(true, 'Divide the weights by their sum first (mergekit normalize_weights).'),
-  eps: num(1e-8, 'Added to norms before dividing; a weighted mean of unit vectors shorter than this has no direction (mergekit eps).'),
-  space: oneOf(['weights', 'task-vectors'], 'weights', 'Interpolate the weights (mergekit without base_model) or the task vectors, then add θ0 (with base_model).'),
+  eps: num(
+    1e-8,
+    'Added to norms before dividing; a weighted mean of unit vectors shorter than this has no direction (mergekit eps).',
+  ),
+  space: oneOf(
+    ['weights', 'task-vectors'],
+    'weights',
+    'Interpolate the weights (mergekit without base_model) or the task vectors, then add θ0 (with base_model).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -19,14 +26,16 @@ type Params = ParamsOf<typeof specs>;
  */
 export const multislerp: MergeTechnique<Params> = {
   name: 'multislerp',
-  summary: 'Barycentric SLERP of any number of models on the hypersphere (tangent space at the weighted mean direction), times the weighted mean norm.',
+  summary:
+    'Barycentric SLERP of any number of models on the hypersphere (tangent space at the weighted mean direction), times the weighted mean norm.',
   params: paramDocs(specs),
   facts: {
     weights: 'used',
     readsBase: true,
     perModel: [],
     kernels: [],
-    toolkits: 'mergekit `multislerp` as its config says: `normalize_weights`, `eps`, base_model → `space: task-vectors`',
+    toolkits:
+      'mergekit `multislerp` as its config says: `normalize_weights`, `eps`, base_model → `space: task-vectors`',
     laws: {
       idempotent: [{}, { space: 'task-vectors' }],
       symmetric: [{}],
@@ -40,7 +49,11 @@ export const multislerp: MergeTechnique<Params> = {
       perModel: {},
       base: 'optional',
       weights: 'free',
-      params: (g, { hasBase }) => ({ normalizeWeights: g.normalize_weights, eps: g.eps, space: hasBase ? 'task-vectors' : 'weights' }),
+      params: (g, { hasBase }) => ({
+        normalizeWeights: g.normalize_weights,
+        eps: g.eps,
+        space: hasBase ? 'task-vectors' : 'weights',
+      }),
     },
   },
   experts: { min: 1 },
@@ -53,7 +66,9 @@ export const multislerp: MergeTechnique<Params> = {
       out.set(experts[0]);
       return out;
     }
-    const vs = experts.map((x) => (shift ? Float64Array.from(x, (v, i) => Math.fround(v - base[i])) : Float64Array.from(x)));
+    const vs = experts.map((x) =>
+      shift ? Float64Array.from(x, (v, i) => Math.fround(v - base[i])) : Float64Array.from(x),
+    );
     const total = weights.reduce((a, b) => a + b, 0);
     const w = p.normalizeWeights ? weights.map((x) => x / total) : [...weights];
     const norms = vs.map((v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0)));

@@ -8,7 +8,11 @@ const specs = {
     'tensor',
     'Interpolate the flattened tensor (mergekit nuslerp_flatten: true), each vector along the last dimension (nuslerp_flatten: false), or along the first (nuslerp_row_wise: true).',
   ),
-  space: oneOf(['weights', 'task-vectors'], 'weights', 'Interpolate the weights (mergekit without base_model) or the task vectors, then add θ0 (with base_model).'),
+  space: oneOf(
+    ['weights', 'task-vectors'],
+    'weights',
+    'Interpolate the weights (mergekit without base_model) or the task vectors, then add θ0 (with base_model).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -20,7 +24,13 @@ interface Strided {
 }
 
 /** mergekit's nuslerp of one vector of v0 and v1 into out: colinear (|sin θ| < 1e-8) falls back to lerp. */
-function slerpVector(out: Float32Array, v0: ArrayLike<number>, v1: ArrayLike<number>, { start, step, m }: Strided, t: number): void {
+function slerpVector(
+  out: Float32Array,
+  v0: ArrayLike<number>,
+  v1: ArrayLike<number>,
+  { start, step, m }: Strided,
+  t: number,
+): void {
   const end = start + m * step;
   let n0 = 0;
   let n1 = 0;
@@ -63,14 +73,16 @@ function vectors(shape: readonly number[], n: number, unit: Params['unit']): Str
  */
 export const nuslerp: MergeTechnique<Params> = {
   name: 'nuslerp',
-  summary: 'SLERP of two models with t = w2/(w1 + w2), per tensor or per row/column vector; optionally of task vectors (+ θ0).',
+  summary:
+    'SLERP of two models with t = w2/(w1 + w2), per tensor or per row/column vector; optionally of task vectors (+ θ0).',
   params: paramDocs(specs),
   facts: {
     weights: 'used',
     readsBase: true,
     perModel: [],
     kernels: [],
-    toolkits: 'mergekit `nuslerp` as its config says: `nuslerp_flatten`/`nuslerp_row_wise` → `unit`, base_model → `space: task-vectors`',
+    toolkits:
+      'mergekit `nuslerp` as its config says: `nuslerp_flatten`/`nuslerp_row_wise` → `unit`, base_model → `space: task-vectors`',
     laws: {
       idempotent: [{}, { unit: 'last-dim', space: 'task-vectors' }],
       symmetric: [{}],
@@ -84,7 +96,10 @@ export const nuslerp: MergeTechnique<Params> = {
       perModel: {},
       base: 'optional',
       weights: 'free',
-      params: (g, { hasBase }) => ({ unit: g.nuslerp_flatten ? 'tensor' : g.nuslerp_row_wise ? 'first-dim' : 'last-dim', space: hasBase ? 'task-vectors' : 'weights' }),
+      params: (g, { hasBase }) => ({
+        unit: g.nuslerp_flatten ? 'tensor' : g.nuslerp_row_wise ? 'first-dim' : 'last-dim',
+        space: hasBase ? 'task-vectors' : 'weights',
+      }),
     },
   },
   experts: { min: 2, max: 2 },

@@ -15,11 +15,20 @@ export const passthrough: MergeTechnique<Params> = {
     readsBase: false,
     perModel: ['scale'],
     kernels: [],
-    toolkits: 'mergekit `passthrough` with one model (per-model `scale`); its usual use, layer `slices`, is not supported',
+    toolkits:
+      'mergekit `passthrough` with one model (per-model `scale`); its usual use, layer `slices`, is not supported',
     laws: { idempotent: [{}] },
   },
   dialects: {
-    mergekit: { method: 'passthrough', globals: {}, perModel: { scale: 1 }, base: 'unused', weights: 'free', params: () => ({}), expert: (v) => ({ scale: v.scale as number }) },
+    mergekit: {
+      method: 'passthrough',
+      globals: {},
+      perModel: { scale: 1 },
+      base: 'unused',
+      weights: 'free',
+      params: () => ({}),
+      expert: (v) => ({ scale: v.scale as number }),
+    },
   },
   experts: { min: 1, max: 1 },
   parse: (raw) => parseParams('passthrough', specs, raw),

@@ -41,7 +41,8 @@ function cumulativeBounds(weights: readonly number[]): Float64Array {
   const N = weights.length;
   let total = 0;
   for (const w of weights) {
-    if (w < 0) fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
+    if (w < 0)
+      fail('MERGE', `random-selection: weights are draw probabilities and must be >= 0, got [${weights.join(', ')}]`);
     total += w;
   }
   if (total === 0) fail('MERGE', `random-selection: weights [${weights.join(', ')}] sum to zero`);
@@ -60,7 +61,13 @@ function cumulativeBounds(weights: readonly number[]): Float64Array {
  * compared in the integer domain: k is the first with u32 < floor(bound_k·2^32) (the last expert when
  * none). Intervals in expert order, widths ∝ weights.
  */
-export function randomPickByKey(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], key: CounterKey, into?: Float32Array): Float32Array {
+export function randomPickByKey(
+  base: Float32Array,
+  experts: readonly Float32Array[],
+  weights: readonly number[],
+  key: CounterKey,
+  into?: Float32Array,
+): Float32Array {
   const bounds = cumulativeBounds(weights);
   const cuts = bounds.map((b) => Math.floor(b * 4294967296));
   const delta = into ?? allocateOutput(base.length);
@@ -73,7 +80,13 @@ export function randomPickByKey(base: Float32Array, experts: readonly Float32Arr
  * order, widths ∝ weights); `uniform` gives one draw per element in index order. The technique draws
  * from counter-based draws instead (randomPickByKey); this form takes any draws.
  */
-export function randomPick(base: Float32Array, experts: readonly Float32Array[], weights: readonly number[], uniform: () => number, into?: Float32Array): Float32Array {
+export function randomPick(
+  base: Float32Array,
+  experts: readonly Float32Array[],
+  weights: readonly number[],
+  uniform: () => number,
+  into?: Float32Array,
+): Float32Array {
   const N = experts.length;
   // Cumulative bounds; the last is 1 exactly so every draw in [0, 1) lands somewhere.
   const bounds = cumulativeBounds(weights);

@@ -56,6 +56,10 @@ export function listTechniques(): readonly MergeTechnique<any>[] {
 
 export function getTechnique(name: string): MergeTechnique<any> {
   const t = byName.get(name);
-  if (!t) fail('CONFIG', `unknown merge technique "${name}"${didYouMean(name, [...byName.keys()])} (known: ${TECHNIQUES.map((x) => x.name).join(', ')})`);
+  if (!t)
+    fail(
+      'CONFIG',
+      `unknown merge technique "${name}"${didYouMean(name, [...byName.keys()])} (known: ${TECHNIQUES.map((x) => x.name).join(', ')})`,
+    );
   return t;
 }

@@ -4,7 +4,10 @@ import { num, paramDocs, parseParams, requireRange, type ParamsOf } from './para
 import type { MergeTechnique } from './types.js';
 
 const specs = {
-  selectTopk: num(1, 'Fraction of the elements with non-zero variance across experts that are kept, the most variable first, in [0, 1] (mergekit select_topk).'),
+  selectTopk: num(
+    1,
+    'Fraction of the elements with non-zero variance across experts that are kept, the most variable first, in [0, 1] (mergekit select_topk).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -58,7 +61,8 @@ export function sceMask(taus: readonly Float32Array[], selectTopk: number): Uint
  */
 export const sce: MergeTechnique<Params> = {
   name: 'sce',
-  summary: 'Keep the most variable elements, weight experts by mean τ², erase minority signs, weighted mean of the rest: θ0 + merged.',
+  summary:
+    'Keep the most variable elements, weight experts by mean τ², erase minority signs, weighted mean of the rest: θ0 + merged.',
   params: paramDocs(specs),
   facts: {
     weights: 'ignored',
@@ -70,7 +74,14 @@ export const sce: MergeTechnique<Params> = {
     laws: { idempotent: [{}] },
   },
   dialects: {
-    mergekit: { method: 'sce', globals: { int8_mask: false, select_topk: 1 }, perModel: {}, base: 'task-vectors', weights: 'free', params: (g) => ({ selectTopk: g.select_topk }) },
+    mergekit: {
+      method: 'sce',
+      globals: { int8_mask: false, select_topk: 1 },
+      perModel: {},
+      base: 'task-vectors',
+      weights: 'free',
+      params: (g) => ({ selectTopk: g.select_topk }),
+    },
   },
   experts: { min: 1 },
   parse(raw) {

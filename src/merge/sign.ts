@@ -15,7 +15,12 @@ export const TIE_RULES: readonly TieRule[] = ['positive', 'negative', 'majority'
  * Per element, the sign of Σ_k w_k·v_k ('sum': magnitudes vote) or of Σ_k sign(w_k·v_k) ('count': one
  * vote each); 0 where the vote is tied (including all-zero columns). Sums are float64.
  */
-export function electSigns(values: readonly Float32Array[], weights: readonly number[], method: kernels.Election, out: Int8Array): void {
+export function electSigns(
+  values: readonly Float32Array[],
+  weights: readonly number[],
+  method: kernels.Election,
+  out: Int8Array,
+): void {
   kernels.electSigns(values, weights, method, out);
 }
 

@@ -19,7 +19,13 @@ type Params = ParamsOf<typeof specs>;
  * Falls back to (1-t)·v0 + t·v1 when |cos Ω| > dotThreshold (near-parallel or antipodal) or when either
  * vector is all zeros (no direction). t = 0 and t = 1 return v0 and v1 exactly.
  */
-export function slerpInto(out: Float32Array, v0: Float32Array, v1: Float32Array, t: number, dotThreshold: number): void {
+export function slerpInto(
+  out: Float32Array,
+  v0: Float32Array,
+  v1: Float32Array,
+  t: number,
+  dotThreshold: number,
+): void {
   if (t === 0) {
     out.set(v0);
     return;
@@ -44,7 +50,8 @@ export function slerpInto(out: Float32Array, v0: Float32Array, v1: Float32Array,
 export const slerp: MergeTechnique<Params> = {
   name: 'slerp',
   aliases: [],
-  summary: 'Spherical interpolation between two models by factor t (t = 0: first expert); linear fallback when nearly (anti)parallel.',
+  summary:
+    'Spherical interpolation between two models by factor t (t = 0: first expert); linear fallback when nearly (anti)parallel.',
   params: paramDocs(specs),
   facts: {
     weights: 'ignored',
@@ -57,9 +64,23 @@ export const slerp: MergeTechnique<Params> = {
   },
   dialects: {
     // base_model is the t = 0 end (added when it is not listed under models).
-    mergekit: { method: 'slerp', globals: { t: undefined }, perModel: {}, base: 'first-endpoint', weights: 'free', params: (g) => ({ t: g.t }) },
+    mergekit: {
+      method: 'slerp',
+      globals: { t: undefined },
+      perModel: {},
+      base: 'first-endpoint',
+      weights: 'free',
+      params: (g) => ({ t: g.t }),
+    },
     // fomo_in_flux's SLERP takes its factor from the first weight coefficient.
-    fomo_in_flux: { method: 'slerp', globals: {}, perModel: {}, base: 'unused', weights: 'sum-to-one', params: (_g, { weights }) => ({ t: weights[0] }) },
+    fomo_in_flux: {
+      method: 'slerp',
+      globals: {},
+      perModel: {},
+      base: 'unused',
+      weights: 'sum-to-one',
+      params: (_g, { weights }) => ({ t: weights[0] }),
+    },
   },
   experts: { min: 2, max: 2 },
   parse(raw) {

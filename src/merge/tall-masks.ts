@@ -5,8 +5,14 @@ import type { MergeTechnique } from './types.js';
 
 const specs = {
   lambda: num(1, 'Scale of the masked task-vector sum (fomo_in_flux scaling_factor).'),
-  tallLambda: num(0.4, 'Expert k is active at an element when |θ0 − θ_k| > tallLambda·|θ_mtl − θ_k| (fomo_in_flux tall_mask_lambda).'),
-  pruningThreshold: int(0, 'Keep an element when at least this many experts are active there; 0 keeps every element (fomo_in_flux pruning_threshold).'),
+  tallLambda: num(
+    0.4,
+    'Expert k is active at an element when |θ0 − θ_k| > tallLambda·|θ_mtl − θ_k| (fomo_in_flux tall_mask_lambda).',
+  ),
+  pruningThreshold: int(
+    0,
+    'Keep an element when at least this many experts are active there; 0 keeps every element (fomo_in_flux pruning_threshold).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -19,7 +25,8 @@ type Params = ParamsOf<typeof specs>;
 export const tallMasks: MergeTechnique<Params> = {
   name: 'tall-masks',
   aliases: ['tall_masks'],
-  summary: 'Task-vector sum kept where at least pruningThreshold experts are active (TALL masks with consensus): θ0 + λ·τ·mask.',
+  summary:
+    'Task-vector sum kept where at least pruningThreshold experts are active (TALL masks with consensus): θ0 + λ·τ·mask.',
   params: paramDocs(specs),
   facts: {
     weights: 'ignored',
@@ -30,7 +37,10 @@ export const tallMasks: MergeTechnique<Params> = {
     laws: { symmetric: [{}, { pruningThreshold: 2 }] },
   },
   dialects: {
-    fomo_in_flux: fomoTaskVector('tall_masks', { tall_mask_lambda: 0.4, pruning_threshold: 0 }, (g) => ({ tallLambda: g.tall_mask_lambda, pruningThreshold: g.pruning_threshold })),
+    fomo_in_flux: fomoTaskVector('tall_masks', { tall_mask_lambda: 0.4, pruning_threshold: 0 }, (g) => ({
+      tallLambda: g.tall_mask_lambda,
+      pruningThreshold: g.pruning_threshold,
+    })),
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('tall-masks', specs, raw),

@@ -6,7 +6,10 @@ import { normalizeWeights } from './weights.js';
 
 const specs = {
   lambda: num(1, 'Scale of the summed task vector (FusionBench scaling_factor).'),
-  normalize: bool(false, 'Scale weights to sum to 1 first (mergekit normalize; off in mergekit task_arithmetic by default).'),
+  normalize: bool(
+    false,
+    'Scale weights to sum to 1 first (mergekit normalize; off in mergekit task_arithmetic by default).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -32,7 +35,9 @@ export const taskArithmetic: MergeTechnique<Params> = {
   },
   dialects: {
     // density is accepted per model, as mergekit does, and does nothing without a sparsification.
-    mergekit: mergekitTaskArithmetic('task_arithmetic', { normalize: false, rescale: false }, { density: 1 }, (g) => ({ normalize: g.normalize })),
+    mergekit: mergekitTaskArithmetic('task_arithmetic', { normalize: false, rescale: false }, { density: 1 }, (g) => ({
+      normalize: g.normalize,
+    })),
     fomo_in_flux: fomoTaskVector('task_arithmetic', {}, () => ({})),
   },
   experts: { min: 1 },

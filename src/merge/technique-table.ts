@@ -8,7 +8,8 @@ import type { ParamDoc } from './types.js';
  * that both documents hold exactly these lines.
  */
 export function techniqueTable(): string[] {
-  const params = (docs: readonly ParamDoc[]) => docs.map((d) => `\`${d.name}\` (${d.shown ?? String(d.default)})`).join(', ');
+  const params = (docs: readonly ParamDoc[]) =>
+    docs.map((d) => `\`${d.name}\` (${d.shown ?? String(d.default)})`).join(', ');
   const rows = listTechniques().map((t) => {
     const aliases = t.aliases?.length ? ` (${t.aliases.map((a) => `\`${a}\``).join(', ')})` : '';
     return `| \`${t.name}\`${aliases} | ${params(t.params) || 'none'} | ${t.facts.toolkits} |`;

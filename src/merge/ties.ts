@@ -8,17 +8,35 @@ import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmet
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 
 const specs = {
-  density: num(0.2, 'Fraction of each task vector kept, in (0, 1] (FusionBench threshold/100; fomo_in_flux keeps 1 - prune_percentile).'),
-  scope: oneOf(['tensor', 'model'], 'tensor', 'Top-k per tensor (mergekit) or over the whole model (FusionBench, fomo_in_flux).'),
+  density: num(
+    0.2,
+    'Fraction of each task vector kept, in (0, 1] (FusionBench threshold/100; fomo_in_flux keeps 1 - prune_percentile).',
+  ),
+  scope: oneOf(
+    ['tensor', 'model'],
+    'tensor',
+    'Top-k per tensor (mergekit) or over the whole model (FusionBench, fomo_in_flux).',
+  ),
   ...tiesSpecs(),
-  counts: oneOf(COUNT_RULES, 'guarded', 'density·n to a count: ⌊density·n⌋ guarded against float error (0.29·100 keeps 29), or truncate as mergekit does (int(0.29*100) = 28).'),
-  rescale: oneOf(['none', 'l1'], 'none', 'Rescale each trimmed task vector to its L1 norm before the election (mergekit rescale: true), or not.'),
+  counts: oneOf(
+    COUNT_RULES,
+    'guarded',
+    'density·n to a count: ⌊density·n⌋ guarded against float error (0.29·100 keeps 29), or truncate as mergekit does (int(0.29*100) = 28).',
+  ),
+  rescale: oneOf(
+    ['none', 'l1'],
+    'none',
+    'Rescale each trimmed task vector to its L1 norm before the election (mergekit rescale: true), or not.',
+  ),
   selection: oneOf(
     ['topk', 'kthvalue'],
     'topk',
     'Keep the ⌊density·n⌋ largest magnitudes (exact count, earliest index on ties), or every |τ| >= the k-th smallest with k = int(prune·n) (fomo_in_flux: n - k + 1 values, all ties kept).',
   ),
-  prune: num(0.2, 'With selection: kthvalue, the fraction k/n of the k-th smallest magnitude (fomo_in_flux prune_percentile), in (0, 1).'),
+  prune: num(
+    0.2,
+    'With selection: kthvalue, the fraction k/n of the k-th smallest magnitude (fomo_in_flux prune_percentile), in (0, 1).',
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -86,7 +104,8 @@ export const ties: MergeTechnique<Params> = {
     const p = parseParams('ties', specs, raw);
     checkDensity('ties', p.density);
     requireRange('ties', 'prune', p.prune, 0, 1, true, true);
-    if (p.rescale === 'l1' && p.scope === 'model') fail('CONFIG', 'ties: rescale l1 works per tensor (mergekit); it cannot be combined with scope: model');
+    if (p.rescale === 'l1' && p.scope === 'model')
+      fail('CONFIG', 'ties: rescale l1 works per tensor (mergekit); it cannot be combined with scope: model');
     return p;
   },
   async prepare(p, { base, experts, weights, expertParams }) {
@@ -98,7 +117,12 @@ export const ties: MergeTechnique<Params> = {
       p.selection === 'kthvalue'
         ? { count: (total: number) => total - kthCount(total, p.prune) + 1, allTies: true }
         : { count: (total: number, k: number) => keepCount(total, densities[k], p.counts) };
-    return prepareGlobalTrim(base, experts, keep, needsTotal ? { weights: electionWeights, method: p.election } : undefined);
+    return prepareGlobalTrim(
+      base,
+      experts,
+      keep,
+      needsTotal ? { weights: electionWeights, method: p.election } : undefined,
+    );
   },
   merge(input, p, prepared) {
     const { name, base, experts, weights, out } = input;
@@ -118,13 +142,26 @@ export const ties: MergeTechnique<Params> = {
       const after = sumAbs(t);
       if (before >= 1e-7 && after >= 1e-7) scale(t, before / after);
     });
-    return mergeTies(base, taus, taus.map(() => KEEP_ALL), weights, p, 'deltas', undefined, out);
+    return mergeTies(
+      base,
+      taus,
+      taus.map(() => KEEP_ALL),
+      weights,
+      p,
+      'deltas',
+      undefined,
+      out,
+    );
   },
 };
 
 /** int(prune·total), which selection: kthvalue needs to be at least 1 (torch's kthvalue). */
 function kthCount(total: number, prune: number): number {
   const k = keepCount(total, prune, 'truncate');
-  if (k < 1) fail('MERGE', `ties: selection kthvalue needs int(prune·n) >= 1 (torch kthvalue), got int(${prune}·${total}) = ${k}`);
+  if (k < 1)
+    fail(
+      'MERGE',
+      `ties: selection kthvalue needs int(prune·n) >= 1 (torch kthvalue), got int(${prune}·${total}) = ${k}`,
+    );
   return k;
 }

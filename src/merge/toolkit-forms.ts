@@ -28,10 +28,12 @@ export function mergekitTaskArithmetic(
 }
 
 /** mergekit's TIES-style consensus with normalize: the weighted mean of the agreeing values, else their sum. */
-export const mergekitDisjoint = (g: Readonly<Record<string, ToolkitValue>>): 'mean' | 'sum' => (g.normalize ? 'mean' : 'sum');
+export const mergekitDisjoint = (g: Readonly<Record<string, ToolkitValue>>): 'mean' | 'sum' =>
+  g.normalize ? 'mean' : 'sum';
 
 /** mergekit's rescale flag: survivors rescaled to the task vector's L1 norm (rescaled_masked_tensor). */
-export const mergekitRescale = (g: Readonly<Record<string, ToolkitValue>>): 'l1' | 'none' => (g.rescale ? 'l1' : 'none');
+export const mergekitRescale = (g: Readonly<Record<string, ToolkitValue>>): 'l1' | 'none' =>
+  g.rescale ? 'l1' : 'none';
 
 /**
  * fomo_in_flux's task-vector merges (continual_lib/merge.py): unweighted over the models, θ0 + scaling_factor·τ.

@@ -20,21 +20,33 @@ export function varies(setting: Setting): boolean {
   return Array.isArray(setting);
 }
 
-const isScalar = (v: unknown): v is ToolkitValue => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
-const isCondition = (v: unknown): v is { filter?: unknown; value: unknown } => typeof v === 'object' && v !== null && !Array.isArray(v) && 'value' in v;
+const isScalar = (v: unknown): v is ToolkitValue =>
+  typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+const isCondition = (v: unknown): v is { filter?: unknown; value: unknown } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && 'value' in v;
 
 /** Checks a setting's shape; a CONFIG error naming `where` otherwise. */
 export function checkSetting(setting: Setting, where: string): void {
   if (setting === null || setting === undefined || isScalar(setting)) return;
   if (!Array.isArray(setting)) {
-    fail('CONFIG', `${where}: must be a value, a list of values (a gradient over layers) or a list of { filter, value }; got ${JSON.stringify(setting)}`);
+    fail(
+      'CONFIG',
+      `${where}: must be a value, a list of values (a gradient over layers) or a list of { filter, value }; got ${JSON.stringify(setting)}`,
+    );
   }
   if (setting.length === 0) fail('CONFIG', `${where}: an empty list is not a setting`);
   if (setting.every(isScalar)) return;
   setting.forEach((c, i) => {
-    if (!isCondition(c)) fail('CONFIG', `${where}[${i}]: a list mixing values and conditions; each entry must be { filter, value } (got ${JSON.stringify(c)})`);
-    for (const key of Object.keys(c)) if (key !== 'filter' && key !== 'value') fail('CONFIG', `${where}[${i}]: unknown key "${key}" (known: filter, value)`);
-    if (c.filter !== undefined && c.filter !== null && typeof c.filter !== 'string') fail('CONFIG', `${where}[${i}].filter must be a string, got ${JSON.stringify(c.filter)}`);
+    if (!isCondition(c))
+      fail(
+        'CONFIG',
+        `${where}[${i}]: a list mixing values and conditions; each entry must be { filter, value } (got ${JSON.stringify(c)})`,
+      );
+    for (const key of Object.keys(c))
+      if (key !== 'filter' && key !== 'value')
+        fail('CONFIG', `${where}[${i}]: unknown key "${key}" (known: filter, value)`);
+    if (c.filter !== undefined && c.filter !== null && typeof c.filter !== 'string')
+      fail('CONFIG', `${where}[${i}].filter must be a string, got ${JSON.stringify(c.filter)}`);
     checkSetting(c.value, `${where}[${i}].value`);
   });
 }
@@ -54,7 +66,8 @@ export function evaluateSetting(setting: Setting, name: string, t: number): Tool
   }
   if (list.every(isScalar)) return list[Math.floor(t * (list.length - 1))] as ToolkitValue;
   for (const c of list as { filter?: string | null; value: unknown }[]) {
-    if (c.filter === undefined || c.filter === null || c.filter === '*' || (name !== '' && name.includes(c.filter))) return evaluateSetting(c.value, name, t);
+    if (c.filter === undefined || c.filter === null || c.filter === '*' || (name !== '' && name.includes(c.filter)))
+      return evaluateSetting(c.value, name, t);
   }
   return undefined;
 }

@@ -1,4 +1,12 @@
-import { absTopK, absTopKPair, deltaTopK, deltaTopKMany, trimBand, trimByRule as trimByRuleKernel, type TopKRule } from '../params/kernels.js';
+import {
+  absTopK,
+  absTopKPair,
+  deltaTopK,
+  deltaTopKMany,
+  trimBand,
+  trimByRule as trimByRuleKernel,
+  type TopKRule,
+} from '../params/kernels.js';
 
 export type { TopKRule } from '../params/kernels.js';
 

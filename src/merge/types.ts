@@ -84,7 +84,11 @@ export interface TechniqueFacts {
      * A common factor on the weights changes nothing: any factor, or powers of two where a sign election
      * can round a cancelling vote the other way; `tolerance` in units of the inputs' largest magnitude.
      */
-    readonly weightScale?: readonly { readonly params: Readonly<Record<string, unknown>>; readonly factor: 'any' | 'power-of-two'; readonly tolerance: number }[];
+    readonly weightScale?: readonly {
+      readonly params: Readonly<Record<string, unknown>>;
+      readonly factor: 'any' | 'power-of-two';
+      readonly tolerance: number;
+    }[];
   };
   /** The throughput target of `npm run bench`, as a ratio to copy bandwidth at the largest size. */
   readonly benchTarget?: number;
@@ -117,7 +121,10 @@ export interface ToolkitForm {
   /** How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), or refused (the toolkit has none). */
   readonly weights: 'free' | 'sum-to-one' | 'none';
   /** This technique's parameters from the toolkit's global values (defaults filled in). */
-  params(globals: Readonly<Record<string, ToolkitValue>>, context: { readonly hasBase: boolean; readonly weights: readonly number[] }): Record<string, unknown>;
+  params(
+    globals: Readonly<Record<string, ToolkitValue>>,
+    context: { readonly hasBase: boolean; readonly weights: readonly number[] },
+  ): Record<string, unknown>;
   /** This technique's per-model values (facts.perModel) from one model's toolkit values. */
   expert?(values: Readonly<Record<string, ToolkitValue>>): Record<string, number>;
 }

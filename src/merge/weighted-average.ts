@@ -11,7 +11,8 @@ type Params = ParamsOf<typeof specs>;
 export const weightedAverage: MergeTechnique<Params> = {
   name: 'weighted-average',
   aliases: ['linear', 'average', 'mean', 'weighted_average', 'simple_average', 'interpolation'],
-  summary: 'Σ w_k θ_k; weights normalised to sum 1 unless normalize is false. Incremental: running weighted mean (EMA).',
+  summary:
+    'Σ w_k θ_k; weights normalised to sum 1 unless normalize is false. Incremental: running weighted mean (EMA).',
   params: paramDocs(specs),
   facts: {
     weights: 'linear',
@@ -28,9 +29,23 @@ export const weightedAverage: MergeTechnique<Params> = {
     benchTarget: 0.7,
   },
   dialects: {
-    mergekit: { method: 'linear', globals: { normalize: true }, perModel: {}, base: 'unused', weights: 'free', params: (g) => ({ normalize: g.normalize }) },
+    mergekit: {
+      method: 'linear',
+      globals: { normalize: true },
+      perModel: {},
+      base: 'unused',
+      weights: 'free',
+      params: (g) => ({ normalize: g.normalize }),
+    },
     // fomo_in_flux checks that the weight coefficients sum to 1 and uses them as they are.
-    fomo_in_flux: { method: 'interpolation', globals: {}, perModel: {}, base: 'unused', weights: 'sum-to-one', params: () => ({ normalize: false }) },
+    fomo_in_flux: {
+      method: 'interpolation',
+      globals: {},
+      perModel: {},
+      base: 'unused',
+      weights: 'sum-to-one',
+      params: () => ({ normalize: false }),
+    },
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('weighted-average', specs, raw),

@@ -6,6 +6,22 @@
  * WebAssembly SIMD (wasm/). docs/benchmarks.md compares them.
  */
 export * from './kernels/api.js';
-export { availableKernels, kernelBackend, nativeKernelsAvailable, useKernels, wasmKernelsAvailable, KERNEL_BACKENDS, type KernelBackend } from './kernels/backends.js';
-export type { DeltaTopKRule, DisjointMode, Election, KernelBackendDef, KernelImpl, TiesMergeOptions, TopKRule } from './kernels/contract.js';
+export {
+  availableKernels,
+  kernelBackend,
+  nativeKernelsAvailable,
+  useKernels,
+  wasmKernelsAvailable,
+  KERNEL_BACKENDS,
+  type KernelBackend,
+} from './kernels/backends.js';
+export type {
+  DeltaTopKRule,
+  DisjointMode,
+  Election,
+  KernelBackendDef,
+  KernelImpl,
+  TiesMergeOptions,
+  TopKRule,
+} from './kernels/contract.js';
 export { tsKernels } from './kernels/reference.js';

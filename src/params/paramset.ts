@@ -11,7 +11,10 @@ export class ParamSet implements TensorSource {
     this.label = label;
   }
 
-  static fromEntries(entries: Iterable<[string, { shape: readonly number[]; data: Float32Array; dtype?: DType }]>, label?: string): ParamSet {
+  static fromEntries(
+    entries: Iterable<[string, { shape: readonly number[]; data: Float32Array; dtype?: DType }]>,
+    label?: string,
+  ): ParamSet {
     const ps = new ParamSet(label);
     for (const [name, t] of entries) ps.set(name, t.shape, t.data, t.dtype ?? 'F32');
     return ps;
@@ -106,7 +109,8 @@ export class ParamSet implements TensorSource {
 
   /** The inverse of flatten: same structure as this set, values taken from `flat`. */
   unflatten(flat: Float32Array, label = this.label): ParamSet {
-    if (flat.length !== this.numel()) fail('MISMATCH', `${this.label}: unflatten needs ${this.numel()} values, got ${flat.length}`);
+    if (flat.length !== this.numel())
+      fail('MISMATCH', `${this.label}: unflatten needs ${this.numel()} values, got ${flat.length}`);
     const out = new ParamSet(label);
     let o = 0;
     for (const [name, t] of this.tensors) {
@@ -125,7 +129,8 @@ export function structuralDifferences(a: TensorSource, b: TensorSource, limit = 
   for (const [name, t] of ai) {
     const u = bi.get(name);
     if (!u) diffs.push(`"${name}" is in ${a.label} but not in ${b.label}`);
-    else if (!sameShape(t.shape, u.shape)) diffs.push(`"${name}" has shape ${formatShape(t.shape)} in ${a.label} but ${formatShape(u.shape)} in ${b.label}`);
+    else if (!sameShape(t.shape, u.shape))
+      diffs.push(`"${name}" has shape ${formatShape(t.shape)} in ${a.label} but ${formatShape(u.shape)} in ${b.label}`);
   }
   for (const name of bi.keys()) if (!ai.has(name)) diffs.push(`"${name}" is in ${b.label} but not in ${a.label}`);
   return diffs.slice(0, limit);

@@ -5,7 +5,10 @@
 
 /** One step on s = [a, b, c, d]: returns the 32-bit output (unsigned) and advances s. */
 export function sfc32Step(s: Uint32Array): number {
-  const a = s[0], b = s[1], c = s[2], d = s[3];
+  const a = s[0],
+    b = s[1],
+    c = s[2],
+    d = s[3];
   const t = (((a + b) | 0) + d) | 0;
   s[0] = b ^ (b >>> 9);
   s[1] = (c + (c << 3)) | 0;

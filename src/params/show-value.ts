@@ -25,7 +25,8 @@ export function showValue(v: unknown, max = 60): string {
     const entries = Object.entries(x as Record<string, unknown>);
     if (!put('{ ')) return false;
     for (let i = 0; i < entries.length; i++) {
-      if ((i > 0 && !put(', ')) || !put(`${entries[i][0].slice(0, max)}: `) || !walk(entries[i][1], depth + 1)) return false;
+      if ((i > 0 && !put(', ')) || !put(`${entries[i][0].slice(0, max)}: `) || !walk(entries[i][1], depth + 1))
+        return false;
     }
     return put(' }');
   };

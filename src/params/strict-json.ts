@@ -113,7 +113,11 @@ export function parseStrictJson(text: string): JsonValue {
       }
       return c === '{' ? new JsonObject(entries) : items;
     }
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;
@@ -150,7 +154,8 @@ export function showJson(v: JsonValue, max = 60): string {
     if (!put('{')) return false;
     for (let k = 0; k < x.entries.length; k++) {
       const [key, val] = x.entries[k];
-      if ((k > 0 && !put(',')) || !put(`${JSON.stringify(key.length > max ? key.slice(0, max) : key)}:`) || !walk(val)) return false;
+      if ((k > 0 && !put(',')) || !put(`${JSON.stringify(key.length > max ? key.slice(0, max) : key)}:`) || !walk(val))
+        return false;
     }
     return put('}');
   };

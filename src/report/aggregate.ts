@@ -6,9 +6,15 @@ import { weightedAverage } from '../merge/weighted-average.js';
 import { isBaseline, type MatrixRow, type RunRow, type StepRow } from './results.js';
 
 /** A run or step with all three metrics defined (A_ZS and GM are blank for streams without zero-shot tasks). */
-export type Scored<T extends { a_ka: number | null; a_zs: number | null; gm: number | null }> = T & { a_ka: number; a_zs: number; gm: number };
+export type Scored<T extends { a_ka: number | null; a_zs: number | null; gm: number | null }> = T & {
+  a_ka: number;
+  a_zs: number;
+  gm: number;
+};
 
-export function isScored<T extends { a_ka: number | null; a_zs: number | null; gm: number | null }>(r: T): r is Scored<T> {
+export function isScored<T extends { a_ka: number | null; a_zs: number | null; gm: number | null }>(
+  r: T,
+): r is Scored<T> {
   return r.a_ka !== null && r.a_zs !== null && r.gm !== null;
 }
 
@@ -18,7 +24,9 @@ export function isScored<T extends { a_ka: number | null; a_zs: number | null; g
  * replay), so it does not set a baseline apart from the setting it was run in.
  */
 export function settingOf(run: RunRow): Record<string, string> {
-  const params = isBaseline(run) ? Object.fromEntries(Object.entries(run.params).filter(([k]) => !k.startsWith('param_replay_'))) : run.params;
+  const params = isBaseline(run)
+    ? Object.fromEntries(Object.entries(run.params).filter(([k]) => !k.startsWith('param_replay_')))
+    : run.params;
   return { ...params, T: String(run.T) };
 }
 
@@ -67,7 +75,8 @@ export function mainSettingRuns(runs: readonly RunRow[]): RunRow[] {
   const main = runs.find((r) => settingKey(r) === key && !isBaseline(r));
   // A baseline belongs to the main setting when every setting it has is the main one's.
   const inMain = (r: RunRow) =>
-    settingKey(r) === key || (main !== undefined && isBaseline(r) && Object.entries(settingOf(r)).every(([k, v]) => settingOf(main)[k] === v));
+    settingKey(r) === key ||
+    (main !== undefined && isBaseline(r) && Object.entries(settingOf(r)).every(([k, v]) => settingOf(main)[k] === v));
   return runs.filter(inMain);
 }
 
@@ -79,7 +88,10 @@ const WEIGHTED_AVERAGE = new Set([weightedAverage.name, ...(weightedAverage.alia
  * technique equally often; the tie then goes to weighted averaging, which Best-in-TIME uses.
  */
 export function focusTechnique(runs: readonly RunRow[]): string | undefined {
-  return mode(runs.filter((r) => !isBaseline(r) && r.technique !== '-').map((r) => r.technique), (t) => WEIGHTED_AVERAGE.has(t));
+  return mode(
+    runs.filter((r) => !isBaseline(r) && r.technique !== '-').map((r) => r.technique),
+    (t) => WEIGHTED_AVERAGE.has(t),
+  );
 }
 
 export interface MethodPoint {
@@ -120,7 +132,9 @@ export function methodPoints(runs: readonly RunRow[]): MethodPoint[] {
     a_zs: mean(g.map((r) => r.a_zs)),
     gm: mean(g.map((r) => r.gm)),
   }));
-  return points.sort((a, b) => Number(a.baseline) - Number(b.baseline) || b.gm - a.gm || pointLabel(a).localeCompare(pointLabel(b)));
+  return points.sort(
+    (a, b) => Number(a.baseline) - Number(b.baseline) || b.gm - a.gm || pointLabel(a).localeCompare(pointLabel(b)),
+  );
 }
 
 export function pointLabel(p: Pick<MethodPoint, 'method' | 'technique'>): string {
@@ -140,7 +154,11 @@ export interface CurvePoint {
  * GM (and A_KA, A_ZS) after every step, one curve per protocol (method): runs with the given technique
  * or none, averaged over seeds.
  */
-export function protocolCurves(runs: readonly RunRow[], steps: readonly StepRow[], technique: string | undefined): CurvePoint[] {
+export function protocolCurves(
+  runs: readonly RunRow[],
+  steps: readonly StepRow[],
+  technique: string | undefined,
+): CurvePoint[] {
   const chosen = new Map<string, RunRow>();
   for (const r of runs) if (r.technique === '-' || r.technique === technique) chosen.set(r.run_id, r);
   const groups = new Map<string, { method: string; baseline: boolean; rows: Scored<StepRow>[] }>();
@@ -271,7 +289,11 @@ export function scalingCurve(runs: readonly RunRow[], axis: string, technique: s
   const held = new Map(others.map((a) => [a, mode(runs.map((r) => settingOf(r)[a] ?? ''))]));
   const chosen = runs
     .filter(isScored)
-    .filter((r) => (r.technique === '-' || r.technique === technique) && others.every((a) => (settingOf(r)[a] ?? '') === held.get(a)));
+    .filter(
+      (r) =>
+        (r.technique === '-' || r.technique === technique) &&
+        others.every((a) => (settingOf(r)[a] ?? '') === held.get(a)),
+    );
   const groups = new Map<string, Scored<RunRow>[]>();
   for (const r of chosen) {
     const v = settingOf(r)[axis];

@@ -127,7 +127,10 @@ export function optionalNumberCell(table: CsvTable, rowIndex: number, column: st
   if (raw === '' || raw === 'NaN' || raw === 'nan' || raw === '-') return null;
   const v = Number(raw);
   if (Number.isNaN(v)) {
-    fail('DATA', `${table.file}: data row ${rowIndex + 1}, column "${column}": expected a number or blank, got "${raw}"`);
+    fail(
+      'DATA',
+      `${table.file}: data row ${rowIndex + 1}, column "${column}": expected a number or blank, got "${raw}"`,
+    );
   }
   return v;
 }

@@ -15,7 +15,6 @@ export interface RenderedFigure {
   svg?: string;
 }
 
-
 const CSS = `
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
@@ -77,9 +76,9 @@ function runsTable(ctx: ReportContext): string {
 const SORT_SCRIPT =
   "(function(){var t=document.getElementById('runs-table');if(!t)return;var b=t.tBodies[0];" +
   "Array.prototype.forEach.call(t.tHead.rows[0].cells,function(h,i){var asc=false;h.addEventListener('click',function(){asc=!asc;" +
-  "var rs=Array.prototype.slice.call(b.rows);rs.sort(function(x,y){var p=x.cells[i].textContent,q=y.cells[i].textContent;" +
-  "var a=parseFloat(p),c=parseFloat(q);var r=(isNaN(a)||isNaN(c))?p.localeCompare(q):a-c;return asc?r:-r;});" +
-  "rs.forEach(function(r){b.appendChild(r);});});});})();";
+  'var rs=Array.prototype.slice.call(b.rows);rs.sort(function(x,y){var p=x.cells[i].textContent,q=y.cells[i].textContent;' +
+  'var a=parseFloat(p),c=parseFloat(q);var r=(isNaN(a)||isNaN(c))?p.localeCompare(q):a-c;return asc?r:-r;});' +
+  'rs.forEach(function(r){b.appendChild(r);});});});})();';
 
 function figureSection(f: RenderedFigure, figuresDir: string): string {
   const r = f.result;
@@ -95,19 +94,33 @@ function figureSection(f: RenderedFigure, figuresDir: string): string {
   );
 }
 
-export function buildHtml(ctx: ReportContext, figures: RenderedFigure[], figuresDir: string, generatedAt: string): string {
+export function buildHtml(
+  ctx: ReportContext,
+  figures: RenderedFigure[],
+  figuresDir: string,
+  generatedAt: string,
+): string {
   const name = studyName(ctx);
   const drawn = figures.filter((f) => f.svg !== undefined).length;
   const toc = [
     ...(ctx.data.findings ? ['<li><a href="#findings">Findings</a></li>'] : []),
-    ...figures.map((f) => `<li><a href="#fig-${escapeHtml(f.result.name)}">${escapeHtml(f.result.title)}</a>${f.svg === undefined ? ' (skipped)' : ''}</li>`),
+    ...figures.map(
+      (f) =>
+        `<li><a href="#fig-${escapeHtml(f.result.name)}">${escapeHtml(f.result.title)}</a>${f.svg === undefined ? ' (skipped)' : ''}</li>`,
+    ),
     '<li><a href="#summary">Final metrics</a></li>',
     ...(ctx.data.runs.length ? ['<li><a href="#runs">Every run</a></li>'] : []),
   ].join('\n');
   const seeds = new Set(ctx.data.runs.map((r) => r.seed)).size;
-  const findings = ctx.data.findings ? `<h2 id="findings">Findings</h2>\n<div class="findings">${markdownToHtml(ctx.data.findings)}</div>` : '';
-  const config = ctx.data.config !== null ? `<h2 id="config">Study configuration</h2>\n<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(ctx.data.config, null, 2))}</pre></details>` : '';
-  return `<!DOCTYPE html>
+  const findings = ctx.data.findings
+    ? `<h2 id="findings">Findings</h2>\n<div class="findings">${markdownToHtml(ctx.data.findings)}</div>`
+    : '';
+  const config =
+    ctx.data.config !== null
+      ? `<h2 id="config">Study configuration</h2>\n<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(ctx.data.config, null, 2))}</pre></details>`
+      : '';
+  return (
+    `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -131,5 +144,6 @@ ${runsTable(ctx)}
 ${config}
 </body>
 </html>
-`;
+`
+  );
 }

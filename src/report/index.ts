@@ -65,9 +65,19 @@ export function buildFigures(ctx: ReportContext): FigureResult[] {
       ['spread', 'Technique spread vs protocol spread'],
       ['scaling', 'Scaling curves'],
     ];
-    return [...study.map(([name, title]): FigureResult => ({ kind: 'skipped', name, title, reason })), benchFigure(ctx)];
+    return [
+      ...study.map(([name, title]): FigureResult => ({ kind: 'skipped', name, title, reason })),
+      benchFigure(ctx),
+    ];
   }
-  return [planeFigure(ctx), gmOverTimeFigure(ctx), ...matrixFigures(ctx), spreadFigure(ctx), ...scalingFigures(ctx), benchFigure(ctx)];
+  return [
+    planeFigure(ctx),
+    gmOverTimeFigure(ctx),
+    ...matrixFigures(ctx),
+    spreadFigure(ctx),
+    ...scalingFigures(ctx),
+    benchFigure(ctx),
+  ];
 }
 
 export async function generateReport(resultsDir: string, options: ReportOptions = {}): Promise<ReportOutput> {
@@ -95,11 +105,14 @@ export async function generateReport(resultsDir: string, options: ReportOptions 
 
   if (existsSync(figuresDir)) {
     const keep = new Set(written.map((f) => path.basename(f)));
-    for (const name of readdirSync(figuresDir)) if (OWN_FIGURE.test(name) && !keep.has(name)) rmSync(path.join(figuresDir, name));
+    for (const name of readdirSync(figuresDir))
+      if (OWN_FIGURE.test(name) && !keep.has(name)) rmSync(path.join(figuresDir, name));
   }
 
   const html = path.join(outDir, 'report.html');
   writeAtomic(html, buildHtml(ctx, rendered, 'figures', new Date().toISOString()));
-  const skipped = rendered.flatMap((f) => (f.result.kind === 'skipped' ? [{ name: f.result.name, reason: f.result.reason }] : []));
+  const skipped = rendered.flatMap((f) =>
+    f.result.kind === 'skipped' ? [{ name: f.result.name, reason: f.result.reason }] : [],
+  );
   return { html, figures: written, skipped };
 }

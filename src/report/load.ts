@@ -5,7 +5,18 @@ import { type CsvTable, numberCell, optionalNumberCell, parseCsv, requireColumns
 import { longMatrixRecords } from '../time/results.js';
 import type { BenchRow, MatrixRow, ResultsData, RunRow, StepRow } from './results.js';
 
-export const RUN_COLUMNS = ['run_id', 'method', 'init', 'deploy', 'technique', 'seed', 'T', 'a_ka', 'a_zs', 'gm'] as const;
+export const RUN_COLUMNS = [
+  'run_id',
+  'method',
+  'init',
+  'deploy',
+  'technique',
+  'seed',
+  'T',
+  'a_ka',
+  'a_zs',
+  'gm',
+] as const;
 export const STEP_COLUMNS = ['run_id', 'step', 'a_ka', 'a_zs', 'gm'] as const;
 export const MATRIX_COLUMNS = ['run_id', 'step', 'task_index', 'task_id', 'role', 'score'] as const;
 export const BENCH_COLUMNS = ['experts', 'params', 'merge_seconds'] as const;
@@ -44,7 +55,9 @@ export function loadResults(dir: string, options: LoadOptions = {}): ResultsData
     fail('IO', `results folder ${dir} has no runs.csv (nor runs.shard-i-of-n.csv) and no bench merge.csv`);
   }
 
-  const runs = combine(runTables, RUN_COLUMNS, (t, i) => t.rows[i].run_id, toRun).sort((a, b) => byKey(a.run_id, b.run_id));
+  const runs = combine(runTables, RUN_COLUMNS, (t, i) => t.rows[i].run_id, toRun).sort((a, b) =>
+    byKey(a.run_id, b.run_id),
+  );
   const steps = combine(stepTables, STEP_COLUMNS, (t, i) => `${t.rows[i].run_id}\u0000${t.rows[i].step}`, toStep).sort(
     (a, b) => byKey(a.run_id, b.run_id) || a.step - b.step,
   );
@@ -122,7 +135,9 @@ function combine<T>(
 
 function describeKey(key: string): string {
   const [runId, step, task] = key.split('\u0000');
-  return `run_id ${runId}` + (step !== undefined ? ` step ${step}` : '') + (task !== undefined ? ` task_index ${task}` : '');
+  return (
+    `run_id ${runId}` + (step !== undefined ? ` step ${step}` : '') + (task !== undefined ? ` task_index ${task}` : '')
+  );
 }
 
 /**
@@ -130,7 +145,12 @@ function describeKey(key: string): string {
  * (`*_seconds`) are not compared: they differ between any two executions of one run (a sharded rerun
  * beside an unsharded one), and the first file's are kept.
  */
-function firstDifference(ta: CsvTable, ia: number, tb: CsvTable, ib: number): { column: string; a: string; b: string } | null {
+function firstDifference(
+  ta: CsvTable,
+  ia: number,
+  tb: CsvTable,
+  ib: number,
+): { column: string; a: string; b: string } | null {
   const columns = new Set([...ta.columns, ...tb.columns]);
   for (const c of columns) {
     if (c.endsWith('_seconds')) continue;
@@ -220,7 +240,11 @@ function findBenchCsv(dir: string, explicit: string | undefined): string | null 
     if (!existsSync(explicit)) fail('IO', `benchmark file ${explicit} does not exist`);
     return explicit;
   }
-  const candidates = [path.join(dir, 'merge.csv'), path.join(dir, 'bench', 'merge.csv'), path.join(path.dirname(path.resolve(dir)), 'bench', 'merge.csv')];
+  const candidates = [
+    path.join(dir, 'merge.csv'),
+    path.join(dir, 'bench', 'merge.csv'),
+    path.join(path.dirname(path.resolve(dir)), 'bench', 'merge.csv'),
+  ];
   return candidates.find((c) => existsSync(c)) ?? null;
 }
 

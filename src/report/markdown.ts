@@ -40,7 +40,8 @@ export function markdownToHtml(md: string, headingOffset = 2): string {
     } else if (/^\s*[-*]\s+/.test(line)) {
       flush();
       const items: string[] = [];
-      while (i < lines.length && /^\s*[-*]\s+/.test(lines[i])) items.push(`<li>${inline(lines[i++].replace(/^\s*[-*]\s+/, ''))}</li>`);
+      while (i < lines.length && /^\s*[-*]\s+/.test(lines[i]))
+        items.push(`<li>${inline(lines[i++].replace(/^\s*[-*]\s+/, ''))}</li>`);
       i--;
       out.push(`<ul>${items.join('')}</ul>`);
     } else if (line.trim().startsWith('|') && i + 1 < lines.length && isRule(lines[i + 1])) {

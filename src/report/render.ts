@@ -21,12 +21,17 @@ export const CHART_CONFIG = {
 export async function renderSvg(spec: TopLevelSpec, figure: string): Promise<string> {
   let view: vega.View | undefined;
   try {
-    const compiled = vegaLite.compile({ ...spec, config: { ...CHART_CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec).spec;
+    const compiled = vegaLite.compile({
+      ...spec,
+      config: { ...CHART_CONFIG, ...(spec.config ?? {}) },
+    } as TopLevelSpec).spec;
     // renderer 'none': no canvas or DOM; toSVG builds the scenegraph and serialises it.
     view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
     return normalizeSvgIds(await view.toSVG());
   } catch (err) {
-    throw new TimeMergeError('PIPELINE', `figure ${figure}: vega could not render it (${(err as Error).message})`, { cause: err });
+    throw new TimeMergeError('PIPELINE', `figure ${figure}: vega could not render it (${(err as Error).message})`, {
+      cause: err,
+    });
   } finally {
     view?.finalize();
   }

@@ -24,12 +24,17 @@ function decode(s: string): string {
 export function parseXml(xml: string, what = 'SVG'): XmlElement {
   const root: XmlElement = { name: '#document', attrs: {}, children: [], text: '' };
   const stack: XmlElement[] = [root];
-  const tag = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[([\s\S]*?)\]\]>|<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
+  const tag =
+    /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[([\s\S]*?)\]\]>|<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/g;
   let last = 0;
   let m: RegExpExecArray | null;
   while ((m = tag.exec(xml)) !== null) {
     const between = xml.slice(last, m.index);
-    if (between.includes('<')) fail('DATA', `${what}: malformed markup near "${between.slice(between.indexOf('<'), between.indexOf('<') + 40)}"`);
+    if (between.includes('<'))
+      fail(
+        'DATA',
+        `${what}: malformed markup near "${between.slice(between.indexOf('<'), between.indexOf('<') + 40)}"`,
+      );
     stack[stack.length - 1].text += decode(between);
     last = tag.lastIndex;
     if (m[0].startsWith('<!--') || m[0].startsWith('<?')) continue;
@@ -40,7 +45,8 @@ export function parseXml(xml: string, what = 'SVG'): XmlElement {
     const [, , closing, name, attrText, selfClosing] = m;
     if (closing) {
       const open = stack.pop();
-      if (open === undefined || open.name !== name || stack.length === 0) fail('DATA', `${what}: closing tag </${name}> does not match <${open?.name}>`);
+      if (open === undefined || open.name !== name || stack.length === 0)
+        fail('DATA', `${what}: closing tag </${name}> does not match <${open?.name}>`);
       continue;
     }
     const attrs: Record<string, string> = {};
@@ -68,7 +74,8 @@ export function markItems(root: XmlElement, name: string): XmlElement[] {
   const items: XmlElement[] = [];
   for (const el of walk(root)) {
     const classes = (el.attrs.class ?? '').split(/\s+/);
-    if (el.name === 'g' && classes.includes('role-mark') && classes.includes(`${name}_marks`)) items.push(...el.children);
+    if (el.name === 'g' && classes.includes('role-mark') && classes.includes(`${name}_marks`))
+      items.push(...el.children);
   }
   return items;
 }

@@ -10,7 +10,20 @@ export interface DiagnosticsRow extends SyntheticDiagnostics {
   readonly seed: number;
 }
 
-export const DIAGNOSTICS_COLUMNS = ['setting', 'seed', 'experts', 'tau_ratio', 'cross_cosine', 'same_cosine', 'top20_energy', 'ties_keep', 'base_score', 'expert_score', 'base_a_ka', 'base_a_zs'] as const;
+export const DIAGNOSTICS_COLUMNS = [
+  'setting',
+  'seed',
+  'experts',
+  'tau_ratio',
+  'cross_cosine',
+  'same_cosine',
+  'top20_energy',
+  'ties_keep',
+  'base_score',
+  'expert_score',
+  'base_a_ka',
+  'base_a_zs',
+] as const;
 
 /** Experts per world: evenly spread over the stream, so long horizons cost no more than T = 10. */
 const MAX_EXPERTS = 10;
@@ -35,7 +48,20 @@ export function diagnosticsRows(rows: readonly DiagnosticsRow[]): string[][] {
   const f = (x: number) => (Number.isFinite(x) ? String(x) : '');
   return [
     [...DIAGNOSTICS_COLUMNS],
-    ...rows.map((r) => [r.setting, String(r.seed), String(r.experts), f(r.tauRatio), f(r.crossCosine), f(r.sameCosine), f(r.top20Energy), f(r.tiesKeep), f(r.baseScore), f(r.expertScore), f(r.baseAKa), f(r.baseAZs)]),
+    ...rows.map((r) => [
+      r.setting,
+      String(r.seed),
+      String(r.experts),
+      f(r.tauRatio),
+      f(r.crossCosine),
+      f(r.sameCosine),
+      f(r.top20Energy),
+      f(r.tiesKeep),
+      f(r.baseScore),
+      f(r.expertScore),
+      f(r.baseAKa),
+      f(r.baseAZs),
+    ]),
   ];
 }
 

@@ -33,7 +33,11 @@ export async function executeRun(spec: RunSpec, onEvent?: (e: TimeEvent) => void
   if (spec.kind === 'baseline') {
     record = await runBaseline(spec.method as BaselineName, config);
   } else {
-    const merge = { technique: spec.technique === '-' ? 'weighted-average' : (spec.techniqueName ?? spec.technique), params: spec.techniqueParams as Record<string, unknown> | undefined, seed: spec.runSeed };
+    const merge = {
+      technique: spec.technique === '-' ? 'weighted-average' : (spec.techniqueName ?? spec.technique),
+      params: spec.techniqueParams as Record<string, unknown> | undefined,
+      seed: spec.runSeed,
+    };
     record = await runTime({ ...config, method: parseMethod(spec.method, merge) });
     if (spec.technique === '-' || spec.techniqueName) record = { ...record, technique: spec.technique };
   }

@@ -16,7 +16,8 @@ export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?:
   }
   if (options.seeds) {
     if (options.seeds.length === 0) fail('CONFIG', `study ${study.name}: --seeds needs at least one seed`);
-    for (const x of options.seeds) if (!Number.isInteger(x)) fail('CONFIG', `study ${study.name}: seed "${x}" is not an integer`);
+    for (const x of options.seeds)
+      if (!Number.isInteger(x)) fail('CONFIG', `study ${study.name}: seed "${x}" is not an integer`);
     s = { ...s, seeds: [...options.seeds] };
   }
   return s;
@@ -32,7 +33,11 @@ export function runSeedFor(studySeed: number, setting: string, seed: number): nu
   return seedrandom(`time-merge-study/${studySeed}/${setting}/${seed}`).int32() >>> 0;
 }
 
-function settingParams(cfg: SyntheticConfig, replay: ReplayMix, setting: string): Record<string, string | number | boolean> {
+function settingParams(
+  cfg: SyntheticConfig,
+  replay: ReplayMix,
+  setting: string,
+): Record<string, string | number | boolean> {
   return {
     setting,
     d: cfg.d,
@@ -67,7 +72,8 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
   const settings: readonly StudySetting[] = study.settings?.length ? study.settings : [{ label: 'default' }];
   const labels = new Set<string>();
   for (const s of settings) {
-    if (!ID_SAFE.test(s.label)) fail('CONFIG', `study ${study.name}: setting label "${s.label}" must be letters, digits and _ . : + -`);
+    if (!ID_SAFE.test(s.label))
+      fail('CONFIG', `study ${study.name}: setting label "${s.label}" must be letters, digits and _ . : + -`);
     if (labels.has(s.label)) fail('CONFIG', `study ${study.name}: setting label "${s.label}" appears twice`);
     labels.add(s.label);
   }
@@ -81,7 +87,13 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
     const replay = setting.replay ?? study.replay ?? PAPER_REPLAY;
     const multitaskMix = study.multitaskMix ?? ORACLE_MIX;
     const canonical = new Map<string, string>();
-    const plan: { method: string; technique: string; techniqueName?: string; kind: RunSpec['kind']; params?: Record<string, unknown> }[] = [];
+    const plan: {
+      method: string;
+      technique: string;
+      techniqueName?: string;
+      kind: RunSpec['kind'];
+      params?: Record<string, unknown>;
+    }[] = [];
     for (const b of study.baselines) plan.push({ method: b, technique: '-', kind: 'baseline' });
     for (const { name, parsed } of methods) {
       // deployed+D is D+D under another name (sameRunKey).
@@ -94,7 +106,13 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
       canonical.set(key, name);
       if (!usesMerge(parsed)) {
         plan.push({ method: name, technique: '-', kind: 'method' });
-        if (study.techniques.length > 1) skipped.push({ setting: setting.label, method: name, technique: '*', reason: 'merges nothing: the technique cannot matter, run once' });
+        if (study.techniques.length > 1)
+          skipped.push({
+            setting: setting.label,
+            method: name,
+            technique: '*',
+            reason: 'merges nothing: the technique cannot matter, run once',
+          });
         continue;
       }
       for (const t of study.techniques) {
@@ -105,7 +123,13 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
           continue;
         }
         const label = t.label ?? tech.name;
-        plan.push({ method: name, technique: label, ...(label !== tech.name ? { techniqueName: tech.name } : {}), kind: 'method', params: t.params as Record<string, unknown> | undefined });
+        plan.push({
+          method: name,
+          technique: label,
+          ...(label !== tech.name ? { techniqueName: tech.name } : {}),
+          kind: 'method',
+          params: t.params as Record<string, unknown> | undefined,
+        });
       }
     }
     for (const seed of study.seeds) {
@@ -134,7 +158,8 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
   }
   const ids = new Set<string>();
   for (const r of runs) {
-    if (ids.has(r.runId)) fail('CONFIG', `study ${study.name}: run id "${r.runId}" appears twice (a technique listed twice?)`);
+    if (ids.has(r.runId))
+      fail('CONFIG', `study ${study.name}: run id "${r.runId}" appears twice (a technique listed twice?)`);
     ids.add(r.runId);
   }
   return { runs, skipped };
@@ -151,7 +176,10 @@ export function parseShard(text: string): { index: number; count: number } {
 }
 
 /** Shard i of n: every run whose position in the full list is i-1 modulo n (balanced, deterministic). */
-export function shardRuns<T extends { index: number }>(runs: readonly T[], shard: { index: number; count: number }): T[] {
+export function shardRuns<T extends { index: number }>(
+  runs: readonly T[],
+  shard: { index: number; count: number },
+): T[] {
   return runs.filter((r) => r.index % shard.count === shard.index - 1);
 }
 

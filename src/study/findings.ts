@@ -26,29 +26,67 @@ const WA = 'weighted-average';
 export function formatInterval(i: Interval): string {
   const sign = (x: number) => (x >= 0 ? '+' : '') + (100 * x).toFixed(1);
   if (!Number.isFinite(i.mean)) return 'n/a';
-  return Number.isFinite(i.lo) ? `${sign(i.mean)} [${sign(i.lo)}, ${sign(i.hi)}]` : `${sign(i.mean)} (one seed: no interval)`;
+  return Number.isFinite(i.lo)
+    ? `${sign(i.mean)} [${sign(i.lo)}, ${sign(i.hi)}]`
+    : `${sign(i.mean)} (one seed: no interval)`;
 }
 
 function mdTable(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
-function result(id: FindingId, title: string, verdict: Verdict, effect: string, summary: string, detail = ''): FindingResult {
-  return { id, title, verdict, reproduced: verdict === 'not tested' ? null : verdict === 'reproduced', effect, summary, detail };
+function result(
+  id: FindingId,
+  title: string,
+  verdict: Verdict,
+  effect: string,
+  summary: string,
+  detail = '',
+): FindingResult {
+  return {
+    id,
+    title,
+    verdict,
+    reproduced: verdict === 'not tested' ? null : verdict === 'reproduced',
+    effect,
+    summary,
+    detail,
+  };
 }
 
 /** The verdict of "a > b" from the paired interval of a - b. */
-const verdictOf = (i: Interval): Verdict => (i.n < 2 ? 'inconclusive' : side(i) === 'above' ? 'reproduced' : side(i) === 'below' ? 'not reproduced' : 'inconclusive');
+const verdictOf = (i: Interval): Verdict =>
+  i.n < 2
+    ? 'inconclusive'
+    : side(i) === 'above'
+      ? 'reproduced'
+      : side(i) === 'below'
+        ? 'not reproduced'
+        : 'inconclusive';
 
 /** Per-seed values of one metric for (setting, method, technique). */
-function bySeed(rows: readonly RunRow[], setting: string, method: string, technique: string | undefined, metric: 'gm' | 'aKa' | 'aZs' = 'gm'): Map<number, number> {
+function bySeed(
+  rows: readonly RunRow[],
+  setting: string,
+  method: string,
+  technique: string | undefined,
+  metric: 'gm' | 'aKa' | 'aZs' = 'gm',
+): Map<number, number> {
   const out = new Map<number, number>();
-  for (const r of rows) if (r.setting === setting && r.method === method && (technique === undefined || r.technique === technique)) out.set(r.seed, r[metric]);
+  for (const r of rows)
+    if (r.setting === setting && r.method === method && (technique === undefined || r.technique === technique))
+      out.set(r.seed, r[metric]);
   return out;
 }
 
 function has(rows: readonly RunRow[], setting: string, method: string, technique?: string): boolean {
-  return rows.some((r) => r.setting === setting && r.method === method && (technique === undefined || r.technique === technique));
+  return rows.some(
+    (r) => r.setting === setting && r.method === method && (technique === undefined || r.technique === technique),
+  );
 }
 
 const isReplay = (r: RunRow) => Number(r.params.replay_buffer ?? 0) > 0 || Number(r.params.replay_pretrain ?? 0) > 0;
@@ -61,18 +99,41 @@ function continualName(rows: readonly RunRow[], setting: string): string | undef
 const line = (g: Group | undefined) => (g ? `A_KA ${pct(g.aKa)}, A_ZS ${pct(g.aZs)}, GM ${pct(g.gm)}` : 'n/a');
 
 function group(groups: readonly Group[], setting: string, method: string, technique?: string): Group | undefined {
-  return groups.find((g) => g.setting === setting && g.method === method && (technique === undefined || g.technique === technique));
+  return groups.find(
+    (g) => g.setting === setting && g.method === method && (technique === undefined || g.technique === technique),
+  );
 }
 
 /** Paper: offline merging falls behind continual fine-tuning; judged on GM, paired over seeds. */
-function offlineVsContinual(rows: readonly RunRow[], groups: readonly Group[], settings: readonly string[]): FindingResult {
+function offlineVsContinual(
+  rows: readonly RunRow[],
+  groups: readonly Group[],
+  settings: readonly string[],
+): FindingResult {
   const id = 'offline-vs-continual';
   const title = 'Offline merging falls behind continual fine-tuning (GM)';
-  const pairs = settings.map((s) => ({ s, ft: continualName(rows, s) })).filter((p) => p.ft && has(rows, p.s, 'offline_merge', WA)) as { s: string; ft: string }[];
-  if (pairs.length === 0) return result(id, title, 'not tested', 'n/a', 'not tested: needs offline_merge (weighted-average) and finetune or the continual baseline');
-  const replayFirst = [...pairs].sort((a, b) => Number(rows.some((r) => r.setting === b.s && isReplay(r))) - Number(rows.some((r) => r.setting === a.s && isReplay(r))));
+  const pairs = settings
+    .map((s) => ({ s, ft: continualName(rows, s) }))
+    .filter((p) => p.ft && has(rows, p.s, 'offline_merge', WA)) as { s: string; ft: string }[];
+  if (pairs.length === 0)
+    return result(
+      id,
+      title,
+      'not tested',
+      'n/a',
+      'not tested: needs offline_merge (weighted-average) and finetune or the continual baseline',
+    );
+  const replayFirst = [...pairs].sort(
+    (a, b) =>
+      Number(rows.some((r) => r.setting === b.s && isReplay(r))) -
+      Number(rows.some((r) => r.setting === a.s && isReplay(r))),
+  );
   const main = replayFirst[0];
-  const diffs = pairs.map((p) => ({ ...p, gm: pairedDifference(bySeed(rows, p.s, p.ft, undefined), bySeed(rows, p.s, 'offline_merge', WA)), ka: pairedDifference(bySeed(rows, p.s, p.ft, undefined, 'aKa'), bySeed(rows, p.s, 'offline_merge', WA, 'aKa')) }));
+  const diffs = pairs.map((p) => ({
+    ...p,
+    gm: pairedDifference(bySeed(rows, p.s, p.ft, undefined), bySeed(rows, p.s, 'offline_merge', WA)),
+    ka: pairedDifference(bySeed(rows, p.s, p.ft, undefined, 'aKa'), bySeed(rows, p.s, 'offline_merge', WA, 'aKa')),
+  }));
   const m = diffs.find((d) => d.s === main.s)!;
   const effect = `${main.ft} - offline_merge GM ${formatInterval(m.gm)} points (setting ${main.s})`;
   return result(
@@ -81,13 +142,30 @@ function offlineVsContinual(rows: readonly RunRow[], groups: readonly Group[], s
     verdictOf(m.gm),
     effect,
     `${effect}; offline_merge ${line(group(groups, main.s, 'offline_merge', WA))} vs ${main.ft} ${line(group(groups, main.s, main.ft))}` +
-      (diffs.length > 1 ? `; other settings: ${diffs.filter((d) => d !== m).map((d) => `${d.s} GM ${formatInterval(d.gm)}`).join('; ')}` : ''),
+      (diffs.length > 1
+        ? `; other settings: ${diffs
+            .filter((d) => d !== m)
+            .map((d) => `${d.s} GM ${formatInterval(d.gm)}`)
+            .join('; ')}`
+        : ''),
     mdTable(
-      ['setting', 'offline_merge A_KA / A_ZS / GM %', 'continual A_KA / A_ZS / GM %', 'GM difference (points, 95% CI)', 'A_KA difference'],
+      [
+        'setting',
+        'offline_merge A_KA / A_ZS / GM %',
+        'continual A_KA / A_ZS / GM %',
+        'GM difference (points, 95% CI)',
+        'A_KA difference',
+      ],
       diffs.map((d) => {
         const off = group(groups, d.s, 'offline_merge', WA)!;
         const ft = group(groups, d.s, d.ft)!;
-        return [d.s, `${pct(off.aKa)} / ${pct(off.aZs)} / ${pct(off.gm)}`, `${pct(ft.aKa)} / ${pct(ft.aZs)} / ${pct(ft.gm)}`, formatInterval(d.gm), formatInterval(d.ka)];
+        return [
+          d.s,
+          `${pct(off.aKa)} / ${pct(off.aZs)} / ${pct(off.gm)}`,
+          `${pct(ft.aKa)} / ${pct(ft.aZs)} / ${pct(ft.gm)}`,
+          formatInterval(d.gm),
+          formatInterval(d.ka),
+        ];
       }),
     ),
   );
@@ -102,30 +180,62 @@ function timeAwareOffline(rows: readonly RunRow[], groups: readonly Group[]): Fi
   const id = 'time-aware-offline';
   const title = 'Time-aware offline merging (replay, recency weighting) approaches replay fine-tuning';
   const settings = [...new Set(rows.map((r) => r.setting))];
-  const noRep = settings.find((s) => rows.some((r) => r.setting === s && !isReplay(r)) && has(rows, s, 'offline_merge', WA));
-  const rep = settings.find((s) => rows.some((r) => r.setting === s && isReplay(r)) && has(rows, s, 'offline_merge', WA));
+  const noRep = settings.find(
+    (s) => rows.some((r) => r.setting === s && !isReplay(r)) && has(rows, s, 'offline_merge', WA),
+  );
+  const rep = settings.find(
+    (s) => rows.some((r) => r.setting === s && isReplay(r)) && has(rows, s, 'offline_merge', WA),
+  );
   const ft = rep ? continualName(rows, rep) : undefined;
-  if (!noRep || !rep || !ft) return result(id, title, 'not tested', 'n/a', 'not tested: needs offline_merge with and without replay, and replay fine-tuning');
-  const recency = groups.filter((g) => g.setting === rep && g.technique === WA && g.method.startsWith('base+merge-all:') && !g.method.includes('reverse'));
+  if (!noRep || !rep || !ft)
+    return result(
+      id,
+      title,
+      'not tested',
+      'n/a',
+      'not tested: needs offline_merge with and without replay, and replay fine-tuning',
+    );
+  const recency = groups.filter(
+    (g) =>
+      g.setting === rep &&
+      g.technique === WA &&
+      g.method.startsWith('base+merge-all:') &&
+      !g.method.includes('reverse'),
+  );
   const bestRecency = recency.reduce<Group | undefined>((a, b) => (!a || b.gm > a.gm ? b : a), undefined);
   const plain = bySeed(rows, noRep, 'offline_merge', WA);
   const replayed = bySeed(rows, rep, 'offline_merge', WA);
-  const best = bestRecency && bestRecency.gm > group(groups, rep, 'offline_merge', WA)!.gm ? bestRecency.method : 'offline_merge';
+  const best =
+    bestRecency && bestRecency.gm > group(groups, rep, 'offline_merge', WA)!.gm ? bestRecency.method : 'offline_merge';
   const a = pairedDifference(replayed, plain);
   const b = bestRecency ? pairedDifference(bySeed(rows, rep, bestRecency.method, WA), replayed) : undefined;
   const gap = pairedDifference(bySeed(rows, rep, ft, undefined), bySeed(rows, rep, best, WA));
-  const verdict: Verdict = a.n < 2 ? 'inconclusive' : side(a) === 'below' || gap.lo > 0.01 ? 'not reproduced' : side(a) === 'above' && gap.hi < 0.01 ? 'reproduced' : 'inconclusive';
+  const verdict: Verdict =
+    a.n < 2
+      ? 'inconclusive'
+      : side(a) === 'below' || gap.lo > 0.01
+        ? 'not reproduced'
+        : side(a) === 'above' && gap.hi < 0.01
+          ? 'reproduced'
+          : 'inconclusive';
   const effect = `replay fine-tuning - best time-aware offline (${best}) GM ${formatInterval(gap)} points`;
-  const order = [group(groups, noRep, 'offline_merge', WA), group(groups, rep, 'offline_merge', WA), ...recency.sort((x, y) => y.gm - x.gm), group(groups, rep, ft), group(groups, noRep, continualName(rows, noRep) ?? '')].filter(
-    (g): g is Group => g !== undefined,
-  );
+  const order = [
+    group(groups, noRep, 'offline_merge', WA),
+    group(groups, rep, 'offline_merge', WA),
+    ...recency.sort((x, y) => y.gm - x.gm),
+    group(groups, rep, ft),
+    group(groups, noRep, continualName(rows, noRep) ?? ''),
+  ].filter((g): g is Group => g !== undefined);
   return result(
     id,
     title,
     verdict,
     effect,
     `replay lifts offline_merge by GM ${formatInterval(a)}; ${bestRecency ? `the best recency weighting (${bestRecency.method}) adds ${formatInterval(b!)}` : 'no recency-weighted variant'}; ${effect}`,
-    mdTable(['setting', 'method', 'A_KA %', 'A_ZS %', 'GM %'], order.map((g) => [g.setting, g.method, pct(g.aKa), pct(g.aZs), pct(g.gm)])),
+    mdTable(
+      ['setting', 'method', 'A_KA %', 'A_ZS %', 'GM %'],
+      order.map((g) => [g.setting, g.method, pct(g.aKa), pct(g.aZs), pct(g.gm)]),
+    ),
   );
 }
 
@@ -136,15 +246,31 @@ function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings:
   const s = settings.find((x) => has(rows, x, 'ema_paint', WA));
   if (!s) return result(id, title, 'not tested', 'n/a', 'not tested: needs ema_paint with weighted-average');
   const ema = bySeed(rows, s, 'ema_paint', WA);
-  const others = groups.filter((g) => g.setting === s && !(g.method === 'ema_paint' && g.technique === WA) && !isBaseline(g.method));
-  const diffs = others.map((g) => ({ g, d: pairedDifference(ema, bySeed(rows, s, g.method, g.technique)) })).sort((x, y) => x.d.mean - y.d.mean);
-  if (diffs.length === 0) return result(id, title, 'not tested', 'n/a', 'not tested: no other (method, technique) pair to compare with');
+  const others = groups.filter(
+    (g) => g.setting === s && !(g.method === 'ema_paint' && g.technique === WA) && !isBaseline(g.method),
+  );
+  const diffs = others
+    .map((g) => ({ g, d: pairedDifference(ema, bySeed(rows, s, g.method, g.technique)) }))
+    .sort((x, y) => x.d.mean - y.d.mean);
+  if (diffs.length === 0)
+    return result(id, title, 'not tested', 'n/a', 'not tested: no other (method, technique) pair to compare with');
   const behind = diffs.filter((x) => side(x.d) === 'below');
   const level = diffs.filter((x) => side(x.d) === 'overlaps');
   const closest = diffs[0];
-  const multitask = has(rows, s, 'multitask') ? pairedDifference(ema, bySeed(rows, s, 'multitask', undefined)) : undefined;
-  const rank = [...groups.filter((g) => g.setting === s && !isBaseline(g.method))].sort((a, b) => b.gm - a.gm).findIndex((g) => g.method === 'ema_paint' && g.technique === WA) + 1;
-  const verdict: Verdict = diffs.some((x) => x.d.n < 2) ? 'inconclusive' : behind.length > 0 ? 'not reproduced' : level.length > 0 ? 'inconclusive' : 'reproduced';
+  const multitask = has(rows, s, 'multitask')
+    ? pairedDifference(ema, bySeed(rows, s, 'multitask', undefined))
+    : undefined;
+  const rank =
+    [...groups.filter((g) => g.setting === s && !isBaseline(g.method))]
+      .sort((a, b) => b.gm - a.gm)
+      .findIndex((g) => g.method === 'ema_paint' && g.technique === WA) + 1;
+  const verdict: Verdict = diffs.some((x) => x.d.n < 2)
+    ? 'inconclusive'
+    : behind.length > 0
+      ? 'not reproduced'
+      : level.length > 0
+        ? 'inconclusive'
+        : 'reproduced';
   const effect = `ema_paint - ${closest.g.method} / ${closest.g.technique} (the closest pair) GM ${formatInterval(closest.d)} points`;
   return result(
     id,
@@ -157,8 +283,24 @@ function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings:
     mdTable(
       ['method', 'technique', 'GM %', 'ema_paint - it (points, 95% CI)', 'ema_paint is'],
       [
-        ...(multitask ? [['multitask', '-', pct(group(groups, s, 'multitask')!.gm), formatInterval(multitask), side(multitask) === 'above' ? 'ahead' : side(multitask) === 'below' ? 'behind' : 'level']] : []),
-        ...diffs.map((x) => [x.g.method, x.g.technique, pct(x.g.gm), formatInterval(x.d), side(x.d) === 'above' ? 'ahead' : side(x.d) === 'below' ? '**behind**' : 'level']),
+        ...(multitask
+          ? [
+              [
+                'multitask',
+                '-',
+                pct(group(groups, s, 'multitask')!.gm),
+                formatInterval(multitask),
+                side(multitask) === 'above' ? 'ahead' : side(multitask) === 'below' ? 'behind' : 'level',
+              ],
+            ]
+          : []),
+        ...diffs.map((x) => [
+          x.g.method,
+          x.g.technique,
+          pct(x.g.gm),
+          formatInterval(x.d),
+          side(x.d) === 'above' ? 'ahead' : side(x.d) === 'below' ? '**behind**' : 'level',
+        ]),
       ],
     ),
   );
@@ -171,27 +313,44 @@ function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings:
  */
 function initDeployOverTechnique(rows: readonly RunRow[]): FindingResult {
   const id = 'init-deploy-over-technique';
-  const title = 'Init and deploy protocols matter more than the merging technique (two-way variance decomposition of GM)';
+  const title =
+    'Init and deploy protocols matter more than the merging technique (two-way variance decomposition of GM)';
   const setting = rows[0]?.setting;
   const merged = rows.filter((r) => r.setting === setting && r.technique !== '-' && !isBaseline(r.method));
   const methods = [...new Set(merged.map((r) => r.method))];
   // The largest complete table: techniques every method ran with.
-  const techniques = [...new Set(merged.map((r) => r.technique))].filter((t) => methods.every((m) => merged.some((r) => r.method === m && r.technique === t)));
-  if (methods.length < 2 || techniques.length < 2) return result(id, title, 'not tested', 'n/a', 'not tested: needs at least two merging methods and two techniques that all of them ran');
+  const techniques = [...new Set(merged.map((r) => r.technique))].filter((t) =>
+    methods.every((m) => merged.some((r) => r.method === m && r.technique === t)),
+  );
+  if (methods.length < 2 || techniques.length < 2)
+    return result(
+      id,
+      title,
+      'not tested',
+      'n/a',
+      'not tested: needs at least two merging methods and two techniques that all of them ran',
+    );
   const seeds = [...new Set(merged.map((r) => r.seed))].sort((a, b) => a - b);
   const cell = new Map(merged.map((r) => [`${r.method}\u0000${r.technique}\u0000${r.seed}`, r.gm]));
   const perSeed = seeds
     .map((seed) => methods.map((m) => techniques.map((t) => cell.get(`${m}\u0000${t}\u0000${seed}`) ?? NaN)))
     .filter((y) => y.flat().every(Number.isFinite))
     .map(twoWayShares);
-  const meanTable = methods.map((m) => techniques.map((t) => seeds.reduce((a, s) => a + (cell.get(`${m}\u0000${t}\u0000${s}`) ?? 0), 0) / seeds.length));
+  const meanTable = methods.map((m) =>
+    techniques.map((t) => seeds.reduce((a, s) => a + (cell.get(`${m}\u0000${t}\u0000${s}`) ?? 0), 0) / seeds.length),
+  );
   const shares = twoWayShares(meanTable);
   const d = meanInterval(perSeed.map((x) => x.rows - x.columns));
   const share = (x: number) => `${(100 * x).toFixed(0)}%`;
-  const iv = (i: Interval) => (Number.isFinite(i.lo) ? `${share(i.mean)} [${share(i.lo)}, ${share(i.hi)}]` : share(i.mean));
+  const iv = (i: Interval) =>
+    Number.isFinite(i.lo) ? `${share(i.mean)} [${share(i.lo)}, ${share(i.hi)}]` : share(i.mean);
   const effect = `method share - technique share of GM variance ${iv(d)} (per seed)`;
-  const methodMeans = methods.map((m, i) => ({ m, v: meanTable[i].reduce((a, b) => a + b, 0) / techniques.length })).sort((a, b) => b.v - a.v);
-  const techMeans = techniques.map((t, j) => ({ t, v: meanTable.reduce((a, r) => a + r[j], 0) / methods.length })).sort((a, b) => b.v - a.v);
+  const methodMeans = methods
+    .map((m, i) => ({ m, v: meanTable[i].reduce((a, b) => a + b, 0) / techniques.length }))
+    .sort((a, b) => b.v - a.v);
+  const techMeans = techniques
+    .map((t, j) => ({ t, v: meanTable.reduce((a, r) => a + r[j], 0) / methods.length }))
+    .sort((a, b) => b.v - a.v);
   return result(
     id,
     title,
@@ -199,7 +358,15 @@ function initDeployOverTechnique(rows: readonly RunRow[]): FindingResult {
     effect,
     `over ${methods.length} methods x ${techniques.length} techniques (mean table): method ${share(shares.rows)}, technique ${share(shares.columns)}, interaction ${share(shares.interaction)} of the variance; ` +
       `per seed: method ${iv(meanInterval(perSeed.map((x) => x.rows)))}, technique ${iv(meanInterval(perSeed.map((x) => x.columns)))}; ${effect}`,
-    mdTable(['method (mean over techniques)', 'GM %'], methodMeans.map((x) => [x.m, pct(x.v)])) + '\n\n' + mdTable(['technique (mean over methods)', 'GM %'], techMeans.map((x) => [x.t, pct(x.v)])),
+    mdTable(
+      ['method (mean over techniques)', 'GM %'],
+      methodMeans.map((x) => [x.m, pct(x.v)]),
+    ) +
+      '\n\n' +
+      mdTable(
+        ['technique (mean over methods)', 'GM %'],
+        techMeans.map((x) => [x.t, pct(x.v)]),
+      ),
   );
 }
 
@@ -218,20 +385,55 @@ function scaling(rows: readonly RunRow[], settings: readonly string[]): FindingR
   const id = 'scaling';
   const title = 'Best-in-TIME keeps its lead as model size, compute and horizon grow';
   const points = settings
-    .map((s, i) => ({ s, x: Math.log2(scaleOf(s, i)), ema: bySeed(rows, s, 'ema_paint', WA), ft: bySeed(rows, s, continualName(rows, s) ?? 'finetune', undefined), off: bySeed(rows, s, 'offline_merge', WA) }))
+    .map((s, i) => ({
+      s,
+      x: Math.log2(scaleOf(s, i)),
+      ema: bySeed(rows, s, 'ema_paint', WA),
+      ft: bySeed(rows, s, continualName(rows, s) ?? 'finetune', undefined),
+      off: bySeed(rows, s, 'offline_merge', WA),
+    }))
     .filter((p) => p.ema.size > 0 && (p.ft.size > 0 || p.off.size > 0));
-  if (points.length < 2) return result(id, title, 'not tested', 'n/a', 'not tested: needs ema_paint and finetune or offline_merge in two or more settings');
+  if (points.length < 2)
+    return result(
+      id,
+      title,
+      'not tested',
+      'n/a',
+      'not tested: needs ema_paint and finetune or offline_merge in two or more settings',
+    );
   const lead = (p: (typeof points)[number]) => {
     const out = new Map<number, number>();
-    for (const [seed, e] of p.ema) out.set(seed, e - Math.max(p.ft.get(seed) ?? -Infinity, p.off.get(seed) ?? -Infinity));
+    for (const [seed, e] of p.ema)
+      out.set(seed, e - Math.max(p.ft.get(seed) ?? -Infinity, p.off.get(seed) ?? -Infinity));
     return out;
   };
   const leads = points.map((p) => ({ p, lead: lead(p), i: meanInterval([...lead(p).values()]) }));
   const seeds = [...points[0].ema.keys()].filter((seed) => points.every((p) => p.ema.has(seed)));
-  const leadSlope = meanInterval(seeds.map((seed) => slope(points.map((p) => p.x), leads.map((l) => l.lead.get(seed)!))));
-  const emaSlope = meanInterval(seeds.map((seed) => slope(points.map((p) => p.x), points.map((p) => p.ema.get(seed)!))));
+  const leadSlope = meanInterval(
+    seeds.map((seed) =>
+      slope(
+        points.map((p) => p.x),
+        leads.map((l) => l.lead.get(seed)!),
+      ),
+    ),
+  );
+  const emaSlope = meanInterval(
+    seeds.map((seed) =>
+      slope(
+        points.map((p) => p.x),
+        points.map((p) => p.ema.get(seed)!),
+      ),
+    ),
+  );
   const last = leads[leads.length - 1];
-  const verdict: Verdict = last.i.n < 2 ? 'inconclusive' : side(last.i) === 'below' || side(leadSlope) === 'below' ? 'not reproduced' : side(last.i) === 'above' && side(leadSlope) !== 'below' ? 'reproduced' : 'inconclusive';
+  const verdict: Verdict =
+    last.i.n < 2
+      ? 'inconclusive'
+      : side(last.i) === 'below' || side(leadSlope) === 'below'
+        ? 'not reproduced'
+        : side(last.i) === 'above' && side(leadSlope) !== 'below'
+          ? 'reproduced'
+          : 'inconclusive';
   const effect = `lead at ${last.p.s} ${formatInterval(last.i)} points; lead slope ${formatInterval(leadSlope)} points per doubling`;
   return result(
     id,
@@ -242,7 +444,8 @@ function scaling(rows: readonly RunRow[], settings: readonly string[]): FindingR
     mdTable(
       ['setting', 'ema_paint GM %', 'finetune GM %', 'offline_merge GM %', 'lead (points, 95% CI)'],
       leads.map((l) => {
-        const m = (xs: Map<number, number>) => (xs.size ? pct([...xs.values()].reduce((a, b) => a + b, 0) / xs.size) : 'n/a');
+        const m = (xs: Map<number, number>) =>
+          xs.size ? pct([...xs.values()].reduce((a, b) => a + b, 0) / xs.size) : 'n/a';
         return [l.p.s, m(l.p.ema), m(l.p.ft), m(l.p.off), formatInterval(l.i)];
       }),
     ),
@@ -270,12 +473,20 @@ export function evaluateFindings(ids: readonly FindingId[], rows: readonly RunRo
 }
 
 /** findings.md: a verdict table first, then the numbers and detail of each finding. */
-export function findingsMarkdown(study: string, description: string, results: readonly FindingResult[], runCount: number, seeds: readonly number[]): string {
+export function findingsMarkdown(
+  study: string,
+  description: string,
+  results: readonly FindingResult[],
+  runCount: number,
+  seeds: readonly number[],
+): string {
   const head =
     `# Findings: ${study}\n\n${description}\n\n${runCount} runs, seeds ${seeds.join(', ')}. Scores are means over seeds, in percent; GM = sqrt(A_KA · A_ZS). ` +
     'Differences are paired by seed (same world, same loop seed), with 95% t intervals over seeds; a verdict is "reproduced" when the interval lies on the side the paper claims, ' +
     '"not reproduced" when it lies on the other side, "inconclusive" when it includes no difference.\n';
-  const table = results.length ? `\n| finding | verdict | effect (95% CI) |\n|---|---|---|\n${results.map((r) => `| ${r.title} | ${r.verdict === 'reproduced' || r.verdict === 'not tested' ? r.verdict : `**${r.verdict}**`} | ${r.effect} |`).join('\n')}\n` : '';
+  const table = results.length
+    ? `\n| finding | verdict | effect (95% CI) |\n|---|---|---|\n${results.map((r) => `| ${r.title} | ${r.verdict === 'reproduced' || r.verdict === 'not tested' ? r.verdict : `**${r.verdict}**`} | ${r.effect} |`).join('\n')}\n`
+    : '';
   const body = results.map((r) => `## ${r.title}: ${r.verdict}\n\n${r.summary}.\n${r.detail ? `\n${r.detail}\n` : ''}`);
   return [head + table, ...body].join('\n');
 }

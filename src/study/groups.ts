@@ -16,7 +16,9 @@ export function fullProtocolGrid(): string[] {
 export const NAMED_METHODS = ['finetune', 'offline_merge', 'zs_paint', 'ft_paint', 'ema_paint'] as const;
 
 /** continual_lib/double_merge_{init}_{deploy}.py: init zs, ft, all, unrolled x deploy ft, all, unrolled. */
-export const DOUBLE_MERGES = ['zs', 'ft', 'all', 'unrolled'].flatMap((i) => ['ft', 'all', 'unrolled'].map((d) => `double_merge_${i}_${d}`));
+export const DOUBLE_MERGES = ['zs', 'ft', 'all', 'unrolled'].flatMap((i) =>
+  ['ft', 'all', 'unrolled'].map((d) => `double_merge_${i}_${d}`),
+);
 
 /** Method groups a study file names as `@group`. */
 export const METHOD_GROUPS: Readonly<Record<string, () => string[]>> = {
@@ -38,7 +40,10 @@ export const OFFICIAL_TECHNIQUES: readonly TechniqueChoice[] = [
   { name: 'task-arithmetic', params: { lambda: 0.3, normalize: false } },
   { name: 'ties', params: { density: 0.8, scope: 'model', tieRule: 'majority', weightsAt: 'after' } },
   { name: 'dare-ties', params: { p: 0.2, mask: 'exact', tieRule: 'majority', weightsAt: 'after' } },
-  { name: 'breadcrumbs-ties', params: { p: 0.2, gamma: 0.01, granularity: 'row', tieRule: 'majority', weightsAt: 'after' } },
+  {
+    name: 'breadcrumbs-ties',
+    params: { p: 0.2, gamma: 0.01, granularity: 'row', tieRule: 'majority', weightsAt: 'after' },
+  },
   { name: 'magmax', params: { ties: 'earlier' } },
   { name: 'model-stock' },
   { name: 'slerp' },
@@ -52,7 +57,11 @@ export const OFFICIAL_TECHNIQUES: readonly TechniqueChoice[] = [
 export const VARIANT_TECHNIQUES: readonly TechniqueChoice[] = [
   { name: 'task-arithmetic', label: 'task-arithmetic:mean', params: { lambda: 0.3 } },
   { name: 'ties', label: 'ties:density:0.5', params: { density: 0.5 } },
-  { name: 'ties', label: 'ties:density:0.3', params: { density: 0.3, scope: 'model', tieRule: 'majority', weightsAt: 'after' } },
+  {
+    name: 'ties',
+    label: 'ties:density:0.3',
+    params: { density: 0.3, scope: 'model', tieRule: 'majority', weightsAt: 'after' },
+  },
   { name: 'dare-linear', params: { p: 0.3 } },
   { name: 'breadcrumbs', params: { p: 0.5, gamma: 0.01 } },
   { name: 'magmax' },

@@ -19,7 +19,10 @@ const num = (s: string): number => Number(s);
 function matrixRecords(text: string): Record<string, string>[] {
   const [header, ...rows] = parseCsv(text);
   if (!header) return [];
-  return longMatrixRecords(header, rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? '']))));
+  return longMatrixRecords(
+    header,
+    rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? '']))),
+  );
 }
 const numOrNull = (s: string): number | null => (s === '' ? null : Number(s));
 
@@ -162,7 +165,11 @@ export async function writeStudyFolder(
   runs: readonly ResultRun[],
   extra: { config: unknown; findings?: string; suffix?: string; journal?: RunJournal },
 ): Promise<string[]> {
-  const paths = await writeResults(dir, { study, runs, config: extra.config, findings: extra.findings }, { suffix: extra.suffix });
+  const paths = await writeResults(
+    dir,
+    { study, runs, config: extra.config, findings: extra.findings },
+    { suffix: extra.suffix },
+  );
   await extra.journal?.remove();
   return paths;
 }

@@ -61,7 +61,11 @@ export async function runPool(specs: readonly RunSpec[], workers: number, cb: Po
           if (msg.type === 'progress') cb.onProgress?.(current, slot, msg.step, msg.T);
           else if (msg.type === 'error') {
             failed = true;
-            reject(msg.code ? new TimeMergeError(msg.code, `run ${msg.runId}: ${msg.message}`) : new Error(`run ${msg.runId}: ${msg.message}\n${msg.stack ?? ''}`));
+            reject(
+              msg.code
+                ? new TimeMergeError(msg.code, `run ${msg.runId}: ${msg.message}`)
+                : new Error(`run ${msg.runId}: ${msg.message}\n${msg.stack ?? ''}`),
+            );
           } else {
             const spec = current;
             Promise.resolve(cb.onDone(spec, msg, slot)).then(next, (e) => {

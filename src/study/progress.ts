@@ -9,11 +9,17 @@ export class StudyProgress {
   constructor(total: number, workers: number, enabled = process.stderr.isTTY === true) {
     if (!enabled) return;
     this.multi = new cliProgress.MultiBar(
-      { stream: process.stderr, clearOnComplete: true, hideCursor: true, format: '{label} |{bar}| {value}/{total} {run}' },
+      {
+        stream: process.stderr,
+        clearOnComplete: true,
+        hideCursor: true,
+        format: '{label} |{bar}| {value}/{total} {run}',
+      },
       cliProgress.Presets.shades_classic,
     );
     this.overall = this.multi.create(total, 0, { label: 'runs    ', run: '' });
-    for (let i = 0; i < workers; i++) this.slots.push(this.multi.create(1, 0, { label: `worker ${i + 1}`.padEnd(8), run: '' }));
+    for (let i = 0; i < workers; i++)
+      this.slots.push(this.multi.create(1, 0, { label: `worker ${i + 1}`.padEnd(8), run: '' }));
   }
 
   start(slot: number, runId: string, T: number): void {

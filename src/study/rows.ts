@@ -74,7 +74,13 @@ export function groupRows(rows: readonly RunRow[]): Group[] {
       gm: mean(list.map((r) => r.gm)),
       gmStd: std(list.map((r) => r.gm)),
     }))
-    .sort((a, b) => (a.setting < b.setting ? -1 : a.setting > b.setting ? 1 : b.gm - a.gm || (a.method + a.technique < b.method + b.technique ? -1 : 1)));
+    .sort((a, b) =>
+      a.setting < b.setting
+        ? -1
+        : a.setting > b.setting
+          ? 1
+          : b.gm - a.gm || (a.method + a.technique < b.method + b.technique ? -1 : 1),
+    );
 }
 
 export const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(1) : 'n/a');

@@ -49,7 +49,8 @@ export interface StudyOutcome {
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -84,7 +85,9 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   let trainSteps = 0;
   let trainSeconds = 0;
   const { mkdir } = await import('node:fs/promises');
-  await mkdir(options.out, { recursive: true }).catch((e) => fail('IO', `cannot create ${options.out}: ${(e as Error).message}`));
+  await mkdir(options.out, { recursive: true }).catch((e) =>
+    fail('IO', `cannot create ${options.out}: ${(e as Error).message}`),
+  );
   // The diagnostics run in this thread beside the pool (they yield between worlds).
   const diagnosing = options.diagnostics === false ? Promise.resolve([]) : studyDiagnostics(runs);
   diagnosing.catch(() => undefined);
@@ -111,7 +114,9 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   const rows = toRows(ordered);
   const sharded = options.shard !== undefined && options.shard.count > 1;
   const findings = sharded ? [] : evaluateFindings(study.findings, rows);
-  const findingsText = findingsMarkdown(study.name, study.description, findings, ordered.length, study.seeds) + (diagnostics.length ? `\n${diagnosticsMarkdown(diagnostics)}` : '');
+  const findingsText =
+    findingsMarkdown(study.name, study.description, findings, ordered.length, study.seeds) +
+    (diagnostics.length ? `\n${diagnosticsMarkdown(diagnostics)}` : '');
   const config = {
     study,
     quick: options.quick ?? false,

@@ -1,5 +1,8 @@
 /** Two-sided 95% Student t quantiles t_{0.975, df} for df = 1..30 (beyond: the normal 1.96 as a floor). */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 export function tQuantile975(df: number): number {
   if (!Number.isInteger(df) || df < 1) return NaN;
@@ -59,7 +62,11 @@ export function slope(x: readonly number[], y: readonly number[]): number {
  * the total sum of squares around the grand mean due to the row means, the column means and the rest
  * (interaction). Shares sum to 1; NaN for a table with no spread.
  */
-export function twoWayShares(y: readonly (readonly number[])[]): { rows: number; columns: number; interaction: number } {
+export function twoWayShares(y: readonly (readonly number[])[]): {
+  rows: number;
+  columns: number;
+  interaction: number;
+} {
   const R = y.length;
   const C = R > 0 ? y[0].length : 0;
   const all = y.flat();

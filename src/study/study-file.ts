@@ -7,7 +7,14 @@ import { DEFAULT_SYNTHETIC, resolveSyntheticConfig, type SyntheticConfig } from 
 import { parseMethod } from '../time/method.js';
 import type { ReplayMix } from '../time/types.js';
 import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
-import { BASELINES, type BaselineName, type FindingId, type Study, type StudySetting, type TechniqueChoice } from './types.js';
+import {
+  BASELINES,
+  type BaselineName,
+  type FindingId,
+  type Study,
+  type StudySetting,
+  type TechniqueChoice,
+} from './types.js';
 
 /**
  * A study file (YAML or JSON): the grid `time-merge sim STUDY.yaml` runs.
@@ -28,9 +35,30 @@ import { BASELINES, type BaselineName, type FindingId, type Study, type StudySet
  *   findings: [offline-vs-continual, best-in-time]
  *   quick: { seeds: [0], stream: { T: 6 } } # what --quick changes
  */
-const TOP_KEYS = ['name', 'description', 'stream', 'replay', 'multitaskMix', 'settings', 'sweep', 'methods', 'techniques', 'seeds', 'seed', 'baselines', 'findings', 'quick'] as const;
+const TOP_KEYS = [
+  'name',
+  'description',
+  'stream',
+  'replay',
+  'multitaskMix',
+  'settings',
+  'sweep',
+  'methods',
+  'techniques',
+  'seeds',
+  'seed',
+  'baselines',
+  'findings',
+  'quick',
+] as const;
 const QUICK_KEYS = ['stream', 'settings', 'sweep', 'methods', 'techniques', 'seeds', 'baselines'] as const;
-const FINDINGS: readonly FindingId[] = ['offline-vs-continual', 'time-aware-offline', 'init-deploy-over-technique', 'best-in-time', 'scaling'];
+const FINDINGS: readonly FindingId[] = [
+  'offline-vs-continual',
+  'time-aware-offline',
+  'init-deploy-over-technique',
+  'best-in-time',
+  'scaling',
+];
 const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
 
 /** Runs `fn`; a CONFIG error it throws is re-thrown with `where` in front, so messages name the key. */
@@ -61,7 +89,8 @@ function text(v: unknown, where: string): string {
 function stream(v: unknown, where: string): Partial<SyntheticConfig> {
   const m = mapping(v, where);
   for (const key of Object.keys(m)) {
-    if (!(key in DEFAULT_SYNTHETIC)) fail('CONFIG', `${where}.${key}: unknown stream setting (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`);
+    if (!(key in DEFAULT_SYNTHETIC))
+      fail('CONFIG', `${where}.${key}: unknown stream setting (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`);
   }
   return m as Partial<SyntheticConfig>;
 }
@@ -72,7 +101,8 @@ function replay(v: unknown, where: string): ReplayMix {
   const out: Record<string, number> = {};
   for (const key of ['pretrain', 'current', 'buffer']) {
     const x = m[key];
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) fail('CONFIG', `${where}.${key}: expected a number >= 0, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+      fail('CONFIG', `${where}.${key}: expected a number >= 0, got ${JSON.stringify(x)}`);
     out[key] = x;
   }
   if (out.pretrain + out.current + out.buffer <= 0) fail('CONFIG', `${where}: the proportions sum to zero`);
@@ -89,7 +119,8 @@ function seeds(v: unknown, where: string): number[] {
   const xs = typeof v === 'number' ? [v] : list(v, where);
   if (xs.length === 0) fail('CONFIG', `${where}: needs at least one seed`);
   return xs.map((x, i) => {
-    if (typeof x !== 'number' || !Number.isInteger(x)) fail('CONFIG', `${where}[${i}]: expected an integer, got ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isInteger(x))
+      fail('CONFIG', `${where}[${i}]: expected an integer, got ${JSON.stringify(x)}`);
     return x;
   });
 }
@@ -116,14 +147,23 @@ function settings(raw: Record<string, unknown>, where: string): StudySetting[] |
       checkKeys(m, ['label', 'stream', 'replay'], `${w}: unknown key`);
       const label = text(m.label, `${w}.label`);
       if (!ID_SAFE.test(label)) fail('CONFIG', `${w}.label: "${label}" must be letters, digits and _ . : + -`);
-      out.push({ label, stream: m.stream === undefined ? undefined : stream(m.stream, `${w}.stream`), replay: m.replay === undefined ? undefined : replay(m.replay, `${w}.replay`) });
+      out.push({
+        label,
+        stream: m.stream === undefined ? undefined : stream(m.stream, `${w}.stream`),
+        replay: m.replay === undefined ? undefined : replay(m.replay, `${w}.replay`),
+      });
     });
   }
   if (raw.sweep !== undefined) {
     const w = `${where}sweep`;
     const grid = stream(raw.sweep, w);
     for (const point of product(grid as Record<string, unknown>, w)) {
-      out.push({ label: Object.entries(point).map(([k, v]) => `${k}${valueLabel(v)}`).join('-'), stream: point as Partial<SyntheticConfig> });
+      out.push({
+        label: Object.entries(point)
+          .map(([k, v]) => `${k}${valueLabel(v)}`)
+          .join('-'),
+        stream: point as Partial<SyntheticConfig>,
+      });
     }
   }
   return out.length > 0 ? out : undefined;
@@ -135,7 +175,13 @@ function methods(v: unknown, where: string): string[] {
     const w = `${where}[${i}]`;
     if (typeof m === 'string' && m.startsWith('@')) {
       const group = METHOD_GROUPS[m.slice(1)];
-      if (!group) fail('CONFIG', `${w}: unknown method group "${m}" (known: ${Object.keys(METHOD_GROUPS).map((g) => `@${g}`).join(', ')})`);
+      if (!group)
+        fail(
+          'CONFIG',
+          `${w}: unknown method group "${m}" (known: ${Object.keys(METHOD_GROUPS)
+            .map((g) => `@${g}`)
+            .join(', ')})`,
+        );
       out.push(...group());
     } else if (typeof m === 'string') {
       at(w, () => parseMethod(m));
@@ -163,7 +209,13 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
     const w = `${where}[${i}]`;
     if (typeof t === 'string' && t.startsWith('@')) {
       const group = TECHNIQUE_GROUPS[t.slice(1)];
-      if (!group) fail('CONFIG', `${w}: unknown technique group "${t}" (known: ${Object.keys(TECHNIQUE_GROUPS).map((g) => `@${g}`).join(', ')})`);
+      if (!group)
+        fail(
+          'CONFIG',
+          `${w}: unknown technique group "${t}" (known: ${Object.keys(TECHNIQUE_GROUPS)
+            .map((g) => `@${g}`)
+            .join(', ')})`,
+        );
       out.push(...group);
       return;
     }
@@ -179,11 +231,17 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
     for (const point of points) {
       const merged = { ...params, ...point };
       at(m.grid === undefined ? `${w}.params` : `${w}.grid`, () => tech.parse(merged));
-      const suffix = Object.entries(point).map(([k, x]) => `${k}:${valueLabel(x)}`).join(':');
+      const suffix = Object.entries(point)
+        .map(([k, x]) => `${k}:${valueLabel(x)}`)
+        .join(':');
       const base = m.label === undefined ? tech.name : text(m.label, `${w}.label`);
       const label = suffix ? `${base}:${suffix}` : base;
       if (!ID_SAFE.test(label)) fail('CONFIG', `${w}.label: "${label}" must be letters, digits and _ . : + -`);
-      out.push({ name: tech.name, ...(label !== tech.name ? { label } : {}), ...(Object.keys(merged).length ? { params: merged } : {}) });
+      out.push({
+        name: tech.name,
+        ...(label !== tech.name ? { label } : {}),
+        ...(Object.keys(merged).length ? { params: merged } : {}),
+      });
     }
   });
   if (out.length === 0) fail('CONFIG', `${where}: needs at least one technique`);
@@ -195,7 +253,8 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
 
 function baselines(v: unknown, where: string): BaselineName[] {
   return list(v, where).map((b, i) => {
-    if (!(BASELINES as readonly unknown[]).includes(b)) fail('CONFIG', `${where}[${i}]: unknown baseline ${JSON.stringify(b)} (known: ${BASELINES.join(', ')})`);
+    if (!(BASELINES as readonly unknown[]).includes(b))
+      fail('CONFIG', `${where}[${i}]: unknown baseline ${JSON.stringify(b)} (known: ${BASELINES.join(', ')})`);
     return b as BaselineName;
   });
 }
@@ -216,17 +275,28 @@ function gridParts(raw: Record<string, unknown>, where: string): Partial<Study> 
 /** Every setting's stream resolves (the world can be built): errors name the setting. */
 function checkStreams(study: Study, source: string): void {
   const points = study.settings?.length ? study.settings : [{ label: 'default' }];
-  points.forEach((s, i) => at(`${source}: ${study.settings?.length ? `settings[${i}] (${s.label})` : 'stream'}`, () => resolveSyntheticConfig({ ...study.stream, ...(s.stream ?? {}) })));
+  points.forEach((s, i) =>
+    at(`${source}: ${study.settings?.length ? `settings[${i}] (${s.label})` : 'stream'}`, () =>
+      resolveSyntheticConfig({ ...study.stream, ...(s.stream ?? {}) }),
+    ),
+  );
 }
 
 /** Parses and validates study-file text; `source` names the file in every message. */
 export function parseStudyFile(content: string, source: string): Study {
-  const raw = parseConfigMapping(content, formatOf(source), source, 'a study file must be a mapping (name, methods, techniques, seeds, ...)');
+  const raw = parseConfigMapping(
+    content,
+    formatOf(source),
+    source,
+    'a study file must be a mapping (name, methods, techniques, seeds, ...)',
+  );
   checkKeys(raw, TOP_KEYS, `${source}: unknown key`);
   const where = `${source}: `;
-  const name = raw.name === undefined ? basename(source).replace(/\.(ya?ml|json)$/i, '') : text(raw.name, `${where}name`);
+  const name =
+    raw.name === undefined ? basename(source).replace(/\.(ya?ml|json)$/i, '') : text(raw.name, `${where}name`);
   if (!ID_SAFE.test(name)) fail('CONFIG', `${where}name: "${name}" must be letters, digits and _ . : + -`);
-  if (raw.methods === undefined) fail('CONFIG', `${where}methods: missing (a list of methods, e.g. [finetune, ema_paint])`);
+  if (raw.methods === undefined)
+    fail('CONFIG', `${where}methods: missing (a list of methods, e.g. [finetune, ema_paint])`);
   const parts = gridParts(raw, where);
   let quick: Study['quick'];
   if (raw.quick !== undefined) {
@@ -234,10 +304,17 @@ export function parseStudyFile(content: string, source: string): Study {
     checkKeys(q, QUICK_KEYS, `${where}quick: unknown key`);
     quick = gridParts(q, `${where}quick.`);
   }
-  const findings = raw.findings === undefined ? [] : list(raw.findings, `${where}findings`).map((f, i) => {
-    if (!(FINDINGS as readonly unknown[]).includes(f)) fail('CONFIG', `${where}findings[${i}]: unknown finding ${JSON.stringify(f)} (known: ${FINDINGS.join(', ')})`);
-    return f as FindingId;
-  });
+  const findings =
+    raw.findings === undefined
+      ? []
+      : list(raw.findings, `${where}findings`).map((f, i) => {
+          if (!(FINDINGS as readonly unknown[]).includes(f))
+            fail(
+              'CONFIG',
+              `${where}findings[${i}]: unknown finding ${JSON.stringify(f)} (known: ${FINDINGS.join(', ')})`,
+            );
+          return f as FindingId;
+        });
   const study: Study = {
     name,
     description: raw.description === undefined ? '' : text(raw.description, `${where}description`),
@@ -254,7 +331,8 @@ export function parseStudyFile(content: string, source: string): Study {
     ...(quick ? { quick } : {}),
   };
   checkStreams(study, source);
-  if (quick) checkStreams({ ...study, ...quick, stream: { ...study.stream, ...(quick.stream ?? {}) } }, `${source} (quick)`);
+  if (quick)
+    checkStreams({ ...study, ...quick, stream: { ...study.stream, ...(quick.stream ?? {}) } }, `${source} (quick)`);
   return study;
 }
 

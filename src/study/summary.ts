@@ -3,7 +3,8 @@ import { groupRows, pct, type RunRow } from './rows.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -18,8 +19,19 @@ export function summaryTable(rows: readonly RunRow[], top = 12): string {
   for (const s of settings) {
     const gs = groups.filter((g) => g.setting === s);
     const baselines = new Set<string>(BASELINES);
-    const shown = [...gs.filter((g) => !baselines.has(g.method)).slice(0, top), ...gs.filter((g) => baselines.has(g.method))];
-    const body = shown.map((g) => [g.method, g.technique, String(g.n), pct(g.aKa), pct(g.aZs), pct(g.gm), `±${pct(g.gmStd)}`]);
+    const shown = [
+      ...gs.filter((g) => !baselines.has(g.method)).slice(0, top),
+      ...gs.filter((g) => baselines.has(g.method)),
+    ];
+    const body = shown.map((g) => [
+      g.method,
+      g.technique,
+      String(g.n),
+      pct(g.aKa),
+      pct(g.aZs),
+      pct(g.gm),
+      `±${pct(g.gmStd)}`,
+    ]);
     const hidden = gs.length - shown.length;
     parts.push(
       `setting ${s} (${gs.length} method x technique pairs${hidden > 0 ? `, best ${top} shown` : ''})\n` +

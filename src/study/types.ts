@@ -31,7 +31,12 @@ export interface StudySetting {
 }
 
 /** The paper's findings a study can test (see src/study/findings.ts). */
-export type FindingId = 'offline-vs-continual' | 'time-aware-offline' | 'init-deploy-over-technique' | 'best-in-time' | 'scaling';
+export type FindingId =
+  | 'offline-vs-continual'
+  | 'time-aware-offline'
+  | 'init-deploy-over-technique'
+  | 'best-in-time'
+  | 'scaling';
 
 /** A study: the grid settings x methods x techniques x seeds, plus baselines, on synthetic streams. */
 export interface Study {

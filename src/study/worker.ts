@@ -11,11 +11,18 @@ port.on('message', async (msg: ToWorker) => {
   const { spec } = msg;
   try {
     const out = await executeRun(spec, (e) => {
-      if (e.type === 'step') port.postMessage({ type: 'progress', runId: spec.runId, step: e.step, T: e.T } satisfies FromWorker);
+      if (e.type === 'step')
+        port.postMessage({ type: 'progress', runId: spec.runId, step: e.step, T: e.T } satisfies FromWorker);
     });
     port.postMessage({ type: 'done', runId: spec.runId, ...out } satisfies FromWorker);
   } catch (e) {
     const err = e as Error;
-    port.postMessage({ type: 'error', runId: spec.runId, message: err.message, code: e instanceof TimeMergeError ? e.code : undefined, stack: err.stack } satisfies FromWorker);
+    port.postMessage({
+      type: 'error',
+      runId: spec.runId,
+      message: err.message,
+      code: e instanceof TimeMergeError ? e.code : undefined,
+      stack: err.stack,
+    } satisfies FromWorker);
   }
 });

@@ -41,7 +41,8 @@ export function taskVector(base: ParamSet, expert: ParamSet): Map<string, Float3
     if (!expert.has(name)) fail('MISMATCH', `diagnostics: expert lacks tensor "${name}"`);
     const b = base.data(name);
     const e = expert.data(name);
-    if (b.length !== e.length) fail('MISMATCH', `diagnostics: tensor "${name}" has ${e.length} values in the expert, ${b.length} in θ0`);
+    if (b.length !== e.length)
+      fail('MISMATCH', `diagnostics: tensor "${name}" has ${e.length} values in the expert, ${b.length} in θ0`);
     const t = new Float32Array(b.length);
     let moved = false;
     for (let i = 0; i < b.length; i++) {
@@ -116,7 +117,8 @@ export function diagnose(base: ParamSet, experts: readonly DiagnosedExpert[]): W
   const cross: number[] = [];
   const same: number[] = [];
   for (let i = 0; i < taus.length; i++) {
-    for (let j = i + 1; j < taus.length; j++) (experts[i].dataset === experts[j].dataset ? same : cross).push(cosine(taus[i], taus[j]));
+    for (let j = i + 1; j < taus.length; j++)
+      (experts[i].dataset === experts[j].dataset ? same : cross).push(cosine(taus[i], taus[j]));
   }
   const gain = experts.reduce((s, e) => s + e.expertScore - e.baseScore, 0);
   const kept = experts.reduce((s, e) => s + e.trimmedScore - e.baseScore, 0);

@@ -119,15 +119,40 @@ export const UNDERPARAMETERISED_WORLD: Partial<SyntheticConfig> = {
 };
 
 const POSITIVE_INTS = [
-  'd', 'k', 'm', 'T', 'datasets', 'classesPerTask', 'trainPerClass', 'testPerClass', 'pretrainDomains',
-  'pretrainClasses', 'pretrainPerPair', 'zeroshotTasks', 'zeroshotClasses', 'batchSize', 'stepsPerTask',
+  'd',
+  'k',
+  'm',
+  'T',
+  'datasets',
+  'classesPerTask',
+  'trainPerClass',
+  'testPerClass',
+  'pretrainDomains',
+  'pretrainClasses',
+  'pretrainPerPair',
+  'zeroshotTasks',
+  'zeroshotClasses',
+  'batchSize',
+  'stepsPerTask',
 ] as const;
-const NON_NEGATIVE = ['latentNoise', 'inputNoise', 'pretrainShift', 'adaptShift', 'weightDecay', 'momentum', 'pretrainSteps'] as const;
+const NON_NEGATIVE = [
+  'latentNoise',
+  'inputNoise',
+  'pretrainShift',
+  'adaptShift',
+  'weightDecay',
+  'momentum',
+  'pretrainSteps',
+] as const;
 
 /** Defaults filled in and every value checked; a bad value is a CONFIG error naming the setting. */
 export function resolveSyntheticConfig(partial: Partial<SyntheticConfig> = {}): SyntheticConfig {
   for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_SYNTHETIC)) fail('CONFIG', `synthetic stream: unknown setting "${key}" (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`);
+    if (!(key in DEFAULT_SYNTHETIC))
+      fail(
+        'CONFIG',
+        `synthetic stream: unknown setting "${key}" (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`,
+      );
   }
   const c: SyntheticConfig = { ...DEFAULT_SYNTHETIC, ...partial };
   for (const key of POSITIVE_INTS) {
@@ -138,20 +163,30 @@ export function resolveSyntheticConfig(partial: Partial<SyntheticConfig> = {}): 
     const v = c[key];
     if (!Number.isFinite(v) || v < 0) fail('CONFIG', `synthetic stream: ${key} must be a finite number >= 0, got ${v}`);
   }
-  if (!Number.isInteger(c.pretrainSteps)) fail('CONFIG', `synthetic stream: pretrainSteps must be an integer, got ${c.pretrainSteps}`);
+  if (!Number.isInteger(c.pretrainSteps))
+    fail('CONFIG', `synthetic stream: pretrainSteps must be an integer, got ${c.pretrainSteps}`);
   for (const key of ['lr', 'pretrainLr', 'temperature'] as const) {
     if (!Number.isFinite(c[key]) || c[key] <= 0) fail('CONFIG', `synthetic stream: ${key} must be > 0, got ${c[key]}`);
   }
-  if (!(c.taskSimilarity >= 0 && c.taskSimilarity <= 1)) fail('CONFIG', `synthetic stream: taskSimilarity must lie in [0, 1], got ${c.taskSimilarity}`);
+  if (!(c.taskSimilarity >= 0 && c.taskSimilarity <= 1))
+    fail('CONFIG', `synthetic stream: taskSimilarity must lie in [0, 1], got ${c.taskSimilarity}`);
   if (!(c.warmup >= 0 && c.warmup < 1)) fail('CONFIG', `synthetic stream: warmup must lie in [0, 1), got ${c.warmup}`);
-  if (!ORDERINGS.includes(c.ordering)) fail('CONFIG', `synthetic stream: ordering must be one of ${ORDERINGS.join(', ')}, got "${c.ordering}"`);
-  if (!OPTIMISERS.includes(c.optimiser)) fail('CONFIG', `synthetic stream: optimiser must be one of ${OPTIMISERS.join(', ')}, got "${c.optimiser}"`);
+  if (!ORDERINGS.includes(c.ordering))
+    fail('CONFIG', `synthetic stream: ordering must be one of ${ORDERINGS.join(', ')}, got "${c.ordering}"`);
+  if (!OPTIMISERS.includes(c.optimiser))
+    fail('CONFIG', `synthetic stream: optimiser must be one of ${OPTIMISERS.join(', ')}, got "${c.optimiser}"`);
   if (c.datasets > c.T) fail('CONFIG', `synthetic stream: datasets (${c.datasets}) cannot exceed T (${c.T})`);
   if (c.zeroshotClasses > c.pretrainClasses) {
-    fail('CONFIG', `synthetic stream: zeroshotClasses (${c.zeroshotClasses}) cannot exceed pretrainClasses (${c.pretrainClasses})`);
+    fail(
+      'CONFIG',
+      `synthetic stream: zeroshotClasses (${c.zeroshotClasses}) cannot exceed pretrainClasses (${c.pretrainClasses})`,
+    );
   }
   if (!c.newClasses && c.classesPerTask > c.pretrainClasses) {
-    fail('CONFIG', `synthetic stream: classesPerTask (${c.classesPerTask}) cannot exceed pretrainClasses (${c.pretrainClasses}) when newClasses is false`);
+    fail(
+      'CONFIG',
+      `synthetic stream: classesPerTask (${c.classesPerTask}) cannot exceed pretrainClasses (${c.pretrainClasses}) when newClasses is false`,
+    );
   }
   if (!Number.isInteger(c.seed)) fail('CONFIG', `synthetic stream: seed must be an integer, got ${c.seed}`);
   return c;

@@ -27,7 +27,14 @@ export async function syntheticDiagnostics(setup: SyntheticSetup, maxTasks = 20)
   const experts: DiagnosedExpert[] = [];
   for (const i of spreadIndices(tasks.length, maxTasks)) {
     const task = tasks[i];
-    const { weights } = await trainer.train({ init: base, tasks: [task], previous: [], replay: NO_REPLAY, steps: config.stepsPerTask, seed: 7919 * (i + 1) + config.seed });
+    const { weights } = await trainer.train({
+      init: base,
+      tasks: [task],
+      previous: [],
+      replay: NO_REPLAY,
+      steps: config.stepsPerTask,
+      seed: 7919 * (i + 1) + config.seed,
+    });
     experts.push({
       weights,
       dataset: task.data.dataset,

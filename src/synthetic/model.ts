@@ -25,7 +25,11 @@ export function initialModel(dims: Dims, seed: number): ParamSet {
  * Unit-norm class text embeddings E (c x k) = normalise(V μ_c), and the norms before normalising.
  * This is the zero-shot classifier head: one "prompt" per class.
  */
-export function classEmbeddings(v: Float32Array, task: SynthTaskData, dims: Dims): { e: Float32Array; norms: Float64Array } {
+export function classEmbeddings(
+  v: Float32Array,
+  task: SynthTaskData,
+  dims: Dims,
+): { e: Float32Array; norms: Float64Array } {
   const { k, m } = dims;
   const c = task.classes;
   const e = new Float32Array(c * k);
@@ -163,7 +167,11 @@ export function accuracy(weights: ParamSet, task: SynthTaskData, dims: Dims): nu
   const { d, k } = dims;
   const w = weights.data(IMAGE);
   const scope = task.evalClasses;
-  const { e } = classEmbeddings(weights.data(TEXT), scope ? { ...task, classLatents: scope.latents, classes: scope.classes } : task, dims);
+  const { e } = classEmbeddings(
+    weights.data(TEXT),
+    scope ? { ...task, classLatents: scope.latents, classes: scope.classes } : task,
+    dims,
+  );
   const c = scope ? scope.classes : task.classes;
   const offset = scope ? scope.offset : 0;
   const u = new Float64Array(c * d);

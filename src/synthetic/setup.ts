@@ -32,14 +32,24 @@ export function pretrainBase(world: SyntheticWorld): ParamSet {
     trainText: true,
   };
   const init = initialModel(dims, cfg.seed);
-  const { weights } = trainModel(init, [{ tasks: [world.pretrain], perBatch: cfg.batchSize }], cfg.pretrainSteps, settings, dims, `synthetic-pretrain/${cfg.seed}`);
+  const { weights } = trainModel(
+    init,
+    [{ tasks: [world.pretrain], perBatch: cfg.batchSize }],
+    cfg.pretrainSteps,
+    settings,
+    dims,
+    `synthetic-pretrain/${cfg.seed}`,
+  );
   return weights.clone('theta0');
 }
 
 const setups = new Map<string, SyntheticSetup>();
 
 /** Builds (or reuses, within this thread) the world, θ0, trainer and evaluator for a configuration. */
-export function syntheticSetup(partial: Partial<SyntheticConfig> = {}, options: SyntheticTrainerOptions = {}): SyntheticSetup {
+export function syntheticSetup(
+  partial: Partial<SyntheticConfig> = {},
+  options: SyntheticTrainerOptions = {},
+): SyntheticSetup {
   const config = resolveSyntheticConfig(partial);
   const key = JSON.stringify([config, options]);
   const hit = setups.get(key);

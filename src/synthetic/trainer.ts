@@ -30,7 +30,11 @@ export function trainSettings(cfg: SyntheticConfig): TrainSettings {
 }
 
 /** How many samples of a batch come from pretraining data, the current task(s) and the earlier tasks. */
-export function batchComposition(batch: number, mix: ReplayMix, hasPrevious: boolean): { pretrain: number; current: number; buffer: number } {
+export function batchComposition(
+  batch: number,
+  mix: ReplayMix,
+  hasPrevious: boolean,
+): { pretrain: number; current: number; buffer: number } {
   for (const [key, v] of Object.entries(mix)) {
     if (!Number.isFinite(v) || v < 0) fail('CONFIG', `replay mix: ${key} must be a finite number >= 0, got ${v}`);
   }
@@ -57,7 +61,10 @@ export function trainModel(
   const w = weights.data(IMAGE);
   const v = weights.data(TEXT);
   const rng = new Rng(seed);
-  const grads: Grads = { gW: new Float32Array(w.length), gV: settings.trainText ? new Float32Array(v.length) : undefined };
+  const grads: Grads = {
+    gW: new Float32Array(w.length),
+    gV: settings.trainText ? new Float32Array(v.length) : undefined,
+  };
   const optW = new ParamOptimiser(w, settings);
   const optV = settings.trainText ? new ParamOptimiser(v, settings) : undefined;
   const z = new Float64Array(dims.k);
@@ -134,11 +141,20 @@ export class SyntheticTrainer implements Trainer<SynthTaskData> {
   }
 
   async train(req: TrainRequest<SynthTaskData>): Promise<TrainResult> {
-    if (!Number.isInteger(req.steps) || req.steps < 0) fail('CONFIG', `synthetic trainer: steps must be an integer >= 0, got ${req.steps}`);
+    if (!Number.isInteger(req.steps) || req.steps < 0)
+      fail('CONFIG', `synthetic trainer: steps must be an integer >= 0, got ${req.steps}`);
     if (req.tasks.length === 0) fail('CONFIG', 'synthetic trainer: a training request needs at least one task');
-    const key = this.cacheSize > 0
-      ? [fingerprint(req.init), req.tasks.map((t) => t.id).join(','), req.previous.map((t) => t.id).join(','), JSON.stringify(req.replay), req.steps, req.seed].join('|')
-      : '';
+    const key =
+      this.cacheSize > 0
+        ? [
+            fingerprint(req.init),
+            req.tasks.map((t) => t.id).join(','),
+            req.previous.map((t) => t.id).join(','),
+            JSON.stringify(req.replay),
+            req.steps,
+            req.seed,
+          ].join('|')
+        : '';
     const hit = key ? this.cache.get(key) : undefined;
     if (hit) {
       this.cachedSteps += req.steps;
@@ -150,7 +166,14 @@ export class SyntheticTrainer implements Trainer<SynthTaskData> {
       { tasks: req.tasks.map((t) => t.data), perBatch: mix.current },
       { tasks: req.previous.map((t) => t.data), perBatch: mix.buffer },
     ].filter((g) => g.perBatch > 0 && g.tasks.length > 0);
-    const out = trainModel(req.init, groups, req.steps, this.settings, this.dims, `synthetic-train/${req.seed}/${req.tasks.map((t) => t.id).join(',')}`);
+    const out = trainModel(
+      req.init,
+      groups,
+      req.steps,
+      this.settings,
+      this.dims,
+      `synthetic-train/${req.seed}/${req.tasks.map((t) => t.id).join(',')}`,
+    );
     this.trainedSteps += req.steps;
     this.flopsSpent += out.flops;
     if (key) {

@@ -107,7 +107,9 @@ function meanRow(x: Float32Array, rows: number, cols: number): Float32Array {
 
 /** Task-to-task similarity: domain maps alike and class prototypes alike. */
 export function taskSimilarity(a: SynthTaskData, b: SynthTaskData, m: number): number {
-  return cosine(a.domain, b.domain) + cosine(meanRow(a.classLatents, a.classes, m), meanRow(b.classLatents, b.classes, m));
+  return (
+    cosine(a.domain, b.domain) + cosine(meanRow(a.classLatents, a.classes, m), meanRow(b.classLatents, b.classes, m))
+  );
 }
 
 /** Greedy nearest-neighbour chain, starting from the task most like the pretraining distribution. */
@@ -142,7 +144,9 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
   const unit = 1 / Math.sqrt(m);
   const b0 = rng.gaussian(d * m, unit);
   const preLatents = rng.gaussian(cfg.pretrainClasses * m);
-  const preDomains = Array.from({ length: cfg.pretrainDomains }, () => domainMap(b0, rng.gaussian(d * m, unit), cfg.pretrainShift));
+  const preDomains = Array.from({ length: cfg.pretrainDomains }, () =>
+    domainMap(b0, rng.gaussian(d * m, unit), cfg.pretrainShift),
+  );
   const allPre = Array.from({ length: cfg.pretrainClasses }, (_, i) => i);
   const pretrain: SynthTaskData = {
     dataset: -1,
@@ -190,7 +194,11 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
     const latents = pick(preLatents, m, classes);
     const domain = domainMap(b0, rng.gaussian(d * m, unit), cfg.pretrainShift);
     const test = drawSamples(rng, cfg, [domain], latents, classes.length, cfg.testPerClass);
-    zeroshot.push({ id: `zs${z}`, role: 'zeroshot', data: { dataset: -1, classes: classes.length, classLatents: latents, domain, train: test, test } });
+    zeroshot.push({
+      id: `zs${z}`,
+      role: 'zeroshot',
+      data: { dataset: -1, classes: classes.length, classLatents: latents, domain, train: test, test },
+    });
   }
 
   // Every task of a dataset is scored against all of that dataset's classes (class-incremental).
@@ -206,9 +214,21 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
   let order = canonical.map((_, i) => i);
   if (cfg.ordering === 'random') order = new Rng(`synthetic-order/${cfg.seed}`).shuffle(order);
   else if (cfg.ordering === 'similarity' || cfg.ordering === 'reversed') {
-    order = similarityOrder(canonical.map((t) => t.data), pretrain, m);
+    order = similarityOrder(
+      canonical.map((t) => t.data),
+      pretrain,
+      m,
+    );
     if (cfg.ordering === 'reversed') order.reverse();
   }
-  const adaptation: SynthTask[] = order.map((i) => ({ id: canonical[i].id, role: 'adaptation', data: canonical[i].data }));
-  return { config: cfg, pretrain, stream: { name: `synthetic-${cfg.ordering}-T${cfg.T}-s${cfg.seed}`, adaptation, zeroshot } };
+  const adaptation: SynthTask[] = order.map((i) => ({
+    id: canonical[i].id,
+    role: 'adaptation',
+    data: canonical[i].data,
+  }));
+  return {
+    config: cfg,
+    pretrain,
+    stream: { name: `synthetic-${cfg.ordering}-T${cfg.T}-s${cfg.seed}`, adaptation, zeroshot },
+  };
 }

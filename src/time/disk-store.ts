@@ -38,7 +38,9 @@ export class DiskStore implements CheckpointStore {
     try {
       await mkdir(dir, { recursive: true });
     } catch (e) {
-      throw new TimeMergeError('IO', `checkpoint store ${dir}: cannot create the folder: ${(e as Error).message}`, { cause: e });
+      throw new TimeMergeError('IO', `checkpoint store ${dir}: cannot create the folder: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     let manifest: Manifest = { format: 'time-merge-store', version: 1, experts: [] };
     const path = join(dir, MANIFEST);
@@ -54,7 +56,8 @@ export class DiskStore implements CheckpointStore {
       } catch (e) {
         fail('IO', `checkpoint store ${path}: not valid JSON (${(e as Error).message})`);
       }
-      if (manifest.format !== 'time-merge-store' || !Array.isArray(manifest.experts)) fail('IO', `checkpoint store ${path}: not a time-merge store manifest`);
+      if (manifest.format !== 'time-merge-store' || !Array.isArray(manifest.experts))
+        fail('IO', `checkpoint store ${path}: not a time-merge store manifest`);
     }
     return new DiskStore(dir, manifest);
   }
@@ -78,7 +81,9 @@ export class DiskStore implements CheckpointStore {
     await writeSafetensors(path, expert, { dtype: 'F32', metadata: { step: String(step) } });
     const bytes = (await stat(path)).size;
     this.stored += bytes;
-    const experts = [...this.manifest.experts.filter((e) => e.step !== step), { step, file, bytes }].sort((a, b) => a.step - b.step);
+    const experts = [...this.manifest.experts.filter((e) => e.step !== step), { step, file, bytes }].sort(
+      (a, b) => a.step - b.step,
+    );
     this.manifest = { ...this.manifest, experts };
     const tmp = join(this.dir, `${MANIFEST}.tmp`);
     await writeFile(tmp, JSON.stringify(this.manifest, null, 2));
@@ -87,7 +92,11 @@ export class DiskStore implements CheckpointStore {
 
   private path(step: number): string {
     const e = this.manifest.experts.find((x) => x.step === step);
-    if (!e) fail('PIPELINE', `checkpoint store ${this.dir}: no expert for step ${step} (held: ${this.steps().join(', ') || 'none'})`);
+    if (!e)
+      fail(
+        'PIPELINE',
+        `checkpoint store ${this.dir}: no expert for step ${step} (held: ${this.steps().join(', ') || 'none'})`,
+      );
     return join(this.dir, e.file);
   }
 

@@ -26,32 +26,53 @@ export interface ExternalRunOptions {
  * Each run has its own store (<store>/<run id>), exchange folder (<out>/work/<run id>) and, when
  * resumable, resume log (<out>/resume/<run id>).
  */
-export async function runExternalStudy(c: ExternalRunConfig, options: ExternalRunOptions = {}): Promise<ExternalRunResult> {
+export async function runExternalStudy(
+  c: ExternalRunConfig,
+  options: ExternalRunOptions = {},
+): Promise<ExternalRunResult> {
   const log = options.log ?? (() => undefined);
   const started = new Date().toISOString();
   let base: ParamSet;
   try {
     base = await readSafetensors(c.base);
   } catch (err) {
-    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `${c.source}: base ${c.base}: ${err.message}`, { cause: err });
+    if (err instanceof TimeMergeError)
+      throw new TimeMergeError(err.code, `${c.source}: base ${c.base}: ${err.message}`, { cause: err });
     throw err;
   }
-  log(`base: ${c.base} (${base.numel()} parameters); ${c.stream.adaptation.length} tasks, ${c.stream.zeroshot.length} evaluation-only`);
+  log(
+    `base: ${c.base} (${base.numel()} parameters); ${c.stream.adaptation.length} tasks, ${c.stream.zeroshot.length} evaluation-only`,
+  );
 
-  const params = { stream: c.study, steps: c.steps, replay: `${c.replay.pretrain}/${c.replay.current}/${c.replay.buffer}` };
+  const params = {
+    stream: c.study,
+    steps: c.steps,
+    replay: `${c.replay.pretrain}/${c.replay.current}/${c.replay.buffer}`,
+  };
   const config = { study: c.study, started, version: options.version, source: c.source, settings: describeConfig(c) };
   const runs: ResultRun[] = [];
   let files: string[] = [];
   const onEvent = (e: TimeEvent) => {
-    if (e.type === 'step') log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}`);
+    if (e.type === 'step')
+      log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}`);
     if (e.type === 'resumed') log(`  step ${e.step}/${e.T}: already finished`);
   };
   const runConfig = (runId: string, seed: number, resumable: boolean): RunConfig<unknown> => {
     const work = join(c.out, 'work', runId);
     return {
       stream: c.stream,
-      trainer: new ExternalTrainer({ command: c.trainer.command, workDir: join(work, 'train'), cwd: c.cwd, timeoutMs: c.trainer.timeoutMs }),
-      evaluator: new ExternalEvaluator({ command: c.evaluator.command, workDir: join(work, 'eval'), cwd: c.cwd, timeoutMs: c.evaluator.timeoutMs }),
+      trainer: new ExternalTrainer({
+        command: c.trainer.command,
+        workDir: join(work, 'train'),
+        cwd: c.cwd,
+        timeoutMs: c.trainer.timeoutMs,
+      }),
+      evaluator: new ExternalEvaluator({
+        command: c.evaluator.command,
+        workDir: join(work, 'eval'),
+        cwd: c.cwd,
+        timeoutMs: c.evaluator.timeoutMs,
+      }),
       base,
       stepsPerTask: c.steps,
       seed,

@@ -39,10 +39,20 @@ export function splitCommand(template: string): string[] {
 }
 
 /** Replaces {name} in every word; an unknown placeholder is a CONFIG error naming it. */
-export function fillTemplate(words: readonly string[], values: Readonly<Record<string, string>>, what: string): string[] {
+export function fillTemplate(
+  words: readonly string[],
+  values: Readonly<Record<string, string>>,
+  what: string,
+): string[] {
   return words.map((w) =>
     w.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
-      if (!(name in values)) fail('CONFIG', `${what}: unknown placeholder {${name}} (known: ${Object.keys(values).map((k) => `{${k}}`).join(', ')})`);
+      if (!(name in values))
+        fail(
+          'CONFIG',
+          `${what}: unknown placeholder {${name}} (known: ${Object.keys(values)
+            .map((k) => `{${k}}`)
+            .join(', ')})`,
+        );
       return values[name];
     }),
   );
@@ -61,7 +71,11 @@ export interface CommandResult {
 const TAIL = 2000;
 
 /** Runs argv without a shell; a non-zero exit (or a signal, or a timeout) is a PIPELINE error with the stderr tail. */
-export function runCommand(argv: readonly string[], what: string, options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CommandResult> {
+export function runCommand(
+  argv: readonly string[],
+  what: string,
+  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CommandResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
       cwd: options.cwd,
@@ -76,18 +90,35 @@ export function runCommand(argv: readonly string[], what: string, options: { cwd
       stderr += d.toString();
       if (stderr.length > 8 * TAIL) stderr = stderr.slice(-4 * TAIL);
     });
-    child.on('error', (e) => reject(new TimeMergeError('PIPELINE', `${what}: cannot start "${argv[0]}": ${e.message}`, { cause: e })));
+    child.on('error', (e) =>
+      reject(new TimeMergeError('PIPELINE', `${what}: cannot start "${argv[0]}": ${e.message}`, { cause: e })),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) return resolvePromise({ stdout, stderr });
       const how = code !== null ? `exited with code ${code}` : `was stopped by ${signal}`;
       const tail = stderr.trim().slice(-TAIL);
-      reject(new TimeMergeError('PIPELINE', `${what}: \`${argv.join(' ')}\` ${how}${tail ? `; stderr:\n${tail}` : ' (no stderr)'}`));
+      reject(
+        new TimeMergeError(
+          'PIPELINE',
+          `${what}: \`${argv.join(' ')}\` ${how}${tail ? `; stderr:\n${tail}` : ' (no stderr)'}`,
+        ),
+      );
     });
   });
 }
 
 /** The placeholders a trainer command template may use (see ExternalTrainerOptions.command). */
-export const TRAINER_PLACEHOLDERS = ['init', 'out', 'task', 'data', 'previous', 'seed', 'steps', 'replay', 'call'] as const;
+export const TRAINER_PLACEHOLDERS = [
+  'init',
+  'out',
+  'task',
+  'data',
+  'previous',
+  'seed',
+  'steps',
+  'replay',
+  'call',
+] as const;
 /** The placeholders an evaluator command template may use (see ExternalEvaluatorOptions.command). */
 export const EVALUATOR_PLACEHOLDERS = ['weights', 'tasks', 'data', 'call'] as const;
 
@@ -155,7 +186,11 @@ export class ExternalTrainer implements Trainer {
       try {
         weights = await readSafetensors(out);
       } catch (e) {
-        throw new TimeMergeError('PIPELINE', `${what}: the command succeeded but its output ${out} cannot be read: ${(e as Error).message}`, { cause: e });
+        throw new TimeMergeError(
+          'PIPELINE',
+          `${what}: the command succeeded but its output ${out} cannot be read: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
       return { weights, steps: reportedSteps(stdout) ?? req.steps };
     } finally {
@@ -168,7 +203,10 @@ export class ExternalTrainer implements Trainer {
 }
 
 function lastLine(text: string): string | undefined {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1];
 }
 
@@ -211,12 +249,21 @@ export class ExternalEvaluator implements Evaluator {
     await mkdir(dir, { recursive: true });
     const path = join(dir, `eval-${call}.safetensors`);
     await writeSafetensors(path, weights, { dtype: 'F32' });
-    const values = { weights: path, tasks: tasks.map((t) => t.id).join(','), data: JSON.stringify(tasks.map((t) => t.data ?? null)), call: String(call) };
+    const values = {
+      weights: path,
+      tasks: tasks.map((t) => t.id).join(','),
+      data: JSON.stringify(tasks.map((t) => t.data ?? null)),
+      call: String(call),
+    };
     try {
-      const { stdout } = await runCommand(fillTemplate(this.words, values, 'external evaluator'), 'external evaluator', {
-        cwd: this.options.cwd,
-        timeoutMs: this.options.timeoutMs,
-      });
+      const { stdout } = await runCommand(
+        fillTemplate(this.words, values, 'external evaluator'),
+        'external evaluator',
+        {
+          cwd: this.options.cwd,
+          timeoutMs: this.options.timeoutMs,
+        },
+      );
       return parseScores(stdout, tasks);
     } finally {
       if (!this.options.keepFiles) await rm(path, { force: true });
@@ -244,11 +291,16 @@ export function parseScores(stdout: string, tasks: readonly Task[]): number[] {
       if (!(t.id in byId)) fail('PIPELINE', `external evaluator: no score for task "${t.id}"`);
       return byId[t.id];
     });
-  } else return fail('PIPELINE', `external evaluator: expected a JSON array or object of scores, got ${JSON.stringify(doc)}`);
-  if (scores.length !== tasks.length) fail('PIPELINE', `external evaluator: ${scores.length} scores for ${tasks.length} tasks`);
+  } else
+    return fail(
+      'PIPELINE',
+      `external evaluator: expected a JSON array or object of scores, got ${JSON.stringify(doc)}`,
+    );
+  if (scores.length !== tasks.length)
+    fail('PIPELINE', `external evaluator: ${scores.length} scores for ${tasks.length} tasks`);
   return scores.map((s, i) => {
-    if (typeof s !== 'number' || !Number.isFinite(s)) fail('PIPELINE', `external evaluator: score for task "${tasks[i].id}" is ${JSON.stringify(s)}, not a number`);
+    if (typeof s !== 'number' || !Number.isFinite(s))
+      fail('PIPELINE', `external evaluator: score for task "${tasks[i].id}" is ${JSON.stringify(s)}, not a number`);
     return s;
   });
 }
-

@@ -22,15 +22,53 @@ export {
   type DeployProtocolDef,
   type InitProtocolDef,
 } from './protocols.js';
-export { PRESETS, DEFAULT_MERGE, checkMethod, parseMethod, parseDeploy, methodLabel, initLabel, deployLabel, resolvedInitOptions, initStart, sameRunKey, methodMerges, type Method } from './method.js';
-export { runTime, runBaseline, isBaseline, BASELINES, trainSeed, STAGES, type Stage, type TimeEvent, type RunConfig, type TimeConfig, type Baseline } from './pipeline.js';
+export {
+  PRESETS,
+  DEFAULT_MERGE,
+  checkMethod,
+  parseMethod,
+  parseDeploy,
+  methodLabel,
+  initLabel,
+  deployLabel,
+  resolvedInitOptions,
+  initStart,
+  sameRunKey,
+  methodMerges,
+  type Method,
+} from './method.js';
+export {
+  runTime,
+  runBaseline,
+  isBaseline,
+  BASELINES,
+  trainSeed,
+  STAGES,
+  type Stage,
+  type TimeEvent,
+  type RunConfig,
+  type TimeConfig,
+  type Baseline,
+} from './pipeline.js';
 export type { RunRecord, StepRecord, RunTotals } from './record.js';
 export { stepMetrics, continualMetrics, type StepMetrics, type FinalMetrics } from './metrics.js';
 export { MemoryStore, type CheckpointStore, type OpenedExpert } from './store.js';
 export { DiskStore } from './disk-store.js';
 export { createStore, type StoreSpec } from './store-factory.js';
 export { makeTracker, trackerKey, MergeAllTracker, type Tracker } from './trackers.js';
-export { writeResults, runsRows, stepsRows, matrixRows, toCsv, resultFileName, RUNS_COLUMNS, STEPS_COLUMNS, MATRIX_COLUMNS, type ResultRun, type StudyResults } from './results.js';
+export {
+  writeResults,
+  runsRows,
+  stepsRows,
+  matrixRows,
+  toCsv,
+  resultFileName,
+  RUNS_COLUMNS,
+  STEPS_COLUMNS,
+  MATRIX_COLUMNS,
+  type ResultRun,
+  type StudyResults,
+} from './results.js';
 export {
   ExternalTrainer,
   ExternalEvaluator,

@@ -67,7 +67,11 @@ export const PRESETS: ReadonlyMap<string, Preset> = (() => {
 })();
 
 /** Other spellings accepted by parseMethod. */
-const ALIASES: Record<string, string> = { 'best-in-time': 'ema_paint', best_in_time: 'ema_paint', 'offline-merge': 'offline_merge' };
+const ALIASES: Record<string, string> = {
+  'best-in-time': 'ema_paint',
+  best_in_time: 'ema_paint',
+  'offline-merge': 'offline_merge',
+};
 
 /**
  * A preset name (finetune, offline_merge, zs_paint, ft_paint, ema_paint / best-in-time,
@@ -83,7 +87,10 @@ export function parseMethod(name: string, merge: MergeSpec = DEFAULT_MERGE): Met
   if (preset) return { ...preset, merge };
   const parts = name.split('+');
   if (parts.length !== 2) {
-    fail('CONFIG', `method "${name}"${didYouMean(name, [...PRESETS.keys(), ...Object.keys(ALIASES)])}: expected a preset (${[...PRESETS.keys()].slice(0, 5).join(', ')}, double_merge_*) or <init>+<deploy>`);
+    fail(
+      'CONFIG',
+      `method "${name}"${didYouMean(name, [...PRESETS.keys(), ...Object.keys(ALIASES)])}: expected a preset (${[...PRESETS.keys()].slice(0, 5).join(', ')}, double_merge_*) or <init>+<deploy>`,
+    );
   }
   const [init, initOptions] = parseInit(parts[0], name);
   return { init, initOptions, deploy: parseDeploy(parts[1], name), merge };
@@ -149,7 +156,10 @@ export function checkMethod(m: Method): void {
   if (!def) fail('CONFIG', `unknown deploy protocol ${JSON.stringify(m.deploy)} (known: ${DEPLOY_KINDS.join(', ')})`);
   def.check(m.deploy);
   if (m.merge.weights !== undefined) {
-    fail('CONFIG', `method ${methodLabel(m)}: merge.weights is set by the protocols (temporal weights, EMA β, paint α); leave it out`);
+    fail(
+      'CONFIG',
+      `method ${methodLabel(m)}: merge.weights is set by the protocols (temporal weights, EMA β, paint α); leave it out`,
+    );
   }
 }
 

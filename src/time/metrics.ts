@@ -47,7 +47,9 @@ export function stepMetrics(scores: readonly number[], adaptationCount: number):
  * Forgetting, BWT and FWT from the adaptation part of the matrix: rows[t] holds the scores after step t
  * for t = 0..T (rows[t][j-1] = R[t][j]).
  */
-export function continualMetrics(rows: readonly (readonly number[])[]): Pick<FinalMetrics, 'forgetting' | 'bwt' | 'fwt'> {
+export function continualMetrics(
+  rows: readonly (readonly number[])[],
+): Pick<FinalMetrics, 'forgetting' | 'bwt' | 'fwt'> {
   const T = rows.length - 1;
   if (T < 1) return { forgetting: null, bwt: null, fwt: null };
   if (T === 1) return { forgetting: 0, bwt: 0, fwt: 0 };

@@ -5,7 +5,15 @@ import { assertSameStructure, type ParamSet } from '../params/paramset.js';
 import type { Evaluator, ReplayMix, Task, TaskStream, Trainer } from './types.js';
 import { NO_REPLAY } from './types.js';
 import { continualMetrics, stepMetrics } from './metrics.js';
-import { checkMethod, resolvedInitOptions, initLabel, initStart, deployLabel, methodLabel, type Method } from './method.js';
+import {
+  checkMethod,
+  resolvedInitOptions,
+  initLabel,
+  initStart,
+  deployLabel,
+  methodLabel,
+  type Method,
+} from './method.js';
 import { mergeCountProblem, type DeployProtocol } from './protocols.js';
 import type { RunRecord, StepRecord } from './record.js';
 import { createStore, type StoreSpec } from './store-factory.js';
@@ -19,7 +27,14 @@ export const STAGES: readonly Stage[] = ['init', 'train', 'store', 'deploy', 'ev
 
 /** Progress of a run, for progress bars and logs. `seconds` is set on 'end'. */
 export type TimeEvent =
-  | { readonly type: 'stage'; readonly phase: 'start' | 'end'; readonly stage: Stage; readonly step: number; readonly T: number; readonly seconds?: number }
+  | {
+      readonly type: 'stage';
+      readonly phase: 'start' | 'end';
+      readonly stage: Stage;
+      readonly step: number;
+      readonly T: number;
+      readonly seconds?: number;
+    }
   | { readonly type: 'step'; readonly step: number; readonly T: number; readonly record: StepRecord }
   | { readonly type: 'resumed'; readonly step: number; readonly T: number };
 
@@ -53,27 +68,42 @@ function now(): number {
 
 function checkConfig(c: RunConfig): void {
   if (c.stream.adaptation.length < 1) fail('CONFIG', `stream "${c.stream.name}" has no adaptation tasks`);
-  if (!Number.isInteger(c.stepsPerTask) || c.stepsPerTask < 0) fail('CONFIG', `stepsPerTask must be a non-negative integer, got ${c.stepsPerTask}`);
+  if (!Number.isInteger(c.stepsPerTask) || c.stepsPerTask < 0)
+    fail('CONFIG', `stepsPerTask must be a non-negative integer, got ${c.stepsPerTask}`);
   if (!Number.isFinite(c.seed)) fail('CONFIG', `seed ${c.seed} is not a finite number`);
   const r = c.replay ?? NO_REPLAY;
-  for (const [k, v] of Object.entries(r)) if (!(Number.isFinite(v) && v >= 0)) fail('CONFIG', `replay.${k} must be a non-negative number, got ${v}`);
+  for (const [k, v] of Object.entries(r))
+    if (!(Number.isFinite(v) && v >= 0)) fail('CONFIG', `replay.${k} must be a non-negative number, got ${v}`);
   if (r.pretrain + r.current + r.buffer <= 0) fail('CONFIG', 'replay proportions sum to zero');
   const ids = new Set<string>();
   for (const t of [...c.stream.adaptation, ...c.stream.zeroshot]) {
     if (ids.has(t.id)) fail('CONFIG', `stream "${c.stream.name}": task id "${t.id}" appears twice`);
     ids.add(t.id);
   }
-  for (const t of c.stream.adaptation) if (t.role !== 'adaptation') fail('CONFIG', `stream "${c.stream.name}": task "${t.id}" is in the adaptation list with role ${t.role}`);
-  for (const t of c.stream.zeroshot) if (t.role !== 'zeroshot') fail('CONFIG', `stream "${c.stream.name}": task "${t.id}" is in the zeroshot list with role ${t.role}`);
+  for (const t of c.stream.adaptation)
+    if (t.role !== 'adaptation')
+      fail('CONFIG', `stream "${c.stream.name}": task "${t.id}" is in the adaptation list with role ${t.role}`);
+  for (const t of c.stream.zeroshot)
+    if (t.role !== 'zeroshot')
+      fail('CONFIG', `stream "${c.stream.name}": task "${t.id}" is in the zeroshot list with role ${t.role}`);
 }
 
-async function evaluate<D>(c: RunConfig<D>, weights: ParamSet, tasks: readonly Task<D>[], step: number): Promise<number[]> {
+async function evaluate<D>(
+  c: RunConfig<D>,
+  weights: ParamSet,
+  tasks: readonly Task<D>[],
+  step: number,
+): Promise<number[]> {
   const scores = await c.evaluator.evaluate(weights, tasks);
   if (!Array.isArray(scores) || scores.length !== tasks.length) {
-    fail('PIPELINE', `evaluator returned ${Array.isArray(scores) ? scores.length : typeof scores} scores for ${tasks.length} tasks at step ${step}`);
+    fail(
+      'PIPELINE',
+      `evaluator returned ${Array.isArray(scores) ? scores.length : typeof scores} scores for ${tasks.length} tasks at step ${step}`,
+    );
   }
   scores.forEach((s, i) => {
-    if (typeof s !== 'number' || !(s >= 0 && s <= 1)) fail('PIPELINE', `evaluator score for task "${tasks[i].id}" at step ${step} is ${s}, not in [0, 1]`);
+    if (typeof s !== 'number' || !(s >= 0 && s <= 1))
+      fail('PIPELINE', `evaluator score for task "${tasks[i].id}" at step ${step} is ${s}, not in [0, 1]`);
   });
   return scores;
 }
@@ -88,7 +118,12 @@ async function stage<T>(c: RunConfig, s: Stage, step: number, T: number, fn: () 
   return [out, seconds];
 }
 
-function stepRecord(step: number, scores: number[], nAdapt: number, cost: Omit<StepRecord, 'step' | 'scores' | 'aKa' | 'aZs' | 'gm'>): StepRecord {
+function stepRecord(
+  step: number,
+  scores: number[],
+  nAdapt: number,
+  cost: Omit<StepRecord, 'step' | 'scores' | 'aKa' | 'aZs' | 'gm'>,
+): StepRecord {
   return { step, scores, ...stepMetrics(scores, nAdapt), ...cost };
 }
 
@@ -103,7 +138,9 @@ function finish(
 ): RunRecord {
   const nAdapt = c.stream.adaptation.length;
   const last = steps[steps.length - 1];
-  const cm = sequential ? continualMetrics(steps.map((s) => s.scores.slice(0, nAdapt))) : { forgetting: null, bwt: null, fwt: null };
+  const cm = sequential
+    ? continualMetrics(steps.map((s) => s.scores.slice(0, nAdapt)))
+    : { forgetting: null, bwt: null, fwt: null };
   const sum = (k: 'trainSteps' | 'mergeSeconds' | 'bytesRead' | 'bytesStored') => steps.reduce((a, s) => a + s[k], 0);
   return {
     ...head,
@@ -184,7 +221,9 @@ export async function runTime<D>(config: TimeConfig<D>): Promise<RunRecord> {
     }
     const read0 = store.bytesRead;
     const stored0 = store.bytesStored;
-    const [init, initSeconds] = await stage(c, 'init', t, T, async () => (initTracker ? initTracker.current() : c.base));
+    const [init, initSeconds] = await stage(c, 'init', t, T, async () =>
+      initTracker ? initTracker.current() : c.base,
+    );
     const [result, trainSeconds] = await stage(c, 'train', t, T, () =>
       c.trainer.train({
         init,
@@ -221,12 +260,14 @@ function checkExpert(c: RunConfig, weights: ParamSet, step: number): ParamSet {
   try {
     assertSameStructure(c.base, [weights]);
   } catch (e) {
-    if (e instanceof TimeMergeError) fail('PIPELINE', `trainer output at step ${step} does not match the base model: ${e.message}`);
+    if (e instanceof TimeMergeError)
+      fail('PIPELINE', `trainer output at step ${step} does not match the base model: ${e.message}`);
     throw e;
   }
   for (const [name, t] of weights.entries()) {
     for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) fail('PIPELINE', `trainer output at step ${step}: tensor "${name}" has a non-finite value at index ${i}`);
+      if (!Number.isFinite(t.data[i]))
+        fail('PIPELINE', `trainer output at step ${step}: tensor "${name}" has a non-finite value at index ${i}`);
     }
   }
   return weights;
@@ -247,7 +288,10 @@ export async function runBaseline<D>(kind: Baseline, config: RunConfig<D>): Prom
   if (!isBaseline(kind)) fail('CONFIG', `unknown baseline "${String(kind)}" (known: ${BASELINES.join(', ')})`);
   const head = { method: kind, init: '-', deploy: '-', technique: '-' };
   if (kind === 'continual') {
-    const r = await runTime({ ...c, method: { init: 'last', deploy: { kind: 'last' }, merge: { technique: 'weighted-average' } } });
+    const r = await runTime({
+      ...c,
+      method: { init: 'last', deploy: { kind: 'last' }, merge: { technique: 'weighted-average' } },
+    });
     return { ...r, ...head };
   }
   if (c.resumeDir) fail('CONFIG', `baseline ${kind}: resumeDir is only supported for sequential runs`);

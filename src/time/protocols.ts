@@ -13,7 +13,14 @@ export {
   type TemporalWeighting,
 } from './protocols/weighting.js';
 export { DEFAULT_ALPHA, DEFAULT_BETA, checkAlpha, checkBeta } from './protocols/options.js';
-export type { DeployProtocolDef, EmaSeed, InitOptions, InitProtocolDef, InitStart, MergeScope } from './protocols/types.js';
+export type {
+  DeployProtocolDef,
+  EmaSeed,
+  InitOptions,
+  InitProtocolDef,
+  InitStart,
+  MergeScope,
+} from './protocols/types.js';
 export {
   DEPLOY_KINDS,
   DEPLOY_PROTOCOLS,

@@ -21,11 +21,38 @@ export interface StudyResults {
 }
 
 export const RUNS_COLUMNS = [
-  'run_id', 'study', 'method', 'init', 'deploy', 'technique', 'seed', 'T', 'a_ka', 'a_zs', 'gm', 'forgetting', 'bwt', 'fwt',
-  'train_steps', 'merge_seconds', 'bytes_read', 'bytes_stored', 'wall_seconds',
+  'run_id',
+  'study',
+  'method',
+  'init',
+  'deploy',
+  'technique',
+  'seed',
+  'T',
+  'a_ka',
+  'a_zs',
+  'gm',
+  'forgetting',
+  'bwt',
+  'fwt',
+  'train_steps',
+  'merge_seconds',
+  'bytes_read',
+  'bytes_stored',
+  'wall_seconds',
 ] as const;
 export const STEPS_COLUMNS = [
-  'run_id', 'step', 'a_ka', 'a_zs', 'gm', 'train_steps', 'train_seconds', 'merge_seconds', 'eval_seconds', 'bytes_read', 'bytes_stored',
+  'run_id',
+  'step',
+  'a_ka',
+  'a_zs',
+  'gm',
+  'train_steps',
+  'train_seconds',
+  'merge_seconds',
+  'eval_seconds',
+  'bytes_read',
+  'bytes_stored',
 ] as const;
 export const MATRIX_COLUMNS = ['run_id', 'step', 'task_index', 'task_id', 'role', 'score'] as const;
 
@@ -50,13 +77,32 @@ function checkIds(runs: readonly ResultRun[]): void {
 export function runsRows(study: string, runs: readonly ResultRun[]): string[][] {
   checkIds(runs);
   const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params ?? {})))].sort();
-  for (const p of paramNames) if (!/^[A-Za-z0-9_.-]+$/.test(p)) fail('CONFIG', `results: parameter name "${p}" must be letters, digits, _ . or -`);
+  for (const p of paramNames)
+    if (!/^[A-Za-z0-9_.-]+$/.test(p))
+      fail('CONFIG', `results: parameter name "${p}" must be letters, digits, _ . or -`);
   const header = [...RUNS_COLUMNS, ...paramNames.map((p) => `param_${p}`)];
   const rows = runs.map(({ runId, record: r, params }) => {
     const f = r.final;
     const base: Cell[] = [
-      runId, study, r.method, r.init, r.deploy, r.technique, r.seed, r.T, f.aKa, f.aZs, f.gm, f.forgetting, f.bwt, f.fwt,
-      f.trainSteps, f.mergeSeconds, f.bytesRead, f.bytesStored, f.wallSeconds,
+      runId,
+      study,
+      r.method,
+      r.init,
+      r.deploy,
+      r.technique,
+      r.seed,
+      r.T,
+      f.aKa,
+      f.aZs,
+      f.gm,
+      f.forgetting,
+      f.bwt,
+      f.fwt,
+      f.trainSteps,
+      f.mergeSeconds,
+      f.bytesRead,
+      f.bytesStored,
+      f.wallSeconds,
     ];
     return [...base, ...paramNames.map((p) => params?.[p])].map(cell);
   });
@@ -67,7 +113,19 @@ export function stepsRows(runs: readonly ResultRun[]): string[][] {
   checkIds(runs);
   const rows = runs.flatMap(({ runId, record }) =>
     record.steps.map((s) =>
-      [runId, s.step, s.aKa, s.aZs, s.gm, s.trainSteps, s.trainSeconds, s.mergeSeconds, s.evalSeconds, s.bytesRead, s.bytesStored].map(cell),
+      [
+        runId,
+        s.step,
+        s.aKa,
+        s.aZs,
+        s.gm,
+        s.trainSteps,
+        s.trainSeconds,
+        s.mergeSeconds,
+        s.evalSeconds,
+        s.bytesRead,
+        s.bytesStored,
+      ].map(cell),
     ),
   );
   return [[...STEPS_COLUMNS], ...rows];
@@ -98,7 +156,8 @@ function taskColumns(runs: readonly ResultRun[]): string[] | undefined {
 
 function checkScores(runId: string, record: RunRecord): void {
   for (const s of record.steps) {
-    if (s.scores.length !== record.tasks.length) fail('PIPELINE', `run ${runId}: step ${s.step} has ${s.scores.length} scores for ${record.tasks.length} tasks`);
+    if (s.scores.length !== record.tasks.length)
+      fail('PIPELINE', `run ${runId}: step ${s.step} has ${s.scores.length} scores for ${record.tasks.length} tasks`);
   }
 }
 
@@ -113,7 +172,9 @@ export function matrixRows(runs: readonly ResultRun[]): string[][] {
   const columns = taskColumns(runs);
   if (columns === undefined) {
     const rows = runs.flatMap(({ runId, record }) =>
-      record.steps.flatMap((s) => s.scores.map((score, j) => [runId, s.step, j, record.tasks[j].id, record.tasks[j].role, score].map(cell))),
+      record.steps.flatMap((s) =>
+        s.scores.map((score, j) => [runId, s.step, j, record.tasks[j].id, record.tasks[j].role, score].map(cell)),
+      ),
     );
     return [[...MATRIX_COLUMNS], ...rows];
   }
@@ -134,13 +195,19 @@ export function matrixRows(runs: readonly ResultRun[]): string[][] {
  * (the task's position among the run's tasks), task_id, role, score. Wide rows give one record per
  * non-empty task cell.
  */
-export function longMatrixRecords(columns: readonly string[], rows: readonly Record<string, string>[], file = 'matrix.csv'): Record<string, string>[] {
+export function longMatrixRecords(
+  columns: readonly string[],
+  rows: readonly Record<string, string>[],
+  file = 'matrix.csv',
+): Record<string, string>[] {
   if (columns.includes('task_index')) return [...rows];
-  const tasks = columns.filter((c) => c !== 'run_id' && c !== 'step').map((c) => {
-    const colon = c.indexOf(':');
-    if (colon < 0) fail('DATA', `${file}: column "${c}" is neither run_id, step nor <role>:<task_id>`);
-    return { column: c, role: c.slice(0, colon), id: c.slice(colon + 1) };
-  });
+  const tasks = columns
+    .filter((c) => c !== 'run_id' && c !== 'step')
+    .map((c) => {
+      const colon = c.indexOf(':');
+      if (colon < 0) fail('DATA', `${file}: column "${c}" is neither run_id, step nor <role>:<task_id>`);
+      return { column: c, role: c.slice(0, colon), id: c.slice(colon + 1) };
+    });
   const out: Record<string, string>[] = [];
   for (const r of rows) {
     let j = 0;
@@ -178,16 +245,22 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
  * findings.md when given; each file under a temporary name, renamed when complete. A shard suffix
  * (`shard-1-of-4`) goes before every file's extension. Returns the paths written.
  */
-export async function writeResults(dir: string, results: StudyResults, options: { suffix?: string } = {}): Promise<string[]> {
+export async function writeResults(
+  dir: string,
+  results: StudyResults,
+  options: { suffix?: string } = {},
+): Promise<string[]> {
   const { suffix } = options;
-  if (suffix !== undefined && !/^[A-Za-z0-9_.-]+$/.test(suffix)) fail('CONFIG', `results: file suffix "${suffix}" must be letters, digits, _ . or -`);
+  if (suffix !== undefined && !/^[A-Za-z0-9_.-]+$/.test(suffix))
+    fail('CONFIG', `results: file suffix "${suffix}" must be letters, digits, _ . or -`);
   // Build every file first, so bad input fails before anything is written.
   const files: [string, string][] = [
     [resultFileName('runs', 'csv', suffix), toCsv(runsRows(results.study, results.runs))],
     [resultFileName('steps', 'csv', suffix), toCsv(stepsRows(results.runs))],
     [resultFileName('matrix', 'csv', suffix), toCsv(matrixRows(results.runs))],
   ];
-  if (results.config !== undefined) files.push([resultFileName('config', 'json', suffix), `${JSON.stringify(results.config, null, 2)}\n`]);
+  if (results.config !== undefined)
+    files.push([resultFileName('config', 'json', suffix), `${JSON.stringify(results.config, null, 2)}\n`]);
   if (results.findings !== undefined) files.push([resultFileName('findings', 'md', suffix), results.findings]);
   try {
     await mkdir(dir, { recursive: true });

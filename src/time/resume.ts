@@ -30,7 +30,10 @@ interface FingerprintInput {
 }
 
 /** Everything that decides a run's results; a resumed run must match it field by field. */
-export async function runFingerprint(c: FingerprintInput, head: { method: string; init: string; deploy: string; technique: string }): Promise<Record<string, unknown>> {
+export async function runFingerprint(
+  c: FingerprintInput,
+  head: { method: string; init: string; deploy: string; technique: string },
+): Promise<Record<string, unknown>> {
   return {
     method: head.method,
     init: head.init,
@@ -75,8 +78,13 @@ export class ResumeLog {
       (k) => JSON.stringify(fingerprint[k]) !== JSON.stringify(doc.fingerprint?.[k]),
     );
     if (diffs.length > 0) {
-      const show = diffs.slice(0, 4).map((k) => `${k}: recorded ${short(doc.fingerprint?.[k])}, now ${short(fingerprint[k])}`);
-      fail('CONFIG', `resume log ${path} was written by a different run (${show.join('; ')}); use another resumeDir or delete it`);
+      const show = diffs
+        .slice(0, 4)
+        .map((k) => `${k}: recorded ${short(doc.fingerprint?.[k])}, now ${short(fingerprint[k])}`);
+      fail(
+        'CONFIG',
+        `resume log ${path} was written by a different run (${show.join('; ')}); use another resumeDir or delete it`,
+      );
     }
     const steps = Array.isArray(doc.steps) ? doc.steps : [];
     steps.forEach((s, i) => {

@@ -1,5 +1,12 @@
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { checkKeys, formatOf, isPlainObject, parseConfigMapping, readConfigText, type ConfigFormat } from '../merge/config-syntax.js';
+import {
+  checkKeys,
+  formatOf,
+  isPlainObject,
+  parseConfigMapping,
+  readConfigText,
+  type ConfigFormat,
+} from '../merge/config-syntax.js';
 import { resolveMerge } from '../merge/engine.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { showValue } from '../params/show-value.js';
@@ -58,8 +65,24 @@ export interface ExternalCommand {
 }
 
 const TOP_KEYS = [
-  'study', 'base', 'tasks', 'zeroshot', 'trainer', 'evaluator', 'method', 'methods', 'technique', 'parameters', 'baselines',
-  'steps', 'replay', 'seed', 'seeds', 'out', 'store', 'resume',
+  'study',
+  'base',
+  'tasks',
+  'zeroshot',
+  'trainer',
+  'evaluator',
+  'method',
+  'methods',
+  'technique',
+  'parameters',
+  'baselines',
+  'steps',
+  'replay',
+  'seed',
+  'seeds',
+  'out',
+  'store',
+  'resume',
 ] as const;
 const TASK_KEYS = ['id', 'data'] as const;
 const COMMAND_KEYS = ['command', 'timeout'] as const;
@@ -69,7 +92,13 @@ const REPLAY_KEYS = ['pretrain', 'current', 'buffer'] as const;
 export async function loadRunConfig(path: string, overrides: { out?: string } = {}): Promise<ExternalRunConfig> {
   const text = await readConfigText(path, 'run config');
   const stem = basename(path, extname(path));
-  return parseRunConfig(text, { source: path, format: formatOf(path), baseDir: dirname(resolve(path)), defaultStudy: stem, ...overrides });
+  return parseRunConfig(text, {
+    source: path,
+    format: formatOf(path),
+    baseDir: dirname(resolve(path)),
+    defaultStudy: stem,
+    ...overrides,
+  });
 }
 
 /**
@@ -84,7 +113,12 @@ export function parseRunConfig(
 ): ExternalRunConfig {
   const source = options.source ?? '<inline>';
   const where = (what: string) => `${source}: ${what}`;
-  const raw = parseConfigMapping(text, options.format, source, 'a run config must be a mapping (base, tasks, trainer, evaluator, method, ...)');
+  const raw = parseConfigMapping(
+    text,
+    options.format,
+    source,
+    'a run config must be a mapping (base, tasks, trainer, evaluator, method, ...)',
+  );
   checkKeys(raw, TOP_KEYS, where('unknown key'));
   const baseDir = options.baseDir ?? process.cwd();
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
@@ -93,10 +127,14 @@ export function parseRunConfig(
   if (!/^[A-Za-z0-9_.-]+$/.test(study)) fail('CONFIG', where(`study "${study}" must be letters, digits, _ . or -`));
   const base = requiredString(raw, 'base', where, 'the path of the base (pre-trained) safetensors checkpoint');
 
-  if (!Array.isArray(raw.tasks) || raw.tasks.length === 0) fail('CONFIG', where('tasks must be a non-empty list of adaptation tasks ({ id, data })'));
-  if (raw.zeroshot !== undefined && !Array.isArray(raw.zeroshot)) fail('CONFIG', where('zeroshot must be a list of evaluation-only tasks ({ id, data })'));
+  if (!Array.isArray(raw.tasks) || raw.tasks.length === 0)
+    fail('CONFIG', where('tasks must be a non-empty list of adaptation tasks ({ id, data })'));
+  if (raw.zeroshot !== undefined && !Array.isArray(raw.zeroshot))
+    fail('CONFIG', where('zeroshot must be a list of evaluation-only tasks ({ id, data })'));
   const adaptation = raw.tasks.map((t, i) => parseTask(t, 'adaptation', where(`tasks[${i}]`)));
-  const zeroshot = ((raw.zeroshot as unknown[] | undefined) ?? []).map((t, i) => parseTask(t, 'zeroshot', where(`zeroshot[${i}]`)));
+  const zeroshot = ((raw.zeroshot as unknown[] | undefined) ?? []).map((t, i) =>
+    parseTask(t, 'zeroshot', where(`zeroshot[${i}]`)),
+  );
   const ids = new Set<string>();
   for (const t of [...adaptation, ...zeroshot]) {
     if (ids.has(t.id)) fail('CONFIG', where(`task id "${t.id}" appears twice`));
@@ -106,8 +144,12 @@ export function parseRunConfig(
   const trainer = parseCommand(raw.trainer, TRAINER_PLACEHOLDERS, where('trainer'));
   const evaluator = parseCommand(raw.evaluator, EVALUATOR_PLACEHOLDERS, where('evaluator'));
 
-  if (raw.method !== undefined && raw.methods !== undefined) fail('CONFIG', where('give either method or methods, not both'));
-  const methods = stringList(raw.methods ?? raw.method ?? 'ema_paint', where(raw.methods !== undefined ? 'methods' : 'method'));
+  if (raw.method !== undefined && raw.methods !== undefined)
+    fail('CONFIG', where('give either method or methods, not both'));
+  const methods = stringList(
+    raw.methods ?? raw.method ?? 'ema_paint',
+    where(raw.methods !== undefined ? 'methods' : 'method'),
+  );
   const technique = optionalString(raw, 'technique', where) ?? 'weighted-average';
   const parameters = raw.parameters ?? {};
   if (!isPlainObject(parameters)) fail('CONFIG', where('parameters must be a mapping of technique parameters'));
@@ -121,21 +163,28 @@ export function parseRunConfig(
     }
   }
   const baselines = stringList(raw.baselines ?? [], where('baselines'), true);
-  for (const b of baselines) if (!isBaseline(b)) fail('CONFIG', where(`unknown baseline "${b}" (known: ${BASELINES.join(', ')})`));
+  for (const b of baselines)
+    if (!isBaseline(b)) fail('CONFIG', where(`unknown baseline "${b}" (known: ${BASELINES.join(', ')})`));
 
   const steps = raw.steps ?? 100;
-  if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0) fail('CONFIG', where(`steps must be a non-negative integer, got ${showValue(raw.steps)}`));
+  if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0)
+    fail('CONFIG', where(`steps must be a non-negative integer, got ${showValue(raw.steps)}`));
   const replay = parseReplay(raw.replay, where('replay'));
 
   if (raw.seed !== undefined && raw.seeds !== undefined) fail('CONFIG', where('give either seed or seeds, not both'));
   const seedsRaw = raw.seeds ?? [raw.seed ?? 0];
-  if (!Array.isArray(seedsRaw) || seedsRaw.length === 0) fail('CONFIG', where('seeds must be a non-empty list of non-negative integers'));
+  if (!Array.isArray(seedsRaw) || seedsRaw.length === 0)
+    fail('CONFIG', where('seeds must be a non-empty list of non-negative integers'));
   for (const s of seedsRaw) {
-    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(s)}`));
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0)
+      fail('CONFIG', where(`seed must be a non-negative integer, got ${showValue(s)}`));
   }
   if (new Set(seedsRaw).size !== seedsRaw.length) fail('CONFIG', where('seeds lists a seed twice'));
 
-  const out = options.out !== undefined ? resolve(options.out) : path(optionalString(raw, 'out', where) ?? join('results', study));
+  const out =
+    options.out !== undefined
+      ? resolve(options.out)
+      : path(optionalString(raw, 'out', where) ?? join('results', study));
   const store = path(optionalString(raw, 'store', where) ?? join(out, 'experts'));
   const resume = raw.resume ?? true;
   if (typeof resume !== 'boolean') fail('CONFIG', where(`resume must be true or false, got ${showValue(raw.resume)}`));
@@ -170,13 +219,15 @@ function requiredString(raw: Record<string, unknown>, key: string, where: (w: st
 function optionalString(raw: Record<string, unknown>, key: string, where: (w: string) => string): string | undefined {
   const v = raw[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') fail('CONFIG', where(`${key} must be a non-empty string, got ${showValue(v)}`));
+  if (typeof v !== 'string' || v === '')
+    fail('CONFIG', where(`${key} must be a non-empty string, got ${showValue(v)}`));
   return v;
 }
 
 function stringList(v: unknown, where: string, allowEmpty = false): string[] {
   const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) fail('CONFIG', `${where} must be a name or a list of names`);
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== ''))
+    fail('CONFIG', `${where} must be a name or a list of names`);
   if (!allowEmpty && list.length === 0) fail('CONFIG', `${where} must name at least one`);
   if (new Set(list).size !== list.length) fail('CONFIG', `${where} lists a name twice`);
   return list as string[];
@@ -188,7 +239,10 @@ function parseTask(raw: unknown, role: Task['role'], where: string): Task<unknow
   checkKeys(task, TASK_KEYS, `${where}: unknown key`);
   // A bare id passes the same check as { id }: ids reach the evaluator comma-separated.
   if (typeof task.id !== 'string' || !/^[^,\s]+$/.test(task.id)) {
-    fail('CONFIG', `${where}: id must be a non-empty string without commas or spaces (ids are passed comma-separated), got ${showValue(task.id)}`);
+    fail(
+      'CONFIG',
+      `${where}: id must be a non-empty string without commas or spaces (ids are passed comma-separated), got ${showValue(task.id)}`,
+    );
   }
   return { id: task.id, role, data: task.data ?? task.id };
 }
@@ -197,11 +251,17 @@ function parseCommand(raw: unknown, placeholders: readonly string[], where: stri
   const spec = typeof raw === 'string' ? { command: raw } : raw;
   if (!isPlainObject(spec)) fail('CONFIG', `${where} is required: a command template (or { command, timeout })`);
   checkKeys(spec, COMMAND_KEYS, `${where}: unknown key`);
-  if (typeof spec.command !== 'string' || spec.command.trim() === '') fail('CONFIG', `${where}.command must be a command template`);
+  if (typeof spec.command !== 'string' || spec.command.trim() === '')
+    fail('CONFIG', `${where}.command must be a command template`);
   try {
     fillTemplate(splitCommand(spec.command), Object.fromEntries(placeholders.map((p) => [p, ''])), `${where}.command`);
   } catch (err) {
-    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, err.message.startsWith(where) ? err.message : `${where}.command: ${err.message}`, { cause: err });
+    if (err instanceof TimeMergeError)
+      throw new TimeMergeError(
+        err.code,
+        err.message.startsWith(where) ? err.message : `${where}.command: ${err.message}`,
+        { cause: err },
+      );
     throw err;
   }
   const timeout = spec.timeout;
@@ -217,7 +277,8 @@ function parseReplay(raw: unknown, where: string): ReplayMix {
   checkKeys(raw, REPLAY_KEYS, `${where}: unknown key`);
   const mix = { pretrain: raw.pretrain ?? 0, current: raw.current ?? 0, buffer: raw.buffer ?? 0 };
   for (const [k, v] of Object.entries(mix)) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail('CONFIG', `${where}.${k} must be a non-negative number, got ${showValue(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      fail('CONFIG', `${where}.${k} must be a non-negative number, got ${showValue(v)}`);
   }
   const m = mix as ReplayMix;
   if (m.pretrain + m.current + m.buffer <= 0) fail('CONFIG', `${where}: proportions sum to zero`);

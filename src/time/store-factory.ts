@@ -8,7 +8,8 @@ export type StoreSpec = { readonly kind: 'memory' } | { readonly kind: 'disk'; r
 /** The store a run asked for; a resumable run keeps its experts on disk (default resumeDir/experts). */
 export async function createStore(spec: StoreSpec | undefined, resumeDir?: string): Promise<CheckpointStore> {
   if (resumeDir !== undefined) {
-    if (spec?.kind === 'memory') fail('CONFIG', `resumeDir ${resumeDir}: a resumable run needs a disk store, not store kind "memory"`);
+    if (spec?.kind === 'memory')
+      fail('CONFIG', `resumeDir ${resumeDir}: a resumable run needs a disk store, not store kind "memory"`);
     return DiskStore.open(spec?.kind === 'disk' ? spec.dir : join(resumeDir, 'experts'));
   }
   if (!spec || spec.kind === 'memory') return new MemoryStore();

@@ -69,7 +69,11 @@ export class MemoryStore implements CheckpointStore {
 
   private get(step: number): ParamSet {
     const e = this.experts.get(step);
-    if (!e) fail('PIPELINE', `checkpoint store (memory): no expert for step ${step} (held: ${this.steps().join(', ') || 'none'})`);
+    if (!e)
+      fail(
+        'PIPELINE',
+        `checkpoint store (memory): no expert for step ${step} (held: ${this.steps().join(', ') || 'none'})`,
+      );
     return e;
   }
 

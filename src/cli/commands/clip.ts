@@ -12,8 +12,13 @@ function positiveInt(v: string, what: string): number {
 export function registerClip(program: Command): void {
   program
     .command('clip')
-    .description('Run the TIME pipeline with a CLIP model on a FoMo-in-Flux stream (PyTorch worker or TensorFlow.js; see docs/clip.md)')
-    .argument('<config>', 'study definition (YAML or JSON): model, tokenizer, data.root, stream, T, steps, batch, methods, technique, seeds, out, backend')
+    .description(
+      'Run the TIME pipeline with a CLIP model on a FoMo-in-Flux stream (PyTorch worker or TensorFlow.js; see docs/clip.md)',
+    )
+    .argument(
+      '<config>',
+      'study definition (YAML or JSON): model, tokenizer, data.root, stream, T, steps, batch, methods, technique, seeds, out, backend',
+    )
     .option('--engine <name>', 'auto, torch (the PyTorch worker in engines/torch) or tfjs (overrides the config)')
     .option('--device <name>', 'torch engine device: auto, cuda or cpu (overrides the config)')
     .option('--backend <name>', 'tfjs tensor backend: auto, tensorflow, webgpu, wasm or cpu (overrides the config)')
@@ -21,28 +26,47 @@ export function registerClip(program: Command): void {
     .option('--steps <n>', 'optimiser steps per task (overrides the config)')
     .option('--method <name...>', 'method preset(s) or <init>+<deploy> (overrides the config)')
     .option('--no-report', 'do not write the HTML report at the end')
-    .action(async (file: string, opts: { engine?: string; device?: string; backend?: string; out?: string; steps?: string; method?: string[]; report?: boolean }) => {
-      // TensorFlow.js and the engine probes load only when a CLIP study runs, so the other commands start without them.
-      const [{ parseBackend }, { parseDevice, parseEngine }, { readClipStudy, runClipStudy }] = await Promise.all([
-        import('../../clip/backend.js'),
-        import('../../clip/engine.js'),
-        import('../../clip/study.js'),
-      ]);
-      let study: ClipStudy = readClipStudy(file);
-      if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
-      if (opts.engine) study = { ...study, engine: parseEngine(opts.engine) };
-      if (opts.device) study = { ...study, device: parseDevice(opts.device) };
-      if (opts.out) study = { ...study, out: opts.out };
-      if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
-      if (opts.method) study = { ...study, methods: opts.method };
-      await withResultsLock(study.out, async () => {
-        await runClipStudy(study);
-        if (opts.report !== false) {
-          // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
-          const { generateReport } = await import('../../report/index.js');
-          const rep = await generateReport(study.out);
-          console.log(`report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`);
-        }
-      }, { onStale: (m) => console.error(`time-merge: ${m}`) });
-    });
+    .action(
+      async (
+        file: string,
+        opts: {
+          engine?: string;
+          device?: string;
+          backend?: string;
+          out?: string;
+          steps?: string;
+          method?: string[];
+          report?: boolean;
+        },
+      ) => {
+        // TensorFlow.js and the engine probes load only when a CLIP study runs, so the other commands start without them.
+        const [{ parseBackend }, { parseDevice, parseEngine }, { readClipStudy, runClipStudy }] = await Promise.all([
+          import('../../clip/backend.js'),
+          import('../../clip/engine.js'),
+          import('../../clip/study.js'),
+        ]);
+        let study: ClipStudy = readClipStudy(file);
+        if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
+        if (opts.engine) study = { ...study, engine: parseEngine(opts.engine) };
+        if (opts.device) study = { ...study, device: parseDevice(opts.device) };
+        if (opts.out) study = { ...study, out: opts.out };
+        if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
+        if (opts.method) study = { ...study, methods: opts.method };
+        await withResultsLock(
+          study.out,
+          async () => {
+            await runClipStudy(study);
+            if (opts.report !== false) {
+              // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
+              const { generateReport } = await import('../../report/index.js');
+              const rep = await generateReport(study.out);
+              console.log(
+                `report: ${rep.html} (${rep.figures.length} figure files${rep.skipped.length ? `, ${rep.skipped.length} figures skipped` : ''})`,
+              );
+            }
+          },
+          { onStale: (m) => console.error(`time-merge: ${m}`) },
+        );
+      },
+    );
 }

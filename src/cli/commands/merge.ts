@@ -9,7 +9,13 @@ import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/conf
 import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
 import { assertSameStructure, ParamSet, totalNumel } from '../../params/paramset.js';
-import { createSafetensorsWriter, openCheckpoint, removeStaleTemporaries, writeSafetensors, type Checkpoint } from '../../params/safetensors/index.js';
+import {
+  createSafetensorsWriter,
+  openCheckpoint,
+  removeStaleTemporaries,
+  writeSafetensors,
+  type Checkpoint,
+} from '../../params/safetensors/index.js';
 import { VERSION } from '../../version.js';
 
 export interface MergeRunOptions {
@@ -54,19 +60,28 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   try {
     // Each tensor is used once, so reads reuse one buffer per file; a NaN or Infinity in an input is an
     // error naming its file and tensor (a technique that trims it away would otherwise hide it).
-    for (const path of [config.base, ...config.models.map((m) => m.path)]) opened.push(await openCheckpoint(path, { reuseBuffers: true, requireFinite: true }));
+    for (const path of [config.base, ...config.models.map((m) => m.path)])
+      opened.push(await openCheckpoint(path, { reuseBuffers: true, requireFinite: true }));
     // Every file read counts, the shards behind an index included, and the same file under another
     // name (a symlink or hard link): writing over one would destroy an input.
     for (const ck of opened) {
       for (const file of ck.files) {
-        if (sameFile(file, output)) fail('CONFIG', `${config.source}: output ${output} is also an input (${file === ck.path ? file : `${file}, a shard of ${ck.path}`}); choose another output path`);
+        if (sameFile(file, output))
+          fail(
+            'CONFIG',
+            `${config.source}: output ${output} is also an input (${file === ck.path ? file : `${file}, a shard of ${ck.path}`}); choose another output path`,
+          );
       }
     }
     const [base, ...experts] = opened;
     for (const ck of opened) {
       const floats = new Set(ck.tensorInfos().map((t) => t.name));
       const other = ck.entries.find((e) => !floats.has(e.name));
-      if (other) fail('MISMATCH', `${ck.path}: tensor "${other.name}" has dtype ${other.dtype}; merge combines floating-point tensors only (F32, F16, BF16, F64)`);
+      if (other)
+        fail(
+          'MISMATCH',
+          `${ck.path}: tensor "${other.name}" has dtype ${other.dtype}; merge combines floating-point tensors only (F32, F16, BF16, F64)`,
+        );
     }
     assertSameStructure(base, experts);
 
@@ -82,9 +97,15 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
     const staleTemporaries = removeStaleTemporaries(output);
     const writer = createSafetensorsWriter(output, infos, { dtype: config.dtype, metadata, refuseOverflow: true });
     const stream = options.progressStream ?? process.stderr;
-    const bar = (options.progress ?? stream.isTTY === true) ? progressBar((await import('cli-progress')).SingleBar, infos.length, stream) : undefined;
+    const bar =
+      (options.progress ?? stream.isTTY === true)
+        ? progressBar((await import('cli-progress')).SingleBar, infos.length, stream)
+        : undefined;
     try {
-      await mergeInto(mergeSpecOf(config), base, experts, writer, { onTensor: (name, i) => bar?.update(i, { name }), output: (info) => writer.outputFor(info) });
+      await mergeInto(mergeSpecOf(config), base, experts, writer, {
+        onTensor: (name, i) => bar?.update(i, { name }),
+        output: (info) => writer.outputFor(info),
+      });
       await writer.finish();
       bar?.update(infos.length, { name: 'done' });
     } catch (err) {
@@ -118,7 +139,11 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-function progressBar(Bar: typeof SingleBar, total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }): SingleBar {
+function progressBar(
+  Bar: typeof SingleBar,
+  total: number,
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+): SingleBar {
   const bar = new Bar({
     stream,
     // Logs and pipes get plain lines instead of nothing (cli-progress's default off a terminal).
@@ -152,12 +177,16 @@ output: merged.safetensors
 export async function writeMergeDemo(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const rng = seedrandom('time-merge demo');
-  const values = (n: number, scale: number) => Float32Array.from({ length: n }, () => Math.round((rng() * 2 - 1) * scale * 1000) / 1000);
-  const base = ParamSet.fromEntries([
-    ['encoder.weight', { shape: [4, 3], data: values(12, 1) }],
-    ['encoder.bias', { shape: [4], data: values(4, 0.1) }],
-    ['head.weight', { shape: [2, 4], data: values(8, 1) }],
-  ], 'base');
+  const values = (n: number, scale: number) =>
+    Float32Array.from({ length: n }, () => Math.round((rng() * 2 - 1) * scale * 1000) / 1000);
+  const base = ParamSet.fromEntries(
+    [
+      ['encoder.weight', { shape: [4, 3], data: values(12, 1) }],
+      ['encoder.bias', { shape: [4], data: values(4, 0.1) }],
+      ['head.weight', { shape: [2, 4], data: values(8, 1) }],
+    ],
+    'base',
+  );
   const expert = (label: string) => base.map((d) => d.map((v) => v + Math.round((rng() * 2 - 1) * 100) / 1000), label);
   await writeSafetensors(join(dir, 'base.safetensors'), base);
   await writeSafetensors(join(dir, 'expert-a.safetensors'), expert('expert-a'));
@@ -176,7 +205,9 @@ export function registerMerge(program: Command): void {
   program
     .command('merge')
     .argument('[config]', 'merge config, YAML or JSON (see below)')
-    .description('Merge safetensors checkpoints with a technique, as a YAML/JSON config says. Without a config, runs a small demo.')
+    .description(
+      'Merge safetensors checkpoints with a technique, as a YAML/JSON config says. Without a config, runs a small demo.',
+    )
     .option('-o, --output <path>', "output file (overrides the config's output)")
     .option('-q, --quiet', 'no progress bar and no summary line')
     .option('--demo <dir>', 'write a demo (base, two experts, merge.yaml) into DIR and merge it')
@@ -184,7 +215,11 @@ export function registerMerge(program: Command): void {
       'after',
       `
 Config (mergekit style; relative paths resolve against the config's directory):
-${DEMO_CONFIG.trimEnd().split('\n').slice(2).map((l) => `  ${l}`).join('\n')}
+${DEMO_CONFIG.trimEnd()
+  .split('\n')
+  .slice(2)
+  .map((l) => `  ${l}`)
+  .join('\n')}
 
 Checkpoints are .safetensors files or sharded *.safetensors.index.json. Every file's header is
 checked before any tensor is read; tensors are merged one at a time, so memory stays far below the
@@ -203,10 +238,17 @@ Try it:
       if (!configPath) {
         const dir = opts.demo ?? (await mkdtemp(join(tmpdir(), 'time-merge-demo-')));
         configPath = await writeMergeDemo(dir);
-        if (!opts.quiet) console.log(`demo written to ${dir} (base, expert-a, expert-b, merge.yaml); re-run with: time-merge merge ${configPath}`);
+        if (!opts.quiet)
+          console.log(
+            `demo written to ${dir} (base, expert-a, expert-b, merge.yaml); re-run with: time-merge merge ${configPath}`,
+          );
       }
-      const summary = await runMergeConfig(configPath, { output: opts.output, progress: !opts.quiet && process.stderr.isTTY });
-      for (const t of summary.staleTemporaries) console.error(`time-merge: removed ${t}, a temporary left by a merge that was killed`);
+      const summary = await runMergeConfig(configPath, {
+        output: opts.output,
+        progress: !opts.quiet && process.stderr.isTTY,
+      });
+      for (const t of summary.staleTemporaries)
+        console.error(`time-merge: removed ${t}, a temporary left by a merge that was killed`);
       if (!opts.quiet) console.log(describe(summary));
     });
 }

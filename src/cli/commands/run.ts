@@ -6,7 +6,9 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .argument('<config>', 'run config, YAML or JSON (see below)')
-    .description('Run the TIME pipeline with an external trainer and evaluator (any program exchanging safetensors files; see docs/pipeline.md)')
+    .description(
+      'Run the TIME pipeline with an external trainer and evaluator (any program exchanging safetensors files; see docs/pipeline.md)',
+    )
     .option('--out <dir>', 'results folder (overrides the config)')
     .option('-q, --quiet', 'no progress lines')
     .addHelpText(
@@ -28,8 +30,15 @@ Config (relative paths resolve against the config's directory, where the program
   resume: true                     # a rerun skips finished steps (default)`,
     )
     .action(async (file: string, opts: { out?: string; quiet?: boolean }) => {
-      const [{ runExternalStudy }, { loadRunConfig }] = await Promise.all([import('../../time/external-run.js'), import('../../time/run-config.js')]);
+      const [{ runExternalStudy }, { loadRunConfig }] = await Promise.all([
+        import('../../time/external-run.js'),
+        import('../../time/run-config.js'),
+      ]);
       const config = await loadRunConfig(file, { out: opts.out });
-      await withResultsLock(config.out, () => runExternalStudy(config, { version: VERSION, log: opts.quiet ? undefined : (m) => console.log(m) }), { onStale: (m) => console.error(`time-merge: ${m}`) });
+      await withResultsLock(
+        config.out,
+        () => runExternalStudy(config, { version: VERSION, log: opts.quiet ? undefined : (m) => console.log(m) }),
+        { onStale: (m) => console.error(`time-merge: ${m}`) },
+      );
     });
 }

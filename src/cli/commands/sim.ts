@@ -31,7 +31,11 @@ export function parseSeeds(text: string): number[] {
  * outcome. `place`, when given, moves the finished folder (results and report) to where it belongs and
  * returns that path, which the output then names.
  */
-export async function simCommand(name: string, opts: SimOptions, place?: (written: string) => Promise<string>): Promise<StudyOutcome> {
+export async function simCommand(
+  name: string,
+  opts: SimOptions,
+  place?: (written: string) => Promise<string>,
+): Promise<StudyOutcome> {
   const [{ findingsSummary, runStudy }, { parseShard }, { getStudy }] = await Promise.all([
     import('../../study/runner.js'),
     import('../../study/expand.js'),
@@ -39,10 +43,17 @@ export async function simCommand(name: string, opts: SimOptions, place?: (writte
   ]);
   const study = getStudy(name);
   const workers = opts.workers === undefined ? availableParallelism() : Number(opts.workers);
-  if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers "${opts.workers}" must be a positive integer`);
+  if (!Number.isInteger(workers) || workers < 1)
+    fail('CONFIG', `--workers "${opts.workers}" must be a positive integer`);
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
   const written = opts.out ?? `results/${study.name}`;
-  const outcome = await runStudy(study, { out: written, workers, shard, quick: opts.quick, seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined });
+  const outcome = await runStudy(study, {
+    out: written,
+    workers,
+    shard,
+    quick: opts.quick,
+    seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined,
+  });
   let report: { html: string; figures: readonly unknown[]; skipped: readonly unknown[] } | undefined;
   if (opts.report !== false && !shard) {
     const { generateReport } = await import('../../report/index.js');
@@ -54,10 +65,13 @@ export async function simCommand(name: string, opts: SimOptions, place?: (writte
       `(${outcome.executed} run now, ${outcome.skippedAsDone} already in ${out}) in ${outcome.wallSeconds.toFixed(1)} s on ${workers} worker(s)`,
   );
   console.log(`\n${outcome.summary}\n`);
-  if (outcome.findings.length > 0) console.log(`findings (${out}/findings.md):\n${findingsSummary(outcome.findings)}\n`);
+  if (outcome.findings.length > 0)
+    console.log(`findings (${out}/findings.md):\n${findingsSummary(outcome.findings)}\n`);
   if (report) {
     const html = join(out, relative(written, report.html));
-    console.log(`report: ${html} (${report.figures.length} figure files${report.skipped.length ? `, ${report.skipped.length} figures skipped` : ''})`);
+    console.log(
+      `report: ${html} (${report.figures.length} figure files${report.skipped.length ? `, ${report.skipped.length} figures skipped` : ''})`,
+    );
   }
   return outcome;
 }
@@ -65,13 +79,15 @@ export async function simCommand(name: string, opts: SimOptions, place?: (writte
 export function registerSim(program: Command): void {
   program
     .command('sim')
-    .description('Run a study on synthetic linear-model task streams into results/<study>/: a built-in study by name (default: "default", --list shows them) or a study file STUDY.yaml (docs/studies.md).')
+    .description(
+      'Run a study on synthetic linear-model task streams into results/<study>/: a built-in study by name (default: "default", --list shows them) or a study file STUDY.yaml (docs/studies.md).',
+    )
     .argument('[study]', 'built-in study name (see --list) or a study file (.yaml, .yml, .json)', 'default')
     .option('--list', 'list the studies and exit')
     .option('--out <dir>', 'results folder (default results/<study>)')
     .option('--workers <n>', 'worker threads (default: the number of cores)')
     .option('--shard <i/n>', 'run only shard i of n (deterministic split for job arrays); files get a shard suffix')
-    .option('--seeds <list>', 'seeds to run instead of the study\'s, e.g. 0,1,2 or 0-4')
+    .option('--seeds <list>', "seeds to run instead of the study's, e.g. 0,1,2 or 0-4")
     .option('--quick', 'a smaller version of the study (for tests and CI)')
     .option('--no-report', 'do not write the HTML report at the end')
     .action(async (name: string, opts: SimOptions) => {
@@ -82,6 +98,9 @@ export function registerSim(program: Command): void {
       }
       const shard = opts.shard ? (await import('../../study/expand.js')).parseShard(opts.shard) : undefined;
       const suffix = shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
-      await withResultsLock(opts.out ?? `results/${name}`, () => simCommand(name, opts), { shard: suffix, onStale: (m) => console.error(`time-merge: ${m}`) });
+      await withResultsLock(opts.out ?? `results/${name}`, () => simCommand(name, opts), {
+        shard: suffix,
+        onStale: (m) => console.error(`time-merge: ${m}`),
+      });
     });
 }

@@ -13,22 +13,28 @@ import { simCommand } from './sim.js';
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('Run the default study afresh (the named methods x the official techniques, replay, T = 20, 5 seeds) and its report, replacing results/default/ when complete.')
+    .description(
+      'Run the default study afresh (the named methods x the official techniques, replay, T = 20, 5 seeds) and its report, replacing results/default/ when complete.',
+    )
     .option('--workers <n>', 'worker threads (default: the number of cores)')
     .option('--quick', 'a smaller version (seconds instead of minutes)')
     .option('--out <dir>', 'results folder', 'results/default')
     .action(async (opts: { workers?: string; quick?: boolean; out: string }) => {
       const out = opts.out.replace(/\/+$/, '') || '.';
       const partial = partialFolder(out);
-      await withResultsLock(out, async () => {
-        try {
-          await simCommand('default', { workers: opts.workers, quick: opts.quick, out: partial }, async (written) => {
-            await replaceFolder(written, out);
-            return out;
-          });
-        } finally {
-          await rm(partial, { recursive: true, force: true });
-        }
-      }, { onStale: (m) => console.error(`time-merge: ${m}`) });
+      await withResultsLock(
+        out,
+        async () => {
+          try {
+            await simCommand('default', { workers: opts.workers, quick: opts.quick, out: partial }, async (written) => {
+              await replaceFolder(written, out);
+              return out;
+            });
+          } finally {
+            await rm(partial, { recursive: true, force: true });
+          }
+        },
+        { onStale: (m) => console.error(`time-merge: ${m}`) },
+      );
     });
 }

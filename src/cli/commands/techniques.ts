@@ -29,7 +29,9 @@ export function registerTechniques(program: Command): void {
         console.log(`${t.name}${aliases}${incremental}${spelled}: ${t.summary}`);
         printParams(t.params);
       }
-      console.log('lines (a modifier for any technique: `parameters.lines` in a merge config, or MergeSpec.lines): scale the merged task vector of layer l by alpha + beta·l/(L-1).');
+      console.log(
+        'lines (a modifier for any technique: `parameters.lines` in a merge config, or MergeSpec.lines): scale the merged task vector of layer l by alpha + beta·l/(L-1).',
+      );
       printParams(LINES_PARAMS);
     });
 }

@@ -47,7 +47,12 @@ export function weightedSum(out: Float32Array, xs: readonly Float32Array[], ws: 
 }
 
 /** out = Σ_k ws[k]·(xs[k] - base): the weighted task-vector sum, accumulated in order k = 0, 1, ... */
-export function weightedDeltaSum(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[]): void {
+export function weightedDeltaSum(
+  out: Float32Array,
+  base: Float32Array,
+  xs: readonly Float32Array[],
+  ws: readonly number[],
+): void {
   checkList('weightedDeltaSum', out.length, xs, ws);
   checkLen('weightedDeltaSum', out.length, base);
   clearFinite(out);
@@ -58,7 +63,13 @@ export function weightedDeltaSum(out: Float32Array, base: Float32Array, xs: read
  * Task arithmetic: out = base + λ·Σ_k ws[k]·(xs[k] - base), exactly weightedDeltaSum then addScaled (the
  * native backend fuses them into one pass). `out` must not alias an input. Needs at least one array.
  */
-export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void {
+export function taskArithmetic(
+  out: Float32Array,
+  base: Float32Array,
+  xs: readonly Float32Array[],
+  ws: readonly number[],
+  lambda: number,
+): void {
   if (xs.length === 0) fail('MERGE', 'kernel taskArithmetic: needs at least one array');
   checkList('taskArithmetic', out.length, xs, ws);
   checkLen('taskArithmetic', out.length, base);
@@ -78,7 +89,15 @@ export function taskArithmetic(out: Float32Array, base: Float32Array, xs: readon
  * when the active backend has no fused form (the caller runs those steps). `out` must not alias an input;
  * nBottom + nTop < n.
  */
-export function breadcrumbsLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number, nBottom: number, nTop: number): boolean {
+export function breadcrumbsLinear(
+  out: Float32Array,
+  base: Float32Array,
+  xs: readonly Float32Array[],
+  ws: readonly number[],
+  lambda: number,
+  nBottom: number,
+  nTop: number,
+): boolean {
   if (xs.length === 0) fail('MERGE', 'kernel breadcrumbsLinear: needs at least one array');
   checkList('breadcrumbsLinear', out.length, xs, ws);
   checkLen('breadcrumbsLinear', out.length, base);
@@ -151,20 +170,24 @@ export function absTopK(x: Float32Array, k: number): TopKRule {
 
 /** absTopK(x, k1) and absTopK(x, k2) (1 <= k < n), sharing the selection's first pass on the native backend. */
 export function absTopKPair(x: Float32Array, k1: number, k2: number): [TopKRule, TopKRule] {
-  for (const k of [k1, k2]) if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `absTopKPair: k = ${k} is outside 1..${x.length - 1}`);
+  for (const k of [k1, k2])
+    if (!Number.isInteger(k) || k < 1 || k >= x.length)
+      fail('MERGE', `absTopKPair: k = ${k} is outside 1..${x.length - 1}`);
   return active.absTopKPair(x, k1, k2);
 }
 
 /** absTopK of τ = x - base (1 <= k < n) without materialising τ; the native backend also reports `equal`. */
 export function deltaTopK(x: Float32Array, base: Float32Array, k: number): DeltaTopKRule {
-  if (!Number.isInteger(k) || k < 1 || k >= x.length) fail('MERGE', `deltaTopK: k = ${k} is outside 1..${x.length - 1}`);
+  if (!Number.isInteger(k) || k < 1 || k >= x.length)
+    fail('MERGE', `deltaTopK: k = ${k} is outside 1..${x.length - 1}`);
   checkLen('deltaTopK', x.length, base);
   return active.deltaTopK(x, base, k);
 }
 
 /** deltaTopK(x, base, k) for every x (1 <= k < n); the native backend selects them all in one pass per 16 experts. */
 export function deltaTopKMany(xs: readonly Float32Array[], base: Float32Array, k: number): DeltaTopKRule[] {
-  if (!Number.isInteger(k) || k < 1 || k >= base.length) fail('MERGE', `deltaTopKMany: k = ${k} is outside 1..${base.length - 1}`);
+  if (!Number.isInteger(k) || k < 1 || k >= base.length)
+    fail('MERGE', `deltaTopKMany: k = ${k} is outside 1..${base.length - 1}`);
   for (const x of xs) checkLen('deltaTopKMany', base.length, x);
   return active.deltaTopKMany(xs, base, k);
 }
@@ -175,8 +198,15 @@ export function deltaTopKMany(xs: readonly Float32Array[], base: Float32Array, k
  * native backend does it in one pass over memory. Returns the sign total used for majority/minority.
  * `out` must not alias an input.
  */
-export function tiesMerge(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], rules: readonly TopKRule[], o: TiesMergeOptions): number {
-  if (xs.length === 0 || rules.length !== xs.length) fail('MERGE', 'kernel tiesMerge: needs one trim rule per array, at least one');
+export function tiesMerge(
+  out: Float32Array,
+  base: Float32Array,
+  xs: readonly Float32Array[],
+  rules: readonly TopKRule[],
+  o: TiesMergeOptions,
+): number {
+  if (xs.length === 0 || rules.length !== xs.length)
+    fail('MERGE', 'kernel tiesMerge: needs one trim rule per array, at least one');
   for (const x of xs) checkLen('tiesMerge', out.length, x);
   checkLen('tiesMerge', out.length, base);
   clearFinite(out);
@@ -200,7 +230,13 @@ export function trimBand(x: Float32Array, outer: TopKRule, inner: TopKRule): num
  * per element (laterWins: ties go to the later expert, else to the earlier). float32 operations in this
  * order: τ rounded, compared, then base + f(λ·τ_max). `out` must not alias an input.
  */
-export function magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: boolean): void {
+export function magmax(
+  out: Float32Array,
+  base: Float32Array,
+  xs: readonly Float32Array[],
+  lambda: number,
+  laterWins: boolean,
+): void {
   if (xs.length === 0) fail('MERGE', 'kernel magmax: needs at least one array');
   for (const x of xs) checkLen('magmax', out.length, x);
   checkLen('magmax', out.length, base);
@@ -212,7 +248,12 @@ export function magmax(out: Float32Array, base: Float32Array, xs: readonly Float
  * TIES sign election into out (-1, 0, +1): the sign of Σ_k w_k·v_k ('sum') or of Σ_k sign(w_k·v_k)
  * ('count'), float64 sums over k in order; 0 where the vote ties. Zero weights are skipped.
  */
-export function electSigns(values: readonly Float32Array[], weights: readonly number[], method: Election, out: Int8Array): void {
+export function electSigns(
+  values: readonly Float32Array[],
+  weights: readonly number[],
+  method: Election,
+  out: Int8Array,
+): void {
   checkLen('electSigns', out.length, ...values);
   active.electSigns(values, weights, method, out);
 }
@@ -228,7 +269,13 @@ export function signTotal(signs: Int8Array): number {
  * within fixed blocks of DARE_L1_BLOCK elements, block sums added in order, so every backend gives the
  * same bits whatever its thread split.
  */
-export function dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key: CounterKey, k: number): [number, number] {
+export function dareL1(
+  x: Float32Array,
+  base: Float32Array | undefined,
+  cut: number,
+  key: CounterKey,
+  k: number,
+): [number, number] {
   if (base) checkLen('dareL1', x.length, base);
   return active.dareL1(x, base, cut, key[0], key[1], k);
 }
@@ -244,8 +291,18 @@ export function dareDrop(t: Float32Array, cut: number, key: CounterKey, k: numbe
  * in expert order: bit for bit dareDrop on the task vectors, then weightedSum and addScaled. `out` must
  * not alias an input. Needs at least one expert.
  */
-export function dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key: CounterKey): void {
-  if (xs.length === 0 || scales.length !== xs.length) fail('MERGE', 'kernel dareLinear: needs one scale per expert and at least one expert');
+export function dareLinear(
+  out: Float32Array,
+  base: Float32Array,
+  xs: readonly Float32Array[],
+  ws: readonly number[],
+  scales: readonly number[],
+  lambda: number,
+  cut: number,
+  key: CounterKey,
+): void {
+  if (xs.length === 0 || scales.length !== xs.length)
+    fail('MERGE', 'kernel dareLinear: needs one scale per expert and at least one expert');
   checkList('dareLinear', out.length, xs, ws);
   checkLen('dareLinear', out.length, base);
   clearFinite(out);
@@ -256,8 +313,15 @@ export function dareLinear(out: Float32Array, base: Float32Array, xs: readonly F
  * Random selection on counter draws: u = u32(key, 0, i); out_i = xs[e][i] - base[i] with e the number of
  * cuts[j] <= u over j < N-1 (cuts: nondecreasing integers floor(bound_j·2^32)).
  */
-export function randomPickCounter(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], cuts: Float64Array, key: CounterKey): void {
-  if (experts.length === 0 || cuts.length !== experts.length) fail('MERGE', 'kernel randomPickCounter: needs one cut per expert');
+export function randomPickCounter(
+  out: Float32Array,
+  base: Float32Array,
+  experts: readonly Float32Array[],
+  cuts: Float64Array,
+  key: CounterKey,
+): void {
+  if (experts.length === 0 || cuts.length !== experts.length)
+    fail('MERGE', 'kernel randomPickCounter: needs one cut per expert');
   for (const x of experts) checkLen('randomPickCounter', out.length, x);
   checkLen('randomPickCounter', out.length, base);
   clearFinite(out);

@@ -77,6 +77,7 @@ export function availableKernels(): KernelBackend[] {
 
 {
   const env = process.env.TIME_MERGE_KERNELS;
-  if (env !== undefined && env !== '' && !NAMES.includes(env)) fail('CONFIG', `TIME_MERGE_KERNELS="${env}": use ${NAME_LIST}`);
+  if (env !== undefined && env !== '' && !NAMES.includes(env))
+    fail('CONFIG', `TIME_MERGE_KERNELS="${env}": use ${NAME_LIST}`);
   useKernels(env ? (env as KernelBackend) : availableKernels()[0]);
 }

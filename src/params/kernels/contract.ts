@@ -26,9 +26,23 @@ export interface KernelImpl extends TechniqueKernels {
   firstNonFinite(x: Float32Array): number;
   absMaxSelect(out: Float32Array, xs: readonly Float32Array[]): void;
   /** Optional fused form of weightedDeltaSum then addScaled (one pass; same results). */
-  taskArithmetic?(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): void;
+  taskArithmetic?(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    ws: readonly number[],
+    lambda: number,
+  ): void;
   /** Optional fused Breadcrumbs (see breadcrumbsLinear); false when it did not run. */
-  breadcrumbsLinear?(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number, nBottom: number, nTop: number): boolean;
+  breadcrumbsLinear?(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    ws: readonly number[],
+    lambda: number,
+    nBottom: number,
+    nTop: number,
+  ): boolean;
 }
 
 /**

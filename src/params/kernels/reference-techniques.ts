@@ -218,7 +218,14 @@ export const tsMergeKernels = {
    * adding 0 for a dropped element in the kept sum), combined ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)); the
    * block sums added in order. Kept: u32(key, k, i) >= cut (./counter-rng.ts).
    */
-  dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key0: number, key1: number, k: number): [number, number] {
+  dareL1(
+    x: Float32Array,
+    base: Float32Array | undefined,
+    cut: number,
+    key0: number,
+    key1: number,
+    k: number,
+  ): [number, number] {
     const [e0, e1] = expertKey([key0, key1], k);
     const B = DARE_L1_BLOCK;
     const la = new Float64Array(8);
@@ -254,7 +261,17 @@ export const tsMergeKernels = {
    * float32 throughout, accumulated in expert order (the same bits as dropping task vectors, scaling,
    * weightedSum and addScaled). `out` must not alias an input.
    */
-  dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key0: number, key1: number): void {
+  dareLinear(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    ws: readonly number[],
+    scales: readonly number[],
+    lambda: number,
+    cut: number,
+    key0: number,
+    key1: number,
+  ): void {
     const n = out.length;
     for (let k = 0; k < xs.length; k++) {
       const [e0, e1] = expertKey([key0, key1], k);
@@ -274,7 +291,14 @@ export const tsMergeKernels = {
    * Random selection on counter draws: u = u32(key, 0, i); the expert is the number of cuts[j] <= u over
    * j < N-1 (cuts: integer cumulative bounds floor(bound·2^32), nondecreasing); out_i = x_e[i] - base[i].
    */
-  randomPickCounter(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], cuts: Float64Array, key0: number, key1: number): void {
+  randomPickCounter(
+    out: Float32Array,
+    base: Float32Array,
+    experts: readonly Float32Array[],
+    cuts: Float64Array,
+    key0: number,
+    key1: number,
+  ): void {
     const [e0, e1] = expertKey([key0, key1], 0);
     const last = experts.length - 1;
     for (let i = 0; i < out.length; i++) {
@@ -291,7 +315,13 @@ export const tsMergeKernels = {
    * used for majority/minority (0 otherwise). This composition is the reference the fused native kernel
    * must reproduce bit for bit.
    */
-  tiesMerge(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], rules: readonly TopKRule[], o: TiesMergeOptions): number {
+  tiesMerge(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    rules: readonly TopKRule[],
+    o: TiesMergeOptions,
+  ): number {
     const n = base.length;
     const values = xs.map((x, k) => {
       const t = new Float32Array(n);

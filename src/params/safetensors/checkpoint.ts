@@ -105,21 +105,24 @@ async function openSharded(path: string, options: OpenOptions): Promise<Checkpoi
   } catch (err) {
     fail('SAFETENSORS', `${path}: index is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof index !== 'object' || index === null || Array.isArray(index)) fail('SAFETENSORS', `${path}: index is not a JSON object`);
+  if (typeof index !== 'object' || index === null || Array.isArray(index))
+    fail('SAFETENSORS', `${path}: index is not a JSON object`);
   const { weight_map: weightMap, metadata: rawMeta } = index as Record<string, unknown>;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     fail('SAFETENSORS', `${path}: index has no "weight_map" object (tensor name -> shard file)`);
   }
   const metadata: Record<string, string> = {};
   if (rawMeta !== undefined && rawMeta !== null) {
-    if (typeof rawMeta !== 'object' || Array.isArray(rawMeta)) fail('SAFETENSORS', `${path}: index "metadata" must be an object`);
+    if (typeof rawMeta !== 'object' || Array.isArray(rawMeta))
+      fail('SAFETENSORS', `${path}: index "metadata" must be an object`);
     // HF writes total_size as a number; metadata here is strings, as in a safetensors header.
     for (const [k, v] of Object.entries(rawMeta)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
   }
   const map = Object.entries(weightMap as Record<string, unknown>);
   if (map.length === 0) fail('SAFETENSORS', `${path}: weight_map is empty`);
   for (const [name, file] of map) {
-    if (typeof file !== 'string' || file === '') fail('SAFETENSORS', `${path}: weight_map entry "${name}" must name a shard file`);
+    if (typeof file !== 'string' || file === '')
+      fail('SAFETENSORS', `${path}: weight_map entry "${name}" must name a shard file`);
   }
 
   const dir = dirname(path);
@@ -130,17 +133,31 @@ async function openSharded(path: string, options: OpenOptions): Promise<Checkpoi
     const owner = new Map<string, SafetensorsFile>();
     for (const [name, f] of map) {
       const shard = shards.get(f as string)!;
-      if (!shard.has(name)) fail('SAFETENSORS', `${path}: weight_map puts tensor "${name}" in ${shard.path}, which has no such tensor`);
+      if (!shard.has(name))
+        fail('SAFETENSORS', `${path}: weight_map puts tensor "${name}" in ${shard.path}, which has no such tensor`);
       owner.set(name, shard);
     }
     for (const shard of shards.values()) {
       for (const e of shard.entries) {
-        if (owner.get(e.name) !== shard) fail('SAFETENSORS', `${path}: shard ${shard.path} holds tensor "${e.name}", which the weight_map does not assign to it`);
+        if (owner.get(e.name) !== shard)
+          fail(
+            'SAFETENSORS',
+            `${path}: shard ${shard.path} holds tensor "${e.name}", which the weight_map does not assign to it`,
+          );
       }
     }
     // Shard headers' metadata (e.g. format: pt), then the index's on top.
-    const merged = Object.assign({}, ...[...shards.values()].map((s) => s.metadata), metadata) as Record<string, string>;
-    return new ShardedCheckpoint(path, merged, [...shards.values()], owner, map.map(([n]) => n));
+    const merged = Object.assign({}, ...[...shards.values()].map((s) => s.metadata), metadata) as Record<
+      string,
+      string
+    >;
+    return new ShardedCheckpoint(
+      path,
+      merged,
+      [...shards.values()],
+      owner,
+      map.map(([n]) => n),
+    );
   } catch (err) {
     await Promise.all([...shards.values()].map((s) => s.close().catch(() => undefined)));
     throw err;

@@ -31,9 +31,13 @@ export function headerLength(prefix: Uint8Array, fileSize: number, label: string
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, PREFIX_BYTES).getBigUint64(0, true);
   if (n > BigInt(fileSize - PREFIX_BYTES)) {
-    fail('SAFETENSORS', `${label}: header length ${n} is larger than the ${fileSize - PREFIX_BYTES} bytes after the prefix (truncated or not a safetensors file)`);
+    fail(
+      'SAFETENSORS',
+      `${label}: header length ${n} is larger than the ${fileSize - PREFIX_BYTES} bytes after the prefix (truncated or not a safetensors file)`,
+    );
   }
-  if (n > BigInt(MAX_HEADER_BYTES)) fail('SAFETENSORS', `${label}: header length ${n} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  if (n > BigInt(MAX_HEADER_BYTES))
+    fail('SAFETENSORS', `${label}: header length ${n} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
   if (n < 2n) fail('SAFETENSORS', `${label}: header length ${n} is too short to hold a JSON object`);
   return Number(n);
 }
@@ -68,7 +72,11 @@ export function parseHeader(headerBytes: Uint8Array, dataBytes: number, label: s
   let metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of json.entries) {
-    if (seen.has(name)) fail('SAFETENSORS', `${label}: ${name === METADATA_KEY ? METADATA_KEY : `tensor "${name}"`} appears more than once in the header`);
+    if (seen.has(name))
+      fail(
+        'SAFETENSORS',
+        `${label}: ${name === METADATA_KEY ? METADATA_KEY : `tensor "${name}"`} appears more than once in the header`,
+      );
     seen.add(name);
     if (name === METADATA_KEY) metadata = parseMetadata(raw, label);
     else entries.push(parseEntry(name, raw, label));
@@ -83,7 +91,8 @@ function parseMetadata(raw: JsonValue, label: string): Record<string, string> {
   if (!(raw instanceof JsonObject)) fail('SAFETENSORS', `${label}: ${METADATA_KEY} must be an object of strings`);
   // As the reference (a map of strings), a repeated metadata key keeps its last value.
   for (const [k, v] of raw.entries) {
-    if (typeof v !== 'string') fail('SAFETENSORS', `${label}: ${METADATA_KEY} value "${k}" must be a string, got ${showJson(v)}`);
+    if (typeof v !== 'string')
+      fail('SAFETENSORS', `${label}: ${METADATA_KEY} value "${k}" must be a string, got ${showJson(v)}`);
     out[k] = v;
   }
   return out;
@@ -100,7 +109,8 @@ function u64(v: JsonValue): bigint | undefined {
 
 function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   const where = `${label}: tensor "${name}"`;
-  if (!(raw instanceof JsonObject)) fail('SAFETENSORS', `${where}: header entry must be an object with dtype, shape and data_offsets`);
+  if (!(raw instanceof JsonObject))
+    fail('SAFETENSORS', `${where}: header entry must be an object with dtype, shape and data_offsets`);
   // Unknown fields are ignored, as by the reference; a known field given twice is refused, as by it.
   const fields = new Map<string, JsonValue>();
   for (const [k, v] of raw.entries) {
@@ -113,14 +123,21 @@ function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   const offsetsRaw = fields.get('data_offsets');
   if (typeof dtype !== 'string') fail('SAFETENSORS', `${where}: dtype is missing or not a string`);
   const bits = DTYPE_BITS[dtype];
-  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype)) fail('SAFETENSORS', `${where}: unknown dtype "${dtype.length > 60 ? `${dtype.slice(0, 60)}…` : dtype}"`);
+  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype))
+    fail('SAFETENSORS', `${where}: unknown dtype "${dtype.length > 60 ? `${dtype.slice(0, 60)}…` : dtype}"`);
   const dims = Array.isArray(shapeRaw) ? shapeRaw.map(u64) : undefined;
   if (!dims?.every((d) => d !== undefined)) {
-    fail('SAFETENSORS', `${where}: shape must be an array of non-negative integers, got ${shapeRaw === undefined ? 'nothing' : showJson(shapeRaw)}`);
+    fail(
+      'SAFETENSORS',
+      `${where}: shape must be an array of non-negative integers, got ${shapeRaw === undefined ? 'nothing' : showJson(shapeRaw)}`,
+    );
   }
   const offsets = Array.isArray(offsetsRaw) && offsetsRaw.length === 2 ? offsetsRaw.map(u64) : undefined;
   if (!offsets?.every((o) => o !== undefined)) {
-    fail('SAFETENSORS', `${where}: data_offsets must be [begin, end] non-negative integers, got ${offsetsRaw === undefined ? 'nothing' : showJson(offsetsRaw)}`);
+    fail(
+      'SAFETENSORS',
+      `${where}: data_offsets must be [begin, end] non-negative integers, got ${offsetsRaw === undefined ? 'nothing' : showJson(offsetsRaw)}`,
+    );
   }
   const [begin, end] = offsets as bigint[];
   const shape = dims as bigint[];
@@ -130,12 +147,20 @@ function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   let n = 1n;
   for (const d of shape) {
     n *= d;
-    if (n >= U64_LIMIT) fail('SAFETENSORS', `${where}: shape ${formatShape(shape.map(Number))} is too large (its element count overflows 64 bits)`);
+    if (n >= U64_LIMIT)
+      fail(
+        'SAFETENSORS',
+        `${where}: shape ${formatShape(shape.map(Number))} is too large (its element count overflows 64 bits)`,
+      );
   }
   const totalBits = n * BigInt(bits);
-  if (totalBits % 8n !== 0n) fail('SAFETENSORS', `${where}: ${n} elements of ${dtype} do not fill a whole number of bytes`);
+  if (totalBits % 8n !== 0n)
+    fail('SAFETENSORS', `${where}: ${n} elements of ${dtype} do not fill a whole number of bytes`);
   if (end - begin !== totalBits / 8n) {
-    fail('SAFETENSORS', `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${formatShape(shape.map(Number))} needs ${totalBits / 8n}`);
+    fail(
+      'SAFETENSORS',
+      `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${formatShape(shape.map(Number))} needs ${totalBits / 8n}`,
+    );
   }
   if (end > BigInt(Number.MAX_SAFE_INTEGER)) {
     fail('SAFETENSORS', `${where}: data_offsets end at ${end}, past 2^53 bytes (no file holds that much data)`);
@@ -149,19 +174,31 @@ function checkLayout(entries: readonly HeaderEntry[], dataBytes: number, label: 
   let prev: HeaderEntry | undefined;
   for (const e of sorted) {
     if (e.begin < expected) {
-      fail('SAFETENSORS', `${label}: tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] overlap tensor "${prev?.name}" [${prev?.begin}, ${prev?.end}]`);
+      fail(
+        'SAFETENSORS',
+        `${label}: tensor "${e.name}" data_offsets [${e.begin}, ${e.end}] overlap tensor "${prev?.name}" [${prev?.begin}, ${prev?.end}]`,
+      );
     }
     if (e.begin > expected) {
       const after = prev ? `after tensor "${prev.name}"` : 'at the start of the data';
-      fail('SAFETENSORS', `${label}: tensor "${e.name}" begins at ${e.begin}, leaving a gap of ${e.begin - expected} bytes ${after} (offsets must be contiguous)`);
+      fail(
+        'SAFETENSORS',
+        `${label}: tensor "${e.name}" begins at ${e.begin}, leaving a gap of ${e.begin - expected} bytes ${after} (offsets must be contiguous)`,
+      );
     }
     expected = e.end;
     prev = e;
   }
   if (expected > dataBytes) {
-    fail('SAFETENSORS', `${label}: tensor "${prev?.name}" data_offsets end at ${expected}, past the ${dataBytes}-byte data section (file truncated?)`);
+    fail(
+      'SAFETENSORS',
+      `${label}: tensor "${prev?.name}" data_offsets end at ${expected}, past the ${dataBytes}-byte data section (file truncated?)`,
+    );
   }
   if (expected < dataBytes) {
-    fail('SAFETENSORS', `${label}: data section is ${dataBytes} bytes but the tensors cover only ${expected} (trailing bytes)`);
+    fail(
+      'SAFETENSORS',
+      `${label}: data section is ${dataBytes} bytes but the tensors cover only ${expected} (trailing bytes)`,
+    );
   }
 }

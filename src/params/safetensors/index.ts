@@ -4,6 +4,21 @@
  */
 export { openSafetensors, SafetensorsFile, type OpenOptions, type RawArray } from './reader.js';
 export { openCheckpoint, readSafetensors, INDEX_SUFFIX, type Checkpoint } from './checkpoint.js';
-export { createSafetensorsWriter, removeLiveTemporaries, removeStaleTemporaries, writeSafetensors, SafetensorsWriter, type WriteOptions } from './writer.js';
+export {
+  createSafetensorsWriter,
+  removeLiveTemporaries,
+  removeStaleTemporaries,
+  writeSafetensors,
+  SafetensorsWriter,
+  type WriteOptions,
+} from './writer.js';
 export { parseHeader, headerLength, type HeaderEntry, type ParsedHeader } from './header.js';
-export { DTYPE_BITS, FLOAT_DTYPES, WRITE_DTYPES, MAX_HEADER_BYTES, isWriteDType, type FloatDType, type WriteDType } from './format.js';
+export {
+  DTYPE_BITS,
+  FLOAT_DTYPES,
+  WRITE_DTYPES,
+  MAX_HEADER_BYTES,
+  isWriteDType,
+  type FloatDType,
+  type WriteDType,
+} from './format.js';

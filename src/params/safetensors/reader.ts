@@ -71,7 +71,9 @@ export class SafetensorsFile implements TensorSource {
     this.entries = entries;
     this.metadata = metadata;
     this.byName = new Map(entries.map((e) => [e.name, e]));
-    this.infos = entries.filter((e) => isFloatDType(e.dtype)).map((e) => ({ name: e.name, shape: e.shape, dtype: e.dtype as TensorInfo['dtype'] }));
+    this.infos = entries
+      .filter((e) => isFloatDType(e.dtype))
+      .map((e) => ({ name: e.name, shape: e.shape, dtype: e.dtype as TensorInfo['dtype'] }));
   }
 
   /** Opens and validates; the handle is closed again if validation fails. */
@@ -117,7 +119,10 @@ export class SafetensorsFile implements TensorSource {
   async read(name: string): Promise<Float32Array> {
     const e = this.entry(name);
     if (!isFloatDType(e.dtype)) {
-      fail('SAFETENSORS', `${this.path}: tensor "${name}" has dtype ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} can be read as float32 (use readTyped)`);
+      fail(
+        'SAFETENSORS',
+        `${this.path}: tensor "${name}" has dtype ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} can be read as float32 (use readTyped)`,
+      );
     }
     const bytes = e.end - e.begin;
     const n = bytes / (e.dtype === 'F64' ? 8 : e.dtype === 'F32' ? 4 : 2);
@@ -149,7 +154,10 @@ export class SafetensorsFile implements TensorSource {
     if (this.options.requireFinite) {
       const bad = firstNonFinite(out);
       if (bad >= 0) {
-        fail('SAFETENSORS', `${this.path}: tensor "${name}" holds ${out[bad]} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`);
+        fail(
+          'SAFETENSORS',
+          `${this.path}: tensor "${name}" holds ${out[bad]} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`,
+        );
       }
     }
     return out;
@@ -245,13 +253,19 @@ async function readFully(fh: FileHandle, out: Uint8Array, position: number, what
     } catch (err) {
       throw ioError(what, 'read failed', err);
     }
-    if (bytesRead === 0) fail('IO', `${what}: file ended after ${done} of ${out.length} bytes (truncated since it was opened?)`);
+    if (bytesRead === 0)
+      fail('IO', `${what}: file ended after ${done} of ${out.length} bytes (truncated since it was opened?)`);
     done += bytesRead;
   }
 }
 
 function ioError(what: string, action: string, err: unknown): TimeMergeError {
   const code = (err as NodeJS.ErrnoException)?.code;
-  const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : ((err as Error)?.message ?? String(err));
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : ((err as Error)?.message ?? String(err));
   return new TimeMergeError('IO', `${what}: ${action}: ${reason}`, { cause: err });
 }

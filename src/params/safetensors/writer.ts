@@ -37,9 +37,12 @@ interface Slot {
 export function encodeHeader(slots: readonly Slot[], metadata: Record<string, string> | undefined): Uint8Array {
   // Build the JSON text by hand: an object literal would move integer-like names ("0", "1") first.
   const parts: string[] = [];
-  if (metadata && Object.keys(metadata).length > 0) parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
+  if (metadata && Object.keys(metadata).length > 0)
+    parts.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
   for (const s of slots) {
-    parts.push(`${JSON.stringify(s.info.name)}:${JSON.stringify({ dtype: s.dtype, shape: s.info.shape, data_offsets: [s.begin, s.end] })}`);
+    parts.push(
+      `${JSON.stringify(s.info.name)}:${JSON.stringify({ dtype: s.dtype, shape: s.info.shape, data_offsets: [s.begin, s.end] })}`,
+    );
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const padded = Math.ceil(json.length / 8) * 8;
@@ -154,8 +157,10 @@ export class SafetensorsWriter {
       names.add(info.name);
       const own = info.dtype === 'F64' ? 'F32' : info.dtype;
       const dtype = options.dtype ?? own;
-      if (!isWriteDType(dtype)) fail('MISMATCH', `${path}: tensor "${info.name}" has dtype ${String(info.dtype)}, which cannot be written`);
-      if (!info.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('MISMATCH', `${path}: tensor "${info.name}" has invalid shape ${formatShape(info.shape)}`);
+      if (!isWriteDType(dtype))
+        fail('MISMATCH', `${path}: tensor "${info.name}" has dtype ${String(info.dtype)}, which cannot be written`);
+      if (!info.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+        fail('MISMATCH', `${path}: tensor "${info.name}" has invalid shape ${formatShape(info.shape)}`);
       const bytes = numel(info.shape) * bytesPerElement(dtype);
       slots.push({ info, dtype, begin: offset, end: offset + bytes });
       offset += bytes;
@@ -174,12 +179,19 @@ export class SafetensorsWriter {
     this.checkOpen('write');
     const slot = this.slots[this.next];
     if (!slot) fail('MISMATCH', `${this.path}: tensor "${info.name}" written after all ${this.slots.length} tensors`);
-    if (slot.info.name !== info.name) fail('MISMATCH', `${this.path}: expected tensor "${slot.info.name}" next, got "${info.name}"`);
+    if (slot.info.name !== info.name)
+      fail('MISMATCH', `${this.path}: expected tensor "${slot.info.name}" next, got "${info.name}"`);
     if (!sameShape(slot.info.shape, info.shape)) {
-      fail('MISMATCH', `${this.path}: tensor "${info.name}" has shape ${formatShape(info.shape)}, header says ${formatShape(slot.info.shape)}`);
+      fail(
+        'MISMATCH',
+        `${this.path}: tensor "${info.name}" has shape ${formatShape(info.shape)}, header says ${formatShape(slot.info.shape)}`,
+      );
     }
     if (data.length !== numel(slot.info.shape)) {
-      fail('MISMATCH', `${this.path}: tensor "${info.name}" ${formatShape(slot.info.shape)} needs ${numel(slot.info.shape)} values, got ${data.length}`);
+      fail(
+        'MISMATCH',
+        `${this.path}: tensor "${info.name}" ${formatShape(slot.info.shape)} needs ${numel(slot.info.shape)} values, got ${data.length}`,
+      );
     }
     this.next++;
     const fh = await this.handle();
@@ -196,7 +208,12 @@ export class SafetensorsWriter {
       encoded = slot.dtype === 'F16' ? f32ToF16(data, dst) : f32ToBf16(data, dst);
       if (this.refuseOverflow) checkNarrowed(this.path, info.name, slot.dtype, data, encoded);
     }
-    const written = writeFully(fh, new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), this.dataStart + slot.begin, this.tempPath);
+    const written = writeFully(
+      fh,
+      new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength),
+      this.dataStart + slot.begin,
+      this.tempPath,
+    );
     if (inArea < 0 && slot.dtype === 'F32') return written;
     written.catch(() => undefined); // awaited below or by the next write, finish() or abort()
     this.pending[area] = written;
@@ -228,7 +245,10 @@ export class SafetensorsWriter {
   async finish(): Promise<void> {
     this.checkOpen('finish');
     if (this.next < this.slots.length) {
-      fail('MISMATCH', `${this.path}: finish() after ${this.next} of ${this.slots.length} tensors (next: "${this.slots[this.next].info.name}")`);
+      fail(
+        'MISMATCH',
+        `${this.path}: finish() after ${this.next} of ${this.slots.length} tensors (next: "${this.slots[this.next].info.name}")`,
+      );
     }
     const fh = await this.handle();
     this.state = 'finished';
@@ -241,7 +261,9 @@ export class SafetensorsWriter {
     } catch (err) {
       live.delete(this.tempPath);
       await unlink(this.tempPath).catch(() => undefined);
-      throw new TimeMergeError('IO', `${this.path}: could not complete the write: ${(err as Error).message}`, { cause: err });
+      throw new TimeMergeError('IO', `${this.path}: could not complete the write: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -269,7 +291,9 @@ export class SafetensorsWriter {
         fh = await open(this.tempPath, 'wx');
         live.add(this.tempPath);
       } catch (err) {
-        throw new TimeMergeError('IO', `${this.path}: cannot create ${this.tempPath}: ${(err as Error).message}`, { cause: err });
+        throw new TimeMergeError('IO', `${this.path}: cannot create ${this.tempPath}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       await writeFully(fh, this.header, 0, this.tempPath);
       return fh;
@@ -278,7 +302,11 @@ export class SafetensorsWriter {
   }
 }
 
-export function createSafetensorsWriter(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}): SafetensorsWriter {
+export function createSafetensorsWriter(
+  path: string,
+  infos: readonly TensorInfo[],
+  options: WriteOptions = {},
+): SafetensorsWriter {
   return new SafetensorsWriter(path, infos, options);
 }
 

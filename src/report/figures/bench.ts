@@ -9,15 +9,23 @@ import { colorScale, type FigureResult, type ReportContext, SCHEMA } from './typ
  */
 export function benchFigure(ctx: ReportContext): FigureResult {
   const title = 'Benchmark: merge cost vs horizon';
-  if (ctx.data.bench.length === 0) return { kind: 'skipped', name: 'bench-cost', title, reason: 'no bench merge.csv found (run npm run bench)' };
+  if (ctx.data.bench.length === 0)
+    return { kind: 'skipped', name: 'bench-cost', title, reason: 'no bench merge.csv found (run npm run bench)' };
   // A series is one suite's technique / protocol at one size; only those measured at two or more
   // horizons make a curve (the two-expert technique suite and the kernel suite do not).
   const seriesKey = (r: BenchRow): string => `${r.suite}\u0000${r.label}\u0000${r.params}`;
   const horizons = new Map<string, Set<number>>();
   for (const r of ctx.data.bench) horizons.set(seriesKey(r), (horizons.get(seriesKey(r)) ?? new Set()).add(r.experts));
-  const rows = ctx.data.bench.filter((r) => horizons.get(seriesKey(r))!.size >= 2).sort((a, b) => a.experts - b.experts);
+  const rows = ctx.data.bench
+    .filter((r) => horizons.get(seriesKey(r))!.size >= 2)
+    .sort((a, b) => a.experts - b.experts);
   if (rows.length === 0) {
-    return { kind: 'skipped', name: 'bench-cost', title, reason: 'no benchmark series in merge.csv varies the number of experts' };
+    return {
+      kind: 'skipped',
+      name: 'bench-cost',
+      title,
+      reason: 'no benchmark series in merge.csv varies the number of experts',
+    };
   }
   const secs = rows.map((r) => r.merge_seconds).filter((s) => s > 0);
   const logY = secs.length === rows.length && Math.max(...secs) / Math.min(...secs) >= 20;
@@ -25,7 +33,14 @@ export function benchFigure(ctx: ReportContext): FigureResult {
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
     data: { values: rows.map((r) => ({ ...r, size: `${r.params.toLocaleString('en-US')} params` })) },
-    facet: { column: { field: 'size', type: 'nominal', title: null, sort: sizes.map((s) => `${s.toLocaleString('en-US')} params`) } },
+    facet: {
+      column: {
+        field: 'size',
+        type: 'nominal',
+        title: null,
+        sort: sizes.map((s) => `${s.toLocaleString('en-US')} params`),
+      },
+    },
     spec: {
       width: 300,
       height: 240,
@@ -35,8 +50,18 @@ export function benchFigure(ctx: ReportContext): FigureResult {
           mark: { type: 'line', strokeWidth: 2 },
           encoding: {
             x: { field: 'experts', type: 'quantitative', title: 'experts merged (horizon)', scale: { zero: false } },
-            y: { field: 'merge_seconds', type: 'quantitative', title: 'merge seconds (median)', scale: logY ? { type: 'log' } : {} },
-            color: { field: 'label', type: 'nominal', title: 'technique / protocol', scale: colorScale(new Set(rows.map((r) => r.label)).size) },
+            y: {
+              field: 'merge_seconds',
+              type: 'quantitative',
+              title: 'merge seconds (median)',
+              scale: logY ? { type: 'log' } : {},
+            },
+            color: {
+              field: 'label',
+              type: 'nominal',
+              title: 'technique / protocol',
+              scale: colorScale(new Set(rows.map((r) => r.label)).size),
+            },
             detail: { field: 'suite', type: 'nominal' },
           },
         },
@@ -47,7 +72,13 @@ export function benchFigure(ctx: ReportContext): FigureResult {
             x: { field: 'experts', type: 'quantitative' },
             y: { field: 'merge_seconds', type: 'quantitative' },
             color: { field: 'label', type: 'nominal' },
-            tooltip: [{ field: 'label' }, { field: 'experts' }, { field: 'params' }, { field: 'merge_seconds', format: '.4g' }, { field: 'ratio_to_copy' }],
+            tooltip: [
+              { field: 'label' },
+              { field: 'experts' },
+              { field: 'params' },
+              { field: 'merge_seconds', format: '.4g' },
+              { field: 'ratio_to_copy' },
+            ],
           },
         },
       ],

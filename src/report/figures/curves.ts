@@ -16,7 +16,8 @@ export function gmOverTimeFigure(ctx: ReportContext): FigureResult {
     ...c,
     kind: c.baseline ? 'baseline' : 'protocol',
   }));
-  if (curves.length === 0) return { kind: 'skipped', name: 'gm-over-time', title, reason: 'steps.csv has no step with a GM value' };
+  if (curves.length === 0)
+    return { kind: 'skipped', name: 'gm-over-time', title, reason: 'steps.csv has no step with a GM value' };
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
     width: 520,
@@ -29,8 +30,24 @@ export function gmOverTimeFigure(ctx: ReportContext): FigureResult {
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'TIME step t', axis: { tickMinStep: 1, format: 'd' } },
           y: { field: 'gm', type: 'quantitative', title: 'GM = sqrt(A_KA * A_ZS)', scale: { zero: false } },
-          color: { field: 'method', type: 'nominal', title: 'protocol', scale: colorScale(new Set(curves.map((c) => c.method)).size) },
-          strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['protocol', 'baseline'], range: [[1, 0], [5, 3]] } },
+          color: {
+            field: 'method',
+            type: 'nominal',
+            title: 'protocol',
+            scale: colorScale(new Set(curves.map((c) => c.method)).size),
+          },
+          strokeDash: {
+            field: 'kind',
+            type: 'nominal',
+            title: null,
+            scale: {
+              domain: ['protocol', 'baseline'],
+              range: [
+                [1, 0],
+                [5, 3],
+              ],
+            },
+          },
         },
       },
       {
@@ -40,7 +57,13 @@ export function gmOverTimeFigure(ctx: ReportContext): FigureResult {
           x: { field: 'step', type: 'quantitative' },
           y: { field: 'gm', type: 'quantitative' },
           color: { field: 'method', type: 'nominal' },
-          tooltip: [{ field: 'method' }, { field: 'step' }, { field: 'gm', format: '.3f' }, { field: 'a_ka', format: '.3f' }, { field: 'a_zs', format: '.3f' }],
+          tooltip: [
+            { field: 'method' },
+            { field: 'step' },
+            { field: 'gm', format: '.3f' },
+            { field: 'a_ka', format: '.3f' },
+            { field: 'a_zs', format: '.3f' },
+          ],
         },
       },
     ],

@@ -52,11 +52,15 @@ export function matrixFigure(ctx: ReportContext, run: RunRow, name: string, whic
 /** Heat maps for the best run and for Best-in-TIME (ema_paint), when they differ. */
 export function matrixFigures(ctx: ReportContext): FigureResult[] {
   const title = 'Accuracy matrix';
-  if (ctx.data.matrix.length === 0) return [{ kind: 'skipped', name: 'matrix', title, reason: 'no matrix.csv in the results folder' }];
+  if (ctx.data.matrix.length === 0)
+    return [{ kind: 'skipped', name: 'matrix', title, reason: 'no matrix.csv in the results folder' }];
   const best = bestRun(ctx.mainRuns);
-  if (best === undefined) return [{ kind: 'skipped', name: 'matrix', title, reason: 'runs.csv has no non-baseline runs' }];
+  if (best === undefined)
+    return [{ kind: 'skipped', name: 'matrix', title, reason: 'runs.csv has no non-baseline runs' }];
   const tie = runsTie(ctx.mainRuns);
-  const figures = [matrixFigure(ctx, best, `matrix-best`, tie ? `run ${best.run_id} (every run ties on final ${tie})` : 'best run')];
+  const figures = [
+    matrixFigure(ctx, best, `matrix-best`, tie ? `run ${best.run_id} (every run ties on final ${tie})` : 'best run'),
+  ];
   const bit = bestInTimeRun(ctx.mainRuns, ctx.technique);
   if (bit !== undefined && bit.run_id !== best.run_id) {
     figures.push(matrixFigure(ctx, bit, `matrix-${slug(bit.method)}`, 'Best-in-TIME'));

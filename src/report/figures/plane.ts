@@ -38,13 +38,23 @@ export function placeLabels<P extends { a_ka: number; a_zs: number; method: stri
     const px = (p.a_ka - domain[0]) / perPx;
     const py = (domain[1] - p.a_zs) / perPx; // from the top, as drawn
     const half = (0.62 * FONT_PX * p.method.length) / 2;
-    const offsets = [[0, -13], [0, 14], [10 + half, 0], [-10 - half, 0], [0, -27], [0, 28], [10 + half, -14], [-10 - half, 14]];
+    const offsets = [
+      [0, -13],
+      [0, 14],
+      [10 + half, 0],
+      [-10 - half, 0],
+      [0, -27],
+      [0, 28],
+      [10 + half, -14],
+      [-10 - half, 14],
+    ];
     const boxAt = ([dx, dy]: number[]) => {
       // Keep the text inside the plot horizontally.
       const cx = Math.min(size - half, Math.max(half, px + dx));
       return { cx, cy: py + dy, x0: cx - half, x1: cx + half, y0: py + dy - FONT_PX / 2, y1: py + dy + FONT_PX / 2 };
     };
-    const clear = (b: ReturnType<typeof boxAt>) => !boxes.some((o) => o.x0 < b.x1 && b.x0 < o.x1 && o.y0 < b.y1 && b.y0 < o.y1);
+    const clear = (b: ReturnType<typeof boxAt>) =>
+      !boxes.some((o) => o.x0 < b.x1 && b.x0 < o.x1 && o.y0 < b.y1 && b.y0 < o.y1);
     const chosen = offsets.map(boxAt).find(clear) ?? boxAt(offsets[0]);
     boxes.push(chosen);
     out.push({ ...p, label_x: domain[0] + chosen.cx * perPx, label_y: domain[1] - chosen.cy * perPx });
@@ -76,7 +86,12 @@ export function planeFigure(ctx: ReportContext): FigureResult {
   if (ctx.mainRuns.length === 0) return { kind: 'skipped', name: 'plane', title, reason: 'runs.csv has no runs' };
   const points = methodPoints(ctx.mainRuns).map((p) => ({ ...p, label: pointLabel(p), protocol: p.method }));
   if (points.length === 0) {
-    return { kind: 'skipped', name: 'plane', title, reason: 'no run has both A_KA and A_ZS (A_ZS is blank when the stream has no zero-shot tasks)' };
+    return {
+      kind: 'skipped',
+      name: 'plane',
+      title,
+      reason: 'no run has both A_KA and A_ZS (A_ZS is blank when the stream has no zero-shot tasks)',
+    };
   }
   const methods = points.filter((p) => !p.baseline);
   const baselines = points.filter((p) => p.baseline);
@@ -114,7 +129,16 @@ export function planeFigure(ctx: ReportContext): FigureResult {
         name: 'baselines',
         data: { values: baselines },
         // Hollow, so a protocol point under a baseline (finetune = continual) stays visible.
-        mark: { type: 'point', shape: 'diamond', filled: false, size: 120, color: 'black', strokeWidth: 2, opacity: 1, clip: true },
+        mark: {
+          type: 'point',
+          shape: 'diamond',
+          filled: false,
+          size: 120,
+          color: 'black',
+          strokeWidth: 2,
+          opacity: 1,
+          clip: true,
+        },
         encoding: { x, y, tooltip: [{ field: 'label' }, { field: 'gm', format: '.3f' }] },
       },
       {
@@ -137,7 +161,11 @@ export function planeFigure(ctx: ReportContext): FigureResult {
     (baselines.length > 0 ? `; black diamonds are the baselines (${baselines.map((b) => b.method).join(', ')})` : '') +
     '; dotted curves have constant GM = sqrt(A_KA * A_ZS).' +
     // When every point ties, naming one of them "highest" would single out an arbitrary run.
-    (best ? (methods.length > 1 && methods.every((m) => m.gm === best.gm) ? ` Every point has GM ${best.gm.toFixed(3)} (a tie).` : ` Highest GM: ${best.label} (${best.gm.toFixed(3)}).`) : '') +
+    (best
+      ? methods.length > 1 && methods.every((m) => m.gm === best.gm)
+        ? ` Every point has GM ${best.gm.toFixed(3)} (a tie).`
+        : ` Highest GM: ${best.label} (${best.gm.toFixed(3)}).`
+      : '') +
     (setting ? ` Setting: ${setting}.` : '');
   return { kind: 'figure', name: 'plane', title, caption, spec };
 }

@@ -20,7 +20,14 @@ const AXIS_TITLES: Record<string, string> = {
 export function scalingFigures(ctx: ReportContext): FigureResult[] {
   const axes = scalingAxes(ctx.data.runs);
   if (axes.length === 0) {
-    return [{ kind: 'skipped', name: 'scaling', title: 'Scaling curves', reason: 'no param_* column and no T varies across the runs' }];
+    return [
+      {
+        kind: 'skipped',
+        name: 'scaling',
+        title: 'Scaling curves',
+        reason: 'no param_* column and no T varies across the runs',
+      },
+    ];
   }
   return axes.map((axis): FigureResult => {
     const name = `scaling-${axis.replace(/^param_/, '')}`;
@@ -31,7 +38,12 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
     for (const p of all) counts.set(p.method, (counts.get(p.method) ?? 0) + 1);
     const points = all.filter((p) => (counts.get(p.method) ?? 0) >= 2);
     if (points.length === 0) {
-      return { kind: 'skipped', name, title, reason: `no protocol was run at two or more values of ${axis} with the other settings fixed` };
+      return {
+        kind: 'skipped',
+        name,
+        title,
+        reason: `no protocol was run at two or more values of ${axis} with the other settings fixed`,
+      };
     }
     const values = points.map((p) => p.value);
     const logX = Math.min(...values) > 0 && Math.max(...values) / Math.min(...values) >= 8;
@@ -55,9 +67,27 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
               axis: integers ? { tickMinStep: 1, format: 'd' } : {},
             },
             y: { field: 'gm', type: 'quantitative', title: 'final GM', scale: { zero: false } },
-            color: { field: 'method', type: 'nominal', title: 'protocol', scale: colorScale(new Set(points.map((p) => p.method)).size) },
+            color: {
+              field: 'method',
+              type: 'nominal',
+              title: 'protocol',
+              scale: colorScale(new Set(points.map((p) => p.method)).size),
+            },
             ...(hasBaselines
-              ? { strokeDash: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['protocol', 'baseline'], range: [[1, 0], [5, 3]] } } }
+              ? {
+                  strokeDash: {
+                    field: 'kind',
+                    type: 'nominal',
+                    title: null,
+                    scale: {
+                      domain: ['protocol', 'baseline'],
+                      range: [
+                        [1, 0],
+                        [5, 3],
+                      ],
+                    },
+                  },
+                }
               : {}),
           },
         },

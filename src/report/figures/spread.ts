@@ -17,10 +17,14 @@ export function spreadFigure(ctx: ReportContext): FigureResult {
       kind: 'skipped',
       name: 'spread',
       title,
-      reason: 'needs at least one protocol run with two or more techniques and one technique run under two or more protocols',
+      reason:
+        'needs at least one protocol run with two or more techniques and one technique run under two or more protocols',
     };
   }
-  const rows = bars.map((b) => ({ ...b, label: `${b.kind === 'across techniques' ? 'protocol' : 'technique'}: ${b.fixed}` }));
+  const rows = bars.map((b) => ({
+    ...b,
+    label: `${b.kind === 'across techniques' ? 'protocol' : 'technique'}: ${b.fixed}`,
+  }));
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
     width: 420,
@@ -39,7 +43,12 @@ export function spreadFigure(ctx: ReportContext): FigureResult {
             title: 'GM range',
             scale: { domain: ['across techniques', 'across protocols'], range: ['#4c78a8', '#e45756'] },
           },
-          tooltip: [{ field: 'label' }, { field: 'min', format: '.3f' }, { field: 'max', format: '.3f' }, { field: 'count' }],
+          tooltip: [
+            { field: 'label' },
+            { field: 'min', format: '.3f' },
+            { field: 'max', format: '.3f' },
+            { field: 'count' },
+          ],
         },
       },
     ],
@@ -49,6 +58,8 @@ export function spreadFigure(ctx: ReportContext): FigureResult {
   const caption =
     `Blue: for a fixed protocol, how far final GM moves across techniques (median range ${fmt(mt)}). ` +
     `Red: for a fixed technique, how far it moves across protocols (median range ${fmt(mp)}). ` +
-    (mp > mt ? 'Here the protocol matters more than the technique.' : 'Here the technique matters at least as much as the protocol.');
+    (mp > mt
+      ? 'Here the protocol matters more than the technique.'
+      : 'Here the technique matters at least as much as the protocol.');
   return { kind: 'figure', name: 'spread', title, caption, spec };
 }

@@ -29,13 +29,18 @@ export const ema: DeployProtocolDef<EmaDeploy> = {
   },
   check(p) {
     checkBeta(p.beta, 'deploy ema');
-    if (p.seed !== 'base' && p.seed !== 'first') fail('CONFIG', `deploy ema: seed must be "base" or "first", got ${JSON.stringify(p.seed)}`);
+    if (p.seed !== 'base' && p.seed !== 'first')
+      fail('CONFIG', `deploy ema: seed must be "base" or "first", got ${JSON.stringify(p.seed)}`);
   },
   label: (p) => `ema:${p.beta}${p.seed === 'first' ? ':first' : ''}`,
   key: (p) => `ema:${p.beta}:${p.seed}`,
   tracker: (p, ctx) => new EmaTracker(p.beta, p.seed, ctx),
   toInitOptions: (p) => ({ beta: p.beta, seed: p.seed }),
-  fromInitOptions: (o) => ({ kind: 'ema', beta: checkBeta(o.beta ?? DEFAULT_BETA, 'init ema'), seed: o.seed ?? 'base' }),
+  fromInitOptions: (o) => ({
+    kind: 'ema',
+    beta: checkBeta(o.beta ?? DEFAULT_BETA, 'init ema'),
+    seed: o.seed ?? 'base',
+  }),
 };
 
 /**
@@ -67,7 +72,12 @@ class EmaTracker implements Tracker {
     // e_{t-2}, made by this tracker, is written over in place (no fresh model-sized allocation per step),
     // unless the new expert shares memory with it (a trainer that returned its init unchanged).
     const into = this.spare && !this.spare.sharesMemoryWith(expert) ? this.spare : undefined;
-    const next = await mergeModels({ ...this.ctx.merge, weights: [this.beta, 1 - this.beta] }, this.ctx.base, [expert, prev], { into });
+    const next = await mergeModels(
+      { ...this.ctx.merge, weights: [this.beta, 1 - this.beta] },
+      this.ctx.base,
+      [expert, prev],
+      { into },
+    );
     this.spare = this.owned ? this.state : undefined;
     this.state = next;
     this.owned = true;

@@ -6,7 +6,13 @@ import { ParamSet } from '../../params/paramset.js';
 import type { TensorSource } from '../../params/source.js';
 import type { Tracker, TrackerContext } from '../trackers.js';
 import type { DeployProtocolDef } from './types.js';
-import { checkWeighting, isPrefixStable, rawTemporalWeight, temporalWeights, type TemporalWeighting } from './weighting.js';
+import {
+  checkWeighting,
+  isPrefixStable,
+  rawTemporalWeight,
+  temporalWeights,
+  type TemporalWeighting,
+} from './weighting.js';
 
 export interface MergeAllDeploy {
   readonly kind: 'merge-all';
@@ -33,13 +39,21 @@ export const mergeAll: DeployProtocolDef<MergeAllDeploy> = {
   },
   check(p) {
     checkWeighting(p.weighting);
-    if (typeof p.includeBase !== 'boolean') fail('CONFIG', `deploy merge-all: includeBase must be true or false, got ${JSON.stringify(p.includeBase)}`);
+    if (typeof p.includeBase !== 'boolean')
+      fail('CONFIG', `deploy merge-all: includeBase must be true or false, got ${JSON.stringify(p.includeBase)}`);
   },
-  label: (p) => ['merge-all', ...(p.weighting !== 'uniform' ? [p.weighting] : []), ...(p.includeBase ? ['with-base'] : [])].join(':'),
+  label: (p) =>
+    ['merge-all', ...(p.weighting !== 'uniform' ? [p.weighting] : []), ...(p.includeBase ? ['with-base'] : [])].join(
+      ':',
+    ),
   key: (p) => `merge-all:${p.weighting}:${p.includeBase ? 'with-base' : 'no-base'}`,
   tracker: (p, ctx) => new MergeAllTracker(p.weighting, p.includeBase, ctx),
   toInitOptions: (p) => ({ weighting: p.weighting, includeBase: p.includeBase }),
-  fromInitOptions: (o) => ({ kind: 'merge-all', weighting: checkWeighting(o.weighting ?? 'uniform'), includeBase: o.includeBase ?? false }),
+  fromInitOptions: (o) => ({
+    kind: 'merge-all',
+    weighting: checkWeighting(o.weighting ?? 'uniform'),
+    includeBase: o.includeBase ?? false,
+  }),
 };
 
 /**
@@ -70,14 +84,19 @@ export class MergeAllTracker implements Tracker {
     // temporal weights are scaled to mean 1, so uniform weighting gives θ0 + λ Σ τ_k.
     this.sumsTaskVectors = technique.name === 'task-arithmetic' && ctx.merge.params?.normalize === false;
     // A weighted sum depends on normalised weights only through w_k/Σw; others may ignore weights.
-    const linear = technique.facts.weights === 'linear' && isPrefixStable(weighting) && (!this.sumsTaskVectors || weighting === 'uniform');
+    const linear =
+      technique.facts.weights === 'linear' &&
+      isPrefixStable(weighting) &&
+      (!this.sumsTaskVectors || weighting === 'uniform');
     const weightFree = technique.facts.weights === 'ignored';
     this.minModels = technique.experts.min;
     this.incremental = !options.forceRecompute && technique.incremental !== undefined && (linear || weightFree);
     if (this.incremental) {
       // Temporal weights are normalised, so normalising inside the running form gives the same model
       // (uniform raw weights are all 1, so the unnormalised running sum is the task-vector sum).
-      const params = technique.parse(linear && !this.sumsTaskVectors ? { ...(ctx.merge.params ?? {}), normalize: true } : (ctx.merge.params ?? {}));
+      const params = technique.parse(
+        linear && !this.sumsTaskVectors ? { ...(ctx.merge.params ?? {}), normalize: true } : (ctx.merge.params ?? {}),
+      );
       this.running = technique.incremental!(params, ctx.base);
       if (includeBase) this.running.add(ctx.base, rawTemporalWeight(weighting, 1, 1));
     }

@@ -5,12 +5,14 @@ export const DEFAULT_BETA = 0.5;
 export const DEFAULT_ALPHA = 0.5;
 
 export function checkBeta(beta: number, what: string): number {
-  if (!Number.isFinite(beta) || beta <= 0 || beta > 1) fail('CONFIG', `${what}: EMA beta must be in (0, 1], got ${beta}`);
+  if (!Number.isFinite(beta) || beta <= 0 || beta > 1)
+    fail('CONFIG', `${what}: EMA beta must be in (0, 1], got ${beta}`);
   return beta;
 }
 
 export function checkAlpha(alpha: number, what: string): number {
-  if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) fail('CONFIG', `${what}: paint alpha must be in [0, 1], got ${alpha}`);
+  if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1)
+    fail('CONFIG', `${what}: paint alpha must be in [0, 1], got ${alpha}`);
   return alpha;
 }
 

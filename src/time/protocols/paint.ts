@@ -20,7 +20,9 @@ export const paint: DeployProtocolDef<PaintDeploy> = {
   merges: 'pair',
   parse(options, what) {
     if (options.length > 1) fail('CONFIG', `${what} takes one option (alpha), got "${options.join(':')}"`);
-    return options.length ? { kind: 'paint', alpha: checkAlpha(parseNumber(options[0], what), what) } : { kind: 'paint' };
+    return options.length
+      ? { kind: 'paint', alpha: checkAlpha(parseNumber(options[0], what), what) }
+      : { kind: 'paint' };
   },
   check(p) {
     if (p.alpha !== undefined) checkAlpha(p.alpha, 'deploy paint');
@@ -49,7 +51,10 @@ class PaintTracker implements Tracker {
   }
   async current(): Promise<ParamSet> {
     if (!this.last) return this.ctx.base;
-    this.cached ??= await mergeModels({ ...this.ctx.merge, weights: [this.alpha, 1 - this.alpha] }, this.ctx.base, [this.last, this.ctx.base]);
+    this.cached ??= await mergeModels({ ...this.ctx.merge, weights: [this.alpha, 1 - this.alpha] }, this.ctx.base, [
+      this.last,
+      this.ctx.base,
+    ]);
     return this.cached;
   }
 }

@@ -18,7 +18,14 @@ import type { DeployProtocolDef, InitOptions, InitProtocolDef } from './types.js
 export const DEPLOY_PROTOCOLS = [last, mergeAll, ema, paint] as const;
 
 /** Init protocols: θ0, one per deploy protocol (training from its model), and the deployed model. */
-export const INIT_PROTOCOL_DEFS = [baseInit, initFromDeploy(last), initFromDeploy(mergeAll), initFromDeploy(ema), initFromDeploy(paint), deployedInit] as const;
+export const INIT_PROTOCOL_DEFS = [
+  baseInit,
+  initFromDeploy(last),
+  initFromDeploy(mergeAll),
+  initFromDeploy(ema),
+  initFromDeploy(paint),
+  deployedInit,
+] as const;
 
 type ProtocolOf<D> = D extends DeployProtocolDef<infer P> ? P : never;
 export type DeployProtocol = ProtocolOf<(typeof DEPLOY_PROTOCOLS)[number]>;
@@ -40,11 +47,23 @@ export function findInit(name: string): InitProtocolDef<InitProtocol> | undefine
 }
 
 export function deployDef(kind: string, method?: string): DeployProtocolDef<DeployProtocol> {
-  return findDeploy(kind) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown deploy protocol "${kind}"${didYouMean(kind, DEPLOY_KINDS)} (known: ${DEPLOY_KINDS.join(', ')})`);
+  return (
+    findDeploy(kind) ??
+    fail(
+      'CONFIG',
+      `${method ? `method "${method}": ` : ''}unknown deploy protocol "${kind}"${didYouMean(kind, DEPLOY_KINDS)} (known: ${DEPLOY_KINDS.join(', ')})`,
+    )
+  );
 }
 
 export function initDef(name: string, method?: string): InitProtocolDef<InitProtocol> {
-  return findInit(name) ?? fail('CONFIG', `${method ? `method "${method}": ` : ''}unknown init protocol "${name}"${didYouMean(name, INIT_PROTOCOLS)} (known: ${INIT_PROTOCOLS.join(', ')})`);
+  return (
+    findInit(name) ??
+    fail(
+      'CONFIG',
+      `${method ? `method "${method}": ` : ''}unknown init protocol "${name}"${didYouMean(name, INIT_PROTOCOLS)} (known: ${INIT_PROTOCOLS.join(', ')})`,
+    )
+  );
 }
 
 /** Whether a step of this init/deploy pair merges models (if not, every technique gives the same run). */
@@ -56,14 +75,25 @@ export function pairMerges(init: InitProtocol, deploy: DeployProtocol): boolean 
  * The most models one merge of every expert merges over T steps: the deploy merges θs_1..θs_T, the init
  * θs_1..θs_{T-1}, each with θ0 only when it includes the base; 0 when neither merges every expert.
  */
-export function mostModelsMerged(init: InitProtocol, initOptions: InitOptions, deploy: DeployProtocol, T: number): number {
+export function mostModelsMerged(
+  init: InitProtocol,
+  initOptions: InitOptions,
+  deploy: DeployProtocol,
+  T: number,
+): number {
   const deployCount = deploy.kind === 'merge-all' ? T + (deploy.includeBase ? 1 : 0) : 0;
   const initCount = initDef(init).merges === 'all' ? T - 1 + (initOptions.includeBase ? 1 : 0) : 0;
   return Math.max(deployCount, initCount);
 }
 
 /** Why `technique` cannot run this init/deploy pair over T steps, or undefined when it can. */
-export function mergeCountProblem(init: InitProtocol, initOptions: InitOptions, deploy: DeployProtocol, technique: { name: string; experts: { max?: number } }, T: number): string | undefined {
+export function mergeCountProblem(
+  init: InitProtocol,
+  initOptions: InitOptions,
+  deploy: DeployProtocol,
+  technique: { name: string; experts: { max?: number } },
+  T: number,
+): string | undefined {
   const max = technique.experts.max;
   const most = mostModelsMerged(init, initOptions, deploy, T);
   if (max === undefined || max >= most) return undefined;

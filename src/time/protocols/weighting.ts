@@ -4,10 +4,23 @@ import { fail } from '../../params/errors.js';
  * Temporal weightings for merge-all: a weight f(i) for expert i = 1 (oldest) .. t (newest); reverse-*
  * gives expert i the weight f(t + 1 - i) instead, favouring the oldest.
  */
-export const BASE_WEIGHTINGS = ['uniform', 'linear', 'sqrt', 'quadratic', 'cubic', 'fifth', 'tenth', 'exp', 'log'] as const;
+export const BASE_WEIGHTINGS = [
+  'uniform',
+  'linear',
+  'sqrt',
+  'quadratic',
+  'cubic',
+  'fifth',
+  'tenth',
+  'exp',
+  'log',
+] as const;
 export type BaseWeighting = (typeof BASE_WEIGHTINGS)[number];
 export type TemporalWeighting = BaseWeighting | `reverse-${BaseWeighting}`;
-export const TEMPORAL_WEIGHTINGS: readonly TemporalWeighting[] = [...BASE_WEIGHTINGS, ...BASE_WEIGHTINGS.map((w) => `reverse-${w}` as const)];
+export const TEMPORAL_WEIGHTINGS: readonly TemporalWeighting[] = [
+  ...BASE_WEIGHTINGS,
+  ...BASE_WEIGHTINGS.map((w) => `reverse-${w}` as const),
+];
 
 /** Unnormalised weight of the item at position i (1-based) among t items. */
 export function rawTemporalWeight(kind: TemporalWeighting, i: number, t: number): number {

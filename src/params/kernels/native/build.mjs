@@ -18,7 +18,19 @@ function nodeGyp() {
   const npmCli = process.env.npm_execpath;
   const candidates = [];
   if (npmCli) candidates.push(join(dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  candidates.push(join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  candidates.push(
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
+  );
   try {
     candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
   } catch {
@@ -53,7 +65,10 @@ if (sanitize >= 0) {
   // node-gyp's Makefile appends CFLAGS/LDFLAGS from the environment to binding.gyp's flags.
   const flags = '-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g';
   const env = { ...process.env, CFLAGS: flags, LDFLAGS: '-fsanitize=address,undefined' };
-  const s = spawnSync(cmd, [...pre, 'rebuild', '--directory', dir, '--loglevel', 'warn', ...nodeDirArgs()], { stdio: 'inherit', env });
+  const s = spawnSync(cmd, [...pre, 'rebuild', '--directory', dir, '--loglevel', 'warn', ...nodeDirArgs()], {
+    stdio: 'inherit',
+    env,
+  });
   if (s.status !== 0) {
     console.error(`build:native: the sanitized build in ${dir} failed`);
     process.exit(1);
@@ -61,7 +76,9 @@ if (sanitize >= 0) {
   console.log(`build:native: ${join(dir, 'build', 'Release', 'time_merge_kernels.node')}`);
   process.exit(0);
 }
-const r = spawnSync(cmd, [...pre, 'rebuild', '--directory', here, '--loglevel', 'warn', ...nodeDirArgs()], { stdio: 'inherit' });
+const r = spawnSync(cmd, [...pre, 'rebuild', '--directory', here, '--loglevel', 'warn', ...nodeDirArgs()], {
+  stdio: 'inherit',
+});
 if (r.status === 0) console.log(`build:native: ${join(here, 'build', 'Release', 'time_merge_kernels.node')}`);
 else {
   const why = r.error ? r.error.message : `node-gyp exited with ${r.status ?? r.signal}`;

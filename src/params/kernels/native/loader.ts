@@ -24,8 +24,20 @@ type SameAsImpl = 'axpy' | 'axpby' | 'scale' | 'lerp' | 'weightedDeltaSum' | 'su
 interface Addon extends Pick<KernelImpl, SameAsImpl> {
   weightedSum(out: Float32Array, xs: readonly Float32Array[], ws: readonly number[]): boolean;
   addScaled(out: Float32Array, base: Float32Array, a: number, x: Float32Array): boolean;
-  magmax(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], lambda: number, laterWins: number): boolean;
-  taskArithmetic(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number): boolean;
+  magmax(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    lambda: number,
+    laterWins: number,
+  ): boolean;
+  taskArithmetic(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    ws: readonly number[],
+    lambda: number,
+  ): boolean;
   dot(a: Float32Array, b: Float32Array): number;
   sumSquares(x: Float32Array): number;
   sumAbs(x: Float32Array): number;
@@ -51,14 +63,55 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
     deltas: number,
   ): [number, boolean];
   trimRule(x: Float32Array, threshold: number, ties: number, allEqual: number): number;
-  breadcrumbsLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], lambda: number, nBottom: number, nTop: number): boolean;
-  trimBand(x: Float32Array, outerThreshold: number, outerTies: number, outerAll: number, innerThreshold: number, innerTies: number, innerAll: number): number;
+  breadcrumbsLinear(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    ws: readonly number[],
+    lambda: number,
+    nBottom: number,
+    nTop: number,
+  ): boolean;
+  trimBand(
+    x: Float32Array,
+    outerThreshold: number,
+    outerTies: number,
+    outerAll: number,
+    innerThreshold: number,
+    innerTies: number,
+    innerAll: number,
+  ): number;
   electSigns(out: Int8Array, values: readonly Float32Array[], weights: readonly number[], method: number): void;
   signTotal(signs: Int8Array): number;
-  dareL1(x: Float32Array, base: Float32Array | undefined, cut: number, key0: number, key1: number, k: number, out: Float64Array): void;
+  dareL1(
+    x: Float32Array,
+    base: Float32Array | undefined,
+    cut: number,
+    key0: number,
+    key1: number,
+    k: number,
+    out: Float64Array,
+  ): void;
   dareDrop(t: Float32Array, cut: number, key0: number, key1: number, k: number, s: number): void;
-  dareLinear(out: Float32Array, base: Float32Array, xs: readonly Float32Array[], ws: readonly number[], scales: readonly number[], lambda: number, cut: number, key0: number, key1: number): boolean;
-  randomPickCounter(out: Float32Array, base: Float32Array, experts: readonly Float32Array[], cuts: Float64Array, key0: number, key1: number): void;
+  dareLinear(
+    out: Float32Array,
+    base: Float32Array,
+    xs: readonly Float32Array[],
+    ws: readonly number[],
+    scales: readonly number[],
+    lambda: number,
+    cut: number,
+    key0: number,
+    key1: number,
+  ): boolean;
+  randomPickCounter(
+    out: Float32Array,
+    base: Float32Array,
+    experts: readonly Float32Array[],
+    cuts: Float64Array,
+    key0: number,
+    key1: number,
+  ): void;
   threads(): number;
 }
 
@@ -66,11 +119,12 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
  * Where node-gyp puts the addon (gitignored, rebuilt from source). TIME_MERGE_NATIVE_ADDON names another
  * build of it instead (the sanitized one the CI loads for the kernel tests).
  */
-export const NATIVE_PATH = process.env.TIME_MERGE_NATIVE_ADDON || fileURLToPath(new URL('./build/Release/time_merge_kernels.node', import.meta.url));
+export const NATIVE_PATH =
+  process.env.TIME_MERGE_NATIVE_ADDON ||
+  fileURLToPath(new URL('./build/Release/time_merge_kernels.node', import.meta.url));
 
 const ELECTION: Record<Election, number> = { sum: 0, count: 1 };
 const DISJOINT: Record<DisjointMode, number> = { mean: 0, sum: 1, max: 2 };
-
 
 function loadAddon(): Addon | undefined {
   if (!existsSync(NATIVE_PATH)) return undefined;
@@ -167,13 +221,30 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       rules.forEach((r, k) => packed.set([r.threshold, r.ties, (r as DeltaTopKRule).equal ?? -1], 3 * k));
       const fromTotal = o.tieFill === 'majority' ? 1 : o.tieFill === 'minority' ? -1 : 0;
       const fill = typeof o.tieFill === 'number' ? o.tieFill : 0;
-      const [total, finite] = a.tiesMerge(out, base, xs, packed, o.weights, o.electionWeights, ELECTION[o.election], fill, fromTotal,
-        o.signTotal === undefined ? 0 : 1, o.signTotal ?? 0, DISJOINT[o.disjoint], o.lambda, o.deltas ? 1 : 0);
+      const [total, finite] = a.tiesMerge(
+        out,
+        base,
+        xs,
+        packed,
+        o.weights,
+        o.electionWeights,
+        ELECTION[o.election],
+        fill,
+        fromTotal,
+        o.signTotal === undefined ? 0 : 1,
+        o.signTotal ?? 0,
+        DISJOINT[o.disjoint],
+        o.lambda,
+        o.deltas ? 1 : 0,
+      );
       if (finite) markFinite(out);
       return fromTotal === 0 ? 0 : total;
     },
     trimByRule: (x, r) => (x.length < SMALL ? ts.trimByRule(x, r) : a.trimRule(x, r.threshold, r.ties, allEqual(r))),
-    trimBand: (x, o, i) => (x.length < SMALL ? ts.trimBand(x, o, i) : a.trimBand(x, o.threshold, o.ties, allEqual(o), i.threshold, i.ties, allEqual(i))),
+    trimBand: (x, o, i) =>
+      x.length < SMALL
+        ? ts.trimBand(x, o, i)
+        : a.trimBand(x, o.threshold, o.ties, allEqual(o), i.threshold, i.ties, allEqual(i)),
     breadcrumbsLinear(out, base, xs, ws, lambda, nBottom, nTop) {
       if (out.length < SMALL) return false;
       if (a.breadcrumbsLinear(out, base, xs, ws, lambda, nBottom, nTop)) markFinite(out);
@@ -201,7 +272,8 @@ export function loadNativeKernels(ts: KernelImpl): KernelImpl | undefined {
       a.dareL1(x, base, cut, key0, key1, k, r);
       return [r[0], r[1]];
     },
-    dareDrop: (t, cut, key0, key1, k, s) => (t.length < SMALL ? ts.dareDrop(t, cut, key0, key1, k, s) : a.dareDrop(t, cut, key0, key1, k, s)),
+    dareDrop: (t, cut, key0, key1, k, s) =>
+      t.length < SMALL ? ts.dareDrop(t, cut, key0, key1, k, s) : a.dareDrop(t, cut, key0, key1, k, s),
     dareLinear(out, base, xs, ws, scales, lambda, cut, key0, key1) {
       if (out.length < SMALL) return ts.dareLinear(out, base, xs, ws, scales, lambda, cut, key0, key1);
       if (a.dareLinear(out, base, xs, ws, scales, lambda, cut, key0, key1)) markFinite(out);

@@ -52,14 +52,14 @@ interface Exports {
 /** Where the compiled module lives (next to this file; gitignored, rebuilt from source). */
 export const WASM_PATH = fileURLToPath(new URL('./kernels.wasm', import.meta.url));
 
-
 /** The WebAssembly SIMD kernels, or undefined when their binary is not built (callers fall back to ts). */
 export function loadWasmKernels(ts: KernelImpl): Partial<KernelImpl> | undefined {
   if (typeof WebAssembly === 'undefined' || !existsSync(WASM_PATH)) return undefined;
   let ex: Exports;
   try {
     const mod = new WebAssembly.Module(readFileSync(WASM_PATH));
-    ex = new WebAssembly.Instance(mod, { env: { abort: () => fail('IO', `${WASM_PATH}: wasm kernel aborted`) } }).exports as unknown as Exports;
+    ex = new WebAssembly.Instance(mod, { env: { abort: () => fail('IO', `${WASM_PATH}: wasm kernel aborted`) } })
+      .exports as unknown as Exports;
   } catch (e) {
     // An unreadable or stale build is not fatal: the TypeScript kernels compute the same values.
     process.emitWarning(`time-merge: ignoring WebAssembly kernels at ${WASM_PATH}: ${(e as Error).message}`);
@@ -74,8 +74,12 @@ export function loadWasmKernels(ts: KernelImpl): Partial<KernelImpl> | undefined
   mem.grow(Math.ceil((SLOTS * CHUNK * 4 + ALIAS_SHIFT) / 65536));
   const F = new Float32Array(mem.buffer);
   const slot = (s: number) => start / 4 + s * CHUNK; // float index
-  const A = slot(0), X = slot(1), Y = slot(2);
-  const pA = A * 4, pX = X * 4, pY = Y * 4;
+  const A = slot(0),
+    X = slot(1),
+    Y = slot(2);
+  const pA = A * 4,
+    pX = X * 4,
+    pY = Y * 4;
 
   /** Runs body(offset, count) over [0, n) in chunks, then copies slot A out to `out` when given. */
   const chunks = (n: number, out: Float32Array | undefined, body: (o: number, c: number) => void) => {
