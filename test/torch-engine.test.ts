@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
@@ -180,4 +180,16 @@ describe.skipIf(!TORCH.ok)('torch engine (engines/torch) on CPU', () => {
       /torch worker \(\/bin\/sh\): "init" failed: the worker exited with code 2; its last lines:\n .*time_merge_torch\.worker/,
     );
   }, 60_000);
+
+  it('a worker that stops reading its commands is an error naming the command, not an unhandled EPIPE', async () => {
+    // A stand-in interpreter that closes stdin at once and exits a moment later: the command's write fails.
+    const dir = mkdtempSync(join(tmpdir(), 'time-merge-worker-'));
+    const script = join(dir, 'closes-stdin.sh');
+    writeFileSync(script, '#!/bin/sh\nexec 0<&-\necho closed stdin >&2\nsleep 0.5\nexit 3\n', { mode: 0o755 });
+    const w = TorchWorker.start(script);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(w.request('init', {})).rejects.toThrow(
+      /"init" failed: the worker exited with code 3; its last lines:\n {2}closed stdin/,
+    );
+  });
 });

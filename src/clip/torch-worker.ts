@@ -43,6 +43,9 @@ export class TorchWorker {
       if (this.tail.length > TAIL_LINES) this.tail.shift();
       log(`  torch: ${line}`);
     });
+    // Writing to a worker that has stopped reading fails with EPIPE; its 'close' event then fails what is
+    // pending with the worker's exit and last lines, so the write error itself says nothing more.
+    child.stdin.on('error', () => {});
     child.on('error', (e) => this.onExit(`could not be started (${(e as NodeJS.ErrnoException).code ?? e.message})`));
     child.on('close', (code, signal) => this.onExit(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
