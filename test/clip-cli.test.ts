@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerClip } from '../src/cli/commands/clip.js';
 import { TimeMergeError } from '../src/params/errors.js';
-import { csvObjects } from '../src/study/csv-read.js';
+import { csvObjects } from '../src/report/csv.js';
 import { makeTinyClipTree, TINY_STUDY_COMMON } from './tiny-clip-tree.js';
 
 const run = promisify(execFile);

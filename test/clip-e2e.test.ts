@@ -7,7 +7,7 @@ import { parseClipStudy, runClipStudy, type ClipStudyResult } from '../src/clip/
 import { makeTinyFomo, TINY_CLIP } from '../src/clip/tiny.js';
 import { saveClipCheckpoint } from '../src/clip/weights.js';
 import { TimeMergeError } from '../src/params/errors.js';
-import { csvObjects } from '../src/study/csv-read.js';
+import { csvObjects } from '../src/report/csv.js';
 import { BPE_VOCAB as BPE } from './shared-fixtures.js';
 
 function csv(path: string): Record<string, string>[] {

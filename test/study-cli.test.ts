@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSeeds } from '../src/cli/commands/sim.js';
-import { csvObjects } from '../src/study/csv-read.js';
+import { csvObjects } from '../src/report/csv.js';
 
 const run = promisify(execFile);
 const cli = (args: string[]) =>

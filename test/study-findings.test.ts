@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { stringify } from 'csv-stringify/sync';
-import { parseCsv } from '../src/study/csv-read.js';
+import { parseCsvRecords } from '../src/report/csv.js';
 import { evaluateFindings, findingsMarkdown } from '../src/study/findings.js';
 import { groupRows, median, type RunRow } from '../src/study/rows.js';
 import { summaryTable } from '../src/study/summary.js';
@@ -215,7 +215,7 @@ describe('CSV reading', () => {
   ])('reads back what csv-stringify writes', (rows) => {
     const width = rows[0].length;
     const rect = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? ''));
-    expect(parseCsv(stringify(rect))).toEqual(rect);
+    expect(parseCsvRecords(stringify(rect))).toEqual(rect);
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
-import { csvObjects } from '../src/study/csv-read.js';
+import { csvObjects } from '../src/report/csv.js';
 import { expandStudy, parseShard, shardRuns } from '../src/study/expand.js';
 import { runStudy } from '../src/study/runner.js';
 import type { Study } from '../src/study/types.js';

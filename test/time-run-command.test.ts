@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/params/safetensors/index.js';
-import { csvObjects } from '../src/study/csv-read.js';
+import { csvObjects } from '../src/report/csv.js';
 import { parseRunConfig } from '../src/time/run-config.js';
 import { vec } from './time-helpers.js';
 

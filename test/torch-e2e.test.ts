@@ -6,7 +6,7 @@ import { initClipParams } from '../src/clip/init.js';
 import { parseClipStudy, runClipStudy, type ClipStudyResult } from '../src/clip/study.js';
 import { makeTinyFomo, TINY_CLIP } from '../src/clip/tiny.js';
 import { saveClipCheckpoint } from '../src/clip/weights.js';
-import { csvObjects } from '../src/study/csv-read.js';
+import { csvObjects } from '../src/report/csv.js';
 import { BPE_VOCAB as BPE } from './shared-fixtures.js';
 import { TORCH } from './torch-available.js';
 

@@ -3,7 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { fail } from '../params/errors.js';
-import { csvObjects } from '../study/csv-read.js';
+import { csvObjects } from '../report/csv.js';
 import type { RetrievalPart } from './evaluator.js';
 
 /** retrieval.csv beside the standard results: the per-direction figures behind each retrieval score. */

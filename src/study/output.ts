@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { RunRecord, StepRecord } from '../time/record.js';
 import { longMatrixRecords, resultFileName, writeResults, type ResultRun } from '../time/results.js';
-import { csvObjects, parseCsv } from './csv-read.js';
+import { csvObjects, parseCsvRecords } from '../report/csv.js';
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -17,7 +17,7 @@ async function readText(path: string): Promise<string | undefined> {
 const num = (s: string): number => Number(s);
 
 function matrixRecords(text: string): Record<string, string>[] {
-  const [header, ...rows] = parseCsv(text);
+  const [header, ...rows] = parseCsvRecords(text);
   if (!header) return [];
   return longMatrixRecords(
     header,
