@@ -21,6 +21,8 @@ export const taskArithmetic: MergeTechnique<Params> = {
   params: paramDocs(specs),
   facts: {
     weights: 'linear',
+    // Only an explicit normalize: false, as the studies state the paper's λ on the sum.
+    sumsTaskVectors: (raw) => raw.normalize === false,
     readsBase: true,
     perModel: [],
     kernels: ['taskArithmetic', 'sub', 'axpy', 'addScaled'],

@@ -66,6 +66,12 @@ export interface TechniqueFacts {
    * >= 0 with a non-zero sum), or 'used' (any other way, e.g. a sign election).
    */
   readonly weights: 'linear' | 'ignored' | 'probabilities' | 'used';
+  /**
+   * Whether, with these raw parameters, it sums the weighted task vectors as given (no normalising): a
+   * merge of every expert then scales its temporal weights to mean 1, so uniform weighting gives
+   * θ0 + λ Σ τ_k (fomo_in_flux tv_merge). Absent: never.
+   */
+  readonly sumsTaskVectors?: (raw: Readonly<Record<string, unknown>>) => boolean;
   /** Whether it reads θ0 (every task-vector technique does; a plain weighted average does not). */
   readonly readsBase: boolean;
   /** Parameters a config may set per model, each model its own value (mergekit's per-model density). */

@@ -80,9 +80,9 @@ export class MergeAllTracker implements Tracker {
   ) {
     this.key = `merge-all:${weighting}:${includeBase ? 'with-base' : 'no-base'}`;
     const technique = getTechnique(ctx.merge.technique);
-    // Task arithmetic with normalize: false is λ on the SUM of task vectors (fomo_in_flux tv_merge): the
-    // temporal weights are scaled to mean 1, so uniform weighting gives θ0 + λ Σ τ_k.
-    this.sumsTaskVectors = technique.name === 'task-arithmetic' && ctx.merge.params?.normalize === false;
+    // A technique that sums task vectors as given (task arithmetic with normalize: false, fomo_in_flux
+    // tv_merge) gets temporal weights scaled to mean 1, so uniform weighting gives θ0 + λ Σ τ_k.
+    this.sumsTaskVectors = technique.facts.sumsTaskVectors?.(ctx.merge.params ?? {}) ?? false;
     // A weighted sum depends on normalised weights only through w_k/Σw; others may ignore weights.
     const linear =
       technique.facts.weights === 'linear' &&
