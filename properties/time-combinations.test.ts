@@ -23,7 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { getTechnique, listTechniques } from '../src/merge/registry.js';
 import { TimeMergeError } from '../src/params/errors.js';
 import { INIT_PROTOCOLS, runTime, type DeployProtocol, type InitProtocol, type Method } from '../src/time/index.js';
-import { mostModelsMergedAll } from '../src/time/method.js';
+import { mostModelsMerged } from '../src/time/protocols.js';
 import { Capture, maxDiff, model, randomVectors, ShrinkTrainer, streamOf } from './time-arbitraries.js';
 
 /**
@@ -132,7 +132,7 @@ describe('order sensitivity of every init x deploy x technique', () => {
               // A technique that takes at most `max` models (slerp, nuslerp: two; passthrough: one) is refused
               // where a merge of every expert would merge more (T = 3 here): a CONFIG error.
               const max = getTechnique(technique).experts.max;
-              if (max !== undefined && mostModelsMergedAll(m, stream.length) > max) {
+              if (max !== undefined && mostModelsMerged(m, stream.length) > max) {
                 const err = await finalModel(m, stream, vs[3]).catch((e: unknown) => e);
                 expect(err, what).toBeInstanceOf(TimeMergeError);
                 expect((err as TimeMergeError).code).toBe('CONFIG');

@@ -3,19 +3,19 @@ import { mergeModels } from '../src/merge/engine.js';
 import { expandStudy } from '../src/study/expand.js';
 import type { Study } from '../src/study/types.js';
 import { parseMethod, runTime } from '../src/time/index.js';
-import { mostModelsMergedAll } from '../src/time/method.js';
+import { mostModelsMerged } from '../src/time/protocols.js';
 import { RecordingEvaluator, ScriptedTrainer, stream, values, vec } from './time-helpers.js';
 
 const slerp = { technique: 'slerp', params: { t: 0.5 } };
 
 describe('how many models a merge-all merges', () => {
   it('counts the experts, and θ0 only when the protocol includes it', () => {
-    expect(mostModelsMergedAll(parseMethod('offline_merge'), 2)).toBe(2);
-    expect(mostModelsMergedAll(parseMethod('base+merge-all:uniform:with-base'), 2)).toBe(3);
-    expect(mostModelsMergedAll(parseMethod('merge-all+last'), 3)).toBe(2);
-    expect(mostModelsMergedAll(parseMethod('merge-all:uniform:with-base+last'), 3)).toBe(3);
-    expect(mostModelsMergedAll(parseMethod('merge-all+merge-all'), 4)).toBe(4);
-    expect(mostModelsMergedAll(parseMethod('ema_paint'), 20)).toBe(0);
+    expect(mostModelsMerged(parseMethod('offline_merge'), 2)).toBe(2);
+    expect(mostModelsMerged(parseMethod('base+merge-all:uniform:with-base'), 2)).toBe(3);
+    expect(mostModelsMerged(parseMethod('merge-all+last'), 3)).toBe(2);
+    expect(mostModelsMerged(parseMethod('merge-all:uniform:with-base+last'), 3)).toBe(3);
+    expect(mostModelsMerged(parseMethod('merge-all+merge-all'), 4)).toBe(4);
+    expect(mostModelsMerged(parseMethod('ema_paint'), 20)).toBe(0);
   });
 
   it('offline_merge with SLERP runs at T = 2 (two models) and deploys the SLERP of the two experts', async () => {

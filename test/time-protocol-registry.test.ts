@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
 import { getTechnique } from '../src/merge/registry.js';
-import { methodMerges, initStart, resolvedInitOptions, sameRunKey } from '../src/time/method.js';
+import { methodMerges, initStart, sameRunKey } from '../src/time/method.js';
 import {
   DEPLOY_KINDS,
   DEPLOY_PROTOCOLS,
@@ -113,7 +113,7 @@ describe('protocol registry', () => {
         if (!merges) expect(await deployedModels(name, 'magmax')).toEqual(wa);
         const slerp = getTechnique('slerp');
         const parsed = parseMethod(name);
-        const problem = mergeCountProblem(parsed.init, resolvedInitOptions(parsed), parsed.deploy, slerp, V.length);
+        const problem = mergeCountProblem(parsed, slerp, V.length);
         // Without θ0, a deploy merge of every expert merges T models and an init merge T - 1.
         const most = Math.max(deploy.merges === 'all' ? V.length : 0, init.merges === 'all' ? V.length - 1 : 0);
         expect(problem !== undefined).toBe(most > 2);

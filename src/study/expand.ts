@@ -2,7 +2,7 @@ import seedrandom from 'seedrandom';
 import { getTechnique } from '../merge/registry.js';
 import { fail } from '../params/errors.js';
 import { resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
-import { methodMerges, parseMethod, resolvedInitOptions, sameRunKey, type Method } from '../time/method.js';
+import { methodMerges, parseMethod, sameRunKey, type Method } from '../time/method.js';
 import { mergeCountProblem } from '../time/protocols.js';
 import type { ReplayMix } from '../time/types.js';
 import { ORACLE_MIX, PAPER_REPLAY, type RunSpec, type SkippedRun, type Study, type StudySetting } from './types.js';
@@ -117,7 +117,7 @@ export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRu
       }
       for (const t of study.techniques) {
         const tech = getTechnique(t.name);
-        const tooMany = mergeCountProblem(parsed.init, resolvedInitOptions(parsed), parsed.deploy, tech, stream.T);
+        const tooMany = mergeCountProblem(parsed, tech, stream.T);
         if (tooMany) {
           skipped.push({ setting: setting.label, method: name, technique: tech.name, reason: tooMany });
           continue;

@@ -12,7 +12,6 @@ import {
   type InitOptions,
   type InitProtocol,
   type InitStart,
-  mostModelsMerged,
 } from './protocols.js';
 
 /** One TIME method: how training starts at each step, what gets deployed, and the merge both use. */
@@ -161,9 +160,4 @@ export function checkMethod(m: Method): void {
       `method ${methodLabel(m)}: merge.weights is set by the protocols (temporal weights, EMA β, paint α); leave it out`,
     );
   }
-}
-
-/** The most models one merge of every expert merges over T steps for this method (0 when none does). */
-export function mostModelsMergedAll(m: Pick<Method, 'init' | 'initOptions' | 'deploy'>, T: number): number {
-  return mostModelsMerged(m.init, resolvedInitOptions(m), m.deploy, T);
 }

@@ -5,15 +5,7 @@ import { assertSameStructure, type ParamSet } from '../params/paramset.js';
 import type { Evaluator, ReplayMix, Task, TaskStream, Trainer } from './types.js';
 import { NO_REPLAY } from './types.js';
 import { continualMetrics, stepMetrics } from './metrics.js';
-import {
-  checkMethod,
-  resolvedInitOptions,
-  initLabel,
-  initStart,
-  deployLabel,
-  methodLabel,
-  type Method,
-} from './method.js';
+import { checkMethod, initLabel, initStart, deployLabel, methodLabel, type Method } from './method.js';
 import { mergeCountProblem, type DeployProtocol } from './protocols.js';
 import type { RunRecord, StepRecord } from './record.js';
 import { createStore, type StoreSpec } from './store-factory.js';
@@ -177,7 +169,7 @@ export async function runTime<D>(config: TimeConfig<D>): Promise<RunRecord> {
   const technique = resolveMerge({ ...m.merge, weights: undefined }, 2).technique;
   const T = c.stream.adaptation.length;
   const nAdapt = T;
-  const tooMany = mergeCountProblem(m.init, resolvedInitOptions(m), m.deploy, technique, T);
+  const tooMany = mergeCountProblem(m, technique, T);
   if (tooMany) fail('CONFIG', tooMany);
   const allTasks = [...c.stream.adaptation, ...c.stream.zeroshot];
   const wall0 = now();

@@ -71,31 +71,32 @@ export function pairMerges(init: InitProtocol, deploy: DeployProtocol): boolean 
   return initDef(init).merges !== 'nothing' || deployDef(deploy.kind).merges !== 'nothing';
 }
 
+/** The protocols of one method: what the merge-count rules read. */
+export interface ProtocolPair {
+  readonly init: InitProtocol;
+  readonly initOptions?: InitOptions;
+  readonly deploy: DeployProtocol;
+}
+
 /**
  * The most models one merge of every expert merges over T steps: the deploy merges θs_1..θs_T, the init
  * θs_1..θs_{T-1}, each with θ0 only when it includes the base; 0 when neither merges every expert.
  */
-export function mostModelsMerged(
-  init: InitProtocol,
-  initOptions: InitOptions,
-  deploy: DeployProtocol,
-  T: number,
-): number {
-  const deployCount = deploy.kind === 'merge-all' ? T + (deploy.includeBase ? 1 : 0) : 0;
-  const initCount = initDef(init).merges === 'all' ? T - 1 + (initOptions.includeBase ? 1 : 0) : 0;
+export function mostModelsMerged(m: ProtocolPair, T: number): number {
+  const init = initDef(m.init);
+  const deployCount = m.deploy.kind === 'merge-all' ? T + (m.deploy.includeBase ? 1 : 0) : 0;
+  const initCount = init.merges === 'all' ? T - 1 + (init.resolve(m.initOptions ?? {}).includeBase ? 1 : 0) : 0;
   return Math.max(deployCount, initCount);
 }
 
-/** Why `technique` cannot run this init/deploy pair over T steps, or undefined when it can. */
+/** Why `technique` cannot run this method's protocols over T steps, or undefined when it can. */
 export function mergeCountProblem(
-  init: InitProtocol,
-  initOptions: InitOptions,
-  deploy: DeployProtocol,
+  m: ProtocolPair,
   technique: { name: string; experts: { max?: number } },
   T: number,
 ): string | undefined {
   const max = technique.experts.max;
-  const most = mostModelsMerged(init, initOptions, deploy, T);
+  const most = mostModelsMerged(m, T);
   if (max === undefined || max >= most) return undefined;
   return `${technique.name} merges at most ${max} models; merge-all needs ${most}`;
 }
