@@ -2,7 +2,8 @@ import { syntheticSetup } from '../synthetic/setup.js';
 import { parseMethod } from '../time/method.js';
 import { runBaseline, runTime, type TimeEvent } from '../time/pipeline.js';
 import type { RunRecord } from '../time/record.js';
-import type { BaselineName, RunSpec } from './types.js';
+import type { Baseline } from '../time/baselines.js';
+import type { RunSpec } from './types.js';
 
 /** Trainer memo per thread: runs of one seed that train from the same weights share the work. */
 const TRAIN_CACHE = 2048;
@@ -31,7 +32,7 @@ export async function executeRun(spec: RunSpec, onEvent?: (e: TimeEvent) => void
   };
   let record: RunRecord;
   if (spec.kind === 'baseline') {
-    record = await runBaseline(spec.method as BaselineName, config);
+    record = await runBaseline(spec.method as Baseline, config);
   } else {
     const merge = {
       technique: spec.technique === '-' ? 'weighted-average' : (spec.techniqueName ?? spec.technique),

@@ -4,17 +4,11 @@ import { checkKeys, formatOf, isPlainObject, parseConfigMapping } from '../merge
 import { getTechnique } from '../merge/registry.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { DEFAULT_SYNTHETIC, resolveSyntheticConfig, type SyntheticConfig } from '../synthetic/config.js';
+import { BASELINES, type Baseline } from '../time/baselines.js';
 import { parseMethod } from '../time/method.js';
 import type { ReplayMix } from '../time/types.js';
 import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
-import {
-  BASELINES,
-  type BaselineName,
-  type FindingId,
-  type Study,
-  type StudySetting,
-  type TechniqueChoice,
-} from './types.js';
+import type { FindingId, Study, StudySetting, TechniqueChoice } from './types.js';
 
 /**
  * A study file (YAML or JSON): the grid `time-merge sim STUDY.yaml` runs.
@@ -251,11 +245,11 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
   return out;
 }
 
-function baselines(v: unknown, where: string): BaselineName[] {
+function baselines(v: unknown, where: string): Baseline[] {
   return list(v, where).map((b, i) => {
     if (!(BASELINES as readonly unknown[]).includes(b))
       fail('CONFIG', `${where}[${i}]: unknown baseline ${JSON.stringify(b)} (known: ${BASELINES.join(', ')})`);
-    return b as BaselineName;
+    return b as Baseline;
   });
 }
 

@@ -2,9 +2,6 @@ import type { SyntheticConfig } from '../synthetic/config.js';
 import type { Baseline } from '../time/baselines.js';
 import type { ReplayMix } from '../time/types.js';
 
-export { BASELINES } from '../time/baselines.js';
-export type BaselineName = Baseline;
-
 /**
  * The replay mix of fomo_in_flux's released configs (configs/experiment/full_finetune.yaml,
  * ema_paint_task_arithmetic.yaml, offline_merge_interpolation_replay.yaml, continualfomo_default.yaml:
@@ -51,7 +48,7 @@ export interface Study {
   readonly techniques: readonly TechniqueChoice[];
   /** World seeds: each gives its own world, θ0 and training noise. */
   readonly seeds: readonly number[];
-  readonly baselines: readonly BaselineName[];
+  readonly baselines: readonly Baseline[];
   /** Replay mix for every setting that does not give its own (default: PAPER_REPLAY, 0.33 / 0.34 / 0.33). */
   readonly replay?: ReplayMix;
   /** Batch mix of the multitask baseline (default: ORACLE_MIX, 0.33 pretraining / 0.67 task data). */
