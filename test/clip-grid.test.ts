@@ -174,3 +174,46 @@ describe.skipIf(!TORCH.ok)('time-merge clip --gpus on the torch engine', () => {
     );
   }, 60_000);
 });
+
+describe('--gpus, --workers, --shard and --resume on the clip and run commands', () => {
+  const command = async (name: 'clip' | 'run', args: string[]) => {
+    const { Command } = await import('commander');
+    const program = new Command().exitOverride();
+    if (name === 'clip') (await import('../src/cli/commands/clip.js')).registerClip(program);
+    else (await import('../src/cli/commands/run.js')).registerRun(program);
+    return program.parseAsync([name, ...args], { from: 'user' });
+  };
+
+  it('rejects a bad GPU list, both --workers and --gpus, and a bad shard before any work', async () => {
+    const config = join(root, 'flags.yaml');
+    await writeFile(config, `study: flags\nT: 2\nsteps: 1\nbatch: 4\nout: flags-out\n${TINY_STUDY_COMMON}`);
+    for (const name of ['clip', 'run'] as const) {
+      await expect(command(name, [config, '--gpus', '0,0'])).rejects.toThrow(
+        '--gpus "0,0": GPU 0 is listed twice (each GPU runs one run at a time)',
+      );
+      await expect(command(name, [config, '--gpus', 'cuda:0'])).rejects.toThrow(/"cuda:0" is not a GPU number/);
+      await expect(command(name, [config, '--workers', '2', '--gpus', '0,1'])).rejects.toThrow(
+        /--workers and --gpus both set the runs at once/,
+      );
+      await expect(command(name, [config, '--shard', '3/2'])).rejects.toThrow('--shard "3/2": need 1 <= i <= n');
+    }
+    expect(existsSync(join(root, 'flags-out'))).toBe(false);
+  });
+
+  it('--resume and --no-resume override the config', async () => {
+    const config = join(root, 'resume-flag.yaml');
+    await writeFile(
+      config,
+      `study: rf\nT: 2\nsteps: 1\nbatch: 4\nmethods: [finetune]\nout: rf-out\nresume: true\n${TINY_STUDY_COMMON}`,
+    );
+    await command('clip', [config, '--no-report']);
+    const first = readFileSync(join(root, 'rf-out', 'runs.csv'), 'utf8');
+    // Kept: the file is rewritten from the kept run, byte for byte (wall time included).
+    await command('clip', [config, '--no-report']);
+    expect(readFileSync(join(root, 'rf-out', 'runs.csv'), 'utf8')).toBe(first);
+    // --no-resume runs it again: its wall time is measured anew.
+    await command('clip', [config, '--no-report', '--no-resume']);
+    const again = csvObjects(readFileSync(join(root, 'rf-out', 'runs.csv'), 'utf8'));
+    expect(again[0].wall_seconds).not.toBe(csvObjects(first)[0].wall_seconds);
+  }, 60_000);
+});
