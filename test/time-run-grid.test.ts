@@ -35,7 +35,7 @@ tasks:
   - { id: t2, data: [0, 2] }
 zeroshot:
   - { id: zs, data: [] }
-trainer: "node ${'${TRAINER}'} --init {init} --task {task} --data {data} --out {out} --seed {seed} --steps {steps}"
+trainer: "node @TRAINER@ --init {init} --task {task} --data {data} --out {out} --seed {seed} --steps {steps}"
 evaluator: "node ${join(SCRIPTS, 'evaluate.mjs')} --weights {weights} --tasks {tasks} --data {data}"
 methods: [finetune, ema_paint]
 baselines: [zeroshot]
@@ -46,7 +46,7 @@ out: ${out}
 
 async function config(name: string): Promise<string> {
   const path = join(dir, `${name}.yaml`);
-  await writeFile(path, yaml(name).replace('${TRAINER}', trainer));
+  await writeFile(path, yaml(name).replace('@TRAINER@', trainer));
   return path;
 }
 
@@ -94,6 +94,9 @@ describe('time-merge run through the study driver', () => {
     const log = join(dir, 'gpus.log');
     const { stdout } = await cli(['run', await config('gpus'), '--gpus', '0,1'], log);
     expect(stdout).toMatch(/^\[gpu [01]\] method ema_paint \(weighted-average\), seed 6$/m);
+    // The summary table time-merge sim prints: mean over the 2 seeds per method.
+    expect(stdout).toMatch(/^setting default \(3 method x technique pairs\)$/m);
+    expect(stdout).toMatch(/^ema_paint +weighted-average +2 /m);
     const cs = calls(log);
     // Every run's trainer calls saw one GPU, and a GPU never had two calls at once.
     const gpuOfRun = new Map<string, Set<string | null>>();

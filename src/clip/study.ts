@@ -6,6 +6,8 @@ import { driveRuns, fingerprintOf } from '../study/driver.js';
 import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
 import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
 import { writeStudyFolder } from '../study/output.js';
+import { toRows } from '../study/rows.js';
+import { summaryTable } from '../study/summary.js';
 import { BASELINES, isBaseline, writeResults, type Baseline, type ResultRun } from '../time/index.js';
 import type { ReplayMix } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
@@ -491,6 +493,8 @@ export async function runClipStudy(
   });
   const extra = await writeRetrieval(driven.results);
   if (extra) files.push(extra);
+  // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
+  log(`\n${summaryTable(toRows(driven.results))}\n`);
   log(`results: ${s.out}`);
   return { runs: [...driven.results], files, backend, executed: driven.executed, kept: driven.kept };
 }

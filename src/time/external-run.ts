@@ -3,6 +3,8 @@ import { expandSeedGrid, shardSuffix } from '../study/expand.js';
 import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
 import type { ExternalRunSpec } from '../study/kinds/external.js';
 import { writeStudyFolder } from '../study/output.js';
+import { toRows } from '../study/rows.js';
+import { summaryTable } from '../study/summary.js';
 import { TimeMergeError } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
 import { readSafetensors } from '../params/safetensors/index.js';
@@ -104,6 +106,8 @@ export async function runExternalStudy(
     suffix: driven.suffix,
     journal: driven.journal,
   });
+  // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
+  log(`\n${summaryTable(toRows(driven.results))}\n`);
   log(`results: ${c.out}`);
   return { runs: driven.results, files, executed: driven.executed, kept: driven.kept };
 }
