@@ -65,7 +65,12 @@ describe('engine choice', () => {
     expect(await chooseEngine(study('engine: tfjs\n'), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
     expect(await chooseEngine(study('backend: wasm\n'), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
     expect(logs).toEqual([]);
-    if (TORCH.ok) expect(await chooseEngine(study(''), () => {})).toEqual({ engine: 'torch', python: TORCH.python });
+    if (TORCH.ok)
+      expect(await chooseEngine(study(''), () => {})).toEqual({
+        engine: 'torch',
+        python: TORCH.python,
+        cuda: TORCH.cuda,
+      });
     const old = process.env.TIME_MERGE_PYTHON;
     process.env.TIME_MERGE_PYTHON = '/nonexistent/python3';
     try {

@@ -29,11 +29,12 @@ type Row = Record<(typeof RETRIEVAL_COLUMNS)[number], string>;
 /**
  * Collects the evaluator's retrieval figures and files them under the run and TIME step they belong
  * to. The evaluator does not know either, so figures wait as pending until the pipeline reports the
- * step that was just evaluated. With resume, rows of steps that are skipped come from the earlier file.
+ * step that was just evaluated; runs going at once each collect through their own slot. With resume,
+ * rows of steps (or whole runs) that are skipped come from the earlier file.
  */
 export class RetrievalLog {
-  private pending: RetrievalPart[] = [];
-  private readonly rows: Row[] = [];
+  private readonly pending = new Map<number, RetrievalPart[]>();
+  private readonly rows = new Map<string, Row[]>();
   private readonly earlier: Row[];
 
   constructor(
@@ -43,15 +44,26 @@ export class RetrievalLog {
     this.earlier = earlierFile && existsSync(earlierFile) ? readRows(earlierFile) : [];
   }
 
-  /** The evaluator's callback. */
-  readonly collect = (part: RetrievalPart): void => {
-    this.pending.push(part);
-  };
+  /** The evaluator's callback for the runs of one slot. */
+  collector(slot: number): (part: RetrievalPart) => void {
+    return (part) => {
+      const list = this.pending.get(slot) ?? [];
+      list.push(part);
+      this.pending.set(slot, list);
+    };
+  }
 
-  /** The pipeline finished evaluating `step` of `runId`: the pending figures are that step's. */
-  stepDone(runId: string, step: number): void {
-    for (const p of this.pending) {
-      this.rows.push({
+  /** A run starts (again): rows of an earlier attempt in this process are dropped. */
+  runStarted(runId: string, slot: number): void {
+    this.rows.set(runId, []);
+    this.pending.delete(slot);
+  }
+
+  /** The pipeline finished evaluating `step` of `runId` on `slot`: the pending figures are that step's. */
+  stepDone(runId: string, step: number, slot = 0): void {
+    const rows = this.runRows(runId);
+    for (const p of this.pending.get(slot) ?? []) {
+      rows.push({
         run_id: runId,
         step: String(step),
         task_index: String(p.taskIndex),
@@ -66,28 +78,53 @@ export class RetrievalLog {
         score: String(p.score),
       });
     }
-    this.pending = [];
+    this.pending.delete(slot);
   }
 
   /** A resumed step was not evaluated again: keep what the earlier run recorded for it. */
   stepResumed(runId: string, step: number): void {
-    this.rows.push(...this.earlier.filter((r) => r.run_id === runId && r.step === String(step)));
+    this.runRows(runId).push(...this.earlier.filter((r) => r.run_id === runId && r.step === String(step)));
+  }
+
+  /** A finished run kept from the results folder: all its earlier rows. */
+  runKept(runId: string): void {
+    this.rows.set(
+      runId,
+      this.earlier.filter((r) => r.run_id === runId),
+    );
   }
 
   get size(): number {
-    return this.rows.length;
+    let n = 0;
+    for (const r of this.rows.values()) n += r.length;
+    return n;
   }
 
-  /** Writes <out>/retrieval.csv (atomically) when there is anything to write; returns its path. */
-  async write(out: string): Promise<string | undefined> {
-    if (this.rows.length === 0) return undefined;
+  /**
+   * Writes <out>/retrieval.csv (or retrieval.<suffix>.csv; atomically) with the rows of `runIds` in that
+   * order, when there is anything to write; returns its path.
+   */
+  async write(out: string, runIds: readonly string[], suffix?: string): Promise<string | undefined> {
+    const rows = runIds.flatMap((id) => this.rows.get(id) ?? []);
+    if (rows.length === 0) return undefined;
     await mkdir(out, { recursive: true });
-    const path = join(out, RETRIEVAL_FILE);
-    const text = stringify([[...RETRIEVAL_COLUMNS], ...this.rows.map((r) => RETRIEVAL_COLUMNS.map((c) => r[c]))]);
+    const path = join(out, retrievalFileName(suffix));
+    const text = stringify([[...RETRIEVAL_COLUMNS], ...rows.map((r) => RETRIEVAL_COLUMNS.map((c) => r[c]))]);
     await writeFile(`${path}.tmp`, text);
     await rename(`${path}.tmp`, path);
     return path;
   }
+
+  private runRows(runId: string): Row[] {
+    let rows = this.rows.get(runId);
+    if (!rows) this.rows.set(runId, (rows = []));
+    return rows;
+  }
+}
+
+/** retrieval.csv, or retrieval.<suffix>.csv for a shard. */
+export function retrievalFileName(suffix?: string): string {
+  return suffix ? `retrieval.${suffix}.csv` : RETRIEVAL_FILE;
 }
 
 function readRows(file: string): Row[] {

@@ -2,20 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { fail } from '../params/errors.js';
-import {
-  BASELINES,
-  isBaseline,
-  parseMethod,
-  runBaseline,
-  runTime,
-  writeResults,
-  type Baseline,
-  type ResultRun,
-  type RunConfig,
-  type StoreSpec,
-  type TimeEvent,
-} from '../time/index.js';
-import type { Evaluator, ReplayMix, Trainer } from '../time/types.js';
+import { driveRuns, fingerprintOf } from '../study/driver.js';
+import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
+import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
+import { writeStudyFolder } from '../study/output.js';
+import { toRows } from '../study/rows.js';
+import { summaryTable } from '../study/summary.js';
+import { BASELINES, isBaseline, writeResults, type Baseline, type ResultRun } from '../time/index.js';
+import type { ReplayMix } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import {
   parseDevice,
@@ -26,17 +20,12 @@ import {
   type DeviceChoice,
   type EngineChoice,
 } from './engine.js';
-import { TorchEngine } from './torch-engine.js';
-import { TorchEvaluator } from './torch-evaluator.js';
-import { TorchTrainer } from './torch-trainer.js';
-import { formatDuration } from './train-log.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
-import { buildStream, FomoData, type ClipTaskData } from './data.js';
-import { ClipEvaluator } from './evaluator.js';
+import { buildStream, FomoData } from './data.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
-import { RETRIEVAL_FILE, RetrievalLog } from './retrieval-log.js';
+import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
+import type { ClipRunSpec, ClipSetup } from './clip-run.js';
 import { ClipTokenizer } from './tokenizer.js';
-import { ClipTrainer } from './trainer.js';
 import { loadClipCheckpoint } from './weights.js';
 
 /** A `time-merge clip` study: one model, one FoMo-in-Flux stream, methods x seeds (+ baselines). */
@@ -268,16 +257,26 @@ export interface ClipStudyResult {
   readonly runs: ResultRun[];
   readonly files: string[];
   readonly backend: string;
+  /** Runs executed now, and finished runs kept from the results folder (with resume). */
+  readonly executed: number;
+  readonly kept: number;
+}
+
+/** How a clip study is split and spread: a shard of its runs, and runs at once (workers or GPUs). */
+export interface ClipRunOptions {
+  readonly shard?: { index: number; count: number };
+  /** Default one slot; with gpus one per GPU (torch engine only). */
+  readonly slots?: SlotPlan;
 }
 
 /** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
 export async function chooseEngine(
   s: ClipStudy,
   log: (msg: string) => void,
-): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string }> {
+): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string; cuda: boolean }> {
   if (s.engine === 'tfjs' || (s.engine === 'auto' && s.backend !== 'auto')) return { engine: 'tfjs' };
   const probe = await probeTorch(pythonExecutable());
-  if (probe.ok) return { engine: 'torch', python: probe.python };
+  if (probe.ok) return { engine: 'torch', python: probe.python, cuda: probe.cuda };
   if (s.engine === 'torch') fail('CONFIG', `engine "torch": ${probe.reason}; ${TORCH_INSTALL_HINT}`);
   log(`engine: tfjs (auto: ${probe.reason}; for the torch engine, ${TORCH_INSTALL_HINT})`);
   return { engine: 'tfjs' };
@@ -314,9 +313,63 @@ function zeroshotDatasets(s: ClipStudy, data: FomoData, infoDir: string, log: (m
   return found;
 }
 
-/** Runs every method x seed (and the baselines) and writes the results folder; returns the runs. */
-export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = console.log): Promise<ClipStudyResult> {
+/**
+ * Where --gpus can take a study: the torch engine on cuda. Asking for GPUs on a machine whose torch
+ * sees none is an error, not a silent run on the CPU that would take days longer than planned.
+ */
+function checkGpus(
+  s: ClipStudy,
+  choice: { engine: 'tfjs' } | { engine: 'torch'; python: string; cuda: boolean },
+  gpus: readonly number[],
+): void {
+  const list = gpus.join(',');
+  if (choice.engine === 'tfjs')
+    fail(
+      'CONFIG',
+      `--gpus ${list} needs the torch engine (engine: torch): the tfjs engine trains in this process${s.engine === 'auto' ? ', and auto chose tfjs' : ''}`,
+    );
+  if (s.device === 'cpu')
+    fail(
+      'CONFIG',
+      `--gpus ${list} runs each run on its own GPU, but device is cpu; for runs at once on the CPU use --workers`,
+    );
+  if (!choice.cuda)
+    fail(
+      'CONFIG',
+      `--gpus ${list}: torch (${choice.python}) sees no CUDA GPU here; leave --gpus out to run on the CPU (--workers n for runs at once)`,
+    );
+}
+
+/** The settings besides the params that decide a run's results (the technique matters to methods only). */
+function runFingerprint(s: ClipStudy, kind: 'method' | 'baseline'): string {
+  return fingerprintOf({
+    model: s.model,
+    modelConfig: s.modelConfig ?? null,
+    tokenizer: s.tokenizer,
+    data: s.data,
+    T: s.T,
+    zeroshot: s.zeroshot ?? null,
+    pretrain: s.pretrain ?? null,
+    warmup: s.warmup,
+    maxGradNorm: s.maxGradNorm,
+    microBatch: s.microBatch,
+    eval: s.eval,
+    ...(kind === 'method' ? { technique: s.technique, techniqueParams: s.techniqueParams } : {}),
+  });
+}
+
+/**
+ * Runs every method x seed (and the baselines), or one shard of them, through the study driver on the
+ * chosen engine's run kind, and writes the results folder after each run; returns the runs. With
+ * resume, finished runs in the folder are kept and finished TIME steps are not trained again.
+ */
+export async function runClipStudy(
+  s: ClipStudy,
+  log: (msg: string) => void = console.log,
+  options: ClipRunOptions = {},
+): Promise<ClipStudyResult> {
   const started = new Date().toISOString();
+  const slots = options.slots ?? { count: 1 };
   // Checked before the backend starts, so a wrong path fails at once and says which setting it is.
   if (!existsSync(s.model))
     fail('IO', `${s.model}: model checkpoint not found (set "model" to an open_clip or transformers safetensors file)`);
@@ -331,6 +384,12 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
       `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`,
     );
   const choice = await chooseEngine(s, log);
+  if (slots.gpus) checkGpus(s, choice, slots.gpus);
+  if (choice.engine === 'tfjs' && slots.count > 1)
+    fail(
+      'CONFIG',
+      `--workers ${slots.count}: the tfjs engine trains in this process, one run at a time; use engine: torch, or --shard i/n in separate processes`,
+    );
   const layout = fomoLayout(s.data.root, {
     dataDir: s.data.dataDir,
     infoDir: s.data.infoDir,
@@ -342,7 +401,11 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
     { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) },
     () => true,
   );
-  let backend = choice.engine === 'tfjs' ? await selectBackend(s.backend, log) : 'torch';
+  // The torch device follows the worker's rule (auto: cuda when torch sees a GPU); --gpus means cuda.
+  const backend =
+    choice.engine === 'tfjs'
+      ? await selectBackend(s.backend, log)
+      : `torch:${slots.gpus || s.device === 'cuda' || (s.device === 'auto' && choice.cuda) ? 'cuda' : 'cpu'}`;
   const ckpt = await loadClipCheckpoint(s.model, {
     config: s.modelConfig ? loadModelConfig(s.modelConfig) : undefined,
   });
@@ -356,51 +419,19 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
   log(
     `stream ${stream.name}: ${stream.adaptation.length} adaptation tasks, ${stream.zeroshot.length} evaluation-only datasets`,
   );
-  const logEvery = Math.max(1, Math.floor(s.steps / 4));
+  const suffix = shardSuffix(options.shard);
   // R@1/R@5 per direction go to retrieval.csv; the results files keep one score per task.
-  const retrieval = new RetrievalLog(s.eval.k, s.resume ? join(s.out, RETRIEVAL_FILE) : undefined);
-  const evalOptions = {
-    batchSize: s.eval.batch,
-    maxSamples: s.eval.maxSamples,
-    retrievalK: s.eval.k,
-    onRetrieval: retrieval.collect,
+  const retrieval = new RetrievalLog(s.eval.k, s.resume ? join(s.out, retrievalFileName(suffix)) : undefined);
+  const setup: ClipSetup = {
+    study: s,
+    data,
+    stream,
+    ckpt,
+    tokenizer,
+    retrieval,
+    logEvery: Math.max(1, Math.floor(s.steps / 4)),
+    log,
   };
-  let torch: TorchEngine | undefined;
-  let trainer: Trainer<ClipTaskData>;
-  let evaluator: Evaluator<ClipTaskData>;
-  if (choice.engine === 'torch') {
-    torch = await TorchEngine.start(data, stream, ckpt.config, s.pretrain ?? [], {
-      python: choice.python,
-      device: s.device,
-      microBatch: s.microBatch,
-      loaderWorkers: s.loaderWorkers,
-      log,
-    });
-    backend = `torch:${torch.device}`;
-    log(`engine: ${torch.description} (${choice.python})`);
-    trainer = new TorchTrainer(torch, tokenizer, {
-      batchSize: s.batch,
-      lr: s.lr,
-      weightDecay: s.weightDecay,
-      warmupFraction: s.warmup,
-      maxGradNorm: s.maxGradNorm,
-      pretrainDatasets: s.pretrain,
-      log,
-      logEvery,
-    });
-    evaluator = new TorchEvaluator(torch, tokenizer, { ...evalOptions, log });
-  } else {
-    trainer = new ClipTrainer(data, ckpt.config, tokenizer, {
-      batchSize: s.batch,
-      optim: { lr: s.lr, weightDecay: s.weightDecay },
-      warmupFraction: s.warmup,
-      maxGradNorm: s.maxGradNorm,
-      pretrainDatasets: s.pretrain,
-      log,
-      logEvery,
-    });
-    evaluator = new ClipEvaluator(data, ckpt.config, tokenizer, evalOptions);
-  }
   const params = {
     model: s.model.replace(/^.*\//, ''),
     stream: stream.name,
@@ -411,75 +442,61 @@ export async function runClipStudy(s: ClipStudy, log: (msg: string) => void = co
     backend,
     replay: `${s.replay.pretrain}/${s.replay.current}/${s.replay.buffer}`,
   };
-  const runs: ResultRun[] = [];
-  const files: string[] = [];
-  const onEvent = (runId: string) => {
-    let firstStepAt = 0;
-    return (e: TimeEvent) => {
-      if (e.type === 'step') {
-        retrieval.stepDone(runId, e.step);
-        // The time left extrapolates the TIME steps trained so far in this run (step 0 only evaluates).
-        if (e.step === 0) firstStepAt = performance.now();
-        const left =
-          e.step > 0 && firstStepAt > 0
-            ? `, ${formatDuration((((performance.now() - firstStepAt) / 1000) * (e.T - e.step)) / e.step)} left in this run`
-            : '';
-        log(
-          `  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}${left}`,
-        );
-      }
-      if (e.type === 'resumed') retrieval.stepResumed(runId, e.step);
-    };
-  };
-  const write = async () => {
-    const config = { study: s, started, backend, version: packageVersion(), modelConfig: ckpt.config };
-    files.splice(0, files.length, ...(await writeResults(s.out, { study: s.study, runs, config })));
-    const extra = await retrieval.write(s.out);
-    if (extra) files.push(extra);
-  };
-  try {
-    for (const seed of s.seeds) {
-      // Each run keeps its experts apart (on disk: experts/<run id>/).
-      const config = (runId: string, resumable: boolean): RunConfig<ClipTaskData> => {
-        const onDisk = s.store === 'disk' || (s.resume && resumable);
-        const store: StoreSpec = onDisk ? { kind: 'disk', dir: join(s.out, 'experts', runId) } : { kind: 'memory' };
-        const resumeDir = s.resume && resumable ? join(s.out, 'resume', runId) : undefined;
-        return {
-          stream,
-          trainer,
-          evaluator,
-          base: ckpt.params,
-          stepsPerTask: s.steps,
-          seed,
-          replay: s.replay,
-          store,
-          resumeDir,
-          onEvent: onEvent(runId),
-        };
-      };
-      for (const b of s.baselines) {
-        const runId = `${b}-s${seed}`;
-        log(`baseline ${b}, seed ${seed}`);
-        runs.push({ runId, record: await runBaseline(b, config(runId, b === 'continual')), params });
-        await write();
-      }
-      for (const name of s.methods) {
-        const runId = `${name}-s${seed}`;
-        log(`method ${name} (${s.technique}), seed ${seed}`);
-        const method = parseMethod(name, { technique: s.technique, params: s.techniqueParams, seed });
-        runs.push({ runId, record: await runTime({ ...config(runId, true), method }), params });
-        await write();
-      }
-    }
-  } finally {
-    await torch?.close();
-  }
+  const specs: ClipRunSpec[] = expandSeedGrid(
+    { seeds: s.seeds, baselines: s.baselines, methods: s.methods },
+    (_kind, method, seed) => `${method}-s${seed}`,
+    'clip config',
+  ).map((r) => ({ ...r, params, fingerprint: runFingerprint(s, r.kind) }));
+  const config = (fingerprints?: Readonly<Record<string, string>>) => ({
+    study: s,
+    started,
+    backend,
+    version: packageVersion(),
+    modelConfig: ckpt.config,
+    shard: options.shard ?? null,
+    ...(slots.gpus ? { gpus: slots.gpus } : {}),
+    ...(fingerprints ? { run_fingerprints: fingerprints } : {}),
+  });
+  const byId = new Map(specs.map((r) => [r.runId, r]));
+  const fingerprints = (runs: readonly ResultRun[]) =>
+    Object.fromEntries(runs.map((r) => [r.runId, byId.get(r.runId)!.fingerprint!]));
+  const writeRetrieval = async (runs: readonly ResultRun[]) =>
+    retrieval.write(
+      s.out,
+      runs.map((r) => r.runId),
+      suffix,
+    );
+  const open = async () =>
+    choice.engine === 'torch'
+      ? (await RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python }, slots)
+      : (await RUN_KINDS['clip-tfjs']()).open(setup, slots);
+  const driven = await driveRuns(specs, open, {
+    out: s.out,
+    shard: options.shard,
+    resume: s.resume,
+    onPlan: (todo) => {
+      const runIds = new Set(todo.map((r) => r.runId));
+      const kept = (options.shard ? shardRuns(specs, options.shard) : specs).filter((r) => !runIds.has(r.runId));
+      for (const r of kept) retrieval.runKept(r.runId);
+      if (kept.length > 0)
+        log(`${kept.length} finished run(s) kept from ${s.out}: ${kept.map((r) => r.runId).join(', ')}`);
+    },
+    onDone: async (_spec, _out, finished) => {
+      await writeResults(s.out, { study: s.study, runs: finished, config: config(fingerprints(finished)) }, { suffix });
+      await writeRetrieval(finished);
+    },
+  });
+  const files = await writeStudyFolder(s.out, s.study, driven.results, {
+    config: config(driven.fingerprints),
+    suffix,
+    journal: driven.journal,
+  });
+  const extra = await writeRetrieval(driven.results);
+  if (extra) files.push(extra);
+  // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
+  log(`\n${summaryTable(toRows(driven.results))}\n`);
   log(`results: ${s.out}`);
-  return { runs, files, backend };
-}
-
-function fmt(v: number | null): string {
-  return v === null ? '-' : v.toFixed(4);
+  return { runs: [...driven.results], files, backend, executed: driven.executed, kept: driven.kept };
 }
 
 function packageVersion(): string {

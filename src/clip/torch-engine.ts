@@ -20,6 +20,8 @@ export interface TorchEngineOptions {
   /** Micro-batch for gradient accumulation; 0 = the whole batch at once (halved on CUDA out-of-memory). */
   readonly microBatch?: number;
   readonly log?: (msg: string) => void;
+  /** Added to the worker's environment (CUDA_VISIBLE_DEVICES for one GPU). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** tmpfs when there is one: weights cross it twice per TIME step. */
@@ -56,7 +58,7 @@ export class TorchEngine {
     pretrain: readonly string[],
     o: TorchEngineOptions,
   ): Promise<TorchEngine> {
-    const engine = new TorchEngine(TorchWorker.start(o.python, o.log), data, config);
+    const engine = new TorchEngine(TorchWorker.start(o.python, o.log, o.env), data, config);
     try {
       const index = await engine.writeIndex(stream, pretrain);
       const reply = await engine.worker.request('init', {

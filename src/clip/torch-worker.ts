@@ -50,9 +50,15 @@ export class TorchWorker {
     child.on('close', (code, signal) => this.onExit(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
 
-  static start(python: string, log: (msg: string) => void = () => {}): TorchWorker {
+  /** `env` is added to the worker's environment (CUDA_VISIBLE_DEVICES for the GPU of its run slot). */
+  static start(
+    python: string,
+    log: (msg: string) => void = () => {},
+    extraEnv: Readonly<Record<string, string>> = {},
+  ): TorchWorker {
     const env = {
       ...process.env,
+      ...extraEnv,
       PYTHONPATH: [TORCH_ENGINE_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),
       PYTHONUNBUFFERED: '1',
     };

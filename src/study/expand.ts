@@ -186,3 +186,44 @@ export function shardRuns<T extends { index: number }>(
 export function shardSuffix(shard: { index: number; count: number } | undefined): string | undefined {
   return shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
 }
+
+/** One run of a seeds x (baselines, methods) grid. */
+export interface SeedGridRun {
+  readonly runId: string;
+  readonly index: number;
+  readonly kind: 'method' | 'baseline';
+  /** The method as given, or the baseline's name. */
+  readonly method: string;
+  readonly seed: number;
+}
+
+/**
+ * The runs of a grid of seeds x (baselines, methods), in the order every study runs them: per seed the
+ * baselines, then the methods. `runId` names each; two runs of one id are a config error.
+ */
+export function expandSeedGrid(
+  grid: {
+    readonly seeds: readonly number[];
+    readonly baselines: readonly string[];
+    readonly methods: readonly string[];
+  },
+  runId: (kind: SeedGridRun['kind'], method: string, seed: number) => string,
+  where = 'study',
+): SeedGridRun[] {
+  if (grid.seeds.length === 0) fail('CONFIG', `${where}: no seeds`);
+  const runs: SeedGridRun[] = [];
+  for (const seed of grid.seeds) {
+    const plan = [
+      ...grid.baselines.map((method) => ({ kind: 'baseline' as const, method })),
+      ...grid.methods.map((method) => ({ kind: 'method' as const, method })),
+    ];
+    for (const p of plan) runs.push({ runId: runId(p.kind, p.method, seed), index: runs.length, ...p, seed });
+  }
+  const ids = new Set<string>();
+  for (const r of runs) {
+    if (ids.has(r.runId))
+      fail('CONFIG', `${where}: run id "${r.runId}" appears twice (a method or seed listed twice?)`);
+    ids.add(r.runId);
+  }
+  return runs;
+}

@@ -9,80 +9,64 @@ export type FromWorker =
   | ({ type: 'done'; runId: string } & ExecutedRun)
   | { type: 'error'; runId: string; message: string; code?: ErrorCode; stack?: string };
 
-export interface PoolCallbacks {
-  onStart?(spec: RunSpec, slot: number): void;
-  onProgress?(spec: RunSpec, slot: number, step: number, T: number): void;
-  /** Called once per run, in completion order; awaited before that slot takes its next run. */
-  onDone(spec: RunSpec, out: ExecutedRun, slot: number): Promise<void> | void;
-}
-
 /**
- * Runs every spec, on `workers` worker threads (or in this thread when workers is 1). Results do not
- * depend on which thread runs what: each run's randomness comes from its spec alone.
+ * Synthetic runs on worker threads, one thread per slot (started when the slot takes its first run), or
+ * in this thread when there is one slot. Results do not depend on which thread runs what: each run's
+ * randomness comes from its spec alone.
  */
-export async function runPool(specs: readonly RunSpec[], workers: number, cb: PoolCallbacks): Promise<void> {
-  if (specs.length === 0) return;
-  if (workers <= 1) {
-    for (const spec of specs) {
-      cb.onStart?.(spec, 0);
-      const out = await executeRun(spec, (e) => {
-        if (e.type === 'step') cb.onProgress?.(spec, 0, e.step, e.T);
+export class ThreadPool {
+  private readonly threads = new Map<number, Worker>();
+
+  constructor(readonly slots: number) {}
+
+  run(spec: RunSpec, slot: number, onStep?: (step: number, T: number) => void): Promise<ExecutedRun> {
+    if (this.slots <= 1)
+      return executeRun(spec, (e) => {
+        if (e.type === 'step') onStep?.(e.step, e.T);
       });
-      await cb.onDone(spec, out, 0);
-    }
-    return;
-  }
-  const queue = [...specs];
-  // From the compiled tree (dist/) the worker is plain JavaScript; from source it needs tsx registered first.
-  const compiled = import.meta.url.endsWith('.js');
-  const entry = new URL(compiled ? './worker.js' : './worker.ts', import.meta.url).href;
-  const boot = compiled ? new URL(entry) : new URL('./worker-boot.mjs', import.meta.url);
-  const threads: Worker[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let active = 0;
-      let failed = false;
-      const n = Math.min(workers, specs.length);
-      for (let slot = 0; slot < n; slot++) {
-        const w = new Worker(boot, { workerData: { entry } });
-        threads.push(w);
-        let current: RunSpec | undefined;
-        const next = () => {
-          current = queue.shift();
-          if (!current) {
-            if (--active === 0 && !failed) resolve();
-            return;
-          }
-          cb.onStart?.(current, slot);
-          w.postMessage({ type: 'run', spec: current } satisfies ToWorker);
-        };
-        w.on('message', (msg: FromWorker) => {
-          if (failed || !current) return;
-          if (msg.type === 'progress') cb.onProgress?.(current, slot, msg.step, msg.T);
-          else if (msg.type === 'error') {
-            failed = true;
-            reject(
-              msg.code
-                ? new TimeMergeError(msg.code, `run ${msg.runId}: ${msg.message}`)
-                : new Error(`run ${msg.runId}: ${msg.message}\n${msg.stack ?? ''}`),
-            );
-          } else {
-            const spec = current;
-            Promise.resolve(cb.onDone(spec, msg, slot)).then(next, (e) => {
-              failed = true;
-              reject(e);
-            });
-          }
-        });
-        w.on('error', (e) => {
-          failed = true;
-          reject(e);
-        });
-        active++;
-        next();
-      }
+    const w = this.thread(slot);
+    return new Promise<ExecutedRun>((resolve, reject) => {
+      const onMessage = (msg: FromWorker) => {
+        if (msg.runId !== spec.runId) return;
+        if (msg.type === 'progress') {
+          onStep?.(msg.step, msg.T);
+          return;
+        }
+        w.off('message', onMessage);
+        w.off('error', onError);
+        if (msg.type === 'done') resolve(msg);
+        else
+          reject(
+            msg.code
+              ? new TimeMergeError(msg.code, `run ${msg.runId}: ${msg.message}`)
+              : new Error(`run ${msg.runId}: ${msg.message}\n${msg.stack ?? ''}`),
+          );
+      };
+      const onError = (e: Error) => {
+        w.off('message', onMessage);
+        reject(e);
+      };
+      w.on('message', onMessage);
+      w.once('error', onError);
+      w.postMessage({ type: 'run', spec } satisfies ToWorker);
     });
-  } finally {
-    await Promise.all(threads.map((t) => t.terminate()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.threads.values()].map((t) => t.terminate()));
+    this.threads.clear();
+  }
+
+  private thread(slot: number): Worker {
+    let w = this.threads.get(slot);
+    if (!w) {
+      // From the compiled tree (dist/) the worker is plain JavaScript; from source it needs tsx registered first.
+      const compiled = import.meta.url.endsWith('.js');
+      const entry = new URL(compiled ? './worker.js' : './worker.ts', import.meta.url).href;
+      const boot = compiled ? new URL(entry) : new URL('./worker-boot.mjs', import.meta.url);
+      w = new Worker(boot, { workerData: { entry } });
+      this.threads.set(slot, w);
+    }
+    return w;
   }
 }

@@ -2,13 +2,15 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fail } from '../params/errors.js';
 import type { ResultRun } from '../time/results.js';
-import { effectiveStudy, expandStudy, shardRuns, shardSuffix } from './expand.js';
+import { effectiveStudy, expandStudy, shardRuns } from './expand.js';
 import { evaluateFindings, findingsMarkdown, findingsSummary, type FindingResult } from './findings.js';
 import { join } from 'node:path';
 import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
 import { diagnosticsMarkdown, diagnosticsRows, studyDiagnostics, type DiagnosticsRow } from './diagnostics-run.js';
-import { readFinishedRuns, RunJournal, writeStudyFolder } from './output.js';
-import { runPool } from './pool.js';
+import { driveRuns } from './driver.js';
+import type { ExecutedRun } from './execute.js';
+import { RUN_KINDS } from './kinds/index.js';
+import { writeStudyFolder } from './output.js';
 import { StudyProgress } from './progress.js';
 import { toRows } from './rows.js';
 import { summaryTable } from './summary.js';
@@ -56,10 +58,6 @@ function packageVersion(): string {
   }
 }
 
-function sameSettings(run: ResultRun, spec: RunSpec | undefined): boolean {
-  return spec !== undefined && Object.entries(spec.params).every(([k, v]) => String(run.params?.[k]) === String(v));
-}
-
 /**
  * Runs a study (or one shard of it) into `out`: skips runs already there, runs the rest over worker
  * threads, and writes runs/steps/matrix CSVs in the study's run order, config.json and findings.md.
@@ -68,49 +66,47 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   const t0 = performance.now();
   const study = effectiveStudy(definition, { quick: options.quick, seeds: options.seeds });
   const { runs: all, skipped } = expandStudy(study);
-  const runs = options.shard ? shardRuns(all, options.shard) : all;
-  const suffix = shardSuffix(options.shard);
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) fail('CONFIG', `--workers must be a positive integer, got ${workers}`);
 
-  const journal = new RunJournal(options.out, suffix);
-  const done = new Map([...(await readFinishedRuns(options.out, suffix)), ...(await journal.read())]);
-  // A run of the same id made with other settings (a --quick run, an edited study) is not this run.
-  const wanted = new Map(runs.map((r) => [r.runId, r]));
-  for (const [id, run] of done) if (!sameSettings(run, wanted.get(id))) done.delete(id);
-  const todo = runs.filter((r) => !done.has(r.runId));
-
-  const progress = new StudyProgress(todo.length, Math.min(workers, Math.max(1, todo.length)), options.progress);
+  let progress: StudyProgress | undefined;
   let trainFlops = 0;
   let trainSteps = 0;
   let trainSeconds = 0;
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(options.out, { recursive: true }).catch((e) =>
-    fail('IO', `cannot create ${options.out}: ${(e as Error).message}`),
-  );
+  const shardOnly = options.shard ? shardRuns(all, options.shard) : all;
   // The diagnostics run in this thread beside the pool (they yield between worlds).
-  const diagnosing = options.diagnostics === false ? Promise.resolve([]) : studyDiagnostics(runs);
-  diagnosing.catch(() => undefined);
-  try {
-    await runPool(todo, workers, {
-      onStart: (spec, slot) => progress.start(slot, spec.runId, spec.stream.T),
-      onProgress: (_spec, slot, step) => progress.step(slot, step),
-      onDone: async (spec: RunSpec, out) => {
-        const run: ResultRun = { runId: spec.runId, record: out.record, params: spec.params };
-        done.set(spec.runId, run);
+  let diagnosing: Promise<DiagnosticsRow[]> = Promise.resolve([]);
+  const kind = await RUN_KINDS.synthetic();
+  const driven = await driveRuns<RunSpec, ExecutedRun>(
+    all,
+    () =>
+      kind.open(
+        {
+          onStart: (spec, slot) => progress?.start(slot, spec.runId, spec.stream.T),
+          onStep: (_spec, slot, step) => progress?.step(slot, step),
+        },
+        { count: workers },
+      ),
+    {
+      out: options.out,
+      shard: options.shard,
+      onPlan: (todo) => {
+        progress = new StudyProgress(todo.length, Math.min(workers, Math.max(1, todo.length)), options.progress);
+        if (options.diagnostics !== false) diagnosing = studyDiagnostics(shardOnly);
+        diagnosing.catch(() => undefined);
+      },
+      onDone: (_spec, out: ExecutedRun) => {
         trainFlops += out.flops;
         trainSteps += out.computedSteps;
         trainSeconds += out.record.steps.reduce((a, s) => a + s.trainSeconds, 0);
-        await journal.append(run);
-        progress.done();
+        progress?.done();
       },
-    });
-  } finally {
-    progress.stop();
-  }
+    },
+  ).finally(() => progress?.stop());
+  const { runs, suffix, journal } = driven;
 
   const diagnostics = await diagnosing;
-  const ordered = runs.map((r) => done.get(r.runId)!);
+  const ordered = driven.results;
   const rows = toRows(ordered);
   const sharded = options.shard !== undefined && options.shard.count > 1;
   const findings = sharded ? [] : evaluateFindings(study.findings, rows);
@@ -144,8 +140,8 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
     study,
     runs: ordered,
     diagnostics,
-    executed: todo.length,
-    skippedAsDone: runs.length - todo.length,
+    executed: driven.executed,
+    skippedAsDone: driven.kept,
     summary: summaryTable(rows),
     findings,
     findingsText,

@@ -1,10 +1,13 @@
-import { join } from 'node:path';
+import { driveRuns, fingerprintOf } from '../study/driver.js';
+import { expandSeedGrid, shardSuffix } from '../study/expand.js';
+import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
+import type { ExternalRunSpec } from '../study/kinds/external.js';
+import { writeStudyFolder } from '../study/output.js';
+import { toRows } from '../study/rows.js';
+import { summaryTable } from '../study/summary.js';
 import { TimeMergeError } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
 import { readSafetensors } from '../params/safetensors/index.js';
-import { ExternalEvaluator, ExternalTrainer } from './external.js';
-import { parseMethod } from './method.js';
-import { runBaseline, runTime, type RunConfig, type TimeEvent } from './pipeline.js';
 import { writeResults, type ResultRun } from './results.js';
 import type { ExternalRunConfig } from './run-config.js';
 
@@ -12,19 +15,25 @@ export interface ExternalRunResult {
   readonly runs: readonly ResultRun[];
   /** The results files written (runs.csv, steps.csv, matrix.csv, config.json). */
   readonly files: readonly string[];
+  /** Runs executed now, and runs kept from the results folder. */
+  readonly executed: number;
+  readonly kept: number;
 }
 
 export interface ExternalRunOptions {
   readonly log?: (message: string) => void;
   /** Recorded in config.json. */
   readonly version?: string;
+  /** Shard i of n: files get a shard suffix. */
+  readonly shard?: { index: number; count: number };
+  /** Runs at once (default 1); with gpus, one per GPU. */
+  readonly slots?: SlotPlan;
 }
 
 /**
  * Runs every baseline and method x seed of a `time-merge run` config with the external trainer and
- * evaluator, and writes the results folder after each run (so a stopped study keeps what it finished).
- * Each run has its own store (<store>/<run id>), exchange folder (<out>/work/<run id>) and, when
- * resumable, resume log (<out>/resume/<run id>).
+ * evaluator (through the study driver: shards, runs at once, finished runs kept when `resume`), and
+ * writes the results folder after each run, so a stopped study keeps what it finished.
  */
 export async function runExternalStudy(
   c: ExternalRunConfig,
@@ -49,56 +58,58 @@ export async function runExternalStudy(
     steps: c.steps,
     replay: `${c.replay.pretrain}/${c.replay.current}/${c.replay.buffer}`,
   };
-  const config = { study: c.study, started, version: options.version, source: c.source, settings: describeConfig(c) };
-  const runs: ResultRun[] = [];
-  let files: string[] = [];
-  const onEvent = (e: TimeEvent) => {
-    if (e.type === 'step')
-      log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}`);
-    if (e.type === 'resumed') log(`  step ${e.step}/${e.T}: already finished`);
+  // The programs' commands are left out, as in the step log's fingerprint: fixing a command keeps the work.
+  const decides = {
+    base: c.base,
+    tasks: [...c.stream.adaptation, ...c.stream.zeroshot].map((t) => [t.role, t.id, t.data]),
+    technique: c.technique,
+    parameters: c.parameters,
   };
-  const runConfig = (runId: string, seed: number, resumable: boolean): RunConfig<unknown> => {
-    const work = join(c.out, 'work', runId);
-    return {
-      stream: c.stream,
-      trainer: new ExternalTrainer({
-        command: c.trainer.command,
-        workDir: join(work, 'train'),
-        cwd: c.cwd,
-        timeoutMs: c.trainer.timeoutMs,
-      }),
-      evaluator: new ExternalEvaluator({
-        command: c.evaluator.command,
-        workDir: join(work, 'eval'),
-        cwd: c.cwd,
-        timeoutMs: c.evaluator.timeoutMs,
-      }),
-      base,
-      stepsPerTask: c.steps,
-      seed,
-      replay: c.replay,
-      store: { kind: 'disk', dir: join(c.store, runId) },
-      resumeDir: c.resume && resumable ? join(c.out, 'resume', runId) : undefined,
-      onEvent,
-    };
-  };
-  for (const seed of c.seeds) {
-    for (const b of c.baselines) {
-      const runId = `${b}-s${seed}`;
-      log(`baseline ${b}, seed ${seed}`);
-      runs.push({ runId, record: await runBaseline(b, runConfig(runId, seed, b === 'continual')), params });
-      files = await writeResults(c.out, { study: c.study, runs, config });
-    }
-    for (const name of c.methods) {
-      const runId = `${name}-s${seed}`;
-      log(`method ${name} (${c.technique}), seed ${seed}`);
-      const method = parseMethod(name, { technique: c.technique, params: c.parameters, seed });
-      runs.push({ runId, record: await runTime({ ...runConfig(runId, seed, true), method }), params });
-      files = await writeResults(c.out, { study: c.study, runs, config });
-    }
-  }
+  const specs: ExternalRunSpec[] = expandSeedGrid(
+    { seeds: c.seeds, baselines: c.baselines, methods: c.methods },
+    (_kind, method, seed) => `${method}-s${seed}`,
+    c.source,
+  ).map((r) => ({
+    ...r,
+    params,
+    fingerprint: fingerprintOf({ ...decides, ...(r.kind === 'baseline' ? { technique: '-', parameters: {} } : {}) }),
+  }));
+  const slots = options.slots ?? { count: 1 };
+  const kind = await RUN_KINDS.external();
+  const config = (fingerprints?: Readonly<Record<string, string>>) => ({
+    study: c.study,
+    started,
+    version: options.version,
+    source: c.source,
+    settings: describeConfig(c),
+    shard: options.shard ?? null,
+    ...(slots.gpus ? { gpus: slots.gpus } : {}),
+    ...(fingerprints ? { run_fingerprints: fingerprints } : {}),
+  });
+  const suffix = shardSuffix(options.shard);
+  const fingerprints = (runs: readonly ResultRun[]) =>
+    Object.fromEntries(runs.map((r) => [r.runId, specs.find((s) => s.runId === r.runId)!.fingerprint!]));
+  const driven = await driveRuns(specs, () => kind.open({ config: c, base, log }, slots), {
+    out: c.out,
+    shard: options.shard,
+    resume: c.resume,
+    onPlan: (todo) => {
+      const kept = specs.length - todo.length;
+      if (kept > 0 && todo.length < specs.length) log(`${kept} finished run(s) kept from ${c.out}`);
+    },
+    onDone: async (_spec, _out, finished) => {
+      await writeResults(c.out, { study: c.study, runs: finished, config: config(fingerprints(finished)) }, { suffix });
+    },
+  });
+  const files = await writeStudyFolder(c.out, c.study, driven.results, {
+    config: config(driven.fingerprints),
+    suffix: driven.suffix,
+    journal: driven.journal,
+  });
+  // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
+  log(`\n${summaryTable(toRows(driven.results))}\n`);
   log(`results: ${c.out}`);
-  return { runs, files };
+  return { runs: driven.results, files, executed: driven.executed, kept: driven.kept };
 }
 
 /** The config's settings as config.json records them (paths resolved, defaults filled in). */
@@ -120,8 +131,4 @@ function describeConfig(c: ExternalRunConfig): Record<string, unknown> {
     store: c.store,
     resume: c.resume,
   };
-}
-
-function fmt(v: number | null): string {
-  return v === null ? '-' : v.toFixed(4);
 }

@@ -74,7 +74,7 @@ const TAIL = 2000;
 export function runCommand(
   argv: readonly string[],
   what: string,
-  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  options: { cwd?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
 ): Promise<CommandResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
@@ -141,6 +141,8 @@ export interface ExternalTrainerOptions {
   readonly workDir: string;
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** Added to the program's environment (e.g. CUDA_VISIBLE_DEVICES for the run's GPU). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Keep the exchanged files (default: removed once the expert is read). */
   readonly keepFiles?: boolean;
 }
@@ -181,7 +183,11 @@ export class ExternalTrainer implements Trainer {
     const what = `external trainer (task ${ids})`;
     const argv = fillTemplate(this.words, values, 'external trainer');
     try {
-      const { stdout } = await runCommand(argv, what, { cwd: this.options.cwd, timeoutMs: this.options.timeoutMs });
+      const { stdout } = await runCommand(argv, what, {
+        cwd: this.options.cwd,
+        timeoutMs: this.options.timeoutMs,
+        env: this.options.env,
+      });
       let weights: ParamSet;
       try {
         weights = await readSafetensors(out);
@@ -232,6 +238,8 @@ export interface ExternalEvaluatorOptions {
   readonly workDir: string;
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** Added to the program's environment (e.g. CUDA_VISIBLE_DEVICES for the run's GPU). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly keepFiles?: boolean;
 }
 
@@ -259,10 +267,7 @@ export class ExternalEvaluator implements Evaluator {
       const { stdout } = await runCommand(
         fillTemplate(this.words, values, 'external evaluator'),
         'external evaluator',
-        {
-          cwd: this.options.cwd,
-          timeoutMs: this.options.timeoutMs,
-        },
+        { cwd: this.options.cwd, timeoutMs: this.options.timeoutMs, env: this.options.env },
       );
       return parseScores(stdout, tasks);
     } finally {

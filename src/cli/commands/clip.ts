@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ClipStudy } from '../../clip/study.js';
 import { fail } from '../../params/errors.js';
+import { slotPlan } from '../../study/slots.js';
 import { withResultsLock } from '../results-lock.js';
 
 function positiveInt(v: string, what: string): number {
@@ -25,6 +26,14 @@ export function registerClip(program: Command): void {
     .option('--out <dir>', 'results folder (overrides the config)')
     .option('--steps <n>', 'optimiser steps per task (overrides the config)')
     .option('--method <name...>', 'method preset(s) or <init>+<deploy> (overrides the config)')
+    .option('--workers <n>', 'runs at once (torch engine: one worker process each; default 1)')
+    .option(
+      '--gpus <list>',
+      'run one run per GPU at once, e.g. 0,1,2,3 (torch engine on cuda; each worker sees only its GPU)',
+    )
+    .option('--shard <i/n>', 'run only shard i of n of the runs (job arrays); files get a shard suffix')
+    .option('--resume', 'keep finished runs and TIME steps in the results folder (overrides the config)')
+    .option('--no-resume', 'run everything again (overrides the config)')
     .option('--no-report', 'do not write the HTML report at the end')
     .action(
       async (
@@ -36,15 +45,27 @@ export function registerClip(program: Command): void {
           out?: string;
           steps?: string;
           method?: string[];
+          workers?: string;
+          gpus?: string;
+          shard?: string;
+          resume?: boolean;
           report?: boolean;
         },
       ) => {
         // TensorFlow.js and the engine probes load only when a CLIP study runs, so the other commands start without them.
-        const [{ parseBackend }, { parseDevice, parseEngine }, { readClipStudy, runClipStudy }] = await Promise.all([
+        const [
+          { parseBackend },
+          { parseDevice, parseEngine },
+          { readClipStudy, runClipStudy },
+          { parseShard, shardSuffix },
+        ] = await Promise.all([
           import('../../clip/backend.js'),
           import('../../clip/engine.js'),
           import('../../clip/study.js'),
+          import('../../study/expand.js'),
         ]);
+        const slots = slotPlan(opts.workers, opts.gpus);
+        const shard = opts.shard ? parseShard(opts.shard) : undefined;
         let study: ClipStudy = readClipStudy(file);
         if (opts.backend) study = { ...study, backend: parseBackend(opts.backend) };
         if (opts.engine) study = { ...study, engine: parseEngine(opts.engine) };
@@ -52,11 +73,13 @@ export function registerClip(program: Command): void {
         if (opts.out) study = { ...study, out: opts.out };
         if (opts.steps !== undefined) study = { ...study, steps: positiveInt(opts.steps, '--steps') };
         if (opts.method) study = { ...study, methods: opts.method };
+        if (opts.resume !== undefined) study = { ...study, resume: opts.resume };
         await withResultsLock(
           study.out,
           async () => {
-            await runClipStudy(study);
-            if (opts.report !== false) {
+            await runClipStudy(study, console.log, { shard, slots });
+            // A shard's report would show only its runs: report once every shard is in the folder.
+            if (opts.report !== false && !(shard && shard.count > 1)) {
               // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.
               const { generateReport } = await import('../../report/index.js');
               const rep = await generateReport(study.out);
@@ -65,7 +88,7 @@ export function registerClip(program: Command): void {
               );
             }
           },
-          { onStale: (m) => console.error(`time-merge: ${m}`) },
+          { shard: shardSuffix(shard), onStale: (m) => console.error(`time-merge: ${m}`) },
         );
       },
     );

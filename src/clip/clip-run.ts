@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import type { GridRun } from '../study/driver.js';
+import type { SeedGridRun } from '../study/expand.js';
+import type { Baseline } from '../time/baselines.js';
+import { parseMethod } from '../time/method.js';
+import { runBaseline, runTime, type RunConfig, type TimeEvent } from '../time/pipeline.js';
+import type { RunRecord } from '../time/record.js';
+import type { StoreSpec } from '../time/index.js';
+import type { Evaluator, TaskStream, Trainer } from '../time/types.js';
+import type { ClipTaskData, FomoData } from './data.js';
+import type { RetrievalLog } from './retrieval-log.js';
+import type { ClipStudy } from './study.js';
+import type { ClipTokenizer } from './tokenizer.js';
+import { formatDuration } from './train-log.js';
+import type { ClipCheckpoint } from './weights.js';
+
+/** What every run of a `time-merge clip` study shares, loaded once: data, stream, checkpoint, tokenizer. */
+export interface ClipSetup {
+  readonly study: ClipStudy;
+  readonly data: FomoData;
+  readonly stream: TaskStream<ClipTaskData>;
+  readonly ckpt: ClipCheckpoint;
+  readonly tokenizer: ClipTokenizer;
+  readonly retrieval: RetrievalLog;
+  /** Trainer progress lines per task. */
+  readonly logEvery: number;
+  readonly log: (msg: string) => void;
+}
+
+/** One run of a clip study: a method or baseline at one seed. */
+export type ClipRunSpec = GridRun & SeedGridRun;
+
+/** A slot's Trainer and Evaluator (one tfjs model in this process, or one torch worker per slot). */
+export interface ClipSlot {
+  readonly trainer: Trainer<ClipTaskData>;
+  readonly evaluator: Evaluator<ClipTaskData>;
+  readonly log: (msg: string) => void;
+}
+
+function fmt(v: number | null): string {
+  return v === null ? '-' : v.toFixed(4);
+}
+
+/**
+ * Runs one method or baseline of a clip study on a slot's Trainer and Evaluator. Each run keeps its
+ * experts apart (on disk: experts/<run id>/) and, with resume, its step log (resume/<run id>/).
+ */
+export async function executeClipRun(
+  setup: ClipSetup,
+  spec: ClipRunSpec,
+  slot: number,
+  engines: ClipSlot,
+): Promise<{ record: RunRecord }> {
+  const s = setup.study;
+  const { log } = engines;
+  const resumable = spec.kind === 'method' || spec.method === 'continual';
+  const onDisk = s.store === 'disk' || (s.resume && resumable);
+  const store: StoreSpec = onDisk ? { kind: 'disk', dir: join(s.out, 'experts', spec.runId) } : { kind: 'memory' };
+  let firstStepAt = 0;
+  setup.retrieval.runStarted(spec.runId, slot);
+  const onEvent = (e: TimeEvent) => {
+    if (e.type === 'step') {
+      setup.retrieval.stepDone(spec.runId, e.step, slot);
+      // The time left extrapolates the TIME steps trained so far in this run (step 0 only evaluates).
+      if (e.step === 0) firstStepAt = performance.now();
+      const left =
+        e.step > 0 && firstStepAt > 0
+          ? `, ${formatDuration((((performance.now() - firstStepAt) / 1000) * (e.T - e.step)) / e.step)} left in this run`
+          : '';
+      log(`  step ${e.step}/${e.T}: A_KA ${fmt(e.record.aKa)} A_ZS ${fmt(e.record.aZs)} GM ${fmt(e.record.gm)}${left}`);
+    }
+    if (e.type === 'resumed') setup.retrieval.stepResumed(spec.runId, e.step);
+  };
+  const config: RunConfig<ClipTaskData> = {
+    stream: setup.stream,
+    trainer: engines.trainer,
+    evaluator: engines.evaluator,
+    base: setup.ckpt.params,
+    stepsPerTask: s.steps,
+    seed: spec.seed,
+    replay: s.replay,
+    store,
+    resumeDir: s.resume && resumable ? join(s.out, 'resume', spec.runId) : undefined,
+    onEvent,
+  };
+  if (spec.kind === 'baseline') {
+    log(`baseline ${spec.method}, seed ${spec.seed}`);
+    return { record: await runBaseline(spec.method as Baseline, config) };
+  }
+  log(`method ${spec.method} (${s.technique}), seed ${spec.seed}`);
+  const method = parseMethod(spec.method, { technique: s.technique, params: s.techniqueParams, seed: spec.seed });
+  return { record: await runTime({ ...config, method }) };
+}
