@@ -8,6 +8,7 @@ import { counterKey } from '../src/params/counter-rng.js';
 import { getTechnique, listTechniques } from '../src/merge/registry.js';
 import { uniformStream } from '../src/merge/uniform.js';
 import { TimeMergeError } from '../src/params/errors.js';
+import { ParamSet } from '../src/params/paramset.js';
 
 /** Merges one tensor directly with a technique (no engine), base/experts as plain arrays. */
 function run(
@@ -159,6 +160,35 @@ describe('task-arithmetic', () => {
   });
   it('λ = 0 returns the base', () => {
     expect(run('task-arithmetic', { lambda: 0 }, [1, -2], [[5, 5]])).toEqual([1, -2]);
+  });
+  it('weighted: false ignores the weights: base [1,1], τ = [1,-1] and [0,2], weights 0.25/0.75, λ 0.5 -> [1.5,1.5]', () => {
+    const experts = [
+      [2, 0],
+      [1, 3],
+    ];
+    const opts = { weights: [0.25, 0.75] };
+    expect(run('task-arithmetic', { lambda: 0.5, weighted: false }, [1, 1], experts, opts)).toEqual([1.5, 1.5]);
+    // Weighted: 1 + 0.5·(0.25·1 + 0.75·0) = 1.125 and 1 + 0.5·(0.25·-1 + 0.75·2) = 1.625.
+    expect(run('task-arithmetic', { lambda: 0.5 }, [1, 1], experts, opts)).toEqual([1.125, 1.625]);
+  });
+  it('weighted: false in the incremental form equals the batch form', () => {
+    const technique = getTechnique('task-arithmetic');
+    const params = technique.parse({ lambda: 0.1, weighted: false });
+    const base = new ParamSet().set('w', [2], Float32Array.from([1, 1]));
+    const acc = technique.incremental!(params, base);
+    acc.add(new ParamSet().set('w', [2], Float32Array.from([2, 0])), 0.9);
+    acc.add(new ParamSet().set('w', [2], Float32Array.from([1, 3])), 0.1);
+    const batch = run(
+      'task-arithmetic',
+      { lambda: 0.1, weighted: false },
+      [1, 1],
+      [
+        [2, 0],
+        [1, 3],
+      ],
+      { weights: [0.9, 0.1] },
+    );
+    expect([...acc.result().data('w')]).toEqual(batch);
   });
 });
 

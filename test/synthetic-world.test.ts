@@ -9,6 +9,7 @@ import {
   cosineWithWarmup,
   generateWorld,
   resolveSyntheticConfig,
+  restrictRows,
   IMAGE,
   TEXT,
   type SynthTaskData,
@@ -79,10 +80,47 @@ describe('synthetic world', () => {
   it('rejects bad settings with a CONFIG error naming them', () => {
     expect(() => resolveSyntheticConfig({ d: 0 })).toThrow(/d must be a positive integer/);
     expect(() => resolveSyntheticConfig({ taskSimilarity: 2 })).toThrow(/taskSimilarity/);
+    expect(() => resolveSyntheticConfig({ shiftRows: 0 })).toThrow(/shiftRows must lie in \(0, 1\], got 0/);
+    expect(() => resolveSyntheticConfig({ shiftRows: 1.5 })).toThrow(/shiftRows/);
     expect(() => resolveSyntheticConfig({ ordering: 'sideways' as never })).toThrow(/ordering/);
     expect(() => resolveSyntheticConfig({ datasets: 9, T: 4 })).toThrow(/datasets/);
     expect(() => resolveSyntheticConfig({ colour: 1 } as never)).toThrow(TimeMergeError);
   });
+});
+
+describe('dataset shifts on a share of the input coordinates', () => {
+  const d = 8;
+  const m = 3;
+  const shift = Float32Array.from({ length: d * m }, (_, i) => i + 1);
+
+  it('keeps round(share·d) whole rows, scaled by sqrt(d / rows), and zeroes the rest', () => {
+    const out = restrictRows(shift, d, m, 0.25, 'seed-a');
+    const kept = Array.from({ length: d }, (_, r) => r).filter((r) => out[r * m] !== 0);
+    expect(kept).toHaveLength(2);
+    for (let r = 0; r < d; r++) {
+      for (let j = 0; j < m; j++) {
+        expect(out[r * m + j]).toBeCloseTo(kept.includes(r) ? 2 * shift[r * m + j] : 0, 5);
+      }
+    }
+  });
+
+  it('is the identity at share 1 and a pure function of its seed', () => {
+    expect(restrictRows(shift, d, m, 1, 'x')).toBe(shift);
+    expect([...restrictRows(shift, d, m, 0.5, 's')]).toEqual([...restrictRows(shift, d, m, 0.5, 's')]);
+  });
+
+  fcTest.prop([fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 4 }), fc.double({ min: 0.01, max: 1 })])(
+    'keeps between one row and all of them, and each kept row is a scaled copy',
+    (rows, cols, share) => {
+      const v = Float32Array.from({ length: rows * cols }, (_, i) => i + 1);
+      const out = restrictRows(v, rows, cols, share, 'p');
+      const kept = Array.from({ length: rows }, (_, r) => r).filter((r) => out[r * cols] !== 0);
+      expect(kept.length).toBe(share >= 1 ? rows : Math.max(1, Math.round(share * rows)));
+      const scale = Math.sqrt(rows / kept.length);
+      for (const r of kept)
+        for (let j = 0; j < cols; j++) expect(out[r * cols + j]).toBeCloseTo(scale * v[r * cols + j], 4);
+    },
+  );
 });
 
 describe('schedule and batches', () => {

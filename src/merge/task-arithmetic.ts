@@ -10,6 +10,10 @@ const specs = {
     false,
     'Scale weights to sum to 1 first (mergekit normalize; off in mergekit task_arithmetic by default).',
   ),
+  weighted: bool(
+    true,
+    "Scale each task vector by its weight; false ignores the weights, θ0 + λ Σ τ_k (fomo_in_flux's TaskArithmetic, which takes none).",
+  ),
 };
 type Params = ParamsOf<typeof specs>;
 
@@ -45,7 +49,8 @@ export const taskArithmetic: MergeTechnique<Params> = {
   experts: { min: 1 },
   parse: (raw) => parseParams('task-arithmetic', specs, raw),
   merge({ base, experts, weights, out: into }, p) {
-    const w = p.normalize ? normalizeWeights(weights, 'task-arithmetic') : weights;
+    const given = p.weighted ? weights : weights.map(() => 1);
+    const w = p.normalize ? normalizeWeights(given, 'task-arithmetic') : given;
     const out = into ?? allocateOutput(base.length);
     taskArithmeticKernel(out, base, experts, w, p.lambda);
     return out;
@@ -59,7 +64,8 @@ export const taskArithmetic: MergeTechnique<Params> = {
       get count() {
         return weights.length;
       },
-      add(expert, weight = 1) {
+      add(expert, given = 1) {
+        const weight = p.weighted ? given : 1;
         weights.push(weight);
         for (const [name, t] of sum.entries()) {
           const b = base.data(name);

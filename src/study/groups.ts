@@ -51,11 +51,18 @@ export const OFFICIAL_TECHNIQUES: readonly TechniqueChoice[] = [
 ];
 
 /**
- * Variants outside the official code's settings: the registry's milder sparsity, DARE with linear
- * merging (not in fomo_in_flux), and task arithmetic scaling the weighted MEAN task vector.
+ * Variants outside the main grid's settings: the registry's milder sparsity, DARE with linear merging
+ * (not in fomo_in_flux), task arithmetic scaling the weighted MEAN task vector, and the official EMA
+ * config's λ 0.1 on the unweighted sum.
  */
 export const VARIANT_TECHNIQUES: readonly TechniqueChoice[] = [
   { name: 'task-arithmetic', label: 'task-arithmetic:mean', params: { lambda: 0.3 } },
+  // ema_paint_task_arithmetic.yaml: λ 0.1 on the unweighted sum (TaskArithmetic takes no weights).
+  {
+    name: 'task-arithmetic',
+    label: 'task-arithmetic:unweighted:0.1',
+    params: { lambda: 0.1, normalize: false, weighted: false },
+  },
   { name: 'ties', label: 'ties:density:0.5', params: { density: 0.5 } },
   {
     name: 'ties',

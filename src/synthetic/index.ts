@@ -25,6 +25,7 @@ export { pretrainBase, syntheticSetup, type SyntheticSetup } from './setup.js';
 export { SyntheticTrainer, batchComposition, trainModel, trainSettings, type TrainSettings } from './trainer.js';
 export {
   generateWorld,
+  restrictRows,
   taskSimilarity,
   type SampleSet,
   type SynthTask,

@@ -49,6 +49,22 @@ function domainMap(b0: Float32Array, shift: Float32Array, amount: number): Float
   return out;
 }
 
+/**
+ * Keeps a random `share` of the d rows (input coordinates) of a d x m shift, scaled by 1/sqrt(share) so
+ * its expected energy is unchanged; share 1 returns it untouched. Its own seed, so the world's other draws
+ * do not depend on the share.
+ */
+export function restrictRows(shift: Float32Array, d: number, m: number, share: number, seed: string): Float32Array {
+  if (share >= 1) return shift;
+  const rows = new Rng(seed)
+    .shuffle(Array.from({ length: d }, (_, i) => i))
+    .slice(0, Math.max(1, Math.round(share * d)));
+  const out = new Float32Array(shift.length);
+  const scale = Math.sqrt(d / rows.length);
+  for (const i of rows) for (let j = 0; j < m; j++) out[i * m + j] = scale * shift[i * m + j];
+  return out;
+}
+
 /** Draws samples x = A (μ_c + σ_l ε) + σ_x η for every (class, repeat). */
 function drawSamples(
   rng: Rng,
@@ -160,9 +176,9 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
   // Adaptation datasets: a common shift (task similarity) plus each dataset's own.
   const common = rng.gaussian(d * m, unit);
   const sim = cfg.taskSimilarity;
-  const datasetDomains = Array.from({ length: cfg.datasets }, () => {
+  const datasetDomains = Array.from({ length: cfg.datasets }, (_, ds) => {
     if (!cfg.newDomains) return domainMap(b0, rng.gaussian(d * m, unit), cfg.pretrainShift);
-    const own = rng.gaussian(d * m, unit);
+    const own = restrictRows(rng.gaussian(d * m, unit), d, m, cfg.shiftRows, `synthetic-shift-rows/${cfg.seed}/${ds}`);
     const shift = new Float32Array(d * m);
     for (let i = 0; i < shift.length; i++) shift[i] = Math.sqrt(sim) * common[i] + Math.sqrt(1 - sim) * own[i];
     return domainMap(b0, shift, cfg.adaptShift);
