@@ -25,6 +25,8 @@ export interface MergeRunOptions {
   readonly progress?: boolean;
   /** Where the bar goes (default stderr). Not a terminal: one plain line per update, no cursor codes. */
   readonly progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Read inputs through memory mappings where the native addon allows (default true); false copies them. */
+  readonly map?: boolean;
 }
 
 export interface MergeRunSummary {
@@ -58,10 +60,17 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
 
   const opened: Checkpoint[] = [];
   try {
-    // Each tensor is used once, so reads reuse one buffer per file; a NaN or Infinity in an input is an
-    // error naming its file and tensor (a technique that trims it away would otherwise hide it).
+    // Each tensor is used once, so reads reuse one buffer per file, or read the mapped file in place; a
+    // NaN or Infinity in an input is an error naming its file and tensor (a technique that trims it away
+    // would otherwise hide it), checked by the engine, in the merge's own pass where the technique allows.
     for (const path of [config.base, ...config.models.map((m) => m.path)])
-      opened.push(await openCheckpoint(path, { reuseBuffers: true, requireFinite: true }));
+      opened.push(
+        await openCheckpoint(path, {
+          reuseBuffers: true,
+          requireFinite: 'deferred',
+          map: options.map ?? true,
+        }),
+      );
     // Every file read counts, the shards behind an index included, and the same file under another
     // name (a symlink or hard link): writing over one would destroy an input.
     for (const ck of opened) {
