@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import seedrandom from 'seedrandom';
 import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/config.js';
 import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
@@ -185,6 +184,8 @@ output: merged.safetensors
  */
 export async function writeMergeDemo(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
+  // Loaded here: only the demo draws, and a merge's start-up should not pay for the module.
+  const { default: seedrandom } = await import('seedrandom');
   const rng = seedrandom('time-merge demo');
   const values = (n: number, scale: number) =>
     Float32Array.from({ length: n }, () => Math.round((rng() * 2 - 1) * scale * 1000) / 1000);
