@@ -12,4 +12,4 @@ libasan=$(${CC:-gcc} -print-file-name=libasan.so)
 # V8 keeps memory until exit by design: leak reports would be noise.
 LD_PRELOAD="$libasan" ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
   TIME_MERGE_NATIVE_ADDON="$dir/build/Release/time_merge_kernels.node" TIME_MERGE_KERNELS=native \
-  npx vitest run test/kernels.test.ts test/kernels-simd.test.ts
+  npx vitest run test/kernels.test.ts test/kernels-simd.test.ts test/merge-mapped.test.ts

@@ -5,14 +5,16 @@
  * the rounds repeated, so ratios come from one run on one machine state. Prints a table and one JSON
  * line with the medians and the ratios the README quotes.
  *
- *   npm run bench:merge-e2e [-- --params 5e7 --rounds 5 --dir DIR --python /usr/bin/python3 --keep]
+ *   npm run bench:merge-e2e [-- --params 5e7 --rounds 5 --dir DIR --python /usr/bin/python3 --keep --csv PATH]
+ *
+ * The medians and ratios also go to results/bench/merge-e2e.csv (or --csv PATH), one row per process.
  *
  * cat reads the three inputs once (the bytes any merge must read); the PyTorch merges are
  * benchmarks/merge_e2e_torch.py (mergekit's linear and TIES with argsort top-k), run when the Python
  * has torch, skipped otherwise.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSafetensorsWriter } from '../src/params/safetensors/index.js';
@@ -135,6 +137,20 @@ async function main(): Promise<void> {
           : ''),
     );
     console.log(JSON.stringify({ params, rounds, medians: med, ratios }));
+    const csv = arg('csv', join(ROOT, 'results', 'bench', 'merge-e2e.csv'));
+    const lines = ['run,params,rounds,median_seconds,input_gbps,cat_seconds,ratio'];
+    for (const [k, v] of Object.entries(med)) {
+      const ratio =
+        k === 'cat'
+          ? 1
+          : k.startsWith('time-merge')
+            ? med.cat / v
+            : v / med[k.includes('ties') ? 'time-merge ties' : 'time-merge weighted-average'];
+      lines.push(`${k},${params},${rounds},${v},${inputBytes / v / 1e9},${med.cat},${ratio}`);
+    }
+    // ratio: cat's time over the run's (time-merge rows), or the run's time over time-merge's (PyTorch rows).
+    writeFileSync(`${csv}.tmp`, `${lines.join('\n')}\n`);
+    renameSync(`${csv}.tmp`, csv);
   } finally {
     if (process.argv.includes('--keep')) process.stderr.write(`merge-e2e: files kept in ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });

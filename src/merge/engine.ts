@@ -1,3 +1,4 @@
+import { takeCheck } from '../params/deferred-checks.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { firstNonFinite } from '../params/kernels.js';
 import { takeFiniteMark } from '../params/finite-marks.js';
@@ -167,6 +168,15 @@ export async function mergeInto(
     const own = settingsOf?.(info.name);
     const baseData = await base.read(info.name);
     const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
+    // Deferred input checks (deferred-checks.ts): run now, unless a finite result will prove them moot.
+    const proven = technique.facts.nonFiniteReachesOutput === true;
+    const checks: (() => void)[] = [];
+    for (const [k, data] of [baseData, ...expertData].entries()) {
+      const check = takeCheck(data);
+      if (!check) continue;
+      if (proven && (k > 0 || technique.facts.readsBase)) checks.push(check);
+      else check();
+    }
     const merged = technique.merge(
       {
         name: info.name,
@@ -183,7 +193,10 @@ export async function mergeInto(
     );
     // A kernel that wrote every value of `merged` may have checked them already (finite-marks.ts).
     const bad = takeFiniteMark(merged) ? -1 : firstNonFinite(merged);
-    if (bad >= 0) fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${bad}`);
+    if (bad >= 0) {
+      for (const check of checks) check(); // a non-finite input's own error names its file and tensor
+      fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${bad}`);
+    }
     await sink.write(info, merged);
   }
 }

@@ -28,6 +28,7 @@ export const taskArithmetic: MergeTechnique<Params> = {
     // Only an explicit normalize: false, as the studies state the paper's λ on the sum.
     sumsTaskVectors: (raw) => raw.normalize === false,
     readsBase: true,
+    nonFiniteReachesOutput: true,
     perModel: [],
     kernels: ['taskArithmetic', 'sub', 'axpy', 'addScaled'],
     toolkits:

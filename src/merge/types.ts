@@ -74,6 +74,13 @@ export interface TechniqueFacts {
   readonly sumsTaskVectors?: (raw: Readonly<Record<string, unknown>>) => boolean;
   /** Whether it reads θ0 (every task-vector technique does; a plain weighted average does not). */
   readonly readsBase: boolean;
+  /**
+   * Whether a NaN or ±Infinity in any input it reads always makes the output non-finite at that index
+   * (each output value is a sum of products of every read input's value there, zero weights included: no
+   * trimming, selection or comparison). A finite output then proves those inputs finite, and the engine
+   * skips their separate scan. Absent: no. The property suite checks it on every technique that claims it.
+   */
+  readonly nonFiniteReachesOutput?: boolean;
   /** Parameters a config may set per model, each model its own value (mergekit's per-model density). */
   readonly perModel: readonly string[];
   /** The kernels of src/params/kernels.ts its merge runs. */

@@ -17,6 +17,7 @@ export const weightedAverage: MergeTechnique<Params> = {
   facts: {
     weights: 'linear',
     readsBase: false,
+    nonFiniteReachesOutput: true,
     perModel: [],
     kernels: ['weightedSum', 'axpy', 'scale'],
     toolkits:

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import seedrandom from 'seedrandom';
 import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/config.js';
 import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
@@ -25,6 +24,8 @@ export interface MergeRunOptions {
   readonly progress?: boolean;
   /** Where the bar goes (default stderr). Not a terminal: one plain line per update, no cursor codes. */
   readonly progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Read inputs through memory mappings where the native addon allows (default true); false copies them. */
+  readonly map?: boolean;
 }
 
 export interface MergeRunSummary {
@@ -58,10 +59,17 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
 
   const opened: Checkpoint[] = [];
   try {
-    // Each tensor is used once, so reads reuse one buffer per file; a NaN or Infinity in an input is an
-    // error naming its file and tensor (a technique that trims it away would otherwise hide it).
+    // Each tensor is used once, so reads reuse one buffer per file, or read the mapped file in place; a
+    // NaN or Infinity in an input is an error naming its file and tensor (a technique that trims it away
+    // would otherwise hide it), checked by the engine, in the merge's own pass where the technique allows.
     for (const path of [config.base, ...config.models.map((m) => m.path)])
-      opened.push(await openCheckpoint(path, { reuseBuffers: true, requireFinite: true }));
+      opened.push(
+        await openCheckpoint(path, {
+          reuseBuffers: true,
+          requireFinite: 'deferred',
+          map: options.map ?? true,
+        }),
+      );
     // Every file read counts, the shards behind an index included, and the same file under another
     // name (a symlink or hard link): writing over one would destroy an input.
     for (const ck of opened) {
@@ -176,6 +184,8 @@ output: merged.safetensors
  */
 export async function writeMergeDemo(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
+  // Loaded here: only the demo draws, and a merge's start-up should not pay for the module.
+  const { default: seedrandom } = await import('seedrandom');
   const rng = seedrandom('time-merge demo');
   const values = (n: number, scale: number) =>
     Float32Array.from({ length: n }, () => Math.round((rng() * 2 - 1) * scale * 1000) / 1000);

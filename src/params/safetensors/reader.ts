@@ -1,7 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, TimeMergeError } from '../errors.js';
 import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
+import { deferCheck } from '../deferred-checks.js';
 import { firstNonFinite } from '../kernels.js';
+import { nativeFiles } from '../kernels/native/loader.js';
 import type { TensorSource } from '../source.js';
 import { formatShape, type TensorInfo } from '../tensor.js';
 import { FLOAT_DTYPES, isFloatDType, PREFIX_BYTES } from './format.js';
@@ -30,8 +32,18 @@ export interface OpenOptions {
    * fresh memory costs a page fault per 4 KiB).
    */
   readonly reuseBuffers?: boolean;
-  /** read() refuses a tensor holding NaN or ±Infinity, naming the file, tensor and index. */
-  readonly requireFinite?: boolean;
+  /**
+   * read() refuses a tensor holding NaN or ±Infinity, naming the file, tensor and index; 'deferred'
+   * attaches that check to the returned array for its consumer to take (deferred-checks.ts).
+   */
+  readonly requireFinite?: boolean | 'deferred';
+  /**
+   * read() returns F32 tensors as views of the file's pages mapped into memory (and converts F16, BF16
+   * and F64 from them), so no byte is copied into a JS buffer. Needs the native addon; without it, or
+   * where mmap fails or a tensor is not aligned to its element size, read() copies as usual. The file
+   * must not be truncated while open (a mapped read past the new end would crash the process).
+   */
+  readonly map?: boolean;
 }
 
 /**
@@ -54,6 +66,10 @@ export class SafetensorsFile implements TensorSource {
   private readonly infos: readonly TensorInfo[];
   private closed = false;
   private scratch: ArrayBuffer | undefined;
+  /** The whole file mapped (options.map), unmapped when collected: views handed out keep it alive. */
+  private mapped: ArrayBuffer | undefined;
+  /** The byte range of the previous mapped read, whose pages are released at the next (reuseBuffers). */
+  private lastMapped: [number, number] | undefined;
 
   private constructor(
     path: string,
@@ -94,7 +110,10 @@ export class SafetensorsFile implements TensorSource {
       const headerBytes = new Uint8Array(n);
       await readFully(fh, headerBytes, PREFIX_BYTES, path);
       const parsed = parseHeader(headerBytes, size - PREFIX_BYTES - n, path);
-      return new SafetensorsFile(path, fh, size, parsed.dataStart, parsed.entries, parsed.metadata, options);
+      const file = new SafetensorsFile(path, fh, size, parsed.dataStart, parsed.entries, parsed.metadata, options);
+      // Every tensor's offsets were checked against the file size above; the mapping covers the file.
+      if (options.map) file.mapped = mapWhole(fh.fd, size);
+      return file;
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
@@ -125,7 +144,10 @@ export class SafetensorsFile implements TensorSource {
       );
     }
     const bytes = e.end - e.begin;
-    const n = bytes / (e.dtype === 'F64' ? 8 : e.dtype === 'F32' ? 4 : 2);
+    const width = e.dtype === 'F64' ? 8 : e.dtype === 'F32' ? 4 : 2;
+    const n = bytes / width;
+    const at = this.dataStart + e.begin;
+    if (this.mapped && bytes > 0 && at % width === 0) return this.checked(name, e, this.readMapped(e, at, n));
     // With reused buffers the raw bytes go to the front of one buffer and the float32 values after them
     // (F32 is read in place), so a file costs one allocation of its largest tensor's size.
     const buf = this.options.reuseBuffers ? this.scratchOf(e.dtype === 'F32' ? bytes : bytes + 4 * n) : undefined;
@@ -151,7 +173,30 @@ export class SafetensorsFile implements TensorSource {
         break;
       }
     }
-    if (this.options.requireFinite) {
+    return this.checked(name, e, out);
+  }
+
+  /** A view of the mapped tensor (F32), or its values converted from the mapped raw values. */
+  private readMapped(e: HeaderEntry, at: number, n: number): Float32Array {
+    if (this.closed) fail('IO', `${this.path}: read of tensor "${e.name}" after close()`);
+    const mapped = this.mapped!;
+    if (this.options.reuseBuffers) {
+      // The previous tensor's values are no longer used (reuseBuffers' contract): let its pages go, so
+      // resident memory stays near the tensors in use.
+      if (this.lastMapped) nativeFiles()!.releasePages(mapped, this.lastMapped[0], this.lastMapped[1]);
+      this.lastMapped = [at, e.end - e.begin];
+    }
+    if (e.dtype === 'F32') return new Float32Array(mapped, at, n);
+    const dst = this.options.reuseBuffers ? new Float32Array(this.scratchOf(4 * n), 0, n) : undefined;
+    if (e.dtype === 'F64') return f64ToF32(new Float64Array(mapped, at, n), dst);
+    const raw = new Uint16Array(mapped, at, n);
+    return e.dtype === 'F16' ? f16ToF32(raw, dst) : bf16ToF32(raw, dst);
+  }
+
+  /** Runs (or, when deferred, attaches) the finite check of requireFinite. */
+  private checked(name: string, e: HeaderEntry, out: Float32Array): Float32Array {
+    if (!this.options.requireFinite) return out;
+    const check = () => {
       const bad = firstNonFinite(out);
       if (bad >= 0) {
         fail(
@@ -159,7 +204,9 @@ export class SafetensorsFile implements TensorSource {
           `${this.path}: tensor "${name}" holds ${out[bad]} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`,
         );
       }
-    }
+    };
+    if (this.options.requireFinite === 'deferred') deferCheck(out, check);
+    else check();
     return out;
   }
 
@@ -225,6 +272,8 @@ export class SafetensorsFile implements TensorSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Views already handed out keep the mapping alive; it is unmapped when the last is collected.
+    this.mapped = undefined;
     await this.fh.close();
   }
 
@@ -236,6 +285,17 @@ export class SafetensorsFile implements TensorSource {
 
 export function openSafetensors(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
   return SafetensorsFile.open(path, options);
+}
+
+/** The file mapped into memory, or undefined (no addon, an empty file, mmap refused): reads then copy. */
+function mapWhole(fd: number, size: number): ArrayBuffer | undefined {
+  const files = nativeFiles();
+  if (!files || size === 0) return undefined;
+  try {
+    return files.mapFile(fd, size);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The next multiple of 8 (where the float32 values start after raw bytes in a reused buffer). */

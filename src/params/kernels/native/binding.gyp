@@ -9,6 +9,7 @@
         "src/cut.c",
         "src/dare.c",
         "src/elementwise.c",
+        "src/map.c",
         "src/pool.c",
         "src/reduce.c",
         "src/select.c",

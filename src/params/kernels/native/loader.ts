@@ -113,6 +113,9 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
     key1: number,
   ): void;
   threads(): number;
+  mapFile(fd: number, length: number): ArrayBuffer;
+  releasePages(buffer: ArrayBuffer, offset: number, length: number): void;
+  startWriteback(fd: number, offset: number, length: number): void;
 }
 
 /**
@@ -135,6 +138,17 @@ function loadAddon(): Addon | undefined {
     process.emitWarning(`time-merge: ignoring native kernels at ${NATIVE_PATH}: ${(e as Error).message}`);
     return undefined;
   }
+}
+
+/** The addon's file access: zero-copy mappings of inputs and early writeback of outputs (see src/map.c). */
+export type NativeFiles = Pick<Addon, 'mapFile' | 'releasePages' | 'startWriteback'>;
+
+let files: NativeFiles | null | undefined;
+
+/** The native file functions, or undefined when the addon is not built (readers then copy). */
+export function nativeFiles(): NativeFiles | undefined {
+  if (files === undefined) files = loadAddon() ?? null;
+  return files ?? undefined;
 }
 
 /** Threads the addon splits large arrays across (0 when it is not built). */

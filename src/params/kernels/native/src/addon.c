@@ -11,7 +11,9 @@
 #include "breadcrumbs_fused.h"
 #include "counter-rng.h"
 #include "kernels.h"
+#include "map.h"
 #include "pool.h"
+#include <errno.h>
 
 #define MAX_ARGS 16
 
@@ -519,6 +521,55 @@ static napi_value js_random_pick_counter(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+static void unmap_finalize(napi_env env, void *data, void *hint) {
+  tm_unmap_file(data, (size_t)(uintptr_t)hint);
+}
+
+/* mapFile(fd, length): the file's first `length` bytes as an ArrayBuffer over a private mapping, unmapped
+   when the buffer is collected (so no view can outlive it). Throws when the file is shorter or mmap fails. */
+static napi_value js_map_file(napi_env env, napi_callback_info info) {
+  BEGIN double fd = num(&a, 0), length = num(&a, 1);
+  CHECK if (!(fd >= 0) || !(length >= 1) || length > 9007199254740991.0) {
+    napi_throw_range_error(env, NULL, "mapFile: bad fd or length");
+    return NULL;
+  }
+  void *p = tm_map_file((int)fd, (size_t)length);
+  if (!p) {
+    napi_throw_error(env, NULL, errno == ERANGE ? "mapFile: the file is shorter than the mapping" : strerror(errno));
+    return NULL;
+  }
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, p, (size_t)length, unmap_finalize, (void *)(uintptr_t)(size_t)length, &ab) !=
+      napi_ok) {
+    tm_unmap_file(p, (size_t)length);
+    napi_throw_error(env, NULL, "mapFile: the runtime refused an external ArrayBuffer");
+    return NULL;
+  }
+  return ab;
+}
+
+/* releasePages(buffer, offset, length): drops the mapped pages of a range already used. */
+static napi_value js_release_pages(napi_env env, napi_callback_info info) {
+  BEGIN double offset = num(&a, 1), length = num(&a, 2);
+  void *data = NULL;
+  size_t n = 0;
+  bool is = false;
+  CHECK if (napi_is_arraybuffer(env, a.argv[0], &is) != napi_ok || !is ||
+            napi_get_arraybuffer_info(env, a.argv[0], &data, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "releasePages: bad ArrayBuffer");
+    return NULL;
+  }
+  if (offset >= 0 && length >= 0 && offset + length <= (double)n) tm_release_pages(data, (size_t)offset, (size_t)length);
+  return NULL;
+}
+
+/* startWriteback(fd, offset, length): asks the kernel to start writing a range of a file out. */
+static napi_value js_start_writeback(napi_env env, napi_callback_info info) {
+  BEGIN double fd = num(&a, 0), offset = num(&a, 1), length = num(&a, 2);
+  CHECK if (fd >= 0 && offset >= 0 && length > 0) tm_start_writeback((int)fd, (size_t)offset, (size_t)length);
+  return NULL;
+}
+
 static napi_value js_threads(napi_env env, napi_callback_info info) {
   return ret_num(env, (double)tm_parts_for(TM_PARALLEL_MIN));
 }
@@ -558,6 +609,9 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("dareLinear", js_dare_linear),
       FN("randomPickCounter", js_random_pick_counter),
       FN("threads", js_threads),
+      FN("mapFile", js_map_file),
+      FN("releasePages", js_release_pages),
+      FN("startWriteback", js_start_writeback),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
