@@ -88,7 +88,7 @@ describe('merge config parsing', () => {
       { path: '/models/a.safetensors', weight: 0.5 },
       { path: '/models/b.safetensors', weight: 1 },
     ]);
-    expect(c.params).toEqual({ lambda: 0.5, normalize: false });
+    expect(c.params).toEqual({ lambda: 0.5, normalize: false, weighted: true });
     expect(c.dtype).toBeUndefined();
     expect(c.seed).toBe(3);
     expect(c.output).toBe('/models/out.safetensors');
@@ -99,7 +99,7 @@ describe('merge config parsing', () => {
         { model: 'a.safetensors', parameters: { weight: 0.5 } },
         { model: 'b.safetensors', parameters: { weight: 1 } },
       ],
-      parameters: { lambda: 0.5, normalize: false },
+      parameters: { lambda: 0.5, normalize: false, weighted: true },
       seed: 3,
     });
   });
@@ -163,7 +163,7 @@ describe('merge config parsing', () => {
     [
       'a per-model key the technique does not have',
       TA.replace('weight: 0.5', 'weight: 0.5, density: 0.2'),
-      /models\[0\] \(a\.safetensors\)\.parameters: "density" is not a parameter of task-arithmetic \(per-model: weight; technique parameters: lambda, normalize\)/,
+      /models\[0\] \(a\.safetensors\)\.parameters: "density" is not a parameter of task-arithmetic \(per-model: weight; technique parameters: lambda, normalize, weighted\)/,
     ],
     [
       'per-model values of a parameter set once for the merge that disagree with the default',
@@ -239,7 +239,7 @@ describe('merge config parsing', () => {
     [
       'unknown technique parameter',
       TA.replace('lambda: 0.5', 'lamda: 0.5'),
-      /task-arithmetic: unknown parameter "lamda" \(did you mean "lambda"\?\) \(known: lambda, normalize\)/,
+      /task-arithmetic: unknown parameter "lamda" \(did you mean "lambda"\?\) \(known: lambda, normalize, weighted\)/,
     ],
     [
       'technique parameter of the wrong type',
@@ -611,7 +611,7 @@ describe('time-merge merge (CLI)', () => {
     );
     expect(err?.code).toBe(2);
     expect(err?.stderr.trim()).toBe(
-      `time-merge: ${path}: task-arithmetic: unknown parameter "lamda" (did you mean "lambda"?) (known: lambda, normalize)`,
+      `time-merge: ${path}: task-arithmetic: unknown parameter "lamda" (did you mean "lambda"?) (known: lambda, normalize, weighted)`,
     );
   });
 });
