@@ -1,5 +1,6 @@
 import type { ParamSet } from '../params/paramset.js';
 import { NO_REPLAY, type Evaluator, type Task, type Trainer } from '../time/types.js';
+import { mean } from './rows.js';
 import { diagnose, trimmedExpert, type DiagnosedExpert, type WorldDiagnostics } from './world-diagnostics.js';
 
 /** The world diagnostics with θ0's own scores over the whole stream. */
@@ -49,7 +50,6 @@ export async function expertDiagnostics<D>(input: ExpertDiagnosticsInput<D>): Pr
     const [trimmedScore] = await evaluator.evaluate(trimmedExpert(base, weights), [task]);
     experts.push({ weights, dataset: input.datasetOf(task), baseScore: baseScores[i], expertScore, trimmedScore });
   }
-  const mean = (xs: readonly number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
   return {
     ...diagnose(base, experts),
     baseAKa: mean(baseScores),

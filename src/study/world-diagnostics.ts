@@ -1,5 +1,6 @@
 import { fail } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
+import { mean } from './rows.js';
 
 /**
  * Structural diagnostics of a world's task vectors τ_t = θ_t - θ0 (experts trained from θ0, one per
@@ -95,8 +96,6 @@ function cosine(a: Map<string, Float32Array>, b: Map<string, Float32Array>): num
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
 
-const meanOf = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
-
 export interface DiagnosedExpert {
   readonly weights: ParamSet;
   /** Which dataset the expert's task came from (cross-dataset cosine pairs differ here). */
@@ -124,13 +123,13 @@ export function diagnose(base: ParamSet, experts: readonly DiagnosedExpert[]): W
   const kept = experts.reduce((s, e) => s + e.trimmedScore - e.baseScore, 0);
   return {
     experts: experts.length,
-    tauRatio: meanOf(ratios),
-    crossCosine: meanOf(cross),
-    sameCosine: meanOf(same),
-    top20Energy: meanOf(taus.map((t) => topEnergyShare(t)).filter(Number.isFinite)),
+    tauRatio: mean(ratios),
+    crossCosine: mean(cross),
+    sameCosine: mean(same),
+    top20Energy: mean(taus.map((t) => topEnergyShare(t)).filter(Number.isFinite)),
     tiesKeep: gain === 0 ? NaN : kept / gain,
-    baseScore: meanOf(experts.map((e) => e.baseScore)),
-    expertScore: meanOf(experts.map((e) => e.expertScore)),
+    baseScore: mean(experts.map((e) => e.baseScore)),
+    expertScore: mean(experts.map((e) => e.expertScore)),
   };
 }
 
