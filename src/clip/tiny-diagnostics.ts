@@ -18,7 +18,7 @@ import { TorchTrainer } from './torch-trainer.js';
 import { ClipTrainer } from './trainer.js';
 
 /** The tiny CLIP runs of the tests, with a few more samples so each expert's score means something. */
-export const TINY_DIAGNOSTICS_TRAINING = {
+const TINY_DIAGNOSTICS_TRAINING = {
   steps: 12,
   batch: 12,
   lr: 1e-3,
