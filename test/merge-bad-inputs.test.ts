@@ -68,6 +68,18 @@ describe('non-finite inputs', () => {
       `${join(dir, 'base.safetensors')}: tensor "w" holds -Infinity at index 1`,
     );
   });
+  it("a base that the technique never reads is not scanned: a weighted average over a NaN base is the experts' mean", async () => {
+    const config = TIES().replace('ties', 'weighted-average').replace('parameters: { density: 0.5 }\n', '');
+    const dir = await folder(
+      'nan-unread-base',
+      { base: { w: [NaN, 0, Infinity] }, a: { w: [1, 2, 3] }, b: { w: [3, 6, -1] } },
+      config,
+    );
+    await runMergeConfig(join(dir, 'merge.yaml'));
+    const out = await openSafetensors(join(dir, 'out.safetensors'));
+    expect([...(await out.read('w'))]).toEqual([2, 4, 1]);
+    await out.close();
+  });
 });
 
 describe('narrowing to f16', () => {

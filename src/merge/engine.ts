@@ -169,12 +169,14 @@ export async function mergeInto(
     const baseData = await base.read(info.name);
     const expertData = await Promise.all(experts.map((e) => e.read(info.name)));
     // Deferred input checks (deferred-checks.ts): run now, unless a finite result will prove them moot.
+    // A base the technique never reads cannot reach the output and is not scanned (a third of a
+    // two-expert weighted average's reads); its names and shapes were checked above.
     const proven = technique.facts.nonFiniteReachesOutput === true;
     const checks: (() => void)[] = [];
     for (const [k, data] of [baseData, ...expertData].entries()) {
       const check = takeCheck(data);
-      if (!check) continue;
-      if (proven && (k > 0 || technique.facts.readsBase)) checks.push(check);
+      if (!check || (k === 0 && !technique.facts.readsBase)) continue;
+      if (proven) checks.push(check);
       else check();
     }
     const merged = technique.merge(

@@ -72,7 +72,10 @@ export interface TechniqueFacts {
    * θ0 + λ Σ τ_k (fomo_in_flux tv_merge). Absent: never.
    */
   readonly sumsTaskVectors?: (raw: Readonly<Record<string, unknown>>) => boolean;
-  /** Whether it reads θ0 (every task-vector technique does; a plain weighted average does not). */
+  /**
+   * Whether it reads θ0 (every task-vector technique does; a plain weighted average does not). A base it
+   * does not read is never scanned for NaN/Inf: only its tensor names and shapes are checked.
+   */
   readonly readsBase: boolean;
   /**
    * Whether a NaN or ±Infinity in any input it reads always makes the output non-finite at that index
