@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled CLI in dist/ (built by `npm run build`, which `npm install` runs). When dist/ is
+// Runs the compiled, bundled CLI in dist/cli/ (built by `npm run build`, which `npm install` runs). When dist/ is
 // missing or older than a source file, runs the TypeScript itself through tsx instead, so an edit is never
 // silently ignored.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -17,14 +17,14 @@ function newestSource(dir) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
       if (e.name !== 'obj.target' && e.name !== 'node_modules') newest = Math.max(newest, newestSource(p));
-    } else if (/\.(ts|json|wasm|node|ya?ml)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    } else if (/\.(ts|json|wasm|node|ya?ml|py)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
 
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : -1;
-if (built >= 0 && newestSource(join(root, 'src')) <= built && newestSource(join(root, 'sims')) <= built) {
-  await import('../dist/src/cli/main.js');
+if (built >= 0 && ['src', 'sims', 'engines'].every((top) => newestSource(join(root, top)) <= built)) {
+  await import('../dist/cli/main.js');
 } else {
   let register;
   try {

@@ -5,10 +5,17 @@ import { didYouMean } from '../params/did-you-mean.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { JsonNumber, JsonObject, parseStrictJson, type JsonValue } from '../params/strict-json.js';
 
-// The yaml package's CommonJS build, loaded on first use: its ES module build costs every command that
-// reads a config about 30 ms more at start-up (dozens of module files), and JSON configs need none of it.
-let yaml: typeof import('yaml') | undefined;
-const YAML = (): typeof import('yaml') => (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+// The yaml package, loaded on first use: it is dozens of module files (about 30 ms at start-up unbundled),
+// and JSON configs need none of it. readConfigText loads it with import(), which the bundled CLI serves
+// from one chunk; a parse without it (text given directly) loads it with require().
+type Yaml = typeof import('yaml');
+let yaml: Yaml | undefined;
+const YAML = (): Yaml => (yaml ??= createRequire(import.meta.url)('yaml') as Yaml);
+
+async function loadYaml(): Promise<void> {
+  // yaml is CommonJS: its module.exports is the default export, under Node and in the bundle alike.
+  yaml ??= ((await import('yaml')) as unknown as { default: Yaml }).default;
+}
 
 /** The syntax of a config file: JSON for a .json name, else YAML (which also reads JSON). */
 export type ConfigFormat = 'yaml' | 'json';
@@ -19,6 +26,7 @@ export function formatOf(path: string): ConfigFormat {
 
 /** A config file's text; a missing or unreadable file is an IO error naming it and what it was for. */
 export async function readConfigText(path: string, what: string): Promise<string> {
+  if (formatOf(path) === 'yaml') await loadYaml();
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
