@@ -24,7 +24,7 @@ import { fillNear, sizedShape } from './lib/models.js';
 const ROOT = join(import.meta.dirname, '..');
 // The compiled CLI, built afresh at the start so the figures are of the current sources (bin/ would run
 // the sources through tsx if one were edited during the run).
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const MAIN = join(ROOT, 'dist', 'cli', 'main.js');
 const TORCH = join(import.meta.dirname, 'merge_e2e_torch.py');
 
 function arg(name: string, fallback: string): string {
@@ -96,8 +96,14 @@ async function main(): Promise<void> {
     const haveTorch = existsSync(python) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
     if (!haveTorch) process.stderr.write(`merge-e2e: ${python} has no torch; the PyTorch rows are skipped\n`);
 
+    // Besides the merges, the floors any Node merge stands on: an empty Node process, the CLI answering
+    // `merge --help` (start-up and the merge command's code), and cat over the experts alone (the bytes a
+    // weighted average reads: it never reads the base).
     const rows: Record<string, () => number> = {
       cat: () => timed('sh', ['-c', `cat ${files.join(' ')} > /dev/null`]),
+      'cat (experts only)': () => timed('sh', ['-c', `cat ${files.slice(1).join(' ')} > /dev/null`]),
+      'node (empty start)': () => timed(process.execPath, ['-e', '0']),
+      'time-merge merge --help': () => timed(process.execPath, [MAIN, 'merge', '--help']),
       'time-merge weighted-average': () => timed(process.execPath, [MAIN, 'merge', avg, '--quiet']),
       'time-merge ties': () => timed(process.execPath, [MAIN, 'merge', ties, '--quiet']),
     };
@@ -125,6 +131,8 @@ async function main(): Promise<void> {
       console.log(`${k.padEnd(46)} ${s.toFixed(3).padStart(9)} ${(inputBytes / s / 1e9).toFixed(2).padStart(14)}`);
     const ratios = {
       avgVsCatThroughput: med.cat / med['time-merge weighted-average'],
+      // The most any Node merge could reach: cat's time over an empty Node start plus the experts' cat.
+      emptyNodeAndReadVsCat: med.cat / (med['node (empty start)'] + med['cat (experts only)']),
       avgSpeedupVsTorch: haveTorch ? med['pytorch linear (mergekit-style)'] / med['time-merge weighted-average'] : null,
       tiesSpeedupVsTorch: haveTorch
         ? med['pytorch ties (mergekit-style, argsort top-k)'] / med['time-merge ties']
@@ -132,6 +140,7 @@ async function main(): Promise<void> {
     };
     console.log(
       `\nweighted average at ${ratios.avgVsCatThroughput.toFixed(2)} of cat's throughput` +
+        ` (an empty Node start plus cat of the experts alone: ${ratios.emptyNodeAndReadVsCat.toFixed(2)})` +
         (haveTorch
           ? `; ${ratios.avgSpeedupVsTorch!.toFixed(1)}x PyTorch linear; TIES ${ratios.tiesSpeedupVsTorch!.toFixed(1)}x PyTorch TIES`
           : ''),
@@ -140,15 +149,13 @@ async function main(): Promise<void> {
     const csv = arg('csv', join(ROOT, 'results', 'bench', 'merge-e2e.csv'));
     const lines = ['run,params,rounds,median_seconds,input_gbps,cat_seconds,ratio'];
     for (const [k, v] of Object.entries(med)) {
-      const ratio =
-        k === 'cat'
-          ? 1
-          : k.startsWith('time-merge')
-            ? med.cat / v
-            : v / med[k.includes('ties') ? 'time-merge ties' : 'time-merge weighted-average'];
+      const ratio = k.startsWith('pytorch')
+        ? v / med[k.includes('ties') ? 'time-merge ties' : 'time-merge weighted-average']
+        : med.cat / v;
       lines.push(`${k},${params},${rounds},${v},${inputBytes / v / 1e9},${med.cat},${ratio}`);
     }
-    // ratio: cat's time over the run's (time-merge rows), or the run's time over time-merge's (PyTorch rows).
+    // ratio: cat's time over the run's (cat, floors and time-merge rows), or the run's time over time-merge's
+    // (PyTorch rows).
     writeFileSync(`${csv}.tmp`, `${lines.join('\n')}\n`);
     renameSync(`${csv}.tmp`, csv);
   } finally {
