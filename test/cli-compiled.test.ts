@@ -22,6 +22,29 @@ function bundledSources(outputs: readonly string[]): string[] {
   return outputs.flatMap((o) => Object.keys(meta.outputs[o]?.inputs ?? {}));
 }
 
+/**
+ * A folder with a module hook that appends the URL of every module a process imports to `log`
+ * (run the process with `--import register`).
+ */
+async function moduleLogger(): Promise<{ dir: string; log: string; register: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tm-compiled-'));
+  const log = join(dir, 'modules.log');
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+const r = await next(specifier, context);
+appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
+return r;
+}\n`,
+  );
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+  );
+  return { dir, log, register: join(dir, 'register.mjs') };
+}
+
 describe('the compiled CLI (src/cli/build.mjs)', () => {
   beforeAll(async () => {
     await run(process.execPath, [join(ROOT, 'src', 'cli', 'build.mjs'), '--out', OUT], { cwd: ROOT });
@@ -40,27 +63,13 @@ describe('the compiled CLI (src/cli/build.mjs)', () => {
   });
 
   it('merges from a handful of bundle files: no module of node_modules is loaded one by one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tm-compiled-'));
-    const log = join(dir, 'modules.log');
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      `import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
-  return r;
-}\n`,
-    );
-    writeFileSync(
-      join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
-    );
+    const { dir, log, register } = await moduleLogger();
     await run(process.execPath, [MAIN, 'merge', '--demo', join(dir, 'demo')], { cwd: ROOT });
     const { stdout } = await run(
       process.execPath,
       [
         '--import',
-        join(dir, 'register.mjs'),
+        register,
         MAIN,
         'merge',
         join(dir, 'demo', 'merge.yaml'),
@@ -84,22 +93,8 @@ export async function resolve(specifier, context, next) {
 
   it('answers --help without loading TensorFlow.js, vega or the study code', async () => {
     // A resolve hook (in the loader thread) lists every module the process imports.
-    const dir = await mkdtemp(join(tmpdir(), 'tm-compiled-'));
-    const log = join(dir, 'modules.log');
-    writeFileSync(
-      join(dir, 'hooks.mjs'),
-      `import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
-  return r;
-}\n`,
-    );
-    writeFileSync(
-      join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
-    );
-    const { stdout } = await run(process.execPath, ['--import', join(dir, 'register.mjs'), MAIN, '--help'], {
+    const { dir, log, register } = await moduleLogger();
+    const { stdout } = await run(process.execPath, ['--import', register, MAIN, '--help'], {
       cwd: ROOT,
     });
     expect(stdout).toContain('Usage: time-merge');
