@@ -1,4 +1,5 @@
 import { allocateOutput } from '../params/kernels.js';
+import { norm64 } from './float64-norm.js';
 import { int, num, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 
@@ -11,13 +12,6 @@ const specs = {
 };
 type Params = ParamsOf<typeof specs>;
 
-/** Euclidean norm, summed in index order; plain loops because a callback per element costs ~10x here. */
-function norm(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
-}
-
 /**
  * The Karcher (Riemannian) mean of the experts' directions on the unit sphere, scaled by the mean of
  * their norms (mergekit `karcher`): start from the normalised mean of the unit vectors, then repeat
@@ -29,7 +23,7 @@ export function karcherMean(xs: readonly Float32Array[], maxIter: number, tol: n
   const n = xs[0].length;
   const N = xs.length;
   const alphas = xs.map(() => 1 / N);
-  const norms = xs.map(norm);
+  const norms = xs.map(norm64);
   if (N === 1) return Float64Array.from(xs[0]);
   const valid = norms.map((nk, k) => (nk > tol ? k : -1)).filter((k) => k >= 0);
   if (valid.length === 0) return new Float64Array(n);
@@ -46,7 +40,7 @@ export function karcherMean(xs: readonly Float32Array[], maxIter: number, tol: n
     const x = us[j];
     for (let i = 0; i < n; i++) u[i] += a[j] * x[i];
   }
-  const nu = norm(u);
+  const nu = norm64(u);
   if (nu < tol) u.set(us[0]);
   else for (let i = 0; i < n; i++) u[i] /= nu;
   const T = new Float64Array(n);
@@ -62,12 +56,12 @@ export function karcherMean(xs: readonly Float32Array[], maxIter: number, tol: n
       const f = (a[j] * theta) / Math.sin(theta);
       for (let i = 0; i < n; i++) T[i] += f * (x[i] - dot * u[i]);
     }
-    const nT = norm(T);
+    const nT = norm64(T);
     if (nT < tol) break;
     const c = Math.cos(nT);
     const s = Math.sin(nT);
     for (let i = 0; i < n; i++) u[i] = c * u[i] + (s * T[i]) / nT;
-    const un = norm(u);
+    const un = norm64(u);
     if (un > tol) for (let i = 0; i < n; i++) u[i] /= un;
   }
   const scale = alphas.reduce((s, ak, k) => s + ak * norms[k], 0);

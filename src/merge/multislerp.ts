@@ -1,4 +1,5 @@
 import { allocateOutput } from '../params/kernels.js';
+import { norm64 } from './float64-norm.js';
 import { bool, num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 
@@ -15,12 +16,6 @@ const specs = {
   ),
 };
 type Params = ParamsOf<typeof specs>;
-
-function norm(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
-}
 
 /**
  * Multi-SLERP (mergekit `multislerp`): barycentric interpolation on the hypersphere, per tensor.
@@ -81,7 +76,7 @@ export const multislerp: MergeTechnique<Params> = {
     });
     const total = weights.reduce((a, b) => a + b, 0);
     const w = p.normalizeWeights ? weights.map((x) => x / total) : [...weights];
-    const norms = vs.map(norm);
+    const norms = vs.map(norm64);
     const units = vs.map((v, k) => {
       const u = new Float64Array(n);
       const d = norms[k] + p.eps;
@@ -93,7 +88,7 @@ export const multislerp: MergeTechnique<Params> = {
       const u = units[k];
       for (let i = 0; i < n; i++) mean[i] += u[i] * w[k];
     }
-    const meanNorm = norm(mean);
+    const meanNorm = norm64(mean);
     if (meanNorm < p.eps) {
       // No mean direction (all-zero vectors, or antipodal ones whose weights balance): the weighted sum,
       // mergekit's fallback for two vectors (with more it raises an error).
@@ -112,7 +107,7 @@ export const multislerp: MergeTechnique<Params> = {
       for (let i = 0; i < n; i++) dot += u[i] * mean[i];
       for (let i = 0; i < n; i++) tangent[i] += (u[i] - dot * mean[i]) * w[k];
     }
-    const tn = norm(tangent) + p.eps;
+    const tn = norm64(tangent) + p.eps;
     const avgNorm = norms.reduce((s, nk, k) => s + nk * w[k], 0);
     const c = Math.cos(tn);
     const s = Math.sin(tn) / tn;
