@@ -9,7 +9,8 @@
  *
  * The medians and ratios also go to results/bench/merge-e2e.csv (or --csv PATH), one row per process.
  *
- * cat reads the three inputs once (the bytes any merge must read); the PyTorch merges are
+ * Floors measured in the same rounds: an empty Node start, `merge --help`, cat over the experts alone and
+ * dd writing the output's size with fsync. cat reads the three inputs once; the PyTorch merges are
  * benchmarks/merge_e2e_torch.py (mergekit's linear and TIES with argsort top-k), run when the Python
  * has torch, skipped otherwise.
  */
@@ -97,13 +98,23 @@ async function main(): Promise<void> {
     if (!haveTorch) process.stderr.write(`merge-e2e: ${python} has no torch; the PyTorch rows are skipped\n`);
 
     // Besides the merges, the floors any Node merge stands on: an empty Node process, the CLI answering
-    // `merge --help` (start-up and the merge command's code), and cat over the experts alone (the bytes a
-    // weighted average reads: it never reads the base).
+    // `merge --help` (start-up and the merge command's code), cat over the experts alone (the bytes a
+    // weighted average reads: it never reads the base), and dd writing the output's size durably.
     const rows: Record<string, () => number> = {
       cat: () => timed('sh', ['-c', `cat ${files.join(' ')} > /dev/null`]),
       'cat (experts only)': () => timed('sh', ['-c', `cat ${files.slice(1).join(' ')} > /dev/null`]),
       'node (empty start)': () => timed(process.execPath, ['-e', '0']),
       'time-merge merge --help': () => timed(process.execPath, [MAIN, 'merge', '--help']),
+      // The output's bytes written and made durable, as the merge does before its rename.
+      'dd of the output size + fsync': () =>
+        timed('dd', [
+          'if=/dev/zero',
+          `of=${join(dir, 'dd.out')}`,
+          'bs=1M',
+          `count=${Math.ceil((params * 4) / 2 ** 20)}`,
+          'conv=fsync',
+          'status=none',
+        ]),
       'time-merge weighted-average': () => timed(process.execPath, [MAIN, 'merge', avg, '--quiet']),
       'time-merge ties': () => timed(process.execPath, [MAIN, 'merge', ties, '--quiet']),
     };
@@ -121,6 +132,7 @@ async function main(): Promise<void> {
         // Outputs are removed between runs, so every write allocates afresh as a first merge would.
         for (const out of ['merged-weighted-average', 'merged-ties', 'torch-linear', 'torch-ties'])
           rmSync(join(dir, `${out}.safetensors`), { force: true });
+        rmSync(join(dir, 'dd.out'), { force: true });
       }
       process.stderr.write(`merge-e2e: round ${r + 1}/${rounds} done\n`);
     }
@@ -131,8 +143,10 @@ async function main(): Promise<void> {
       console.log(`${k.padEnd(46)} ${s.toFixed(3).padStart(9)} ${(inputBytes / s / 1e9).toFixed(2).padStart(14)}`);
     const ratios = {
       avgVsCatThroughput: med.cat / med['time-merge weighted-average'],
-      // The most any Node merge could reach: cat's time over an empty Node start plus the experts' cat.
-      emptyNodeAndReadVsCat: med.cat / (med['node (empty start)'] + med['cat (experts only)']),
+      // The most a Node merge could reach doing its three parts one after another: cat's time over an
+      // empty Node start, the experts' cat and the durable write of the output.
+      floorsVsCat:
+        med.cat / (med['node (empty start)'] + med['cat (experts only)'] + med['dd of the output size + fsync']),
       avgSpeedupVsTorch: haveTorch ? med['pytorch linear (mergekit-style)'] / med['time-merge weighted-average'] : null,
       tiesSpeedupVsTorch: haveTorch
         ? med['pytorch ties (mergekit-style, argsort top-k)'] / med['time-merge ties']
@@ -140,7 +154,7 @@ async function main(): Promise<void> {
     };
     console.log(
       `\nweighted average at ${ratios.avgVsCatThroughput.toFixed(2)} of cat's throughput` +
-        ` (an empty Node start plus cat of the experts alone: ${ratios.emptyNodeAndReadVsCat.toFixed(2)})` +
+        ` (an empty Node start, cat of the experts and dd of the output, one after another: ${ratios.floorsVsCat.toFixed(2)})` +
         (haveTorch
           ? `; ${ratios.avgSpeedupVsTorch!.toFixed(1)}x PyTorch linear; TIES ${ratios.tiesSpeedupVsTorch!.toFixed(1)}x PyTorch TIES`
           : ''),
