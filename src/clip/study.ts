@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { fail } from '../params/errors.js';
+import { type DiagnosticsRow, diagnosticsRows } from '../study/diagnostics-run.js';
 import { driveRuns, fingerprintOf } from '../study/driver.js';
 import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
 import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
@@ -9,6 +10,7 @@ import { writeStudyFolder } from '../study/output.js';
 import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
 import { BASELINES, isBaseline, writeResults, type Baseline, type ResultRun } from '../time/index.js';
+import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
 import type { ReplayMix } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import {
@@ -25,6 +27,7 @@ import { buildStream, FomoData } from './data.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
+import { clipStudyDiagnostics } from './study-diagnostics.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { loadClipCheckpoint } from './weights.js';
 
@@ -260,6 +263,8 @@ export interface ClipStudyResult {
   /** Runs executed now, and finished runs kept from the results folder (with resume). */
   readonly executed: number;
   readonly kept: number;
+  /** With the diagnostics option: one row per seed. */
+  readonly diagnostics?: readonly DiagnosticsRow[];
 }
 
 /** How a clip study is split and spread: a shard of its runs, and runs at once (workers or GPUs). */
@@ -267,6 +272,8 @@ export interface ClipRunOptions {
   readonly shard?: { index: number; count: number };
   /** Default one slot; with gpus one per GPU (torch engine only). */
   readonly slots?: SlotPlan;
+  /** Also train one expert per task per seed and write their world diagnostics to diagnostics.csv. */
+  readonly diagnostics?: boolean;
 }
 
 /** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
@@ -370,6 +377,11 @@ export async function runClipStudy(
 ): Promise<ClipStudyResult> {
   const started = new Date().toISOString();
   const slots = options.slots ?? { count: 1 };
+  if (options.diagnostics && options.shard && options.shard.count > 1)
+    fail(
+      'CONFIG',
+      `--diagnostics with --shard ${options.shard.index}/${options.shard.count}: the diagnostics cover the whole stream; compute them in a run without --shard`,
+    );
   // Checked before the backend starts, so a wrong path fails at once and says which setting it is.
   if (!existsSync(s.model))
     fail('IO', `${s.model}: model checkpoint not found (set "model" to an open_clip or transformers safetensors file)`);
@@ -493,10 +505,24 @@ export async function runClipStudy(
   });
   const extra = await writeRetrieval(driven.results);
   if (extra) files.push(extra);
+  let diagnostics: DiagnosticsRow[] | undefined;
+  if (options.diagnostics) {
+    diagnostics = await clipStudyDiagnostics(setup, choice);
+    const path = join(s.out, resultFileName('diagnostics', 'csv'));
+    await writeAtomic(path, toCsv(diagnosticsRows(diagnostics)));
+    files.push(path);
+  }
   // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
   log(`\n${summaryTable(toRows(driven.results))}\n`);
   log(`results: ${s.out}`);
-  return { runs: [...driven.results], files, backend, executed: driven.executed, kept: driven.kept };
+  return {
+    runs: [...driven.results],
+    files,
+    backend,
+    executed: driven.executed,
+    kept: driven.kept,
+    ...(diagnostics ? { diagnostics } : {}),
+  };
 }
 
 function packageVersion(): string {
