@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -11,7 +12,8 @@ import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
 import { BASELINES, isBaseline, writeResults, type Baseline, type ResultRun } from '../time/index.js';
 import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
-import type { ReplayMix } from '../time/types.js';
+import { paramsHash } from '../time/resume.js';
+import type { ReplayMix, TaskStream } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import {
   parseDevice,
@@ -23,7 +25,7 @@ import {
   type EngineChoice,
 } from './engine.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
-import { buildStream, FomoData } from './data.js';
+import { buildStream, type ClipTaskData, FomoData } from './data.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
@@ -347,20 +349,56 @@ function checkGpus(
     );
 }
 
-/** The settings besides the params that decide a run's results (the technique matters to methods only). */
-function runFingerprint(s: ClipStudy, kind: 'method' | 'baseline'): string {
-  return fingerprintOf({
-    model: s.model,
-    modelConfig: s.modelConfig ?? null,
-    tokenizer: s.tokenizer,
-    data: s.data,
-    T: s.T,
-    zeroshot: s.zeroshot ?? null,
+/** A file's identity for fingerprints: its content, so a moved copy is the same and an edited one is not. */
+function contentHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The settings besides the method, seed, steps, replay and θ0 that decide a run's scores: the trainer's
+ * and evaluator's settings, the model config in effect, the tokenizer's and registry's content, and each
+ * task's datasets and classes (a stream file or annotation change that keeps the task ids). Recorded in
+ * every step log (resume/<run id>/run.json), which refuses to resume under other values, naming them.
+ */
+function scoreSettings(
+  s: ClipStudy,
+  config: ClipConfig,
+  stream: TaskStream<ClipTaskData>,
+  backend: string,
+): Record<string, unknown> {
+  return {
+    modelConfig: config,
+    tokenizer: contentHash(s.tokenizer),
+    data: { ...s.data, registry: s.data.registry ? contentHash(s.data.registry) : null },
+    taskParts: [...stream.adaptation, ...stream.zeroshot].map((t) => t.data.parts),
     pretrain: s.pretrain ?? null,
+    batch: s.batch,
+    lr: s.lr,
+    weightDecay: s.weightDecay,
     warmup: s.warmup,
     maxGradNorm: s.maxGradNorm,
     microBatch: s.microBatch,
     eval: s.eval,
+    backend,
+  };
+}
+
+/**
+ * Everything that decides a run's results besides its params (GridRun.fingerprint): the score settings,
+ * θ0 by content, the tasks, and for methods the technique. A finished run is kept only when it matches.
+ */
+function runFingerprint(
+  s: ClipStudy,
+  kind: 'method' | 'baseline',
+  scoring: Record<string, unknown>,
+  base: string,
+  stream: TaskStream<ClipTaskData>,
+): string {
+  return fingerprintOf({
+    ...scoring,
+    base,
+    T: s.T,
+    tasks: [...stream.adaptation, ...stream.zeroshot].map((t) => `${t.role}:${t.id}`),
     ...(kind === 'method' ? { technique: s.technique, techniqueParams: s.techniqueParams } : {}),
   });
 }
@@ -434,8 +472,11 @@ export async function runClipStudy(
   const suffix = shardSuffix(options.shard);
   // R@1/R@5 per direction go to retrieval.csv; the results files keep one score per task.
   const retrieval = new RetrievalLog(s.eval.k, s.resume ? join(s.out, retrievalFileName(suffix)) : undefined);
+  const scoring = scoreSettings(s, ckpt.config, stream, backend);
+  const base = paramsHash(ckpt.params);
   const setup: ClipSetup = {
     study: s,
+    scoreSettings: scoring,
     data,
     stream,
     ckpt,
@@ -458,7 +499,7 @@ export async function runClipStudy(
     { seeds: s.seeds, baselines: s.baselines, methods: s.methods },
     (_kind, method, seed) => `${method}-s${seed}`,
     'clip config',
-  ).map((r) => ({ ...r, params, fingerprint: runFingerprint(s, r.kind) }));
+  ).map((r) => ({ ...r, params, fingerprint: runFingerprint(s, r.kind, scoring, base, stream) }));
   const config = (fingerprints?: Readonly<Record<string, string>>) => ({
     study: s,
     started,
