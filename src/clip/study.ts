@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { fail } from '../params/errors.js';
 import { type DiagnosticsRow, diagnosticsRows } from '../study/diagnostics-run.js';
 import { driveRuns, fingerprintOf } from '../study/driver.js';
+import { type FindingResult, findingsSummary } from '../study/findings.js';
 import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
 import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
 import { writeStudyFolder } from '../study/output.js';
@@ -30,6 +31,7 @@ import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
 import { clipStudyDiagnostics } from './study-diagnostics.js';
+import { clipFindings } from './study-findings.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { loadClipCheckpoint } from './weights.js';
 
@@ -265,6 +267,8 @@ export interface ClipStudyResult {
   /** Runs executed now, and finished runs kept from the results folder (with resume). */
   readonly executed: number;
   readonly kept: number;
+  /** The paper's claims judged on the runs (none for a shard of several). */
+  readonly findings: readonly FindingResult[];
   /** With the diagnostics option: one row per seed. */
   readonly diagnostics?: readonly DiagnosticsRow[];
 }
@@ -539,22 +543,27 @@ export async function runClipStudy(
       await writeRetrieval(finished);
     },
   });
+  let diagnostics: DiagnosticsRow[] | undefined;
+  if (options.diagnostics) diagnostics = await clipStudyDiagnostics(setup, choice);
+  // A shard judges no claims: its runs are part of the grid (as time-merge sim does).
+  const sharded = options.shard !== undefined && options.shard.count > 1;
+  const judged = sharded ? undefined : clipFindings(s, { stream: stream.name, backend }, driven.results, diagnostics);
   const files = await writeStudyFolder(s.out, s.study, driven.results, {
     config: config(driven.fingerprints),
+    findings: judged?.markdown,
     suffix,
     journal: driven.journal,
   });
   const extra = await writeRetrieval(driven.results);
   if (extra) files.push(extra);
-  let diagnostics: DiagnosticsRow[] | undefined;
-  if (options.diagnostics) {
-    diagnostics = await clipStudyDiagnostics(setup, choice);
+  if (diagnostics) {
     const path = join(s.out, resultFileName('diagnostics', 'csv'));
     await writeAtomic(path, toCsv(diagnosticsRows(diagnostics)));
     files.push(path);
   }
   // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
   log(`\n${summaryTable(toRows(driven.results))}\n`);
+  if (judged) log(`findings (${join(s.out, 'findings.md')}):\n${findingsSummary(judged.findings)}\n`);
   log(`results: ${s.out}`);
   return {
     runs: [...driven.results],
@@ -562,6 +571,7 @@ export async function runClipStudy(
     backend,
     executed: driven.executed,
     kept: driven.kept,
+    findings: judged?.findings ?? [],
     ...(diagnostics ? { diagnostics } : {}),
   };
 }
