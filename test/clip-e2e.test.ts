@@ -82,6 +82,7 @@ backend: wasm
     expect(logs[0]).toBe('tensor backend: wasm (forced)');
     expect(result.files.map((f) => f.replace(/^.*\//, '')).sort()).toEqual([
       'config.json',
+      'findings.md',
       'matrix.csv',
       'retrieval.csv',
       'runs.csv',

@@ -68,7 +68,14 @@ ${engine === 'torch' ? 'engine: torch\nloaderWorkers: 1' : 'engine: tfjs\nbacken
         expect.stringMatching(/^ {2}step 12\/12 loss \d+\.\d{4} lr \S+, \d+\.\d images\/s, \d+s left in this task$/),
       );
       const names = (r: ClipStudyResult) => r.files.map((f) => f.replace(/^.*\//, '')).sort();
-      expect(names(results.torch)).toEqual(['config.json', 'matrix.csv', 'retrieval.csv', 'runs.csv', 'steps.csv']);
+      expect(names(results.torch)).toEqual([
+        'config.json',
+        'findings.md',
+        'matrix.csv',
+        'retrieval.csv',
+        'runs.csv',
+        'steps.csv',
+      ]);
       expect(names(results.torch)).toEqual(names(results.tfjs));
       const runs = csvObjects(readFileSync(join(root, 'results-torch', 'runs.csv'), 'utf8'));
       expect(runs.map((r) => [r.run_id, r.T, r.train_steps, r.param_backend])).toEqual([

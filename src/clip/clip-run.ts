@@ -17,6 +17,8 @@ import type { ClipCheckpoint } from './weights.js';
 /** What every run of a `time-merge clip` study shares, loaded once: data, stream, checkpoint, tokenizer. */
 export interface ClipSetup {
   readonly study: ClipStudy;
+  /** What decides a run's scores besides its method, seed and θ0; every step log records it. */
+  readonly scoreSettings: Readonly<Record<string, unknown>>;
   readonly data: FomoData;
   readonly stream: TaskStream<ClipTaskData>;
   readonly ckpt: ClipCheckpoint;
@@ -81,6 +83,7 @@ export async function executeClipRun(
     replay: s.replay,
     store,
     resumeDir: s.resume && resumable ? join(s.out, 'resume', spec.runId) : undefined,
+    settings: setup.scoreSettings,
     onEvent,
   };
   if (spec.kind === 'baseline') {

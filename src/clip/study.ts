@@ -1,15 +1,20 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { fail } from '../params/errors.js';
+import { type DiagnosticsRow, diagnosticsRows } from '../study/diagnostics-run.js';
 import { driveRuns, fingerprintOf } from '../study/driver.js';
+import { type FindingResult, findingsSummary } from '../study/findings.js';
 import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
 import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
 import { writeStudyFolder } from '../study/output.js';
 import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
 import { BASELINES, isBaseline, writeResults, type Baseline, type ResultRun } from '../time/index.js';
-import type { ReplayMix } from '../time/types.js';
+import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
+import { paramsHash } from '../time/resume.js';
+import type { ReplayMix, TaskStream } from '../time/types.js';
 import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import {
   parseDevice,
@@ -21,10 +26,12 @@ import {
   type EngineChoice,
 } from './engine.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
-import { buildStream, FomoData } from './data.js';
+import { buildStream, type ClipTaskData, FomoData } from './data.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
+import { clipStudyDiagnostics } from './study-diagnostics.js';
+import { clipFindings } from './study-findings.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { loadClipCheckpoint } from './weights.js';
 
@@ -260,6 +267,10 @@ export interface ClipStudyResult {
   /** Runs executed now, and finished runs kept from the results folder (with resume). */
   readonly executed: number;
   readonly kept: number;
+  /** The paper's claims judged on the runs (none for a shard of several). */
+  readonly findings: readonly FindingResult[];
+  /** With the diagnostics option: one row per seed. */
+  readonly diagnostics?: readonly DiagnosticsRow[];
 }
 
 /** How a clip study is split and spread: a shard of its runs, and runs at once (workers or GPUs). */
@@ -267,6 +278,8 @@ export interface ClipRunOptions {
   readonly shard?: { index: number; count: number };
   /** Default one slot; with gpus one per GPU (torch engine only). */
   readonly slots?: SlotPlan;
+  /** Also train one expert per task per seed and write their world diagnostics to diagnostics.csv. */
+  readonly diagnostics?: boolean;
 }
 
 /** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
@@ -340,20 +353,56 @@ function checkGpus(
     );
 }
 
-/** The settings besides the params that decide a run's results (the technique matters to methods only). */
-function runFingerprint(s: ClipStudy, kind: 'method' | 'baseline'): string {
-  return fingerprintOf({
-    model: s.model,
-    modelConfig: s.modelConfig ?? null,
-    tokenizer: s.tokenizer,
-    data: s.data,
-    T: s.T,
-    zeroshot: s.zeroshot ?? null,
+/** A file's identity for fingerprints: its content, so a moved copy is the same and an edited one is not. */
+function contentHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The settings besides the method, seed, steps, replay and θ0 that decide a run's scores: the trainer's
+ * and evaluator's settings, the model config in effect, the tokenizer's and registry's content, and each
+ * task's datasets and classes (a stream file or annotation change that keeps the task ids). Recorded in
+ * every step log (resume/<run id>/run.json), which refuses to resume under other values, naming them.
+ */
+function scoreSettings(
+  s: ClipStudy,
+  config: ClipConfig,
+  stream: TaskStream<ClipTaskData>,
+  backend: string,
+): Record<string, unknown> {
+  return {
+    modelConfig: config,
+    tokenizer: contentHash(s.tokenizer),
+    data: { ...s.data, registry: s.data.registry ? contentHash(s.data.registry) : null },
+    taskParts: [...stream.adaptation, ...stream.zeroshot].map((t) => t.data.parts),
     pretrain: s.pretrain ?? null,
+    batch: s.batch,
+    lr: s.lr,
+    weightDecay: s.weightDecay,
     warmup: s.warmup,
     maxGradNorm: s.maxGradNorm,
     microBatch: s.microBatch,
     eval: s.eval,
+    backend,
+  };
+}
+
+/**
+ * Everything that decides a run's results besides its params (GridRun.fingerprint): the score settings,
+ * θ0 by content, the tasks, and for methods the technique. A finished run is kept only when it matches.
+ */
+function runFingerprint(
+  s: ClipStudy,
+  kind: 'method' | 'baseline',
+  scoring: Record<string, unknown>,
+  base: string,
+  stream: TaskStream<ClipTaskData>,
+): string {
+  return fingerprintOf({
+    ...scoring,
+    base,
+    T: s.T,
+    tasks: [...stream.adaptation, ...stream.zeroshot].map((t) => `${t.role}:${t.id}`),
     ...(kind === 'method' ? { technique: s.technique, techniqueParams: s.techniqueParams } : {}),
   });
 }
@@ -370,6 +419,11 @@ export async function runClipStudy(
 ): Promise<ClipStudyResult> {
   const started = new Date().toISOString();
   const slots = options.slots ?? { count: 1 };
+  if (options.diagnostics && options.shard && options.shard.count > 1)
+    fail(
+      'CONFIG',
+      `--diagnostics with --shard ${options.shard.index}/${options.shard.count}: the diagnostics cover the whole stream; compute them in a run without --shard`,
+    );
   // Checked before the backend starts, so a wrong path fails at once and says which setting it is.
   if (!existsSync(s.model))
     fail('IO', `${s.model}: model checkpoint not found (set "model" to an open_clip or transformers safetensors file)`);
@@ -422,8 +476,11 @@ export async function runClipStudy(
   const suffix = shardSuffix(options.shard);
   // R@1/R@5 per direction go to retrieval.csv; the results files keep one score per task.
   const retrieval = new RetrievalLog(s.eval.k, s.resume ? join(s.out, retrievalFileName(suffix)) : undefined);
+  const scoring = scoreSettings(s, ckpt.config, stream, backend);
+  const base = paramsHash(ckpt.params);
   const setup: ClipSetup = {
     study: s,
+    scoreSettings: scoring,
     data,
     stream,
     ckpt,
@@ -446,7 +503,7 @@ export async function runClipStudy(
     { seeds: s.seeds, baselines: s.baselines, methods: s.methods },
     (_kind, method, seed) => `${method}-s${seed}`,
     'clip config',
-  ).map((r) => ({ ...r, params, fingerprint: runFingerprint(s, r.kind) }));
+  ).map((r) => ({ ...r, params, fingerprint: runFingerprint(s, r.kind, scoring, base, stream) }));
   const config = (fingerprints?: Readonly<Record<string, string>>) => ({
     study: s,
     started,
@@ -486,17 +543,37 @@ export async function runClipStudy(
       await writeRetrieval(finished);
     },
   });
+  let diagnostics: DiagnosticsRow[] | undefined;
+  if (options.diagnostics) diagnostics = await clipStudyDiagnostics(setup, choice);
+  // A shard judges no claims: its runs are part of the grid (as time-merge sim does).
+  const sharded = options.shard !== undefined && options.shard.count > 1;
+  const judged = sharded ? undefined : clipFindings(s, { stream: stream.name, backend }, driven.results, diagnostics);
   const files = await writeStudyFolder(s.out, s.study, driven.results, {
     config: config(driven.fingerprints),
+    findings: judged?.markdown,
     suffix,
     journal: driven.journal,
   });
   const extra = await writeRetrieval(driven.results);
   if (extra) files.push(extra);
+  if (diagnostics) {
+    const path = join(s.out, resultFileName('diagnostics', 'csv'));
+    await writeAtomic(path, toCsv(diagnosticsRows(diagnostics)));
+    files.push(path);
+  }
   // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
   log(`\n${summaryTable(toRows(driven.results))}\n`);
+  if (judged) log(`findings (${join(s.out, 'findings.md')}):\n${findingsSummary(judged.findings)}\n`);
   log(`results: ${s.out}`);
-  return { runs: [...driven.results], files, backend, executed: driven.executed, kept: driven.kept };
+  return {
+    runs: [...driven.results],
+    files,
+    backend,
+    executed: driven.executed,
+    kept: driven.kept,
+    findings: judged?.findings ?? [],
+    ...(diagnostics ? { diagnostics } : {}),
+  };
 }
 
 function packageVersion(): string {

@@ -22,6 +22,15 @@ export interface FindingResult {
 
 const WA = 'weighted-average';
 
+/** Every claim findings.md can judge, in the order it reports them. */
+export const FINDING_IDS: readonly FindingId[] = [
+  'offline-vs-continual',
+  'time-aware-offline',
+  'init-deploy-over-technique',
+  'best-in-time',
+  'scaling',
+];
+
 /** Points: a difference of scores in [0, 1] as percentage points with its interval. */
 export function formatInterval(i: Interval): string {
   const sign = (x: number) => (x >= 0 ? '+' : '') + (100 * x).toFixed(1);

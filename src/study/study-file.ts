@@ -7,6 +7,7 @@ import { DEFAULT_SYNTHETIC, resolveSyntheticConfig, type SyntheticConfig } from 
 import { BASELINES, type Baseline } from '../time/baselines.js';
 import { parseMethod } from '../time/method.js';
 import type { ReplayMix } from '../time/types.js';
+import { FINDING_IDS } from './findings.js';
 import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
 import type { FindingId, Study, StudySetting, TechniqueChoice } from './types.js';
 
@@ -46,13 +47,6 @@ const TOP_KEYS = [
   'quick',
 ] as const;
 const QUICK_KEYS = ['stream', 'settings', 'sweep', 'methods', 'techniques', 'seeds', 'baselines'] as const;
-const FINDINGS: readonly FindingId[] = [
-  'offline-vs-continual',
-  'time-aware-offline',
-  'init-deploy-over-technique',
-  'best-in-time',
-  'scaling',
-];
 const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
 
 /** Runs `fn`; a CONFIG error it throws is re-thrown with `where` in front, so messages name the key. */
@@ -302,10 +296,10 @@ export function parseStudyFile(content: string, source: string): Study {
     raw.findings === undefined
       ? []
       : list(raw.findings, `${where}findings`).map((f, i) => {
-          if (!(FINDINGS as readonly unknown[]).includes(f))
+          if (!(FINDING_IDS as readonly unknown[]).includes(f))
             fail(
               'CONFIG',
-              `${where}findings[${i}]: unknown finding ${JSON.stringify(f)} (known: ${FINDINGS.join(', ')})`,
+              `${where}findings[${i}]: unknown finding ${JSON.stringify(f)} (known: ${FINDING_IDS.join(', ')})`,
             );
           return f as FindingId;
         });

@@ -42,6 +42,8 @@ export interface RunConfig<D = unknown> {
   readonly store?: StoreSpec;
   /** Records each completed step here; a rerun with the same config skips finished steps. */
   readonly resumeDir?: string;
+  /** What else decides the scores (the trainer's and evaluator's settings): a resumed run must match each. */
+  readonly settings?: Readonly<Record<string, unknown>>;
   readonly onEvent?: (e: TimeEvent) => void;
 }
 

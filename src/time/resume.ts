@@ -27,6 +27,7 @@ interface FingerprintInput {
   readonly seed: number;
   readonly replay?: ReplayMix;
   readonly method?: Method;
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 /** Everything that decides a run's results; a resumed run must match it field by field. */
@@ -34,7 +35,7 @@ export async function runFingerprint(
   c: FingerprintInput,
   head: { method: string; init: string; deploy: string; technique: string },
 ): Promise<Record<string, unknown>> {
-  return {
+  const core: Record<string, unknown> = {
     method: head.method,
     init: head.init,
     initOptions: c.method ? resolvedInitOptions(c.method) : {},
@@ -49,6 +50,11 @@ export async function runFingerprint(
     tasks: [...c.stream.adaptation, ...c.stream.zeroshot].map((t) => `${t.role}:${t.id}`),
     base: { tensors: c.base.tensorInfos().map((i) => `${i.name}[${i.shape.join(',')}]`), hash: paramsHash(c.base) },
   };
+  // The caller's settings sit beside these, each its own key, so a refusal names the one that changed.
+  for (const k of Object.keys(c.settings ?? {}))
+    if (k in core)
+      fail('CONFIG', `run setting "${k}" is already part of every run's fingerprint; give it another name`);
+  return { ...core, ...c.settings };
 }
 
 /** The JSON log of a resumable run: its fingerprint and the record of every finished step. */

@@ -34,6 +34,10 @@ export function registerClip(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the runs (job arrays); files get a shard suffix')
     .option('--resume', 'keep finished runs and TIME steps in the results folder (overrides the config)')
     .option('--no-resume', 'run everything again (overrides the config)')
+    .option(
+      '--diagnostics',
+      'also train one expert per task and seed from the checkpoint and write their world diagnostics to diagnostics.csv',
+    )
     .option('--no-report', 'do not write the HTML report at the end')
     .action(
       async (
@@ -49,6 +53,7 @@ export function registerClip(program: Command): void {
           gpus?: string;
           shard?: string;
           resume?: boolean;
+          diagnostics?: boolean;
           report?: boolean;
         },
       ) => {
@@ -77,7 +82,7 @@ export function registerClip(program: Command): void {
         await withResultsLock(
           study.out,
           async () => {
-            await runClipStudy(study, console.log, { shard, slots });
+            await runClipStudy(study, console.log, { shard, slots, diagnostics: opts.diagnostics === true });
             // A shard's report would show only its runs: report once every shard is in the folder.
             if (opts.report !== false && !(shard && shard.count > 1)) {
               // The same report as every sim run; loaded lazily so runs with --no-report skip vega and resvg.

@@ -1,6 +1,5 @@
 import { type ClipRunSpec, type ClipSetup, executeClipRun } from '../../clip/clip-run.js';
-import { ClipEvaluator } from '../../clip/evaluator.js';
-import { ClipTrainer } from '../../clip/trainer.js';
+import { tfjsClipSlot } from '../../clip/clip-slot.js';
 import { fail } from '../../params/errors.js';
 import type { RunKind } from './index.js';
 
@@ -15,26 +14,15 @@ export const clipTfjsKind: RunKind<ClipSetup, ClipRunSpec> = {
         'CONFIG',
         `--workers ${slots.count}: the tfjs engine trains in this process, one run at a time; use engine: torch, or --shard i/n in separate processes`,
       );
-    const s = setup.study;
-    const evalOptions = {
-      batchSize: s.eval.batch,
-      maxSamples: s.eval.maxSamples,
-      retrievalK: s.eval.k,
-      onRetrieval: setup.retrieval.collector(0),
-    };
-    const engines = {
-      trainer: new ClipTrainer(setup.data, setup.ckpt.config, setup.tokenizer, {
-        batchSize: s.batch,
-        optim: { lr: s.lr, weightDecay: s.weightDecay },
-        warmupFraction: s.warmup,
-        maxGradNorm: s.maxGradNorm,
-        pretrainDatasets: s.pretrain,
-        log: setup.log,
-        logEvery: setup.logEvery,
-      }),
-      evaluator: new ClipEvaluator(setup.data, setup.ckpt.config, setup.tokenizer, evalOptions),
+    const engines = tfjsClipSlot({
+      data: setup.data,
+      config: setup.ckpt.config,
+      tokenizer: setup.tokenizer,
+      settings: setup.study,
       log: setup.log,
-    };
+      logEvery: setup.logEvery,
+      onRetrieval: setup.retrieval.collector(0),
+    });
     return { slots: 1, run: (spec, slot) => executeClipRun(setup, spec, slot, engines), close: async () => {} };
   },
 };

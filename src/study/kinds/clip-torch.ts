@@ -1,9 +1,8 @@
 import { cpus } from 'node:os';
 import { type ClipRunSpec, type ClipSetup, type ClipSlot, executeClipRun } from '../../clip/clip-run.js';
 import type { DeviceChoice } from '../../clip/engine.js';
-import { TorchEngine } from '../../clip/torch-engine.js';
-import { TorchEvaluator } from '../../clip/torch-evaluator.js';
-import { TorchTrainer } from '../../clip/torch-trainer.js';
+import { torchClipSlot } from '../../clip/clip-slot.js';
+import type { TorchEngine } from '../../clip/torch-engine.js';
 import { type RunKind, slotEnv, slotLog } from './index.js';
 
 export interface ClipTorchContext extends ClipSetup {
@@ -25,36 +24,21 @@ export const clipTorchKind: RunKind<ClipTorchContext, ClipRunSpec> = {
       s.loaderWorkers ??
       (slots.count > 1 ? Math.max(0, Math.min(8, Math.floor(cpus().length / slots.count) - 1)) : undefined);
     const started = new Map<number, Promise<{ engine: TorchEngine; slot: ClipSlot }>>();
-    const start = async (slot: number) => {
-      const log = slotLog(slots, slot, setup.log);
-      const engine = await TorchEngine.start(setup.data, setup.stream, setup.ckpt.config, s.pretrain ?? [], {
+    const start = (slot: number) =>
+      torchClipSlot({
+        data: setup.data,
+        stream: setup.stream,
+        config: setup.ckpt.config,
+        tokenizer: setup.tokenizer,
+        settings: s,
         python: setup.python,
         device,
-        microBatch: s.microBatch,
         loaderWorkers,
-        log,
         env: slotEnv(slots, slot),
-      });
-      log(`engine: ${engine.description} (${setup.python})`);
-      const trainer = new TorchTrainer(engine, setup.tokenizer, {
-        batchSize: s.batch,
-        lr: s.lr,
-        weightDecay: s.weightDecay,
-        warmupFraction: s.warmup,
-        maxGradNorm: s.maxGradNorm,
-        pretrainDatasets: s.pretrain,
-        log,
+        log: slotLog(slots, slot, setup.log),
         logEvery: setup.logEvery,
-      });
-      const evaluator = new TorchEvaluator(engine, setup.tokenizer, {
-        batchSize: s.eval.batch,
-        maxSamples: s.eval.maxSamples,
-        retrievalK: s.eval.k,
         onRetrieval: setup.retrieval.collector(slot),
-        log,
       });
-      return { engine, slot: { trainer, evaluator, log } };
-    };
     const engines = (slot: number) => {
       let e = started.get(slot);
       if (!e) started.set(slot, (e = start(slot)));
