@@ -119,6 +119,23 @@ describe('findings on hand-made results', () => {
     expect(g.verdict).toBe('not reproduced');
   });
 
+  it('time-aware-offline reads the replay shares of CLIP and external runs, recorded as one "p/c/b" param', () => {
+    const noRep = { replay: '0/1/0' };
+    const rep = { replay: '0.33/0.34/0.33' };
+    const rows = [
+      ...at('offline_merge', 'weighted-average', 0.546, 'no-replay', noRep),
+      ...at('offline_merge', 'weighted-average', 0.582, 'replay', rep),
+      ...at('base+merge-all:linear', 'weighted-average', 0.589, 'replay', rep),
+      ...at('finetune', '-', 0.591, 'replay', rep),
+    ];
+    const [f] = evaluateFindings(['time-aware-offline'], rows);
+    expect(f.verdict).toBe('reproduced');
+    expect(f.summary).toContain('replay lifts offline_merge by GM +3.6 [+3.6, +3.6]');
+    // Offline vs continual takes the replay setting first, as with the synthetic columns.
+    const [o] = evaluateFindings(['offline-vs-continual'], [...rows, ...at('finetune', '-', 0.6, 'no-replay', noRep)]);
+    expect(o.effect).toContain('(setting replay)');
+  });
+
   it('scaling: the lead at the largest scale and its slope per doubling', () => {
     const rows = [
       ...at('ema_paint', 'weighted-average', 0.6, 'steps10'),

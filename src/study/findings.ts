@@ -98,7 +98,18 @@ function has(rows: readonly RunRow[], setting: string, method: string, technique
   );
 }
 
-const isReplay = (r: RunRow) => Number(r.params.replay_buffer ?? 0) > 0 || Number(r.params.replay_pretrain ?? 0) > 0;
+/**
+ * Whether a run replays pretraining data or past tasks. Synthetic runs record the shares as three params
+ * (replay_pretrain, replay_current, replay_buffer); CLIP and external runs as one, "pretrain/current/buffer".
+ */
+function isReplay(r: RunRow): boolean {
+  const joined = r.params.replay;
+  const [pretrain, , buffer] =
+    joined === undefined
+      ? [r.params.replay_pretrain, undefined, r.params.replay_buffer].map((v) => Number(v ?? 0))
+      : String(joined).split('/').map(Number);
+  return pretrain > 0 || buffer > 0;
+}
 
 /** Continual fine-tuning: the finetune method, else the continual baseline. */
 function continualName(rows: readonly RunRow[], setting: string): string | undefined {
