@@ -1,12 +1,13 @@
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tensorRng } from '../src/merge/engine.js';
 import { randomPick, randomPickByKey } from '../src/merge/random-selection.js';
 import { counterKey } from '../src/params/counter-rng.js';
 import { uniformStream } from '../src/merge/uniform.js';
+import { parseLines, withLines } from '../src/merge/lines.js';
 import { listTechniques } from '../src/merge/registry.js';
 import type { MergeTechnique } from '../src/merge/types.js';
-import { type Case, maxAbs, mergeCase, mergeOne, nearlyEqual, sameValues } from './merge-arbitraries.js';
+import { type Case, maxAbs, mergeCase, mergeOne, nearlyEqual, sameValues, value } from './merge-arbitraries.js';
 
 const RUNS = { numRuns: 60 };
 
@@ -31,6 +32,42 @@ describe('idempotence: merging copies of one model returns it', () => {
     });
   }
 });
+
+describe('a technique that does not read θ0 (facts.readsBase false) gives the same bits for any base', () => {
+  // The merge engine skips the NaN/Inf scan of such a base, so the fact must hold exactly.
+  const blind = listTechniques().filter((t) => !t.facts.readsBase);
+  it(`covers ${blind.map((t) => t.name).join(', ')}`, () => {
+    expect(blind.map((t) => t.name)).toContain('weighted-average');
+  });
+  for (const t of blind) {
+    it(t.name, () => {
+      fc.assert(
+        fc.property(
+          mergeCase(t.experts.min, t.experts.max ?? 5).chain((c) =>
+            fc.record({
+              c: fc.constant(c),
+              other: fc.array(value, { minLength: c.base.length, maxLength: c.base.length }),
+            }),
+          ),
+          ({ c, other }) => {
+            const a = mergeOne(t.name, {}, c);
+            const b = mergeOne(t.name, {}, { ...c, base: other.map((v, i) => (i % 2 ? Number.NaN : v)) });
+            return sameBits(a, b);
+          },
+        ),
+        RUNS,
+      );
+    });
+  }
+  it('LiNeS rescales from θ0, so a technique wrapped in it claims to read the base', () => {
+    for (const t of blind)
+      expect(withLines(t, parseLines({ alpha: 0.5, beta: 0.5, layers: 1 })).facts.readsBase).toBe(true);
+  });
+});
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
 
 function permute<T>(xs: readonly T[], order: readonly number[]): T[] {
   return order.map((i) => xs[i]);

@@ -80,6 +80,16 @@ describe('non-finite inputs', () => {
     expect([...(await out.read('w'))]).toEqual([2, 4, 1]);
     await out.close();
   });
+
+  it('with LiNeS, which rescales from θ0, a weighted average reads the base: a NaN there is refused, naming it', async () => {
+    const config = TIES()
+      .replace('ties', 'weighted-average')
+      .replace('parameters: { density: 0.5 }', 'parameters: { lines: { alpha: 0.5, beta: 0.5, layers: 1 } }');
+    const dir = await folder('nan-lines-base', { base: { w: [0, NaN] }, a: { w: [1, 2] }, b: { w: [3, 6] } }, config);
+    await expect(runMergeConfig(join(dir, 'merge.yaml'))).rejects.toThrow(
+      `${join(dir, 'base.safetensors')}: tensor "w" holds NaN at index 1`,
+    );
+  });
 });
 
 describe('narrowing to f16', () => {

@@ -105,6 +105,8 @@ export function withLines<P extends object>(technique: MergeTechnique<P>, o: Lin
   const wrapped: MergeTechnique<P> = {
     ...technique,
     summary: `${technique.summary} With LiNeS layer scaling.`,
+    // The rescaled task vector is measured from θ0, whatever the technique itself reads.
+    facts: { ...technique.facts, readsBase: true },
     async prepare(params, sources) {
       const inner = technique.prepare ? await technique.prepare(params, sources) : undefined;
       return {
