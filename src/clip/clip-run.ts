@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import type { GridRun } from '../study/driver.js';
 import type { SeedGridRun } from '../study/expand.js';
-import type { Baseline } from '../time/baselines.js';
-import { parseMethod } from '../time/method.js';
-import { runBaseline, runTime, type RunConfig, type TimeEvent } from '../time/pipeline.js';
+import { runNamed, type RunConfig, type TimeEvent } from '../time/pipeline.js';
 import type { RunRecord } from '../time/record.js';
 import type { StoreSpec } from '../time/index.js';
 import type { Evaluator, TaskStream, Trainer } from '../time/types.js';
@@ -86,11 +84,7 @@ export async function executeClipRun(
     settings: setup.scoreSettings,
     onEvent,
   };
-  if (spec.kind === 'baseline') {
-    log(`baseline ${spec.method}, seed ${spec.seed}`);
-    return { record: await runBaseline(spec.method as Baseline, config) };
-  }
-  log(`method ${spec.method} (${s.technique}), seed ${spec.seed}`);
-  const method = parseMethod(spec.method, { technique: s.technique, params: s.techniqueParams, seed: spec.seed });
-  return { record: await runTime({ ...config, method }) };
+  log(`${spec.kind} ${spec.method}${spec.kind === 'method' ? ` (${s.technique})` : ''}, seed ${spec.seed}`);
+  const merge = { technique: s.technique, params: s.techniqueParams, seed: spec.seed };
+  return { record: await runNamed(spec.kind, spec.method, config, merge) };
 }

@@ -1,8 +1,6 @@
 import { syntheticSetup } from '../synthetic/setup.js';
-import { parseMethod } from '../time/method.js';
-import { runBaseline, runTime, type TimeEvent } from '../time/pipeline.js';
+import { runNamed, type TimeEvent } from '../time/pipeline.js';
 import type { RunRecord } from '../time/record.js';
-import type { Baseline } from '../time/baselines.js';
 import type { RunSpec } from './types.js';
 
 /** Trainer memo per thread: runs of one seed that train from the same weights share the work. */
@@ -30,18 +28,14 @@ export async function executeRun(spec: RunSpec, onEvent?: (e: TimeEvent) => void
     replay: spec.replay,
     onEvent,
   };
-  let record: RunRecord;
-  if (spec.kind === 'baseline') {
-    record = await runBaseline(spec.method as Baseline, config);
-  } else {
-    const merge = {
-      technique: spec.technique === '-' ? 'weighted-average' : (spec.techniqueName ?? spec.technique),
-      params: spec.techniqueParams as Record<string, unknown> | undefined,
-      seed: spec.runSeed,
-    };
-    record = await runTime({ ...config, method: parseMethod(spec.method, merge) });
-    if (spec.technique === '-' || spec.techniqueName) record = { ...record, technique: spec.technique };
-  }
+  const merge = {
+    technique: spec.technique === '-' ? 'weighted-average' : (spec.techniqueName ?? spec.technique),
+    params: spec.techniqueParams as Record<string, unknown> | undefined,
+    seed: spec.runSeed,
+  };
+  let record = await runNamed(spec.kind, spec.method, config, merge);
+  if (spec.kind === 'method' && (spec.technique === '-' || spec.techniqueName))
+    record = { ...record, technique: spec.technique };
   // The grid seed identifies the run in results; the loop seed derived from it is in config.json.
   record = { ...record, seed: spec.seed };
   return { record, flops: setup.trainer.flopsSpent - flops0, computedSteps: setup.trainer.trainedSteps - steps0 };

@@ -1,11 +1,11 @@
 import seedrandom from 'seedrandom';
-import { resolveMerge } from '../merge/engine.js';
+import { resolveMerge, type MergeSpec } from '../merge/engine.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { assertSameStructure, type ParamSet } from '../params/paramset.js';
 import type { Evaluator, ReplayMix, Task, TaskStream, Trainer } from './types.js';
 import { NO_REPLAY } from './types.js';
 import { continualMetrics, stepMetrics } from './metrics.js';
-import { checkMethod, initLabel, initStart, deployLabel, methodLabel, type Method } from './method.js';
+import { checkMethod, initLabel, initStart, deployLabel, methodLabel, parseMethod, type Method } from './method.js';
 import { mergeCountProblem, type DeployProtocol } from './protocols.js';
 import type { RunRecord, StepRecord } from './record.js';
 import { createStore, type StoreSpec } from './store-factory.js';
@@ -268,6 +268,21 @@ function checkExpert(c: RunConfig, weights: ParamSet, step: number): ParamSet {
 }
 
 export { BASELINES, isBaseline, type Baseline } from './baselines.js';
+
+/**
+ * One run of a study grid, whatever the trainer: a baseline by its name, or a TIME method (a preset or
+ * <init>+<deploy>) that merges with `merge`.
+ */
+export function runNamed<D>(
+  kind: 'method' | 'baseline',
+  name: string,
+  config: RunConfig<D>,
+  merge: MergeSpec,
+): Promise<RunRecord> {
+  return kind === 'baseline'
+    ? runBaseline(name as Baseline, config)
+    : runTime({ ...config, method: parseMethod(name, merge) });
+}
 
 /**
  * zeroshot: θ0 evaluated once (step 0 only). continual: sequential fine-tuning (init last, deploy last).

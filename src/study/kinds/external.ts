@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import type { ParamSet } from '../../params/paramset.js';
-import type { Baseline } from '../../time/baselines.js';
 import { ExternalEvaluator, ExternalTrainer } from '../../time/external.js';
-import { parseMethod } from '../../time/method.js';
-import { runBaseline, runTime, type RunConfig, type TimeEvent } from '../../time/pipeline.js';
+import { runNamed, type RunConfig, type TimeEvent } from '../../time/pipeline.js';
 import type { RunRecord } from '../../time/record.js';
 import type { ExternalRunConfig } from '../../time/run-config.js';
 import type { GridRun } from '../driver.js';
@@ -65,13 +63,9 @@ export const externalKind: RunKind<ExternalContext, ExternalRunSpec> = {
         resumeDir: c.resume && resumable ? join(c.out, 'resume', spec.runId) : undefined,
         onEvent,
       };
-      if (spec.kind === 'baseline') {
-        log(`baseline ${spec.method}, seed ${spec.seed}`);
-        return { record: await runBaseline(spec.method as Baseline, config) };
-      }
-      log(`method ${spec.method} (${c.technique}), seed ${spec.seed}`);
-      const method = parseMethod(spec.method, { technique: c.technique, params: c.parameters, seed: spec.seed });
-      return { record: await runTime({ ...config, method }) };
+      log(`${spec.kind} ${spec.method}${spec.kind === 'method' ? ` (${c.technique})` : ''}, seed ${spec.seed}`);
+      const merge = { technique: c.technique, params: c.parameters, seed: spec.seed };
+      return { record: await runNamed(spec.kind, spec.method, config, merge) };
     };
     return { slots: slots.count, run, close: async () => {} };
   },
