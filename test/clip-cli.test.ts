@@ -20,12 +20,7 @@ describe('time-merge clip CONFIG', () => {
     `study: tiny-cli\nT: 2\nsteps: 3\nbatch: 4\nmethods: [finetune]\nout: results\n${TINY_STUDY_COMMON}${extra}`;
 
   beforeAll(async () => {
-    root = await makeTinyClipTree('clip-cli-', {
-      folder: 'SKETCHES',
-      classes: ['blue', 'white'],
-      style: 'stripes',
-      type: 'retrieval',
-    });
+    root = await makeTinyClipTree('clip-cli-');
     await writeFile(join(root, 'study.yaml'), config());
   }, 30_000);
   afterAll(async () => {

@@ -17,12 +17,7 @@ const study = (out: string) =>
   );
 
 beforeAll(async () => {
-  root = await makeTinyClipTree('clip-findings-', {
-    folder: 'SKETCHES',
-    classes: ['blue', 'white'],
-    style: 'stripes',
-    type: 'retrieval',
-  });
+  root = await makeTinyClipTree('clip-findings-');
   result = await runClipStudy(study('results'), (m) => logs.push(m));
 }, 120_000);
 afterAll(async () => {

@@ -9,12 +9,7 @@ import { TORCH } from './torch-available.js';
 
 let root: string;
 beforeAll(async () => {
-  root = await makeTinyClipTree('clip-grid-', {
-    folder: 'SKETCHES',
-    classes: ['blue', 'white'],
-    style: 'stripes',
-    type: 'retrieval',
-  });
+  root = await makeTinyClipTree('clip-grid-');
 }, 30_000);
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

@@ -11,12 +11,7 @@ import { makeTinyClipTree, TINY_STUDY_COMMON } from './tiny-clip-tree.js';
 
 let root: string;
 beforeAll(async () => {
-  root = await makeTinyClipTree('clip-resume-settings-', {
-    folder: 'SKETCHES',
-    classes: ['blue', 'white'],
-    style: 'stripes',
-    type: 'retrieval',
-  });
+  root = await makeTinyClipTree('clip-resume-settings-');
 }, 30_000);
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

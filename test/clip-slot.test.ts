@@ -32,12 +32,7 @@ let stream: TaskStream<ClipTaskData>;
 const engines: TorchEngine[] = [];
 beforeAll(async () => {
   // SKETCHES: 2 classes x 2 test images, so 4 retrieval pairs before maxSamples.
-  root = await makeTinyClipTree('clip-slot-', {
-    folder: 'SKETCHES',
-    classes: ['blue', 'white'],
-    style: 'stripes',
-    type: 'retrieval',
-  });
+  root = await makeTinyClipTree('clip-slot-');
   data = new FomoData(fomoLayout(root), loadDatasetRegistry(join(root, 'datasets.json')), false);
   stream = buildStream(data, { stream: 'tiny_sequence', T: 2, zeroshot: ['HELDOUT'] }, () => true);
   await selectBackend('wasm');

@@ -18,12 +18,7 @@ describe('time-merge clip CONFIG --diagnostics', () => {
   const config = `study: tiny-diag\nT: 2\nsteps: 2\nbatch: 4\nmethods: [finetune]\nseeds: [0, 1]\nout: results\n${TINY_STUDY_COMMON}`;
 
   beforeAll(async () => {
-    root = await makeTinyClipTree('clip-study-diagnostics-', {
-      folder: 'SKETCHES',
-      classes: ['blue', 'white'],
-      style: 'stripes',
-      type: 'retrieval',
-    });
+    root = await makeTinyClipTree('clip-study-diagnostics-');
     await writeFile(join(root, 'study.yaml'), config);
   }, 30_000);
   afterAll(async () => {

@@ -16,7 +16,15 @@ export const TINY_STUDY_COMMON =
   `model: model.safetensors\ntokenizer: ${BPE_VOCAB}\ndata: { root: ., registry: datasets.json }\n` +
   `stream: tiny_sequence\nbackend: wasm\neval: { maxSamples: 4 }\n`;
 
-export async function makeTinyClipTree(prefix: string, second: TinyDataset): Promise<string> {
+/** The second adaptation dataset most tiny runs use: two classes, retrieval-scored. */
+export const TINY_SKETCHES: TinyDataset = {
+  folder: 'SKETCHES',
+  classes: ['blue', 'white'],
+  style: 'stripes',
+  type: 'retrieval',
+};
+
+export async function makeTinyClipTree(prefix: string, second: TinyDataset = TINY_SKETCHES): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), prefix));
   await makeTinyFomo(root, {
     trainPerClass: 2,
