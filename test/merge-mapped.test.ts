@@ -9,7 +9,7 @@ import { nativeFiles } from '../src/params/kernels/native/loader.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openCheckpoint, openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
 import type { DType } from '../src/params/tensor.js';
-import { buildSafetensors, concatBytes, leBytes, tempDir } from './fixtures/safetensors/build.js';
+import { buildSafetensors, mixedFloatFile, tempDir } from './fixtures/safetensors/build.js';
 
 const tmp = tempDir('tm-mapped-');
 afterAll(() => tmp.cleanup());
@@ -60,19 +60,8 @@ describe('reading through memory mappings', () => {
   });
 
   it('reads every float dtype, aligned or not, as a copying read does, fresh or into reused buffers', async () => {
-    const f64 = leBytes([1.5, -2.25, 1e300], 'f64');
-    const f16 = leBytes([0x3c00, 0xc000, 0x7bff], 'u16'); // 1, -2, 65504
-    const bf16 = leBytes([0x3f80, 0x4049], 'u16'); // 1, 3.140625
-    const f32 = leBytes([0.5, 7, -3, 9, 11], 'f32');
-    // d starts at byte 34 of the data: not a multiple of 4, so that tensor is copied, the others mapped.
-    const header = {
-      a: { dtype: 'F64', shape: [3], data_offsets: [0, 24] },
-      b: { dtype: 'F16', shape: [3], data_offsets: [24, 30] },
-      c: { dtype: 'BF16', shape: [2], data_offsets: [30, 34] },
-      d: { dtype: 'F32', shape: [5], data_offsets: [34, 54] },
-      e: { dtype: 'F32', shape: [0], data_offsets: [54, 54] },
-    };
-    const path = tmp.file('mixed.safetensors', buildSafetensors(header, concatBytes(f64, f16, bf16, f32)));
+    // d is not 4-byte aligned in the file, so that tensor is copied, the others mapped.
+    const path = tmp.file('mixed.safetensors', mixedFloatFile());
     const plain = await openSafetensors(path);
     for (const options of [{ map: true }, { map: true, reuseBuffers: true }]) {
       const mapped = await openSafetensors(path, options);

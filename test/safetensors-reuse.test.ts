@@ -2,24 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ParamSet } from '../src/params/paramset.js';
 import { createSafetensorsWriter, openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
 import type { TensorInfo } from '../src/params/tensor.js';
-import { buildSafetensors, concatBytes, leBytes, tempDir } from './fixtures/safetensors/build.js';
+import { mixedFloatFile, tempDir } from './fixtures/safetensors/build.js';
 
 const tmp = tempDir('tm-st-reuse-');
 afterAll(() => tmp.cleanup());
 
 describe('reads into reused buffers', () => {
   it('give the same values as fresh reads for every float dtype, each valid until the next read of its file', async () => {
-    const f64 = leBytes([1.5, -2.25, 1e300], 'f64');
-    const f16 = leBytes([0x3c00, 0xc000, 0x7bff], 'u16'); // 1, -2, 65504
-    const bf16 = leBytes([0x3f80, 0x4049], 'u16'); // 1, 3.140625
-    const f32 = leBytes([0.5, 7, -3, 9, 11], 'f32');
-    const header = {
-      a: { dtype: 'F64', shape: [3], data_offsets: [0, 24] },
-      b: { dtype: 'F16', shape: [3], data_offsets: [24, 30] },
-      c: { dtype: 'BF16', shape: [2], data_offsets: [30, 34] },
-      d: { dtype: 'F32', shape: [5], data_offsets: [34, 54] },
-    };
-    const path = tmp.file('mixed.safetensors', buildSafetensors(header, concatBytes(f64, f16, bf16, f32)));
+    const path = tmp.file('mixed.safetensors', mixedFloatFile());
     const plain = await openSafetensors(path);
     const reused = await openSafetensors(path, { reuseBuffers: true });
     for (const name of ['a', 'b', 'c', 'd', 'b', 'a'])
