@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { fail } from '../src/params/errors.js';
 import { didYouMean } from '../src/params/did-you-mean.js';
+import { loadYaml } from '../src/merge/config-syntax.js';
 import { loadStudyFile } from '../src/study/study-file.js';
 import type { Study } from '../src/study/types.js';
 
@@ -22,6 +23,8 @@ const ORDER = [
   'scaling-compute',
   'scaling-horizon',
 ];
+
+await loadYaml();
 
 /** Every built-in study: the study files in sims/ (a file's own name is the study's). */
 export const STUDIES: readonly Study[] = readdirSync(SIMS_DIR)

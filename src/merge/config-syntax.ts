@@ -6,13 +6,14 @@ import { fail, TimeMergeError } from '../params/errors.js';
 import { JsonNumber, JsonObject, parseStrictJson, type JsonValue } from '../params/strict-json.js';
 
 // The yaml package, loaded on first use: it is dozens of module files (about 30 ms at start-up unbundled),
-// and JSON configs need none of it. readConfigText loads it with import(), which the bundled CLI serves
-// from one chunk; a parse without it (text given directly) loads it with require().
+// and JSON configs need none of it. loadYaml loads it with import(), which the bundled CLI serves from one
+// chunk (readConfigText and the built-in studies call it first); a parse without it loads it with require().
 type Yaml = typeof import('yaml');
 let yaml: Yaml | undefined;
 const YAML = (): Yaml => (yaml ??= createRequire(import.meta.url)('yaml') as Yaml);
 
-async function loadYaml(): Promise<void> {
+/** Loads yaml ahead of the synchronous parses below. */
+export async function loadYaml(): Promise<void> {
   // yaml is CommonJS: its module.exports is the default export, under Node and in the bundle alike.
   yaml ??= ((await import('yaml')) as unknown as { default: Yaml }).default;
 }
