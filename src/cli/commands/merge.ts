@@ -107,7 +107,7 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
     const stream = options.progressStream ?? process.stderr;
     const bar =
       (options.progress ?? stream.isTTY === true)
-        ? progressBar((await import('cli-progress')).SingleBar, infos.length, stream)
+        ? progressBar((await import('cli-progress')).default.SingleBar, infos.length, stream)
         : undefined;
     try {
       await mergeInto(mergeSpecOf(config), base, experts, writer, {
