@@ -108,7 +108,8 @@ export function removeStaleTemporaries(path: string): string[] {
   return removed;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process runs (one we may not signal counts as running). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
