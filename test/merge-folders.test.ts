@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runMergeConfig } from '../src/cli/commands/merge.js';
 import { parseShardSize } from '../src/merge/model-folder.js';
 import { TimeMergeError } from '../src/params/errors.js';
-import { openCheckpoint, openSafetensors, readSafetensors } from '../src/params/safetensors/index.js';
+import { openCheckpoint, openSafetensors, planShards, readSafetensors } from '../src/params/safetensors/index.js';
 import { tempDir } from './fixtures/safetensors/build.js';
 import { llamaShapes, localHub, modelValues, writeHfFolder } from './hf-folders.js';
 
@@ -44,6 +44,24 @@ describe('parseShardSize (mergekit parse_kmb)', () => {
     expect(parseShardSize('3k')).toBe(3000);
     expect(parseShardSize('1234')).toBe(1234);
     expect(() => parseShardSize('5GB')).toThrow(/--out-shard-size: "5GB" is not a size/);
+  });
+});
+
+describe('planShards (mergekit TensorWriter: a new shard when the next tensor would pass the limit)', () => {
+  const t = (name: string, n: number) => ({ name, shape: [n], dtype: 'F32' as const });
+  it('groups tensors in order by bytes of data, a tensor over the limit alone, names as transformers', () => {
+    // 40, 32, 48, 8, 100, 4 bytes in F32 with a 72-byte limit.
+    const infos = [t('a', 10), t('b', 8), t('c', 12), t('d', 2), t('e', 25), t('f', 1)];
+    const plan = planShards(infos, undefined, 72);
+    expect(plan.map((s) => [s.file, s.infos.map((i) => i.name).join('')])).toEqual([
+      ['model-00001-of-00004.safetensors', 'ab'],
+      ['model-00002-of-00004.safetensors', 'cd'],
+      ['model-00003-of-00004.safetensors', 'e'],
+      ['model-00004-of-00004.safetensors', 'f'],
+    ]);
+    // In F16 every tensor is half as large: 20+16+24+4 fit in 72, then 50+2.
+    expect(planShards(infos, 'F16', 72).map((s) => s.infos.length)).toEqual([4, 2]);
+    expect(planShards(infos, undefined, 0).map((s) => s.file)).toEqual(['model.safetensors']);
   });
 });
 

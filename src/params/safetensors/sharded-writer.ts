@@ -57,8 +57,11 @@ export class ShardedWriter {
   private readonly owner = new Map<string, number>();
   private readonly writers: (SafetensorsWriter | undefined)[];
   private readonly written: number[];
-  private current = -1;
+  private closing: Promise<void> = Promise.resolve();
+  /** The two write buffers every shard's writer takes in turn. */
+  private readonly buffers: (ArrayBuffer | undefined)[] = [undefined, undefined];
   private readonly finished = new Set<number>();
+  private readonly sizes: (number | undefined)[] = [];
 
   constructor(
     readonly dir: string,
@@ -81,7 +84,7 @@ export class ShardedWriter {
   /** Bytes of every shard file (headers included). */
   get byteSize(): number {
     let n = 0;
-    for (let i = 0; i < this.shards.length; i++) n += this.writerOf(i).byteSize;
+    for (let i = 0; i < this.shards.length; i++) n += this.sizes[i] ?? this.writerOf(i).byteSize;
     return n;
   }
 
@@ -91,15 +94,19 @@ export class ShardedWriter {
 
   async write(info: TensorInfo, data: Float32Array): Promise<void> {
     const i = this.shardOf(info.name);
-    // The previous shard is complete once a tensor of a later one arrives (tensors come in plan order).
-    if (i !== this.current && this.current >= 0 && i > this.current) await this.finishShard(this.current);
-    this.current = i;
     await this.writerOf(i).write(info, data);
-    this.written[i]++;
+    if (++this.written[i] < this.shards[i].infos.length) return;
+    // The shard's last tensor: once its writes are handed over, the next shard takes the buffers, and
+    // this one is synced and renamed while the next is computed (the merge does not wait on the disk).
+    await this.writerOf(i).drain();
+    await this.closing;
+    this.closing = this.finishShard(i);
+    this.closing.catch(() => undefined); // awaited by the next shard's end, finish() or abort()
   }
 
   /** Finishes every shard and writes the index (several shards only, as transformers does). */
   async finish(): Promise<void> {
+    await this.closing;
     for (let i = 0; i < this.shards.length; i++) await this.finishShard(i);
     if (this.shards.length > 1) {
       const weightMap: Record<string, string> = {};
@@ -113,13 +120,18 @@ export class ShardedWriter {
   }
 
   async abort(): Promise<void> {
-    await Promise.all(this.writers.map((w) => w?.abort()));
+    await this.closing.catch(() => undefined);
+    await Promise.all(this.writers.map((w, i) => (this.finished.has(i) ? undefined : w?.abort())));
   }
 
   private async finishShard(i: number): Promise<void> {
     if (this.finished.has(i)) return;
     this.finished.add(i);
-    await this.writerOf(i).finish();
+    const writer = this.writerOf(i);
+    await writer.finish();
+    // A finished shard's writer and its buffers go: memory stays that of one shard, however many.
+    this.sizes[i] = writer.byteSize;
+    this.writers[i] = undefined;
   }
 
   private shardOf(name: string): number {
@@ -130,7 +142,10 @@ export class ShardedWriter {
 
   private writerOf(i: number): SafetensorsWriter {
     const { maxShardBytes: _m, indexMetadata: _i, ...options } = this.options;
-    this.writers[i] ??= createSafetensorsWriter(join(this.dir, this.shards[i].file), this.shards[i].infos, options);
+    this.writers[i] ??= createSafetensorsWriter(join(this.dir, this.shards[i].file), this.shards[i].infos, {
+      ...options,
+      buffers: this.buffers,
+    });
     return this.writers[i];
   }
 }
