@@ -409,3 +409,26 @@ dtype: float32
     );
   });
 });
+
+describe('the slices example of docs/merge-command.md, as printed', () => {
+  it('stacks layers 0-23 of one model and 20-39 of another into 44 layers', async () => {
+    const doc = readFileSync(new URL('../docs/merge-command.md', import.meta.url), 'utf8');
+    const from = doc.indexOf('## Slices (frankenmerges)');
+    const start = doc.indexOf('```yaml\n', from) + '```yaml\n'.length;
+    const dir = tmp.file('doc-slices');
+    const forty = llamaShapes(40);
+    await writeHfFolder(join(dir, 'orca'), modelValues(forty, 1), { layers: 40 });
+    await writeHfFolder(join(dir, 'platypus'), modelValues(forty, 2), { layers: 40 });
+    writeFileSync(join(dir, 'frankenmerge.yml'), doc.slice(start, doc.indexOf('```', start)));
+    const r = await cli(['merge', 'frankenmerge.yml', './merged', '-q'], dir);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(readFileSync(join(dir, 'merged', 'config.json'), 'utf8'))).toMatchObject({
+      num_hidden_layers: 44,
+      torch_dtype: 'float16',
+    });
+    const merged = await readSafetensors(join(dir, 'merged', 'model.safetensors'));
+    const q = (l: number) => `model.layers.${l}.self_attn.q_proj.weight`;
+    expect(merged.data(q(24))).toEqual(modelValues(forty, 2).data(q(20)));
+    expect(merged.has(q(44))).toBe(false);
+  });
+});
