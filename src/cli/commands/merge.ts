@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -33,6 +33,7 @@ import {
 } from '../../params/safetensors/index.js';
 import { numel, type TensorInfo } from '../../params/tensor.js';
 import { partialFolder, replaceFolder } from '../../study/replace-folder.js';
+import { onInterrupt } from '../interrupt.js';
 import { VERSION } from '../../version.js';
 
 export interface MergeRunOptions {
@@ -167,6 +168,7 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
     let staleTemporaries: string[];
     let writer: OutputWriter;
     let folder: string | undefined;
+    let dropCleanup: () => void = () => undefined;
     if (kind === 'file') {
       await mkdir(dirname(output), { recursive: true });
       // Temporaries of this output left by killed runs (SIGKILL, a crash) would otherwise pile up unseen.
@@ -178,6 +180,9 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       folder = partialFolder(output);
       await rm(folder, { recursive: true, force: true });
       await mkdir(folder);
+      const partial = folder;
+      // Ctrl-C removes the partial folder too (its shards' temporaries go with the writers').
+      dropCleanup = onInterrupt(() => rmSync(partial, { recursive: true, force: true }));
       writer = new ShardedWriter(folder, infos, {
         dtype: config.dtype,
         metadata,
@@ -225,6 +230,7 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       if (folder) await rm(folder, { recursive: true, force: true });
       throw err;
     } finally {
+      dropCleanup();
       bar?.stop();
     }
     return {
