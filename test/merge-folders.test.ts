@@ -154,8 +154,12 @@ describe('model folder output (through the bundle)', () => {
     const dir = tmp.file('single');
     await threeModels(dir);
     writeFileSync(join(dir, 'merge.yml'), 'merge_method: linear\nmodels: [a, b]\n');
-    const r = await cli(['merge', 'merge.yml', '-o', 'out', '--no-copy-tokenizer', '--no-write-model-card', '-q'], dir);
+    const r = await cli(['merge', 'merge.yml', '-o', 'out', '--no-copy-tokenizer', '--no-write-model-card', '-v'], dir);
     expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').slice(0, 2)).toEqual([
+      `time-merge: wrote 1 shard(s) of at most 5B bytes of tensor data`,
+      `time-merge: config.json from ${join(dir, 'a')}`,
+    ]);
     expect(readdirSync(join(dir, 'out')).sort()).toEqual(['config.json', 'model.safetensors']);
     // linear without base_model: config.json from the first model, its torch_dtype kept (no dtype given).
     expect(JSON.parse(readFileSync(join(dir, 'out', 'config.json'), 'utf8')).torch_dtype).toBe('float32');
@@ -200,6 +204,11 @@ describe('model folder output (through the bundle)', () => {
     expect(index.code).toBe(2);
     expect(index.stderr.trim()).toMatch(/x\.safetensors\.index\.json: an index is written inside a model folder/);
     expect(existsSync(join(dir, 'x.safetensors.index.json'))).toBe(false);
+    mkdirSync(join(dir, 'cfg'));
+    writeFileSync(join(dir, 'cfg', 'merge.yml'), 'merge_method: linear\nmodels: [../a, ../b]\n');
+    const intoConfig = await cli(['merge', 'cfg/merge.yml', 'cfg', '-q'], dir);
+    expect(intoConfig.stderr).toMatch(/cfg\/merge\.yml: output folder .*\/cfg holds this config, and would replace it/);
+    expect(existsSync(join(dir, 'cfg', 'merge.yml'))).toBe(true);
     writeFileSync(join(dir, 'plain'), 'a file');
     expect((await cli(['merge', 'merge.yml', 'plain', '-q'], dir)).stderr).toMatch(/plain: exists and is not a folder/);
   });

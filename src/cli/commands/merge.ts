@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -140,6 +140,12 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
           );
       }
     }
+    // A folder output replaces OUT as a whole: the config itself must not be in it either.
+    if (kind === 'folder' && existsSync(config.source) && inside(config.source, output))
+      fail(
+        'CONFIG',
+        `${config.source}: output folder ${output} holds this config, and would replace it; choose another output`,
+      );
     for (const ck of inputs) {
       const floats = new Set(ck.tensorInfos().map((t) => t.name));
       const other = ck.entries.find((e) => !floats.has(e.name));
