@@ -6,6 +6,7 @@ import type { RunRecord } from '../time/record.js';
 import { resultFileName, type ResultRun } from '../time/results.js';
 import { shardRuns, shardSuffix } from './expand.js';
 import { readFinishedRuns, RunJournal } from './output.js';
+import { setLiveStudy } from './live-study.js';
 import { runSlots } from './slots.js';
 
 /** One run of any study: what the driver needs to place, skip and record it. */
@@ -104,6 +105,9 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
   }
   const todo = runs.filter((r) => !done.has(r.runId));
   const kept = runs.length - todo.length;
+  // What an interruption reports: the runs a rerun of the same command keeps.
+  const live = { dir: options.out, finished: kept, total: runs.length };
+  setLiveStudy(live);
   options.onPlan?.(todo);
   const finished = () => runs.flatMap((r) => done.get(r.runId) ?? []);
   if (todo.length > 0) {
@@ -122,6 +126,7 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
           };
           done.set(spec.runId, run);
           await journal.append(run);
+          live.finished++;
           await options.onDone?.(spec, out, finished());
         },
       );

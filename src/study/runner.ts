@@ -6,7 +6,12 @@ import { effectiveStudy, expandStudy, shardRuns } from './expand.js';
 import { evaluateFindings, findingsMarkdown, findingsSummary, type FindingResult } from './findings.js';
 import { join } from 'node:path';
 import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
-import { diagnosticsMarkdown, diagnosticsRows, studyDiagnostics, type DiagnosticsRow } from './diagnostics-run.js';
+import {
+  diagnosticsMarkdown,
+  diagnosticsRows,
+  studyDiagnosticsOffThread,
+  type DiagnosticsRow,
+} from './diagnostics-run.js';
 import { driveRuns } from './driver.js';
 import type { ExecutedRun } from './execute.js';
 import { RUN_KINDS } from './kinds/index.js';
@@ -74,7 +79,7 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   let trainSteps = 0;
   let trainSeconds = 0;
   const shardOnly = options.shard ? shardRuns(all, options.shard) : all;
-  // The diagnostics run in this thread beside the pool (they yield between worlds).
+  // The diagnostics run on a thread of their own beside the pool.
   let diagnosing: Promise<DiagnosticsRow[]> = Promise.resolve([]);
   const kind = await RUN_KINDS.synthetic();
   const driven = await driveRuns<RunSpec, ExecutedRun>(
@@ -92,7 +97,7 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
       shard: options.shard,
       onPlan: (todo) => {
         progress = new StudyProgress(todo.length, Math.min(workers, Math.max(1, todo.length)), options.progress);
-        if (options.diagnostics !== false) diagnosing = studyDiagnostics(shardOnly);
+        if (options.diagnostics !== false) diagnosing = studyDiagnosticsOffThread(shardOnly);
         diagnosing.catch(() => undefined);
       },
       onDone: (_spec, out: ExecutedRun) => {
