@@ -32,7 +32,7 @@ describe.runIf(HAVE_PTY)('in a terminal', () => {
     expect(r.code, r.stdout).toBe(0);
     clean(r);
     expect(r.stdout).toMatch(CONTROL);
-    expect(plain(r.stdout)).toMatch(/merging \[[=-]+\] 3\/3 tensors/);
+    expect(plain(r.stdout)).toMatch(/merging \[[=-]+\] 3\/3 tensors, \d+s elapsed, \d+s left/);
     expect(plain(r.stdout)).toMatch(/merged 2 model\(s\) with task-arithmetic: 3 tensors, 24 parameters/);
     const rerun = /re-run with: time-merge (merge \S+)/.exec(plain(r.stdout));
     expect(rerun).not.toBeNull();
@@ -51,7 +51,9 @@ describe.runIf(HAVE_PTY)('in a terminal', () => {
     expect(r.code, r.stdout).toBe(0);
     clean(r);
     expect(r.stdout).toMatch(CONTROL);
-    expect(plain(r.stdout)).toMatch(/runs +\|[█░]+\|/);
+    expect(plain(r.stdout)).toMatch(/runs +\|[█░]+\| \d\/4 \d+s elapsed/);
+    expect(plain(r.stdout)).toMatch(/\| [1-3]\/4 \d+s elapsed, about \d+s left/);
+    expect(plain(r.stdout)).toContain('4 runs: 4 to run, 2 at a time');
     expect(plain(r.stdout)).toMatch(/study tiny: 4 runs \(4 run now, 0 already in/);
     expect(existsSync(join(out, 'report.html'))).toBe(true);
     const report = await runCli(['report', out, '--out', join(dir, 'report-tty')], { tty: true });
@@ -80,6 +82,11 @@ describe('piped', () => {
     clean(r);
     expect(r.stdout + r.stderr).not.toMatch(CONTROL);
     expect(r.stdout).toMatch(/merged 2 model\(s\) with task-arithmetic: 3 tensors, 24 parameters/);
+    // A log gets a line at the start and one at the end (and one every 10 s between).
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^merging \[-+\] 0\/3 tensors, 0s elapsed/),
+      expect.stringMatching(/^merging \[=+\] 3\/3 tensors, \d+s elapsed, 0s left {2}done$/),
+    ]);
     const rerun = /re-run with: time-merge (merge \S+)/.exec(r.stdout);
     const again = await runCli([...rerun![1].split(' '), '--output', join(dir, 'again-pipe.safetensors')]);
     expect(again.code, again.stderr).toBe(0);
@@ -94,11 +101,31 @@ describe('piped', () => {
     clean(r);
     expect(r.stdout + r.stderr).not.toMatch(CONTROL);
     expect(r.stdout).toMatch(/study tiny: 4 runs \(4 run now, 0 already in/);
+    const log = r.stderr.split('\n').filter(Boolean);
+    expect(log[0]).toBe('4 runs: 4 to run, 2 at a time');
+    expect(log[1]).toMatch(/^estimate: about \d+s for the 4 runs \(2 done\)$/);
+    expect(log.at(-1)).toMatch(/^runs 4\/4 in \d+s$/);
     const report = await runCli(['report', out]);
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout + report.stderr).not.toMatch(CONTROL);
     const techniques = await runCli(['techniques']);
     expect(techniques.code).toBe(0);
     expect(techniques.stdout).not.toMatch(CONTROL);
+  });
+});
+
+describe('sim --dry-run', () => {
+  it('prints the expanded grid and the run count, runs and writes nothing', async () => {
+    await writeFile(join(dir, 'tiny.yaml'), TINY_STUDY);
+    const r = await runCli(['sim', 'tiny.yaml', '--dry-run'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      'setting  method         technique         seeds',
+      'default  finetune       -                 0,1',
+      'default  offline_merge  weighted-average  0,1',
+      'study tiny: 4 runs (2 setting x method x technique points; T = 4); dry run, nothing was run',
+      '',
+    ]);
+    expect(existsSync(join(dir, 'results'))).toBe(false);
   });
 });
