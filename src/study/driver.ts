@@ -119,7 +119,10 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
         ...options.progress,
         slots: Math.min(options.progress.slots, Math.max(1, todo.length)),
         todo: todo.length,
-        title: `${runs.length} runs: ${todo.length} to run${kept ? `, ${kept} kept in ${options.out}` : ''}, ${Math.min(options.progress.slots, Math.max(1, todo.length))} at a time`,
+        title:
+          todo.length === 0
+            ? `${runs.length} runs: all kept in ${options.out}`
+            : `${runs.length} runs: ${todo.length} to run${kept ? `, ${kept} kept in ${options.out}` : ''}, ${Math.min(options.progress.slots, todo.length)} at a time`,
       })
     : undefined;
   options.onPlan?.(todo, progress);

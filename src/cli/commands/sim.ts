@@ -146,7 +146,9 @@ export function registerSim(program: Command): void {
       }
       const shard = opts.shard ? (await import('../../study/expand.js')).parseShard(opts.shard) : undefined;
       const suffix = shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
-      await withResultsLock(opts.out ?? `results/${name}`, () => simCommand(name, opts), {
+      // The folder the study writes: a study file's is named by the study inside, not by the file's path.
+      const { getStudy } = await import('../../../sims/index.js');
+      await withResultsLock(opts.out ?? `results/${getStudy(name).name}`, () => simCommand(name, opts), {
         shard: suffix,
         onStale: (m) => console.error(`time-merge: ${m}`),
       });
