@@ -60,6 +60,7 @@ describe.runIf(HAVE_PTY)('in a terminal', () => {
     expect(report.code, report.stdout).toBe(0);
     clean(report);
     expect(plain(report.stdout)).toContain(`report: ${join(dir, 'report-tty', 'report.html')}`);
+    expect(plain(report.stdout)).toMatch(/figures +\|[█░]+\| \d+\/\d+ \d+s elapsed/);
     const techniques = await runCli(['techniques'], { tty: true });
     expect(techniques.code).toBe(0);
     expect(plain(techniques.stdout)).toMatch(/^ties \(aliases: [^)]*\)/m);
@@ -108,6 +109,7 @@ describe('piped', () => {
     const report = await runCli(['report', out]);
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout + report.stderr).not.toMatch(CONTROL);
+    expect(report.stderr).toMatch(/^figures (\d+)\/\1 in \d+s$/m);
     const techniques = await runCli(['techniques']);
     expect(techniques.code).toBe(0);
     expect(techniques.stdout).not.toMatch(CONTROL);

@@ -17,6 +17,10 @@ export interface StudyProgressOptions {
   readonly perSlot?: boolean;
   readonly stream?: NodeJS.WriteStream;
   readonly everySeconds?: number;
+  /** What is counted (default 'runs'). */
+  readonly unit?: string;
+  /** Say an estimate once the first wave is done (default true). */
+  readonly estimate?: boolean;
   /** Said first, on a terminal or when lines are asked for: the study's size. */
   readonly title?: string;
   /** Time source in seconds (tests). */
@@ -41,10 +45,12 @@ export class StudyProgress {
   private lastLine: number;
   private estimated = false;
   private readonly ticker?: NodeJS.Timeout;
+  private readonly unit: string;
 
   constructor(private readonly options: StudyProgressOptions) {
     this.stream = options.stream ?? process.stderr;
     this.now = options.now ?? (() => performance.now() / 1000);
+    this.unit = options.unit ?? 'runs';
     this.started = this.now();
     this.lastLine = this.started;
     const tty = this.stream.isTTY === true && options.bar !== false;
@@ -60,7 +66,7 @@ export class StudyProgress {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.overall = this.multi.create(options.todo, 0, { label: 'runs    ', run: this.timing() });
+    this.overall = this.multi.create(options.todo, 0, { label: this.unit.padEnd(8), run: this.timing() });
     if (options.perSlot)
       for (let i = 0; i < options.slots; i++)
         this.slots.push(this.multi.create(1, 0, { label: `worker ${i + 1}`.padEnd(8), run: '' }));
@@ -100,9 +106,12 @@ export class StudyProgress {
   done(): void {
     this.finished++;
     this.overall?.increment({ run: this.timing() });
-    const { todo, slots } = this.options;
+    // Drawn now: between runs or figures the main thread may be too busy for the bar's own timer.
+    this.multi?.update();
+    const { todo, slots, estimate } = this.options;
     // The first wave (one run per slot) is the first honest measure of a run's time.
     if (
+      estimate !== false &&
       !this.estimated &&
       this.finished >= Math.min(slots, todo) &&
       this.finished < todo &&
@@ -110,13 +119,13 @@ export class StudyProgress {
     ) {
       this.estimated = true;
       const total = ((this.now() - this.started) / this.finished) * todo;
-      this.say(`estimate: about ${formatDuration(total)} for the ${todo} runs (${this.finished} done)`);
+      this.say(`estimate: about ${formatDuration(total)} for the ${todo} ${this.unit} (${this.finished} done)`);
       this.lastLine = this.now();
       return;
     }
     if (this.lines && this.finished < todo && this.now() - this.lastLine >= (this.options.everySeconds ?? 10)) {
       this.lastLine = this.now();
-      this.say(`runs ${this.finished}/${todo}, ${this.timing()}`);
+      this.say(`${this.unit} ${this.finished}/${todo}, ${this.timing()}`);
     }
   }
 
@@ -124,6 +133,6 @@ export class StudyProgress {
     clearInterval(this.ticker);
     this.multi?.stop();
     if (this.lines && this.options.todo > 0)
-      this.say(`runs ${this.finished}/${this.options.todo} in ${formatDuration(this.now() - this.started)}`);
+      this.say(`${this.unit} ${this.finished}/${this.options.todo} in ${formatDuration(this.now() - this.started)}`);
   }
 }

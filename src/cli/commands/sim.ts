@@ -99,8 +99,12 @@ export async function simCommand(
   });
   let report: { html: string; figures: readonly unknown[]; skipped: readonly unknown[] } | undefined;
   if (opts.report !== false && !shard) {
-    const { generateReport } = await import('../../report/index.js');
-    report = await generateReport(written);
+    const [{ generateReport }, { figureProgress }] = await Promise.all([
+      import('../../report/index.js'),
+      import('./report.js'),
+    ]);
+    const progress = await figureProgress();
+    report = await generateReport(written, { onFigure: progress.onFigure }).finally(() => progress.stop());
   }
   const out = place ? await place(written) : written;
   console.log(
