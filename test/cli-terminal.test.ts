@@ -105,7 +105,9 @@ describe('piped', () => {
     const log = r.stderr.split('\n').filter(Boolean);
     expect(log[0]).toBe('4 runs: 4 to run, 2 at a time');
     expect(log[1]).toMatch(/^estimate: about \d+s for the 4 runs \(2 done\)$/);
-    expect(log.at(-1)).toMatch(/^runs 4\/4 in \d+s$/);
+    expect(log).toContainEqual(expect.stringMatching(/^runs 4\/4 in \d+s$/));
+    // Then the report's figures.
+    expect(log.at(-1)).toMatch(/^figures (\d+)\/\1 in \d+s$/);
     const report = await runCli(['report', out]);
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout + report.stderr).not.toMatch(CONTROL);
