@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // dist/ built before any test runs the CLI (test/cli-terminal.ts runs the bundle, as users do).
+    globalSetup: ['test/build-dist.ts'],
   },
 });

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { TimeMergeError } from '../params/errors.js';
+import { VERSION } from '../version.js';
+import { commanderStatus, oneLineArgumentErrors } from './arg-errors.js';
 import { registerClip } from './commands/clip.js';
 import { registerMerge } from './commands/merge.js';
 import { registerReport } from './commands/report.js';
@@ -15,7 +17,9 @@ program
   .description(
     'Temporal model merging: merge safetensors checkpoints and run TIME studies (init, train, store, deploy, eval).',
   )
-  .showHelpAfterError();
+  .version(VERSION, '-V, --version', 'print the version and exit');
+// Before the commands are registered: they inherit it (options and arguments added later included).
+oneLineArgumentErrors(program);
 
 registerStart(program);
 registerMerge(program);
@@ -30,7 +34,11 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // Project errors name the problem; print them plainly. Anything else is a bug: keep the stack.
-  if (err instanceof TimeMergeError) {
+  const status = commanderStatus(err);
+  if (status !== undefined) {
+    // Commander printed the message (one line) or the help/version already.
+    process.exitCode = status;
+  } else if (err instanceof TimeMergeError) {
     console.error(`time-merge: ${err.message}`);
     process.exitCode = 2;
   } else {

@@ -1,4 +1,4 @@
-import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -40,6 +40,34 @@ function readHolder(path: string): Holder | undefined {
   }
 }
 
+function existsDir(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `dir` and its parents up to and including `top` (what mkdir -p created), deepest first. */
+function ancestorsUpTo(dir: string, top: string): string[] {
+  const out: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    out.push(d);
+    if (d === resolve(top) || dirname(d) === d) return out;
+  }
+}
+
+/** Removes each folder of `dirs` (deepest first) that is empty; keeps the rest. */
+function removeEmpty(dirs: readonly string[]): void {
+  for (const d of dirs) {
+    try {
+      if (readdirSync(d).length === 0) rmdirSync(d);
+    } catch {
+      // Not there, or not empty: keep it.
+    }
+  }
+}
+
 /**
  * Runs `fn` holding the lock of a results folder, so two runs into one folder do not both do all the
  * work: a second run stops at once, naming the holder (pid, host, command, start time). A lock left by
@@ -52,7 +80,13 @@ export async function withResultsLock<T>(
   options: { shard?: string; onStale?: (message: string) => void } = {},
 ): Promise<T> {
   const path = lockPathOf(folder, options.shard);
-  await mkdir(dirname(path), { recursive: true });
+  // The folders this run creates (its results folder's parents, and the folder itself, which the run
+  // makes): removed again if the run ends with nothing in them (an error, an interruption before a run).
+  const created = await mkdir(dirname(path), { recursive: true });
+  const made = [
+    ...(existsDir(folder) ? [] : [resolve(folder)]),
+    ...(created ? ancestorsUpTo(dirname(path), created) : []),
+  ];
   const me: Holder = {
     pid: process.pid,
     host: hostname(),
@@ -85,6 +119,7 @@ export async function withResultsLock<T>(
   const release = () => {
     // Only our own lock: never one a later run took over.
     if (readHolder(path)?.pid === me.pid) unlinkSync(path);
+    removeEmpty(made);
   };
   const unregister = onInterrupt(release);
   try {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../params/errors.js';
+import { trackChild } from '../params/live-children.js';
 
 /** Who trains and evaluates: TensorFlow.js in this process, or the PyTorch worker (engines/torch). */
 export const ENGINES = ['auto', 'tfjs', 'torch'] as const;
@@ -44,6 +45,7 @@ export function probeTorch(python = pythonExecutable()): Promise<TorchProbe> {
     const code =
       'import json, torch, numpy, PIL; print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available()}))';
     const child = spawn(python, ['-c', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -531,6 +531,8 @@ export async function runClipStudy(
     out: s.out,
     shard: options.shard,
     resume: s.resume,
+    // Plain lines with elapsed time and time left between the run's own lines (a bar would garble them).
+    progress: { slots: slots.count, lines: true, bar: false },
     onPlan: (todo) => {
       const runIds = new Set(todo.map((r) => r.runId));
       const kept = (options.shard ? shardRuns(specs, options.shard) : specs).filter((r) => !runIds.has(r.runId));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fail } from '../params/errors.js';
 import { TORCH_ENGINE_DIR } from './engine.js';
+import { trackChild } from '../params/live-children.js';
 
 /** A progress line the worker sends while it trains. */
 export interface WorkerProgress {
@@ -63,6 +64,7 @@ export class TorchWorker {
       PYTHONUNBUFFERED: '1',
     };
     const child = spawn(python, ['-m', 'time_merge_torch.worker'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    trackChild(child); // stopped when the command is interrupted
     return new TorchWorker(child, python, log);
   }
 

@@ -38,6 +38,8 @@ export interface ReportOptions extends LoadOptions {
   technique?: string;
   /** PNG scale relative to the SVG size (default 2). */
   pngScale?: number;
+  /** After each figure is drawn (or skipped): how many are done, of how many (progress). */
+  onFigure?(done: number, total: number): void;
 }
 
 export interface ReportOutput {
@@ -88,9 +90,11 @@ export async function generateReport(resultsDir: string, options: ReportOptions 
 
   const rendered: RenderedFigure[] = [];
   const written: string[] = [];
-  for (const result of buildFigures(ctx)) {
+  const figures = buildFigures(ctx);
+  for (const result of figures) {
     if (result.kind === 'skipped') {
       rendered.push({ result });
+      options.onFigure?.(rendered.length, figures.length);
       continue;
     }
     const svg = await renderSvg(result.spec, result.name);
@@ -101,6 +105,7 @@ export async function generateReport(resultsDir: string, options: ReportOptions 
     writeAtomic(pngFile, svgToPng(svg, options.pngScale ?? 2));
     written.push(svgFile, pngFile);
     rendered.push({ result, svg });
+    options.onFigure?.(rendered.length, figures.length);
   }
 
   if (existsSync(figuresDir)) {

@@ -2,6 +2,7 @@ import { syntheticDiagnostics, type SyntheticDiagnostics } from '../synthetic/di
 import { syntheticSetup } from '../synthetic/setup.js';
 import { regimeChecks, TARGET_REGIME } from './world-diagnostics.js';
 import { mean, std } from './rows.js';
+import type { FromWorker, ToWorker } from './pool.js';
 import type { RunSpec } from './types.js';
 
 /** The world diagnostics of one (setting, world seed) of a study. */
@@ -42,6 +43,27 @@ export async function studyDiagnostics(runs: readonly RunSpec[]): Promise<Diagno
     out.push({ setting: r.setting, seed: r.seed, ...d });
   }
   return out;
+}
+
+/**
+ * studyDiagnostics on a worker thread of its own (a world's setup is seconds of synchronous work, which
+ * on the main thread would keep it from answering Ctrl-C). An error in the thread rejects.
+ */
+export async function studyDiagnosticsOffThread(runs: readonly RunSpec[]): Promise<DiagnosticsRow[]> {
+  const { studyThread } = await import('./pool.js');
+  const w = studyThread();
+  try {
+    return await new Promise<DiagnosticsRow[]>((resolve, reject) => {
+      w.on('message', (msg: FromWorker) => {
+        if (msg.type === 'diagnostics') resolve(msg.rows);
+      });
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`the diagnostics thread exited with code ${code}`)));
+      w.postMessage({ type: 'diagnostics', runs } satisfies ToWorker);
+    });
+  } finally {
+    await w.terminate();
+  }
 }
 
 export function diagnosticsRows(rows: readonly DiagnosticsRow[]): string[][] {

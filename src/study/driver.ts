@@ -6,6 +6,8 @@ import type { RunRecord } from '../time/record.js';
 import { resultFileName, type ResultRun } from '../time/results.js';
 import { shardRuns, shardSuffix } from './expand.js';
 import { readFinishedRuns, RunJournal } from './output.js';
+import { setLiveStudy } from './live-study.js';
+import { StudyProgress, type StudyProgressOptions } from './progress.js';
 import { runSlots } from './slots.js';
 
 /** One run of any study: what the driver needs to place, skip and record it. */
@@ -40,8 +42,13 @@ export interface DriveOptions<R extends GridRun, O extends ExecutedGridRun> {
   readonly shard?: { index: number; count: number };
   /** Keep the runs already finished in `out` (default true); false runs everything again. */
   readonly resume?: boolean;
-  /** Called with the runs to execute before any starts (progress bars). */
-  onPlan?(todo: readonly R[]): void;
+  /**
+   * Progress of the runs to execute (src/study/progress.ts): bars on a terminal, plain lines off one
+   * when asked; undefined shows none.
+   */
+  readonly progress?: Omit<StudyProgressOptions, 'todo' | 'title'>;
+  /** Called with the runs to execute before any starts, and their progress when shown. */
+  onPlan?(todo: readonly R[], progress?: StudyProgress): void;
   /** After each run is recorded, with every finished run so far in the study's order. */
   onDone?(spec: R, out: O, finished: readonly ResultRun[]): Promise<void> | void;
 }
@@ -104,7 +111,21 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
   }
   const todo = runs.filter((r) => !done.has(r.runId));
   const kept = runs.length - todo.length;
-  options.onPlan?.(todo);
+  // What an interruption reports: the runs a rerun of the same command keeps.
+  const live = { dir: options.out, finished: kept, total: runs.length };
+  setLiveStudy(live);
+  const progress = options.progress
+    ? new StudyProgress({
+        ...options.progress,
+        slots: Math.min(options.progress.slots, Math.max(1, todo.length)),
+        todo: todo.length,
+        title:
+          todo.length === 0
+            ? `${runs.length} runs: all kept in ${options.out}`
+            : `${runs.length} runs: ${todo.length} to run${kept ? `, ${kept} kept in ${options.out}` : ''}, ${Math.min(options.progress.slots, todo.length)} at a time`,
+      })
+    : undefined;
+  options.onPlan?.(todo, progress);
   const finished = () => runs.flatMap((r) => done.get(r.runId) ?? []);
   if (todo.length > 0) {
     const exec = await executor();
@@ -122,10 +143,13 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
           };
           done.set(spec.runId, run);
           await journal.append(run);
+          live.finished++;
+          progress?.done();
           await options.onDone?.(spec, out, finished());
         },
       );
     } finally {
+      progress?.stop();
       await exec.close();
     }
   }

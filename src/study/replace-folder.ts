@@ -4,11 +4,12 @@ import { basename, dirname, join } from 'node:path';
 import { TimeMergeError } from '../params/errors.js';
 
 /**
- * A fresh sibling folder name for writing `target` anew (`results/.default.partial-<pid>`): on the same
- * file system, so the finished folder can be renamed into place.
+ * The sibling folder where `target` is written anew (`results/.default.partial`): on the same file
+ * system, so the finished folder can be renamed into place. Its name is fixed, so a rerun after an
+ * interruption resumes the runs kept there; the results folder's lock keeps two runs out of it.
  */
 export function partialFolder(target: string): string {
-  return join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
+  return join(dirname(target), `.${basename(target)}.partial`);
 }
 
 /**

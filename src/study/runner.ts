@@ -6,12 +6,17 @@ import { effectiveStudy, expandStudy, shardRuns } from './expand.js';
 import { evaluateFindings, findingsMarkdown, findingsSummary, type FindingResult } from './findings.js';
 import { join } from 'node:path';
 import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
-import { diagnosticsMarkdown, diagnosticsRows, studyDiagnostics, type DiagnosticsRow } from './diagnostics-run.js';
+import {
+  diagnosticsMarkdown,
+  diagnosticsRows,
+  studyDiagnosticsOffThread,
+  type DiagnosticsRow,
+} from './diagnostics-run.js';
 import { driveRuns } from './driver.js';
 import type { ExecutedRun } from './execute.js';
 import { RUN_KINDS } from './kinds/index.js';
 import { writeStudyFolder } from './output.js';
-import { StudyProgress } from './progress.js';
+import type { StudyProgress } from './progress.js';
 import { toRows } from './rows.js';
 import { summaryTable } from './summary.js';
 import type { RunSpec, Study } from './types.js';
@@ -23,7 +28,10 @@ export interface StudyOptions {
   readonly shard?: { index: number; count: number };
   readonly quick?: boolean;
   readonly seeds?: readonly number[];
-  /** Progress bars on stderr (default: when stderr is a TTY). */
+  /**
+   * Progress on stderr: undefined, bars when stderr is a terminal; true, also plain lines (at most one
+   * per 10 s) when it is not, as the CLI shows; false, none.
+   */
   readonly progress?: boolean;
   /** Compute and write the world diagnostics (default true). */
   readonly diagnostics?: boolean;
@@ -74,7 +82,7 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   let trainSteps = 0;
   let trainSeconds = 0;
   const shardOnly = options.shard ? shardRuns(all, options.shard) : all;
-  // The diagnostics run in this thread beside the pool (they yield between worlds).
+  // The diagnostics run on a thread of their own beside the pool.
   let diagnosing: Promise<DiagnosticsRow[]> = Promise.resolve([]);
   const kind = await RUN_KINDS.synthetic();
   const driven = await driveRuns<RunSpec, ExecutedRun>(
@@ -90,19 +98,20 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
     {
       out: options.out,
       shard: options.shard,
-      onPlan: (todo) => {
-        progress = new StudyProgress(todo.length, Math.min(workers, Math.max(1, todo.length)), options.progress);
-        if (options.diagnostics !== false) diagnosing = studyDiagnostics(shardOnly);
+      progress:
+        options.progress === false ? undefined : { slots: workers, perSlot: true, lines: options.progress === true },
+      onPlan: (_todo, shown) => {
+        progress = shown;
+        if (options.diagnostics !== false) diagnosing = studyDiagnosticsOffThread(shardOnly);
         diagnosing.catch(() => undefined);
       },
       onDone: (_spec, out: ExecutedRun) => {
         trainFlops += out.flops;
         trainSteps += out.computedSteps;
         trainSeconds += out.record.steps.reduce((a, s) => a + s.trainSeconds, 0);
-        progress?.done();
       },
     },
-  ).finally(() => progress?.stop());
+  );
   const { runs, suffix, journal } = driven;
 
   const diagnostics = await diagnosing;

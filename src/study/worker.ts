@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { TimeMergeError } from '../params/errors.js';
+import { studyDiagnostics } from './diagnostics-run.js';
 import { executeRun } from './execute.js';
 import type { FromWorker, ToWorker } from './pool.js';
 
@@ -7,7 +8,10 @@ const port = parentPort;
 if (!port) throw new Error('src/study/worker.ts must run in a worker thread');
 
 port.on('message', async (msg: ToWorker) => {
-  if (msg.type !== 'run') return;
+  if (msg.type === 'diagnostics') {
+    port.postMessage({ type: 'diagnostics', rows: await studyDiagnostics(msg.runs) } satisfies FromWorker);
+    return;
+  }
   const { spec } = msg;
   try {
     const out = await executeRun(spec, (e) => {

@@ -93,6 +93,8 @@ export async function runExternalStudy(
     out: c.out,
     shard: options.shard,
     resume: c.resume,
+    // Plain lines with elapsed time and time left between the run's own lines (a bar would garble them).
+    progress: options.log ? { slots: slots.count, lines: true, bar: false } : undefined,
     onPlan: (todo) => {
       const kept = specs.length - todo.length;
       if (kept > 0 && todo.length < specs.length) log(`${kept} finished run(s) kept from ${c.out}`);

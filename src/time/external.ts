@@ -5,6 +5,7 @@ import { fail, TimeMergeError } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
 import { readSafetensors, writeSafetensors } from '../params/safetensors/index.js';
 import type { Evaluator, Task, Trainer, TrainRequest, TrainResult } from './types.js';
+import { trackChild } from '../params/live-children.js';
 
 /**
  * Command templates are split into words like a shell would (whitespace, '...' and "..." quoting) and
@@ -83,6 +84,7 @@ export function runCommand(
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs,
     });
+    trackChild(child); // stopped when the command is interrupted
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

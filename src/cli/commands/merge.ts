@@ -374,9 +374,11 @@ function progressBar(
 ): SingleBar {
   const bar = new Bar({
     stream,
-    // Logs and pipes get plain lines instead of nothing (cli-progress's default off a terminal).
+    // Logs and pipes get a plain line every 10 s and one at the end instead of nothing (cli-progress's
+    // default off a terminal).
     noTTYOutput: stream.isTTY !== true,
-    format: 'merging [{bar}] {value}/{total} tensors  {name}',
+    notTTYSchedule: 10_000,
+    format: 'merging [{bar}] {value}/{total} tensors, {duration_formatted} elapsed, {eta_formatted} left  {name}',
     hideCursor: true,
     clearOnComplete: true,
   });
@@ -540,7 +542,7 @@ Try it:
       }
       const summary = await runMergeConfig(configPath, {
         output: outArg ?? opts.output,
-        progress: !opts.quiet && process.stderr.isTTY,
+        progress: !opts.quiet,
         shardBytes,
         copyTokenizer: opts.copyTokenizer,
         writeModelCard: opts.writeModelCard,

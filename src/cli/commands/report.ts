@@ -1,4 +1,21 @@
 import type { Command } from 'commander';
+import type { StudyProgress } from '../../study/progress.js';
+
+/**
+ * Progress of a report's figures for generateReport's onFigure: a bar with elapsed time and time left
+ * on a terminal, plain lines (at most one per 10 s, and one at the end) off one. `stop` when done.
+ */
+export async function figureProgress(): Promise<{ onFigure(done: number, total: number): void; stop(): void }> {
+  const { StudyProgress } = await import('../../study/progress.js');
+  let progress: StudyProgress | undefined;
+  return {
+    onFigure(_done, total) {
+      progress ??= new StudyProgress({ todo: total, slots: 1, lines: true, unit: 'figures', estimate: false });
+      progress.done();
+    },
+    stop: () => progress?.stop(),
+  };
+}
 
 export function registerReport(program: Command): void {
   program
@@ -12,11 +29,13 @@ export function registerReport(program: Command): void {
     .option('--bench <file>', 'benchmark merge.csv to plot (default: found beside the results)')
     .action(async (resultsDir: string, opts: { out?: string; technique?: string; bench?: string }) => {
       const { generateReport } = await import('../../report/index.js');
+      const progress = await figureProgress();
       const out = await generateReport(resultsDir, {
         outDir: opts.out,
         technique: opts.technique,
         benchCsv: opts.bench,
-      });
+        onFigure: progress.onFigure,
+      }).finally(() => progress.stop());
       console.log(`report: ${out.html}`);
       console.log(`figures: ${out.figures.filter((f) => f.endsWith('.svg')).length} drawn (SVG + PNG)`);
       for (const s of out.skipped) console.log(`skipped ${s.name}: ${s.reason}`);

@@ -13,6 +13,48 @@ export interface SimOptions {
   quick?: boolean;
   list?: boolean;
   report?: boolean;
+  dryRun?: boolean;
+}
+
+/**
+ * `--dry-run`: the expanded grid (one line per setting, method and technique, with its seeds), the
+ * points left out and why, and the run count; nothing is run or written.
+ */
+export async function dryRun(name: string, opts: SimOptions): Promise<void> {
+  const [{ effectiveStudy, expandStudy, parseShard, shardRuns }, { getStudy }] = await Promise.all([
+    import('../../study/expand.js'),
+    import('../../../sims/index.js'),
+  ]);
+  const study = effectiveStudy(getStudy(name), {
+    quick: opts.quick,
+    seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined,
+  });
+  const expanded = expandStudy(study);
+  const runs = opts.shard ? shardRuns(expanded.runs, parseShard(opts.shard)) : expanded.runs;
+  const groups = new Map<string, { setting: string; method: string; technique: string; seeds: number[] }>();
+  for (const r of runs) {
+    const key = `${r.setting}\t${r.method}\t${r.technique}`;
+    const g = groups.get(key) ?? { setting: r.setting, method: r.method, technique: r.technique, seeds: [] };
+    g.seeds.push(r.seed);
+    groups.set(key, g);
+  }
+  const rows = [
+    ['setting', 'method', 'technique', 'seeds'],
+    ...[...groups.values()].map((g) => [g.setting, g.method, g.technique, g.seeds.join(',')]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+  for (const k of expanded.skipped) console.log(`skipped: ${k.setting} ${k.method} ${k.technique}: ${k.reason}`);
+  console.log(
+    `study ${study.name}${opts.quick ? ' (quick)' : ''}${opts.shard ? ` shard ${opts.shard}` : ''}: ${runs.length} runs ` +
+      `(${groups.size} setting x method x technique points; T = ${[...new Set(runs.map((r) => r.stream.T))].join(', ')}); dry run, nothing was run`,
+  );
 }
 
 /** `0,1,2` or ranges `0-4`, comma-separated. */
@@ -53,11 +95,16 @@ export async function simCommand(
     shard,
     quick: opts.quick,
     seeds: opts.seeds ? parseSeeds(opts.seeds) : undefined,
+    progress: true,
   });
   let report: { html: string; figures: readonly unknown[]; skipped: readonly unknown[] } | undefined;
   if (opts.report !== false && !shard) {
-    const { generateReport } = await import('../../report/index.js');
-    report = await generateReport(written);
+    const [{ generateReport }, { figureProgress }] = await Promise.all([
+      import('../../report/index.js'),
+      import('./report.js'),
+    ]);
+    const progress = await figureProgress();
+    report = await generateReport(written, { onFigure: progress.onFigure }).finally(() => progress.stop());
   }
   const out = place ? await place(written) : written;
   console.log(
@@ -90,7 +137,12 @@ export function registerSim(program: Command): void {
     .option('--seeds <list>', "seeds to run instead of the study's, e.g. 0,1,2 or 0-4")
     .option('--quick', 'a smaller version of the study (for tests and CI)')
     .option('--no-report', 'do not write the HTML report at the end')
+    .option(
+      '--dry-run',
+      'print the expanded grid (settings, methods, techniques, seeds) and the run count; run nothing',
+    )
     .action(async (name: string, opts: SimOptions) => {
+      if (opts.dryRun) return dryRun(name, opts);
       if (opts.list) {
         const { STUDIES } = await import('../../../sims/index.js');
         for (const s of STUDIES) console.log(`${s.name.padEnd(22)} sims/${s.name}.yaml  ${s.description}`);
@@ -98,7 +150,9 @@ export function registerSim(program: Command): void {
       }
       const shard = opts.shard ? (await import('../../study/expand.js')).parseShard(opts.shard) : undefined;
       const suffix = shard && shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
-      await withResultsLock(opts.out ?? `results/${name}`, () => simCommand(name, opts), {
+      // The folder the study writes: a study file's is named by the study inside, not by the file's path.
+      const { getStudy } = await import('../../../sims/index.js');
+      await withResultsLock(opts.out ?? `results/${getStudy(name).name}`, () => simCommand(name, opts), {
         shard: suffix,
         onStale: (m) => console.error(`time-merge: ${m}`),
       });

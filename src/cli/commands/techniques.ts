@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LINES_PARAMS } from '../../merge/lines.js';
-import { listTechniques } from '../../merge/registry.js';
+import { getTechnique, listTechniques } from '../../merge/registry.js';
 import { techniqueTable } from '../../merge/technique-table.js';
 import type { ParamDoc } from '../../merge/types.js';
 
@@ -11,24 +11,31 @@ function printParams(params: readonly ParamDoc[]): void {
   }
 }
 
+function printTechnique(t: ReturnType<typeof listTechniques>[number]): void {
+  const aliases = t.aliases?.length ? ` (aliases: ${t.aliases.join(', ')})` : '';
+  const incremental = t.incremental ? ' [incremental]' : '';
+  const dialects = Object.entries(t.dialects ?? {}).map(([toolkit, form]) => `${toolkit} ${form.method}`);
+  const spelled = dialects.length ? ` [configs: ${dialects.join(', ')}]` : '';
+  console.log(`${t.name}${aliases}${incremental}${spelled}: ${t.summary}`);
+  printParams(t.params);
+}
+
 export function registerTechniques(program: Command): void {
   program
     .command('techniques')
-    .description('List every merging technique with its parameters and defaults.')
+    .description('List every merging technique with its parameters and defaults, or one technique by name or alias.')
+    .argument('[name]', 'one technique (any name or alias a config accepts, e.g. ties or dare_ties)')
     .option('--markdown', 'print the technique table of the README and docs/techniques.md')
-    .action((o: { markdown?: boolean }) => {
+    .action((name: string | undefined, o: { markdown?: boolean }) => {
       if (o.markdown) {
         console.log(techniqueTable().join('\n'));
         return;
       }
-      for (const t of listTechniques()) {
-        const aliases = t.aliases?.length ? ` (aliases: ${t.aliases.join(', ')})` : '';
-        const incremental = t.incremental ? ' [incremental]' : '';
-        const dialects = Object.entries(t.dialects ?? {}).map(([toolkit, form]) => `${toolkit} ${form.method}`);
-        const spelled = dialects.length ? ` [configs: ${dialects.join(', ')}]` : '';
-        console.log(`${t.name}${aliases}${incremental}${spelled}: ${t.summary}`);
-        printParams(t.params);
+      if (name !== undefined) {
+        printTechnique(getTechnique(name));
+        return;
       }
+      for (const t of listTechniques()) printTechnique(t);
       console.log(
         'lines (a modifier for any technique: `parameters.lines` in a merge config, or MergeSpec.lines): scale the merged task vector of layer l by alpha + beta·l/(L-1).',
       );
