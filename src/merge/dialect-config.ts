@@ -107,7 +107,10 @@ export function readDialect(
 ): DialectMerge {
   const hasBase = base !== undefined;
   // mergekit adds the base model when a method that interpolates it is not given it under models.
-  const addBase = form.base === 'first-endpoint' && base !== undefined && !listed.some((_, i) => sameAsBase(i));
+  const addBase =
+    (form.base === 'first-endpoint' || form.base === 'extra-model') &&
+    base !== undefined &&
+    !listed.some((_, i) => sameAsBase(i));
   const models = addBase ? [...listed, { model: base, parameters: {} }] : listed;
   const isBase = (i: number) => i >= listed.length || sameAsBase(i);
   const label = `${dialect} ${form.method}`;
@@ -133,6 +136,13 @@ export function readDialect(
     if (lists[key] !== undefined) continue;
     if (d === undefined) fail('CONFIG', `${where}: ${label} needs parameters.${key} (a list)`);
     lists[key] = d;
+  }
+  if (form.weights === 'unused') {
+    const given = models.flatMap((m, i) => (m.parameters.weight !== undefined ? [`models[${i}]`] : []));
+    if (given.length > 0 || top.weight !== undefined)
+      notes.push(
+        `${where}: ${[...given, ...(top.weight !== undefined ? ['parameters'] : [])].join(', ')}: weight: ${label} reads no per-model weights; they change nothing`,
+      );
   }
   if (form.weights === 'none') {
     const given = models.findIndex((m) => m.parameters.weight !== undefined);
@@ -308,7 +318,7 @@ function arrangeExperts(
   const all = models.map((_, i) => i);
   if ((form.base === 'task-vectors' || form.base === 'first-endpoint') && !hasBase)
     fail('CONFIG', `${where}: ${label} needs base_model`);
-  if (form.base === 'unused') return all;
+  if (form.base === 'unused' || form.base === 'extra-model') return all;
   const others = all.filter((i) => !(hasBase && sameAsBase(i)));
   if (form.base === 'first-endpoint') {
     // mergekit slerp: the base model is the t = 0 end, whether or not it is listed under models.

@@ -82,7 +82,7 @@ export const modelStock: MergeTechnique<Params> = {
       globals: { filter_wise: false },
       perModel: {},
       base: 'task-vectors',
-      weights: 'free',
+      weights: 'unused',
       params: (g) => ({ aggregate: 'cosine', negativeCos: 'keep', granularity: g.filter_wise ? 'row' : 'tensor' }),
     },
     fomo_in_flux: {

@@ -70,7 +70,7 @@ export const slerp: MergeTechnique<Params> = {
       globals: { t: undefined },
       perModel: {},
       base: 'first-endpoint',
-      weights: 'free',
+      weights: 'unused',
       params: (g) => ({ t: g.t }),
     },
     // fomo_in_flux's SLERP takes its factor from the first weight coefficient.

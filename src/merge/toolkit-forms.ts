@@ -19,7 +19,8 @@ export function mergekitTaskArithmetic(
 ): ToolkitForm {
   return {
     method,
-    globals: { int8_mask: false, normalize: defaults.normalize, rescale: defaults.rescale, lambda: 1 },
+    globals: { normalize: defaults.normalize, rescale: defaults.rescale, lambda: 1 },
+    inert: MERGEKIT_INT8_MASK,
     perModel,
     base: 'task-vectors',
     weights: 'free',
@@ -27,6 +28,11 @@ export function mergekitTaskArithmetic(
     expert,
   };
 }
+
+/** mergekit's int8_mask: its masks stored as int8 to save memory, which leaves the values as they are. */
+export const MERGEKIT_INT8_MASK = {
+  int8_mask: 'mergekit stores its masks as int8 to save memory; the merged values are the same',
+};
 
 /** mergekit's TIES-style consensus with normalize: the weighted mean of the agreeing values, else their sum. */
 export const mergekitDisjoint = (g: Readonly<Record<string, ToolkitValue>>): 'mean' | 'sum' =>

@@ -135,11 +135,15 @@ export interface ToolkitForm {
   /**
    * What the toolkit does with base_model: task vectors against it (a copy listed under models is
    * skipped, as mergekit does), the first endpoint (mergekit slerp), task vectors when one is given,
-   * else the weights themselves ('optional'), or nothing.
+   * else the weights themselves ('optional'), one more model of the merge, added after the listed
+   * ones when it is not among them (mergekit karcher: 'extra-model'), or nothing.
    */
-  readonly base: 'task-vectors' | 'first-endpoint' | 'optional' | 'unused';
-  /** How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), or refused (the toolkit has none). */
-  readonly weights: 'free' | 'sum-to-one' | 'none';
+  readonly base: 'task-vectors' | 'first-endpoint' | 'optional' | 'extra-model' | 'unused';
+  /**
+   * How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), refused (the toolkit
+   * has none), or accepted and noted as changing nothing (a mergekit method that reads no weight).
+   */
+  readonly weights: 'free' | 'sum-to-one' | 'none' | 'unused';
   /**
    * Global parameters whose value is a list of numbers, each read as it is (never a gradient over
    * layers), with their defaults (undefined: required): FusionBench's weighted_average `weights`, its
