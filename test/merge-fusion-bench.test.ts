@@ -113,6 +113,9 @@ describe('toolkit: fusion_bench', () => {
     const ms = await merge(fb('model_stock/model_stock', 'a.safetensors, b.safetensors'), 'ms');
     expect(values(ms, 'w')[0]).toBeCloseTo(r, 6);
     expect(values(ms, 'w')[1]).toBeCloseTo(r / 2, 6);
+    // A tensor named in ignore_keys takes the plain mean of the models.
+    const plain = await merge(fb('model_stock', 'a.safetensors, b.safetensors', '{ ignore_keys: [w] }'), 'ms-plain');
+    expect(values(plain, 'w')).toEqual([1, 0.5]);
     // slerp from the first model (t = 0) to the second; t 0.5 (its yaml default) between [1, 0] and [0, 1].
     await write('e0.safetensors', { w: [1, 0] });
     await write('e1.safetensors', { w: [0, 1] });
@@ -137,9 +140,6 @@ describe('toolkit: fusion_bench', () => {
     }
     expect(() => parse(fb('ties_merging', 'a.safetensors', '{ remove_keys: [w] }'))).toThrow(
       /fb\.yaml: fusion_bench ties_merging: parameters\.remove_keys: only an empty list is supported/,
-    );
-    expect(() => parse(fb('model_stock', 'a.safetensors, a.safetensors', '{ ignore_keys: [w] }'))).toThrow(
-      /ignore_keys: only an empty list/,
     );
     expect(() => parse(fb('dare/task_arithmetic', 'a.safetensors', '{ only_on_linear_weights: true }'))).toThrow(
       /only_on_linear_weights: true is not supported/,

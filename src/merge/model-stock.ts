@@ -1,7 +1,7 @@
 import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
 import { fail } from '../params/errors.js';
-import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
-import { emptyList, fusionBench } from './toolkit-forms.js';
+import { num, oneOf, paramDocs, parseParams, str, type ParamsOf } from './params.js';
+import { fusionBench } from './toolkit-forms.js';
 import { rowLength } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
@@ -24,6 +24,11 @@ const specs = {
   eps: num(
     0,
     "Added to the norm product of the cosine and to the ratio's denominator, N·cos/(1 + (N-1)·cos + eps) (fomo_in_flux eps 1e-8); 0: exact.",
+  ),
+  plainMean: str(
+    '',
+    'Tensors, by exact name and comma-separated, that take the plain mean of the experts instead of the ratio (FusionBench ignore_keys).',
+    'none',
   ),
 };
 type Params = ParamsOf<typeof specs>;
@@ -70,7 +75,7 @@ export const modelStock: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['sub', 'dot', 'sumSquares', 'weightedSum', 'axpby'],
     toolkits:
-      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench `model_stock/model_stock` (`toolkit: fusion_bench`): `aggregate: angle, negativeCos: keep, eps: 1e-8`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
+      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench `model_stock/model_stock` (`toolkit: fusion_bench`): `aggregate: angle, negativeCos: keep, eps: 1e-8`, `ignore_keys` → `plainMean`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
     laws: {
       idempotent: [{}, { aggregate: 'angle', granularity: 'row' }],
       symmetric: [{}],
@@ -101,14 +106,12 @@ export const modelStock: MergeTechnique<Params> = {
         model_save_path: 'time-merge writes the output the merge command names',
         model_save_kwargs: 'time-merge writes the output the merge command names',
       },
-      params: (_g, { lists }) => {
-        emptyList(
-          lists,
-          'ignore_keys',
-          'every tensor takes its Model Stock ratio; FusionBench averages the listed ones plainly',
-        );
-        return { aggregate: 'angle', negativeCos: 'keep', eps: 1e-8 };
-      },
+      params: (_g, { lists }) => ({
+        aggregate: 'angle',
+        negativeCos: 'keep',
+        eps: 1e-8,
+        plainMean: lists.ignore_keys.join(','),
+      }),
     }),
   },
   experts: { min: 2 },
@@ -122,6 +125,7 @@ export const modelStock: MergeTechnique<Params> = {
     });
     const out = new Float32Array(base.length);
     weightedSum(out, experts, new Array<number>(N).fill(1 / N));
+    if (p.plainMean !== '' && p.plainMean.split(',').includes(name)) return out;
     const len = p.granularity === 'row' ? rowLength(shape, base.length) : base.length;
     for (let o = 0; o < base.length; o += len) {
       const part = (a: Float32Array) => a.subarray(o, o + len);

@@ -81,7 +81,7 @@ export const ties: MergeTechnique<Params> = {
     perModel: ['density'],
     kernels: ['deltaTopKMany', 'deltaTopK', 'tiesMerge', 'sub', 'sumAbs', 'scale'],
     toolkits:
-      'mergekit `ties` as its config says: per-model `density` (default 1), `counts: truncate`, `normalize` → `disjoint: mean`/`sum`, `rescale` → `rescale: l1`. FusionBench: `scope: model, tieRule: majority, weightsAt: after`. fomo_in_flux `ties` (`toolkit: fomo_in_flux`): `scope: model, selection: kthvalue, prune: prune_percentile, tieRule: majority, weightsAt: after`. FusionBench `ties_merging` (`toolkit: fusion_bench`): `scope: model, selection: kthvalue-keep, density: threshold/100, tieRule: majority, weightsAt: after`',
+      'mergekit `ties` as its config says: per-model `density` (default 1), `counts: truncate`, `normalize` → `disjoint: mean`/`sum`, `rescale` → `rescale: l1`. fomo_in_flux `ties` (`toolkit: fomo_in_flux`): `scope: model, selection: kthvalue, prune: prune_percentile, tieRule: majority, weightsAt: after`. FusionBench `ties_merging` (`toolkit: fusion_bench`): `scope: model, selection: kthvalue-keep, density: threshold/100, tieRule: majority, weightsAt: after`',
     laws: {
       idempotent: [{ density: 1 }, { density: 1, election: 'count', disjoint: 'max', weightsAt: 'after' }],
       symmetric: [{ density: 0.5 }, { density: 0.3, election: 'count', disjoint: 'sum', tieRule: 'majority' }],
