@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseMergeConfig } from '../src/merge/config.js';
 import { configRunner } from './merge-config-runner.js';
@@ -167,18 +170,20 @@ describe('toolkit: fusion_bench', () => {
         'merge_method: ties\nbase_model: base.safetensors\nmodels: [a.safetensors]\nparameters: { scaling_factor: 0.3 }',
       ),
     ).toThrow(
-      /"scaling_factor" is not a parameter of mergekit ties.*"scaling_factor" is fomo_in_flux's name .*add "toolkit: fomo_in_flux"/,
+      /"scaling_factor" is not a parameter of mergekit ties .*"scaling_factor" is another toolkit's name: add "toolkit: fomo_in_flux" \(fomo_in_flux ties\) or "toolkit: fusion_bench" \(fusion_bench ties_merging\) to read the config as that toolkit does/,
     );
     expect(() =>
       parse(
         'merge_method: ties_merging\nbase_model: base.safetensors\nmodels: [a.safetensors]\nparameters: { scaling_factor: 0.3, threshold: 20 }',
       ),
-    ).toThrow(/fb\.yaml: parameters: "scaling_factor" is not a parameter of ties .*add "toolkit: fomo_in_flux"/);
+    ).toThrow(/fb\.yaml: parameters: "scaling_factor" is not a parameter of ties .*add .*"toolkit: fusion_bench"/);
     expect(() =>
       parse(
         'merge_method: magmax\nbase_model: base.safetensors\nmodels: [a.safetensors]\nparameters: { inplace: true }',
       ),
-    ).toThrow(/"inplace" is fusion_bench's name \(fusion_bench magmax\/magmax\): add "toolkit: fusion_bench"/);
+    ).toThrow(
+      /"inplace" is another toolkit's name: add "toolkit: fusion_bench" \(fusion_bench magmax\/magmax\) to read/,
+    );
   });
 });
 
@@ -225,5 +230,38 @@ describe('the worked config of docs/merge-command.md', () => {
     got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
     // int(3.2) + 1 = 4 values per model survive; task-1 has two values tied at its threshold, and both stay.
     expect(trimmed.map((tv) => tv.filter((v) => v !== 0).length)).toEqual([5, 4, 4]);
+  });
+});
+
+describe('toolkit: fusion_bench from the command line (bin/time-merge.js)', () => {
+  const run = promisify(execFile);
+  const bin = join(import.meta.dirname, '..', 'bin', 'time-merge.js');
+  it("merges, saying in a note which key changes nothing; another toolkit's key is a one-line error, status 2", async () => {
+    await write('base.safetensors', { w: [0, 0] });
+    await write('a.safetensors', { w: [2, -3] });
+    const ok = join(tmp.dir, 'cli-fb.yaml');
+    writeFileSync(
+      ok,
+      `${fb('magmax', 'a.safetensors', '{ scaling_factor: 1, inplace: true }')}\noutput: cli-fb.safetensors\n`,
+    );
+    const { stdout, stderr } = await run(process.execPath, [bin, 'merge', ok]);
+    expect(stdout).toMatch(/merged 1 model\(s\) with magmax/);
+    expect(stderr.trim()).toBe(
+      `time-merge: note: ${ok}: parameters.inplace: FusionBench updates its loaded model in place or a copy; the merged values are the same`,
+    );
+    const bad = join(tmp.dir, 'cli-bad.yaml');
+    writeFileSync(
+      bad,
+      'merge_method: task_arithmetic\nbase_model: base.safetensors\nmodels: [a.safetensors]\nparameters: { scaling_factor: 0.3 }\noutput: x.safetensors\n',
+    );
+    const err = await run(process.execPath, [bin, 'merge', bad]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(2);
+    expect(err?.stderr.trim().split('\n')).toHaveLength(1);
+    expect(err?.stderr).toMatch(
+      /"scaling_factor" is another toolkit's name: add "toolkit: fomo_in_flux" \(fomo_in_flux task_arithmetic\) or "toolkit: fusion_bench" \(fusion_bench task_arithmetic\)/,
+    );
   });
 });

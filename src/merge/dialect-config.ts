@@ -56,10 +56,11 @@ export function toolkitMethods(techniques: readonly MergeTechnique<any>[], diale
 }
 
 /**
- * Where `key` is not a parameter of this technique as read here but is one in another toolkit's form
- * of it (FusionBench's and fomo_in_flux's `scaling_factor` for `lambda`), the hint to say that toolkit.
+ * Where `key` is not a parameter of this technique as read here but is one in other toolkits' forms of
+ * it (FusionBench's and fomo_in_flux's `scaling_factor` for `lambda`), the hint naming each toolkit.
  */
 export function otherToolkitHint(technique: MergeTechnique<any>, key: string, reading: Dialect | undefined): string {
+  const having: string[] = [];
   for (const dialect of DIALECTS) {
     if (dialect === reading) continue;
     for (const form of toolkitForms(technique, dialect)) {
@@ -69,11 +70,14 @@ export function otherToolkitHint(technique: MergeTechnique<any>, key: string, re
         ...Object.keys(form.lists ?? {}),
         ...Object.keys(form.inert ?? {}),
       ];
-      if (keys.includes(key))
-        return `; "${key}" is ${dialect}'s name (${dialect} ${form.method}): add "toolkit: ${dialect}" to read the config as ${dialect} does`;
+      if (keys.includes(key)) {
+        having.push(`"toolkit: ${dialect}" (${dialect} ${form.method})`);
+        break;
+      }
     }
   }
-  return '';
+  if (having.length === 0) return '';
+  return `; "${key}" is another toolkit's name: add ${having.join(' or ')} to read the config as that toolkit does`;
 }
 
 /** The technique a toolkit calls `method`, with its form; undefined when the toolkit has no such method. */
