@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { mergeModels } from '../src/merge/engine.js';
+import { ParamSet } from '../src/params/paramset.js';
 import { parseMergeConfig } from '../src/merge/config.js';
 import { configRunner } from './merge-config-runner.js';
 
@@ -265,3 +268,47 @@ describe('toolkit: fusion_bench from the command line (bin/time-merge.js)', () =
     );
   });
 });
+
+describe('selection kthvalue-keep (FusionBench TIES) over the model', () => {
+  it('keeps exactly the values with |τ| >= the (n − int(n·K))-th smallest magnitude, ties included', async () => {
+    // Magnitudes from a small set, so ties at the threshold are common; two tensors split anywhere.
+    const tau = fc.array(
+      fc.integer({ min: -6, max: 6 }).filter((v) => v !== 0),
+      { minLength: 2, maxLength: 40 },
+    );
+    await fc.assert(
+      fc.asyncProperty(tau, fc.double({ min: 0.01, max: 0.99, noNaN: true }), fc.nat(), async (t, K, cut) => {
+        const at = 1 + (cut % (t.length - 1));
+        const split = (v: number[]) =>
+          ParamSet.fromEntries([
+            ['x', { shape: [at], data: Float32Array.from(v.slice(0, at)) }],
+            ['y', { shape: [v.length - at], data: Float32Array.from(v.slice(at)) }],
+          ]);
+        const out = await mergeModels(
+          {
+            technique: 'ties',
+            params: {
+              scope: 'model',
+              selection: 'kthvalue-keep',
+              density: K,
+              tieRule: 'majority',
+              weightsAt: 'after',
+              disjoint: 'sum',
+            },
+          },
+          split(t.map(() => 0)),
+          [split(t)],
+        );
+        const sorted = t.map(Math.abs).sort((a, b) => a - b);
+        const kth = sorted[t.length - Math.trunc(t.length * K) - 1];
+        const expected = t.map((v) => (Math.abs(v) >= kth ? v : 0));
+        return sameArray([...out.data('x'), ...out.data('y')], expected);
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
+
+function sameArray(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
