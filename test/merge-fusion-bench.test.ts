@@ -159,7 +159,14 @@ describe('toolkit: fusion_bench', () => {
       ),
     ).toThrow(/fusion_bench task_arithmetic takes no per-model weights/);
     expect(() => parse(fb('tall_mask/task_arithmetic', 'a.safetensors'))).toThrow(
-      /"tall_mask\/task_arithmetic" is not a fusion_bench method time-merge implements \(fusion_bench: simple_average, linear\/weighted_average, weighted_average, task_arithmetic, ties_merging/,
+      /"tall_mask\/task_arithmetic" is not a fusion_bench method time-merge implements \(fusion_bench: simple_average, linear\/simple_average_for_causallm, linear\/weighted_average, weighted_average, task_arithmetic, linear\/task_arithmetic_for_causallm, ties_merging/,
+    );
+    // The *_for_causallm configs are the same merges; merge_backbone: true (decoder layers only) is refused.
+    expect(parse(fb('linear/ties_merging_for_causallm', 'a.safetensors', '{ model_save_path: out }')).params).toEqual(
+      parse(fb('ties_merging', 'a.safetensors')).params,
+    );
+    expect(() => parse(fb('linear/task_arithmetic_for_causallm', 'a.safetensors', '{ merge_backbone: true }'))).toThrow(
+      /fusion_bench linear\/task_arithmetic_for_causallm: parameters\.merge_backbone: true is not supported/,
     );
     expect(() => parse(fb('ties_merging', 'a.safetensors', '{ threshold: 100 }'))).toThrow(
       /selection kthvalue-keep needs density < 1/,

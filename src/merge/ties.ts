@@ -9,6 +9,7 @@ import {
   fomoTaskVector,
   fusionBench,
   fusionBenchK,
+  withCausalLm,
   mergekitDisjoint,
   mergekitRescale,
   mergekitTaskArithmetic,
@@ -109,22 +110,25 @@ export const ties: MergeTechnique<Params> = {
     })),
     // ties_merging_utils.py: per expert over the flattened model, every |τ| >= kthvalue(d - int(d·K)),
     // K = threshold (/100 above 1); unweighted election, a zero vote to the model's majority sign.
-    fusion_bench: fusionBench('ties_merging', {
-      globals: { scaling_factor: 0.3, threshold: 20, merge_func: 'sum' },
-      lists: { remove_keys: [] },
-      params: (g, { lists }) => {
-        emptyList(lists, 'remove_keys', 'every tensor of the base file is merged');
-        return {
-          lambda: g.scaling_factor,
-          scope: 'model',
-          selection: 'kthvalue-keep',
-          density: fusionBenchK(g.threshold as number),
-          disjoint: g.merge_func,
-          tieRule: 'majority',
-          weightsAt: 'after',
-        };
-      },
-    }),
+    fusion_bench: withCausalLm(
+      'linear/ties_merging_for_causallm',
+      fusionBench('ties_merging', {
+        globals: { scaling_factor: 0.3, threshold: 20, merge_func: 'sum' },
+        lists: { remove_keys: [] },
+        params: (g, { lists }) => {
+          emptyList(lists, 'remove_keys', 'every tensor of the base file is merged');
+          return {
+            lambda: g.scaling_factor,
+            scope: 'model',
+            selection: 'kthvalue-keep',
+            density: fusionBenchK(g.threshold as number),
+            disjoint: g.merge_func,
+            tieRule: 'majority',
+            weightsAt: 'after',
+          };
+        },
+      }),
+    ),
   },
   experts: { min: 1 },
   parse(raw) {

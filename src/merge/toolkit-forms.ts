@@ -75,6 +75,35 @@ export function fusionBench(
   return { method, globals: {}, perModel: {}, base: 'task-vectors', weights: 'none', ...form };
 }
 
+/**
+ * FusionBench's `*_for_causallm` variant of a form (config/method/linear/): the same merge, with
+ * `merge_backbone` (only false: true merges only the decoder layers and takes the rest from
+ * `_pretrained_`, which time-merge does not do) and a save path.
+ */
+export function fusionBenchCausalLm(method: string, form: ToolkitForm): ToolkitForm {
+  return {
+    ...form,
+    method,
+    aliases: [],
+    globals: { ...form.globals, merge_backbone: false },
+    inert: { ...form.inert, model_save_path: 'time-merge writes the output the merge command names' },
+    params: (g, context) => {
+      if (g.merge_backbone)
+        fail(
+          'CONFIG',
+          'parameters.merge_backbone: true is not supported (it merges only the decoder layers and keeps the rest of _pretrained_); false merges every tensor',
+        );
+      return form.params(g, context);
+    },
+  };
+}
+
+/** A FusionBench form and its `*_for_causallm` variant. */
+export const withCausalLm = (causalLm: string, form: ToolkitForm): ToolkitForm[] => [
+  form,
+  fusionBenchCausalLm(causalLm, form),
+];
+
 /** FusionBench's `inplace` (it overwrites the model it loaded rather than a copy). */
 export const FUSION_BENCH_INPLACE = {
   inplace: 'FusionBench updates its loaded model in place or a copy; the merged values are the same',

@@ -2,7 +2,7 @@ import { allocateOutput, axpy, scale, weightedSum } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
 import { fail } from '../params/errors.js';
 import { bool, paramDocs, parseParams, type ParamsOf } from './params.js';
-import { fusionBench } from './toolkit-forms.js';
+import { fusionBench, withCausalLm } from './toolkit-forms.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
 
@@ -51,14 +51,17 @@ export const weightedAverage: MergeTechnique<Params> = {
     },
     // FusionBench averages the models of its pool; its `_pretrained_` (base_model) is not one of them.
     fusion_bench: [
-      fusionBench('simple_average', {
-        base: 'unused',
-        inert: {
-          show_pbar: 'a progress bar; the merged values are the same',
-          inplace: 'FusionBench overwrites the first model it loaded or a copy; the merged values are the same',
-        },
-        params: () => ({ normalize: true }),
-      }),
+      ...withCausalLm(
+        'linear/simple_average_for_causallm',
+        fusionBench('simple_average', {
+          base: 'unused',
+          inert: {
+            show_pbar: 'a progress bar; the merged values are the same',
+            inplace: 'FusionBench overwrites the first model it loaded or a copy; the merged values are the same',
+          },
+          params: () => ({ normalize: true }),
+        }),
+      ),
       fusionBench('linear/weighted_average', {
         aliases: ['weighted_average'],
         base: 'unused',
