@@ -32,11 +32,10 @@ export function ramMerge(
   for (let i = 0; i < base.length; i++) {
     const c = counts[i];
     let sum = 0;
-    experts.forEach((x, k) => {
-      const tau = f(x[i] - base[i]);
-      if (!(Math.abs(tau) > eps)) return;
-      sum = f(sum + (c === 1 ? f(tau * unique[k]) : f(tau / c)));
-    });
+    for (let k = 0; c > 0 && k < experts.length; k++) {
+      const tau = f(experts[k][i] - base[i]);
+      if (Math.abs(tau) > eps) sum = f(sum + (c === 1 ? f(tau * unique[k]) : f(tau / c)));
+    }
     out[i] = f(base[i] + sum);
   }
   return out;
