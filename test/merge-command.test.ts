@@ -85,8 +85,8 @@ describe('merge config parsing', () => {
     expect(c.technique).toBe('task-arithmetic');
     expect(c.base).toBe('/models/base.safetensors');
     expect(c.models).toEqual([
-      { path: '/models/a.safetensors', weight: 0.5 },
-      { path: '/models/b.safetensors', weight: 1 },
+      { path: '/models/a.safetensors', weight: 0.5, entry: 0 },
+      { path: '/models/b.safetensors', weight: 1, entry: 1 },
     ]);
     expect(c.params).toEqual({ lambda: 0.5, normalize: false, weighted: true });
     expect(c.dtype).toBeUndefined();
@@ -126,16 +126,20 @@ describe('merge config parsing', () => {
     ['not YAML', 'merge_method: [task', /not valid YAML/],
     ['a list', '- a\n- b\n', /must be a mapping/],
     ['duplicate key', TA + 'seed: 4\n', /not valid YAML: Map keys must be unique/],
-    ['unknown key', TA + 'tokenizr: base\n', /unknown key "tokenizr" \(known: merge_method, base_model/],
     [
-      'a mergekit key it does not support',
-      TA + 'tokenizer_source: base\n',
-      /"tokenizer_source" \(mergekit: building a merged tokenizer\) is not supported/,
+      'unknown key',
+      TA + 'tokenizr: base\n',
+      /unknown key "tokenizr" \(did you mean "tokenizer"\?\) \(known: merge_method, base_model/,
     ],
     [
-      'mergekit slices',
+      'a vocabulary merge',
+      TA + 'tokenizer_source: union\n',
+      /tokenizer_source: union \(a vocabulary built from several models, with permuted embeddings\) is not supported; use base or one model's name/,
+    ],
+    [
+      'empty mergekit slices',
       TA.replace(/models:[\s\S]*parameters: \{ lambda/, 'slices: []\nparameters: { lambda'),
-      /"slices" \(mergekit: layer slices/,
+      /slices must be a non-empty list of \{ sources/,
     ],
     [
       'an unknown toolkit',
@@ -549,7 +553,7 @@ describe('merge command end to end', () => {
     ).rejects.toThrow(/output .*a\.safetensors is also an input/);
     await expect(
       runMergeConfig(config('noout.yaml', TA.replace('output: out.safetensors\n', '')), { progress: false }),
-    ).rejects.toThrow(/no output file: set "output" in the config or pass --output/);
+    ).rejects.toThrow(/no output given: set "output" in the config or pass OUT \(or --output\)/);
     const header = {
       w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
       b: { dtype: 'F32', shape: [2], data_offsets: [16, 24] },

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseSafetensorsMetadata } from '@huggingface/hub';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TimeMergeError } from '../src/params/errors.js';
@@ -13,6 +13,7 @@ import {
   writeSafetensors,
 } from '../src/params/safetensors/index.js';
 import { buildSafetensors, concatBytes, leBytes, tempDir } from './fixtures/safetensors/build.js';
+import { localHub } from './hf-folders.js';
 import { OPEN_CLIP_FIXTURES } from './shared-fixtures.js';
 
 const tmp = tempDir();
@@ -268,25 +269,11 @@ describe('byte layout', () => {
 
 describe('interop with @huggingface/hub', () => {
   it('parseSafetensorsMetadata reads a file written here (served from disk by a local fetch)', async () => {
-    const path = tmp.file('hub.safetensors');
+    const path = join(tmp.file('hub'), 'model.safetensors');
+    mkdirSync(dirname(path));
     await writeSafetensors(path, sample(), { dtype: 'BF16', metadata: { source: 'time-merge' } });
-    const bytes = readFileSync(path);
     const requests: string[] = [];
-    const localFetch = (async (input: Request | string | URL, init?: RequestInit) => {
-      const url = input instanceof Request ? input.url : String(input);
-      const range = new Headers(init?.headers).get('range');
-      requests.push(`${url.split('/').pop()} ${range}`);
-      if (!url.endsWith('/model.safetensors')) return new Response('not found', { status: 404 });
-      const m = range ? /bytes=(\d+)-(\d*)/.exec(range) : null;
-      const a = m ? Number(m[1]) : 0;
-      const b = m?.[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
-      const headers = {
-        etag: '"local"',
-        'content-length': String(b - a + 1),
-        'content-range': `bytes ${a}-${b}/${bytes.length}`,
-      };
-      return new Response(bytes.subarray(a, b + 1), { status: m ? 206 : 200, headers });
-    }) as typeof fetch;
+    const localFetch = localHub(dirname(path), requests);
     const parsed = await parseSafetensorsMetadata({
       repo: 'local/model',
       path: 'model.safetensors',

@@ -15,6 +15,7 @@ import {
 import { findToolkitForm, otherToolkitHint, readDialect, toolkitMethods, type DialectModel } from './dialect-config.js';
 import { resolveMerge, type MergeSpec, type ResolvedMerge, type TensorSettings } from './engine.js';
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
+import { parseSlicedConfig, type SliceConfig } from './config-slices.js';
 import { listTechniques } from './registry.js';
 import { DIALECTS, type Dialect } from './types.js';
 
@@ -41,8 +42,13 @@ export interface MergeConfig {
   readonly params: Record<string, unknown>;
   /** Resolved path of the base model. */
   readonly base: string;
-  /** Resolved expert paths with their weights, in config order. */
-  readonly models: readonly { readonly path: string; readonly weight: number }[];
+  /**
+   * Resolved expert paths with their weights, in merge order; `entry` is the model's index in the
+   * config's models list (the list's length: base_model, added as mergekit adds it).
+   */
+  readonly models: readonly { readonly path: string; readonly weight: number; readonly entry?: number }[];
+  /** Index in the config's models list of the model that is base_model, when it is listed there. */
+  readonly baseEntry?: number;
   /** Output dtype for every tensor; undefined keeps each base tensor's dtype. */
   readonly dtype?: WriteDType;
   readonly seed: number;
@@ -58,6 +64,10 @@ export interface MergeConfig {
   readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
   /** One line per config key that is accepted but changes nothing here, saying why (shown before merging). */
   readonly notes?: readonly string[];
+  /** mergekit's tokenizer_source: 'base' or a resolved model path whose tokenizer the output gets. */
+  readonly tokenizerSource?: string;
+  /** mergekit slices: one merge per slice over its sources' layer ranges (config-slices.ts). */
+  readonly slices?: readonly SliceConfig[];
 }
 
 const TOP_KEYS = [
@@ -70,14 +80,14 @@ const TOP_KEYS = [
   'seed',
   'output',
   'toolkit',
+  'tokenizer_source',
+  'tokenizer',
+  'slices',
 ] as const;
 
 /** mergekit keys with no meaning for a tensor-by-tensor merge of one models list: an error naming each. */
 const UNSUPPORTED_KEYS: Record<string, string> = {
-  slices: 'layer slices (stacking layer ranges of different models)',
   modules: 'per-module merges',
-  tokenizer_source: 'building a merged tokenizer',
-  tokenizer: 'building a merged tokenizer',
   chat_template: 'chat templates',
 };
 
@@ -112,13 +122,22 @@ export function parseMergeConfig(
   options: { source?: string; format?: ConfigFormat; baseDir?: string } = {},
 ): MergeConfig {
   const source = options.source ?? '<inline>';
-  const where = (what: string) => `${source}: ${what}`;
   const raw = parseConfigMapping(
     text,
     options.format,
     source,
     'a merge config must be a mapping (merge_method, base_model, models, ...)',
   );
+  return parseMergeMapping(raw, { source, baseDir: options.baseDir ?? '.' });
+}
+
+/** A parsed config mapping, checked as parseMergeConfig says; `slices` are read by config-slices.ts. */
+export function parseMergeMapping(
+  raw: Record<string, unknown>,
+  options: { source: string; baseDir: string },
+): MergeConfig {
+  const { source } = options;
+  const where = (what: string) => `${source}: ${what}`;
   for (const key of Object.keys(raw)) {
     if (key in UNSUPPORTED_KEYS)
       fail(
@@ -129,6 +148,7 @@ export function parseMergeConfig(
       );
   }
   checkKeys(raw, TOP_KEYS, where('unknown key'));
+  if (raw.slices !== undefined) return parseSlicedConfig(raw, options, parseMergeMapping);
 
   const method = raw.merge_method;
   if (method === undefined || method === null || method === '')
@@ -188,17 +208,20 @@ export function parseMergeConfig(
   if (raw.output !== undefined && (typeof raw.output !== 'string' || raw.output === ''))
     fail('CONFIG', where('output must be a file path'));
 
-  const baseDir = options.baseDir ?? '.';
-  const at = (p: string) => checkpointPath(resolve(baseDir, p));
+  const baseDir = options.baseDir;
+  const at = (p: string) => modelPath(p, baseDir);
   const output = typeof raw.output === 'string' ? resolve(baseDir, raw.output) : undefined;
+  const tokenizerSource = readTokenizerSource(raw, typeof baseRaw === 'string' ? baseRaw : undefined, at, where);
   if (dialect) {
-    return parseDialectConfig(dialect, method, raw.models, params, typeof baseRaw === 'string' ? baseRaw : undefined, {
-      source,
-      at,
-      dtype,
-      seed,
-      output,
-    });
+    const config = parseDialectConfig(
+      dialect,
+      method,
+      raw.models,
+      params,
+      typeof baseRaw === 'string' ? baseRaw : undefined,
+      { source, at, dtype, seed, output },
+    );
+    return tokenizerSource ? { ...config, tokenizerSource } : config;
   }
   const base = baseRaw as string;
   checkOtherToolkitKeys(method, params, where);
@@ -238,10 +261,11 @@ export function parseMergeConfig(
     technique,
     params: parsedParams,
     base: at(base),
-    models: models.map((m) => ({ path: at(m.model), weight: m.weight })),
+    models: models.map((m, i) => ({ path: at(m.model), weight: m.weight, entry: i })),
     dtype,
     seed,
     output,
+    ...(tokenizerSource ? { tokenizerSource } : {}),
     expertParams: resolved.expertParams,
     normalized: {
       merge_method: technique,
@@ -281,6 +305,68 @@ export function checkpointPath(path: string): string {
   fail('IO', `${path}: a directory without model.safetensors or model.safetensors.index.json`);
 }
 
+/**
+ * A model as a config names it, resolved against the config's directory. A name that is no local file
+ * or folder is an IO error saying that models are read from local folders (a Hugging Face id such as
+ * mistralai/Mistral-7B-v0.1 is not downloaded).
+ */
+export function modelPath(name: string, baseDir: string): string {
+  const path = resolve(baseDir, name);
+  // A missing plain path is reported when it is opened; one shaped like owner/name gets the reason here.
+  if (!existsSync(path) && /^[\w.-]+\/[\w.-]+([@+].*)?$/.test(name) && !/\.(safetensors|json)$/.test(name)) {
+    const id = name.replace(/[@+].*$/, '');
+    fail(
+      'IO',
+      `${name}: no such local folder (${path}); models are read from local folders and files, and a Hugging Face id is not downloaded: fetch it first (huggingface-cli download ${id} --local-dir DIR) and name DIR`,
+    );
+  }
+  return checkpointPath(path);
+}
+
+/**
+ * mergekit's tokenizer_source (or tokenizer.source): `base`, or a model whose tokenizer the output
+ * folder gets. Building a new vocabulary (`union`, added tokens) is refused: the embeddings would have
+ * to be permuted, which this merge does not do.
+ */
+function readTokenizerSource(
+  raw: Record<string, unknown>,
+  baseRaw: string | undefined,
+  at: (p: string) => string,
+  where: (what: string) => string,
+): string | undefined {
+  let value = raw.tokenizer_source;
+  let key = 'tokenizer_source';
+  if (raw.tokenizer !== undefined) {
+    if (value !== undefined) fail('CONFIG', where('give tokenizer_source or tokenizer, not both'));
+    if (!isPlainObject(raw.tokenizer)) fail('CONFIG', where('tokenizer must be a mapping with "source"'));
+    for (const k of Object.keys(raw.tokenizer))
+      if (k !== 'source')
+        fail(
+          'CONFIG',
+          where(
+            `tokenizer.${k} is not supported: time-merge copies one model's tokenizer and never edits a vocabulary`,
+          ),
+        );
+    value = raw.tokenizer.source;
+    key = 'tokenizer.source';
+  }
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value === '')
+    fail('CONFIG', where(`${key} must be "base" or a model, got ${showValue(value)}`));
+  if (value === 'base') {
+    if (baseRaw === undefined) fail('CONFIG', where(`${key}: base needs base_model`));
+    return at(baseRaw);
+  }
+  if (value === 'union')
+    fail(
+      'CONFIG',
+      where(
+        `${key}: ${value} (a vocabulary built from several models, with permuted embeddings) is not supported; use base or one model's name, whose tokenizer is copied`,
+      ),
+    );
+  return at(value);
+}
+
 /** A config in a toolkit's own terms (mergekit, fomo_in_flux), read as that toolkit reads it. */
 function parseDialectConfig(
   dialect: Dialect,
@@ -318,7 +404,8 @@ function parseDialectConfig(
   const sameAsBase = (i: number) => models[i].model === baseRaw || o.at(models[i].model) === basePath;
   const read = readDialect(dialect, technique, form, params, models, baseRaw, sameAsBase, o.source);
   const pathOf = (i: number) => (i >= models.length ? (basePath as string) : o.at(models[i].model));
-  const experts = read.experts.map((i, k) => ({ path: pathOf(i), weight: read.weights[k] }));
+  const experts = read.experts.map((i, k) => ({ path: pathOf(i), weight: read.weights[k], entry: i }));
+  const baseEntry = baseRaw === undefined ? -1 : models.findIndex((_, i) => sameAsBase(i));
   let resolved: ResolvedMerge;
   try {
     resolved = resolveMerge(
@@ -344,6 +431,7 @@ function parseDialectConfig(
     params: parsedParams,
     base: read.usesBase ? (basePath as string) : experts[0].path,
     models: experts,
+    ...(baseEntry >= 0 ? { baseEntry } : {}),
     dtype: o.dtype,
     seed: o.seed,
     output: o.output,

@@ -16,7 +16,7 @@ export const passthrough: MergeTechnique<Params> = {
     perModel: ['scale'],
     kernels: [],
     toolkits:
-      'mergekit `passthrough` with one model (per-model `scale`); its usual use, layer `slices`, is not supported',
+      'mergekit `passthrough` with one model (per-model `scale`), and its usual use: layer `slices` stacked into a frankenmerge',
     laws: { idempotent: [{}] },
   },
   dialects: {

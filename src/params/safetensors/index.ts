@@ -6,6 +6,7 @@ export { openSafetensors, SafetensorsFile, type OpenOptions, type RawArray } fro
 export { openCheckpoint, readSafetensors, INDEX_SUFFIX, type Checkpoint } from './checkpoint.js';
 export {
   createSafetensorsWriter,
+  processAlive,
   removeLiveTemporaries,
   removeStaleTemporaries,
   writeSafetensors,
@@ -22,3 +23,4 @@ export {
   type FloatDType,
   type WriteDType,
 } from './format.js';
+export { planShards, ShardedWriter, SHARD_INDEX_NAME, tensorBytes, type ShardPlan } from './sharded-writer.js';

@@ -21,6 +21,12 @@ export interface WriteOptions {
    * tensor and by how much), instead of writing the IEEE result, Infinity.
    */
   readonly refuseOverflow?: boolean;
+  /**
+   * The two reused buffers (see outputFor), shared by writers used one after another (the shards of a
+   * folder), so that a run allocates them once however many files it writes; a writer must be drained
+   * before the next one takes them.
+   */
+  readonly buffers?: (ArrayBuffer | undefined)[];
 }
 
 /** A tensor's place in the file being written. */
@@ -108,7 +114,8 @@ export function removeStaleTemporaries(path: string): string[] {
   return removed;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process runs (one we may not signal counts as running). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -134,7 +141,7 @@ export class SafetensorsWriter {
   private next = 0;
   private state: 'open' | 'finished' | 'aborted' = 'open';
   /** Two reused buffers: one is filled by the caller while the other's bytes are being written. */
-  private readonly areas: (ArrayBuffer | undefined)[] = [undefined, undefined];
+  private readonly areas: (ArrayBuffer | undefined)[];
   private readonly pending: (Promise<void> | undefined)[] = [undefined, undefined];
   /** The area outputFor() hands out next (free: write() waits for its previous write before returning). */
   private turn = 0;
@@ -143,6 +150,7 @@ export class SafetensorsWriter {
     this.path = path;
     this.tempPath = tempPathFor(path);
     this.refuseOverflow = options.refuseOverflow === true;
+    this.areas = options.buffers ?? [undefined, undefined];
     if (options.dtype !== undefined && !isWriteDType(options.dtype)) {
       fail('CONFIG', `${path}: cannot write dtype "${options.dtype}" (choose ${WRITE_DTYPES.join(', ')})`);
     }
@@ -240,6 +248,11 @@ export class SafetensorsWriter {
       buf = this.areas[i] = new ArrayBuffer(6 * most);
     }
     return buf;
+  }
+
+  /** Waits for every write handed to the file so far: the reused buffers are free afterwards. */
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
   }
 
   /** Syncs the temporary file and renames it to the target. Every tensor must have been written. */
