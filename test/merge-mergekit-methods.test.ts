@@ -125,6 +125,15 @@ describe('sce select_topk in float32, as mergekit counts', () => {
     );
     expect(values(out, 'w').filter((v) => v !== 0)).toEqual(ramp.slice(71));
   });
+  it('a slices config says the notes of its slices', () => {
+    const c = parseMergeConfig(
+      'merge_method: ties\nbase_model: sa.safetensors\nslices:\n  - sources:\n      - { model: sa.safetensors, layer_range: [0, 1] }\n      - { model: sz.safetensors, layer_range: [0, 1] }\nparameters: { int8_mask: true }',
+      { baseDir: tmp.dir, source: 'sliced.yaml' },
+    );
+    expect(c.notes).toEqual([
+      expect.stringMatching(/parameters\.int8_mask: mergekit stores its masks as int8 to save memory/),
+    ]);
+  });
   it('int8_mask is noted: it changes nothing in the values', async () => {
     const notes = await notesOf(cfg('sce', 'sa.safetensors', '{ int8_mask: true }', 's0.safetensors'), 'sce-int8');
     expect(notes).toMatch(/parameters\.int8_mask: mergekit stores its masks as int8 to save memory/);
