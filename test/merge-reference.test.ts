@@ -6,8 +6,9 @@ import { mergeModels } from '../src/merge/engine.js';
 import { ParamSet } from '../src/params/paramset.js';
 
 /**
- * Configs of mergekit and fomo_in_flux run unchanged against merges that PyTorch computed from those
- * toolkits' formulas (test/fixtures/reference/generate.py writes merges.json; no Python is needed here).
+ * Configs of mergekit, fomo_in_flux and FusionBench run unchanged against merges that PyTorch computed
+ * with those toolkits' own code where it runs alone, else their formulas
+ * (test/fixtures/reference/generate.py writes merges.json; no Python is needed here).
  */
 interface Listed {
   [name: string]: { shape: number[]; data: number[] };
@@ -37,11 +38,11 @@ function configText(toolkit: string, config: Record<string, unknown>): string {
       : { ...(m as object), model: `${(m as { model: string }).model}.safetensors` };
   const c: Record<string, unknown> = { ...config, models: (config.models as unknown[]).map(file) };
   if (typeof config.base_model === 'string') c.base_model = `${config.base_model}.safetensors`;
-  if (toolkit === 'fomo_in_flux') c.toolkit = 'fomo_in_flux';
+  if (toolkit !== 'mergekit') c.toolkit = toolkit;
   return JSON.stringify(c);
 }
 
-describe("reference merges computed by the toolkits' formulas", () => {
+describe("reference merges computed by the toolkits' code and formulas", () => {
   for (const { toolkit, config, expected } of fixture.cases) {
     it(`${toolkit} ${config.merge_method} ${JSON.stringify(config.parameters ?? {})}`, async () => {
       const c = parseMergeConfig(configText(toolkit, config), {

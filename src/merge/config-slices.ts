@@ -73,6 +73,8 @@ export function parseSlicedConfig(
   // The output's config.json and tokenizer come from base_model, else the first source (mergekit's donor).
   const donor =
     typeof raw.base_model === 'string' ? modelPath(raw.base_model, options.baseDir) : parsed[0].sources[0].path;
+  // Keys that change nothing are said once, whichever slices set them.
+  const notes = [...new Set(parsed.flatMap((s) => s.config.notes ?? []))];
   return {
     source: options.source,
     technique: first.technique,
@@ -85,6 +87,7 @@ export function parseSlicedConfig(
     ...(first.dialect ? { dialect: first.dialect } : {}),
     ...(first.tokenizerSource ? { tokenizerSource: first.tokenizerSource } : {}),
     slices: parsed,
+    ...(notes.length ? { notes } : {}),
     normalized: {
       slices: parsed.map((s) => ({
         sources: s.sources.map((x) => ({ model: x.model, layer_range: [...x.range] })),

@@ -1,6 +1,7 @@
 import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
 import { fail } from '../params/errors.js';
-import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
+import { num, oneOf, paramDocs, parseParams, str, type ParamsOf } from './params.js';
+import { fusionBench } from './toolkit-forms.js';
 import { rowLength } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
@@ -23,6 +24,11 @@ const specs = {
   eps: num(
     0,
     "Added to the norm product of the cosine and to the ratio's denominator, N·cos/(1 + (N-1)·cos + eps) (fomo_in_flux eps 1e-8); 0: exact.",
+  ),
+  plainMean: str(
+    '',
+    'Tensors, by exact name and comma-separated, that take the plain mean of the experts instead of the ratio (FusionBench ignore_keys).',
+    'none',
   ),
 };
 type Params = ParamsOf<typeof specs>;
@@ -69,7 +75,7 @@ export const modelStock: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['sub', 'dot', 'sumSquares', 'weightedSum', 'axpby'],
     toolkits:
-      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench: `aggregate: angle, negativeCos: keep`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
+      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench `model_stock/model_stock` (`toolkit: fusion_bench`): `aggregate: angle, negativeCos: keep, eps: 1e-8`, `ignore_keys` → `plainMean`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
     laws: {
       idempotent: [{}, { aggregate: 'angle', granularity: 'row' }],
       symmetric: [{}],
@@ -81,7 +87,7 @@ export const modelStock: MergeTechnique<Params> = {
       globals: { filter_wise: false },
       perModel: {},
       base: 'task-vectors',
-      weights: 'free',
+      weights: 'unused',
       params: (g) => ({ aggregate: 'cosine', negativeCos: 'keep', granularity: g.filter_wise ? 'row' : 'tensor' }),
     },
     fomo_in_flux: {
@@ -92,6 +98,21 @@ export const modelStock: MergeTechnique<Params> = {
       weights: 'none',
       params: (g) => ({ negativeCos: 'keep', eps: g.eps }),
     },
+    // model_stock.py: the mean of the pairwise angles, its EPS 1e-8 in the cosine and the ratio.
+    fusion_bench: fusionBench('model_stock/model_stock', {
+      aliases: ['model_stock'],
+      lists: { ignore_keys: [] },
+      inert: {
+        model_save_path: 'time-merge writes the output the merge command names',
+        model_save_kwargs: 'time-merge writes the output the merge command names',
+      },
+      params: (_g, { lists }) => ({
+        aggregate: 'angle',
+        negativeCos: 'keep',
+        eps: 1e-8,
+        plainMean: lists.ignore_keys.join(','),
+      }),
+    }),
   },
   experts: { min: 2 },
   parse: (raw) => parseParams('model-stock', specs, raw),
@@ -104,6 +125,7 @@ export const modelStock: MergeTechnique<Params> = {
     });
     const out = new Float32Array(base.length);
     weightedSum(out, experts, new Array<number>(N).fill(1 / N));
+    if (p.plainMean !== '' && p.plainMean.split(',').includes(name)) return out;
     const len = p.granularity === 'row' ? rowLength(shape, base.length) : base.length;
     for (let o = 0; o < base.length; o += len) {
       const part = (a: Float32Array) => a.subarray(o, o + len);

@@ -1,14 +1,18 @@
 import { fail } from '../params/errors.js';
 import { didYouMean } from '../params/did-you-mean.js';
+import { arceeFusion } from './arcee-fusion.js';
 import { breadcrumbs, breadcrumbsTies } from './breadcrumbs.js';
 import { dareLinear, dareTies } from './dare.js';
 import { della, dellaLinear } from './della.js';
 import { karcher } from './karcher.js';
 import { magmax } from './magmax.js';
 import { modelStock } from './model-stock.js';
+import { nearswap } from './nearswap.js';
 import { multislerp } from './multislerp.js';
 import { nuslerp } from './nuslerp.js';
 import { passthrough } from './passthrough.js';
+import { ram } from './ram.js';
+import { ramplusTl } from './ramplus-tl.js';
 import { randomSelection } from './random-selection.js';
 import { sce } from './sce.js';
 import { slerp } from './slerp.js';
@@ -40,6 +44,10 @@ const TECHNIQUES: readonly MergeTechnique<any>[] = [
   multislerp,
   passthrough,
   tallMasks,
+  arceeFusion,
+  nearswap,
+  ram,
+  ramplusTl,
 ];
 
 const byName = new Map<string, MergeTechnique<any>>();

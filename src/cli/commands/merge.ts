@@ -110,7 +110,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
     fail('CONFIG', `${config.source}: no output given: set "output" in the config or pass OUT (or --output)`);
   const kind = outputKind(output);
   const seed = options.seed ?? config.seed;
-  const notes: string[] = [];
+  // Keys a toolkit takes that change nothing here are said (with the other notes), never dropped silently.
+  const notes: string[] = [...(config.notes ?? [])];
   const log = options.verbose ?? (() => undefined);
 
   const opened = new Map<string, Checkpoint>();
