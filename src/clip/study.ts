@@ -7,7 +7,7 @@ import { type DiagnosticsRow, diagnosticsRows } from '../study/diagnostics-run.j
 import { driveRuns, fingerprintOf } from '../study/driver.js';
 import { type FindingResult, findingsSummary } from '../study/findings.js';
 import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
-import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
+import type { SlotPlan } from '../study/kinds/index.js';
 import { writeStudyFolder } from '../study/output.js';
 import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
@@ -30,6 +30,7 @@ import { buildStream, type ClipTaskData, FomoData } from './data.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
+import { CLIP_RUN_KINDS } from './kinds/index.js';
 import { clipStudyDiagnostics } from './study-diagnostics.js';
 import { clipFindings } from './study-findings.js';
 import { ClipTokenizer } from './tokenizer.js';
@@ -525,8 +526,8 @@ export async function runClipStudy(
     );
   const open = async () =>
     choice.engine === 'torch'
-      ? (await RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python }, slots)
-      : (await RUN_KINDS['clip-tfjs']()).open(setup, slots);
+      ? (await CLIP_RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python }, slots)
+      : (await CLIP_RUN_KINDS['clip-tfjs']()).open(setup, slots);
   const driven = await driveRuns(specs, open, {
     out: s.out,
     shard: options.shard,

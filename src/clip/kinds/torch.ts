@@ -1,9 +1,9 @@
 import { cpus } from 'node:os';
-import { type ClipRunSpec, type ClipSetup, type ClipSlot, executeClipRun } from '../../clip/clip-run.js';
-import type { DeviceChoice } from '../../clip/engine.js';
-import { torchClipSlot } from '../../clip/clip-slot.js';
-import type { TorchEngine } from '../../clip/torch-engine.js';
-import { type RunKind, slotEnv, slotLog } from './index.js';
+import { type ClipRunSpec, type ClipSetup, type ClipSlot, executeClipRun } from '../clip-run.js';
+import type { DeviceChoice } from '../engine.js';
+import { torchClipSlot } from '../clip-slot.js';
+import type { TorchEngine } from '../torch-engine.js';
+import { type RunKind, slotEnv, slotLog } from '../../study/kinds/index.js';
 
 export interface ClipTorchContext extends ClipSetup {
   readonly python: string;
