@@ -19,8 +19,10 @@ import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import {
   parseDevice,
   parseEngine,
-  probeTorch,
-  pythonExecutable,
+  choosePython,
+  PYTHON_SOURCES,
+  type PythonSource,
+  resolveDevice,
   TORCH_INSTALL_HINT,
   type DeviceChoice,
   type EngineChoice,
@@ -70,6 +72,8 @@ export interface ClipStudy {
   readonly seeds: number[];
   readonly out: string;
   readonly backend: BackendChoice;
+  /** The torch engine's interpreter, when TIME_MERGE_PYTHON is not set (see choosePython). */
+  readonly python?: string;
   /** tfjs, torch, or auto: torch when Python with torch is found and no tfjs backend is named, else tfjs. */
   readonly engine: EngineChoice;
   /** The torch engine's device. */
@@ -156,6 +160,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     'out',
     'backend',
     'engine',
+    'python',
     'device',
     'microBatch',
     'loaderWorkers',
@@ -220,6 +225,8 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     out: path(str(raw, 'out', join('results', study))),
     backend: parseBackend(str(raw, 'backend', 'auto')),
     engine: parseEngine(str(raw, 'engine', 'auto')),
+    // A path is taken from the config's folder; a bare name (python3.11) is looked up on PATH.
+    python: raw.python === undefined ? undefined : ((p) => (p.includes('/') ? path(p) : p))(str(raw, 'python')),
     device: parseDevice(str(raw, 'device', 'auto')),
     microBatch: num(raw, 'microBatch', 0, (v) => Number.isInteger(v) && v >= 0),
     loaderWorkers:
@@ -283,17 +290,52 @@ export interface ClipRunOptions {
   readonly diagnostics?: boolean;
 }
 
-/** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
+/** The torch engine's interpreter and device, as printed at start and recorded in config.json. */
+export interface TorchChoice {
+  readonly engine: 'torch';
+  readonly python: string;
+  readonly source: PythonSource;
+  readonly torch: string;
+  readonly cuda: boolean;
+  readonly device: 'cuda' | 'cpu';
+  readonly gpu: string | null;
+}
+
+export type EngineDecision = { engine: 'tfjs' } | TorchChoice;
+
+/**
+ * The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named.
+ * For torch, the interpreter (choosePython) and the device (resolveDevice: never a silent CPU) are
+ * decided and printed here, before anything is loaded.
+ */
 export async function chooseEngine(
   s: ClipStudy,
   log: (msg: string) => void,
-): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string; cuda: boolean }> {
+  gpus?: readonly number[],
+): Promise<EngineDecision> {
   if (s.engine === 'tfjs' || (s.engine === 'auto' && s.backend !== 'auto')) return { engine: 'tfjs' };
-  const probe = await probeTorch(pythonExecutable());
-  if (probe.ok) return { engine: 'torch', python: probe.python, cuda: probe.cuda };
-  if (s.engine === 'torch') fail('CONFIG', `engine "torch": ${probe.reason}; ${TORCH_INSTALL_HINT}`);
-  log(`engine: tfjs (auto: ${probe.reason}; for the torch engine, ${TORCH_INSTALL_HINT})`);
-  return { engine: 'tfjs' };
+  const { source, probe } = await choosePython(s.python);
+  if (!probe.ok) {
+    if (s.engine === 'torch') fail('CONFIG', `engine "torch": ${probe.reason}; ${TORCH_INSTALL_HINT}`);
+    log(`engine: tfjs (auto: ${probe.reason}; for the torch engine, ${TORCH_INSTALL_HINT})`);
+    return { engine: 'tfjs' };
+  }
+  if (gpus && s.device === 'cpu')
+    fail(
+      'CONFIG',
+      `--gpus ${gpus.join(',')} runs each run on its own GPU, but device is cpu; for runs at once on the CPU use --workers`,
+    );
+  const { device, why } = resolveDevice(s.device, probe, gpus?.join(','));
+  log(`python: ${probe.python} (${PYTHON_SOURCES[source]}), torch ${probe.torch}; device: ${device} (${why})`);
+  return {
+    engine: 'torch',
+    python: probe.python,
+    source,
+    torch: probe.torch,
+    cuda: probe.cuda,
+    device,
+    gpu: probe.gpu,
+  };
 }
 
 /** The evaluation-only datasets: as configured (each must have test annotations), else every one found. */
@@ -331,26 +373,11 @@ function zeroshotDatasets(s: ClipStudy, data: FomoData, infoDir: string, log: (m
  * Where --gpus can take a study: the torch engine on cuda. Asking for GPUs on a machine whose torch
  * sees none is an error, not a silent run on the CPU that would take days longer than planned.
  */
-function checkGpus(
-  s: ClipStudy,
-  choice: { engine: 'tfjs' } | { engine: 'torch'; python: string; cuda: boolean },
-  gpus: readonly number[],
-): void {
-  const list = gpus.join(',');
+function checkGpus(s: ClipStudy, choice: EngineDecision, gpus: readonly number[]): void {
   if (choice.engine === 'tfjs')
     fail(
       'CONFIG',
-      `--gpus ${list} needs the torch engine (engine: torch): the tfjs engine trains in this process${s.engine === 'auto' ? ', and auto chose tfjs' : ''}`,
-    );
-  if (s.device === 'cpu')
-    fail(
-      'CONFIG',
-      `--gpus ${list} runs each run on its own GPU, but device is cpu; for runs at once on the CPU use --workers`,
-    );
-  if (!choice.cuda)
-    fail(
-      'CONFIG',
-      `--gpus ${list}: torch (${choice.python}) sees no CUDA GPU here; leave --gpus out to run on the CPU (--workers n for runs at once)`,
+      `--gpus ${gpus.join(',')} needs the torch engine (engine: torch): the tfjs engine trains in this process${s.engine === 'auto' ? ', and auto chose tfjs' : ''}`,
     );
 }
 
@@ -438,7 +465,7 @@ export async function runClipStudy(
       'IO',
       `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`,
     );
-  const choice = await chooseEngine(s, log);
+  const choice = await chooseEngine(s, log, slots.gpus);
   if (slots.gpus) checkGpus(s, choice, slots.gpus);
   if (choice.engine === 'tfjs' && slots.count > 1)
     fail(
@@ -456,11 +483,7 @@ export async function runClipStudy(
     { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) },
     () => true,
   );
-  // The torch device follows the worker's rule (auto: cuda when torch sees a GPU); --gpus means cuda.
-  const backend =
-    choice.engine === 'tfjs'
-      ? await selectBackend(s.backend, log)
-      : `torch:${slots.gpus || s.device === 'cuda' || (s.device === 'auto' && choice.cuda) ? 'cuda' : 'cpu'}`;
+  const backend = choice.engine === 'tfjs' ? await selectBackend(s.backend, log) : `torch:${choice.device}`;
   const ckpt = await loadClipCheckpoint(s.model, {
     config: s.modelConfig ? loadModelConfig(s.modelConfig) : undefined,
   });
@@ -511,6 +534,18 @@ export async function runClipStudy(
     backend,
     version: packageVersion(),
     modelConfig: ckpt.config,
+    ...(choice.engine === 'torch'
+      ? {
+          python: {
+            executable: choice.python,
+            source: choice.source,
+            torch: choice.torch,
+            cuda: choice.cuda,
+            device: choice.device,
+            gpu: choice.gpu,
+          },
+        }
+      : {}),
     shard: options.shard ?? null,
     ...(slots.gpus ? { gpus: slots.gpus } : {}),
     ...(fingerprints ? { run_fingerprints: fingerprints } : {}),
@@ -526,7 +561,7 @@ export async function runClipStudy(
     );
   const open = async () =>
     choice.engine === 'torch'
-      ? (await CLIP_RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python }, slots)
+      ? (await CLIP_RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python, device: choice.device }, slots)
       : (await CLIP_RUN_KINDS['clip-tfjs']()).open(setup, slots);
   const driven = await driveRuns(specs, open, {
     out: s.out,
