@@ -22,8 +22,7 @@ export const clipTorchKind: RunKind<ClipTorchContext, ClipRunSpec> = {
     const device = setup.device;
     // Several workers share the machine's cores for image decoding.
     const loaderWorkers =
-      s.loaderWorkers ??
-      (slots.count > 1 ? Math.max(0, Math.min(8, Math.floor(cpus().length / slots.count) - 1)) : undefined);
+      s.loaderWorkers ?? (slots.count > 1 ? Math.max(1, Math.floor(cpus().length / slots.count)) : undefined);
     const started = new Map<number, Promise<{ engine: TorchEngine; slot: ClipSlot }>>();
     const start = (slot: number) =>
       torchClipSlot({
