@@ -28,7 +28,8 @@ import {
   type EngineChoice,
 } from './engine.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
-import { buildStream, type ClipTaskData, FomoData } from './data.js';
+import { buildStream, type ClipTaskData, FomoData, streamImages } from './data.js';
+import { usePrepared } from './prepared.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
@@ -53,6 +54,8 @@ export interface ClipStudy {
     streamDir?: string;
     registry?: string;
     resized: boolean;
+    /** The cache of resized variants (`time-merge clip prepare`); runs then require it and read from it. */
+    prepared?: string;
   };
   readonly stream: string;
   readonly T: number | 'per-dataset';
@@ -80,7 +83,7 @@ export interface ClipStudy {
   readonly device: DeviceChoice;
   /** The torch engine's micro-batch for gradient accumulation; 0 = whole batch (halved on CUDA out-of-memory). */
   readonly microBatch: number;
-  /** The torch engine's image-decoding processes; default one per core but one, at most 8. */
+  /** The torch engine's image-decoding processes; default one per core (shared among slots). */
   readonly loaderWorkers?: number;
   readonly store: 'memory' | 'disk';
   /** Record each finished TIME step under <out>/resume/<run id>; a rerun skips finished steps. */
@@ -201,6 +204,12 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
       streamDir: data.streamDir ? path(str(data, 'streamDir')) : undefined,
       registry: data.registry ? path(str(data, 'registry')) : undefined,
       resized: data.resized !== false,
+      prepared:
+        data.prepared === undefined || data.prepared === false
+          ? undefined
+          : data.prepared === true
+            ? join(path(str(data, 'root')), 'time-merge-224')
+            : path(str(data, 'prepared')),
     },
     stream: str(raw, 'stream'),
     T,
@@ -288,6 +297,37 @@ export interface ClipRunOptions {
   readonly slots?: SlotPlan;
   /** Also train one expert per task per seed and write their world diagnostics to diagnostics.csv. */
   readonly diagnostics?: boolean;
+}
+
+/** Above this many images, a run on the originals suggests `clip prepare`. */
+const LARGE_TREE = 20_000;
+
+function checkDataRoot(s: ClipStudy): void {
+  if (!existsSync(s.data.root))
+    fail(
+      'IO',
+      `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`,
+    );
+}
+
+/** The study's FoMo-in-Flux tree and its stream (the evaluation-only sets as configured or found). */
+export function openClipData(
+  s: ClipStudy,
+  log: (msg: string) => void,
+): { data: FomoData; stream: TaskStream<ClipTaskData> } {
+  checkDataRoot(s);
+  const layout = fomoLayout(s.data.root, {
+    dataDir: s.data.dataDir,
+    infoDir: s.data.infoDir,
+    streamDir: s.data.streamDir,
+  });
+  const data = new FomoData(layout, loadDatasetRegistry(s.data.registry), s.data.resized);
+  const stream = buildStream(
+    data,
+    { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) },
+    () => true,
+  );
+  return { data, stream };
 }
 
 /** The torch engine's interpreter and device, as printed at start and recorded in config.json. */
@@ -460,11 +500,7 @@ export async function runClipStudy(
       'IO',
       `${s.modelConfig}: model config not found (set "modelConfig" to an open_clip_config.json or config.json, or leave it out)`,
     );
-  if (!existsSync(s.data.root))
-    fail(
-      'IO',
-      `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`,
-    );
+  checkDataRoot(s);
   const choice = await chooseEngine(s, log, slots.gpus);
   if (slots.gpus) checkGpus(s, choice, slots.gpus);
   if (choice.engine === 'tfjs' && slots.count > 1)
@@ -472,17 +508,13 @@ export async function runClipStudy(
       'CONFIG',
       `--workers ${slots.count}: the tfjs engine trains in this process, one run at a time; use engine: torch, or --shard i/n in separate processes`,
     );
-  const layout = fomoLayout(s.data.root, {
-    dataDir: s.data.dataDir,
-    infoDir: s.data.infoDir,
-    streamDir: s.data.streamDir,
-  });
-  const data = new FomoData(layout, loadDatasetRegistry(s.data.registry), s.data.resized);
-  const stream = buildStream(
-    data,
-    { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) },
-    () => true,
-  );
+  const { data, stream } = openClipData(s, log);
+  const images = streamImages(data, stream, s.pretrain ?? []);
+  if (s.data.prepared) usePrepared(s.data.prepared, data, images, log, choice.engine === 'torch');
+  else if (choice.engine === 'torch' && images.length > LARGE_TREE)
+    log(
+      `data: ${images.length} images decoded from the originals; "time-merge clip prepare" with data.prepared writes 224px variants once, which decode several times faster`,
+    );
   const backend = choice.engine === 'tfjs' ? await selectBackend(s.backend, log) : `torch:${choice.device}`;
   const ckpt = await loadClipCheckpoint(s.model, {
     config: s.modelConfig ? loadModelConfig(s.modelConfig) : undefined,
