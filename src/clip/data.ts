@@ -3,6 +3,7 @@ import type { Task, TaskStream } from '../time/types.js';
 import {
   cutPerDataset,
   cutStream,
+  defaultEvaluationDatasets,
   readAnnotations,
   readClassnames,
   readStream,
@@ -140,7 +141,7 @@ export function buildStream(
   }));
   const zsFolders =
     spec.zeroshot ??
-    [...data.registry.values()].filter((d) => d.evalOnly && zeroshotAvailable(d.folder)).map((d) => d.folder);
+    defaultEvaluationDatasets(data.registry, new Set(entries.map((e) => e.dataset))).filter(zeroshotAvailable);
   const zeroshot: ClipTask[] = zsFolders.map((f) => {
     data.info(f);
     return { id: `zs:${f}`, role: 'zeroshot', data: { parts: [{ dataset: f, classnames: null }] } };

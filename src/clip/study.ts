@@ -30,7 +30,7 @@ import {
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
 import { buildStream, type ClipTaskData, FomoData, streamImages } from './data.js';
 import { usePrepared } from './prepared.js';
-import { fomoLayout, loadDatasetRegistry } from './fomo.js';
+import { defaultEvaluationDatasets, fomoLayout, loadDatasetRegistry, readStream } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
 import { CLIP_RUN_KINDS } from './kinds/index.js';
@@ -88,7 +88,11 @@ export interface ClipStudy {
   readonly store: 'memory' | 'disk';
   /** Record each finished TIME step under <out>/resume/<run id>; a rerun skips finished steps. */
   readonly resume: boolean;
-  readonly eval: { batch: number; maxSamples?: number; k: number };
+  /**
+   * subset: the fraction of each test set evaluated (fomo_in_flux's validate_on_subset; its default
+   * experiment uses 0.1), drawn once from seed, the same at every step; maxSamples caps it.
+   */
+  readonly eval: { batch: number; maxSamples?: number; subset: number; seed: number; k: number };
 }
 
 type Raw = Record<string, unknown>;
@@ -249,6 +253,8 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
           ? undefined
           : num(evalRaw, 'maxSamples', 0, (v) => Number.isInteger(v) && v >= 1),
       k: num(evalRaw, 'k', 5, (v) => Number.isInteger(v) && v >= 1),
+      subset: num(evalRaw, 'subset', 1, (v) => v > 0 && v <= 1),
+      seed: num(evalRaw, 'seed', 0, (v) => Number.isInteger(v) && v >= 0),
     },
   };
 }
@@ -391,7 +397,8 @@ function zeroshotDatasets(s: ClipStudy, data: FomoData, infoDir: string, log: (m
       );
     return s.zeroshot;
   }
-  const evalOnly = [...data.registry.values()].filter((d) => d.evalOnly).map((d) => d.folder);
+  const adaptation = new Set(readStream(data.layout, s.stream).map((e) => e.dataset));
+  const evalOnly = defaultEvaluationDatasets(data.registry, adaptation);
   const found = evalOnly.filter(has);
   if (evalOnly.length > 0 && found.length === 0) {
     fail(

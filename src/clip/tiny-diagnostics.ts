@@ -24,7 +24,7 @@ const TINY_DIAGNOSTICS_SETTINGS: ClipSlotSettings = {
   warmup: 0.1,
   maxGradNorm: 1,
   microBatch: 0,
-  eval: { batch: 64, k: 5 },
+  eval: { batch: 64, k: 5, subset: 1, seed: 0 },
 };
 
 async function tinyTree(root: string, seed: number): Promise<void> {

@@ -45,6 +45,7 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
           `${task.id}/${part.dataset}`,
           this.options.maxSamples,
           this.options.seed ?? 0,
+          this.options.subset,
         );
         if (samples.length === 0) continue;
         const ids = samples.map((s) => this.engine.id(s));
