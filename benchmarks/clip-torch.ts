@@ -215,7 +215,7 @@ async function measureWorker(
 }
 
 /** Seconds per TIME step of store + merge + deploy (ema_paint) with ViT-B/16-sized weights, training excluded. */
-async function pipelineStepSeconds(T: number): Promise<number> {
+export async function pipelineStepSeconds(T: number): Promise<number> {
   const base = initClipParams(VIT_B_16, 0);
   let trainSeconds = 0;
   const trainer: Trainer = {
