@@ -14,7 +14,8 @@
 # The interpreter: TIME_MERGE_PYTHON, else the first python3 on PATH that imports torch (gpu-check-python.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-budget=480
+# GPU_CHECK_BUDGET (seconds) lifts the 8-minute budget, for tests on slow shared machines.
+budget=${GPU_CHECK_BUDGET:-480}
 start=$SECONDS
 out="${OUT:-results/bench}"
 mkdir -p "$out"
@@ -58,10 +59,14 @@ fi
 pipeline=()
 if command -v node >/dev/null && [ -d node_modules/tsx ]; then
   echo "gpu-check: node $(node --version): store + merge + deploy per TIME step at ViT-B/16 size" | tee -a "$log"
-  line=$(timeout 120 node --import tsx benchmarks/gpu-time-step.ts --pipeline 2>>"$log" | tail -1)
+  line=$(timeout $((budget / 4)) node --import tsx benchmarks/gpu-time-step.ts --pipeline 2>>"$log" | tail -1)
   echo "$line" | tee -a "$log"
   s=$(echo "$line" | sed -n 's/.*"pipeline_step_s":\([0-9.e+-]*\).*/\1/p')
-  [ -n "$s" ] && pipeline=(--pipeline-seconds "$s")
+  if [ -n "$s" ]; then
+    pipeline=(--pipeline-seconds "$s")
+  else
+    echo "gpu-check: the node step gave no figure (failed, or past $((budget / 4)) s); the overhead counts the weights' exchange only" | tee -a "$log"
+  fi
 else
   echo "gpu-check: node or node_modules not found; the overhead counts the weights' exchange only" | tee -a "$log"
 fi

@@ -64,11 +64,13 @@ describe.skipIf(!TORCH.ok)('benchmarks/gpu-check.sh', () => {
     );
     const r = JSON.parse(readFileSync(json, 'utf8')) as { complete: boolean; skipped: string[]; size: string };
     expect(r).toMatchObject({ complete: false, size: 'tiny' });
-    expect(r.skipped).toEqual(['plain_8', 'loader_alone', 'worker']);
+    expect(r.skipped).toEqual(['plain_8', 'worker']);
   }, 60_000);
 
   it('--tiny measures every target end to end on this machine', async () => {
-    const r = await gpuCheck(['--tiny'], { OUT: out });
+    // No budget here: on a busy machine a stage past the 8 minutes would be skipped, and this test must
+    // not depend on the machine's speed.
+    const r = await gpuCheck(['--tiny'], { OUT: out, GPU_CHECK_BUDGET: '100000' });
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(readFileSync(join(out, 'torch-gpu-check-tiny.json'), 'utf8')) as Record<string, never>;
     expect(j.complete).toBe(true);
@@ -87,5 +89,5 @@ describe.skipIf(!TORCH.ok)('benchmarks/gpu-check.sh', () => {
     expect(p.pipeline_step_s).toBeGreaterThan(0);
     expect(p.total_hours).toBeCloseTo(p.hours.training + p.hours.evaluation + p.hours.overhead, 9);
     expect(readFileSync(join(out, 'torch-gpu-check-tiny.log'), 'utf8')).toMatch(/gpu-check: \d+ s in all, exit 0/);
-  }, 480_000);
+  }, 1_200_000);
 });

@@ -351,7 +351,7 @@ def main(argv=None):
             if device.type == 'cuda':
                 torch.cuda.empty_cache()
         emit()
-    if not a.skip_worker:
+    if not a.skip_worker and time_left('worker'):
         scratch = tempfile.mkdtemp(prefix='time-merge-bench-')
         try:
             t0 = time.perf_counter()
@@ -363,7 +363,7 @@ def main(argv=None):
                 res['loader_alone'] = loader_alone(index, c.image_size, big, max(4, min(a.worker_steps, 2 * a.images // big)), a.loader_workers)
                 log(f'loader alone, batch {big}: {res["loader_alone"]["images_per_s"] or 0:.1f} images/s with {a.loader_workers} processes')
                 emit()
-            if time_left('worker'):
+            if time_left('worker_runs'):
                 worker_runs(c, batches, a.worker_steps, a.device, scratch, index, a.images, a.eval_images, a.loader_workers, emit, res)
         finally:
             subprocess.run(['rm', '-rf', scratch])
