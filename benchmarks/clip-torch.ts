@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VIT_B_16, type ClipConfig } from '../src/clip/config.js';
 import { buildStream, FomoData } from '../src/clip/data.js';
-import { parseDevice, probeTorch, pythonExecutable, TORCH_ENGINE_DIR, TORCH_INSTALL_HINT } from '../src/clip/engine.js';
+import { parseDevice, choosePython, TORCH_ENGINE_DIR, TORCH_INSTALL_HINT } from '../src/clip/engine.js';
 import { fomoLayout, loadDatasetRegistry } from '../src/clip/fomo.js';
 import { initClipParams } from '../src/clip/init.js';
 import { makeTinyFomo, TINY_CLIP } from '../src/clip/tiny.js';
@@ -215,7 +215,7 @@ async function measureWorker(
 }
 
 /** Seconds per TIME step of store + merge + deploy (ema_paint) with ViT-B/16-sized weights, training excluded. */
-async function pipelineStepSeconds(T: number): Promise<number> {
+export async function pipelineStepSeconds(T: number): Promise<number> {
   const base = initClipParams(VIT_B_16, 0);
   let trainSeconds = 0;
   const trainer: Trainer = {
@@ -253,7 +253,7 @@ async function pipelineStepSeconds(T: number): Promise<number> {
 }
 
 export async function runTorchBench(a: TorchBenchArgs): Promise<void> {
-  const probe = await probeTorch(pythonExecutable());
+  const { probe } = await choosePython();
   if (!probe.ok) throw new Error(`--engine torch: ${probe.reason}; ${TORCH_INSTALL_HINT}`);
   const rows: Row[] = [];
   console.log(`torch ${probe.torch} (${probe.python}), cuda: ${probe.cuda}`);

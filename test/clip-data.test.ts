@@ -9,6 +9,8 @@ import { buildStream, FomoData } from '../src/clip/data.js';
 import {
   cutPerDataset,
   cutStream,
+  defaultEvaluationDatasets,
+  FOMO_EVALUATION_DATASETS,
   fomoLayout,
   loadDatasetRegistry,
   readAnnotations,
@@ -16,6 +18,7 @@ import {
   readStream,
   type Sample,
 } from '../src/clip/fomo.js';
+import { evalSubset } from '../src/clip/evaluator.js';
 import { TimeMergeError } from '../src/params/errors.js';
 import { FOMO_FIXTURES } from './shared-fixtures.js';
 
@@ -204,6 +207,30 @@ describe('streams', () => {
     const dflt = buildStream(data, { stream: 'random_sequence_1_short', T: 'per-dataset' }, (f) => f === 'MSCOCO');
     expect(dflt.zeroshot.map((t) => t.id)).toEqual(['zs:MSCOCO']);
     expect(dflt.adaptation).toHaveLength(37);
+  });
+
+  it("defaults A_ZS to the official experiment's 22 evaluation-only datasets, less those the stream adapts on", () => {
+    const registry = loadDatasetRegistry();
+    const all = defaultEvaluationDatasets(registry, new Set());
+    expect(all).toHaveLength(22);
+    expect(all.map((f) => registry.get(f)!.key)).toEqual([...FOMO_EVALUATION_DATASETS]);
+    const caltech = registry.get(all[0])!;
+    expect(caltech.key).toBe('caltech101');
+    expect(defaultEvaluationDatasets(registry, new Set([caltech.folder]))).toEqual(all.slice(1));
+  });
+
+  it('evaluates a seeded fraction of each test set, as validate_on_subset, capped by maxSamples', () => {
+    const samples = Array.from({ length: 95 }, (_, i) => ({ path: `p${i}` }) as Sample);
+    const tenth = evalSubset(samples, 't1/DTD', undefined, 0, 0.1);
+    expect(tenth).toHaveLength(10); // ceil(9.5)
+    expect(tenth.map((s) => Number(s.path.slice(1)))).toEqual(
+      [...tenth.map((s) => Number(s.path.slice(1)))].sort((a, b) => a - b),
+    );
+    expect(evalSubset(samples, 't1/DTD', undefined, 0, 0.1)).toEqual(tenth);
+    expect(evalSubset(samples, 't1/DTD', undefined, 1, 0.1)).not.toEqual(tenth);
+    expect(evalSubset(samples, 't1/DTD', 4, 0, 0.1)).toHaveLength(4);
+    expect(evalSubset(samples, 't1/DTD', undefined, 0, 1)).toBe(samples);
+    expect(evalSubset(samples.slice(0, 3), 'x', undefined, 0, 0.1)).toHaveLength(1);
   });
 
   it("selects a task's samples by class", () => {

@@ -160,7 +160,7 @@ describe.skipIf(!TORCH.ok)('time-merge clip --gpus on the torch engine', () => {
   it('--gpus where torch sees no GPU, or with device cpu, is an error saying what to do instead', async () => {
     if (TORCH.ok && !TORCH.cuda)
       await expect(runClipStudy(torchStudy('no-gpu'), () => {}, { slots: { count: 1, gpus: [0] } })).rejects.toThrow(
-        /^--gpus 0: torch \(.*\) sees no CUDA GPU here; leave --gpus out to run on the CPU/,
+        /^--gpus 0: torch \S+ at \S+ sees no CUDA GPU \(torch\.cuda\.is_available\(\) is False; .*\); set TIME_MERGE_PYTHON .*, or leave --gpus out to run on the CPU$/,
       );
     await expect(
       runClipStudy(torchStudy('cpu', 'device: cpu\n'), () => {}, { slots: { count: 2, gpus: [0, 1] } }),

@@ -94,13 +94,17 @@ describe('optimiser', () => {
     expect(q.dataSync()[0]).toBeCloseTo(0.9, 6);
   });
 
-  it('skips decay for gains, biases, norms and the logit scale (open_clip rule)', () => {
+  it('skips decay for gains, biases, norms, the logit scale and positional embeddings (open_clip rule)', () => {
     expect(excludedFromDecay('logit_scale', [])).toBe(true);
     expect(excludedFromDecay('visual.ln_pre.weight', [768])).toBe(true);
     expect(excludedFromDecay('transformer.resblocks.0.attn.in_proj_bias', [1536])).toBe(true);
     expect(excludedFromDecay('visual.class_embedding', [768])).toBe(true);
     expect(excludedFromDecay('transformer.resblocks.0.attn.in_proj_weight', [1536, 512])).toBe(false);
     expect(excludedFromDecay('token_embedding.weight', [49408, 512])).toBe(false);
+    // Both positional embeddings are 2-D but skip decay, as in current open_clip.
+    expect(excludedFromDecay('positional_embedding', [77, 512])).toBe(true);
+    expect(excludedFromDecay('visual.positional_embedding', [197, 768])).toBe(true);
+    expect(excludedFromDecay('visual.proj', [768, 512])).toBe(false);
   });
 
   it('clips the global gradient norm', () => {

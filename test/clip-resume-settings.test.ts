@@ -48,7 +48,7 @@ describe('resuming a clip study after a setting that changes its scores', () => 
         (m) => logs.push(m),
       ),
     ).rejects.toThrow(
-      `resume/finetune-s1/run.json was written by a different run (eval: recorded {"batch":64,"maxSamples":4,"k":5}, now {"batch":64,"maxSamples":3,"k":5})`,
+      `resume/finetune-s1/run.json was written by a different run (eval: recorded {"batch":64,"maxSamples":4,"k":5,"subset":1,"seed":0}, now {"batch":64,"maxSamples":3,"k":5,"subset":1,"seed":0})`,
     );
     expect(logs).toContain('baseline zeroshot, seed 1');
     expect(logs.some((m) => m.includes('finished run(s) kept'))).toBe(false);

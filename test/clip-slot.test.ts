@@ -23,7 +23,7 @@ const SETTINGS: ClipSlotSettings = {
   warmup: 0.1,
   maxGradNorm: 1,
   microBatch: 0,
-  eval: { batch: 2, maxSamples: 3, k: 1 },
+  eval: { batch: 2, maxSamples: 3, subset: 1, seed: 0, k: 1 },
 };
 
 let root: string;

@@ -64,6 +64,27 @@ ${engine === 'torch' ? 'engine: torch\nloaderWorkers: 1' : 'engine: tfjs\nbacken
 
     it('runs on the worker and writes the same results folder as the tfjs engine', () => {
       expect(logs).toContainEqual(expect.stringMatching(/^engine: torch \S+ on cpu \(.*python3.*\)$/));
+      if (!TORCH.ok) return;
+      // The interpreter and device are printed at start and recorded; auto on a CPU torch says so.
+      const source = process.env.TIME_MERGE_PYTHON
+        ? 'from TIME_MERGE_PYTHON'
+        : 'the first python3 on PATH that imports torch';
+      expect(logs).toContainEqual(
+        expect.stringContaining(
+          `python: ${TORCH.python} (${source}), torch ${TORCH.torch}; device: cpu (auto: torch ${TORCH.torch} at ${TORCH.python} sees no CUDA GPU (torch.cuda.is_available() is False; `,
+        ),
+      );
+      const config = JSON.parse(readFileSync(join(root, 'results-torch', 'config.json'), 'utf8')) as {
+        python: unknown;
+      };
+      expect(config.python).toEqual({
+        executable: TORCH.python,
+        source: process.env.TIME_MERGE_PYTHON ? 'TIME_MERGE_PYTHON' : 'PATH',
+        torch: TORCH.torch,
+        cuda: false,
+        device: 'cpu',
+        gpu: null,
+      });
       expect(logs).toContainEqual(
         expect.stringMatching(/^ {2}step 12\/12 loss \d+\.\d{4} lr \S+, \d+\.\d images\/s, \d+s left in this task$/),
       );

@@ -66,10 +66,12 @@ describe('engine choice', () => {
     expect(await chooseEngine(study('backend: wasm\n'), (m) => logs.push(m))).toEqual({ engine: 'tfjs' });
     expect(logs).toEqual([]);
     if (TORCH.ok)
-      expect(await chooseEngine(study(''), () => {})).toEqual({
+      expect(await chooseEngine(study(''), () => {})).toMatchObject({
         engine: 'torch',
         python: TORCH.python,
+        torch: TORCH.torch,
         cuda: TORCH.cuda,
+        device: TORCH.cuda ? 'cuda' : 'cpu',
       });
     const old = process.env.TIME_MERGE_PYTHON;
     process.env.TIME_MERGE_PYTHON = '/nonexistent/python3';

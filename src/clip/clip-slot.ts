@@ -54,6 +54,8 @@ export function tfjsClipSlot(i: ClipSlotInputs): ClipSlot {
     evaluator: new ClipEvaluator(i.data, i.config, i.tokenizer, {
       batchSize: s.eval.batch,
       maxSamples: s.eval.maxSamples,
+      subset: s.eval.subset,
+      seed: s.eval.seed,
       retrievalK: s.eval.k,
       onRetrieval: i.onRetrieval,
     }),
@@ -87,6 +89,8 @@ export async function torchClipSlot(i: TorchSlotInputs): Promise<{ engine: Torch
     const evaluator = new TorchEvaluator(engine, i.tokenizer, {
       batchSize: s.eval.batch,
       maxSamples: s.eval.maxSamples,
+      subset: s.eval.subset,
+      seed: s.eval.seed,
       retrievalK: s.eval.k,
       onRetrieval: i.onRetrieval,
       log: i.log,

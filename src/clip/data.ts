@@ -3,6 +3,7 @@ import type { Task, TaskStream } from '../time/types.js';
 import {
   cutPerDataset,
   cutStream,
+  defaultEvaluationDatasets,
   readAnnotations,
   readClassnames,
   readStream,
@@ -24,6 +25,9 @@ export type ClipTask = Task<ClipTaskData>;
 export class FomoData {
   private readonly splits = new Map<string, Sample[]>();
   private readonly names = new Map<string, string[]>();
+  private readonly excluded = new Set<string>();
+  /** Where the prepared (resized) variants are, when a run uses them (src/clip/prepared.ts). */
+  private variants: ((s: Sample) => string) | undefined;
 
   constructor(
     readonly layout: FomoLayout,
@@ -46,9 +50,26 @@ export class FomoData {
     let s = this.splits.get(key);
     if (!s) {
       s = readAnnotations(this.layout, this.info(folder), split, this.preferResized);
+      if (this.excluded.size > 0) s = s.filter((x) => !this.excluded.has(x.path));
       this.splits.set(key, s);
     }
     return s;
+  }
+
+  /** Leaves these images (absolute paths: unreadable ones, as prepare listed them) out of every split. */
+  exclude(paths: Iterable<string>): void {
+    for (const p of paths) this.excluded.add(p);
+    this.splits.clear();
+  }
+
+  /** Reads images from their prepared variants from now on. */
+  useVariants(pathOf: (s: Sample) => string): void {
+    this.variants = pathOf;
+  }
+
+  /** The file a loader decodes for a sample: its prepared variant when there are variants, else the original. */
+  imagePath(s: Sample): string {
+    return this.variants ? this.variants(s) : s.path;
   }
 
   /** The classifier's classes: the class-name file, or for retrieval sets the split's distinct class names. */
@@ -120,11 +141,32 @@ export function buildStream(
   }));
   const zsFolders =
     spec.zeroshot ??
-    [...data.registry.values()].filter((d) => d.evalOnly && zeroshotAvailable(d.folder)).map((d) => d.folder);
+    defaultEvaluationDatasets(data.registry, new Set(entries.map((e) => e.dataset))).filter(zeroshotAvailable);
   const zeroshot: ClipTask[] = zsFolders.map((f) => {
     data.info(f);
     return { id: `zs:${f}`, role: 'zeroshot', data: { parts: [{ dataset: f, classnames: null }] } };
   });
   const name = spec.stream.replace(/^.*\//, '').replace(/\.json$/, '');
   return { name: `${name}/T=${spec.T}`, adaptation, zeroshot };
+}
+
+/**
+ * Every image a run can read, each once, in a fixed order: the stream's adaptation tasks (train and
+ * test), its evaluation-only sets (test) and the pretraining sets (train). The torch engine's index and
+ * `clip prepare` both take this list.
+ */
+export function streamImages(data: FomoData, stream: TaskStream<ClipTaskData>, pretrain: readonly string[]): Sample[] {
+  const seen = new Set<string>();
+  const out: Sample[] = [];
+  const add = (samples: Sample[]) => {
+    for (const s of samples)
+      if (!seen.has(s.path)) {
+        seen.add(s.path);
+        out.push(s);
+      }
+  };
+  for (const t of stream.adaptation) add([...data.samples(t.data, 'train'), ...data.samples(t.data, 'test')]);
+  for (const t of stream.zeroshot) add(data.samples(t.data, 'test'));
+  for (const d of pretrain) add(data.split(d, 'train'));
+  return out;
 }

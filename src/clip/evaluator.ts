@@ -15,6 +15,8 @@ export interface ClipEvaluatorOptions {
   readonly batchSize?: number;
   /** Evaluate at most this many test images per task part (a fixed seeded subset); default all. */
   readonly maxSamples?: number;
+  /** Evaluate this fraction of each task part's test images (a fixed seeded subset); default 1. */
+  readonly subset?: number;
   /** k of the retrieval score (R@k averaged over both directions); default 5 as FoMo-in-Flux reports. */
   readonly retrievalK?: number;
   /** Preprocessed test images kept in memory across evaluations, in megabytes (default 512). */
@@ -35,8 +37,16 @@ export interface RetrievalPart extends RetrievalScores {
 }
 
 /** A fixed subset of a task part's test images: the same at every step, so scores are comparable over time. */
-export function evalSubset(samples: Sample[], key: string, max: number | undefined, seed: number): Sample[] {
-  if (!max || samples.length <= max) return samples;
+export function evalSubset(
+  samples: Sample[],
+  key: string,
+  max: number | undefined,
+  seed: number,
+  fraction = 1,
+): Sample[] {
+  // fomo_in_flux's validate_on_subset: a fraction of each test set (at least one image), then the cap.
+  const n = Math.min(max ?? Number.POSITIVE_INFINITY, Math.max(1, Math.ceil(samples.length * fraction)));
+  if (samples.length <= n) return samples;
   const rng = seedrandom(`clip-eval/${seed}/${key}`);
   const idx = [...samples.keys()];
   for (let i = idx.length - 1; i > 0; i--) {
@@ -44,7 +54,7 @@ export function evalSubset(samples: Sample[], key: string, max: number | undefin
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
   return idx
-    .slice(0, max)
+    .slice(0, n)
     .sort((a, b) => a - b)
     .map((i) => samples[i]);
 }
@@ -98,7 +108,7 @@ export class ClipEvaluator implements Evaluator<ClipTaskData> {
   }
 
   private subset(samples: Sample[], key: string): Sample[] {
-    return evalSubset(samples, key, this.options.maxSamples, this.options.seed ?? 0);
+    return evalSubset(samples, key, this.options.maxSamples, this.options.seed ?? 0, this.options.subset);
   }
 
   private async classification(

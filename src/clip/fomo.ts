@@ -81,6 +81,50 @@ function triple(v: unknown, what: string): [number, number, number] {
   return v as [number, number, number];
 }
 
+/**
+ * The evaluation-only datasets of fomo_in_flux's default experiment (configs/experiment/
+ * continualfomo_default.yaml, evaluation.additional_datasets), by registry key: A_ZS covers these by
+ * default. Several are not marked eval_only in the registry; they are simply not in the adaptation streams.
+ */
+export const FOMO_EVALUATION_DATASETS = [
+  'caltech101',
+  'caltech256',
+  'cars196',
+  'cifar10',
+  'domainnet_quickdraw',
+  'eurosat',
+  'fashionmnist',
+  'flickr30k',
+  'food101',
+  'gtsrb',
+  'imagenet',
+  'imagenet_a',
+  'imagenet_d',
+  'imagenet_r',
+  'imagenet_s',
+  'imagenet_v2',
+  'mnist',
+  'monkeys10',
+  'mscoco',
+  'oxford_pets',
+  'stl10',
+  'svhn',
+] as const;
+
+/**
+ * The default evaluation-only datasets (folders): the official experiment's list and anything the
+ * registry marks eval_only, less the datasets the stream adapts on.
+ */
+export function defaultEvaluationDatasets(
+  registry: ReadonlyMap<string, DatasetInfo>,
+  adaptation: ReadonlySet<string>,
+): string[] {
+  const official = new Set<string>(FOMO_EVALUATION_DATASETS);
+  return [...registry.values()]
+    .filter((d) => (d.evalOnly || official.has(d.key)) && !adaptation.has(d.folder))
+    .map((d) => d.folder);
+}
+
 /** The dataset registry, keyed by folder name (streams and annotation files use folders). */
 export function loadDatasetRegistry(
   path = new URL('./fomo-datasets.json', import.meta.url).pathname,

@@ -13,7 +13,9 @@ export const ADAMW_DEFAULTS: AdamWOptions = { lr: 1e-5, weightDecay: 0.2, beta1:
 
 /**
  * open_clip's rule for which parameters skip weight decay: gains, biases, layer norms, the logit scale
- * (anything with fewer than 2 dims, or "ln"/"bn"/"bias"/"logit_scale" in the name).
+ * (anything with fewer than 2 dims, or "ln"/"bn"/"bias"/"logit_scale" in the name), and, as current
+ * open_clip does (its towers' no_weight_decay sets), both positional embeddings. The torch engine's
+ * train.py has the same rule.
  */
 export function excludedFromDecay(name: string, shape: readonly number[]): boolean {
   return (
@@ -21,7 +23,8 @@ export function excludedFromDecay(name: string, shape: readonly number[]): boole
     name.includes('bn') ||
     name.includes('ln') ||
     name.includes('bias') ||
-    name.includes('logit_scale')
+    name.includes('logit_scale') ||
+    name.includes('positional_embedding')
   );
 }
 

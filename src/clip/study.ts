@@ -7,7 +7,7 @@ import { type DiagnosticsRow, diagnosticsRows } from '../study/diagnostics-run.j
 import { driveRuns, fingerprintOf } from '../study/driver.js';
 import { type FindingResult, findingsSummary } from '../study/findings.js';
 import { expandSeedGrid, shardRuns, shardSuffix } from '../study/expand.js';
-import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
+import type { SlotPlan } from '../study/kinds/index.js';
 import { writeStudyFolder } from '../study/output.js';
 import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
@@ -19,17 +19,21 @@ import { parseBackend, selectBackend, type BackendChoice } from './backend.js';
 import {
   parseDevice,
   parseEngine,
-  probeTorch,
-  pythonExecutable,
+  choosePython,
+  PYTHON_SOURCES,
+  type PythonSource,
+  resolveDevice,
   TORCH_INSTALL_HINT,
   type DeviceChoice,
   type EngineChoice,
 } from './engine.js';
 import { fromHfJson, fromOpenClipJson, type ClipConfig } from './config.js';
-import { buildStream, type ClipTaskData, FomoData } from './data.js';
-import { fomoLayout, loadDatasetRegistry } from './fomo.js';
+import { buildStream, type ClipTaskData, FomoData, streamImages } from './data.js';
+import { usePrepared } from './prepared.js';
+import { defaultEvaluationDatasets, fomoLayout, loadDatasetRegistry, readStream } from './fomo.js';
 import { RetrievalLog, retrievalFileName } from './retrieval-log.js';
 import type { ClipRunSpec, ClipSetup } from './clip-run.js';
+import { CLIP_RUN_KINDS } from './kinds/index.js';
 import { clipStudyDiagnostics } from './study-diagnostics.js';
 import { clipFindings } from './study-findings.js';
 import { ClipTokenizer } from './tokenizer.js';
@@ -50,6 +54,8 @@ export interface ClipStudy {
     streamDir?: string;
     registry?: string;
     resized: boolean;
+    /** The cache of resized variants (`time-merge clip prepare`); runs then require it and read from it. */
+    prepared?: string;
   };
   readonly stream: string;
   readonly T: number | 'per-dataset';
@@ -69,18 +75,24 @@ export interface ClipStudy {
   readonly seeds: number[];
   readonly out: string;
   readonly backend: BackendChoice;
+  /** The torch engine's interpreter, when TIME_MERGE_PYTHON is not set (see choosePython). */
+  readonly python?: string;
   /** tfjs, torch, or auto: torch when Python with torch is found and no tfjs backend is named, else tfjs. */
   readonly engine: EngineChoice;
   /** The torch engine's device. */
   readonly device: DeviceChoice;
   /** The torch engine's micro-batch for gradient accumulation; 0 = whole batch (halved on CUDA out-of-memory). */
   readonly microBatch: number;
-  /** The torch engine's image-decoding processes; default one per core but one, at most 8. */
+  /** The torch engine's image-decoding processes; default one per core (shared among slots). */
   readonly loaderWorkers?: number;
   readonly store: 'memory' | 'disk';
   /** Record each finished TIME step under <out>/resume/<run id>; a rerun skips finished steps. */
   readonly resume: boolean;
-  readonly eval: { batch: number; maxSamples?: number; k: number };
+  /**
+   * subset: the fraction of each test set evaluated (fomo_in_flux's validate_on_subset; its default
+   * experiment uses 0.1), drawn once from seed, the same at every step; maxSamples caps it.
+   */
+  readonly eval: { batch: number; maxSamples?: number; subset: number; seed: number; k: number };
 }
 
 type Raw = Record<string, unknown>;
@@ -155,6 +167,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     'out',
     'backend',
     'engine',
+    'python',
     'device',
     'microBatch',
     'loaderWorkers',
@@ -195,6 +208,12 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
       streamDir: data.streamDir ? path(str(data, 'streamDir')) : undefined,
       registry: data.registry ? path(str(data, 'registry')) : undefined,
       resized: data.resized !== false,
+      prepared:
+        data.prepared === undefined || data.prepared === false
+          ? undefined
+          : data.prepared === true
+            ? join(path(str(data, 'root')), 'time-merge-224')
+            : path(str(data, 'prepared')),
     },
     stream: str(raw, 'stream'),
     T,
@@ -219,6 +238,8 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
     out: path(str(raw, 'out', join('results', study))),
     backend: parseBackend(str(raw, 'backend', 'auto')),
     engine: parseEngine(str(raw, 'engine', 'auto')),
+    // A path is taken from the config's folder; a bare name (python3.11) is looked up on PATH.
+    python: raw.python === undefined ? undefined : ((p) => (p.includes('/') ? path(p) : p))(str(raw, 'python')),
     device: parseDevice(str(raw, 'device', 'auto')),
     microBatch: num(raw, 'microBatch', 0, (v) => Number.isInteger(v) && v >= 0),
     loaderWorkers:
@@ -232,6 +253,8 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
           ? undefined
           : num(evalRaw, 'maxSamples', 0, (v) => Number.isInteger(v) && v >= 1),
       k: num(evalRaw, 'k', 5, (v) => Number.isInteger(v) && v >= 1),
+      subset: num(evalRaw, 'subset', 1, (v) => v > 0 && v <= 1),
+      seed: num(evalRaw, 'seed', 0, (v) => Number.isInteger(v) && v >= 0),
     },
   };
 }
@@ -282,17 +305,83 @@ export interface ClipRunOptions {
   readonly diagnostics?: boolean;
 }
 
-/** The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named. */
+/** Above this many images, a run on the originals suggests `clip prepare`. */
+const LARGE_TREE = 20_000;
+
+function checkDataRoot(s: ClipStudy): void {
+  if (!existsSync(s.data.root))
+    fail(
+      'IO',
+      `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`,
+    );
+}
+
+/** The study's FoMo-in-Flux tree and its stream (the evaluation-only sets as configured or found). */
+export function openClipData(
+  s: ClipStudy,
+  log: (msg: string) => void,
+): { data: FomoData; stream: TaskStream<ClipTaskData> } {
+  checkDataRoot(s);
+  const layout = fomoLayout(s.data.root, {
+    dataDir: s.data.dataDir,
+    infoDir: s.data.infoDir,
+    streamDir: s.data.streamDir,
+  });
+  const data = new FomoData(layout, loadDatasetRegistry(s.data.registry), s.data.resized);
+  const stream = buildStream(
+    data,
+    { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) },
+    () => true,
+  );
+  return { data, stream };
+}
+
+/** The torch engine's interpreter and device, as printed at start and recorded in config.json. */
+export interface TorchChoice {
+  readonly engine: 'torch';
+  readonly python: string;
+  readonly source: PythonSource;
+  readonly torch: string;
+  readonly cuda: boolean;
+  readonly device: 'cuda' | 'cpu';
+  readonly gpu: string | null;
+}
+
+export type EngineDecision = { engine: 'tfjs' } | TorchChoice;
+
+/**
+ * The engine a study runs on: torch when asked, or under auto when found and no tfjs backend is named.
+ * For torch, the interpreter (choosePython) and the device (resolveDevice: never a silent CPU) are
+ * decided and printed here, before anything is loaded.
+ */
 export async function chooseEngine(
   s: ClipStudy,
   log: (msg: string) => void,
-): Promise<{ engine: 'tfjs' } | { engine: 'torch'; python: string; cuda: boolean }> {
+  gpus?: readonly number[],
+): Promise<EngineDecision> {
   if (s.engine === 'tfjs' || (s.engine === 'auto' && s.backend !== 'auto')) return { engine: 'tfjs' };
-  const probe = await probeTorch(pythonExecutable());
-  if (probe.ok) return { engine: 'torch', python: probe.python, cuda: probe.cuda };
-  if (s.engine === 'torch') fail('CONFIG', `engine "torch": ${probe.reason}; ${TORCH_INSTALL_HINT}`);
-  log(`engine: tfjs (auto: ${probe.reason}; for the torch engine, ${TORCH_INSTALL_HINT})`);
-  return { engine: 'tfjs' };
+  const { source, probe } = await choosePython(s.python);
+  if (!probe.ok) {
+    if (s.engine === 'torch') fail('CONFIG', `engine "torch": ${probe.reason}; ${TORCH_INSTALL_HINT}`);
+    log(`engine: tfjs (auto: ${probe.reason}; for the torch engine, ${TORCH_INSTALL_HINT})`);
+    return { engine: 'tfjs' };
+  }
+  if (gpus && s.device === 'cpu')
+    fail(
+      'CONFIG',
+      `--gpus ${gpus.join(',')} runs each run on its own GPU, but device is cpu; for runs at once on the CPU use --workers`,
+    );
+  const { device, why } = resolveDevice(s.device, probe, gpus?.join(','));
+  log(`python: ${probe.python} (${PYTHON_SOURCES[source]}), torch ${probe.torch}; device: ${device} (${why})`);
+  return {
+    engine: 'torch',
+    python: probe.python,
+    source,
+    torch: probe.torch,
+    cuda: probe.cuda,
+    device,
+    gpu: probe.gpu,
+  };
 }
 
 /** The evaluation-only datasets: as configured (each must have test annotations), else every one found. */
@@ -308,7 +397,8 @@ function zeroshotDatasets(s: ClipStudy, data: FomoData, infoDir: string, log: (m
       );
     return s.zeroshot;
   }
-  const evalOnly = [...data.registry.values()].filter((d) => d.evalOnly).map((d) => d.folder);
+  const adaptation = new Set(readStream(data.layout, s.stream).map((e) => e.dataset));
+  const evalOnly = defaultEvaluationDatasets(data.registry, adaptation);
   const found = evalOnly.filter(has);
   if (evalOnly.length > 0 && found.length === 0) {
     fail(
@@ -330,26 +420,11 @@ function zeroshotDatasets(s: ClipStudy, data: FomoData, infoDir: string, log: (m
  * Where --gpus can take a study: the torch engine on cuda. Asking for GPUs on a machine whose torch
  * sees none is an error, not a silent run on the CPU that would take days longer than planned.
  */
-function checkGpus(
-  s: ClipStudy,
-  choice: { engine: 'tfjs' } | { engine: 'torch'; python: string; cuda: boolean },
-  gpus: readonly number[],
-): void {
-  const list = gpus.join(',');
+function checkGpus(s: ClipStudy, choice: EngineDecision, gpus: readonly number[]): void {
   if (choice.engine === 'tfjs')
     fail(
       'CONFIG',
-      `--gpus ${list} needs the torch engine (engine: torch): the tfjs engine trains in this process${s.engine === 'auto' ? ', and auto chose tfjs' : ''}`,
-    );
-  if (s.device === 'cpu')
-    fail(
-      'CONFIG',
-      `--gpus ${list} runs each run on its own GPU, but device is cpu; for runs at once on the CPU use --workers`,
-    );
-  if (!choice.cuda)
-    fail(
-      'CONFIG',
-      `--gpus ${list}: torch (${choice.python}) sees no CUDA GPU here; leave --gpus out to run on the CPU (--workers n for runs at once)`,
+      `--gpus ${gpus.join(',')} needs the torch engine (engine: torch): the tfjs engine trains in this process${s.engine === 'auto' ? ', and auto chose tfjs' : ''}`,
     );
 }
 
@@ -432,34 +507,22 @@ export async function runClipStudy(
       'IO',
       `${s.modelConfig}: model config not found (set "modelConfig" to an open_clip_config.json or config.json, or leave it out)`,
     );
-  if (!existsSync(s.data.root))
-    fail(
-      'IO',
-      `${s.data.root}: data root not found (set "data.root" to the FoMo-in-Flux folder holding data/, data_lib/00_info/ and stream_construction/)`,
-    );
-  const choice = await chooseEngine(s, log);
+  checkDataRoot(s);
+  const choice = await chooseEngine(s, log, slots.gpus);
   if (slots.gpus) checkGpus(s, choice, slots.gpus);
   if (choice.engine === 'tfjs' && slots.count > 1)
     fail(
       'CONFIG',
       `--workers ${slots.count}: the tfjs engine trains in this process, one run at a time; use engine: torch, or --shard i/n in separate processes`,
     );
-  const layout = fomoLayout(s.data.root, {
-    dataDir: s.data.dataDir,
-    infoDir: s.data.infoDir,
-    streamDir: s.data.streamDir,
-  });
-  const data = new FomoData(layout, loadDatasetRegistry(s.data.registry), s.data.resized);
-  const stream = buildStream(
-    data,
-    { stream: s.stream, T: s.T, zeroshot: zeroshotDatasets(s, data, layout.infoDir, log) },
-    () => true,
-  );
-  // The torch device follows the worker's rule (auto: cuda when torch sees a GPU); --gpus means cuda.
-  const backend =
-    choice.engine === 'tfjs'
-      ? await selectBackend(s.backend, log)
-      : `torch:${slots.gpus || s.device === 'cuda' || (s.device === 'auto' && choice.cuda) ? 'cuda' : 'cpu'}`;
+  const { data, stream } = openClipData(s, log);
+  const images = streamImages(data, stream, s.pretrain ?? []);
+  if (s.data.prepared) usePrepared(s.data.prepared, data, images, log, choice.engine === 'torch');
+  else if (choice.engine === 'torch' && images.length > LARGE_TREE)
+    log(
+      `data: ${images.length} images decoded from the originals; "time-merge clip prepare" with data.prepared writes 224px variants once, which decode several times faster`,
+    );
+  const backend = choice.engine === 'tfjs' ? await selectBackend(s.backend, log) : `torch:${choice.device}`;
   const ckpt = await loadClipCheckpoint(s.model, {
     config: s.modelConfig ? loadModelConfig(s.modelConfig) : undefined,
   });
@@ -510,6 +573,18 @@ export async function runClipStudy(
     backend,
     version: packageVersion(),
     modelConfig: ckpt.config,
+    ...(choice.engine === 'torch'
+      ? {
+          python: {
+            executable: choice.python,
+            source: choice.source,
+            torch: choice.torch,
+            cuda: choice.cuda,
+            device: choice.device,
+            gpu: choice.gpu,
+          },
+        }
+      : {}),
     shard: options.shard ?? null,
     ...(slots.gpus ? { gpus: slots.gpus } : {}),
     ...(fingerprints ? { run_fingerprints: fingerprints } : {}),
@@ -525,8 +600,8 @@ export async function runClipStudy(
     );
   const open = async () =>
     choice.engine === 'torch'
-      ? (await RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python }, slots)
-      : (await RUN_KINDS['clip-tfjs']()).open(setup, slots);
+      ? (await CLIP_RUN_KINDS['clip-torch']()).open({ ...setup, python: choice.python, device: choice.device }, slots)
+      : (await CLIP_RUN_KINDS['clip-tfjs']()).open(setup, slots);
   const driven = await driveRuns(specs, open, {
     out: s.out,
     shard: options.shard,

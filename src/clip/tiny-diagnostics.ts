@@ -7,7 +7,7 @@ import { selectBackend } from './backend.js';
 import type { ClipSlot } from './clip-run.js';
 import { type ClipSlotSettings, tfjsClipSlot, torchClipSlot } from './clip-slot.js';
 import { buildStream, FomoData } from './data.js';
-import { pythonExecutable, probeTorch, TORCH_INSTALL_HINT } from './engine.js';
+import { choosePython, TORCH_INSTALL_HINT } from './engine.js';
 import { clipExpertDiagnostics } from './expert-diagnostics.js';
 import { fomoLayout, loadDatasetRegistry } from './fomo.js';
 import { initClipParams } from './init.js';
@@ -24,7 +24,7 @@ const TINY_DIAGNOSTICS_SETTINGS: ClipSlotSettings = {
   warmup: 0.1,
   maxGradNorm: 1,
   microBatch: 0,
-  eval: { batch: 64, k: 5 },
+  eval: { batch: 64, k: 5, subset: 1, seed: 0 },
 };
 
 async function tinyTree(root: string, seed: number): Promise<void> {
@@ -71,7 +71,7 @@ export async function tinyClipDiagnostics(o: {
       await selectBackend('wasm');
       slot = tfjsClipSlot(inputs);
     } else {
-      const probe = await probeTorch(pythonExecutable());
+      const { probe } = await choosePython();
       if (!probe.ok) fail('CONFIG', `torch engine: ${probe.reason}; ${TORCH_INSTALL_HINT}`);
       ({ engine, slot } = await torchClipSlot({
         ...inputs,

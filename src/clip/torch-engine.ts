@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { ParamSet } from '../params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../params/safetensors/index.js';
 import type { TaskStream } from '../time/types.js';
 import { toOpenClipJson, type ClipConfig } from './config.js';
-import type { ClipTaskData, FomoData } from './data.js';
+import { type ClipTaskData, type FomoData, streamImages } from './data.js';
 import type { DeviceChoice } from './engine.js';
 import type { Sample } from './fomo.js';
 import { TorchWorker, type WorkerProgress } from './torch-worker.js';
@@ -15,7 +15,7 @@ import { TorchWorker, type WorkerProgress } from './torch-worker.js';
 export interface TorchEngineOptions {
   readonly python: string;
   readonly device: DeviceChoice;
-  /** DataLoader worker processes decoding images (default: one per core but one, at most 8). */
+  /** DataLoader worker processes decoding images (default: one per core; each decodes a share of every batch). */
   readonly loaderWorkers?: number;
   /** Micro-batch for gradient accumulation; 0 = the whole batch at once (halved on CUDA out-of-memory). */
   readonly microBatch?: number;
@@ -24,9 +24,32 @@ export interface TorchEngineOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** tmpfs when there is one: weights cross it twice per TIME step. */
-function scratchRoot(): string {
-  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+/** About how many bytes a float32 copy of the model's weights takes (the towers' matrices and embeddings). */
+export function weightsBytes(c: ClipConfig): number {
+  const tower = (t: { width: number; layers: number; mlpWidth: number }) =>
+    t.layers * (4 * t.width * t.width + 2 * t.width * t.mlpWidth);
+  const v = c.vision;
+  return 4 * (tower(v) + tower(c.text) + c.text.vocabSize * c.text.width + 3 * v.patchSize ** 2 * v.width);
+}
+
+/**
+ * tmpfs when there is one with room (weights cross it twice per TIME step; containers often give
+ * /dev/shm 64 MB): room for four copies of the weights and the plans, else the temporary folder.
+ */
+export function scratchRoot(needBytes: number, log?: (msg: string) => void, shm = '/dev/shm'): string {
+  if (!existsSync(shm)) return tmpdir();
+  let free = 0;
+  try {
+    const s = statfsSync(shm);
+    free = s.bavail * s.bsize;
+  } catch {
+    // unreadable: treated as full
+  }
+  if (free >= needBytes) return shm;
+  log?.(
+    `scratch: ${shm} has ${(free / 2 ** 20).toFixed(0)} MiB free, ${(needBytes / 2 ** 20).toFixed(0)} MiB wanted; using ${tmpdir()}`,
+  );
+  return tmpdir();
 }
 
 /**
@@ -47,8 +70,9 @@ export class TorchEngine {
     readonly worker: TorchWorker,
     readonly data: FomoData,
     readonly config: ClipConfig,
+    log?: (msg: string) => void,
   ) {
-    this.scratch = mkdtempSync(join(scratchRoot(), 'time-merge-torch-'));
+    this.scratch = mkdtempSync(join(scratchRoot(4 * weightsBytes(config) + 2 ** 26, log), 'time-merge-torch-'));
   }
 
   static async start(
@@ -58,14 +82,14 @@ export class TorchEngine {
     pretrain: readonly string[],
     o: TorchEngineOptions,
   ): Promise<TorchEngine> {
-    const engine = new TorchEngine(TorchWorker.start(o.python, o.log, o.env), data, config);
+    const engine = new TorchEngine(TorchWorker.start(o.python, o.log, o.env), data, config, o.log);
     try {
       const index = await engine.writeIndex(stream, pretrain);
       const reply = await engine.worker.request('init', {
         config: toOpenClipJson(config),
         index,
         device: o.device,
-        loaderWorkers: o.loaderWorkers ?? Math.max(0, Math.min(8, cpus().length - 1)),
+        loaderWorkers: o.loaderWorkers ?? cpus().length,
         microBatch: o.microBatch ?? 0,
       });
       engine.device = reply.device === 'cuda' ? 'cuda' : 'cpu';
@@ -121,24 +145,17 @@ export class TorchEngine {
     const norm: number[] = [];
     const norms: { mean: readonly number[]; std: readonly number[] }[] = [];
     const normOf = new Map<string, number>();
-    const add = (samples: Sample[]) => {
-      for (const s of samples) {
-        if (this.ids.has(s.path)) continue;
-        let n = normOf.get(s.dataset);
-        if (n === undefined) {
-          const info = this.data.info(s.dataset);
-          n = norms.push({ mean: info.mean, std: info.std }) - 1;
-          normOf.set(s.dataset, n);
-        }
-        this.ids.set(s.path, paths.length);
-        paths.push(s.path);
-        norm.push(n);
+    for (const s of streamImages(this.data, stream, pretrain)) {
+      let n = normOf.get(s.dataset);
+      if (n === undefined) {
+        const info = this.data.info(s.dataset);
+        n = norms.push({ mean: info.mean, std: info.std }) - 1;
+        normOf.set(s.dataset, n);
       }
-    };
-    for (const t of stream.adaptation)
-      add([...this.data.samples(t.data, 'train'), ...this.data.samples(t.data, 'test')]);
-    for (const t of stream.zeroshot) add(this.data.samples(t.data, 'test'));
-    for (const d of pretrain) add(this.data.split(d, 'train'));
+      this.ids.set(s.path, paths.length);
+      paths.push(this.data.imagePath(s));
+      norm.push(n);
+    }
     const path = join(this.scratch, 'index.json');
     await writeFile(`${path}.tmp`, JSON.stringify({ paths, norm, norms }));
     await rename(`${path}.tmp`, path);

@@ -45,6 +45,7 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
           `${task.id}/${part.dataset}`,
           this.options.maxSamples,
           this.options.seed ?? 0,
+          this.options.subset,
         );
         if (samples.length === 0) continue;
         const ids = samples.map((s) => this.engine.id(s));
@@ -99,9 +100,12 @@ export class TorchEvaluator implements Evaluator<ClipTaskData> {
         sum[w.taskIndex] += r.score * w.n;
         count[w.taskIndex] += w.n;
       });
+      // The rate leaves out the weights' load, so it is the evaluation's own speed; steps.csv's
+      // eval_seconds holds the whole cost of each step's evaluation.
       const seconds = reply.seconds as number;
+      const load = (reply.loadSeconds as number | undefined) ?? 0;
       this.options.log?.(
-        `  evaluated ${reply.images} images in ${seconds.toFixed(1)} s (${((reply.images as number) / Math.max(seconds, 1e-9)).toFixed(1)} images/s)`,
+        `  evaluated ${reply.images} images in ${seconds.toFixed(1)} s (${((reply.images as number) / Math.max(seconds - load, 1e-9)).toFixed(1)} images/s after ${load.toFixed(1)} s loading the weights)`,
       );
       return sum.map((s, t) => (count[t] === 0 ? 0 : s / count[t]));
     } finally {

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from .images import decode, eval_view, train_view
 
@@ -55,41 +55,75 @@ class _DecodedCache:
         return img
 
 
-class PlanBatches(Dataset):
-    """Item k is training step k of a plan: (uint8 images [B,S,S,3], sample ids [B], token ids [B,L])."""
+class PlanChunks(Dataset):
+    """Item k is chunk k of the plan's samples, `chunk` samples of one step: (uint8 [c,S,S,3], ids [c]).
 
-    def __init__(self, index, plan, size, cache_mb):
+    A step is cut into chunks so that every loader process decodes part of each batch (per-sample work
+    spread over all of them, in the plan's order), rather than one process decoding a whole batch.
+    """
+
+    def __init__(self, index, plan, size, cache_mb, chunk):
         self.paths = index.paths
         self.samples = plan['samples']
         self.seeds = plan['seeds']
-        self.captions = plan['captions']
-        self.tokens = plan['tokens']
         self.size = size
         self.cache_mb = cache_mb
+        self.batch = self.samples.shape[1]
+        self.chunk = max(1, min(chunk, self.batch))
+        self.per_step = -(-self.batch // self.chunk)
         self.cache = None
 
     def __len__(self):
-        return self.samples.shape[0]
+        return self.samples.shape[0] * self.per_step
 
-    def __getitem__(self, step):
+    def __getitem__(self, k):
         if self.cache is None:  # made in the worker process, so each keeps its own
             self.cache = _DecodedCache(self.cache_mb * 2 ** 20)
-        ids = self.samples[step].tolist()
-        seeds = self.seeds[step].tolist()
+        step, j = divmod(k, self.per_step)
+        lo, hi = j * self.chunk, min(self.batch, (j + 1) * self.chunk)
+        ids = self.samples[step, lo:hi].tolist()
+        seeds = self.seeds[step, lo:hi].tolist()
         pixels = np.stack([train_view(self.cache.get(i, self.paths[i]), self.size, s) for i, s in zip(ids, seeds)])
-        return torch.from_numpy(pixels), self.samples[step].long(), self.tokens[self.captions[step].long()].long()
+        return torch.from_numpy(pixels), self.samples[step, lo:hi].long()
 
 
-class EvalImages(Dataset):
-    """Evaluation views of a list of image ids: (uint8 [S,S,3], id)."""
+def plan_steps(chunks, plan, per_step):
+    """Reassembles a loader's chunks (in order) into steps: (uint8 [B,S,S,3], ids [B], token ids [B,L])."""
+    px, ids = [], []
+    tokens, captions = plan['tokens'], plan['captions']
+    step = 0
+    for p, i in chunks:
+        px.append(p)
+        ids.append(i)
+        if len(px) == per_step:
+            yield torch.cat(px), torch.cat(ids), tokens[captions[step].long()].long()
+            px, ids = [], []
+            step += 1
 
-    def __init__(self, index, ids, size):
+
+class EvalViews(Dataset):
+    """Item i is the evaluation view of index image i: (uint8 [S,S,3], i). Which images a pass reads is
+    the sampler's business, so one long-lived loader serves every evaluation."""
+
+    def __init__(self, index, size):
         self.paths = index.paths
-        self.ids = ids
         self.size = size
 
     def __len__(self):
-        return len(self.ids)
+        return len(self.paths)
 
     def __getitem__(self, i):
-        return torch.from_numpy(eval_view(decode(self.paths[self.ids[i]]), self.size)), self.ids[i]
+        return torch.from_numpy(eval_view(decode(self.paths[i]), self.size)), i
+
+
+class IdSampler(Sampler):
+    """The ids of the current evaluation pass; replaced between passes (the loader's processes stay)."""
+
+    def __init__(self):
+        self.ids = []
+
+    def __iter__(self):
+        return iter(self.ids)
+
+    def __len__(self):
+        return len(self.ids)

@@ -26,15 +26,19 @@ def text_features(model, tokens, batch, device):
 
 
 @torch.no_grad()
-def image_features(model, pixels, batch, device, normalize):
-    """pixels: (uint8 [N,S,S,3] CPU tensor, ids [N]) -> normalised features [N, D]."""
-    px, ids = pixels
-    out = []
-    for s in range(0, px.shape[0], batch):
-        x = normalize(px[s:s + batch].to(device, non_blocking=True), ids[s:s + batch])
+def stream_image_features(model, loader, device, normalize, n, dim):
+    """Normalised features [n, dim] of a loader's (uint8 [B,S,S,3], ids) batches, in its order, on the device."""
+    out = torch.empty(n, dim, device=device)
+    at = 0
+    for px, ids in loader:
+        x = normalize(px.to(device, non_blocking=True), ids)
         with autocast(device):
-            out.append(model.encode_image(x).float())
-    return F.normalize(torch.cat(out), dim=-1)
+            f = model.encode_image(x).float()
+        out[at:at + f.shape[0]] = F.normalize(f, dim=-1)
+        at += f.shape[0]
+    if at != n:
+        raise RuntimeError(f'evaluation loader gave {at} images, {n} asked')
+    return out
 
 
 def first_argmax(sims):

@@ -24,10 +24,10 @@ def accumulation_gap(batch, micro):
     tokens = torch.randint(1, 98, (batch, 12))
     tokens[:, 7] = 99
     cpu = torch.device('cpu')
-    loss_full = contrastive_backward(model, images, tokens, batch, cpu, clip_loss)
+    loss_full = float(contrastive_backward(model, images, tokens, batch, cpu, clip_loss))
     full = {n: p.grad.clone() for n, p in model.named_parameters()}
     model.zero_grad()
-    loss_micro = contrastive_backward(model, images, tokens, micro, cpu, clip_loss)
+    loss_micro = float(contrastive_backward(model, images, tokens, micro, cpu, clip_loss))
     gap = max(float((p.grad - full[n]).abs().max() / full[n].abs().max().clamp(min=1e-12)) for n, p in model.named_parameters())
     return {'loss_gap': abs(loss_full - loss_micro), 'grad_gap': gap, 'parameters': len(full)}
 

@@ -8,8 +8,10 @@ MAX_LOGIT_SCALE = math.log(100)  # open_clip clamps the learnable temperature af
 
 
 def excluded_from_decay(name, p):
-    """open_clip's rule: gains, biases, norms and the logit scale skip weight decay."""
-    return p.ndim < 2 or 'bn' in name or 'ln' in name or 'bias' in name or 'logit_scale' in name
+    """open_clip's rule: gains, biases, norms, the logit scale and (as its towers' no_weight_decay sets
+    say) both positional embeddings skip weight decay. src/clip/optim.ts has the same rule."""
+    return (p.ndim < 2 or 'bn' in name or 'ln' in name or 'bias' in name or 'logit_scale' in name
+            or 'positional_embedding' in name)
 
 
 def cosine_lr(step, total, base, warmup_fraction):
@@ -52,7 +54,7 @@ def contrastive_backward(model, images, tokens, micro, device, loss_fn):
             img, txt = model.encode_image(images), model.encode_text(tokens)
         loss = loss_fn(img, txt, model.logit_scale)
         loss.backward()
-        return float(loss)
+        return loss.detach()
     cuts = list(range(0, b, micro)) + [b]
     with torch.no_grad(), autocast(device):
         img_all = torch.cat([model.encode_image(images[s:e]) for s, e in zip(cuts, cuts[1:])]).float()
@@ -66,11 +68,18 @@ def contrastive_backward(model, images, tokens, micro, device, loss_fn):
         scale = model.logit_scale if j == 0 else model.logit_scale.detach()
         loss = loss_fn(img, txt, scale)
         loss.backward()
-    return float(loss)
+    return loss.detach()
 
 
 def is_oom(err):
     return isinstance(err, RuntimeError) and 'out of memory' in str(err)
+
+
+def check_finite(bad):
+    """Raises naming the first step whose loss was not finite, and that loss (one host sync)."""
+    step, loss = bad[0].item(), bad[1].item()
+    if step >= 0:
+        raise ValueError(f'training diverged: loss {loss} at step {int(step) + 1}')
 
 
 class Trainer:
@@ -86,7 +95,11 @@ class Trainer:
         model, device = self.model, self.device
         model.train()
         opt = make_optimizer(model, lr, weight_decay, device)
-        loss = float('nan')
+        loss = torch.tensor(float('nan'))
+        # The first non-finite step, kept on the device: reading the loss every step would make the host
+        # wait for the device each step. It is read at progress lines and at the end.
+        bad = torch.tensor([-1.0, 0.0], device=device)  # (step, loss) of the first non-finite loss
+        counter = torch.zeros((), device=device)  # the step number on the device, so no copy per step
         started = time.perf_counter()
         images_done = 0
         after_first = (started, 0)
@@ -107,8 +120,9 @@ class Trainer:
                     opt.zero_grad(set_to_none=True)
                     torch.cuda.empty_cache()
                     self.micro = max(1, micro // 2)
-            if not math.isfinite(loss):
-                raise ValueError(f'training diverged: loss {loss} at step {step + 1}')
+            first = (bad[0] < 0) & ~torch.isfinite(loss)
+            bad = torch.where(first, torch.stack([counter, loss.float()]), bad)
+            counter += 1
             if max_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             opt.step()
@@ -121,12 +135,12 @@ class Trainer:
                     torch.cuda.synchronize()
                 after_first = (time.perf_counter(), images_done)
             if on_progress and every > 0 and ((step + 1) % every == 0 or step + 1 == steps):
-                if device.type == 'cuda':
-                    torch.cuda.synchronize()
+                check_finite(bad)
                 elapsed = time.perf_counter() - started
-                on_progress(step + 1, loss, cosine_lr(step, steps, lr, warmup), images_done / max(elapsed, 1e-9))
+                on_progress(step + 1, float(loss), cosine_lr(step, steps, lr, warmup), images_done / max(elapsed, 1e-9))
+        check_finite(bad)
         if device.type == 'cuda':
             torch.cuda.synchronize()
         ended = time.perf_counter()
         steady = (images_done - after_first[1]) / max(ended - after_first[0], 1e-9) if images_done > after_first[1] else None
-        return loss, images_done, ended - started, steady
+        return float(loss), images_done, ended - started, steady

@@ -4,10 +4,11 @@
 
 Commands (each carries an "id" that its reply repeats):
   {"cmd": "init", "config": <open_clip model config>, "index": "index.json", "device": "auto|cuda|cpu",
-   "loaderWorkers": 4, "cacheMb": 512, "evalCacheMb": 2048, "microBatch": 0}
+   "loaderWorkers": 4, "cacheMb": 512, "microBatch": 0}
   {"cmd": "train", "init": "in.safetensors", "plan": "plan.safetensors", "out": "out.safetensors",
    "lr": 1e-5, "weightDecay": 0.2, "warmup": 0.1, "maxGradNorm": 1, "logEvery": 100}
   {"cmd": "eval", "weights": "w.safetensors", "request": "eval.json", "batch": 256, "k": 5}
+   (reply: parts' scores, images, seconds, loadSeconds: the weights' load, part of seconds)
   {"cmd": "quit"}
 Replies: {"id": n, "ok": true, ...} or {"id": n, "ok": false, "error": "..."}; while training, progress
 lines {"event": "progress", "id": n, "step": s, "steps": N, "loss": l, "lr": r, "imagesPerSecond": x}.
@@ -23,8 +24,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from . import st
-from .data import EvalImages, Index, Normalizer, PlanBatches
-from .evaluate import accuracy, image_features, pad_tokens, retrieval, text_features
+from .data import EvalViews, IdSampler, Index, Normalizer, PlanChunks, plan_steps
+from .evaluate import accuracy, pad_tokens, retrieval, stream_image_features, text_features
 from .model import HAS_SDPA, Clip, clip_loss, config_from_open_clip
 from .naming import load_into
 from .train import Trainer
@@ -49,9 +50,9 @@ class Engine:
         self.index = Index(req['index'])
         self.workers = int(req.get('loaderWorkers', 2))
         self.cache_mb = int(req.get('cacheMb', 512))
-        self.eval_cache_limit = int(req.get('evalCacheMb', 2048)) * 2 ** 20
-        self.eval_cache = {}
-        self.eval_cache_used = 0
+        self.eval_batch = None
+        self.eval_ids = IdSampler()
+        self.eval_loader = None
         self.model = Clip(self.config).to(self.device)
         self.trainer = Trainer(self.model, self.device, clip_loss, int(req.get('microBatch', 0)))
         self.normalize = Normalizer(self.index, self.device)
@@ -65,20 +66,22 @@ class Engine:
         sd, _ = st.read(path)
         load_into(self.model, sd, path)
 
-    def loader(self, dataset, batch_size=None):
+    def loader(self, dataset, batch_size=None, **kw):
         extra = {'prefetch_factor': 4} if self.workers > 0 else {}
         return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=self.workers,
-                          pin_memory=self.device.type == 'cuda', **extra)
+                          pin_memory=self.device.type == 'cuda', **extra, **kw)
 
     def train(self, req):
         self.load(req['init'])
         plan, _ = st.read(req['plan'])
         steps = plan['samples'].shape[0]
-        data = PlanBatches(self.index, plan, self.config.image_size, self.cache_mb)
+        # Each loader process decodes a share of every step: about batch / processes samples per chunk.
+        chunk = -(-int(plan['samples'].shape[1]) // max(1, self.workers))
+        data = PlanChunks(self.index, plan, self.config.image_size, self.cache_mb, chunk)
         dev = self.device
 
         def batches():
-            for px, ids, tokens in self.loader(data):
+            for px, ids, tokens in plan_steps(self.loader(data), plan, data.per_step):
                 yield self.normalize(px.to(dev, non_blocking=True), ids), tokens.to(dev, non_blocking=True)
 
         def progress(step, loss, lr, rate):
@@ -88,38 +91,38 @@ class Engine:
         st.write(req['out'], self.model.state_dict())
         return {'steps': steps, 'loss': loss, 'seconds': seconds, 'imagesPerSecond': images / max(seconds, 1e-9), 'steadyImagesPerSecond': steady, 'microBatch': self.trainer.micro or int(plan['samples'].shape[1])}
 
-    def pixels(self, ids):
-        """uint8 evaluation views of `ids` [N,S,S,3]; views are kept across evaluations up to the cache limit."""
-        missing = sorted({i for i in ids if i not in self.eval_cache})
-        fresh = {}
-        if missing:
-            for px, got in self.loader(EvalImages(self.index, missing, self.config.image_size), batch_size=64):
-                for p, i in zip(px, got.tolist()):
-                    fresh[i] = p
-                    if self.eval_cache_used + p.numel() <= self.eval_cache_limit:
-                        self.eval_cache[i] = p
-                        self.eval_cache_used += p.numel()
-        return torch.stack([self.eval_cache.get(i, fresh.get(i)) for i in ids]), torch.tensor(ids, dtype=torch.long)
+    def views(self, ids, batch):
+        """Batches of evaluation views of `ids` from one long-lived loader: its processes start once per
+        worker and serve every part of every evaluation; they decode ahead while the device computes."""
+        if self.eval_loader is None or self.eval_batch != batch:
+            self.eval_batch = batch
+            self.eval_loader = self.loader(EvalViews(self.index, self.config.image_size), batch_size=batch,
+                                           sampler=self.eval_ids, persistent_workers=self.workers > 0)
+        self.eval_ids.ids = ids
+        return self.eval_loader
 
     def eval(self, req):
         started = time.perf_counter()
         self.load(req['weights'])
+        loaded = time.perf_counter()
         self.model.eval()
         r = json.load(open(req['request']))
         batch, k = int(req.get('batch', 256)), int(req.get('k', 5))
         texts = {key: text_features(self.model, pad_tokens(rows, self.config.context_length), batch, self.device) for key, rows in r['texts'].items()}
+        # Every image of every part in one stream: features only (D floats each) are kept, never the pixels.
+        ids = sorted({i for part in r['parts'] for i in part['samples']})
+        row = {i: n for n, i in enumerate(ids)}
+        feats = stream_image_features(self.model, self.views(ids, batch), self.device, self.normalize, len(ids), self.config.embed_dim)
         out = []
-        images = 0
         for part in r['parts']:
-            ids = part['samples']
-            img = image_features(self.model, self.pixels(ids), batch, self.device, self.normalize) if ids else torch.zeros(0, self.config.embed_dim, device=self.device)
-            images += len(ids)
+            img = feats[torch.tensor([row[i] for i in part['samples']], dtype=torch.long, device=feats.device)] if part['samples'] else feats[:0]
             if part['kind'] == 'retrieval':
                 out.append(retrieval(img, texts[part['texts']], k))
             else:
                 out.append({'score': accuracy(img, texts[part['texts']], part['targets'])})
+        images = sum(len(part['samples']) for part in r['parts'])
         seconds = time.perf_counter() - started
-        return {'parts': out, 'images': images, 'seconds': seconds}
+        return {'parts': out, 'images': images, 'decoded': len(ids), 'seconds': seconds, 'loadSeconds': loaded - started}
 
 
 def main():

@@ -11,8 +11,23 @@ function positiveInt(v: string, what: string): number {
 }
 
 export function registerClip(program: Command): void {
-  program
-    .command('clip')
+  const clip = program.command('clip');
+  clip
+    .command('prepare')
+    .description(
+      'Write the 224px variants of every image a clip study reads into the data.prepared cache folder, once (resumable, all cores); list unreadable images',
+    )
+    .argument('<config>', 'the clip study definition (its data.prepared names the cache folder)')
+    .option('--workers <n>', 'processes resizing images (default: one per core)')
+    .action(async (file: string, opts: { workers?: string }) => {
+      const [{ readClipStudy }, { prepareClipStudy }] = await Promise.all([
+        import('../../clip/study.js'),
+        import('../../clip/prepare.js'),
+      ]);
+      const workers = opts.workers === undefined ? undefined : positiveInt(opts.workers, '--workers') || 1;
+      await prepareClipStudy(readClipStudy(file), console.log, workers);
+    });
+  clip
     .description(
       'Run the TIME pipeline with a CLIP model on a FoMo-in-Flux stream (PyTorch worker or TensorFlow.js; see docs/clip.md)',
     )

@@ -17,11 +17,12 @@ export interface RunKind<C, R extends GridRun, O extends ExecutedGridRun = Execu
   open(context: C, slots: SlotPlan): Promise<RunExecutor<R, O>>;
 }
 
-/** Every run kind, loaded when used (the CLIP kinds pull in TensorFlow.js). */
+/**
+ * The run kinds of this layer, loaded when used. CLIP's kinds sit above it (src/clip/kinds): the study
+ * layer knows Trainer and Evaluator interfaces, never CLIP.
+ */
 export const RUN_KINDS = {
   synthetic: async () => (await import('./synthetic.js')).syntheticKind,
-  'clip-tfjs': async () => (await import('./clip-tfjs.js')).clipTfjsKind,
-  'clip-torch': async () => (await import('./clip-torch.js')).clipTorchKind,
   external: async () => (await import('./external.js')).externalKind,
 } as const;
 

@@ -1,7 +1,7 @@
-import { type ClipRunSpec, type ClipSetup, executeClipRun } from '../../clip/clip-run.js';
-import { tfjsClipSlot } from '../../clip/clip-slot.js';
+import { type ClipRunSpec, type ClipSetup, executeClipRun } from '../clip-run.js';
+import { tfjsClipSlot } from '../clip-slot.js';
 import { fail } from '../../params/errors.js';
-import type { RunKind } from './index.js';
+import type { RunKind } from '../../study/kinds/index.js';
 
 /** CLIP runs on TensorFlow.js in this process: one model, so one run at a time. */
 export const clipTfjsKind: RunKind<ClipSetup, ClipRunSpec> = {

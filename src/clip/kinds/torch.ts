@@ -1,12 +1,13 @@
 import { cpus } from 'node:os';
-import { type ClipRunSpec, type ClipSetup, type ClipSlot, executeClipRun } from '../../clip/clip-run.js';
-import type { DeviceChoice } from '../../clip/engine.js';
-import { torchClipSlot } from '../../clip/clip-slot.js';
-import type { TorchEngine } from '../../clip/torch-engine.js';
-import { type RunKind, slotEnv, slotLog } from './index.js';
+import { type ClipRunSpec, type ClipSetup, type ClipSlot, executeClipRun } from '../clip-run.js';
+import { torchClipSlot } from '../clip-slot.js';
+import type { TorchEngine } from '../torch-engine.js';
+import { type RunKind, slotEnv, slotLog } from '../../study/kinds/index.js';
 
 export interface ClipTorchContext extends ClipSetup {
   readonly python: string;
+  /** As decided (and printed) before the run: cuda with --gpus, never a silent CPU. */
+  readonly device: 'cuda' | 'cpu';
 }
 
 /**
@@ -18,11 +19,10 @@ export const clipTorchKind: RunKind<ClipTorchContext, ClipRunSpec> = {
   name: 'clip-torch',
   async open(setup, slots) {
     const s = setup.study;
-    const device: DeviceChoice = slots.gpus ? 'cuda' : s.device;
+    const device = setup.device;
     // Several workers share the machine's cores for image decoding.
     const loaderWorkers =
-      s.loaderWorkers ??
-      (slots.count > 1 ? Math.max(0, Math.min(8, Math.floor(cpus().length / slots.count) - 1)) : undefined);
+      s.loaderWorkers ?? (slots.count > 1 ? Math.max(1, Math.floor(cpus().length / slots.count)) : undefined);
     const started = new Map<number, Promise<{ engine: TorchEngine; slot: ClipSlot }>>();
     const start = (slot: number) =>
       torchClipSlot({
