@@ -38,6 +38,11 @@ function settingKey(run: RunRow): string {
     .join(',');
 }
 
+/** The number of settings the method runs span (baselines run in one of them). */
+export function settingCount(runs: readonly RunRow[]): number {
+  return new Set(runs.filter((r) => !isBaseline(r)).map(settingKey)).size;
+}
+
 /**
  * Most frequent value; ties go to a `preferred` value, then to the smallest in numeric-aware order, so
  * the choice is reproducible.
@@ -139,6 +144,37 @@ export function methodPoints(runs: readonly RunRow[]): MethodPoint[] {
 
 export function pointLabel(p: Pick<MethodPoint, 'method' | 'technique'>): string {
   return p.technique === '-' ? p.method : `${p.method} [${p.technique}]`;
+}
+
+/** Lower and upper quartile (linear interpolation between order statistics). */
+function quartiles(values: readonly number[]): [number, number] {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => {
+    const i = q * (v.length - 1);
+    const lo = Math.floor(i);
+    return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
+  };
+  return [at(0.25), at(0.75)];
+}
+
+/**
+ * An axis range that fits the bulk of the values: values beyond 3 interquartile ranges (at least 0.01)
+ * from the quartiles are outliers, drawn at the edge instead of stretching the axis (from 5 values on;
+ * `keep` values, the baselines, are always inside). Padded by a tenth of the range (at least 0.01) and
+ * kept within [0, 1], so one value or equal values still give an axis of some width.
+ */
+export function bulkDomain(values: readonly number[], keep: readonly number[] = []): [number, number] {
+  let inside = values;
+  if (values.length >= 5) {
+    const [q1, q3] = quartiles(values);
+    const iqr = Math.max(q3 - q1, 0.01);
+    inside = values.filter((x) => x >= q1 - 3 * iqr && x <= q3 + 3 * iqr);
+  }
+  const all = [...inside, ...keep];
+  const lo = Math.min(...all);
+  const hi = Math.max(...all);
+  const pad = Math.max(0.1 * (hi - lo), 0.01);
+  return [Math.max(0, Number((lo - pad).toFixed(3))), Math.min(1, Number((hi + pad).toFixed(3)))];
 }
 
 export interface CurvePoint {
