@@ -154,7 +154,7 @@ describe('run config validation', () => {
       /r\.yaml: technique: unknown merge technique "tiez"/,
     );
     expect(parse(`${runYaml()}parameters: { density: 2 }\n`.replace('weighted-average', 'ties'))).toThrow(
-      /r\.yaml: ties: density must be in \(0, 1\], got 2/,
+      /r\.yaml: parameters: ties: density must be in \(0, 1\], got 2/,
     );
     expect(parse(runYaml().replace('- { id: t2, data: [0, 2] }', '- { id: t1, data: [0, 2] }'))).toThrow(
       /task id "t1" appears twice/,
