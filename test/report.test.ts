@@ -168,9 +168,11 @@ describe('plane axes fit the bulk of the points', () => {
     expect(markItems(svgOf(dir, 'plane'), 'methods')).toHaveLength(1);
   });
 
-  it('each figure of the main setting says which of the settings it shows', () => {
+  it('each figure of the main setting says which of the settings it shows, by what sets it apart', () => {
     for (const name of ['plane', 'gm-over-time'])
-      expect(readFileSync(path.join(root, 'full', 'figures', `${name}.svg`), 'utf8')).toMatch(/\(1 of \d+ settings\)/);
+      expect(readFileSync(path.join(root, 'full', 'figures', `${name}.svg`), 'utf8')).toMatch(
+        /setting d=\d+, T=\d+ \(1 of \d+ settings\)/,
+      );
   });
 });
 

@@ -20,7 +20,7 @@ const CSS = `
 body { font-family: 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif; margin: 1.5rem auto; max-width: 1240px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; margin: 0 0 .3rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 .meta { font-size: .85rem; color: #555; margin: .2rem 0; } nav { font-size: .85rem; margin: .4rem 0 1rem; line-height: 1.6; }
-nav a { margin-right: .9rem; white-space: nowrap; }
+nav span { margin-right: .9rem; white-space: nowrap; }
 .lead { display: grid; grid-template-columns: minmax(0, 690px) minmax(320px, 1fr); gap: 1.5rem; align-items: start; }
 .lead h2 { margin-top: .4rem; } .lead figure { margin: 0; }
 @media (max-width: 1150px) { .lead { grid-template-columns: minmax(0, 1fr); } }
@@ -149,7 +149,9 @@ export function buildHtml(
     ...(ctx.data.findings ? ['<a href="#findings">Findings in full</a>'] : []),
     '<a href="#summary">Final metrics</a>',
     ...(ctx.data.runs.length ? ['<a href="#runs">Every run</a>'] : []),
-  ].join('\n');
+  ]
+    .map((entry) => `<span>${entry}</span>`)
+    .join('\n');
   const seeds = new Set(ctx.data.runs.map((r) => r.seed)).size;
   const findings = ctx.data.findings
     ? `<h2 id="findings">Findings in full</h2>\n<div class="findings">${markdownToHtml(ctx.data.findings)}</div>`

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { focusTechnique, mainSettingRuns, settingCount } from '../aggregate.js';
+import { focusTechnique, mainSettingRuns, settingCount, settingLabel } from '../aggregate.js';
 import type { ResultsData, RunRow } from '../results.js';
 
 /** A figure ready to render: file stem, heading, caption (plain text), and its vega-lite spec. */
@@ -96,7 +96,7 @@ export function paperColourScale(groups: readonly string[]): { domain: string[];
  */
 export function settingNote(ctx: ReportContext): string | undefined {
   if (ctx.settings < 2) return undefined;
-  return `setting ${describeSetting(ctx.mainRuns)} (1 of ${ctx.settings} settings)`;
+  return `setting ${settingLabel(ctx.data.runs, ctx.mainRuns)} (1 of ${ctx.settings} settings)`;
 }
 
 /** The caption's last sentence: the setting shown, and when there are several, that it is one of them. */
@@ -104,6 +104,6 @@ export function settingCaption(ctx: ReportContext): string {
   const setting = describeSetting(ctx.mainRuns);
   if (!setting) return '';
   return ctx.settings > 1
-    ? ` Setting shown: ${setting}, the one with the most runs of the study's ${ctx.settings} (findings.md judges each claim on the settings it names).`
+    ? ` Setting shown: ${settingLabel(ctx.data.runs, ctx.mainRuns)}, the one with the most runs of the study's ${ctx.settings} (findings.md judges each claim on the settings it names); all its values: ${setting}.`
     : ` Setting: ${setting}.`;
 }
