@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { inBulk, type MethodPoint, methodPoints, paddedDomain, pointLabel } from '../aggregate.js';
+import { bulkDomain, type MethodPoint, methodPoints, pointLabel } from '../aggregate.js';
 import {
   colourGroup,
   type FigureResult,
@@ -165,12 +165,16 @@ export function planeFigure(ctx: ReportContext): FigureResult {
   const methods = points.filter((p) => !p.baseline);
   const baselines = points.filter((p) => p.baseline);
   const others = new Set(methods.map((p) => p.method).filter((m) => !(m in PAPER_METHOD_COLOURS))).size;
-  // A point outside the bulk on either axis is an outlier; both axes then fit the points left.
-  const bulkX = inBulk(methods.map((p) => p.a_ka));
-  const bulkY = inBulk(methods.map((p) => p.a_zs));
-  const bulk = methods.filter((_, i) => bulkX[i] && bulkY[i]);
-  const xd = paddedDomain([...bulk, ...baselines].map((p) => p.a_ka));
-  const yd = paddedDomain([...bulk, ...baselines].map((p) => p.a_zs));
+  // Each axis fits its own bulk: a point far out on one axis sits at that edge at its true value on the
+  // other, so two outliers never share a corner.
+  const xd = bulkDomain(
+    methods.map((p) => p.a_ka),
+    baselines.map((p) => p.a_ka),
+  );
+  const yd = bulkDomain(
+    methods.map((p) => p.a_zs),
+    baselines.map((p) => p.a_zs),
+  );
   const inside = (p: { a_ka: number; a_zs: number }) =>
     p.a_ka >= xd[0] && p.a_ka <= xd[1] && p.a_zs >= yd[0] && p.a_zs <= yd[1];
   const grouped = methods.map((p) => ({
