@@ -84,24 +84,27 @@ function gmStep(span: number): number {
 
 /**
  * Curves of constant GM = sqrt(A_KA * A_ZS), i.e. A_ZS = g^2 / A_KA, so the plane reads as a trade-off;
- * levels at a round step across the plot, each labelled where it leaves the plot (right or top edge).
+ * levels at a round step across the plot, each labelled just inside where it enters the plot (its upper
+ * left end: the top or the left edge). Levels that miss the plot are left out.
  */
 function isoGm(xd: readonly number[], yd: readonly number[]) {
   const lo = Math.sqrt(xd[0] * yd[0]);
   const hi = Math.sqrt(xd[1] * yd[1]);
   const step = gmStep(hi - lo);
   const lines: { gm: number; a_ka: number; a_zs: number }[] = [];
-  const labels: { gm: number; a_ka: number; a_zs: number; text: string; align: 'right' | 'left' }[] = [];
+  const labels: { gm: number; a_ka: number; a_zs: number; text: string }[] = [];
   for (let k = Math.floor(lo / step) + 1; k * step < hi - 1e-9; k++) {
     const g = Number((k * step).toFixed(4));
+    const enter = Math.max(xd[0], (g * g) / yd[1]);
+    const leave = Math.min(xd[1], (g * g) / yd[0]);
+    if (!(enter < leave)) continue;
     for (let i = 0; i <= 60; i++) {
-      const x = xd[0] + ((xd[1] - xd[0]) * i) / 60;
-      if (x > 0) lines.push({ gm: g, a_ka: x, a_zs: (g * g) / x });
+      const x = enter + ((leave - enter) * i) / 60;
+      lines.push({ gm: g, a_ka: x, a_zs: (g * g) / x });
     }
-    const atRight = (g * g) / xd[1];
-    if (atRight >= yd[0] && atRight <= yd[1])
-      labels.push({ gm: g, a_ka: xd[1], a_zs: atRight, text: `GM ${g}`, align: 'right' });
-    else labels.push({ gm: g, a_ka: (g * g) / yd[1], a_zs: yd[1], text: `GM ${g}`, align: 'left' });
+    // A label entering within its own width of the right edge would run into the legend.
+    if (enter < xd[1] - ((xd[1] - xd[0]) * 45) / SIZE)
+      labels.push({ gm: g, a_ka: enter, a_zs: (g * g) / enter, text: `GM ${g}` });
   }
   return { lines, labels };
 }
@@ -224,20 +227,12 @@ export function planeFigure(ctx: ReportContext): FigureResult {
         mark: { type: 'line', clip: true, strokeDash: [2, 3], color: '#bbb', strokeWidth: 1 },
         encoding: { x, y, detail: { field: 'gm', type: 'nominal' } },
       },
-      ...(['right', 'left'] as const).map((align) => ({
-        name: `iso_gm_labels_${align}`,
-        data: { values: iso.labels.filter((l) => l.align === align) },
-        mark: {
-          type: 'text' as const,
-          fontSize: 9,
-          color: '#999',
-          align,
-          baseline: 'top' as const,
-          dy: 2,
-          dx: align === 'left' ? 2 : -2,
-        },
+      {
+        name: 'iso_gm_labels',
+        data: { values: iso.labels },
+        mark: { type: 'text', fontSize: 9, color: '#999', align: 'left', baseline: 'top', dx: 3, dy: 2 },
         encoding: { x, y, text: { field: 'text' } },
-      })),
+      },
       {
         name: 'methods',
         data: { values: shown },
