@@ -93,6 +93,9 @@ describe('docs/pipeline.md: the run demo', () => {
     expect(findings).toContain('Offline merging falls behind continual fine-tuning');
     // The seeds' interval is reported (two seeds).
     expect(findings).toMatch(/\[-?\d+\.\d, [-+]?\d+\.\d\]/);
+    // The plane keeps to its plot and legend (iso-GM labels once spread far outside it).
+    const plane = readFileSync(join(out, 'figures', 'plane.svg'), 'utf8');
+    expect(Number(/<svg[^>]* width="([\d.]+)"/.exec(plane)?.[1])).toBeLessThan(800);
   }, 180_000);
 
   it('the Node programs run the same study where Python with numpy is missing', async () => {
