@@ -3,21 +3,13 @@ import { protocolCurves } from '../aggregate.js';
 import {
   colourGroup,
   type FigureResult,
-  OTHER_COLOUR,
   PAPER_METHOD_COLOURS,
   type ReportContext,
   SCHEMA,
+  seriesScales,
   settingCaption,
   settingNote,
 } from './types.js';
-
-/** How each baseline is drawn: on top of the protocols, black or grey, each with its own dash. */
-const BASELINE_STYLE: Record<string, { colour: string; dash: number[] }> = {
-  continual: { colour: '#000000', dash: [7, 4] },
-  multitask: { colour: '#555555', dash: [2, 3] },
-  zeroshot: { colour: '#8c8c8c', dash: [10, 3, 2, 3] },
-};
-const SOLID = [1, 0];
 
 /**
  * GM after every TIME step, one line per protocol (method) with the focus technique, averaged over
@@ -49,33 +41,10 @@ export function gmOverTimeFigure(ctx: ReportContext): FigureResult {
     series: c.baseline ? c.method : colourGroup(c.method, others.length),
     layer: c.baseline ? 2 : c.method in PAPER_METHOD_COLOURS ? 1 : 0,
   }));
-  // One legend entry per series, colour and dash together: protocols first, then the baselines.
-  const series = [...new Set(curves.map((c) => c.series))].sort((a, b) => {
-    const rank = (s: string) => {
-      const named = Object.keys(PAPER_METHOD_COLOURS).indexOf(s);
-      if (named >= 0) return named;
-      return s in BASELINE_STYLE ? 100 + Object.keys(BASELINE_STYLE).indexOf(s) : 50;
-    };
-    return rank(a) - rank(b) || a.localeCompare(b);
-  });
-  const style = (s: string) =>
-    BASELINE_STYLE[s] ??
-    (s in PAPER_METHOD_COLOURS
-      ? { colour: PAPER_METHOD_COLOURS[s], dash: SOLID }
-      : { colour: OTHER_COLOUR, dash: SOLID });
+  const scales = seriesScales(curves.map((c) => c.series));
   const legend = { title: 'protocol / baseline', symbolStrokeWidth: 2.5, symbolSize: 300 };
-  const colour = {
-    field: 'series',
-    type: 'nominal' as const,
-    scale: { domain: series, range: series.map((s) => style(s).colour) },
-    legend,
-  };
-  const dash = {
-    field: 'series',
-    type: 'nominal' as const,
-    scale: { domain: series, range: series.map((s) => style(s).dash) },
-    legend,
-  };
+  const colour = { field: 'series', type: 'nominal' as const, scale: scales.colour, legend };
+  const dash = { field: 'series', type: 'nominal' as const, scale: scales.dash, legend };
   const x = {
     field: 'step',
     type: 'quantitative' as const,

@@ -90,6 +90,34 @@ export function paperColourScale(groups: readonly string[]): { domain: string[];
   };
 }
 
+/** How each baseline's line is drawn: black or grey, each with its own dash. */
+const BASELINE_STYLE: Record<string, { colour: string; dash: number[] }> = {
+  continual: { colour: '#000000', dash: [7, 4] },
+  multitask: { colour: '#555555', dash: [2, 3] },
+  zeroshot: { colour: '#8c8c8c', dash: [10, 3, 2, 3] },
+};
+
+/**
+ * Colour and dash scales over line series (the paper's methods, `other protocols (n)`, baselines), for
+ * one legend with both: the paper's methods first in their colours, the grey others, then the baselines.
+ */
+export function seriesScales(names: readonly string[]): {
+  colour: { domain: string[]; range: string[] };
+  dash: { domain: string[]; range: number[][] };
+} {
+  const rank = (s: string) => {
+    const named = Object.keys(PAPER_METHOD_COLOURS).indexOf(s);
+    if (named >= 0) return named;
+    return s in BASELINE_STYLE ? 100 + Object.keys(BASELINE_STYLE).indexOf(s) : 50;
+  };
+  const domain = [...new Set(names)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const style = (s: string) => BASELINE_STYLE[s] ?? { colour: PAPER_METHOD_COLOURS[s] ?? OTHER_COLOUR, dash: [1, 0] };
+  return {
+    colour: { domain, range: domain.map((s) => style(s).colour) },
+    dash: { domain, range: domain.map((s) => style(s).dash) },
+  };
+}
+
 /**
  * Which setting a figure of the main setting shows, when the study has several: the figure's own
  * title line, so a figure copied out of the report still says it (the findings may cover all settings).
