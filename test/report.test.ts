@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeLabels } from '../src/report/figures/plane.js';
+import { verdictTable } from '../src/report/html.js';
 import { markdownToHtml } from '../src/report/markdown.js';
+import { bulkDomain } from '../src/report/aggregate.js';
 import { generateReport, type ReportOutput } from '../src/report/index.js';
 import { markItems, normalizeSvgIds, parseXml, prefixSvgIds, type XmlElement } from '../src/report/svg.js';
 import {
@@ -125,15 +127,73 @@ describe('report from a full results folder', () => {
     expect(html).toContain('<h3>Findings</h3>\n<p>ema_paint has the highest GM (made-up numbers).</p>');
   });
 
-  it('leads with the findings, then the figures; the per-run table comes last, one row per run', () => {
+  it('leads with the plane and the verdicts, then the other figures; the long tables come last', () => {
     const html = readFileSync(out.html, 'utf8');
     const at = (s: string) => html.indexOf(s);
-    expect(at('<h2 id="findings">')).toBeGreaterThan(0);
-    expect(at('<h2 id="findings">')).toBeLessThan(at('<h2 id="fig-'));
-    expect(at('<h2 id="fig-')).toBeLessThan(at('<h2 id="summary">'));
+    const body = at('<body>');
+    // The first thing after the header: the plane figure (beside the verdicts when findings.md has them).
+    expect(at('<div class="lead">')).toBeGreaterThan(body);
+    expect(at('<h2 id="fig-plane">')).toBeGreaterThan(at('<div class="lead">'));
+    expect(at('<h2 id="fig-plane">')).toBeLessThan(at('<h2 id="fig-gm-over-time">'));
+    // The long tables after every figure: findings in full, final metrics, every run.
+    expect(at('<h2 id="fig-gm-over-time">')).toBeLessThan(at('<h2 id="findings">'));
+    expect(at('<h2 id="findings">')).toBeLessThan(at('<h2 id="summary">'));
     expect(at('<h2 id="summary">')).toBeLessThan(at('<h2 id="runs">'));
     const table = html.slice(at('<table class="runs"'), html.indexOf('</table>', at('<table class="runs"')));
     expect((table.match(/<tr><td>/g) ?? []).length).toBe(fixture.runs.length);
+  });
+});
+
+describe('plane axes fit the bulk of the points', () => {
+  it('bulkDomain: a value beyond 3 IQR of the quartiles is left out; padding keeps one value visible', () => {
+    // Sorted: 0.72, 0.93, 0.932, 0.935, 0.938, 0.94; quartiles 0.9305 and 0.93725, IQR below 0.01 so
+    // 0.01: the bulk is [0.9005, 0.96725], and 0.72 lies outside; range 0.93..0.94 padded by 0.01.
+    expect(bulkDomain([0.93, 0.935, 0.94, 0.932, 0.938, 0.72])).toEqual([0.92, 0.95]);
+    // A baseline kept outside the bulk still widens the axis.
+    expect(bulkDomain([0.93, 0.935, 0.94, 0.932, 0.938, 0.72], [0.5])).toEqual([0.456, 0.984]);
+    // Fewer than 5 values: no outliers; one value: a 0.02-wide axis instead of an empty one.
+    expect(bulkDomain([0.2, 0.9])).toEqual([0.13, 0.97]);
+    expect(bulkDomain([0.4])).toEqual([0.39, 0.41]);
+    expect(bulkDomain([1, 1, 1])).toEqual([0.99, 1]);
+  });
+
+  it('a study of one run draws every figure (one point made an empty axis that crashed the renderer)', async () => {
+    const dir = path.join(root, 'one-run');
+    writeFixture(dir, fixture, { bench: false });
+    const [header, ...rows] = fixture.runsCsv.trim().split('\n');
+    const one = rows.find((r) => r.includes(',ema_paint,'))!;
+    writeFileSync(path.join(dir, 'runs.csv'), `${header}\n${one}\n`);
+    const report = await generateReport(dir);
+    expect(report.figures.map((f) => path.basename(f))).toContain('plane.png');
+    expect(markItems(svgOf(dir, 'plane'), 'methods')).toHaveLength(1);
+  });
+
+  it('each figure of the main setting says which of the settings it shows, by what sets it apart', () => {
+    for (const name of ['plane', 'gm-over-time'])
+      expect(readFileSync(path.join(root, 'full', 'figures', `${name}.svg`), 'utf8')).toMatch(
+        /setting d=\d+, T=\d+ \(1 of \d+ settings\)/,
+      );
+  });
+});
+
+describe('the verdict table', () => {
+  it("shows findings.md's summary rows, each verdict as a badge, markup escaped", () => {
+    const md = [
+      '# Findings: x',
+      '',
+      '| finding | verdict | effect (95% CI) |',
+      '|---|---|---|',
+      '| Offline <merging> lags (GM) | **not reproduced** | a - b GM -2.0 [-2.3, -1.8] points |',
+      '| Best-in-TIME wins | inconclusive | a - c GM +0.1 (one seed: no interval) points |',
+      '',
+      '## details',
+      '| not | this |',
+    ].join('\n');
+    expect(verdictTable(md).split('\n').slice(1, 3)).toEqual([
+      '<tr><td>Offline &lt;merging&gt; lags (GM)</td><td><span class="verdict v-not-reproduced">not reproduced</span><br>a - b GM -2.0 [-2.3, -1.8] points</td></tr>',
+      '<tr><td>Best-in-TIME wins</td><td><span class="verdict v-inconclusive">inconclusive</span><br>a - c GM +0.1 (one seed: no interval) points</td></tr>',
+    ]);
+    expect(verdictTable('# Findings\n\nno table\n')).toBe('');
   });
 });
 

@@ -29,6 +29,25 @@ function row(
   };
 }
 
+describe('findings on one seed', () => {
+  it('best-in-time: no interval, so no pair is called level, ahead or behind', () => {
+    const rows = [
+      row('ema_paint', 'weighted-average', 0, 0.6, 0.6),
+      row('finetune', '-', 0, 0.5, 0.5),
+      row('offline_merge', 'weighted-average', 0, 0.7, 0.7),
+      row('multitask', '-', 0, 0.8, 0.8),
+    ];
+    const [f] = evaluateFindings(['best-in-time'], rows);
+    expect(f.verdict).toBe('inconclusive');
+    expect(f.summary).toContain('one seed, so no interval: not judged ahead of or behind any of the 2 others');
+    expect(f.detail).not.toMatch(/\| (level|ahead|behind|\*\*behind\*\*) \|/);
+    expect(f.detail.match(/\| one seed: no interval \|/g)).toHaveLength(3);
+    expect(f.effect).toBe(
+      'ema_paint - offline_merge / weighted-average (the closest pair) GM -10.0 (one seed: no interval) points',
+    );
+  });
+});
+
 describe('findings on hand-made results', () => {
   // Five seeds; GM = sqrt(aKa · aZs), so aKa = aZs = v gives GM v.
   const seeds = [0, 1, 2, 3, 4];

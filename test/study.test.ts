@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { csvObjects } from '../src/report/csv.js';
-import { expandStudy, parseShard, shardRuns } from '../src/study/expand.js';
+import { effectiveStudy, expandStudy, parseShard, shardRuns } from '../src/study/expand.js';
 import { runStudy } from '../src/study/runner.js';
 import type { Study } from '../src/study/types.js';
 import { STUDIES } from '../sims/index.js';
@@ -234,5 +234,21 @@ describe('running a study', () => {
     );
     expect(longer.executed).toBe(3);
     expect((await rowsOf(dir, 'runs.csv')).every((r) => r.param_steps === '9')).toBe(true);
+  });
+});
+
+describe('a --quick study describes what it runs', () => {
+  it("replaces the full study's description, which names the full grid and stream", async () => {
+    const { getStudy } = await import('../sims/index.js');
+    const full = getStudy('default');
+    expect(full.description).toContain('T = 20 tasks from 5 datasets');
+    const quick = effectiveStudy(full, { quick: true });
+    expect(quick.description).not.toContain('T = 20');
+    expect(quick.description).toBe(
+      'Quick version (--quick) of study default, smaller than the full study: methods finetune, offline_merge, ' +
+        'ema_paint, zs_paint x techniques weighted-average, magmax, on a stream of T = 6 tasks from 3 datasets, ' +
+        '15 steps per task, d = 32; seeds 0; baselines zeroshot, continual, multitask. Run the study without --quick for its findings.',
+    );
+    expect(effectiveStudy(full).description).toBe(full.description);
   });
 });

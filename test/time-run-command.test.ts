@@ -151,10 +151,10 @@ describe('run config validation', () => {
       /r\.yaml: method "ema_pant" \(did you mean "ema_paint"\?\): expected a preset/,
     );
     expect(parse(runYaml().replace('technique: weighted-average', 'technique: tiez'))).toThrow(
-      /r\.yaml: unknown merge technique "tiez"/,
+      /r\.yaml: technique: unknown merge technique "tiez"/,
     );
     expect(parse(`${runYaml()}parameters: { density: 2 }\n`.replace('weighted-average', 'ties'))).toThrow(
-      /r\.yaml: ties: density must be in \(0, 1\], got 2/,
+      /r\.yaml: parameters: ties: density must be in \(0, 1\], got 2/,
     );
     expect(parse(runYaml().replace('- { id: t2, data: [0, 2] }', '- { id: t1, data: [0, 2] }'))).toThrow(
       /task id "t1" appears twice/,

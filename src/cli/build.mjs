@@ -46,6 +46,8 @@ for (const [top, re] of [
   ['src', ASSET],
   ['sims', ASSET],
   ['engines', /\.py$/],
+  // The programs \`time-merge run --demo\` copies into its folder.
+  [join('src', 'cli', 'run-demo'), /\.(py|mjs)$/],
 ]) {
   for (const file of files(join(root, top), re)) {
     const to = join(dist, relative(root, file));

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { checkKeys, isPlainObject } from '../merge/config-syntax.js';
+import { didYouMean } from '../params/did-you-mean.js';
 import { fail } from '../params/errors.js';
 import { type DiagnosticsRow, diagnosticsRows } from '../study/diagnostics-run.js';
 import { driveRuns, fingerprintOf } from '../study/driver.js';
@@ -11,6 +13,7 @@ import type { SlotPlan } from '../study/kinds/index.js';
 import { writeStudyFolder } from '../study/output.js';
 import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
+import { checkMergeSettings } from '../time/check-methods.js';
 import { BASELINES, isBaseline, writeResults, type Baseline, type ResultRun } from '../time/index.js';
 import { resultFileName, toCsv, writeAtomic } from '../time/results.js';
 import { paramsHash } from '../time/resume.js';
@@ -42,6 +45,8 @@ import { loadClipCheckpoint } from './weights.js';
 /** A `time-merge clip` study: one model, one FoMo-in-Flux stream, methods x seeds (+ baselines). */
 export interface ClipStudy {
   readonly study: string;
+  /** Where the settings came from (the study file), for error messages. */
+  readonly source?: string;
   readonly model: string;
   /** open_clip_config.json or a transformers config.json; default: from the checkpoint. */
   readonly modelConfig?: string;
@@ -97,6 +102,13 @@ export interface ClipStudy {
 
 type Raw = Record<string, unknown>;
 
+/** The keys of the settings that are mappings. */
+const NESTED_KEYS: Record<string, readonly string[]> = {
+  data: ['root', 'dataDir', 'infoDir', 'streamDir', 'registry', 'resized'],
+  replay: ['pretrain', 'current', 'buffer'],
+  eval: ['batch', 'maxSamples', 'k'],
+};
+
 function num(raw: Raw, key: string, dflt: number, check: (v: number) => boolean = (v) => v >= 0): number {
   const v = raw[key] ?? dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || !check(v))
@@ -136,7 +148,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
   try {
     raw = YAML.parse(text) as Raw;
   } catch (err) {
-    fail('CONFIG', `${where}: not valid YAML/JSON (${(err as Error).message})`);
+    fail('CONFIG', `${where}: not valid YAML/JSON (${(err as Error).message.split('\n')[0].replace(/:$/, '')})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     fail('CONFIG', `${where}: expected a mapping of settings`);
@@ -177,7 +189,13 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
   ]);
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length)
-    fail('CONFIG', `${where}: unknown setting(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+    fail(
+      'CONFIG',
+      `${where}: unknown setting(s) ${unknown.map((k) => `${k}${didYouMean(k, [...known])}`).join(', ')} (known: ${[...known].join(', ')})`,
+    );
+  // Nested mappings are checked too: a misspelt eval.maxSamples would otherwise be silently ignored.
+  for (const [key, keys] of Object.entries(NESTED_KEYS))
+    if (isPlainObject(raw[key])) checkKeys(raw[key], keys, `${where}: ${key}: unknown key`);
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const model = path(str(raw, 'model'));
   const tokDefault = join(dirname(model), 'tokenizer.json');
@@ -188,7 +206,11 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
   const methods = strList(raw, 'methods') ?? strList(raw, 'method') ?? ['ema_paint'];
   const baselines = (strList(raw, 'baselines') ?? []) as Baseline[];
   for (const b of baselines)
-    if (!isBaseline(b)) fail('CONFIG', `${where}: unknown baseline "${b}" (${BASELINES.join(', ')})`);
+    if (!isBaseline(b))
+      fail(
+        'CONFIG',
+        `${where}: baselines: unknown baseline "${b}"${didYouMean(b, BASELINES)} (${BASELINES.join(', ')})`,
+      );
   const seedsRaw = raw.seeds ?? [raw.seed ?? 0];
   if (!Array.isArray(seedsRaw) || !seedsRaw.every((s) => Number.isInteger(s)))
     fail('CONFIG', `${where}: "seeds" must be a list of integers`);
@@ -196,8 +218,19 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
   const store = str(raw, 'store', 'memory');
   if (store !== 'memory' && store !== 'disk') fail('CONFIG', `${where}: store must be memory or disk`);
   const study = str(raw, 'study', 'clip');
+  const technique = str(raw, 'technique', 'weighted-average');
+  const techniqueParams = raw.techniqueParams ?? {};
+  if (!isPlainObject(techniqueParams))
+    fail('CONFIG', `${where}: techniqueParams must be a mapping of the technique's parameters`);
+  // Every method with the technique as the runs will use them, before the zero-shot baseline runs.
+  checkMergeSettings(
+    where,
+    { methods, technique, params: techniqueParams, T: typeof T === 'number' ? T : undefined },
+    { methods: raw.methods !== undefined ? 'methods' : 'method', technique: 'technique', params: 'techniqueParams' },
+  );
   return {
     study,
+    source: where,
     model,
     modelConfig: raw.modelConfig === undefined ? undefined : path(str(raw, 'modelConfig')),
     tokenizer: path(str(raw, 'tokenizer', tokDefault)),
@@ -231,8 +264,8 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
       buffer: num(replayRaw, 'buffer', 0),
     },
     methods,
-    technique: str(raw, 'technique', 'weighted-average'),
-    techniqueParams: (raw.techniqueParams ?? {}) as Record<string, unknown>,
+    technique,
+    techniqueParams,
     baselines,
     seeds: seedsRaw as number[],
     out: path(str(raw, 'out', join('results', study))),
@@ -516,6 +549,12 @@ export async function runClipStudy(
       `--workers ${slots.count}: the tfjs engine trains in this process, one run at a time; use engine: torch, or --shard i/n in separate processes`,
     );
   const { data, stream } = openClipData(s, log);
+  // T: per-dataset is known only now: merge-all's model count is checked before the first run starts.
+  checkMergeSettings(
+    s.source ?? 'clip config',
+    { methods: s.methods, technique: s.technique, params: s.techniqueParams, T: stream.adaptation.length },
+    { methods: 'methods', technique: 'technique', params: 'techniqueParams' },
+  );
   const images = streamImages(data, stream, s.pretrain ?? []);
   if (s.data.prepared) usePrepared(s.data.prepared, data, images, log, choice.engine === 'torch');
   else if (choice.engine === 'torch' && images.length > LARGE_TREE)

@@ -153,7 +153,7 @@ const PATTERN =
   /<start_of_text>|<end_of_text>|<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
 
 /** GPT-2's reversible byte -> printable character table, indexed by byte. */
-function bytesToUnicode(): string[] {
+export function bytesToUnicode(): string[] {
   const table: string[] = new Array(256);
   const { bytes, symbols } = byteTable();
   bytes.forEach((b, i) => (table[b] = symbols[i]));

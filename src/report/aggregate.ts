@@ -39,6 +39,25 @@ function settingKey(run: RunRow): string {
 }
 
 /**
+ * A short name for the main setting among several: its `param_setting` label when the study names its
+ * settings, else the values that tell the settings apart (e.g. "d=64, T=10").
+ */
+export function settingLabel(runs: readonly RunRow[], main: readonly RunRow[]): string {
+  const first = main.find((r) => !isBaseline(r)) ?? main[0];
+  if (!first) return '';
+  const own = settingOf(first);
+  if (own.param_setting) return own.param_setting;
+  const methods = runs.filter((r) => !isBaseline(r)).map(settingOf);
+  const varying = Object.keys(own).filter((k) => methods.some((s) => s[k] !== own[k]));
+  return varying.map((k) => `${k.replace(/^param_/, '')}=${own[k]}`).join(', ');
+}
+
+/** The number of settings the method runs span (baselines run in one of them). */
+export function settingCount(runs: readonly RunRow[]): number {
+  return new Set(runs.filter((r) => !isBaseline(r)).map(settingKey)).size;
+}
+
+/**
  * Most frequent value; ties go to a `preferred` value, then to the smallest in numeric-aware order, so
  * the choice is reproducible.
  */
@@ -139,6 +158,48 @@ export function methodPoints(runs: readonly RunRow[]): MethodPoint[] {
 
 export function pointLabel(p: Pick<MethodPoint, 'method' | 'technique'>): string {
   return p.technique === '-' ? p.method : `${p.method} [${p.technique}]`;
+}
+
+/** Lower and upper quartile (linear interpolation between order statistics). */
+function quartiles(values: readonly number[]): [number, number] {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => {
+    const i = q * (v.length - 1);
+    const lo = Math.floor(i);
+    return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
+  };
+  return [at(0.25), at(0.75)];
+}
+
+/**
+ * Which values belong to the bulk: values beyond 3 interquartile ranges (at least 0.01) from the
+ * quartiles are outliers (judged from 5 values on; with fewer, every value is in the bulk).
+ */
+export function inBulk(values: readonly number[]): boolean[] {
+  if (values.length < 5) return values.map(() => true);
+  const [q1, q3] = quartiles(values);
+  const iqr = Math.max(q3 - q1, 0.01);
+  return values.map((x) => x >= q1 - 3 * iqr && x <= q3 + 3 * iqr);
+}
+
+/**
+ * An axis range around the values, padded by a tenth of their range (at least 0.01) and kept within
+ * [0, 1], so one value or equal values still give an axis of some width.
+ */
+export function paddedDomain(values: readonly number[]): [number, number] {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = Math.max(0.1 * (hi - lo), 0.01);
+  return [Math.max(0, Number((lo - pad).toFixed(3))), Math.min(1, Number((hi + pad).toFixed(3)))];
+}
+
+/**
+ * An axis range that fits the bulk of the values (inBulk), drawing outliers at the edge instead of
+ * stretching the axis; `keep` values (the baselines) are always inside.
+ */
+export function bulkDomain(values: readonly number[], keep: readonly number[] = []): [number, number] {
+  const bulk = inBulk(values);
+  return paddedDomain([...values.filter((_, i) => bulk[i]), ...keep]);
 }
 
 export interface CurvePoint {

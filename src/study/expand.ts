@@ -13,6 +13,7 @@ export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?:
   if (options.quick && study.quick) {
     const q = study.quick;
     s = { ...s, ...q, stream: { ...s.stream, ...(q.stream ?? {}) } };
+    s = { ...s, description: quickDescription(s) };
   }
   if (options.seeds) {
     if (options.seeds.length === 0) fail('CONFIG', `study ${study.name}: --seeds needs at least one seed`);
@@ -21,6 +22,23 @@ export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?:
     s = { ...s, seeds: [...options.seeds] };
   }
   return s;
+}
+
+/**
+ * What a `--quick` run actually runs, for findings.md and config.json: the full study's description
+ * would claim its grid and stream (e.g. T = 20 tasks from 5 datasets) for a much smaller run.
+ */
+function quickDescription(s: Study): string {
+  const c = resolveSyntheticConfig(s.stream);
+  const settings = s.settings?.length
+    ? `${s.settings.length} settings (${s.settings.map((x) => x.label).join(', ')}) of `
+    : '';
+  return (
+    `Quick version (--quick) of study ${s.name}, smaller than the full study: methods ${s.methods.join(', ')} x ` +
+    `techniques ${s.techniques.map((t) => t.label ?? t.name).join(', ')}, on ${settings}a stream of T = ${c.T} tasks from ` +
+    `${c.datasets} datasets, ${c.stepsPerTask} steps per task, d = ${c.d}; seeds ${s.seeds.join(', ')}` +
+    `${s.baselines.length ? `; baselines ${s.baselines.join(', ')}` : ''}. Run the study without --quick for its findings.`
+  );
 }
 
 /** Does this method merge anything? If not, every technique gives the same run. */

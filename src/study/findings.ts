@@ -276,6 +276,10 @@ function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings:
     return result(id, title, 'not tested', 'n/a', 'not tested: no other (method, technique) pair to compare with');
   const behind = diffs.filter((x) => side(x.d) === 'below');
   const level = diffs.filter((x) => side(x.d) === 'overlaps');
+  // With one seed there is no interval: nothing is ahead, level or behind, and the table says so.
+  const oneSeed = diffs.every((x) => x.d.n < 2);
+  const standing = (d: Interval, behindText: string) =>
+    d.n < 2 ? 'one seed: no interval' : side(d) === 'above' ? 'ahead' : side(d) === 'below' ? behindText : 'level';
   const closest = diffs[0];
   const multitask = has(rows, s, 'multitask')
     ? pairedDifference(ema, bySeed(rows, s, 'multitask', undefined))
@@ -298,7 +302,9 @@ function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings:
     verdict,
     effect,
     `ema_paint ${line(group(groups, s, 'ema_paint', WA))}: rank ${rank} of ${groups.filter((g) => g.setting === s && !isBaseline(g.method)).length} pairs by mean GM; ` +
-      `significantly ahead of ${diffs.length - behind.length - level.length}, level with ${level.length}, behind ${behind.length} of ${diffs.length}; ${effect}` +
+      (oneSeed
+        ? `one seed, so no interval: not judged ahead of or behind any of the ${diffs.length} others; ${effect}`
+        : `significantly ahead of ${diffs.length - behind.length - level.length}, level with ${level.length}, behind ${behind.length} of ${diffs.length}; ${effect}`) +
       (multitask ? `; against multitask ${formatInterval(multitask)}` : ''),
     mdTable(
       ['method', 'technique', 'GM %', 'ema_paint - it (points, 95% CI)', 'ema_paint is'],
@@ -310,17 +316,11 @@ function bestInTime(rows: readonly RunRow[], groups: readonly Group[], settings:
                 '-',
                 pct(group(groups, s, 'multitask')!.gm),
                 formatInterval(multitask),
-                side(multitask) === 'above' ? 'ahead' : side(multitask) === 'below' ? 'behind' : 'level',
+                standing(multitask, 'behind'),
               ],
             ]
           : []),
-        ...diffs.map((x) => [
-          x.g.method,
-          x.g.technique,
-          pct(x.g.gm),
-          formatInterval(x.d),
-          side(x.d) === 'above' ? 'ahead' : side(x.d) === 'below' ? '**behind**' : 'level',
-        ]),
+        ...diffs.map((x) => [x.g.method, x.g.technique, pct(x.g.gm), formatInterval(x.d), standing(x.d, '**behind**')]),
       ],
     ),
   );

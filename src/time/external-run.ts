@@ -1,8 +1,16 @@
+import { join } from 'node:path';
 import { driveRuns, fingerprintOf } from '../study/driver.js';
 import { expandSeedGrid, shardSuffix } from '../study/expand.js';
 import { RUN_KINDS, type SlotPlan } from '../study/kinds/index.js';
 import type { ExternalRunSpec } from '../study/kinds/external.js';
 import { writeStudyFolder } from '../study/output.js';
+import {
+  evaluateFindings,
+  FINDING_IDS,
+  findingsMarkdown,
+  findingsSummary,
+  type FindingResult,
+} from '../study/findings.js';
 import { toRows } from '../study/rows.js';
 import { summaryTable } from '../study/summary.js';
 import { TimeMergeError } from '../params/errors.js';
@@ -18,6 +26,8 @@ export interface ExternalRunResult {
   /** Runs executed now, and runs kept from the results folder. */
   readonly executed: number;
   readonly kept: number;
+  /** The paper's claims judged on the runs (none for a shard of several). */
+  readonly findings: readonly FindingResult[];
 }
 
 export interface ExternalRunOptions {
@@ -103,15 +113,25 @@ export async function runExternalStudy(
       await writeResults(c.out, { study: c.study, runs: finished, config: config(fingerprints(finished)) }, { suffix });
     },
   });
+  // A shard judges no claims: its runs are part of the grid (as time-merge sim and clip do).
+  const sharded = options.shard !== undefined && options.shard.count > 1;
+  const findings = sharded ? [] : evaluateFindings(FINDING_IDS, toRows(driven.results));
+  const r = c.replay;
+  const description =
+    `External trainer \`${c.trainer.command}\` and evaluator \`${c.evaluator.command}\` on ${c.stream.adaptation.length} tasks ` +
+    `(${c.stream.zeroshot.length} evaluation-only), ${c.steps} steps per task, replay ${r.pretrain}/${r.current}/${r.buffer} ` +
+    `(pretraining/current/buffer), technique ${c.technique}.`;
   const files = await writeStudyFolder(c.out, c.study, driven.results, {
     config: config(driven.fingerprints),
+    findings: sharded ? undefined : findingsMarkdown(c.study, description, findings, driven.results.length, c.seeds),
     suffix: driven.suffix,
     journal: driven.journal,
   });
   // The same per-method table as time-merge sim prints (mean over seeds, best GM first).
   log(`\n${summaryTable(toRows(driven.results))}\n`);
+  if (!sharded) log(`findings (${join(c.out, 'findings.md')}):\n${findingsSummary(findings)}\n`);
   log(`results: ${c.out}`);
-  return { runs: driven.results, files, executed: driven.executed, kept: driven.kept };
+  return { runs: driven.results, files, executed: driven.executed, kept: driven.kept, findings };
 }
 
 /** The config's settings as config.json records them (paths resolved, defaults filled in). */

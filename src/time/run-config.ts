@@ -7,11 +7,10 @@ import {
   readConfigText,
   type ConfigFormat,
 } from '../merge/config-syntax.js';
-import { resolveMerge } from '../merge/engine.js';
 import { fail, TimeMergeError } from '../params/errors.js';
 import { showValue } from '../params/show-value.js';
 import { EVALUATOR_PLACEHOLDERS, fillTemplate, splitCommand, TRAINER_PLACEHOLDERS } from './external.js';
-import { parseMethod } from './method.js';
+import { checkMergeSettings } from './check-methods.js';
 import { BASELINES, isBaseline, type Baseline } from './baselines.js';
 import type { ReplayMix, Task, TaskStream } from './types.js';
 
@@ -153,15 +152,11 @@ export function parseRunConfig(
   const technique = optionalString(raw, 'technique', where) ?? 'weighted-average';
   const parameters = raw.parameters ?? {};
   if (!isPlainObject(parameters)) fail('CONFIG', where('parameters must be a mapping of technique parameters'));
-  for (const name of methods) {
-    try {
-      parseMethod(name, { technique, params: parameters });
-      resolveMerge({ technique, params: parameters }, 2);
-    } catch (err) {
-      if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, where(err.message), { cause: err });
-      throw err;
-    }
-  }
+  checkMergeSettings(
+    source,
+    { methods, technique, params: parameters, T: adaptation.length },
+    { methods: raw.methods !== undefined ? 'methods' : 'method', technique: 'technique', params: 'parameters' },
+  );
   const baselines = stringList(raw.baselines ?? [], where('baselines'), true);
   for (const b of baselines)
     if (!isBaseline(b)) fail('CONFIG', where(`unknown baseline "${b}" (known: ${BASELINES.join(', ')})`));

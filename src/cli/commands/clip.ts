@@ -32,7 +32,7 @@ export function registerClip(program: Command): void {
       'Run the TIME pipeline with a CLIP model on a FoMo-in-Flux stream (PyTorch worker or TensorFlow.js; see docs/clip.md)',
     )
     .argument(
-      '<config>',
+      '[config]',
       'study definition (YAML or JSON): model, tokenizer, data.root, stream, T, steps, batch, methods, technique, seeds, out, backend',
     )
     .option('--engine <name>', 'auto, torch (the PyTorch worker in engines/torch) or tfjs (overrides the config)')
@@ -54,9 +54,17 @@ export function registerClip(program: Command): void {
       'also train one expert per task and seed from the checkpoint and write their world diagnostics to diagnostics.csv',
     )
     .option('--no-report', 'do not write the HTML report at the end')
+    .option('--demo <dir>', 'write a demo study (a tiny CLIP and FoMo-in-Flux tree, clip-demo.yaml) into DIR')
+    .addHelpText(
+      'after',
+      `
+Try it (seconds on a CPU, with the torch engine when Python with torch is found, else TensorFlow.js):
+  time-merge clip --demo clip-demo            # writes clip-demo/{fomo,model}/ and clip-demo/clip-demo.yaml
+  time-merge clip clip-demo/clip-demo.yaml    # runs it into clip-demo/results/ (report.html, findings.md)`,
+    )
     .action(
       async (
-        file: string,
+        file: string | undefined,
         opts: {
           engine?: string;
           device?: string;
@@ -70,8 +78,18 @@ export function registerClip(program: Command): void {
           resume?: boolean;
           diagnostics?: boolean;
           report?: boolean;
+          demo?: string;
         },
       ) => {
+        if (opts.demo !== undefined) {
+          if (file) fail('CONFIG', 'give either a config or --demo DIR, not both');
+          const { writeClipDemo } = await import('../../clip/demo.js');
+          const study = await writeClipDemo(opts.demo);
+          console.log(`demo written to ${opts.demo} (fomo/, model/, clip-demo.yaml); run it with:`);
+          console.log(`  time-merge clip ${study}`);
+          return;
+        }
+        if (!file) fail('CONFIG', 'missing the study file: time-merge clip CONFIG (or --demo DIR to write one)');
         // TensorFlow.js and the engine probes load only when a CLIP study runs, so the other commands start without them.
         const [
           { parseBackend },

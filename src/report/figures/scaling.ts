@@ -1,6 +1,13 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { heldSettings, scalingAxes, scalingCurve } from '../aggregate.js';
-import { colorScale, type FigureResult, type ReportContext, SCHEMA } from './types.js';
+import {
+  colourGroup,
+  type FigureResult,
+  PAPER_METHOD_COLOURS,
+  type ReportContext,
+  SCHEMA,
+  seriesScales,
+} from './types.js';
 
 /** What each known setting means, for axis titles; others show their column name. */
 const AXIS_TITLES: Record<string, string> = {
@@ -48,12 +55,17 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
     const values = points.map((p) => p.value);
     const logX = Math.min(...values) > 0 && Math.max(...values) / Math.min(...values) >= 8;
     const integers = values.every((v) => Number.isInteger(v));
-    const hasBaselines = points.some((p) => p.baseline);
+    // The paper's named methods in colour, other protocols grey, baselines dashed, as in GM over time.
+    const protocols = new Set(points.filter((p) => !p.baseline).map((p) => p.method));
+    const others = [...protocols].filter((m) => !(m in PAPER_METHOD_COLOURS)).length;
+    const series = (p: (typeof points)[number]) => (p.baseline ? p.method : colourGroup(p.method, others));
+    const scales = seriesScales(points.map(series));
+    const legend = { title: 'protocol / baseline', symbolStrokeWidth: 2.5 };
     const spec: TopLevelSpec = {
       $schema: SCHEMA,
       width: 420,
       height: 300,
-      data: { values: points.map((p) => ({ ...p, kind: p.baseline ? 'baseline' : 'protocol' })) },
+      data: { values: points.map((p) => ({ ...p, series: series(p) })) },
       layer: [
         {
           name: 'curves',
@@ -67,28 +79,9 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
               axis: integers ? { tickMinStep: 1, format: 'd' } : {},
             },
             y: { field: 'gm', type: 'quantitative', title: 'final GM', scale: { zero: false } },
-            color: {
-              field: 'method',
-              type: 'nominal',
-              title: 'protocol',
-              scale: colorScale(new Set(points.map((p) => p.method)).size),
-            },
-            ...(hasBaselines
-              ? {
-                  strokeDash: {
-                    field: 'kind',
-                    type: 'nominal',
-                    title: null,
-                    scale: {
-                      domain: ['protocol', 'baseline'],
-                      range: [
-                        [1, 0],
-                        [5, 3],
-                      ],
-                    },
-                  },
-                }
-              : {}),
+            color: { field: 'series', type: 'nominal', scale: scales.colour, legend },
+            strokeDash: { field: 'series', type: 'nominal', scale: scales.dash, legend },
+            detail: { field: 'method', type: 'nominal' },
           },
         },
         {
@@ -97,7 +90,7 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
           encoding: {
             x: { field: 'value', type: 'quantitative', scale: logX ? { type: 'log' } : { zero: false } },
             y: { field: 'gm', type: 'quantitative' },
-            color: { field: 'method', type: 'nominal' },
+            color: { field: 'series', type: 'nominal', scale: scales.colour, legend: null },
             tooltip: [{ field: 'method' }, { field: 'value' }, { field: 'gm', format: '.3f' }, { field: 'runs' }],
           },
         },
