@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParamSet } from '../src/params/paramset.js';
 import { syntheticSetup } from '../src/synthetic/index.js';
-import { UNDERPARAMETERISED_WORLD } from '../src/synthetic/config.js';
 import { syntheticDiagnostics, type SyntheticDiagnostics } from '../src/synthetic/diagnostics.js';
 import { regimeChecks } from '../src/study/world-diagnostics.js';
 import { parseMethod, runBaseline, runTime } from '../src/time/index.js';
@@ -56,7 +55,7 @@ function spearman(a: readonly number[], b: readonly number[]): number {
 }
 
 describe.each(SEEDS)('under-parameterised synthetic world, seed %i', (seed) => {
-  const s = syntheticSetup({ ...UNDERPARAMETERISED_WORLD, seed });
+  const s = syntheticSetup({ world: 'underparameterised', seed });
   const cfg = {
     stream: s.world.stream,
     trainer: s.trainer,
@@ -169,7 +168,7 @@ describe('default synthetic world: in the regime of fine-tuned CLIP models', () 
   });
 
   it('the under-parameterised world is outside it', async () => {
-    const d = await syntheticDiagnostics(syntheticSetup({ ...UNDERPARAMETERISED_WORLD, seed: 0 }), 10);
+    const d = await syntheticDiagnostics(syntheticSetup({ world: 'underparameterised', seed: 0 }), 10);
     expect(d.tauRatio).toBeGreaterThan(0.3);
     expect(d.tiesKeep).toBeLessThan(0.6);
   });
