@@ -3,6 +3,8 @@ import { ParamSet } from '../src/params/paramset.js';
 import { continualDiagnostics } from '../src/study/continual-diagnostics.js';
 import { expertDiagnostics } from '../src/study/expert-diagnostics.js';
 import { PAPER_REPLAY } from '../src/study/types.js';
+import { chooseWorld, summarise } from '../src/study/calibration.js';
+import type { DiagnosticsRow } from '../src/study/diagnostics-run.js';
 import type { Evaluator, Task, TrainRequest, Trainer } from '../src/time/types.js';
 
 // A one-weight world worked by hand: task a wants w = 1, task b wants w = -1, the zero-shot task w = 0;
@@ -68,5 +70,49 @@ describe('behaviour diagnostics on a hand-worked world', () => {
       replayZsDrop: 0,
       replayAKa: 0.5,
     });
+  });
+});
+
+describe('world calibration on behaviour targets', () => {
+  const row = (over: Partial<DiagnosticsRow>): DiagnosticsRow => ({
+    setting: 'x',
+    seed: 0,
+    experts: 10,
+    tauRatio: 0.15,
+    crossCosine: 0.01,
+    sameCosine: 0.3,
+    top20Energy: 0.9,
+    tiesKeep: 0.95,
+    baseScore: 0.4,
+    expertScore: 0.9,
+    baseAKa: 0.4,
+    baseAZs: 0.9,
+    expertZsDrop: 0.02,
+    halfTauKeep: 0.8,
+    ftForgetting: 0.15,
+    ftZsDrop: 0.1,
+    ftAKa: 0.7,
+    replayForgetting: 0,
+    replayZsDrop: 0.04,
+    replayAKa: 0.75,
+    ...over,
+  });
+
+  it('names each missed target, averaging over seeds', () => {
+    const s = summarise('a', [row({ ftForgetting: 0.12, baseAKa: 0.1 }), row({ ftForgetting: 0.06, baseAKa: 0.2 })]);
+    expect(s.ftForgetting).toBeCloseTo(0.09, 12);
+    expect(s.misses).toEqual(['forgetting without replay', 'θ0 partly competent']);
+    expect(summarise('b', [row({ replayZsDrop: 0.01, replayForgetting: 0.02 })]).misses).toEqual(['loss with replay']);
+    expect(summarise('c', [row({ replayZsDrop: 0.01, replayForgetting: 0.05 })]).misses).toEqual([]);
+  });
+
+  it('chooses the valid world with the smallest ‖τ‖/‖θ0‖, never an invalid one', () => {
+    const worlds = [
+      summarise('small but forgets nothing', [row({ tauRatio: 0.05, ftForgetting: 0.01 })]),
+      summarise('valid, larger', [row({ tauRatio: 0.2 })]),
+      summarise('valid, smaller', [row({ tauRatio: 0.12 })]),
+    ];
+    expect(chooseWorld(worlds)?.name).toBe('valid, smaller');
+    expect(chooseWorld(worlds.slice(0, 1))).toBeUndefined();
   });
 });
