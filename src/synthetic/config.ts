@@ -147,16 +147,21 @@ export const UNDERPARAMETERISED_WORLD: Partial<SyntheticConfig> = {
 };
 
 /**
- * A world with real conflict between datasets (docs/synthetic.md): each dataset rotates the latent
- * space by `rotation` before its input map, and the zero-shot tasks are held-out classes in their own
- * shifted domains, so continual fine-tuning forgets and loses zero-shot accuracy as CLIP does while
- * single-task vectors stay small and nearly orthogonal. Chosen by scripts/calibrate-world.ts on
- * behaviour diagnostics alone (never on findings).
+ * The default world: the orthogonal world's size and optimiser with real conflict between datasets
+ * (docs/synthetic.md). Each of 20 datasets rotates the latent space by 1.25 rad before its input map, so
+ * datasets disagree on how the shared input subspace maps to text embeddings; the zero-shot tasks are
+ * held-out classes in their own shifted domains (shift 1), which pretraining replay cannot protect. So
+ * continual fine-tuning forgets (≈ 17 points without replay) and loses A_ZS (≈ 19 points; ≈ 6 with
+ * replay) while single-task vectors stay nearly orthogonal (cosine ≈ 0.005) and survive a TIES trim.
+ * Chosen by `npm run calibrate-world` on behaviour diagnostics alone (never on findings): the candidate
+ * meeting every target with the smallest ‖τ‖/‖θ0‖ (≈ 0.15; no candidate that forgets had it under 0.1).
  */
 export const CONFLICT_WORLD: Partial<SyntheticConfig> = {
-  rotation: 1.5,
+  datasets: 20,
+  rotation: 1.25,
   zeroshotHeldOut: true,
   zeroshotShift: 1,
+  lr: 0.005,
 };
 
 /** Every named world; a stream's `world` setting picks one, its other settings override it. */
@@ -167,7 +172,7 @@ export const WORLDS: Readonly<Record<string, Partial<SyntheticConfig>>> = {
 };
 
 /** The world a stream gets when it names none. */
-export const DEFAULT_WORLD = 'orthogonal';
+export const DEFAULT_WORLD = 'conflict';
 
 /** The settings of a named world, in full. */
 export function worldSettings(name: string): SyntheticConfig {
