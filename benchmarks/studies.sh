@@ -13,11 +13,11 @@ npm run -s build:dist
 for s in "${studies[@]}"; do
   start=$(date +%s)
   if [ "$s" = default ]; then
-    nice -n 10 node bin/time-merge.js start
+    nice -n "${NICE:-10}" node bin/time-merge.js start
   else
     tmp="results/_scratch/$s"
     rm -rf "$tmp"
-    nice -n 10 node bin/time-merge.js sim "$s" --out "$tmp"
+    nice -n "${NICE:-10}" node bin/time-merge.js sim "$s" --out "$tmp"
     rm -rf "results/$s"
     mv "$tmp" "results/$s"
   fi
