@@ -1,6 +1,5 @@
-import type { ParamSet } from '../params/paramset.js';
-import { runBaseline } from '../time/pipeline.js';
-import { NO_REPLAY, type Evaluator, type ReplayMix, type TaskStream, type Trainer } from '../time/types.js';
+import { runBaseline, type RunConfig } from '../time/pipeline.js';
+import { NO_REPLAY, type ReplayMix } from '../time/types.js';
 import type { RunRecord } from '../time/record.js';
 
 /**
@@ -20,16 +19,14 @@ export interface ContinualDiagnostics {
   readonly replayAKa: number;
 }
 
-export interface ContinualDiagnosticsInput<D> {
-  readonly stream: TaskStream<D>;
-  readonly trainer: Trainer<D>;
-  readonly evaluator: Evaluator<D>;
-  readonly base: ParamSet;
-  readonly stepsPerTask: number;
-  readonly seed: number;
+/** What a continual run needs (the pipeline's RunConfig), with the mix of the replay run. */
+export type ContinualDiagnosticsInput<D> = Pick<
+  RunConfig<D>,
+  'stream' | 'trainer' | 'evaluator' | 'base' | 'stepsPerTask' | 'seed'
+> & {
   /** The mix of the replay run (the study's default, 0.33 / 0.34 / 0.33). */
   readonly replay: ReplayMix;
-}
+};
 
 function summary(r: RunRecord): { forgetting: number; zsDrop: number; aKa: number } {
   const first = r.steps[0];
