@@ -40,7 +40,16 @@ function summary(r: RunRecord): { forgetting: number; zsDrop: number; aKa: numbe
 
 /** Runs continual fine-tuning twice (no replay, then with `replay`) and reads forgetting and A_ZS drop. */
 export async function continualDiagnostics<D>(input: ContinualDiagnosticsInput<D>): Promise<ContinualDiagnostics> {
-  const { replay, ...config } = input;
+  const { replay, ...rest } = input;
+  // Studies run diagnostics on the main thread beside the worker pool: give the event loop a turn before
+  // each training call, so finished workers get their next run instead of waiting for a whole stream.
+  const trainer = {
+    train: async (r: Parameters<typeof rest.trainer.train>[0]) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return rest.trainer.train(r);
+    },
+  };
+  const config = { ...rest, trainer };
   const plain = summary(await runBaseline('continual', { ...config, replay: NO_REPLAY }));
   const mixed = summary(await runBaseline('continual', { ...config, replay }));
   return {

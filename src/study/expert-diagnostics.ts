@@ -50,6 +50,8 @@ export async function expertDiagnostics<D>(input: ExpertDiagnosticsInput<D>): Pr
   const zsDrops: number[] = [];
   let halfGain = 0;
   for (const i of indices) {
+    // A turn for the event loop per expert: studies run this beside their worker pool.
+    await new Promise((resolve) => setImmediate(resolve));
     const task = adaptation[i];
     const { weights } = await trainer.train({
       init: base,
