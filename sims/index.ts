@@ -19,9 +19,11 @@ const ORDER = [
   'time-aware-offline',
   'best-in-time',
   'technique-variants',
+  'merge-settings',
   'scaling-model',
   'scaling-compute',
   'scaling-horizon',
+  'regime-map',
 ];
 
 await loadYaml();

@@ -108,7 +108,7 @@ findings: [offline-vs-continual]
       expect(outcome.diagnostics.map((d) => d.seed)).toEqual([0, 1]);
       const csv = await readFile(join(out, 'diagnostics.csv'), 'utf8');
       expect(csv.split('\n')[0]).toBe(
-        'setting,seed,experts,tau_ratio,cross_cosine,same_cosine,top20_energy,ties_keep,base_score,expert_score,base_a_ka,base_a_zs',
+        'setting,seed,experts,tau_ratio,cross_cosine,same_cosine,top20_energy,ties_keep,base_score,expert_score,base_a_ka,base_a_zs,expert_zs_drop,half_tau_keep,ft_forgetting,ft_zs_drop,ft_a_ka,replay_forgetting,replay_zs_drop,replay_a_ka',
       );
       expect(csv.trim().split('\n')).toHaveLength(3);
       const md = await readFile(join(out, 'findings.md'), 'utf8');

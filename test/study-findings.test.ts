@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { stringify } from 'csv-stringify/sync';
 import { parseCsvRecords } from '../src/report/csv.js';
+import { findCollapses } from '../src/study/decomposition.js';
 import { evaluateFindings, findingsMarkdown } from '../src/study/findings.js';
 import { groupRows, median, type RunRow } from '../src/study/rows.js';
 import { summaryTable } from '../src/study/summary.js';
@@ -98,6 +99,41 @@ describe('findings on hand-made results', () => {
     expect(evaluateFindings(['init-deploy-over-technique'], partial)[0].summary).toContain(
       'over 2 methods x 2 techniques',
     );
+  });
+
+  it('init-deploy-over-technique: cells that copy θ0 or the latest expert are flagged, and the split is given without them', () => {
+    // Technique z copies θ0 for method a (exactly) and finetune for method b (0.2 points off): its column
+    // reverses the method effect. Per seed: with z, method 1.8% and technique 6.4% of the variance
+    // (hand-computed from the table a: .75 .65 .30, b: .35 .25 .90); without z, 94% and 6% as above.
+    const rows = [
+      ...at('zeroshot', '-', 0.3),
+      ...at('finetune', '-', 0.9),
+      ...at('a', 'x', 0.75),
+      ...at('a', 'y', 0.65),
+      ...at('b', 'x', 0.35),
+      ...at('b', 'y', 0.25),
+      ...at('a', 'z', 0.3),
+      ...at('b', 'z', 0.902),
+    ];
+    expect(findCollapses(rows, ['a', 'b'], ['x', 'y', 'z']).map((c) => [c.method, c.technique, c.to, c.exact])).toEqual(
+      [
+        ['a', 'z', 'θ0', true],
+        ['b', 'z', 'finetune (the latest expert)', false],
+      ],
+    );
+    const [f] = evaluateFindings(['init-deploy-over-technique'], rows);
+    expect(f.verdict).toBe('not reproduced');
+    expect(f.summary).toContain('per seed: method 2% [2%, 2%], technique 6% [6%, 6%]');
+    expect(f.effect).toBe(
+      'method share - technique share of GM variance -5% [-5%, -5%] (per seed); without collapsing techniques 88% [88%, 88%]',
+    );
+    expect(f.summary).toContain(
+      '2 of 6 cells collapse to θ0 or the latest expert (within 0.5 points on every seed; 1 exactly) in z',
+    );
+    expect(f.summary).toContain('difference 88% [88%, 88%] (reproduced)');
+    expect(f.summary).toMatch(/leaving out one technique at a time keeps the verdict in \d of 3/);
+    expect(f.detail).toContain('| b | z | finetune (the latest expert) | no | 0.20 |');
+    expect(f.detail).toContain('| z | 94% [94%, 94%] | 6% [6%, 6%] | 88% [88%, 88%] | reproduced |');
   });
 
   it('best-in-time: ema_paint against every other pair, and multitask apart', () => {

@@ -8,6 +8,7 @@ import { benchFigure } from './figures/bench.js';
 import { gmOverTimeFigure } from './figures/curves.js';
 import { matrixFigures } from './figures/heatmap.js';
 import { planeFigure } from './figures/plane.js';
+import { regimeFigures } from './figures/regime.js';
 import { scalingFigures } from './figures/scaling.js';
 import { spreadFigure } from './figures/spread.js';
 import { type FigureResult, makeContext, type ReportContext } from './figures/types.js';
@@ -52,7 +53,7 @@ export interface ReportOutput {
 }
 
 /** Names of the figure files this module writes; stale ones from an earlier report are removed. */
-const OWN_FIGURE = /^(plane|gm-over-time|matrix-.+|spread|scaling-.+|bench-cost)\.(svg|png)$/;
+const OWN_FIGURE = /^(plane|gm-over-time|matrix-.+|spread|scaling-.+|regime|bench-cost)\.(svg|png)$/;
 
 /** Every figure the data allows, in page order (skipped ones carry their reason). */
 export function buildFigures(ctx: ReportContext): FigureResult[] {
@@ -78,6 +79,7 @@ export function buildFigures(ctx: ReportContext): FigureResult[] {
     ...matrixFigures(ctx),
     spreadFigure(ctx),
     ...scalingFigures(ctx),
+    ...regimeFigures(ctx),
     benchFigure(ctx),
   ];
 }

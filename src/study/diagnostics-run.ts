@@ -1,12 +1,17 @@
-import { syntheticDiagnostics, type SyntheticDiagnostics } from '../synthetic/diagnostics.js';
+import { syntheticDiagnostics } from '../synthetic/diagnostics.js';
+import type { ContinualDiagnostics } from './continual-diagnostics.js';
+import type { StreamDiagnostics } from './expert-diagnostics.js';
 import { syntheticSetup } from '../synthetic/setup.js';
 import { regimeChecks, TARGET_REGIME } from './world-diagnostics.js';
 import { mean, std } from './rows.js';
 import type { FromWorker, ToWorker } from './pool.js';
 import type { RunSpec } from './types.js';
 
-/** The world diagnostics of one (setting, world seed) of a study. */
-export interface DiagnosticsRow extends SyntheticDiagnostics {
+/**
+ * The world diagnostics of one (setting, world seed) of a study; the continual ones where the world's
+ * trainer ran them (synthetic studies always do).
+ */
+export interface DiagnosticsRow extends StreamDiagnostics, Partial<ContinualDiagnostics> {
   readonly setting: string;
   readonly seed: number;
 }
@@ -24,6 +29,14 @@ export const DIAGNOSTICS_COLUMNS = [
   'expert_score',
   'base_a_ka',
   'base_a_zs',
+  'expert_zs_drop',
+  'half_tau_keep',
+  'ft_forgetting',
+  'ft_zs_drop',
+  'ft_a_ka',
+  'replay_forgetting',
+  'replay_zs_drop',
+  'replay_a_ka',
 ] as const;
 
 /** Experts per world: evenly spread over the stream, so long horizons cost no more than T = 10. */
@@ -67,7 +80,7 @@ export async function studyDiagnosticsOffThread(runs: readonly RunSpec[]): Promi
 }
 
 export function diagnosticsRows(rows: readonly DiagnosticsRow[]): string[][] {
-  const f = (x: number) => (Number.isFinite(x) ? String(x) : '');
+  const f = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? String(x) : '');
   return [
     [...DIAGNOSTICS_COLUMNS],
     ...rows.map((r) => [
@@ -83,6 +96,14 @@ export function diagnosticsRows(rows: readonly DiagnosticsRow[]): string[][] {
       f(r.expertScore),
       f(r.baseAKa),
       f(r.baseAZs),
+      f(r.expertZsDrop),
+      f(r.halfTauKeep),
+      f(r.ftForgetting),
+      f(r.ftZsDrop),
+      f(r.ftAKa),
+      f(r.replayForgetting),
+      f(r.replayZsDrop),
+      f(r.replayAKa),
     ]),
   ];
 }
@@ -109,7 +130,7 @@ export function diagnosticsMarkdown(rows: readonly DiagnosticsRow[]): string {
   ];
   for (const s of settings) {
     const rs = rows.filter((r) => r.setting === s);
-    const pick = (k: keyof SyntheticDiagnostics) => rs.map((r) => r[k] as number);
+    const pick = (k: keyof DiagnosticsRow) => rs.map((r) => r[k] as number);
     const avg = {
       ...rs[0],
       tauRatio: mean(pick('tauRatio')),
@@ -122,5 +143,31 @@ export function diagnosticsMarkdown(rows: readonly DiagnosticsRow[]): string {
         `${cell(pick('baseAKa'))} | ${cell(pick('baseAZs'))} | ${mark(c.tauRatio)}, ${mark(c.crossCosine)}, ${mark(c.tiesKeep)} |`,
     );
   }
+  if (rows.some((r) => r.ftForgetting !== undefined)) lines.push('', ...behaviourLines(rows, settings));
   return `${lines.join('\n')}\n`;
+}
+
+const points = (xs: number[]) => {
+  const v = xs.filter(Number.isFinite);
+  return v.length === 0 ? 'n/a' : `${(100 * mean(v)).toFixed(1)} ± ${(100 * std(v)).toFixed(1)}`;
+};
+
+/** The function-space table: what continual fine-tuning forgets, and what one expert costs and keeps. */
+function behaviourLines(rows: readonly DiagnosticsRow[], settings: readonly string[]): string[] {
+  const lines = [
+    'Function space (points, mean ± sd over seeds): continual fine-tuning (init last, deploy last) over the whole stream without replay and with the 0.33 / 0.34 / 0.33 replay, its forgetting (accuracy matrix) and A_ZS drop from θ0; ' +
+      "one expert's A_ZS drop (trained from θ0 on one task); the share of an expert's gain on its own task kept at θ0 + τ/2.",
+    '',
+    '| setting | forgetting, no replay | A_ZS drop, no replay | forgetting, replay | A_ZS drop, replay | expert A_ZS drop | gain kept at τ/2 (%) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const s of settings) {
+    const rs = rows.filter((r) => r.setting === s);
+    const pick = (k: keyof DiagnosticsRow) => rs.map((r) => (r[k] as number | undefined) ?? NaN);
+    lines.push(
+      `| ${s} | ${points(pick('ftForgetting'))} | ${points(pick('ftZsDrop'))} | ${points(pick('replayForgetting'))} | ${points(pick('replayZsDrop'))} | ` +
+        `${points(pick('expertZsDrop'))} | ${points(pick('halfTauKeep'))} |`,
+    );
+  }
+  return lines;
 }

@@ -58,6 +58,9 @@ function settingParams(
 ): Record<string, string | number | boolean> {
   return {
     setting,
+    world: cfg.world,
+    rotation: cfg.rotation,
+    zeroshot_held_out: cfg.zeroshotHeldOut,
     d: cfg.d,
     k: cfg.k,
     m: cfg.m,

@@ -1,5 +1,7 @@
 import { isBaseline } from '../time/baselines.js';
 import { groupRows, pct, type Group, type RunRow } from './rows.js';
+import { COLLAPSE_TOLERANCE, findCollapses, splitShares } from './decomposition.js';
+import { OFFICIAL_TECHNIQUES, VARIANT_TECHNIQUES } from './groups.js';
 import { meanInterval, pairedDifference, side, slope, twoWayShares, type Interval } from './stats.js';
 import type { FindingId } from './types.js';
 
@@ -352,32 +354,75 @@ function initDeployOverTechnique(rows: readonly RunRow[]): FindingResult {
     );
   const seeds = [...new Set(merged.map((r) => r.seed))].sort((a, b) => a - b);
   const cell = new Map(merged.map((r) => [`${r.method}\u0000${r.technique}\u0000${r.seed}`, r.gm]));
-  const perSeed = seeds
-    .map((seed) => methods.map((m) => techniques.map((t) => cell.get(`${m}\u0000${t}\u0000${seed}`) ?? NaN)))
-    .filter((y) => y.flat().every(Number.isFinite))
-    .map(twoWayShares);
+  const gm = (m: string, t: string, seed: number) => cell.get(`${m}\u0000${t}\u0000${seed}`) ?? NaN;
   const meanTable = methods.map((m) =>
     techniques.map((t) => seeds.reduce((a, s) => a + (cell.get(`${m}\u0000${t}\u0000${s}`) ?? 0), 0) / seeds.length),
   );
   const shares = twoWayShares(meanTable);
-  const d = meanInterval(perSeed.map((x) => x.rows - x.columns));
+  const full = splitShares(gm, methods, techniques, seeds);
+  const d = full.difference;
   const share = (x: number) => `${(100 * x).toFixed(0)}%`;
   const iv = (i: Interval) =>
     Number.isFinite(i.lo) ? `${share(i.mean)} [${share(i.lo)}, ${share(i.hi)}]` : share(i.mean);
-  const effect = `method share - technique share of GM variance ${iv(d)} (per seed)`;
+
+  // Cells that copy θ0 or the latest expert, and the split without the techniques that have them.
+  const collapses = findCollapses(
+    rows.filter((r) => r.setting === setting),
+    methods,
+    techniques,
+  );
+  const collapsing = techniques.filter((t) => collapses.some((c) => c.technique === t));
+  const kept = techniques.filter((t) => !collapsing.includes(t));
+  const without = kept.length >= 2 && collapsing.length > 0 ? splitShares(gm, methods, kept, seeds) : undefined;
+  const loo =
+    techniques.length >= 3
+      ? techniques.map((t) => ({
+          t,
+          s: splitShares(
+            gm,
+            methods,
+            techniques.filter((x) => x !== t),
+            seeds,
+          ),
+        }))
+      : [];
+  const looSame = loo.filter((x) => verdictOf(x.s.difference) === verdictOf(d)).length;
+  const robustness =
+    (collapses.length === 0
+      ? 'no cell collapses to θ0 or the latest expert'
+      : `${collapses.length} of ${methods.length * techniques.length} cells collapse to θ0 or the latest expert (within ${(100 * COLLAPSE_TOLERANCE).toFixed(1)} points on every seed; ${collapses.filter((c) => c.exact).length} exactly) in ${collapsing.join(', ')}` +
+        (without
+          ? `; without those techniques: method ${iv(without.method)}, technique ${iv(without.technique)}, difference ${iv(without.difference)} (${verdictOf(without.difference)})`
+          : '; fewer than two techniques are left without them')) +
+    (loo.length ? `; leaving out one technique at a time keeps the verdict in ${looSame} of ${loo.length}` : '');
+  const effect = `method share - technique share of GM variance ${iv(d)} (per seed)${without ? `; without collapsing techniques ${iv(without.difference)}` : ''}`;
   const methodMeans = methods
     .map((m, i) => ({ m, v: meanTable[i].reduce((a, b) => a + b, 0) / techniques.length }))
     .sort((a, b) => b.v - a.v);
   const techMeans = techniques
     .map((t, j) => ({ t, v: meanTable.reduce((a, r) => a + r[j], 0) / methods.length }))
     .sort((a, b) => b.v - a.v);
+  const collapseTable = collapses.length
+    ? '\n\nCells that collapse (A_KA and A_ZS within the tolerance of a reference run on every seed):\n\n' +
+      mdTable(
+        ['method', 'technique', 'equals', 'exactly', 'largest gap (points)'],
+        collapses.map((c) => [c.method, c.technique, c.to, c.exact ? 'yes' : 'no', (100 * c.gap).toFixed(2)]),
+      )
+    : '';
+  const looTable = loo.length
+    ? '\n\nLeave one technique out (per seed, 95% intervals):\n\n' +
+      mdTable(
+        ['left out', 'method share', 'technique share', 'method - technique', 'verdict'],
+        loo.map((x) => [x.t, iv(x.s.method), iv(x.s.technique), iv(x.s.difference), verdictOf(x.s.difference)]),
+      )
+    : '';
   return result(
     id,
     title,
     verdictOf(d),
     effect,
     `over ${methods.length} methods x ${techniques.length} techniques (mean table): method ${share(shares.rows)}, technique ${share(shares.columns)}, interaction ${share(shares.interaction)} of the variance; ` +
-      `per seed: method ${iv(meanInterval(perSeed.map((x) => x.rows)))}, technique ${iv(meanInterval(perSeed.map((x) => x.columns)))}; ${effect}`,
+      `per seed: method ${iv(full.method)}, technique ${iv(full.technique)}; ${effect}. ${robustness}. ${settingsNote(techniques)}`,
     mdTable(
       ['method (mean over techniques)', 'GM %'],
       methodMeans.map((x) => [x.m, pct(x.v)]),
@@ -386,8 +431,27 @@ function initDeployOverTechnique(rows: readonly RunRow[]): FindingResult {
       mdTable(
         ['technique (mean over methods)', 'GM %'],
         techMeans.map((x) => [x.t, pct(x.v)]),
-      ),
+      ) +
+      collapseTable +
+      looTable,
   );
+}
+
+/**
+ * What each technique of the table runs with, inside the EMA and PAINT merges as in merge-all: the study
+ * gives one setting per technique label, and the two-model merges use it unchanged.
+ */
+function settingsNote(techniques: readonly string[]): string {
+  const known = new Map([...OFFICIAL_TECHNIQUES, ...VARIANT_TECHNIQUES].map((t) => [t.label ?? t.name, t.params]));
+  const parts = techniques.map((t) => {
+    const p = known.get(t);
+    return p && Object.keys(p).length
+      ? `${t} ${Object.entries(p)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`
+      : `${t} (registry defaults or its label's settings)`;
+  });
+  return `Settings inside every merge, the EMA and PAINT two-model merges included (the merge-settings study varies them): ${parts.join('; ')}`;
 }
 
 /** The scale a setting stands for: the last number in its label (k64-d256 -> 256, steps40 -> 40, T100 -> 100). */

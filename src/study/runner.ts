@@ -12,6 +12,7 @@ import {
   studyDiagnosticsOffThread,
   type DiagnosticsRow,
 } from './diagnostics-run.js';
+import { regimeMarkdown, regimePoints } from './regime.js';
 import { driveRuns } from './driver.js';
 import type { ExecutedRun } from './execute.js';
 import { RUN_KINDS } from './kinds/index.js';
@@ -119,9 +120,11 @@ export async function runStudy(definition: Study, options: StudyOptions): Promis
   const rows = toRows(ordered);
   const sharded = options.shard !== undefined && options.shard.count > 1;
   const findings = sharded ? [] : evaluateFindings(study.findings, rows);
+  const regime = sharded ? '' : regimeMarkdown(regimePoints(rows, diagnostics));
   const findingsText =
     findingsMarkdown(study.name, study.description, findings, ordered.length, study.seeds) +
-    (diagnostics.length ? `\n${diagnosticsMarkdown(diagnostics)}` : '');
+    (diagnostics.length ? `\n${diagnosticsMarkdown(diagnostics)}` : '') +
+    (regime ? `\n${regime}` : '');
   const config = {
     study,
     quick: options.quick ?? false,

@@ -83,6 +83,16 @@ export function trimmedExpert(base: ParamSet, expert: ParamSet, density = TRIM_D
   }, 'trimmed');
 }
 
+/** θ0 + scale · τ over every tensor (scale 0.5: half the task vector). */
+export function scaledExpert(base: ParamSet, expert: ParamSet, scale: number): ParamSet {
+  return base.map((b, name) => {
+    const e = expert.data(name);
+    const out = new Float32Array(b.length);
+    for (let i = 0; i < b.length; i++) out[i] = b[i] + scale * (e[i] - b[i]);
+    return out;
+  }, 'scaled');
+}
+
 function cosine(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
   let ab = 0;
   let aa = 0;

@@ -43,6 +43,18 @@ export interface SyntheticConfig {
    * datasets change disjoint-ish feature sets, so their task vectors concentrate in few weights).
    */
   readonly shiftRows: number;
+  /**
+   * Angle (radians) of each dataset's own rotation of the latent space before its input map (0 = none):
+   * x = A R_ds h. Every dataset then asks W to map the same input subspace to the text embeddings in a
+   * different way, so fitting one dataset undoes another (conflict), however small the step.
+   */
+  readonly rotation: number;
+  /**
+   * Zero-shot tasks on held-out classes (prototypes never seen in pretraining, else pretraining classes)
+   * in domains shifted by `zeroshotShift` from the shared map (pretraining domains use `pretrainShift`).
+   */
+  readonly zeroshotHeldOut: boolean;
+  readonly zeroshotShift: number;
   /** Adaptation tasks bring new classes (else pretraining classes) and new domains (else pretraining-like). */
   readonly newClasses: boolean;
   readonly newDomains: boolean;
@@ -63,19 +75,22 @@ export interface SyntheticConfig {
   readonly pretrainLr: number;
   /** World seed: prototypes, domains, samples, pretraining of θ0. */
   readonly seed: number;
+  /** The named world (WORLDS) the other settings start from; settings given beside it override it. */
+  readonly world: string;
 }
 
 /**
- * The default world, chosen by its structural diagnostics alone (docs/synthetic.md): a 32 x 128 image
+ * The 2025 default world ("orthogonal"), chosen by its structural diagnostics alone (docs/synthetic.md): a 32 x 128 image
  * encoder fine-tuned with SGD at lr 0.008, each dataset's domain shift on its own quarter of the input
  * coordinates. It moves ‖τ‖/‖θ0‖ ≈ 0.095, task vectors of different datasets are nearly orthogonal
  * (cosine ≈ 0.03), the top 20% of |τ| holds ≈ 89% of its energy, a TIES trim to density 0.2 keeps ≈ 95%
  * of an expert's gain, and θ0 scores ≈ 49% on the adaptation datasets (8 test samples per class:
  * evaluation after every step dominates a run's cost). AdamW's per-coordinate steps spread τ evenly over
  * the weights (a TIES trim to density 0.2 then keeps under half of the gain), so fine-tuning uses SGD
- * with momentum.
+ * with momentum. Continual fine-tuning in it hardly forgets: adapting to any dataset means ignoring its
+ * shifted input directions toward the same text targets, so datasets never conflict.
  */
-export const DEFAULT_SYNTHETIC: SyntheticConfig = {
+const ORTHOGONAL: SyntheticConfig = {
   d: 128,
   k: 32,
   m: 12,
@@ -95,6 +110,9 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   adaptShift: 2,
   taskSimilarity: 0,
   shiftRows: 0.25,
+  rotation: 0,
+  zeroshotHeldOut: false,
+  zeroshotShift: 0.35,
   newClasses: true,
   newDomains: true,
   ordering: 'dataset-incremental',
@@ -110,6 +128,7 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   pretrainSteps: 1500,
   pretrainLr: 0.02,
   seed: 0,
+  world: 'orthogonal',
 };
 
 /**
@@ -126,6 +145,44 @@ export const UNDERPARAMETERISED_WORLD: Partial<SyntheticConfig> = {
   optimiser: 'adamw',
   lr: 0.02,
 };
+
+/**
+ * The default world: the orthogonal world's size and optimiser with real conflict between datasets
+ * (docs/synthetic.md). Each of 20 datasets rotates the latent space by 1.25 rad before its input map, so
+ * datasets disagree on how the shared input subspace maps to text embeddings; the zero-shot tasks are
+ * held-out classes in their own shifted domains (shift 1), which pretraining replay cannot protect. So
+ * continual fine-tuning forgets (≈ 17 points without replay) and loses A_ZS (≈ 19 points; ≈ 6 with
+ * replay) while single-task vectors stay nearly orthogonal (cosine ≈ 0.005) and survive a TIES trim.
+ * Chosen by `npm run calibrate-world` on behaviour diagnostics alone (never on findings): the candidate
+ * meeting every target with the smallest ‖τ‖/‖θ0‖ (≈ 0.15; no candidate that forgets had it under 0.1).
+ */
+export const CONFLICT_WORLD: Partial<SyntheticConfig> = {
+  datasets: 20,
+  rotation: 1.25,
+  zeroshotHeldOut: true,
+  zeroshotShift: 1,
+  lr: 0.005,
+};
+
+/** Every named world; a stream's `world` setting picks one, its other settings override it. */
+export const WORLDS: Readonly<Record<string, Partial<SyntheticConfig>>> = {
+  conflict: CONFLICT_WORLD,
+  orthogonal: {},
+  underparameterised: UNDERPARAMETERISED_WORLD,
+};
+
+/** The world a stream gets when it names none. */
+export const DEFAULT_WORLD = 'conflict';
+
+/** The settings of a named world, in full. */
+export function worldSettings(name: string): SyntheticConfig {
+  const preset = WORLDS[name];
+  if (!preset) fail('CONFIG', `synthetic stream: unknown world "${name}" (known: ${Object.keys(WORLDS).join(', ')})`);
+  return { ...ORTHOGONAL, ...preset, world: name };
+}
+
+/** The default world's settings (DEFAULT_WORLD). */
+export const DEFAULT_SYNTHETIC: SyntheticConfig = worldSettings(DEFAULT_WORLD);
 
 const POSITIVE_INTS = [
   'd',
@@ -149,6 +206,8 @@ const NON_NEGATIVE = [
   'inputNoise',
   'pretrainShift',
   'adaptShift',
+  'rotation',
+  'zeroshotShift',
   'weightDecay',
   'momentum',
   'pretrainSteps',
@@ -163,7 +222,9 @@ export function resolveSyntheticConfig(partial: Partial<SyntheticConfig> = {}): 
         `synthetic stream: unknown setting "${key}" (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`,
       );
   }
-  const c: SyntheticConfig = { ...DEFAULT_SYNTHETIC, ...partial };
+  if (partial.world !== undefined && typeof partial.world !== 'string')
+    fail('CONFIG', `synthetic stream: world must be a name (known: ${Object.keys(WORLDS).join(', ')})`);
+  const c: SyntheticConfig = { ...worldSettings(partial.world ?? DEFAULT_WORLD), ...partial };
   for (const key of POSITIVE_INTS) {
     const v = c[key];
     if (!Number.isInteger(v) || v < 1) fail('CONFIG', `synthetic stream: ${key} must be a positive integer, got ${v}`);
@@ -199,6 +260,8 @@ export function resolveSyntheticConfig(partial: Partial<SyntheticConfig> = {}): 
       `synthetic stream: classesPerTask (${c.classesPerTask}) cannot exceed pretrainClasses (${c.pretrainClasses}) when newClasses is false`,
     );
   }
+  if (typeof c.zeroshotHeldOut !== 'boolean')
+    fail('CONFIG', `synthetic stream: zeroshotHeldOut must be true or false, got ${c.zeroshotHeldOut}`);
   if (!Number.isInteger(c.seed)) fail('CONFIG', `synthetic stream: seed must be an integer, got ${c.seed}`);
   return c;
 }

@@ -1,9 +1,14 @@
+import { continualDiagnostics, type ContinualDiagnostics } from '../study/continual-diagnostics.js';
 import { expertDiagnostics, type StreamDiagnostics } from '../study/expert-diagnostics.js';
+import { PAPER_REPLAY } from '../study/types.js';
 import { SyntheticEvaluator } from './evaluator.js';
 import type { SyntheticSetup } from './setup.js';
 
-/** θ0's A_KA over every adaptation task (class-incremental) and its A_ZS, with the world diagnostics. */
-export type SyntheticDiagnostics = StreamDiagnostics;
+/**
+ * θ0's A_KA over every adaptation task (class-incremental) and its A_ZS, with the world diagnostics, and
+ * what continual fine-tuning forgets with and without replay.
+ */
+export type SyntheticDiagnostics = StreamDiagnostics & ContinualDiagnostics;
 
 /** At most `max` task indices of 0..n-1, evenly spread (all of them when n <= max). */
 export function spreadIndices(n: number, max: number): number[] {
@@ -19,7 +24,7 @@ export function spreadIndices(n: number, max: number): number[] {
 export async function syntheticDiagnostics(setup: SyntheticSetup, maxTasks = 20): Promise<SyntheticDiagnostics> {
   const { config, world, base, trainer } = setup;
   const tasks = world.stream.adaptation;
-  return expertDiagnostics({
+  const structural = await expertDiagnostics({
     base,
     trainer,
     evaluator: new SyntheticEvaluator(config),
@@ -30,4 +35,14 @@ export async function syntheticDiagnostics(setup: SyntheticSetup, maxTasks = 20)
     seedOf: (i) => 7919 * (i + 1) + config.seed,
     taskIndices: spreadIndices(tasks.length, maxTasks),
   });
+  const continual = await continualDiagnostics({
+    stream: world.stream,
+    trainer,
+    evaluator: new SyntheticEvaluator(config),
+    base,
+    stepsPerTask: config.stepsPerTask,
+    seed: config.seed,
+    replay: PAPER_REPLAY,
+  });
+  return { ...structural, ...continual };
 }

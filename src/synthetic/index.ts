@@ -1,6 +1,10 @@
 export {
+  CONFLICT_WORLD,
   DEFAULT_SYNTHETIC,
+  DEFAULT_WORLD,
   UNDERPARAMETERISED_WORLD,
+  WORLDS,
+  worldSettings,
   ORDERINGS,
   OPTIMISERS,
   resolveSyntheticConfig,
@@ -25,6 +29,7 @@ export { pretrainBase, syntheticSetup, type SyntheticSetup } from './setup.js';
 export { SyntheticTrainer, batchComposition, trainModel, trainSettings, type TrainSettings } from './trainer.js';
 export {
   generateWorld,
+  randomRotation,
   restrictRows,
   taskSimilarity,
   type SampleSet,

@@ -65,6 +65,53 @@ export function restrictRows(shift: Float32Array, d: number, m: number, share: n
   return out;
 }
 
+/**
+ * A rotation of R^m by `angle` in m/2 random orthogonal planes (one fixed point when m is odd): R = Q
+ * blockdiag(rot(angle)) Qᵀ with Q a random orthonormal basis (Gram-Schmidt of a Gaussian draw). Angle 0
+ * gives the identity. Row-major m x m.
+ */
+export function randomRotation(m: number, angle: number, seed: string): Float64Array {
+  const rng = new Rng(seed);
+  const q: Float64Array[] = [];
+  while (q.length < m) {
+    const v = Float64Array.from(rng.gaussian(m));
+    for (const u of q) {
+      let dot = 0;
+      for (let i = 0; i < m; i++) dot += u[i] * v[i];
+      for (let i = 0; i < m; i++) v[i] -= dot * u[i];
+    }
+    let n = 0;
+    for (let i = 0; i < m; i++) n += v[i] * v[i];
+    n = Math.sqrt(n);
+    if (n < 1e-6) continue;
+    for (let i = 0; i < m; i++) v[i] /= n;
+    q.push(v);
+  }
+  const r = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) r[i * m + i] = 1;
+  const c = Math.cos(angle) - 1;
+  const s = Math.sin(angle);
+  for (let p = 0; p + 1 < m; p += 2) {
+    const a = q[p];
+    const b = q[p + 1];
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++) r[i * m + j] += c * (a[i] * a[j] + b[i] * b[j]) + s * (b[i] * a[j] - a[i] * b[j]);
+  }
+  return r;
+}
+
+/** A R: a d x m map applied after the latent rotation R (m x m). */
+function rotateMap(a: Float32Array, r: Float64Array, d: number, m: number): Float32Array {
+  const out = new Float32Array(d * m);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let l = 0; l < m; l++) s += a[i * m + l] * r[l * m + j];
+      out[i * m + j] = s;
+    }
+  return out;
+}
+
 /** Draws samples x = A (μ_c + σ_l ε) + σ_x η for every (class, repeat). */
 function drawSamples(
   rng: Rng,
@@ -181,7 +228,9 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
     const own = restrictRows(rng.gaussian(d * m, unit), d, m, cfg.shiftRows, `synthetic-shift-rows/${cfg.seed}/${ds}`);
     const shift = new Float32Array(d * m);
     for (let i = 0; i < shift.length; i++) shift[i] = Math.sqrt(sim) * common[i] + Math.sqrt(1 - sim) * own[i];
-    return domainMap(b0, shift, cfg.adaptShift);
+    const map = domainMap(b0, shift, cfg.adaptShift);
+    if (cfg.rotation === 0) return map;
+    return rotateMap(map, randomRotation(m, cfg.rotation, `synthetic-rotation/${cfg.seed}/${ds}`), d, m);
   });
 
   const c = cfg.classesPerTask;
@@ -204,11 +253,13 @@ export function generateWorld(cfg: SyntheticConfig): SyntheticWorld {
     });
   }
 
+  // Held-out zero-shot classes come from their own generator, so the rest of the world stays as it is.
+  const heldOut = new Rng(`synthetic-zeroshot-classes/${cfg.seed}`);
   const zeroshot: SynthTask[] = [];
   for (let z = 0; z < cfg.zeroshotTasks; z++) {
     const classes = rng.shuffle([...allPre]).slice(0, cfg.zeroshotClasses);
-    const latents = pick(preLatents, m, classes);
-    const domain = domainMap(b0, rng.gaussian(d * m, unit), cfg.pretrainShift);
+    const latents = cfg.zeroshotHeldOut ? heldOut.gaussian(classes.length * m) : pick(preLatents, m, classes);
+    const domain = domainMap(b0, rng.gaussian(d * m, unit), cfg.zeroshotShift);
     const test = drawSamples(rng, cfg, [domain], latents, classes.length, cfg.testPerClass);
     zeroshot.push({
       id: `zs${z}`,
