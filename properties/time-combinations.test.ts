@@ -66,6 +66,8 @@ const SYMMETRIC = new Set([
   'karcher',
   'multislerp',
   'tall-masks',
+  'ram',
+  'ramplus-tl',
 ]);
 /** Techniques that ignore per-expert weights (their facts say so); of those, magmax is also associative (a running max). */
 const WEIGHT_FREE = new Set(listTechniques().flatMap((t) => (t.facts.weights === 'ignored' ? [t.name] : [])));
