@@ -40,9 +40,14 @@ async function until(ready: () => boolean, ended: Promise<unknown>): Promise<voi
   while (!over && !ready()) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** Runs in a study's journal (each finished run appends one line). */
+/** Runs in a study's journal: its complete lines (each finished run appends one). */
 function journaled(path: string): number {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .slice(0, -1)
+        .filter((l) => l.startsWith('{')).length
+    : 0;
 }
 
 beforeAll(async () => {

@@ -20,7 +20,7 @@ export function interruptedStatus(signal: 'SIGINT' | 'SIGTERM'): number {
 export function interruptMessage(removed: readonly string[]): string {
   const study = liveStudy();
   if (study)
-    return `interrupted: ${study.finished} of ${study.total} runs kept in ${study.dir}; rerun the same command to resume`;
+    return `interrupted: ${study.finished()} of ${study.total} runs kept in ${study.dir}; rerun the same command to resume`;
   if (removed.length > 0)
     return `interrupted: removed the unfinished ${removed.join(', ')}; nothing else was written; rerun the same command`;
   return 'interrupted; rerun the same command';

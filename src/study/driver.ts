@@ -6,7 +6,7 @@ import type { RunRecord } from '../time/record.js';
 import { resultFileName, type ResultRun } from '../time/results.js';
 import { shardRuns, shardSuffix } from './expand.js';
 import { readFinishedRuns, RunJournal } from './output.js';
-import { setLiveStudy } from './live-study.js';
+import { journaledRunIds, setLiveStudy } from './live-study.js';
 import { StudyProgress, type StudyProgressOptions } from './progress.js';
 import { runSlots } from './slots.js';
 
@@ -111,9 +111,14 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
   }
   const todo = runs.filter((r) => !done.has(r.runId));
   const kept = runs.length - todo.length;
-  // What an interruption reports: the runs a rerun of the same command keeps.
-  const live = { dir: options.out, finished: kept, total: runs.length };
-  setLiveStudy(live);
+  // What an interruption reports: the runs a rerun keeps, those kept now and those journaled since.
+  const keptIds = [...done.keys()];
+  const journaledBefore = journaledRunIds(journal.path).length;
+  setLiveStudy({
+    dir: options.out,
+    total: runs.length,
+    finished: () => new Set([...keptIds, ...journaledRunIds(journal.path).slice(journaledBefore)]).size,
+  });
   const progress = options.progress
     ? new StudyProgress({
         ...options.progress,
@@ -143,7 +148,6 @@ export async function driveRuns<R extends GridRun, O extends ExecutedGridRun>(
           };
           done.set(spec.runId, run);
           await journal.append(run);
-          live.finished++;
           progress?.done();
           await options.onDone?.(spec, out, finished());
         },
