@@ -18,11 +18,19 @@ let trainer: string;
 
 /**
  * A trainer that logs each call (its CUDA_VISIBLE_DEVICES, its run's exchange folder, start and end
- * times) to $TRAIN_LOG, takes 120 ms, then does what the fixture trainer does.
+ * times) to $TRAIN_LOG, takes 120 ms, then does what the fixture trainer does. A call on a GPU also waits
+ * (up to 15 s) until some call has started on the other GPU, so runs that really go in parallel overlap
+ * however loaded the machine is, and runs kept one at a time still show no overlap.
  */
-const WRAPPER = `import { appendFileSync } from 'node:fs';
+const WRAPPER = `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 const out = process.argv[process.argv.indexOf('--out') + 1];
 const start = Date.now();
+const gpu = process.env.CUDA_VISIBLE_DEVICES;
+if (gpu === '0' || gpu === '1') {
+  writeFileSync(process.env.TRAIN_LOG + '.started-' + gpu, '');
+  const other = process.env.TRAIN_LOG + '.started-' + (gpu === '0' ? '1' : '0');
+  for (let waited = 0; !existsSync(other) && waited < 15000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+}
 await new Promise((r) => setTimeout(r, 120));
 await import(${JSON.stringify(pathToFileURL(join(SCRIPTS, 'train.mjs')).href)});
 appendFileSync(process.env.TRAIN_LOG, JSON.stringify({ gpu: process.env.CUDA_VISIBLE_DEVICES ?? null, out, start, end: Date.now() }) + '\\n');
