@@ -2,12 +2,16 @@ import { fail } from '../params/errors.js';
 import { didYouMean } from '../params/did-you-mean.js';
 import { breadcrumbs, breadcrumbsTies } from './breadcrumbs.js';
 import { dareLinear, dareTies } from './dare.js';
+import { dop } from './dop.js';
 import { della, dellaLinear } from './della.js';
+import { isoC } from './iso-c.js';
+import { isoCts } from './iso-cts.js';
 import { karcher } from './karcher.js';
 import { magmax } from './magmax.js';
 import { modelStock } from './model-stock.js';
 import { multislerp } from './multislerp.js';
 import { nuslerp } from './nuslerp.js';
+import { opcm } from './opcm.js';
 import { passthrough } from './passthrough.js';
 import { randomSelection } from './random-selection.js';
 import { sce } from './sce.js';
@@ -15,6 +19,7 @@ import { slerp } from './slerp.js';
 import { tallMasks } from './tall-masks.js';
 import { taskArithmetic } from './task-arithmetic.js';
 import { ties } from './ties.js';
+import { tsvM } from './tsv-m.js';
 import type { MergeTechnique } from './types.js';
 import { weightedAverage } from './weighted-average.js';
 
@@ -40,6 +45,11 @@ const TECHNIQUES: readonly MergeTechnique<any>[] = [
   multislerp,
   passthrough,
   tallMasks,
+  tsvM,
+  isoC,
+  isoCts,
+  opcm,
+  dop,
 ];
 
 const byName = new Map<string, MergeTechnique<any>>();
