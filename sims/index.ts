@@ -22,6 +22,7 @@ const ORDER = [
   'scaling-model',
   'scaling-compute',
   'scaling-horizon',
+  'continual-merging',
 ];
 
 await loadYaml();
