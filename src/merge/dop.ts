@@ -211,6 +211,7 @@ export const dop: MergeTechnique<DopParams> = {
     readsBase: true,
     perModel: [],
     kernels: [],
+    cost: 'svd',
     toolkits: 'FusionBench `dop` (its dop.yaml defaults; the models in the order listed, `shuffle_order: false`)',
     laws: { idempotent: [{}, { mgda: false }] },
   },

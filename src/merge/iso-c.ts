@@ -25,6 +25,7 @@ export const isoC: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: [],
+    cost: 'svd',
     toolkits: 'FusionBench `iso_c` (`scaling_factor`, `exclude_keys`)',
     laws: { symmetric: [{}] },
   },

@@ -32,6 +32,7 @@ export const isoCts: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: [],
+    cost: 'svd',
     toolkits: 'FusionBench `iso_cts` (`scaling_factor`, `common_space_fraction`, `exclude_keys`)',
     laws: {},
   },

@@ -183,6 +183,7 @@ export const opcm: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: [],
+    cost: 'svd',
     toolkits: 'FusionBench `opcm` (`alpha`; the models in the order listed, `shuffle_order: false`)',
     laws: {},
   },

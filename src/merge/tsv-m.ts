@@ -28,6 +28,7 @@ export const tsvM: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: [],
+    cost: 'svd',
     toolkits: 'FusionBench `TaskSingularVectorMerging` (`alpha` one number; a list of alphas = the per-model weights)',
     laws: { symmetric: [{}] },
   },
