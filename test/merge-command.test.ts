@@ -140,7 +140,7 @@ describe('merge config parsing', () => {
     [
       'an unknown toolkit',
       TA + 'toolkit: peft\n',
-      /toolkit must be one of mergekit, fomo_in_flux, time-merge, got "peft"/,
+      /toolkit must be one of mergekit, fomo_in_flux, fusion_bench, time-merge, got "peft"/,
     ],
     [
       'a method the toolkit does not have',

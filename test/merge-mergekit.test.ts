@@ -1,34 +1,17 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMergeConfig } from '../src/cli/commands/merge.js';
 import { parseMergeConfig } from '../src/merge/config.js';
 import { tensorRng } from '../src/merge/engine.js';
 import { getTechnique } from '../src/merge/registry.js';
 import { keepCount } from '../src/merge/trim.js';
 import { ParamSet } from '../src/params/paramset.js';
-import { openSafetensors, readSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
-import { tempDir } from './fixtures/safetensors/build.js';
+import { openSafetensors } from '../src/params/safetensors/index.js';
+import { configRunner } from './merge-config-runner.js';
 
 /** mergekit configs as mergekit's users write them, run unchanged, checked against hand-computed values. */
-const tmp = tempDir('tm-mergekit-');
+const { tmp, write, merge, values } = configRunner('tm-mergekit-');
 afterAll(() => tmp.cleanup());
-
-const model = (tensors: Record<string, number[]>) =>
-  ParamSet.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { shape: [v.length], data: Float32Array.from(v) }]));
-
-async function write(name: string, tensors: Record<string, number[]>): Promise<void> {
-  await writeSafetensors(join(tmp.dir, name), model(tensors), { metadata: { format: 'pt' } });
-}
-
-async function merge(yaml: string, name: string): Promise<ParamSet> {
-  const path = join(tmp.dir, `${name}.yaml`);
-  writeFileSync(path, `${yaml}\noutput: ${name}.safetensors\n`);
-  await runMergeConfig(path, { progress: false });
-  return readSafetensors(join(tmp.dir, `${name}.safetensors`));
-}
-
-const values = (p: ParamSet, name: string) => [...p.data(name)];
 
 describe('mergekit configs run unchanged', () => {
   it('ties with a density per model (examples/ties.yml), normalize false, the base listed under models', async () => {

@@ -12,7 +12,7 @@ import {
   readConfigText,
   type ConfigFormat,
 } from './config-syntax.js';
-import { findToolkitForm, readDialect, type DialectModel } from './dialect-config.js';
+import { findToolkitForm, otherToolkitHint, readDialect, toolkitMethods, type DialectModel } from './dialect-config.js';
 import { resolveMerge, type MergeSpec, type ResolvedMerge, type TensorSettings } from './engine.js';
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
 import { listTechniques } from './registry.js';
@@ -56,6 +56,8 @@ export interface MergeConfig {
   readonly expertParams?: readonly Readonly<Record<string, number>>[];
   /** Settings that vary by tensor (gradients over layers, name filters). */
   readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
+  /** One line per config key that is accepted but changes nothing here, saying why (shown before merging). */
+  readonly notes?: readonly string[];
 }
 
 const TOP_KEYS = [
@@ -199,6 +201,7 @@ export function parseMergeConfig(
     });
   }
   const base = baseRaw as string;
+  checkOtherToolkitKeys(method, params, where);
   const models = raw.models.map((m, i) => parseModel(m, `${source}: models[${i}]`));
 
   const weights = models.map((m) => m.weight);
@@ -290,7 +293,7 @@ function parseDialectConfig(
   const where = (what: string) => `${o.source}: ${what}`;
   const found = findToolkitForm(listTechniques(), dialect, method);
   if (!found) {
-    const known = listTechniques().flatMap((t) => (t.dialects?.[dialect] ? [t.dialects[dialect].method] : []));
+    const known = toolkitMethods(listTechniques(), dialect);
     fail(
       'CONFIG',
       where(
@@ -347,6 +350,7 @@ function parseDialectConfig(
     dialect,
     expertParams: read.expertParams,
     perTensor: read.perTensor,
+    ...(read.notes.length ? { notes: read.notes } : {}),
     normalized: {
       toolkit: dialect,
       merge_method: method,
@@ -365,6 +369,25 @@ function parseDialectConfig(
       seed: o.seed,
     },
   };
+}
+
+/**
+ * A parameter that is not the technique's but another toolkit's name for one (FusionBench's
+ * `scaling_factor` where time-merge says `lambda`): a CONFIG error saying which `toolkit` reads it.
+ */
+function checkOtherToolkitKeys(method: string, params: Record<string, unknown>, where: (what: string) => string): void {
+  const technique = listTechniques().find((t) => t.name === method || t.aliases?.includes(method));
+  if (!technique) return;
+  const own = technique.params.map((d) => d.name);
+  for (const key of Object.keys(params)) {
+    if (key === 'lines' || own.includes(key)) continue;
+    const hint = otherToolkitHint(technique, key, undefined);
+    if (hint)
+      fail(
+        'CONFIG',
+        where(`parameters: "${key}" is not a parameter of ${technique.name} (its own: ${own.join(', ')})${hint}`),
+      );
+  }
 }
 
 function parseModel(raw: unknown, where: string): ModelEntry {

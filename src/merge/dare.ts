@@ -14,8 +14,14 @@ import {
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { fail } from '../params/errors.js';
 import { applyDrop, modelDropCount, prepareGlobalDrop, type GlobalDrop } from './global-drop.js';
-import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
-import type { MergeSources, MergeTechnique, TensorMergeInput } from './types.js';
+import {
+  fomoTaskVector,
+  fusionBench,
+  mergekitDisjoint,
+  mergekitRescale,
+  mergekitTaskArithmetic,
+} from './toolkit-forms.js';
+import type { MergeSources, MergeTechnique, TensorMergeInput, ToolkitValue } from './types.js';
 import { uniformStream } from './uniform.js';
 import { normalizeWeights } from './weights.js';
 
@@ -185,6 +191,19 @@ const linearDropSpecs = { ...dropSpecs, ...linearSpecs };
 const tiesDropSpecs = { ...dropSpecs, ...tiesSpecs() };
 type LinearParams = ParamsOf<typeof linearDropSpecs>;
 
+/** FusionBench's DARE parameters with its yaml defaults. */
+const FUSION_BENCH_DARE = { sparsity_ratio: 0.5, only_on_linear_weights: false, rescale: true };
+
+/** FusionBench's DARE step as dare-linear's parameters (its models carry no weights: each counts 1). */
+function fusionBenchDrop(g: Readonly<Record<string, ToolkitValue>>): Record<string, unknown> {
+  if (g.only_on_linear_weights)
+    fail(
+      'CONFIG',
+      'parameters.only_on_linear_weights: true is not supported (a safetensors file does not say which tensors are nn.Linear weights); false drops from every tensor',
+    );
+  return { p: g.sparsity_ratio, rescale: g.rescale ? 'inverse' : 'none', mask: 'bernoulli' };
+}
+
 /** DARE (Yu et al. 2024) then task arithmetic: θ0 + λ Σ w_k·drop(τ_k). */
 export const dareLinear: MergeTechnique<LinearParams> = {
   name: 'dare-linear',
@@ -197,7 +216,7 @@ export const dareLinear: MergeTechnique<LinearParams> = {
     perModel: ['p'],
     kernels: ['dareLinear', 'dareL1', 'sub', 'sumAbs', 'scale', 'weightedSum', 'addScaled'],
     toolkits:
-      'mergekit `dare_linear` as its config says: `p = 1 − density` per model, `rescale: l1` (its `rescale: true`), `normalize: false`; FusionBench `dare_task_arithmetic`: the defaults',
+      'mergekit `dare_linear` as its config says: `p = 1 − density` per model, `rescale: l1` (its `rescale: true`), `normalize: false`; FusionBench `dare/task_arithmetic` and `dare/simple_average` (`toolkit: fusion_bench`): `p` = its `sparsity_ratio`, `rescale: inverse`, `lambda` = its `scaling_factor` (1/N for simple_average)',
     laws: {
       idempotent: [{ p: 0, normalize: true }],
       weightScale: [{ params: { p: 0.4, normalize: true }, factor: 'any', tolerance: 4 }],
@@ -212,6 +231,20 @@ export const dareLinear: MergeTechnique<LinearParams> = {
       (g) => ({ normalize: g.normalize, rescale: mergekitRescale(g), mask: 'bernoulli' }),
       (v) => ({ p: keepToDrop(v.density as number) }),
     ),
+    // dare/task_arithmetic.py: each element dropped with probability sparsity_ratio, survivors times
+    // 1/(1 - p) (rescale: true), θ0 + scaling_factor·Σ; dare/simple_average.py takes scaling_factor 1/N.
+    fusion_bench: [
+      fusionBench('dare/task_arithmetic', {
+        aliases: ['dare_task_arithmetic'],
+        globals: { ...FUSION_BENCH_DARE, scaling_factor: 0.3 },
+        params: (g) => ({ ...fusionBenchDrop(g), lambda: g.scaling_factor }),
+      }),
+      fusionBench('dare/simple_average', {
+        aliases: ['dare_simple_average'],
+        globals: FUSION_BENCH_DARE,
+        params: (g, { weights }) => ({ ...fusionBenchDrop(g), lambda: 1 / weights.length }),
+      }),
+    ],
   },
   experts: { min: 1 },
   parse(raw) {

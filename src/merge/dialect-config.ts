@@ -9,7 +9,14 @@ import {
   varies,
   type Setting,
 } from './toolkit-settings.js';
-import type { Dialect, MergeTechnique, ToolkitForm, ToolkitValue } from './types.js';
+import {
+  DIALECTS,
+  type Dialect,
+  type MergeTechnique,
+  type ToolkitForm,
+  type ToolkitList,
+  type ToolkitValue,
+} from './types.js';
 
 /** A model entry of a toolkit config: its path as written and its parameter settings. */
 export interface DialectModel {
@@ -32,6 +39,41 @@ export interface DialectMerge {
   readonly expertParams?: Record<string, number>[];
   /** Present when some setting is a gradient or a filter list. */
   readonly perTensor?: (names: readonly string[]) => (name: string) => TensorSettings | undefined;
+  /** One line per key the config sets that changes nothing here (ToolkitForm.inert), saying why. */
+  readonly notes: readonly string[];
+}
+
+/** A technique's forms in one toolkit (none, one, or several: FusionBench's dare/task_arithmetic and dare/simple_average). */
+export function toolkitForms(technique: MergeTechnique<any>, dialect: Dialect): readonly ToolkitForm[] {
+  const forms = technique.dialects?.[dialect];
+  if (forms === undefined) return [];
+  return Array.isArray(forms) ? forms : [forms as ToolkitForm];
+}
+
+/** Every method name a toolkit's configs may give, in registry order. */
+export function toolkitMethods(techniques: readonly MergeTechnique<any>[], dialect: Dialect): string[] {
+  return techniques.flatMap((t) => toolkitForms(t, dialect).flatMap((f) => [f.method, ...(f.aliases ?? [])]));
+}
+
+/**
+ * Where `key` is not a parameter of this technique as read here but is one in another toolkit's form
+ * of it (FusionBench's and fomo_in_flux's `scaling_factor` for `lambda`), the hint to say that toolkit.
+ */
+export function otherToolkitHint(technique: MergeTechnique<any>, key: string, reading: Dialect | undefined): string {
+  for (const dialect of DIALECTS) {
+    if (dialect === reading) continue;
+    for (const form of toolkitForms(technique, dialect)) {
+      const keys = [
+        ...Object.keys(form.globals),
+        ...Object.keys(form.perModel),
+        ...Object.keys(form.lists ?? {}),
+        ...Object.keys(form.inert ?? {}),
+      ];
+      if (keys.includes(key))
+        return `; "${key}" is ${dialect}'s name (${dialect} ${form.method}): add "toolkit: ${dialect}" to read the config as ${dialect} does`;
+    }
+  }
+  return '';
 }
 
 /** The technique a toolkit calls `method`, with its form; undefined when the toolkit has no such method. */
@@ -41,8 +83,8 @@ export function findToolkitForm(
   method: string,
 ): { technique: MergeTechnique<any>; form: ToolkitForm } | undefined {
   for (const technique of techniques) {
-    const form = technique.dialects?.[dialect];
-    if (form?.method === method) return { technique, form };
+    for (const form of toolkitForms(technique, dialect))
+      if (form.method === method || form.aliases?.includes(method)) return { technique, form };
   }
   return undefined;
 }
@@ -65,22 +107,56 @@ export function readDialect(
 ): DialectMerge {
   const hasBase = base !== undefined;
   // mergekit adds the base model when a method that interpolates it is not given it under models.
-  const addBase = form.base === 'first-endpoint' && base !== undefined && !listed.some((_, i) => sameAsBase(i));
+  const addBase =
+    (form.base === 'first-endpoint' || form.base === 'extra-model') &&
+    base !== undefined &&
+    !listed.some((_, i) => sameAsBase(i));
   const models = addBase ? [...listed, { model: base, parameters: {} }] : listed;
   const isBase = (i: number) => i >= listed.length || sameAsBase(i);
   const label = `${dialect} ${form.method}`;
   const native = technique.params.map((d) => d.name);
-  const perModelKeys = ['weight', ...Object.keys(form.perModel)];
-  const globalKeys = Object.keys(form.globals);
+  const perModelKeys = [...(form.weights === 'none' ? [] : ['weight']), ...Object.keys(form.perModel)];
+  const listKeys = Object.keys(form.lists ?? {});
+  const inert = form.inert ?? {};
+  const globalKeys = [...Object.keys(form.globals), ...listKeys, ...Object.keys(inert)];
   const known = [...globalKeys, ...perModelKeys, ...native.filter((n) => !globalKeys.includes(n)), 'lines'];
+  const lists: Record<string, ToolkitList> = {};
+  const notes: string[] = [];
   for (const [key, s] of Object.entries(top)) {
     if (!known.includes(key))
       fail(
         'CONFIG',
-        `${where}: parameters: "${key}" is not a parameter of ${label}${didYouMean(key, known)} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})`,
+        `${where}: parameters: "${key}" is not a parameter of ${label}${didYouMean(key, known)} (${label}: ${[...globalKeys, ...perModelKeys].join(', ')}; also ${technique.name}'s own: ${native.join(', ')})${otherToolkitHint(technique, key, dialect)}`,
       );
-    if (key !== 'lines') checkSetting(s, `${where}: parameters.${key}`);
+    if (key in inert) notes.push(`${where}: parameters.${key}: ${inert[key]}`);
+    else if (listKeys.includes(key)) lists[key] = checkList(s, `${where}: parameters.${key}`);
+    else if (key !== 'lines') checkSetting(s, `${where}: parameters.${key}`);
   }
+  for (const [key, d] of Object.entries(form.lists ?? {})) {
+    if (lists[key] !== undefined) continue;
+    if (d === undefined) fail('CONFIG', `${where}: ${label} needs parameters.${key} (a list)`);
+    lists[key] = d;
+  }
+  if (form.weights === 'unused') {
+    const given = models.flatMap((m, i) => (m.parameters.weight !== undefined ? [`models[${i}]`] : []));
+    if (given.length > 0 || top.weight !== undefined)
+      notes.push(
+        `${where}: ${[...given, ...(top.weight !== undefined ? ['parameters'] : [])].join(', ')}: weight: ${label} reads no per-model weights; they change nothing`,
+      );
+  }
+  if (form.weights === 'none') {
+    const given = models.findIndex((m) => m.parameters.weight !== undefined);
+    if (given >= 0 || top.weight !== undefined) {
+      const how = form.weightsOf
+        ? 'its weights are set once, under the top-level parameters'
+        : 'it merges every model alike';
+      fail(
+        'CONFIG',
+        `${where}: ${given >= 0 ? `models[${given}]` : 'parameters'}: ${label} takes no per-model weights (${how})`,
+      );
+    }
+  }
+
   models.forEach((m, i) => {
     for (const [key, s] of Object.entries(m.parameters)) {
       const ok = perModelKeys.includes(key) || technique.facts.perModel.includes(key);
@@ -100,16 +176,6 @@ export function readDialect(
   for (const [key, d] of Object.entries(form.globals)) {
     if (d === undefined && top[key] === undefined) fail('CONFIG', `${where}: ${label} needs parameters.${key}`);
   }
-  if (form.weights === 'none') {
-    const given = models.findIndex((m) => m.parameters.weight !== undefined);
-    if (given >= 0 || top.weight !== undefined) {
-      fail(
-        'CONFIG',
-        `${where}: ${given >= 0 ? `models[${given}]` : 'parameters'}: ${label} takes no per-model weights (it merges every model alike)`,
-      );
-    }
-  }
-
   const experts = arrangeExperts(form, models, hasBase, isBase, label, where);
   // The engine's base gives every model's structure; the technique decides whether it reads it.
   const usesBase = hasBase;
@@ -145,14 +211,19 @@ export function readDialect(
       }
       return vals;
     });
-    const weights = perModel.map((v) => v.weight as number);
+    const { weightsOf } = form;
+    const weights = weightsOf
+      ? prefixed(`${where}: ${label}`, () => weightsOf(globals, lists, experts.length))
+      : perModel.map((v) => (v.weight as number | undefined) ?? 1);
     if (form.weights === 'sum-to-one' && Math.abs(weights.reduce((a, b) => a + b, 0) - 1) >= 1e-6) {
       fail(
         'CONFIG',
         `${where}: ${label} needs weights that sum to 1 (as the toolkit checks), got [${weights.join(', ')}]`,
       );
     }
-    const params: Record<string, unknown> = { ...form.params(globals, { hasBase, weights }) };
+    const params: Record<string, unknown> = {
+      ...prefixed(`${where}: ${label}`, () => form.params(globals, { hasBase, weights, lists })),
+    };
     for (const key of native) {
       if (top[key] !== undefined && !globalKeys.includes(key) && !perModelKeys.includes(key))
         params[key] = pick(top[key]);
@@ -194,7 +265,7 @@ export function readDialect(
   check(fixed, '');
   const settings = [...Object.values(top), ...experts.flatMap((i) => Object.values(models[i].parameters))];
   const varying = settings.filter(varies);
-  if (varying.length === 0) return { experts, usesBase, ...fixed };
+  if (varying.length === 0) return { experts, usesBase, ...fixed, notes };
   // Every value a gradient or filter can take must be valid, before any file is opened.
   for (const s of varying) {
     for (const a of settingAnchors(s))
@@ -211,9 +282,25 @@ export function readDialect(
       return { params: withoutLines(r.params), weights: r.weights, expertParams: r.expertParams };
     };
   };
-  return { experts, usesBase, ...fixed, perTensor };
+  return { experts, usesBase, ...fixed, perTensor, notes };
 }
 
+/** A list-valued parameter (ToolkitForm.lists): numbers or strings, as they are. */
+function checkList(v: Setting, where: string): ToolkitList {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' || typeof x === 'string'))
+    fail('CONFIG', `${where}: must be a list of numbers or names, got ${JSON.stringify(v)}`);
+  return v as ToolkitList;
+}
+
+/** f's value; a CONFIG error it raises gets the config and method named first. */
+function prefixed<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof TimeMergeError) throw new TimeMergeError(err.code, `${where}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
 function withoutLines(params: Record<string, unknown>): Record<string, unknown> {
   const { lines: _lines, ...rest } = params;
   return rest;
@@ -231,7 +318,7 @@ function arrangeExperts(
   const all = models.map((_, i) => i);
   if ((form.base === 'task-vectors' || form.base === 'first-endpoint') && !hasBase)
     fail('CONFIG', `${where}: ${label} needs base_model`);
-  if (form.base === 'unused') return all;
+  if (form.base === 'unused' || form.base === 'extra-model') return all;
   const others = all.filter((i) => !(hasBase && sameAsBase(i)));
   if (form.base === 'first-endpoint') {
     // mergekit slerp: the base model is the t = 0 end, whether or not it is listed under models.

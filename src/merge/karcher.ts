@@ -80,17 +80,19 @@ export const karcher: MergeTechnique<Params> = {
     readsBase: false,
     perModel: [],
     kernels: [],
-    toolkits: 'mergekit `karcher` (`max_iter` → `maxIter`, `tol`)',
+    toolkits:
+      'mergekit `karcher` (`max_iter` → `maxIter`, `tol`; its `base_model` is one more model of the mean, after the listed ones)',
     // Not symmetric: with antipodal experts the start is the first expert's direction, as in mergekit.
     laws: { idempotent: [{}] },
   },
   dialects: {
+    // mergekit gathers base_model with the models (appended when not listed): one more point of the mean.
     mergekit: {
       method: 'karcher',
       globals: { max_iter: 10, tol: 1e-5 },
       perModel: {},
-      base: 'unused',
-      weights: 'free',
+      base: 'extra-model',
+      weights: 'unused',
       params: (g) => ({ maxIter: g.max_iter, tol: g.tol }),
     },
   },

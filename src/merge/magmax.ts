@@ -1,6 +1,6 @@
 import { absMaxSelect, addScaled, allocateOutput, magmax as magmaxKernel, sub } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
-import { fomoTaskVector } from './toolkit-forms.js';
+import { FUSION_BENCH_INPLACE, fomoTaskVector, fusionBench } from './toolkit-forms.js';
 import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 
@@ -37,12 +37,22 @@ export const magmax: MergeTechnique<Params> = {
     readsBase: true,
     perModel: [],
     kernels: ['magmax', 'absMaxSelect', 'sub', 'addScaled'],
-    toolkits: 'fomo_in_flux `magmax`: `ties: earlier` (torch argmax)',
+    toolkits:
+      'fomo_in_flux `magmax`: `ties: earlier` (torch argmax); FusionBench `magmax/magmax`: the defaults, `lambda` = its `scaling_factor` (0.5)',
     laws: { idempotent: [{}] },
     benchTarget: 0.35,
   },
   // fomo_in_flux takes torch's argmax, the earlier expert on equal magnitudes.
-  dialects: { fomo_in_flux: fomoTaskVector('magmax', {}, () => ({ ties: 'earlier' })) },
+  dialects: {
+    fomo_in_flux: fomoTaskVector('magmax', {}, () => ({ ties: 'earlier' })),
+    // FusionBench folds the experts in order with `>=`: the later one wins equal magnitudes.
+    fusion_bench: fusionBench('magmax/magmax', {
+      aliases: ['magmax'],
+      globals: { scaling_factor: 0.5 },
+      inert: FUSION_BENCH_INPLACE,
+      params: (g) => ({ lambda: g.scaling_factor, ties: 'later' }),
+    }),
+  },
   experts: { min: 1 },
   parse: (raw) => parseParams('magmax', specs, raw),
   merge({ base, experts, out: into }, p) {

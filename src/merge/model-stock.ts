@@ -1,6 +1,7 @@
 import { axpby, dot, sub, sumSquares, weightedSum } from '../params/kernels.js';
 import { fail } from '../params/errors.js';
 import { num, oneOf, paramDocs, parseParams, type ParamsOf } from './params.js';
+import { emptyList, fusionBench } from './toolkit-forms.js';
 import { rowLength } from './trim.js';
 import type { MergeTechnique } from './types.js';
 
@@ -69,7 +70,7 @@ export const modelStock: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['sub', 'dot', 'sumSquares', 'weightedSum', 'axpby'],
     toolkits:
-      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench: `aggregate: angle, negativeCos: keep`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
+      'mergekit `model_stock`: `aggregate: cosine, negativeCos: keep` (`filter_wise: true` → `granularity: row`); FusionBench `model_stock/model_stock` (`toolkit: fusion_bench`): `aggregate: angle, negativeCos: keep, eps: 1e-8`; fomo_in_flux `model_stock` (N = 2): `negativeCos: keep, eps: 1e-8`',
     laws: {
       idempotent: [{}, { aggregate: 'angle', granularity: 'row' }],
       symmetric: [{}],
@@ -81,7 +82,7 @@ export const modelStock: MergeTechnique<Params> = {
       globals: { filter_wise: false },
       perModel: {},
       base: 'task-vectors',
-      weights: 'free',
+      weights: 'unused',
       params: (g) => ({ aggregate: 'cosine', negativeCos: 'keep', granularity: g.filter_wise ? 'row' : 'tensor' }),
     },
     fomo_in_flux: {
@@ -92,6 +93,23 @@ export const modelStock: MergeTechnique<Params> = {
       weights: 'none',
       params: (g) => ({ negativeCos: 'keep', eps: g.eps }),
     },
+    // model_stock.py: the mean of the pairwise angles, its EPS 1e-8 in the cosine and the ratio.
+    fusion_bench: fusionBench('model_stock/model_stock', {
+      aliases: ['model_stock'],
+      lists: { ignore_keys: [] },
+      inert: {
+        model_save_path: 'time-merge writes the output the merge command names',
+        model_save_kwargs: 'time-merge writes the output the merge command names',
+      },
+      params: (_g, { lists }) => {
+        emptyList(
+          lists,
+          'ignore_keys',
+          'every tensor takes its Model Stock ratio; FusionBench averages the listed ones plainly',
+        );
+        return { aggregate: 'angle', negativeCos: 'keep', eps: 1e-8 };
+      },
+    }),
   },
   experts: { min: 2 },
   parse: (raw) => parseParams('model-stock', specs, raw),

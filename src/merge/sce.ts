@@ -1,6 +1,7 @@
 import { allocateOutput } from '../params/kernels.js';
 import { taskVectors } from './combine.js';
 import { num, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
+import { MERGEKIT_INT8_MASK } from './toolkit-forms.js';
 import type { MergeTechnique } from './types.js';
 
 const specs = {
@@ -12,7 +13,7 @@ const specs = {
 type Params = ParamsOf<typeof specs>;
 
 /**
- * The elements SCE keeps: the int(selectTopk·m) of largest variance across the experts' task vectors
+ * The elements SCE keeps: the int(selectTopk·m) (float32 product, as mergekit) of largest variance across the experts' task vectors
  * (population variance; m = how many have a non-zero variance; equal variances by index), all of them
  * at selectTopk >= 1, none at 0.
  */
@@ -33,7 +34,9 @@ export function sceMask(taus: readonly Float32Array[], selectTopk: number): Uint
     variance[i] = v / N;
     if (variance[i] !== 0) nonzero++;
   }
-  const k = Math.floor(nonzero * selectTopk);
+  // mergekit: int(count_nonzero(var) * select_topk), a float32 product (an int64 tensor times a Python
+  // float), so 100 x 0.29 keeps 29 where the float64 product (28.999...) would truncate to 28.
+  const k = Math.trunc(Math.fround(Math.fround(nonzero) * Math.fround(selectTopk)));
   if (k === 0) return keep;
   // The k-th largest variance (a native sort of a copy), then the elements above it and the first
   // ones equal to it, by index.
@@ -76,10 +79,11 @@ export const sce: MergeTechnique<Params> = {
   dialects: {
     mergekit: {
       method: 'sce',
-      globals: { int8_mask: false, select_topk: 1 },
+      globals: { select_topk: 1 },
+      inert: MERGEKIT_INT8_MASK,
       perModel: {},
       base: 'task-vectors',
-      weights: 'free',
+      weights: 'unused',
       params: (g) => ({ selectTopk: g.select_topk }),
     },
   },

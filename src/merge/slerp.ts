@@ -1,5 +1,6 @@
 import { axpby, dot, sub, sumSquares } from '../params/kernels.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
+import { fusionBench } from './toolkit-forms.js';
 import type { MergeTechnique } from './types.js';
 
 const specs = {
@@ -59,7 +60,7 @@ export const slerp: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['dot', 'sumSquares', 'axpby', 'sub'],
     toolkits:
-      'mergekit `slerp`: base_model is the first expert (t = 0); fomo_in_flux `slerp`: t = the first weight coefficient; FusionBench: the defaults',
+      'mergekit `slerp`: base_model is the first expert (t = 0); fomo_in_flux `slerp`: t = the first weight coefficient; FusionBench `slerp/slerp`: its two models, `t`, `DOT_THRESHOLD` → `dotThreshold`',
     laws: { idempotent: [{ t: 0.3 }] },
   },
   dialects: {
@@ -69,7 +70,7 @@ export const slerp: MergeTechnique<Params> = {
       globals: { t: undefined },
       perModel: {},
       base: 'first-endpoint',
-      weights: 'free',
+      weights: 'unused',
       params: (g) => ({ t: g.t }),
     },
     // fomo_in_flux's SLERP takes its factor from the first weight coefficient.
@@ -81,6 +82,19 @@ export const slerp: MergeTechnique<Params> = {
       weights: 'sum-to-one',
       params: (_g, { weights }) => ({ t: weights[0] }),
     },
+    // slerp_utils.py: the pool's two models, the first at t = 0; no base model.
+    fusion_bench: fusionBench('slerp/slerp', {
+      aliases: ['slerp', 'slerp/slerp_lm'],
+      base: 'unused',
+      globals: { t: 0.5, DOT_THRESHOLD: 0.9995 },
+      inert: {
+        epsilon:
+          'FusionBench leaves a tensor of norm <= epsilon unnormalised; time-merge interpolates an all-zero tensor linearly, whatever the value',
+        model_save_path: 'time-merge writes the output the merge command names',
+        show_pbar: 'a progress bar; the merged values are the same',
+      },
+      params: (g) => ({ t: g.t, dotThreshold: g.DOT_THRESHOLD }),
+    }),
   },
   experts: { min: 2, max: 2 },
   parse(raw) {

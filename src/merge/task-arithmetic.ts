@@ -1,5 +1,5 @@
 import { addScaled, allocateOutput, axpy, sub, taskArithmetic as taskArithmeticKernel } from '../params/kernels.js';
-import { fomoTaskVector, mergekitTaskArithmetic } from './toolkit-forms.js';
+import { FUSION_BENCH_INPLACE, fomoTaskVector, fusionBench, mergekitTaskArithmetic } from './toolkit-forms.js';
 import { bool, num, paramDocs, parseParams, type ParamsOf } from './params.js';
 import type { MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
@@ -32,7 +32,7 @@ export const taskArithmetic: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['taskArithmetic', 'sub', 'axpy', 'addScaled'],
     toolkits:
-      'mergekit `task_arithmetic`, fomo_in_flux `task_arithmetic` (unweighted): as their configs say; `lambda` = FusionBench/fomo_in_flux `scaling_factor`',
+      'mergekit `task_arithmetic`, fomo_in_flux `task_arithmetic` (unweighted): as their configs say; `lambda` = FusionBench/fomo_in_flux `scaling_factor` (FusionBench `task_arithmetic` with `toolkit: fusion_bench`: its default 0.3)',
     laws: {
       idempotent: [{ normalize: true }],
       symmetric: [{}],
@@ -46,6 +46,11 @@ export const taskArithmetic: MergeTechnique<Params> = {
       normalize: g.normalize,
     })),
     fomo_in_flux: fomoTaskVector('task_arithmetic', {}, () => ({})),
+    fusion_bench: fusionBench('task_arithmetic', {
+      globals: { scaling_factor: 0.3 },
+      inert: FUSION_BENCH_INPLACE,
+      params: (g) => ({ lambda: g.scaling_factor }),
+    }),
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('task-arithmetic', specs, raw),

@@ -4,7 +4,15 @@ import { allSame, checkDensity, KEEP_ALL, mergeTies, perExpert, taskVectors, tie
 import { prepareGlobalTrim, type GlobalTrim } from './global-trim.js';
 import { num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
 import { COUNT_RULES, deltaTopKRule, deltaTopKRules, keepCount, trimByRule, type TopKRule } from './trim.js';
-import { fomoTaskVector, mergekitDisjoint, mergekitRescale, mergekitTaskArithmetic } from './toolkit-forms.js';
+import {
+  emptyList,
+  fomoTaskVector,
+  fusionBench,
+  fusionBenchK,
+  mergekitDisjoint,
+  mergekitRescale,
+  mergekitTaskArithmetic,
+} from './toolkit-forms.js';
 import type { MergeTechnique, TensorMergeInput } from './types.js';
 
 const specs = {
@@ -29,9 +37,9 @@ const specs = {
     'Rescale each trimmed task vector to its L1 norm before the election (mergekit rescale: true), or not.',
   ),
   selection: oneOf(
-    ['topk', 'kthvalue'],
+    ['topk', 'kthvalue', 'kthvalue-keep'],
     'topk',
-    'Keep the ⌊density·n⌋ largest magnitudes (exact count, earliest index on ties), or every |τ| >= the k-th smallest with k = int(prune·n) (fomo_in_flux: n - k + 1 values, all ties kept).',
+    'Keep the ⌊density·n⌋ largest magnitudes (exact count, earliest index on ties); or every |τ| >= the k-th smallest with k = int(prune·n) (fomo_in_flux: n - k + 1 values, all ties kept); or with k = n - int(density·n) (kthvalue-keep, FusionBench: int(density·n) + 1 values, all ties kept).',
   ),
   prune: num(
     0.2,
@@ -43,16 +51,17 @@ type Params = ParamsOf<typeof specs>;
 /** The per-tensor top-k rules of each expert (its own density when the config gives one per model). */
 function tensorRules({ base, experts, expertParams }: TensorMergeInput, p: Params): TopKRule[] {
   const n = base.length;
-  if (p.selection === 'kthvalue') return experts.map((x) => kthRule(x, base, p.prune));
-  const ks = perExpert(expertParams, 'density', p.density, experts.length).map((d) => keepCount(n, d, p.counts));
+  if (p.selection === 'kthvalue') return experts.map((x) => kthRule(x, base, kthCount(n, p.prune)));
+  const densities = perExpert(expertParams, 'density', p.density, experts.length);
+  if (p.selection === 'kthvalue-keep') return experts.map((x, k) => kthRule(x, base, kthKeepCount(n, densities[k])));
+  const ks = densities.map((d) => keepCount(n, d, p.counts));
   if (allSame(ks)) return deltaTopKRules(experts, base, ks[0]);
   return experts.map((x, k) => deltaTopKRule(x, base, ks[k]));
 }
 
-/** fomo_in_flux's `|τ| >= kthvalue(|τ|, int(prune·n))`: the (n-k+1) largest, every tie at the threshold kept. */
-function kthRule(x: Float32Array, base: Float32Array, prune: number): TopKRule {
+/** `|τ| >= kthvalue(|τ|, k)` (fomo_in_flux, FusionBench): the (n-k+1) largest, every tie at the threshold kept. */
+function kthRule(x: Float32Array, base: Float32Array, k: number): TopKRule {
   const n = base.length;
-  const k = kthCount(n, prune);
   const rule = deltaTopKRule(x, base, n - k + 1);
   return { threshold: rule.threshold, ties: n };
 }
@@ -72,7 +81,7 @@ export const ties: MergeTechnique<Params> = {
     perModel: ['density'],
     kernels: ['deltaTopKMany', 'deltaTopK', 'tiesMerge', 'sub', 'sumAbs', 'scale'],
     toolkits:
-      'mergekit `ties` as its config says: per-model `density` (default 1), `counts: truncate`, `normalize` → `disjoint: mean`/`sum`, `rescale` → `rescale: l1`. FusionBench: `scope: model, tieRule: majority, weightsAt: after`. fomo_in_flux `ties` (`toolkit: fomo_in_flux`): `scope: model, selection: kthvalue, prune: prune_percentile, tieRule: majority, weightsAt: after`',
+      'mergekit `ties` as its config says: per-model `density` (default 1), `counts: truncate`, `normalize` → `disjoint: mean`/`sum`, `rescale` → `rescale: l1`. FusionBench: `scope: model, tieRule: majority, weightsAt: after`. fomo_in_flux `ties` (`toolkit: fomo_in_flux`): `scope: model, selection: kthvalue, prune: prune_percentile, tieRule: majority, weightsAt: after`. FusionBench `ties_merging` (`toolkit: fusion_bench`): `scope: model, selection: kthvalue-keep, density: threshold/100, tieRule: majority, weightsAt: after`',
     laws: {
       idempotent: [{ density: 1 }, { density: 1, election: 'count', disjoint: 'max', weightsAt: 'after' }],
       symmetric: [{ density: 0.5 }, { density: 0.3, election: 'count', disjoint: 'sum', tieRule: 'majority' }],
@@ -98,12 +107,35 @@ export const ties: MergeTechnique<Params> = {
       tieRule: 'majority',
       weightsAt: 'after',
     })),
+    // ties_merging_utils.py: per expert over the flattened model, every |τ| >= kthvalue(d - int(d·K)),
+    // K = threshold (/100 above 1); unweighted election, a zero vote to the model's majority sign.
+    fusion_bench: fusionBench('ties_merging', {
+      globals: { scaling_factor: 0.3, threshold: 20, merge_func: 'sum' },
+      lists: { remove_keys: [] },
+      params: (g, { lists }) => {
+        emptyList(lists, 'remove_keys', 'every tensor of the base file is merged');
+        return {
+          lambda: g.scaling_factor,
+          scope: 'model',
+          selection: 'kthvalue-keep',
+          density: fusionBenchK(g.threshold as number),
+          disjoint: g.merge_func,
+          tieRule: 'majority',
+          weightsAt: 'after',
+        };
+      },
+    }),
   },
   experts: { min: 1 },
   parse(raw) {
     const p = parseParams('ties', specs, raw);
     checkDensity('ties', p.density);
     requireRange('ties', 'prune', p.prune, 0, 1, true, true);
+    if (p.selection === 'kthvalue-keep' && p.density >= 1)
+      fail(
+        'CONFIG',
+        'ties: selection kthvalue-keep needs density < 1 (it keeps every |τ| >= the (n - int(density·n))-th smallest; FusionBench fails at threshold 100 the same way)',
+      );
     if (p.rescale === 'l1' && p.scope === 'model')
       fail('CONFIG', 'ties: rescale l1 works per tensor (mergekit); it cannot be combined with scope: model');
     return p;
@@ -116,7 +148,9 @@ export const ties: MergeTechnique<Params> = {
     const keep =
       p.selection === 'kthvalue'
         ? { count: (total: number) => total - kthCount(total, p.prune) + 1, allTies: true }
-        : { count: (total: number, k: number) => keepCount(total, densities[k], p.counts) };
+        : p.selection === 'kthvalue-keep'
+          ? { count: (total: number, k: number) => total - kthKeepCount(total, densities[k]) + 1, allTies: true }
+          : { count: (total: number, k: number) => keepCount(total, densities[k], p.counts) };
     return prepareGlobalTrim(
       base,
       experts,
@@ -162,6 +196,20 @@ function kthCount(total: number, prune: number): number {
     fail(
       'MERGE',
       `ties: selection kthvalue needs int(prune·n) >= 1 (torch kthvalue), got int(${prune}·${total}) = ${k}`,
+    );
+  return k;
+}
+
+/**
+ * FusionBench's topk_values_mask: k = n - int(density·n) (int of the float64 product, as Python takes
+ * it), which torch's kthvalue needs to be at least 1, so density < 1.
+ */
+function kthKeepCount(total: number, density: number): number {
+  const k = total - keepCount(total, density, 'truncate');
+  if (k < 1)
+    fail(
+      'MERGE',
+      `ties: selection kthvalue-keep needs n - int(density·n) >= 1 (torch kthvalue), got ${total} - int(${density}·${total}) = ${k}`,
     );
   return k;
 }

@@ -1,4 +1,5 @@
-import type { ToolkitForm, ToolkitValue } from './types.js';
+import { fail } from '../params/errors.js';
+import type { ToolkitForm, ToolkitList, ToolkitValue } from './types.js';
 
 /**
  * Shared shapes of the toolkits' method definitions, for the techniques' `dialects` entries.
@@ -18,7 +19,8 @@ export function mergekitTaskArithmetic(
 ): ToolkitForm {
   return {
     method,
-    globals: { int8_mask: false, normalize: defaults.normalize, rescale: defaults.rescale, lambda: 1 },
+    globals: { normalize: defaults.normalize, rescale: defaults.rescale, lambda: 1 },
+    inert: MERGEKIT_INT8_MASK,
     perModel,
     base: 'task-vectors',
     weights: 'free',
@@ -26,6 +28,11 @@ export function mergekitTaskArithmetic(
     expert,
   };
 }
+
+/** mergekit's int8_mask: its masks stored as int8 to save memory, which leaves the values as they are. */
+export const MERGEKIT_INT8_MASK = {
+  int8_mask: 'mergekit stores its masks as int8 to save memory; the merged values are the same',
+};
 
 /** mergekit's TIES-style consensus with normalize: the weighted mean of the agreeing values, else their sum. */
 export const mergekitDisjoint = (g: Readonly<Record<string, ToolkitValue>>): 'mean' | 'sum' =>
@@ -53,3 +60,31 @@ export function fomoTaskVector(
     params: (g) => ({ lambda: g.scaling_factor, ...params(g) }),
   };
 }
+
+/**
+ * FusionBench's method configs (tanganke/fusion_bench, config/method/*.yaml; `method=NAME` on its
+ * command line): the config's keys are the global parameters, with the yaml's defaults. Its model pool's
+ * `_pretrained_` is base_model and the other models are listed under models; FusionBench has no
+ * per-model parameters, so a `weight` under a model is refused. `inert` keys (in-place updates,
+ * progress bars, save paths) change nothing in the values and are noted.
+ */
+export function fusionBench(
+  method: string,
+  form: Partial<Omit<ToolkitForm, 'method' | 'params'>> & Pick<ToolkitForm, 'params'>,
+): ToolkitForm {
+  return { method, globals: {}, perModel: {}, base: 'task-vectors', weights: 'none', ...form };
+}
+
+/** FusionBench's `inplace` (it overwrites the model it loaded rather than a copy). */
+export const FUSION_BENCH_INPLACE = {
+  inplace: 'FusionBench updates its loaded model in place or a copy; the merged values are the same',
+};
+
+/** A FusionBench list that time-merge can only take empty (remove_keys, ignore_keys), with why. */
+export function emptyList(lists: Readonly<Record<string, ToolkitList>>, key: string, why: string): void {
+  if ((lists[key] ?? []).length > 0)
+    fail('CONFIG', `parameters.${key}: only an empty list is supported (${why}); got ${JSON.stringify(lists[key])}`);
+}
+
+/** FusionBench TIES's threshold as the kept fraction K: a value above 1 is a percentage (topk_values_mask). */
+export const fusionBenchK = (threshold: number): number => (threshold > 1 ? threshold / 100 : threshold);

@@ -117,10 +117,12 @@ export interface TechniqueFacts {
 
 /** A parameter value as a toolkit's config gives it (after gradients and filters are evaluated). */
 export type ToolkitValue = number | boolean | string;
+/** A list-valued toolkit parameter (see ToolkitForm.lists). */
+export type ToolkitList = readonly (number | string)[];
 
 /** The toolkits whose configs the merge command reads as they are written. */
-export type Dialect = 'mergekit' | 'fomo_in_flux';
-export const DIALECTS: readonly Dialect[] = ['mergekit', 'fomo_in_flux'];
+export type Dialect = 'mergekit' | 'fomo_in_flux' | 'fusion_bench';
+export const DIALECTS: readonly Dialect[] = ['mergekit', 'fomo_in_flux', 'fusion_bench'];
 
 /**
  * How a toolkit spells this technique in its configs: its method name, its parameters with the
@@ -129,6 +131,8 @@ export const DIALECTS: readonly Dialect[] = ['mergekit', 'fomo_in_flux'];
  */
 export interface ToolkitForm {
   readonly method: string;
+  /** Other names the toolkit gives the same method (FusionBench's `magmax` for `magmax/magmax`). */
+  readonly aliases?: readonly string[];
   /** Parameters set once for the merge, with the toolkit's defaults (undefined: required). */
   readonly globals: Readonly<Record<string, ToolkitValue | undefined>>;
   /** Parameters each model may set besides its weight, with the toolkit's defaults. */
@@ -136,15 +140,43 @@ export interface ToolkitForm {
   /**
    * What the toolkit does with base_model: task vectors against it (a copy listed under models is
    * skipped, as mergekit does), the first endpoint (mergekit slerp), task vectors when one is given,
-   * else the weights themselves ('optional'), or nothing.
+   * else the weights themselves ('optional'), one more model of the merge, added after the listed
+   * ones when it is not among them (mergekit karcher: 'extra-model'), or nothing.
    */
-  readonly base: 'task-vectors' | 'first-endpoint' | 'optional' | 'unused';
-  /** How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), or refused (the toolkit has none). */
-  readonly weights: 'free' | 'sum-to-one' | 'none';
+  readonly base: 'task-vectors' | 'first-endpoint' | 'optional' | 'extra-model' | 'unused';
+  /**
+   * How per-model weights are read: as given, required to sum to 1 (fomo_in_flux), refused (the toolkit
+   * has none), or accepted and noted as changing nothing (a mergekit method that reads no weight).
+   */
+  readonly weights: 'free' | 'sum-to-one' | 'none' | 'unused';
+  /**
+   * Global parameters whose value is a list of numbers, each read as it is (never a gradient over
+   * layers), with their defaults (undefined: required): FusionBench's weighted_average `weights`, its
+   * TIES `remove_keys`. `params` and `weightsOf` see them as `lists`.
+   */
+  readonly lists?: Readonly<Record<string, ToolkitList | undefined>>;
+  /**
+   * Keys the toolkit takes that change nothing in the merged values here, each with why: accepted, and
+   * said in a one-line note (MergeConfig.notes), never silently.
+   */
+  readonly inert?: Readonly<Record<string, string>>;
+  /**
+   * The experts' weights from the global values, where the toolkit sets them there and not per model
+   * (FusionBench weighted_average's `weights` list); throws a CONFIG error for a list that does not fit.
+   */
+  weightsOf?(
+    globals: Readonly<Record<string, ToolkitValue>>,
+    lists: Readonly<Record<string, ToolkitList>>,
+    models: number,
+  ): number[];
   /** This technique's parameters from the toolkit's global values (defaults filled in). */
   params(
     globals: Readonly<Record<string, ToolkitValue>>,
-    context: { readonly hasBase: boolean; readonly weights: readonly number[] },
+    context: {
+      readonly hasBase: boolean;
+      readonly weights: readonly number[];
+      readonly lists: Readonly<Record<string, ToolkitList>>;
+    },
   ): Record<string, unknown>;
   /** This technique's per-model values (facts.perModel) from one model's toolkit values. */
   expert?(values: Readonly<Record<string, ToolkitValue>>): Record<string, number>;
@@ -158,7 +190,7 @@ export interface MergeTechnique<P extends object = Record<string, unknown>> {
   readonly params: readonly ParamDoc[];
   readonly facts: TechniqueFacts;
   /** The toolkits' spellings of this technique that merge configs accept (see ToolkitForm). */
-  readonly dialects?: Partial<Record<Dialect, ToolkitForm>>;
+  readonly dialects?: Partial<Record<Dialect, ToolkitForm | readonly ToolkitForm[]>>;
   /** How many expert models the technique takes. */
   readonly experts: { readonly min: number; readonly max?: number };
   /** Validates raw parameters and fills defaults; throws TimeMergeError('CONFIG') naming the bad value. */

@@ -1,6 +1,8 @@
 import { allocateOutput, axpy, scale, weightedSum } from '../params/kernels.js';
 import type { ParamSet } from '../params/paramset.js';
+import { fail } from '../params/errors.js';
 import { bool, paramDocs, parseParams, type ParamsOf } from './params.js';
+import { fusionBench } from './toolkit-forms.js';
 import type { IncrementalMerge, MergeTechnique } from './types.js';
 import { normalizeWeights } from './weights.js';
 
@@ -21,7 +23,7 @@ export const weightedAverage: MergeTechnique<Params> = {
     perModel: [],
     kernels: ['weightedSum', 'axpy', 'scale'],
     toolkits:
-      'mergekit `linear` and fomo_in_flux `interpolation` (weights that sum to 1, used as given) as their configs say; FusionBench `simple_average`/`weighted_average`: the defaults',
+      'mergekit `linear` and fomo_in_flux `interpolation` (weights that sum to 1, used as given) as their configs say; FusionBench `simple_average` and `linear/weighted_average` (`toolkit: fusion_bench`, its `weights` list and `normalize`)',
     laws: {
       idempotent: [{}],
       symmetric: [{}],
@@ -47,6 +49,33 @@ export const weightedAverage: MergeTechnique<Params> = {
       weights: 'sum-to-one',
       params: () => ({ normalize: false }),
     },
+    // FusionBench averages the models of its pool; its `_pretrained_` (base_model) is not one of them.
+    fusion_bench: [
+      fusionBench('simple_average', {
+        base: 'unused',
+        inert: {
+          show_pbar: 'a progress bar; the merged values are the same',
+          inplace: 'FusionBench overwrites the first model it loaded or a copy; the merged values are the same',
+        },
+        params: () => ({ normalize: true }),
+      }),
+      fusionBench('linear/weighted_average', {
+        aliases: ['weighted_average'],
+        base: 'unused',
+        globals: { normalize: true },
+        lists: { weights: undefined },
+        inert: { verbose: 'its logging; the merged values are the same' },
+        weightsOf: (_g, { weights }, models) => {
+          if (weights.length !== models || !weights.every((w) => typeof w === 'number'))
+            fail(
+              'CONFIG',
+              `parameters.weights must be one number per model (${models}), got ${JSON.stringify(weights)}`,
+            );
+          return weights as number[];
+        },
+        params: (g) => ({ normalize: g.normalize }),
+      }),
+    ],
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('weighted-average', specs, raw),

@@ -56,6 +56,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const started = performance.now();
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output) fail('CONFIG', `${config.source}: no output file: set "output" in the config or pass --output`);
+  // Keys a toolkit takes that change nothing here are said, never dropped silently.
+  for (const note of config.notes ?? []) process.stderr.write(`time-merge: note: ${note}\n`);
 
   const opened: Checkpoint[] = [];
   try {

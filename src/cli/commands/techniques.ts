@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { toolkitForms } from '../../merge/dialect-config.js';
 import { LINES_PARAMS } from '../../merge/lines.js';
 import { listTechniques } from '../../merge/registry.js';
 import { techniqueTable } from '../../merge/technique-table.js';
-import type { ParamDoc } from '../../merge/types.js';
+import { DIALECTS, type ParamDoc } from '../../merge/types.js';
 
 function printParams(params: readonly ParamDoc[]): void {
   for (const p of params) {
@@ -24,7 +25,7 @@ export function registerTechniques(program: Command): void {
       for (const t of listTechniques()) {
         const aliases = t.aliases?.length ? ` (aliases: ${t.aliases.join(', ')})` : '';
         const incremental = t.incremental ? ' [incremental]' : '';
-        const dialects = Object.entries(t.dialects ?? {}).map(([toolkit, form]) => `${toolkit} ${form.method}`);
+        const dialects = DIALECTS.flatMap((d) => toolkitForms(t, d).map((form) => `${d} ${form.method}`));
         const spelled = dialects.length ? ` [configs: ${dialects.join(', ')}]` : '';
         console.log(`${t.name}${aliases}${incremental}${spelled}: ${t.summary}`);
         printParams(t.params);
