@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mergeSpecOf, parseMergeConfig } from '../src/merge/config.js';
 import { mergeModels } from '../src/merge/engine.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { readSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
@@ -11,7 +12,8 @@ import { tempDir } from './fixtures/safetensors/build.js';
 /**
  * FusionBench's own OPCM, DoP, TSV-M, Iso-C and Iso-CTS code, run on a small model with open_clip's
  * tensor names (test/fixtures/reference/fusion_bench.py writes fusion_bench.json; no Python is needed
- * here), against time-merge's techniques fed the same experts in the same order.
+ * here), against time-merge's techniques fed the same experts in the same order, from the configs a
+ * FusionBench user writes (`toolkit: fusion_bench`).
  */
 interface Listed {
   [name: string]: { shape: number[]; data: number[] };
@@ -32,26 +34,17 @@ const paramSet = (m: Listed, label: string) =>
   );
 const models = Object.fromEntries(Object.entries(fixture.models).map(([n, m]) => [n, paramSet(m, n)]));
 
-/** FusionBench's method and parameter names in time-merge's vocabulary. */
-const NAMES: Record<string, { technique: string; params: Record<string, string> }> = {
-  opcm: { technique: 'opcm', params: { alpha: 'alpha' } },
-  dop: {
-    technique: 'dop',
-    params: {
-      lr: 'lr',
-      num_steps: 'steps',
-      mgda: 'mgda',
-      alpha: 'alpha',
-      ema: 'ema',
-      ema_beta: 'emaBeta',
-      svd_epsilon: 'svdEpsilon',
-      svd_proj_space: 'projSpace',
-    },
-  },
-  TaskSingularVectorMerging: { technique: 'tsv-m', params: { alpha: 'alpha' } },
-  iso_c: { technique: 'iso-c', params: { scaling_factor: 'lambda' } },
-  iso_cts: { technique: 'iso-cts', params: { scaling_factor: 'lambda', common_space_fraction: 'commonFraction' } },
-};
+/** The case as a FusionBench user writes it: `toolkit: fusion_bench`, its method and parameter names. */
+function configOf(c: Case): string {
+  const continual = c.method === 'opcm' || c.method === 'dop';
+  return JSON.stringify({
+    toolkit: 'fusion_bench',
+    merge_method: c.method,
+    base_model: 'base.safetensors',
+    models: c.models.map((m) => `${m}.safetensors`),
+    parameters: { ...c.parameters, ...(continual ? { shuffle_order: false } : {}) },
+  });
+}
 
 /** The largest difference from a case's expected tensors, relative to each tensor's largest value. */
 function worstRelative(merged: ParamSet, expected: Listed): number {
@@ -69,14 +62,11 @@ function worstRelative(merged: ParamSet, expected: Listed): number {
 describe("FusionBench's continual and SVD merges", () => {
   for (const c of fixture.cases) {
     it(`${c.method} ${JSON.stringify(c.parameters)} over ${c.models.join(', ')}`, async () => {
-      const { technique, params } = NAMES[c.method];
+      const config = parseMergeConfig(configOf(c), { format: 'json', source: 'fb.json', baseDir: '/reference' });
       const merged = await mergeModels(
-        {
-          technique,
-          params: Object.fromEntries(Object.entries(c.parameters).map(([k, v]) => [params[k], v])),
-        },
+        mergeSpecOf(config),
         models.base,
-        c.models.map((n) => models[n]),
+        config.models.map((m) => models[basename(m.path, '.safetensors')]),
       );
       // Relative to each tensor's largest value: 1e-5 (the inputs are float32, FusionBench ran in float64).
       expect(worstRelative(merged, c.expected)).toBeLessThan(1e-5);
@@ -104,5 +94,15 @@ describe('time-merge merge with merge_method: opcm (the bundle) gives the final 
     const bin = join(import.meta.dirname, '..', 'bin', 'time-merge.js');
     await promisify(execFile)(process.execPath, [bin, 'merge', config, '--quiet'], { cwd: tmp.dir });
     expect(worstRelative(await readSafetensors(join(tmp.dir, 'merged.safetensors')), c.expected)).toBeLessThan(1e-5);
+  });
+});
+
+describe('toolkit: fusion_bench for the continual methods', () => {
+  it('refuses the default shuffle_order: true, naming the key (time-merge merges in the order listed)', () => {
+    const c = fixture.cases.find((x) => x.method === 'opcm')!;
+    const text = configOf(c).replace('"shuffle_order":false', '"shuffle_order":true');
+    expect(() => parseMergeConfig(text, { format: 'json', source: 'fb.json', baseDir: '/reference' })).toThrow(
+      /parameters\.shuffle_order: time-merge merges the models in the order listed/,
+    );
   });
 });

@@ -1,7 +1,8 @@
 import { ParamSet } from '../params/paramset.js';
 import { matmul, svd } from '../params/svd.js';
 import { bool, int, num, oneOf, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
-import { isLinearWeight } from './svd-merge.js';
+import { fusionBench } from './toolkit-forms.js';
+import { FUSION_BENCH_CONTINUAL_INERT, inListedOrder, isLinearWeight } from './svd-merge.js';
 import type { MergeTechnique } from './types.js';
 
 const specs = {
@@ -214,6 +215,36 @@ export const dop: MergeTechnique<DopParams> = {
     cost: 'svd',
     toolkits: 'FusionBench `dop` (its dop.yaml defaults; the models in the order listed, `shuffle_order: false`)',
     laws: { idempotent: [{}, { mgda: false }] },
+  },
+  dialects: {
+    fusion_bench: fusionBench('dop/dop', {
+      aliases: ['dop'],
+      globals: {
+        shuffle_order: true,
+        lr: 1e-4,
+        num_steps: 200,
+        mgda: true,
+        alpha: 0.8,
+        ema: true,
+        ema_beta: 0.999,
+        svd_epsilon: 0.99999,
+        svd_proj_space: 'uv',
+      },
+      inert: FUSION_BENCH_CONTINUAL_INERT,
+      params: (g) => {
+        inListedOrder(g);
+        return {
+          lr: g.lr,
+          steps: g.num_steps,
+          mgda: g.mgda,
+          alpha: g.alpha,
+          ema: g.ema,
+          emaBeta: g.ema_beta,
+          svdEpsilon: g.svd_epsilon,
+          projSpace: g.svd_proj_space,
+        };
+      },
+    }),
   },
   experts: { min: 1 },
   parse(raw) {

@@ -1,6 +1,7 @@
 import { svd, usv } from '../params/svd.js';
 import { num, paramDocs, parseParams, type ParamsOf } from './params.js';
-import { addToBase, excludeSpec, isSvdMatrix, meanTaskVector, taskSum } from './svd-merge.js';
+import { fusionBench } from './toolkit-forms.js';
+import { addToBase, excludeOf, excludeSpec, isSvdMatrix, meanTaskVector, taskSum } from './svd-merge.js';
 import type { MergeTechnique } from './types.js';
 
 const specs = {
@@ -28,6 +29,14 @@ export const isoC: MergeTechnique<Params> = {
     cost: 'svd',
     toolkits: 'FusionBench `iso_c` (`scaling_factor`, `exclude_keys`)',
     laws: { symmetric: [{}] },
+  },
+  dialects: {
+    fusion_bench: fusionBench('isotropic_merging/iso_c', {
+      aliases: ['iso_c'],
+      globals: { scaling_factor: 1 },
+      lists: { exclude_keys: [] },
+      params: (g, { lists }) => ({ lambda: g.scaling_factor, exclude: excludeOf(lists) }),
+    }),
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('iso-c', specs, raw),

@@ -1,6 +1,16 @@
 import { svd } from '../params/svd.js';
 import { num, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
-import { addToBase, excludeSpec, isSvdMatrix, meanTaskVector, taskMatrix, taskSum, TripletStack } from './svd-merge.js';
+import { fusionBench } from './toolkit-forms.js';
+import {
+  addToBase,
+  excludeOf,
+  excludeSpec,
+  isSvdMatrix,
+  meanTaskVector,
+  taskMatrix,
+  taskSum,
+  TripletStack,
+} from './svd-merge.js';
 import type { MergeTechnique } from './types.js';
 
 const specs = {
@@ -35,6 +45,18 @@ export const isoCts: MergeTechnique<Params> = {
     cost: 'svd',
     toolkits: 'FusionBench `iso_cts` (`scaling_factor`, `common_space_fraction`, `exclude_keys`)',
     laws: {},
+  },
+  dialects: {
+    fusion_bench: fusionBench('isotropic_merging/iso_cts', {
+      aliases: ['iso_cts'],
+      globals: { scaling_factor: 1, common_space_fraction: 0.8 },
+      lists: { exclude_keys: [] },
+      params: (g, { lists }) => ({
+        lambda: g.scaling_factor,
+        commonFraction: g.common_space_fraction,
+        exclude: excludeOf(lists),
+      }),
+    }),
   },
   experts: { min: 1 },
   parse(raw) {

@@ -1,7 +1,8 @@
 import { ParamSet } from '../params/paramset.js';
 import { matmul, svd } from '../params/svd.js';
 import { num, paramDocs, parseParams, requireRange, type ParamsOf } from './params.js';
-import { addToBase, isLinearWeight, taskMatrix } from './svd-merge.js';
+import { fusionBench } from './toolkit-forms.js';
+import { addToBase, FUSION_BENCH_CONTINUAL_INERT, inListedOrder, isLinearWeight, taskMatrix } from './svd-merge.js';
 import type { MergeSources, MergeTechnique } from './types.js';
 
 const specs = {
@@ -186,6 +187,17 @@ export const opcm: MergeTechnique<Params> = {
     cost: 'svd',
     toolkits: 'FusionBench `opcm` (`alpha`; the models in the order listed, `shuffle_order: false`)',
     laws: {},
+  },
+  dialects: {
+    fusion_bench: fusionBench('opcm/opcm', {
+      aliases: ['opcm'],
+      globals: { alpha: 0.5, shuffle_order: true },
+      inert: FUSION_BENCH_CONTINUAL_INERT,
+      params: (g) => {
+        inListedOrder(g);
+        return { alpha: g.alpha };
+      },
+    }),
   },
   experts: { min: 1 },
   parse(raw) {

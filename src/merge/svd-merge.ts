@@ -1,6 +1,8 @@
 import { allocateOutput } from '../params/kernels.js';
 import { matmul, polar, type Svd } from '../params/svd.js';
+import { fail } from '../params/errors.js';
 import { str } from './params.js';
+import type { ToolkitList, ToolkitValue } from './types.js';
 
 /**
  * What the SVD merges (TSV-M, Iso-C, Iso-CTS, OPCM, DoP) share: task matrices in float64 and the
@@ -93,4 +95,27 @@ export class TripletStack {
     for (let a = 0; a < m; a++) for (let c = 0; c < k; c++) pu[a * k + c] *= s[c];
     return matmul(pu, polar(this.vt, k, n), m, k, n);
   }
+}
+
+/** FusionBench's exclude_keys list as the `exclude` parameter. */
+export const excludeOf = (lists: Readonly<Record<string, ToolkitList>>): string =>
+  (lists.exclude_keys ?? []).map(String).join(',');
+
+/** Keys of FusionBench's continual configs that change nothing in the final merged values, with why. */
+export const FUSION_BENCH_CONTINUAL_INERT = {
+  seed: 'seeds the shuffle of the model order, which time-merge does not do; nothing else is drawn',
+  save_on_every_step: 'FusionBench saves each intermediate merge; time-merge writes the final one',
+  evaluate_on_every_step: 'evaluation is not part of a merge',
+};
+
+/**
+ * FusionBench's shuffle_order (default true) shuffles the models with Python's random before merging;
+ * time-merge merges them in the order listed (in TIME the stream fixes it), so only false is accepted.
+ */
+export function inListedOrder(g: Readonly<Record<string, ToolkitValue>>): void {
+  if (g.shuffle_order !== false)
+    fail(
+      'CONFIG',
+      'parameters.shuffle_order: time-merge merges the models in the order listed; set shuffle_order: false (FusionBench defaults to a random order)',
+    );
 }

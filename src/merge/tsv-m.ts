@@ -1,6 +1,7 @@
 import { svd } from '../params/svd.js';
 import { num, paramDocs, parseParams, type ParamsOf } from './params.js';
-import { addToBase, excludeSpec, isSvdMatrix, taskMatrix, TripletStack } from './svd-merge.js';
+import { fusionBench } from './toolkit-forms.js';
+import { addToBase, excludeOf, excludeSpec, isSvdMatrix, taskMatrix, TripletStack } from './svd-merge.js';
 import type { MergeTechnique } from './types.js';
 
 const specs = {
@@ -31,6 +32,15 @@ export const tsvM: MergeTechnique<Params> = {
     cost: 'svd',
     toolkits: 'FusionBench `TaskSingularVectorMerging` (`alpha` one number; a list of alphas = the per-model weights)',
     laws: { symmetric: [{}] },
+  },
+  dialects: {
+    fusion_bench: fusionBench('task_singular_vector/TaskSingularVectorMerging', {
+      aliases: ['TaskSingularVectorMerging', 'task_singular_vector'],
+      globals: { alpha: 1 },
+      lists: { exclude_keys: [] },
+      inert: { return_single_task_models: 'time-merge writes the merged model only' },
+      params: (g, { lists }) => ({ alpha: g.alpha, exclude: excludeOf(lists) }),
+    }),
   },
   experts: { min: 1 },
   parse: (raw) => parseParams('tsv-m', specs, raw),
