@@ -752,6 +752,7 @@ async function main(): Promise<void> {
       await again.techniqueSuite();
       await again.horizonSuite();
       await again.deploySuite();
+      await again.svdSuite();
       runs.push(ratioRows(again.rows));
     }
     writeAtomic(o.writeBaseline, stringify(lowestRatios(runs), { header: true, columns: [...BASELINE_COLUMNS] }));
@@ -769,6 +770,7 @@ async function main(): Promise<void> {
       await again.kernelSuite();
       await again.techniqueSuite();
       await again.deploySuite();
+      await again.svdSuite();
       const retry = compareToBaseline(ratioRows(again.rows), baseline, 0.5, available);
       results = results.map((r, i) => (r.ok ? r : retry[i]));
     }
