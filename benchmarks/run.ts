@@ -32,6 +32,8 @@ import { nativeThreads } from '../src/params/kernels/native/loader.js';
 import { ParamSet } from '../src/params/paramset.js';
 import { openSafetensors, writeSafetensors } from '../src/params/safetensors/index.js';
 import { DEFAULT_ALPHA, DEFAULT_BETA, makeTracker, type CheckpointStore, type Tracker } from '../src/time/index.js';
+import { DOP_ALPHA } from '../src/time/protocols/dop.js';
+import { OPCM_ALPHA } from '../src/time/protocols/opcm.js';
 import { copyBandwidth, timeInterleaved, timeIt } from './lib/measure.js';
 import { makeBase, makeExpert, shapeParams, sizedShape, vitB16Shape, type ModelShape } from './lib/models.js';
 import {
@@ -78,6 +80,8 @@ interface Grid {
   repeats: number;
   /** Measure load and write through safetensors files (technique suite). */
   io: boolean;
+  /** SVD suite: the SVD techniques and continual protocols on models of four [d, d] matrices (and biases). */
+  svdSizes: number[];
 }
 
 const FULL: Grid = {
@@ -91,6 +95,7 @@ const FULL: Grid = {
   deployHorizons: [1, 2, 5, 10, 20, 50, 100],
   repeats: 3,
   io: true,
+  svdSizes: [32, 64, 128],
 };
 
 const QUICK: Grid = {
@@ -103,6 +108,7 @@ const QUICK: Grid = {
   deployHorizons: [1, 10],
   repeats: 3,
   io: false,
+  svdSizes: [32],
 };
 
 /** Deploy steps take milliseconds: more repeats (each step reads another expert) steady their medians at no real cost. */
@@ -112,6 +118,21 @@ const DEPLOY_REPEATS = 25;
 const BASELINE_RUNS = 3;
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** A store the benchmark trackers never read (every protocol timed here keeps its own state). */
+const NO_STORE: CheckpointStore = {
+  kind: 'memory',
+  bytesRead: 0,
+  bytesStored: 0,
+  steps: () => [],
+  put: async () => undefined,
+  open: async () => {
+    throw new Error('benchmark trackers do not read the store');
+  },
+  load: async () => {
+    throw new Error('benchmark trackers do not read the store');
+  },
+};
 
 /** Whether a technique reads θ0 (all but a plain weighted average do: task vectors are θ_k - θ0). */
 function readsBase(t: MergeTechnique<any>): boolean {
@@ -294,7 +315,7 @@ class Bench {
       const experts = [makeExpert(base, 1), makeExpert(base, 2)];
       const io = this.grid.io && P <= this.grid.ioMaxParams ? await this.ioTimes(base, experts) : undefined;
       for (const t of listTechniques()) {
-        if (!allowed(t, 2)) continue;
+        if (!allowed(t, 2) || t.facts.cost === 'svd') continue;
         const bytes = { bytesRead: (2 + (readsBase(t) ? 1 : 0)) * 4 * P, bytesWritten: 4 * P };
         await this.measureCopy(true);
         const fresh = await timeIt(() => mergeModels({ technique: t.name }, base, experts), this.grid.repeats);
@@ -365,6 +386,7 @@ class Bench {
     // Distinct experts at every horizon: the blocked kernels would read a repeated expert from cache.
     const pool = Array.from({ length: Math.max(...this.grid.techniqueHorizons) }, (_, i) => makeExpert(base, i + 1));
     for (const t of listTechniques()) {
+      if (t.facts.cost === 'svd') continue;
       for (const T of this.grid.techniqueHorizons) {
         if (!allowed(t, T)) continue;
         const experts = pool.slice(0, T);
@@ -399,20 +421,7 @@ class Bench {
     // would come from cache); the timed steps past it reuse the first ones.
     const pool = Array.from({ length: Math.max(...this.grid.deployHorizons) }, (_, i) => makeExpert(base, i + 1));
     const expert = (step: number) => pool[(step - 1) % pool.length];
-    const store: CheckpointStore = {
-      kind: 'memory',
-      bytesRead: 0,
-      bytesStored: 0,
-      steps: () => [],
-      put: async () => undefined,
-      open: async () => {
-        throw new Error('benchmark trackers do not read the store');
-      },
-      load: async () => {
-        throw new Error('benchmark trackers do not read the store');
-      },
-    };
-    const ctx = { base, store, merge: { technique: 'weighted-average' } };
+    const ctx = { base, store: NO_STORE, merge: { technique: 'weighted-average' } };
     const protocols: { name: string; make: () => Tracker }[] = [
       { name: 'ema', make: () => makeTracker({ kind: 'ema', beta: DEFAULT_BETA, seed: 'base' }, ctx) },
       { name: 'paint', make: () => makeTracker({ kind: 'paint', alpha: DEFAULT_ALPHA }, ctx) },
@@ -465,6 +474,73 @@ class Bench {
         bytesWritten: 4 * P,
         peak: timing.peakRssMb,
       });
+    }
+  }
+
+  /**
+   * The merges that decompose each matrix (facts.cost 'svd': TSV-M, Iso-C, Iso-CTS, OPCM, DoP over 2
+   * experts), and one deploy step of the continual protocols (OPCM, DoP: the tracker adds an expert to its
+   * running merge) beside the EMA step, on models of four [d, d] matrices: their cost grows as d³ a
+   * matrix, so the element-wise grid's [1024, 1024] tensors would take minutes a merge.
+   */
+  async svdSuite(): Promise<void> {
+    for (const d of this.grid.svdSizes) {
+      await this.measureCopy(true);
+      const shape: ModelShape = {
+        label: `4x${d}x${d}`,
+        tensors: Array.from({ length: 4 }, (_, i) => [
+          { name: `layers.${i}.weight`, shape: [d, d] },
+          { name: `layers.${i}.bias`, shape: [d] },
+        ]).flat(),
+      };
+      const P = shapeParams(shape);
+      const base = makeBase(shape);
+      const pool = [1, 2, 3, 4].map((i) => makeExpert(base, i));
+      const bytes = { bytesRead: 3 * 4 * P, bytesWritten: 4 * P };
+      for (const t of listTechniques()) {
+        if (t.facts.cost !== 'svd') continue;
+        const timing = await timeIt(
+          () => mergeModels({ technique: t.name }, base, pool.slice(0, 2)),
+          this.grid.repeats,
+        );
+        this.record({
+          suite: 'svd',
+          technique: t.name,
+          protocol: '-',
+          experts: 2,
+          params: P,
+          seconds: timing.seconds,
+          ...bytes,
+          peak: timing.peakRssMb,
+        });
+      }
+      const ctx = { base, store: NO_STORE, merge: { technique: 'weighted-average' } };
+      const protocols: { name: string; make: () => Tracker }[] = [
+        { name: 'ema', make: () => makeTracker({ kind: 'ema', beta: DEFAULT_BETA, seed: 'base' }, ctx) },
+        { name: 'opcm', make: () => makeTracker({ kind: 'opcm', alpha: OPCM_ALPHA }, ctx) },
+        { name: 'dop', make: () => makeTracker({ kind: 'dop', alpha: DOP_ALPHA, mgda: true }, ctx) },
+      ];
+      for (const proto of protocols) {
+        const tracker = proto.make();
+        let step = 1;
+        await tracker.add(pool[0], step);
+        // Each timed step adds the next expert to the running merge and reads the deployed model.
+        const timing = await timeIt(async () => {
+          step++;
+          await tracker.add(pool[(step - 1) % pool.length], step);
+          await tracker.current();
+        }, this.grid.repeats);
+        this.record({
+          suite: 'svd',
+          technique: '-',
+          protocol: `${proto.name} step`,
+          experts: 2,
+          params: P,
+          seconds: timing.seconds,
+          ...bytes,
+          peak: timing.peakRssMb,
+        });
+      }
     }
   }
 }
@@ -529,6 +605,20 @@ function summarize(rows: Row[]): string[] {
         `${proto} deploy step: ${(num(first, 'merge_seconds') * 1e3).toFixed(2)} ms at T=${first.experts}, ${(num(last, 'merge_seconds') * 1e3).toFixed(2)} ms at T=${last.experts} (x${(num(last, 'merge_seconds') / num(first, 'merge_seconds')).toFixed(2)})`,
       );
     }
+  }
+  // The SVD merges and continual steps against the EMA step on the same model, at each size.
+  for (const params of new Set(rows.filter((r) => r.suite === 'svd').map((r) => num(r, 'params')))) {
+    const at = rows.filter((r) => r.suite === 'svd' && num(r, 'params') === params);
+    const ema = at.find((r) => r.protocol === 'ema step');
+    if (!ema) continue;
+    const x = (r: Row) =>
+      `${String(r.technique === '-' ? r.protocol : r.technique)} x${(num(r, 'merge_seconds') / num(ema, 'merge_seconds')).toFixed(0)}`;
+    out.push(
+      `SVD merges at ${params} params (four square matrices), time as a multiple of an EMA step: ${at
+        .filter((r) => r !== ema)
+        .map(x)
+        .join(', ')}`,
+    );
   }
   const batch = deploy.filter((r) => r.protocol === 'merge-all:batch');
   if (batch.length >= 2) {
@@ -630,6 +720,7 @@ async function main(): Promise<void> {
   await bench.techniqueSuite();
   await bench.horizonSuite();
   await bench.deploySuite();
+  await bench.svdSuite();
 
   const diskLine = !o.quick && o.disk ? await diskMerge(bench) : undefined;
   writeAtomic(join(dir, 'merge.csv'), stringify(bench.rows, { header: true, columns: [...COLUMNS] }));
@@ -661,6 +752,7 @@ async function main(): Promise<void> {
       await again.techniqueSuite();
       await again.horizonSuite();
       await again.deploySuite();
+      await again.svdSuite();
       runs.push(ratioRows(again.rows));
     }
     writeAtomic(o.writeBaseline, stringify(lowestRatios(runs), { header: true, columns: [...BASELINE_COLUMNS] }));
@@ -678,6 +770,7 @@ async function main(): Promise<void> {
       await again.kernelSuite();
       await again.techniqueSuite();
       await again.deploySuite();
+      await again.svdSuite();
       const retry = compareToBaseline(ratioRows(again.rows), baseline, 0.5, available);
       results = results.map((r, i) => (r.ok ? r : retry[i]));
     }

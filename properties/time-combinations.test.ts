@@ -68,6 +68,13 @@ const SYMMETRIC = new Set([
   'tall-masks',
   'ram',
   'ramplus-tl',
+  // The SVD merges decompose 2-D tensors only; these models are 1-D vectors, which tsv-m, iso-c and
+  // iso-cts average and opcm sums and rescales (no projection): symmetric here (tsv-m and the iso merges
+  // are symmetric on matrices too; opcm is not: test/merge-fusion-bench-svd.test.ts runs several orders).
+  'tsv-m',
+  'iso-c',
+  'iso-cts',
+  'opcm',
 ]);
 /** Techniques that ignore per-expert weights (their facts say so); of those, magmax is also associative (a running max). */
 const WEIGHT_FREE = new Set(listTechniques().flatMap((t) => (t.facts.weights === 'ignored' ? [t.name] : [])));

@@ -24,6 +24,7 @@ const ORDER = [
   'scaling-compute',
   'scaling-horizon',
   'regime-map',
+  'continual-merging',
 ];
 
 await loadYaml();

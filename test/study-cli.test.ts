@@ -28,6 +28,7 @@ describe('time-merge sim', () => {
       'scaling-model',
       'scaling-compute',
       'scaling-horizon',
+      'continual-merging',
     ]) {
       expect(stdout).toMatch(new RegExp(`^${name} +sims/${name}\\.yaml `, 'm'));
     }

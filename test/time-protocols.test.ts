@@ -286,6 +286,26 @@ const CASES: { name: string; inits: number[][]; deployed: number[][]; merge?: Me
       [1.140625, 0.375],
     ],
   },
+  // OPCM over experts trained from θ0 (a 1-D tensor: no projection): d_t = M_t · mean‖v‖/‖M_t‖, M_t = Σ v
+  {
+    name: 'base+opcm',
+    inits: Z3,
+    deployed: [
+      [1, 0],
+      [1.5 / Math.sqrt(5), 3 / Math.sqrt(5)],
+      [((7 / 3) * 5) / Math.sqrt(29), ((7 / 3) * 2) / Math.sqrt(29)],
+    ],
+  },
+  // DoP on a tensor that is no linear weight: the mean of the running merge and the new expert
+  {
+    name: 'base+dop',
+    inits: Z3,
+    deployed: [
+      [1, 0],
+      [0.5, 1],
+      [2.25, 0.5],
+    ],
+  },
   // paint α = 0.75 deploy over continual training: d_t = ¾ e_t
   {
     name: 'last+paint:0.75',

@@ -3,13 +3,17 @@ import { didYouMean } from '../params/did-you-mean.js';
 import { arceeFusion } from './arcee-fusion.js';
 import { breadcrumbs, breadcrumbsTies } from './breadcrumbs.js';
 import { dareLinear, dareTies } from './dare.js';
+import { dop } from './dop.js';
 import { della, dellaLinear } from './della.js';
+import { isoC } from './iso-c.js';
+import { isoCts } from './iso-cts.js';
 import { karcher } from './karcher.js';
 import { magmax } from './magmax.js';
 import { modelStock } from './model-stock.js';
 import { nearswap } from './nearswap.js';
 import { multislerp } from './multislerp.js';
 import { nuslerp } from './nuslerp.js';
+import { opcm } from './opcm.js';
 import { passthrough } from './passthrough.js';
 import { ram } from './ram.js';
 import { ramplusTl } from './ramplus-tl.js';
@@ -19,6 +23,7 @@ import { slerp } from './slerp.js';
 import { tallMasks } from './tall-masks.js';
 import { taskArithmetic } from './task-arithmetic.js';
 import { ties } from './ties.js';
+import { tsvM } from './tsv-m.js';
 import type { MergeTechnique } from './types.js';
 import { weightedAverage } from './weighted-average.js';
 
@@ -48,6 +53,11 @@ const TECHNIQUES: readonly MergeTechnique<any>[] = [
   nearswap,
   ram,
   ramplusTl,
+  tsvM,
+  isoC,
+  isoCts,
+  opcm,
+  dop,
 ];
 
 const byName = new Map<string, MergeTechnique<any>>();

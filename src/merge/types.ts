@@ -108,6 +108,11 @@ export interface TechniqueFacts {
   };
   /** The throughput target of `npm run bench`, as a ratio to copy bandwidth at the largest size. */
   readonly benchTarget?: number;
+  /**
+   * 'svd' for the merges that decompose each matrix (O(m·n·min(m, n)) a tensor, seconds at [1024, 1024]):
+   * `npm run bench` times them in their own suite, on smaller matrices, beside the EMA step.
+   */
+  readonly cost?: 'svd';
 }
 
 /** A parameter value as a toolkit's config gives it (after gradients and filters are evaluated). */

@@ -4,6 +4,7 @@ import { COLLAPSE_TOLERANCE, findCollapses, splitShares } from './decomposition.
 import { OFFICIAL_TECHNIQUES, VARIANT_TECHNIQUES } from './groups.js';
 import { meanInterval, pairedDifference, side, slope, twoWayShares, type Interval } from './stats.js';
 import type { FindingId } from './types.js';
+import { continualMerging } from './finding-continual.js';
 
 export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive' | 'not tested';
 
@@ -31,6 +32,7 @@ export const FINDING_IDS: readonly FindingId[] = [
   'init-deploy-over-technique',
   'best-in-time',
   'scaling',
+  'continual-merging',
 ];
 
 /** Points: a difference of scores in [0, 1] as percentage points with its interval. */
@@ -42,7 +44,7 @@ export function formatInterval(i: Interval): string {
     : `${sign(i.mean)} (one seed: no interval)`;
 }
 
-function mdTable(header: string[], rows: string[][]): string {
+export function mdTable(header: string[], rows: string[][]): string {
   return [
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
@@ -50,7 +52,7 @@ function mdTable(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-function result(
+export function result(
   id: FindingId,
   title: string,
   verdict: Verdict,
@@ -70,7 +72,7 @@ function result(
 }
 
 /** The verdict of "a > b" from the paired interval of a - b. */
-const verdictOf = (i: Interval): Verdict =>
+export const verdictOf = (i: Interval): Verdict =>
   i.n < 2
     ? 'inconclusive'
     : side(i) === 'above'
@@ -80,7 +82,7 @@ const verdictOf = (i: Interval): Verdict =>
         : 'inconclusive';
 
 /** Per-seed values of one metric for (setting, method, technique). */
-function bySeed(
+export function bySeed(
   rows: readonly RunRow[],
   setting: string,
   method: string,
@@ -94,7 +96,7 @@ function bySeed(
   return out;
 }
 
-function has(rows: readonly RunRow[], setting: string, method: string, technique?: string): boolean {
+export function has(rows: readonly RunRow[], setting: string, method: string, technique?: string): boolean {
   return rows.some(
     (r) => r.setting === setting && r.method === method && (technique === undefined || r.technique === technique),
   );
@@ -118,9 +120,14 @@ function continualName(rows: readonly RunRow[], setting: string): string | undef
   return has(rows, setting, 'finetune') ? 'finetune' : has(rows, setting, 'continual') ? 'continual' : undefined;
 }
 
-const line = (g: Group | undefined) => (g ? `A_KA ${pct(g.aKa)}, A_ZS ${pct(g.aZs)}, GM ${pct(g.gm)}` : 'n/a');
+export const line = (g: Group | undefined) => (g ? `A_KA ${pct(g.aKa)}, A_ZS ${pct(g.aZs)}, GM ${pct(g.gm)}` : 'n/a');
 
-function group(groups: readonly Group[], setting: string, method: string, technique?: string): Group | undefined {
+export function group(
+  groups: readonly Group[],
+  setting: string,
+  method: string,
+  technique?: string,
+): Group | undefined {
   return groups.find(
     (g) => g.setting === setting && g.method === method && (technique === undefined || g.technique === technique),
   );
@@ -552,6 +559,8 @@ export function evaluateFindings(ids: readonly FindingId[], rows: readonly RunRo
         return bestInTime(rows, groups, settings);
       case 'scaling':
         return scaling(rows, settings);
+      case 'continual-merging':
+        return continualMerging(rows, groups, settings);
     }
   });
 }

@@ -33,7 +33,8 @@ export type FindingId =
   | 'time-aware-offline'
   | 'init-deploy-over-technique'
   | 'best-in-time'
-  | 'scaling';
+  | 'scaling'
+  | 'continual-merging';
 
 /** A study: the grid settings x methods x techniques x seeds, plus baselines, on synthetic streams. */
 export interface Study {

@@ -27,3 +27,9 @@ export function parseNumber(text: string, what: string): number {
 export function noOptions(what: string, options: readonly string[]): void {
   if (options.length) fail('CONFIG', `${what} takes no options, got "${options.join(':')}"`);
 }
+
+/** A protocol option in [0, 1] (opcm's and dop's alpha); `option` names it in the error. */
+export function checkUnitOption(v: number, what: string, option: string): number {
+  if (!Number.isFinite(v) || v < 0 || v > 1) fail('CONFIG', `${what}: ${option} must be in [0, 1], got ${v}`);
+  return v;
+}

@@ -7,15 +7,17 @@ import { didYouMean } from '../../params/did-you-mean.js';
 import { fail } from '../../params/errors.js';
 import { baseInit } from './base.js';
 import { deployedInit } from './deployed.js';
+import { dop } from './dop.js';
 import { ema } from './ema.js';
 import { initFromDeploy } from './from-deploy.js';
 import { last } from './last.js';
 import { mergeAll } from './merge-all.js';
+import { opcm } from './opcm.js';
 import { paint } from './paint.js';
 import type { DeployProtocolDef, InitOptions, InitProtocolDef } from './types.js';
 
 /** Deploy protocols, in the order help texts and protocol grids list them. */
-export const DEPLOY_PROTOCOLS = [last, mergeAll, ema, paint] as const;
+export const DEPLOY_PROTOCOLS = [last, mergeAll, ema, paint, opcm, dop] as const;
 
 /** Init protocols: θ0, one per deploy protocol (training from its model), and the deployed model. */
 export const INIT_PROTOCOL_DEFS = [
@@ -24,6 +26,8 @@ export const INIT_PROTOCOL_DEFS = [
   initFromDeploy(mergeAll),
   initFromDeploy(ema),
   initFromDeploy(paint),
+  initFromDeploy(opcm),
+  initFromDeploy(dop),
   deployedInit,
 ] as const;
 

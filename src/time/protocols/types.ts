@@ -14,8 +14,10 @@ export interface InitOptions {
   /** ema init: weight of the newest expert. */
   readonly beta?: number;
   readonly seed?: EmaSeed;
-  /** paint init: weight of the last expert (θ0 gets 1 - alpha). */
+  /** paint init: weight of the last expert (θ0 gets 1 - alpha); opcm and dop init: their alpha. */
   readonly alpha?: number;
+  /** dop init: MGDA weights (true) or the fixed alpha. */
+  readonly mgda?: boolean;
 }
 
 /**
