@@ -17,6 +17,7 @@ import { resolveMerge, type MergeSpec, type ResolvedMerge, type TensorSettings }
 import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-params.js';
 import { listTechniques } from './registry.js';
 import { DIALECTS, type Dialect } from './types.js';
+import { hasOwnKey, own } from '../params/own.js';
 
 /**
  * A merge config (YAML or JSON) in the spirit of mergekit's:
@@ -118,7 +119,7 @@ export function parseMergeConfig(
     'a merge config must be a mapping (merge_method, base_model, models, ...)',
   );
   for (const key of Object.keys(raw)) {
-    if (key in UNSUPPORTED_KEYS)
+    if (hasOwnKey(UNSUPPORTED_KEYS, key))
       fail(
         'CONFIG',
         where(
@@ -167,7 +168,7 @@ export function parseMergeConfig(
   const dtypeRaw = raw.out_dtype ?? raw.dtype;
   let dtype: WriteDType | undefined;
   if (dtypeRaw !== undefined && dtypeRaw !== null) {
-    dtype = typeof dtypeRaw === 'string' ? DTYPE_NAMES[dtypeRaw.toLowerCase()] : undefined;
+    dtype = typeof dtypeRaw === 'string' ? own(DTYPE_NAMES, dtypeRaw.toLowerCase()) : undefined;
     if (!dtype) {
       const key = raw.out_dtype !== undefined ? 'out_dtype' : 'dtype';
       fail(

@@ -10,6 +10,7 @@ import type { ReplayMix } from '../time/types.js';
 import { FINDING_IDS } from './findings.js';
 import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
 import type { FindingId, Study, StudySetting, TechniqueChoice } from './types.js';
+import { hasOwnKey, own } from '../params/own.js';
 
 /**
  * A study file (YAML or JSON): the grid `time-merge sim STUDY.yaml` runs.
@@ -77,7 +78,7 @@ function text(v: unknown, where: string): string {
 function stream(v: unknown, where: string): Partial<SyntheticConfig> {
   const m = mapping(v, where);
   for (const key of Object.keys(m)) {
-    if (!(key in DEFAULT_SYNTHETIC))
+    if (!hasOwnKey(DEFAULT_SYNTHETIC, key))
       fail('CONFIG', `${where}.${key}: unknown stream setting (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`);
   }
   return m as Partial<SyntheticConfig>;
@@ -162,7 +163,7 @@ function methods(v: unknown, where: string): string[] {
   list(v, where).forEach((m, i) => {
     const w = `${where}[${i}]`;
     if (typeof m === 'string' && m.startsWith('@')) {
-      const group = METHOD_GROUPS[m.slice(1)];
+      const group = own(METHOD_GROUPS, m.slice(1));
       if (!group)
         fail(
           'CONFIG',
@@ -196,7 +197,7 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
   list(v, where).forEach((t, i) => {
     const w = `${where}[${i}]`;
     if (typeof t === 'string' && t.startsWith('@')) {
-      const group = TECHNIQUE_GROUPS[t.slice(1)];
+      const group = own(TECHNIQUE_GROUPS, t.slice(1));
       if (!group)
         fail(
           'CONFIG',

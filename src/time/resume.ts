@@ -6,6 +6,7 @@ import { resolvedInitOptions, type Method } from './method.js';
 import type { StepRecord } from './record.js';
 import type { ReplayMix, TaskStream } from './types.js';
 import { NO_REPLAY } from './types.js';
+import { hasOwnKey } from '../params/own.js';
 
 const LOG = 'run.json';
 
@@ -52,7 +53,7 @@ export async function runFingerprint(
   };
   // The caller's settings sit beside these, each its own key, so a refusal names the one that changed.
   for (const k of Object.keys(c.settings ?? {}))
-    if (k in core)
+    if (hasOwnKey(core, k))
       fail('CONFIG', `run setting "${k}" is already part of every run's fingerprint; give it another name`);
   return { ...core, ...c.settings };
 }

@@ -1,3 +1,4 @@
+import { own } from '../own.js';
 /**
  * Constants of the safetensors format (https://github.com/huggingface/safetensors):
  * [u64 little-endian header length N][N bytes of UTF-8 JSON header][raw little-endian tensor data].
@@ -52,5 +53,5 @@ export function isWriteDType(d: string): d is WriteDType {
 }
 
 export function bytesPerElement(d: WriteDType | FloatDType): number {
-  return DTYPE_BITS[d] / 8;
+  return (own(DTYPE_BITS, d) ?? Number.NaN) / 8;
 }

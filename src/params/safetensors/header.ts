@@ -2,6 +2,7 @@ import { fail } from '../errors.js';
 import { formatShape } from '../tensor.js';
 import { DTYPE_BITS, MAX_HEADER_BYTES, METADATA_KEY, PREFIX_BYTES } from './format.js';
 import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../strict-json.js';
+import { own } from '../own.js';
 
 /** One tensor as the header describes it; offsets are relative to the start of the data section. */
 export interface HeaderEntry {
@@ -122,8 +123,8 @@ function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   const shapeRaw = fields.get('shape');
   const offsetsRaw = fields.get('data_offsets');
   if (typeof dtype !== 'string') fail('SAFETENSORS', `${where}: dtype is missing or not a string`);
-  const bits = DTYPE_BITS[dtype];
-  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype))
+  const bits = own(DTYPE_BITS, dtype);
+  if (bits === undefined)
     fail('SAFETENSORS', `${where}: unknown dtype "${dtype.length > 60 ? `${dtype.slice(0, 60)}…` : dtype}"`);
   const dims = Array.isArray(shapeRaw) ? shapeRaw.map(u64) : undefined;
   if (!dims?.every((d) => d !== undefined)) {
