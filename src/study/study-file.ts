@@ -11,6 +11,7 @@ import { FINDING_IDS } from './findings.js';
 import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
 import type { FindingId, Study, StudySetting, TechniqueChoice } from './types.js';
 import { hasOwnKey, own } from '../params/own.js';
+import { checkSeedCount, seedRange } from './seeds.js';
 
 /**
  * A study file (YAML or JSON): the grid `time-merge sim STUDY.yaml` runs.
@@ -100,15 +101,12 @@ function replay(v: unknown, where: string): ReplayMix {
 
 /** `0-4`, `3`, or a list of integers. */
 function seeds(v: unknown, where: string): number[] {
-  if (typeof v === 'string' && /^\d+-\d+$/.test(v.trim())) {
-    const [a, b] = v.trim().split('-').map(Number);
-    if (b < a) fail('CONFIG', `${where}: range "${v}" is empty`);
-    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  }
+  if (typeof v === 'string' && /^\d+-\d+$/.test(v.trim())) return seedRange(v, where);
   const xs = typeof v === 'number' ? [v] : list(v, where);
   if (xs.length === 0) fail('CONFIG', `${where}: needs at least one seed`);
+  checkSeedCount(xs.length, where);
   return xs.map((x, i) => {
-    if (typeof x !== 'number' || !Number.isInteger(x))
+    if (typeof x !== 'number' || !Number.isSafeInteger(x))
       fail('CONFIG', `${where}[${i}]: expected an integer, got ${JSON.stringify(x)}`);
     return x;
   });
