@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
@@ -7,6 +7,7 @@ import type { StepRecord } from './record.js';
 import type { ReplayMix, TaskStream } from './types.js';
 import { NO_REPLAY } from './types.js';
 import { hasOwnKey } from '../params/own.js';
+import { renameOver } from '../params/replace-target.js';
 
 const LOG = 'run.json';
 
@@ -104,7 +105,7 @@ export class ResumeLog {
     this.steps.push(rec);
     const path = join(this.dir, LOG);
     await writeFile(`${path}.tmp`, JSON.stringify({ fingerprint: this.fingerprint, steps: this.steps }, null, 1));
-    await rename(`${path}.tmp`, path);
+    await renameOver(`${path}.tmp`, path);
   }
 }
 

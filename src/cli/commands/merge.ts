@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/config.js';
 import { mergeInto } from '../../merge/engine.js';
 import { fail } from '../../params/errors.js';
+import { checkReplaceable } from '../../params/replace-target.js';
 import { assertSameStructure, ParamSet, totalNumel } from '../../params/paramset.js';
 import {
   createSafetensorsWriter,
@@ -56,6 +57,7 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const started = performance.now();
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output) fail('CONFIG', `${config.source}: no output file: set "output" in the config or pass --output`);
+  checkReplaceable(output);
 
   const opened: Checkpoint[] = [];
   try {

@@ -1,10 +1,11 @@
 import { readdirSync, unlinkSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fail, TimeMergeError } from '../errors.js';
 import { f32ToBf16, f32ToF16 } from '../half.js';
 import { nativeFiles } from '../kernels/native/loader.js';
 import type { TensorSource } from '../source.js';
+import { checkReplaceable, renameOver } from '../replace-target.js';
 import { formatShape, numel, sameShape, type TensorInfo } from '../tensor.js';
 import { bytesPerElement, isWriteDType, METADATA_KEY, PREFIX_BYTES, WRITE_DTYPES, type WriteDType } from './format.js';
 
@@ -141,6 +142,7 @@ export class SafetensorsWriter {
 
   constructor(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}) {
     this.path = path;
+    checkReplaceable(path);
     this.tempPath = tempPathFor(path);
     this.refuseOverflow = options.refuseOverflow === true;
     if (options.dtype !== undefined && !isWriteDType(options.dtype)) {
@@ -257,11 +259,12 @@ export class SafetensorsWriter {
       await Promise.all(this.pending);
       await fh.sync();
       await fh.close();
-      await rename(this.tempPath, this.path);
+      await renameOver(this.tempPath, this.path);
       live.delete(this.tempPath);
     } catch (err) {
       live.delete(this.tempPath);
       await unlink(this.tempPath).catch(() => undefined);
+      if (err instanceof TimeMergeError) throw err;
       throw new TimeMergeError('IO', `${this.path}: could not complete the write: ${(err as Error).message}`, {
         cause: err,
       });
