@@ -193,6 +193,8 @@ export async function mergeInto(
       own?.params ? parsedFor(own.params, info.name) : params,
       prepared,
     );
+    // Values read from a file that shrank under the read are not the file's: fail before writing them.
+    for (const source of [base, ...experts]) source.verify?.(info.name);
     // A kernel that wrote every value of `merged` may have checked them already (finite-marks.ts).
     const bad = takeFiniteMark(merged) ? -1 : firstNonFinite(merged);
     if (bad >= 0) {

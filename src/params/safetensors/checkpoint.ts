@@ -72,6 +72,10 @@ class ShardedCheckpoint implements Checkpoint {
     return this.shardOf(name).read(name);
   }
 
+  verify(name: string): void {
+    this.shardOf(name).verify();
+  }
+
   readTyped(name: string): Promise<RawArray> {
     return this.shardOf(name).readTyped(name);
   }

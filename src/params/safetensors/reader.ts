@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, TimeMergeError } from '../errors.js';
 import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
@@ -40,8 +41,9 @@ export interface OpenOptions {
   /**
    * read() returns F32 tensors as views of the file's pages mapped into memory (and converts F16, BF16
    * and F64 from them), so no byte is copied into a JS buffer. Needs the native addon; without it, or
-   * where mmap fails or a tensor is not aligned to its element size, read() copies as usual. The file
-   * must not be truncated while open (a mapped read past the new end would crash the process).
+   * where mmap fails or a tensor is not aligned to its element size, read() copies as usual. A file
+   * truncated while mapped reads zeros where its bytes were lost (the addon catches the SIGBUS), and
+   * verify() then fails naming it.
    */
   readonly map?: boolean;
 }
@@ -180,6 +182,7 @@ export class SafetensorsFile implements TensorSource {
   private readMapped(e: HeaderEntry, at: number, n: number): Float32Array {
     if (this.closed) fail('IO', `${this.path}: read of tensor "${e.name}" after close()`);
     const mapped = this.mapped!;
+    this.verify(); // a cut found by an earlier read fails before more is read
     if (this.options.reuseBuffers) {
       // The previous tensor's values are no longer used (reuseBuffers' contract): let its pages go, so
       // resident memory stays near the tensors in use.
@@ -267,6 +270,22 @@ export class SafetensorsFile implements TensorSource {
     const out = new Uint8Array(e.end - e.begin);
     await this.readInto(e, out);
     return out;
+  }
+
+  /**
+   * Fails with an IO error naming the file when it shrank since it was opened and values were read from
+   * its mapping: the addon found a read of lost pages (and gave it zeros), or the file is now shorter (a
+   * partly lost last page reads zeros without a fault). Reads that copy find a short file themselves.
+   */
+  verify(): void {
+    if (!this.mapped || this.closed) return;
+    const cut = nativeFiles()!.mappedCut(this.mapped);
+    const now = fstatSync(this.fh.fd).size;
+    if (cut || now < this.byteSize)
+      fail(
+        'IO',
+        `${this.path}: the file shrank to ${now} of its ${this.byteSize} bytes while it was being read; an input must not change during a merge`,
+      );
   }
 
   async close(): Promise<void> {
