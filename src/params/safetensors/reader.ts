@@ -1,4 +1,4 @@
-import { fstatSync } from 'node:fs';
+import { constants, fstatSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, TimeMergeError } from '../errors.js';
 import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
@@ -98,13 +98,15 @@ export class SafetensorsFile implements TensorSource {
   static async open(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      // O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, so a FIFO given as a model
+      // would hang here before the regular-file check below. It changes nothing for a regular file.
+      fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw ioError(path, 'cannot open', err);
     }
     try {
       const stat = await fh.stat();
-      if (!stat.isFile()) fail('IO', `${path}: not a regular file`);
+      if (!stat.isFile()) fail('IO', `${path}: not a regular file (a safetensors file is read at random offsets)`);
       const size = stat.size;
       const prefix = new Uint8Array(PREFIX_BYTES);
       if (size >= PREFIX_BYTES) await readFully(fh, prefix, 0, path);
