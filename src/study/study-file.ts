@@ -12,6 +12,7 @@ import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
 import type { FindingId, Study, StudySetting, TechniqueChoice } from './types.js';
 import { hasOwnKey, own } from '../params/own.js';
 import { checkSeedCount, seedRange } from './seeds.js';
+import { isSafeId, SAFE_ID_RULE } from './ids.js';
 
 /**
  * A study file (YAML or JSON): the grid `time-merge sim STUDY.yaml` runs.
@@ -49,7 +50,6 @@ const TOP_KEYS = [
   'quick',
 ] as const;
 const QUICK_KEYS = ['stream', 'settings', 'sweep', 'methods', 'techniques', 'seeds', 'baselines'] as const;
-const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
 
 /** Runs `fn`; a CONFIG error it throws is re-thrown with `where` in front, so messages name the key. */
 function at<T>(where: string, fn: () => T): T {
@@ -133,7 +133,7 @@ function settings(raw: Record<string, unknown>, where: string): StudySetting[] |
       const m = mapping(s, w);
       checkKeys(m, ['label', 'stream', 'replay'], `${w}: unknown key`);
       const label = text(m.label, `${w}.label`);
-      if (!ID_SAFE.test(label)) fail('CONFIG', `${w}.label: "${label}" must be letters, digits and _ . : + -`);
+      if (!isSafeId(label)) fail('CONFIG', `${w}.label: "${label}" ${SAFE_ID_RULE}`);
       out.push({
         label,
         stream: m.stream === undefined ? undefined : stream(m.stream, `${w}.stream`),
@@ -223,7 +223,7 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
         .join(':');
       const base = m.label === undefined ? tech.name : text(m.label, `${w}.label`);
       const label = suffix ? `${base}:${suffix}` : base;
-      if (!ID_SAFE.test(label)) fail('CONFIG', `${w}.label: "${label}" must be letters, digits and _ . : + -`);
+      if (!isSafeId(label)) fail('CONFIG', `${w}.label: "${label}" ${SAFE_ID_RULE}`);
       out.push({
         name: tech.name,
         ...(label !== tech.name ? { label } : {}),
@@ -281,7 +281,7 @@ export function parseStudyFile(content: string, source: string): Study {
   const where = `${source}: `;
   const name =
     raw.name === undefined ? basename(source).replace(/\.(ya?ml|json)$/i, '') : text(raw.name, `${where}name`);
-  if (!ID_SAFE.test(name)) fail('CONFIG', `${where}name: "${name}" must be letters, digits and _ . : + -`);
+  if (!isSafeId(name)) fail('CONFIG', `${where}name: "${name}" ${SAFE_ID_RULE}`);
   if (raw.methods === undefined)
     fail('CONFIG', `${where}methods: missing (a list of methods, e.g. [finetune, ema_paint])`);
   const parts = gridParts(raw, where);

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,6 +58,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output) fail('CONFIG', `${config.source}: no output file: set "output" in the config or pass --output`);
   checkReplaceable(output);
+  if (existsSync(config.source) && sameFile(config.source, output))
+    fail('CONFIG', `${config.source}: output ${output} is the config file itself; choose another output path`);
 
   const opened: Checkpoint[] = [];
   try {
