@@ -1,4 +1,4 @@
-import { constants, fstatSync } from 'node:fs';
+import { constants, fstatSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, TimeMergeError } from '../errors.js';
 import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
@@ -203,16 +203,28 @@ export class SafetensorsFile implements TensorSource {
     if (!this.options.requireFinite) return out;
     const check = () => {
       const bad = firstNonFinite(out);
-      if (bad >= 0) {
+      if (bad < 0) return;
+      const stored = e.dtype === 'F64' ? this.storedF64(e, bad) : out[bad];
+      if (Number.isFinite(stored))
         fail(
           'SAFETENSORS',
-          `${this.path}: tensor "${name}" holds ${out[bad]} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`,
+          `${this.path}: tensor "${name}" holds ${stored} at index ${bad} (${e.dtype} ${formatShape(e.shape)}), which overflows float32, the type inputs are read and merged in`,
         );
-      }
+      fail(
+        'SAFETENSORS',
+        `${this.path}: tensor "${name}" holds ${stored} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`,
+      );
     };
     if (this.options.requireFinite === 'deferred') deferCheck(out, check);
     else check();
     return out;
+  }
+
+  /** The float64 value stored at index i of an F64 tensor, read again from the file (for messages). */
+  private storedF64(e: HeaderEntry, i: number): number {
+    const b = Buffer.alloc(8);
+    readSync(this.fh.fd, b, 0, 8, this.dataStart + e.begin + 8 * i);
+    return b.readDoubleLE(0);
   }
 
   /** The reused buffer, grown to at least `bytes` (+ alignment slack). */
