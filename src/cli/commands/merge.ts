@@ -57,7 +57,6 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const started = performance.now();
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output) fail('CONFIG', `${config.source}: no output file: set "output" in the config or pass --output`);
-  checkReplaceable(output);
   if (existsSync(config.source) && sameFile(config.source, output))
     fail('CONFIG', `${config.source}: output ${output} is the config file itself; choose another output path`);
 
@@ -85,6 +84,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
           );
       }
     }
+    // Not a device, FIFO, symlink or directory: the output is renamed over its path (replace-target.ts).
+    checkReplaceable(output);
     const [base, ...experts] = opened;
     for (const ck of opened) {
       const floats = new Set(ck.tensorInfos().map((t) => t.name));
