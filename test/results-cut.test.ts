@@ -14,7 +14,7 @@ import { tempDir } from './fixtures/safetensors/build.js';
 const tmp = tempDir('tm-cut-results-');
 afterAll(() => tmp.cleanup());
 
-/** A run of T steps over two tasks; scores with short binary expansions (0.90625) so a cut digit shows. */
+/** A run of T steps over two tasks; scores with short binary expansions (0.90625) so a cut digit shows; totals are step sums. */
 function run(k: number, T: number): ResultRun {
   const score = (s: number, j: number) => 0.5 + ((k * 7 + s * 3 + j) % 16) / 32;
   const steps = Array.from({ length: T + 1 }, (_, s) => ({
@@ -52,9 +52,9 @@ function run(k: number, T: number): ResultRun {
       bwt: null,
       fwt: 0.0625,
       trainSteps: 10 * T,
-      mergeSeconds: 0.125 * T,
-      bytesRead: 1024,
-      bytesStored: 4096,
+      mergeSeconds: 0.125 * (T + 1),
+      bytesRead: (1024 * T * (T + 1)) / 2,
+      bytesStored: 4096 * (T + 1),
       wallSeconds: 3.5,
     },
   } as RunRecord;
@@ -91,6 +91,18 @@ describe('resuming from a cut results folder', () => {
       writeFileSync(join(dir, file), text);
     });
   }
+
+  it('a row lost from the middle of steps.csv leaves its run unfinished', async () => {
+    const { dir, whole } = await folder('middle');
+    const path = join(dir, 'steps.csv');
+    const lines = readFileSync(path, 'utf8').split('\n');
+    for (let row = 1; row < lines.length - 1; row++) {
+      writeFileSync(path, [...lines.slice(0, row), ...lines.slice(row + 1)].join('\n'));
+      const kept = await readFinishedRuns(dir);
+      const lost = lines[row].split(',')[0];
+      expect([...kept.keys()].sort(), `row ${row}`).toEqual([...whole.keys()].filter((id) => id !== lost).sort());
+    }
+  });
 
   it('a damaged row in the middle of a file is an error naming the file', async () => {
     const { dir } = await folder('garbage');

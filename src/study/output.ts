@@ -46,9 +46,10 @@ function matrixRecords(text: string, file: string): Record<string, string>[] {
 }
 
 /**
- * A run is finished when it has steps, every step a score for each of its tasks, its steps in order, and
- * its last step is the one runs.csv's final metrics were taken from. A file cut short loses the last steps
- * of a run (a cut falls after whole rows as often as inside one), which only that last check can see.
+ * A run is finished when it has steps, every step a score for each of its tasks, its steps in order from
+ * 0, its totals the sums of its steps, and its last step the one runs.csv's final metrics were taken from.
+ * A file cut short loses the last steps of a run (a cut falls after whole rows as often as inside one),
+ * which only that last check can see; a row lost from the middle changes the sums.
  */
 function complete(
   tasks: readonly ({ id: string } | undefined)[],
@@ -66,6 +67,12 @@ function complete(
     for (const v of [s.trainSteps, s.trainSeconds, s.mergeSeconds, s.evalSeconds, s.bytesRead, s.bytesStored])
       if (!Number.isFinite(v)) return false;
   }
+  // Every run starts at step 0 (its initial evaluation), and its totals are the sums of its steps
+  // (src/time/pipeline.ts): a row lost from the middle shows there.
+  if (steps[0].step !== 0) return false;
+  const sum = (k: 'trainSteps' | 'bytesRead' | 'bytesStored') => steps.reduce((a, s) => a + s[k], 0);
+  if (sum('trainSteps') !== final.trainSteps || sum('bytesRead') !== final.bytesRead) return false;
+  if (sum('bytesStored') !== final.bytesStored) return false;
   const last = steps[steps.length - 1];
   const same = (a: number | null, b: number | null) => (a === null ? b === null : a === b);
   if (!same(last.aKa, final.aKa) || !same(last.aZs, final.aZs) || !same(last.gm, final.gm)) return false;
