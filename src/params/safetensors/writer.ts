@@ -173,6 +173,11 @@ export class SafetensorsWriter {
     this.dataStart = this.header.length;
   }
 
+  /** How errors name the write: the output, with the temporary it goes to first (ENOSPC names both). */
+  private get writing(): string {
+    return `${this.path} (written as ${this.tempPath})`;
+  }
+
   /** Bytes the finished file will have. */
   get byteSize(): number {
     return this.dataStart + (this.slots.length ? this.slots[this.slots.length - 1].end : 0);
@@ -215,7 +220,7 @@ export class SafetensorsWriter {
       fh,
       new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength),
       this.dataStart + slot.begin,
-      this.tempPath,
+      this.writing,
     ).then(() => startWriteback(fh, this.dataStart + slot.begin, encoded.byteLength));
     if (inArea < 0 && slot.dtype === 'F32') return written;
     written.catch(() => undefined); // awaited below or by the next write, finish() or abort()
@@ -299,7 +304,7 @@ export class SafetensorsWriter {
           cause: err,
         });
       }
-      await writeFully(fh, this.header, 0, this.tempPath);
+      await writeFully(fh, this.header, 0, this.writing);
       return fh;
     })();
     return this.fh;
