@@ -3,7 +3,7 @@
  * YAML tags that make sets, ordered maps, timestamps or binaries; infinite or out-of-range toolkit
  * settings; a study whose name would put its results outside results/; a merge whose output is its config.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMergeConfig } from '../src/cli/commands/merge.js';
@@ -73,5 +73,27 @@ describe('nonsense configs', () => {
     await expect(runMergeConfig(config)).rejects.toThrowError(`${config}: output ${config} is the config file itself`);
     await expect(runMergeConfig(config, { output: config })).rejects.toThrowError(/is the config file itself/);
     expect(readFileSync(config, 'utf8')).toBe(text);
+  });
+});
+
+describe('errors a merge finds while computing', () => {
+  it('name the config and the tensor', async () => {
+    const dir = join(tmp.dir, 'computing');
+    const model = (s: number) => ParamSet.fromEntries([['w', { shape: [16], data: new Float32Array(16).fill(s) }]]);
+    mkdirSync(dir);
+    for (const [f, s] of [
+      ['base', 0],
+      ['a', 1],
+      ['b', 2],
+    ] as const)
+      await writeSafetensors(join(dir, `${f}.safetensors`), model(s));
+    const config = join(dir, 'm.yaml');
+    writeFileSync(
+      config,
+      'merge_method: dare-linear\ntoolkit: time-merge\nbase_model: base.safetensors\nmodels: [a.safetensors, b.safetensors]\nparameters: {mask: kthvalue, p: 0.001}\noutput: out.safetensors\n',
+    );
+    await expect(runMergeConfig(config)).rejects.toThrowError(
+      new RegExp(`^${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "w": dare.*kthvalue`),
+    );
   });
 });

@@ -6,7 +6,7 @@ import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { loadMergeConfig, mergeSpecOf, type MergeConfig } from '../../merge/config.js';
 import { mergeInto } from '../../merge/engine.js';
-import { fail } from '../../params/errors.js';
+import { fail, TimeMergeError } from '../../params/errors.js';
 import { checkReplaceable } from '../../params/replace-target.js';
 import { assertSameStructure, ParamSet, totalNumel } from '../../params/paramset.js';
 import {
@@ -123,6 +123,11 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
       bar?.update(infos.length, { name: 'done' });
     } catch (err) {
       await writer.abort();
+      // A merge that cannot be computed (MERGE: a ratio, a count) names the config it came from, unless
+      // the message names a file already (the output a value overflows, an input).
+      const named = [config.source, output, ...opened.flatMap((ck) => ck.files)];
+      if (err instanceof TimeMergeError && err.code === 'MERGE' && !named.some((p) => err.message.includes(p)))
+        throw new TimeMergeError('MERGE', `${config.source}: ${err.message}`, { cause: err });
       throw err;
     } finally {
       bar?.stop();
