@@ -7,59 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFinishedRuns, writeStudyFolder } from '../src/study/output.js';
-import type { RunRecord } from '../src/time/record.js';
 import type { ResultRun } from '../src/time/results.js';
+import { sampleRun as run } from '../fuzz/results-cases.js';
 import { tempDir } from './fixtures/safetensors/build.js';
 
 const tmp = tempDir('tm-cut-results-');
 afterAll(() => tmp.cleanup());
-
-/** A run of T steps over two tasks; scores with short binary expansions (0.90625) so a cut digit shows; totals are step sums. */
-function run(k: number, T: number): ResultRun {
-  const score = (s: number, j: number) => 0.5 + ((k * 7 + s * 3 + j) % 16) / 32;
-  const steps = Array.from({ length: T + 1 }, (_, s) => ({
-    step: s,
-    aKa: score(s, 0),
-    aZs: score(s, 1),
-    gm: Math.sqrt(score(s, 0) * score(s, 1)),
-    scores: [score(s, 0), score(s, 1)],
-    trainSteps: s === 0 ? 0 : 10,
-    trainSeconds: 0.25 * s,
-    mergeSeconds: 0.125,
-    evalSeconds: 0.5,
-    bytesRead: 1024 * s,
-    bytesStored: 4096,
-  }));
-  const last = steps[T];
-  const record = {
-    method: `m${k}`,
-    init: 'last',
-    deploy: 'last',
-    technique: 'weighted-average',
-    seed: k,
-    T,
-    stream: '',
-    tasks: [
-      { id: 'ds0.t0', role: 'adaptation' },
-      { id: 'ds1.t0', role: 'zeroshot' },
-    ],
-    steps,
-    final: {
-      aKa: last.aKa,
-      aZs: last.aZs,
-      gm: last.gm,
-      forgetting: k % 2 ? null : 0.03125,
-      bwt: null,
-      fwt: 0.0625,
-      trainSteps: 10 * T,
-      mergeSeconds: 0.125 * (T + 1),
-      bytesRead: (1024 * T * (T + 1)) / 2,
-      bytesStored: 4096 * (T + 1),
-      wallSeconds: 3.5,
-    },
-  } as RunRecord;
-  return { runId: `study/m${k}/s${k}`, record, params: { lambda: '0.5' } };
-}
 
 async function folder(name: string): Promise<{ dir: string; whole: Map<string, ResultRun> }> {
   const dir = join(tmp.dir, name);
