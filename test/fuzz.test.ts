@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { runFuzz } from '../fuzz/run.js';
 
 const SAMPLE: Record<string, number> = {
-  safetensors: 2000,
-  'merge-config': 800,
-  'study-file': 800,
+  safetensors: 4000,
+  'merge-config': 1500,
+  'study-file': 1500,
   'results-folder': 300,
 };
 
