@@ -84,3 +84,24 @@ describe('the non-finite check', () => {
     });
   }
 });
+
+describe('a mark set on a whole array', () => {
+  // model-stock's ratio pass writes through subarray views of an output the weighted sum has vouched
+  // for; a write through any view must void the whole array's mark, on every backend.
+  for (const backend of availableKernels()) {
+    it(`does not survive a write through a view of it (${backend})`, async () => {
+      useKernels(backend);
+      const fill = (v: number, label: string) =>
+        ParamSet.fromEntries([['w', { shape: [64], data: new Float32Array(64).fill(v) }]], label);
+      // finite inputs whose task vectors overflow: the cosine and so the ratio are NaN
+      const base = fill(-3e38, 'base');
+      const experts = [fill(3e38, 'e1'), fill(3e38, 'e2')];
+      for (const granularity of ['tensor', 'row']) {
+        await expect(
+          mergeModels({ technique: 'model-stock', params: { granularity } }, base, experts),
+          granularity,
+        ).rejects.toThrowError(/model-stock produced a non-finite value in "w"/);
+      }
+    });
+  }
+});

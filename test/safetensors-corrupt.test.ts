@@ -222,7 +222,7 @@ const corpus: [string, Uint8Array, 'SAFETENSORS' | 'IO', RegExp][] = [
       zeros(4),
     ),
     'SAFETENSORS',
-    /header is not valid JSON \(arrays and objects nested deeper than 128 levels at character \d+\)/,
+    /header is not valid JSON \(arrays and objects nested 128 levels deep at character \d+\)/,
   ],
   [
     'raw control character in a name',
@@ -283,14 +283,21 @@ describe('corrupt files each give their own clear error', () => {
     expect(err2.message.length).toBeLessThan(meta.length + 200);
   });
 
-  it('a zero-size tensor may have a dimension of 2^64 - 1 (as the reference reads it), and surrogate pairs are names', async () => {
-    const header =
-      '{"a\\ud83d\\ude00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"empty":{"dtype":"F32","shape":[18446744073709551615,0],"data_offsets":[4,4]},"__metadata__":{"k":"1","k":"2"}}';
-    const path = tmp.file('zero-size.safetensors', buildSafetensors(header, leBytes([2.5], 'f32')));
+  it('a zero-size tensor with a dimension past 2^53 is refused (not rounded); surrogate pairs are names', async () => {
+    const header = (dim: string) =>
+      `{"a\\ud83d\\ude00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"empty":{"dtype":"F32","shape":[${dim},0],"data_offsets":[4,4]},"__metadata__":{"k":"1","k":"2"}}`;
+    const big = tmp.file(
+      'zero-size-big.safetensors',
+      buildSafetensors(header('18446744073709551615'), leBytes([2.5], 'f32')),
+    );
+    await expect(openSafetensors(big)).rejects.toThrowError(
+      'tensor "empty": dimension 18446744073709551615 is past 2^53, which time-merge cannot hold exactly',
+    );
+    const path = tmp.file('zero-size.safetensors', buildSafetensors(header('9007199254740991'), leBytes([2.5], 'f32')));
     const f = await openSafetensors(path);
     expect(f.entries.map((e) => [e.name, e.shape])).toEqual([
       ['a\u{1F600}', [1]],
-      ['empty', [2 ** 64, 0]],
+      ['empty', [2 ** 53 - 1, 0]],
     ]);
     expect(f.metadata).toEqual({ k: '2' });
     expect(Array.from(await f.read('a\u{1F600}'))).toEqual([2.5]);

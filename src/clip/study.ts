@@ -41,6 +41,7 @@ import { clipStudyDiagnostics } from './study-diagnostics.js';
 import { clipFindings } from './study-findings.js';
 import { ClipTokenizer } from './tokenizer.js';
 import { loadClipCheckpoint } from './weights.js';
+import { isSafeId, SAFE_ID_RULE } from '../study/ids.js';
 
 /** A `time-merge clip` study: one model, one FoMo-in-Flux stream, methods x seeds (+ baselines). */
 export interface ClipStudy {
@@ -218,6 +219,7 @@ export function parseClipStudy(text: string, baseDir: string, where = 'clip conf
   const store = str(raw, 'store', 'memory');
   if (store !== 'memory' && store !== 'disk') fail('CONFIG', `${where}: store must be memory or disk`);
   const study = str(raw, 'study', 'clip');
+  if (!isSafeId(study)) fail('CONFIG', `${where}: study "${study}" ${SAFE_ID_RULE}`);
   const technique = str(raw, 'technique', 'weighted-average');
   const techniqueParams = raw.techniqueParams ?? {};
   if (!isPlainObject(techniqueParams))

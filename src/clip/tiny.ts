@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import sharp from 'sharp';
 import type { ClipConfig } from './config.js';
+import { own } from '../params/own.js';
 
 /** A tiny CLIP (about 2M parameters, most of them the token embedding) for tests, demos and benchmarks. */
 export const TINY_CLIP: ClipConfig = {
@@ -53,7 +54,7 @@ const PALETTE: Record<string, [number, number, number]> = {
 };
 
 function colourOf(name: string, index: number): [number, number, number] {
-  return PALETTE[name] ?? [(index * 97) % 256, (index * 57 + 80) % 256, (index * 151 + 40) % 256];
+  return own(PALETTE, name) ?? [(index * 97) % 256, (index * 57 + 80) % 256, (index * 151 + 40) % 256];
 }
 
 function draw(style: TinyDataset['style'], rgb: [number, number, number], size: number, rng: () => number): Buffer {

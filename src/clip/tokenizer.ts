@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fail } from '../params/errors.js';
+import { own } from '../params/own.js';
 
 /**
  * CLIP's byte-level BPE tokenizer (open_clip's SimpleTokenizer), built from either the original merges
@@ -189,7 +190,7 @@ function htmlUnescape(s: string): string {
       const cp = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
       return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
     }
-    return ENTITIES[body.toLowerCase()] ?? m;
+    return own(ENTITIES, body.toLowerCase()) ?? m;
   });
 }
 

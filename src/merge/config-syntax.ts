@@ -48,7 +48,7 @@ export function parseConfigMapping(
 ): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = format === 'json' ? plainJson(parseStrictJson(text), source) : YAML().parse(text, { uniqueKeys: true });
+    raw = format === 'json' ? plainJson(parseStrictJson(text), source) : parseYamlData(text, source);
   } catch (err) {
     if (err instanceof TimeMergeError) throw err;
     fail(
@@ -90,6 +90,41 @@ export function checkKeys(obj: Record<string, unknown>, known: readonly string[]
   }
 }
 
+/** A mapping as configs hold them: not an array, nor a Set, Map, Date or buffer that YAML tags make. */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** What a YAML tag made, for the message refusing it. */
+function yamlKind(v: object): string {
+  if (v instanceof Set) return 'set (!!set)';
+  if (v instanceof Map) return 'ordered map (!!omap)';
+  if (v instanceof Date) return 'timestamp (!!timestamp)';
+  if (v instanceof Uint8Array) return 'binary value (!!binary)';
+  return v.constructor?.name ?? 'tagged value';
+}
+
+/**
+ * YAML text as plain data: mappings, lists, strings, numbers, booleans and null. YAML's tags make other
+ * things: `parameters: !!set {a, b}` read as a Set, which has no keys, so the merge ran with defaults. A
+ * tag that makes anything else, an unknown tag, or a mapping key that is itself a collection is a CONFIG
+ * error naming where it is.
+ */
+export function parseYamlData(text: string, source: string): unknown {
+  const doc = YAML().parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) throw doc.errors[0];
+  const warning = doc.warnings[0];
+  if (warning) fail('CONFIG', `${source}: ${warning.message.split('\n')[0]}`);
+  const walk = (v: unknown, path: string): void => {
+    if (typeof v !== 'object' || v === null) return;
+    const where = path === '' ? 'the document' : path;
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, path === '' ? k : `${path}.${k}`);
+    else fail('CONFIG', `${source}: ${where}: a YAML ${yamlKind(v)} is not a config value (use a mapping or a list)`);
+  };
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  walk(data, '');
+  return data;
 }

@@ -18,6 +18,7 @@ import { checkWeightsUsable, liftModelParams, type ModelEntry } from './model-pa
 import { parseSlicedConfig, type SliceConfig } from './config-slices.js';
 import { listTechniques } from './registry.js';
 import { DIALECTS, type Dialect } from './types.js';
+import { hasOwnKey, own } from '../params/own.js';
 
 /**
  * A merge config (YAML or JSON) in the spirit of mergekit's:
@@ -139,7 +140,7 @@ export function parseMergeMapping(
   const { source } = options;
   const where = (what: string) => `${source}: ${what}`;
   for (const key of Object.keys(raw)) {
-    if (key in UNSUPPORTED_KEYS)
+    if (hasOwnKey(UNSUPPORTED_KEYS, key))
       fail(
         'CONFIG',
         where(
@@ -189,7 +190,7 @@ export function parseMergeMapping(
   const dtypeRaw = raw.out_dtype ?? raw.dtype;
   let dtype: WriteDType | undefined;
   if (dtypeRaw !== undefined && dtypeRaw !== null) {
-    dtype = typeof dtypeRaw === 'string' ? DTYPE_NAMES[dtypeRaw.toLowerCase()] : undefined;
+    dtype = typeof dtypeRaw === 'string' ? own(DTYPE_NAMES, dtypeRaw.toLowerCase()) : undefined;
     if (!dtype) {
       const key = raw.out_dtype !== undefined ? 'out_dtype' : 'dtype';
       fail(

@@ -46,9 +46,14 @@ const dropSpecs = {
 
 type DropParams = ParamsOf<typeof dropSpecs>;
 
-/** mergekit's keep probability as a drop probability (density >= 1 keeps everything). */
+/**
+ * mergekit's keep probability as a drop probability. mergekit keeps everything for any density >= 1;
+ * a density above 1 (or infinite) is a typo here, refused as the native p outside [0, 1) is.
+ */
 function keepToDrop(density: number): number {
-  return density >= 1 ? 0 : 1 - density;
+  if (!(density >= 0 && density <= 1))
+    fail('CONFIG', `density must be in [0, 1] (the share of values kept), got ${density}`);
+  return 1 - density;
 }
 
 function checkDrop(technique: string, p: DropParams): void {

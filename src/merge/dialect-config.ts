@@ -252,11 +252,15 @@ export function readDialect(
     return { params, weights, expertParams };
   };
 
-  const check = (r: ReturnType<typeof resolveWith>, what: string) => {
+  // Resolves the settings with `pick` (a form's own conversions may refuse a value, as a density above 1)
+  // and checks the result as the technique's parameters; errors name the file and the toolkit method.
+  const check = (pick: Pick, what: string): ReturnType<typeof resolveWith> => {
     try {
+      const r = resolveWith(pick);
       const { lines: _lines, ...rest } = r.params;
       technique.parse(rest);
       if (r.expertParams) checkExpertParams(technique, rest, r.expertParams, experts.length);
+      return r;
     } catch (err) {
       if (err instanceof TimeMergeError)
         throw new TimeMergeError(err.code, `${where}: ${label}${what}: ${err.message}`, { cause: err });
@@ -265,18 +269,14 @@ export function readDialect(
   };
 
   const first: Pick = (s) => settingAnchors(s)[0];
-  const fixed = resolveWith(first);
-  check(fixed, '');
+  const fixed = check(first, '');
   const settings = [...Object.values(top), ...experts.flatMap((i) => Object.values(models[i].parameters))];
   const varying = settings.filter(varies);
   if (varying.length === 0) return { experts, usesBase, ...fixed, notes };
   // Every value a gradient or filter can take must be valid, before any file is opened.
   for (const s of varying) {
     for (const a of settingAnchors(s))
-      check(
-        resolveWith((x) => (x === s ? a : first(x))),
-        ` (with ${JSON.stringify(a)} from ${JSON.stringify(s)})`,
-      );
+      check((x) => (x === s ? a : first(x)), ` (with ${JSON.stringify(a)} from ${JSON.stringify(s)})`);
   }
   const perTensor = (names: readonly string[]) => {
     const position = gradientPositions(names);

@@ -179,20 +179,24 @@ export async function mergeInto(
       if (proven) checks.push(check);
       else check();
     }
-    const merged = technique.merge(
-      {
-        name: info.name,
-        shape: info.shape,
-        base: baseData,
-        experts: expertData,
-        weights: own?.weights ? [...own.weights] : weights,
-        expertParams: own?.expertParams ?? expertParams,
-        rng: lazyTensorRng(seed, info.name),
-        out: outputFor(options.into, info.name, baseData.length) ?? options.output?.(info),
-      },
-      own?.params ? parsedFor(own.params, info.name) : params,
-      prepared,
+    const merged = mergeNamed(info.name, () =>
+      technique.merge(
+        {
+          name: info.name,
+          shape: info.shape,
+          base: baseData,
+          experts: expertData,
+          weights: own?.weights ? [...own.weights] : weights,
+          expertParams: own?.expertParams ?? expertParams,
+          rng: lazyTensorRng(seed, info.name),
+          out: outputFor(options.into, info.name, baseData.length) ?? options.output?.(info),
+        },
+        own?.params ? parsedFor(own.params, info.name) : params,
+        prepared,
+      ),
     );
+    // Values read from a file that shrank under the read are not the file's: fail before writing them.
+    for (const source of [base, ...experts]) source.verify?.(info.name);
     // A kernel that wrote every value of `merged` may have checked them already (finite-marks.ts).
     const bad = takeFiniteMark(merged) ? -1 : firstNonFinite(merged);
     if (bad >= 0) {
@@ -200,6 +204,17 @@ export async function mergeInto(
       fail('MERGE', `${technique.name} produced a non-finite value in "${info.name}" at index ${bad}`);
     }
     await sink.write(info, merged);
+  }
+}
+
+/** Runs one tensor's merge; a MERGE error that does not name the tensor gets its name in front. */
+function mergeNamed(name: string, merge: () => Float32Array): Float32Array {
+  try {
+    return merge();
+  } catch (err) {
+    if (err instanceof TimeMergeError && err.code === 'MERGE' && !err.message.includes(`"${name}"`))
+      throw new TimeMergeError('MERGE', `tensor "${name}": ${err.message}`, { cause: err });
+    throw err;
   }
 }
 

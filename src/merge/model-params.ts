@@ -1,5 +1,6 @@
 import { fail } from '../params/errors.js';
 import type { MergeTechnique } from './types.js';
+import { hasOwnKey } from '../params/own.js';
 
 /** One model entry of a merge config: its path as written, its weight and any other per-model parameters. */
 export interface ModelEntry {
@@ -30,14 +31,14 @@ export function liftModelParams(
   const keys = [...new Set(models.flatMap((m) => Object.keys(m.params)))];
   const own: Record<string, number>[] = models.map(() => ({}));
   for (const key of keys) {
-    const owner = models.findIndex((m) => key in m.params);
+    const owner = models.findIndex((m) => hasOwnKey(m.params, key));
     if (!known.includes(key)) {
       fail(
         'CONFIG',
         `${where(owner)}.parameters: "${key}" is not a parameter of ${technique.name} (per-model: weight${known.length ? `; technique parameters: ${known.join(', ')}` : ''})`,
       );
     }
-    const valueAt = (i: number) => (key in models[i].params ? models[i].params[key] : defaults[key]);
+    const valueAt = (i: number) => (hasOwnKey(models[i].params, key) ? models[i].params[key] : defaults[key]);
     const first = valueAt(owner);
     // A per-model parameter (facts.perModel) may take each model's own value.
     if (

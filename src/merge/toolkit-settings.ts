@@ -20,14 +20,16 @@ export function varies(setting: Setting): boolean {
   return Array.isArray(setting);
 }
 
+// A number must be finite: YAML's .inf and .nan are no setting (a density of .inf read as "keep all").
 const isScalar = (v: unknown): v is ToolkitValue =>
-  typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+  (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || typeof v === 'string';
 const isCondition = (v: unknown): v is { filter?: unknown; value: unknown } =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && 'value' in v;
 
 /** Checks a setting's shape; a CONFIG error naming `where` otherwise. */
 export function checkSetting(setting: Setting, where: string): void {
   if (setting === null || setting === undefined || isScalar(setting)) return;
+  if (typeof setting === 'number') fail('CONFIG', `${where}: must be a finite number, got ${setting}`);
   if (!Array.isArray(setting)) {
     fail(
       'CONFIG',

@@ -13,15 +13,24 @@ export function editDistance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
+/** Words longer than this get no suggestion (every known name is far shorter). */
+export const MAX_TYPO_LENGTH = 200;
+
 /**
  * The known names closest to `word` (case, `_` and `-` ignored), within a third of its length (at
  * least 1, at most 3 edits), nearest first; empty when nothing is that close.
  */
 export function closest(word: string, known: readonly string[]): string[] {
+  // A name this long is no typo of a known one; the quadratic distance would take seconds on it.
+  if (word.length > MAX_TYPO_LENGTH) return [];
   const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
   const w = norm(word);
   const limit = Math.min(3, Math.max(1, Math.floor(w.length / 3)));
-  const scored = known.map((k) => [k, editDistance(w, norm(k))] as const).filter(([, d]) => d <= limit);
+  // The distance is at least the difference in length: names that far apart are not compared.
+  const scored = known
+    .filter((k) => Math.abs(norm(k).length - w.length) <= limit)
+    .map((k) => [k, editDistance(w, norm(k))] as const)
+    .filter(([, d]) => d <= limit);
   const best = Math.min(...scored.map(([, d]) => d));
   // Spellings of one name (an alias task_arithmetic beside task-arithmetic) are suggested once: the first.
   const seen = new Set<string>();

@@ -14,4 +14,10 @@ export interface TensorSource {
    * returns its own storage without copying.
    */
   read(name: string): Promise<Float32Array>;
+  /**
+   * Fails (an IO error naming the file) when values read for `name` may not be the file's: a file
+   * mapped into memory that shrank under the read. Called after a tensor's values are used and before
+   * anything computed from them is written.
+   */
+  verify?(name: string): void;
 }

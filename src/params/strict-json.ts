@@ -2,7 +2,9 @@
  * A strict JSON parser (safetensors headers, JSON configs), as strict as the reference reader (serde_json): objects
  * keep every key in text order (duplicates included, so callers can refuse them), numbers keep their text
  * (so `4.0`, `-0` and 2^64 - 1 stay distinguishable from 4, 0 and 2^64), escaped lone surrogates are
- * refused, and nesting stops at 128 levels instead of overflowing the stack.
+ * refused, with `finite` a number past the float64 range (`1e400`) is refused wherever it is, as
+ * serde_json refuses it even in a field it ignores (configs read it as Infinity and say so), and nesting stops short of 128 levels (serde_json's recursion limit: the
+ * 128th nested array or object is an error) instead of overflowing the stack.
  */
 
 export class JsonNumber {
@@ -15,7 +17,7 @@ export class JsonObject {
 
 export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject;
 
-/** serde_json's default recursion limit. */
+/** serde_json's default recursion limit: at most MAX_DEPTH - 1 arrays and objects nested. */
 export const MAX_DEPTH = 128;
 
 export class JsonSyntaxError extends Error {}
@@ -25,7 +27,7 @@ const PLAIN = /[^"\\\u0000-\u001f]*/y;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** Parses one JSON value filling all of `text` (whitespace around it allowed). */
-export function parseStrictJson(text: string): JsonValue {
+export function parseStrictJson(text: string, options: { finite?: boolean } = {}): JsonValue {
   let i = 0;
   const error = (what: string): never => {
     throw new JsonSyntaxError(`${what} at character ${i}`);
@@ -79,7 +81,7 @@ export function parseStrictJson(text: string): JsonValue {
     const c = text[i];
     if (c === '"') return string();
     if (c === '{' || c === '[') {
-      if (depth >= MAX_DEPTH) error(`arrays and objects nested deeper than ${MAX_DEPTH} levels`);
+      if (depth >= MAX_DEPTH - 1) error(`arrays and objects nested ${MAX_DEPTH} levels deep`);
       i++;
       skip();
       const close = c === '{' ? '}' : ']';
@@ -126,6 +128,8 @@ export function parseStrictJson(text: string): JsonValue {
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
     if (!m) return error(c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`);
+    if (options.finite && !Number.isFinite(Number(m[0])))
+      error(`number ${m[0].length > 40 ? `${m[0].slice(0, 40)}…` : m[0]} out of range`);
     i = NUMBER.lastIndex;
     return new JsonNumber(m[0]);
   };

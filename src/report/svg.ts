@@ -3,6 +3,7 @@
  * attributes, text; no DTDs), mark counting by vega mark name, and id prefixing for inline embedding.
  */
 import { fail } from '../params/errors.js';
+import { own } from '../params/own.js';
 
 export interface XmlElement {
   name: string;
@@ -16,7 +17,7 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 function decode(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
     if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-    return ENTITIES[e] ?? m;
+    return own(ENTITIES, e) ?? m;
   });
 }
 

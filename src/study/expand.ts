@@ -6,6 +6,7 @@ import { methodMerges, parseMethod, sameRunKey, type Method } from '../time/meth
 import { mergeCountProblem } from '../time/protocols.js';
 import type { ReplayMix } from '../time/types.js';
 import { ORACLE_MIX, PAPER_REPLAY, type RunSpec, type SkippedRun, type Study, type StudySetting } from './types.js';
+import { isSafeId, SAFE_ID_RULE } from './ids.js';
 
 /** The study as it runs: `--quick` overrides applied, `--seeds` replacing the seed list. */
 export function effectiveStudy(study: Study, options: { quick?: boolean; seeds?: readonly number[] } = {}): Study {
@@ -79,8 +80,6 @@ function settingParams(
   };
 }
 
-const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
-
 /**
  * Expands a study into its run list, in a fixed order: setting, seed, baselines, then method x technique.
  * Methods whose result cannot depend on the technique run once with technique '-'; a method equal to an
@@ -88,13 +87,12 @@ const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
  * each with its reason.
  */
 export function expandStudy(study: Study): { runs: RunSpec[]; skipped: SkippedRun[] } {
-  if (!ID_SAFE.test(study.name)) fail('CONFIG', `study name "${study.name}" must be letters, digits and _ . : + -`);
+  if (!isSafeId(study.name)) fail('CONFIG', `study name "${study.name}" ${SAFE_ID_RULE}`);
   if (study.seeds.length === 0) fail('CONFIG', `study ${study.name}: no seeds`);
   const settings: readonly StudySetting[] = study.settings?.length ? study.settings : [{ label: 'default' }];
   const labels = new Set<string>();
   for (const s of settings) {
-    if (!ID_SAFE.test(s.label))
-      fail('CONFIG', `study ${study.name}: setting label "${s.label}" must be letters, digits and _ . : + -`);
+    if (!isSafeId(s.label)) fail('CONFIG', `study ${study.name}: setting label "${s.label}" ${SAFE_ID_RULE}`);
     if (labels.has(s.label)) fail('CONFIG', `study ${study.name}: setting label "${s.label}" appears twice`);
     labels.add(s.label);
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { RunRecord, StepRecord } from '../time/record.js';
 import { longMatrixRecords, resultFileName, writeResults, type ResultRun } from '../time/results.js';
-import { csvObjects, parseCsvRecords } from '../report/csv.js';
+import { parseCsvRecords } from '../report/csv.js';
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -14,27 +14,69 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-const num = (s: string): number => Number(s);
+/** A number as written; NaN for anything else (an empty or damaged field), which makes its run unfinished. */
+const num = (s: string | undefined): number => (s === undefined || s.trim() === '' ? Number.NaN : Number(s));
+const numOrNull = (s: string): number | null => (s === '' ? null : num(s));
 
-function matrixRecords(text: string): Record<string, string>[] {
-  const [header, ...rows] = parseCsvRecords(text);
+/**
+ * The rows of a results CSV keyed by its header. Every file is written whole with a final line end, so a
+ * last record without one was cut short (a full disk, a copy stopped midway): it is left out, so its run
+ * is not finished and runs again, and a cut number is never kept. Any other row whose fields do not match
+ * the header is damage that resuming cannot repair: a DATA error naming the file and row.
+ */
+function resultRows(text: string, file: string): Record<string, string>[] {
+  const records = parseCsvRecords(text, file);
+  if (text !== '' && !text.endsWith('\n')) records.pop();
+  const [header, ...rows] = records;
   if (!header) return [];
-  return longMatrixRecords(
-    header,
-    rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? '']))),
-  );
+  return rows.map((r, i) => {
+    if (r.length !== header.length)
+      fail(
+        'DATA',
+        `${file}: row ${i + 1} has ${r.length} fields, the header has ${header.length} (a damaged results file; remove that row to run it again)`,
+      );
+    return Object.fromEntries(header.map((h, j) => [h, r[j]]));
+  });
 }
-const numOrNull = (s: string): number | null => (s === '' ? null : Number(s));
 
-/** A run is finished when it has steps, and every step a score for each of its tasks. */
-function complete(tasks: readonly ({ id: string } | undefined)[], steps: readonly StepRecord[]): boolean {
+function matrixRecords(text: string, file: string): Record<string, string>[] {
+  const rows = resultRows(text, file);
+  if (rows.length === 0) return [];
+  return longMatrixRecords(Object.keys(rows[0]), rows);
+}
+
+/**
+ * A run is finished when it has steps, every step a score for each of its tasks, its steps in order from
+ * 0, its totals the sums of its steps, and its last step the one runs.csv's final metrics were taken from.
+ * A file cut short loses the last steps of a run (a cut falls after whole rows as often as inside one),
+ * which only that last check can see; a row lost from the middle changes the sums.
+ */
+function complete(
+  tasks: readonly ({ id: string } | undefined)[],
+  steps: readonly StepRecord[],
+  final: RunRecord['final'],
+): boolean {
   if (steps.length === 0 || tasks.length === 0) return false;
   for (let j = 0; j < tasks.length; j++) if (tasks[j] === undefined) return false;
   // Index loops, not every(): the arrays are filled by index and every() would skip their holes.
-  for (const s of steps) {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    if (!Number.isInteger(s.step) || (i > 0 && s.step <= steps[i - 1].step)) return false;
     if (s.scores.length !== tasks.length) return false;
-    for (let j = 0; j < tasks.length; j++) if (s.scores[j] === undefined) return false;
+    for (let j = 0; j < tasks.length; j++) if (!Number.isFinite(s.scores[j])) return false;
+    for (const v of [s.trainSteps, s.trainSeconds, s.mergeSeconds, s.evalSeconds, s.bytesRead, s.bytesStored])
+      if (!Number.isFinite(v)) return false;
   }
+  // Every run starts at step 0 (its initial evaluation), and its totals are the sums of its steps
+  // (src/time/pipeline.ts): a row lost from the middle shows there.
+  if (steps[0].step !== 0) return false;
+  const sum = (k: 'trainSteps' | 'bytesRead' | 'bytesStored') => steps.reduce((a, s) => a + s[k], 0);
+  if (sum('trainSteps') !== final.trainSteps || sum('bytesRead') !== final.bytesRead) return false;
+  if (sum('bytesStored') !== final.bytesStored) return false;
+  const last = steps[steps.length - 1];
+  const same = (a: number | null, b: number | null) => (a === null ? b === null : a === b);
+  if (!same(last.aKa, final.aKa) || !same(last.aZs, final.aZs) || !same(last.gm, final.gm)) return false;
+  for (const v of Object.values(final)) if (v !== null && !Number.isFinite(v)) return false;
   return true;
 }
 
@@ -45,23 +87,26 @@ function complete(tasks: readonly ({ id: string } | undefined)[], steps: readonl
  */
 export async function readFinishedRuns(dir: string, suffix?: string): Promise<Map<string, ResultRun>> {
   const out = new Map<string, ResultRun>();
-  const runsText = await readText(join(dir, resultFileName('runs', 'csv', suffix)));
+  const [runsFile, stepsFile, matrixFile] = ['runs', 'steps', 'matrix'].map((stem) =>
+    join(dir, resultFileName(stem, 'csv', suffix)),
+  );
+  const runsText = await readText(runsFile);
   if (runsText === undefined) return out;
-  const stepsText = (await readText(join(dir, resultFileName('steps', 'csv', suffix)))) ?? '';
-  const matrixText = (await readText(join(dir, resultFileName('matrix', 'csv', suffix)))) ?? '';
+  const stepsText = (await readText(stepsFile)) ?? '';
+  const matrixText = (await readText(matrixFile)) ?? '';
   const steps = new Map<string, Record<string, string>[]>();
-  for (const s of csvObjects(stepsText)) {
+  for (const s of resultRows(stepsText, stepsFile)) {
     const list = steps.get(s.run_id) ?? [];
     list.push(s);
     steps.set(s.run_id, list);
   }
   const matrix = new Map<string, Record<string, string>[]>();
-  for (const m of matrixRecords(matrixText)) {
+  for (const m of matrixRecords(matrixText, matrixFile)) {
     const list = matrix.get(m.run_id) ?? [];
     list.push(m);
     matrix.set(m.run_id, list);
   }
-  for (const r of csvObjects(runsText)) {
+  for (const r of resultRows(runsText, runsFile)) {
     const id = r.run_id;
     const cells = matrix.get(id) ?? [];
     const tasks: { id: string; role: 'adaptation' | 'zeroshot' }[] = [];
@@ -86,7 +131,21 @@ export async function readFinishedRuns(dir: string, suffix?: string): Promise<Ma
       bytesRead: num(s.bytes_read),
       bytesStored: num(s.bytes_stored),
     }));
-    if (!complete(tasks, stepRecords)) continue; // a run missing from steps.csv or matrix.csv is run again
+    const final = {
+      aKa: numOrNull(r.a_ka),
+      aZs: numOrNull(r.a_zs),
+      gm: numOrNull(r.gm),
+      forgetting: numOrNull(r.forgetting),
+      bwt: numOrNull(r.bwt),
+      fwt: numOrNull(r.fwt),
+      trainSteps: num(r.train_steps),
+      mergeSeconds: num(r.merge_seconds),
+      bytesRead: num(r.bytes_read),
+      bytesStored: num(r.bytes_stored),
+      wallSeconds: num(r.wall_seconds),
+    };
+    // a run missing from steps.csv or matrix.csv, or cut short in one of them, is run again
+    if (!complete(tasks, stepRecords, final) || !Number.isInteger(num(r.seed)) || !Number.isInteger(num(r.T))) continue;
     const record = {
       method: r.method,
       init: r.init,
@@ -97,19 +156,7 @@ export async function readFinishedRuns(dir: string, suffix?: string): Promise<Ma
       stream: '',
       tasks,
       steps: stepRecords,
-      final: {
-        aKa: numOrNull(r.a_ka),
-        aZs: numOrNull(r.a_zs),
-        gm: numOrNull(r.gm),
-        forgetting: numOrNull(r.forgetting),
-        bwt: numOrNull(r.bwt),
-        fwt: numOrNull(r.fwt),
-        trainSteps: num(r.train_steps),
-        mergeSeconds: num(r.merge_seconds),
-        bytesRead: num(r.bytes_read),
-        bytesStored: num(r.bytes_stored),
-        wallSeconds: num(r.wall_seconds),
-      },
+      final,
     } as RunRecord;
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(r)) if (k.startsWith('param_')) params[k.slice('param_'.length)] = v;

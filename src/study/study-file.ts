@@ -10,6 +10,9 @@ import type { ReplayMix } from '../time/types.js';
 import { FINDING_IDS } from './findings.js';
 import { METHOD_GROUPS, TECHNIQUE_GROUPS } from './groups.js';
 import type { FindingId, Study, StudySetting, TechniqueChoice } from './types.js';
+import { hasOwnKey, own } from '../params/own.js';
+import { checkSeedCount, seedRange } from './seeds.js';
+import { isSafeId, SAFE_ID_RULE } from './ids.js';
 
 /**
  * A study file (YAML or JSON): the grid `time-merge sim STUDY.yaml` runs.
@@ -47,7 +50,6 @@ const TOP_KEYS = [
   'quick',
 ] as const;
 const QUICK_KEYS = ['stream', 'settings', 'sweep', 'methods', 'techniques', 'seeds', 'baselines'] as const;
-const ID_SAFE = /^[A-Za-z0-9_.:+-]+$/;
 
 /** Runs `fn`; a CONFIG error it throws is re-thrown with `where` in front, so messages name the key. */
 function at<T>(where: string, fn: () => T): T {
@@ -77,7 +79,7 @@ function text(v: unknown, where: string): string {
 function stream(v: unknown, where: string): Partial<SyntheticConfig> {
   const m = mapping(v, where);
   for (const key of Object.keys(m)) {
-    if (!(key in DEFAULT_SYNTHETIC))
+    if (!hasOwnKey(DEFAULT_SYNTHETIC, key))
       fail('CONFIG', `${where}.${key}: unknown stream setting (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`);
   }
   return m as Partial<SyntheticConfig>;
@@ -99,15 +101,12 @@ function replay(v: unknown, where: string): ReplayMix {
 
 /** `0-4`, `3`, or a list of integers. */
 function seeds(v: unknown, where: string): number[] {
-  if (typeof v === 'string' && /^\d+-\d+$/.test(v.trim())) {
-    const [a, b] = v.trim().split('-').map(Number);
-    if (b < a) fail('CONFIG', `${where}: range "${v}" is empty`);
-    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  }
+  if (typeof v === 'string' && /^\d+-\d+$/.test(v.trim())) return seedRange(v, where);
   const xs = typeof v === 'number' ? [v] : list(v, where);
   if (xs.length === 0) fail('CONFIG', `${where}: needs at least one seed`);
+  checkSeedCount(xs.length, where);
   return xs.map((x, i) => {
-    if (typeof x !== 'number' || !Number.isInteger(x))
+    if (typeof x !== 'number' || !Number.isSafeInteger(x))
       fail('CONFIG', `${where}[${i}]: expected an integer, got ${JSON.stringify(x)}`);
     return x;
   });
@@ -134,7 +133,7 @@ function settings(raw: Record<string, unknown>, where: string): StudySetting[] |
       const m = mapping(s, w);
       checkKeys(m, ['label', 'stream', 'replay'], `${w}: unknown key`);
       const label = text(m.label, `${w}.label`);
-      if (!ID_SAFE.test(label)) fail('CONFIG', `${w}.label: "${label}" must be letters, digits and _ . : + -`);
+      if (!isSafeId(label)) fail('CONFIG', `${w}.label: "${label}" ${SAFE_ID_RULE}`);
       out.push({
         label,
         stream: m.stream === undefined ? undefined : stream(m.stream, `${w}.stream`),
@@ -162,7 +161,7 @@ function methods(v: unknown, where: string): string[] {
   list(v, where).forEach((m, i) => {
     const w = `${where}[${i}]`;
     if (typeof m === 'string' && m.startsWith('@')) {
-      const group = METHOD_GROUPS[m.slice(1)];
+      const group = own(METHOD_GROUPS, m.slice(1));
       if (!group)
         fail(
           'CONFIG',
@@ -196,7 +195,7 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
   list(v, where).forEach((t, i) => {
     const w = `${where}[${i}]`;
     if (typeof t === 'string' && t.startsWith('@')) {
-      const group = TECHNIQUE_GROUPS[t.slice(1)];
+      const group = own(TECHNIQUE_GROUPS, t.slice(1));
       if (!group)
         fail(
           'CONFIG',
@@ -224,7 +223,7 @@ function techniques(v: unknown, where: string): TechniqueChoice[] {
         .join(':');
       const base = m.label === undefined ? tech.name : text(m.label, `${w}.label`);
       const label = suffix ? `${base}:${suffix}` : base;
-      if (!ID_SAFE.test(label)) fail('CONFIG', `${w}.label: "${label}" must be letters, digits and _ . : + -`);
+      if (!isSafeId(label)) fail('CONFIG', `${w}.label: "${label}" ${SAFE_ID_RULE}`);
       out.push({
         name: tech.name,
         ...(label !== tech.name ? { label } : {}),
@@ -282,7 +281,7 @@ export function parseStudyFile(content: string, source: string): Study {
   const where = `${source}: `;
   const name =
     raw.name === undefined ? basename(source).replace(/\.(ya?ml|json)$/i, '') : text(raw.name, `${where}name`);
-  if (!ID_SAFE.test(name)) fail('CONFIG', `${where}name: "${name}" must be letters, digits and _ . : + -`);
+  if (!isSafeId(name)) fail('CONFIG', `${where}name: "${name}" ${SAFE_ID_RULE}`);
   if (raw.methods === undefined)
     fail('CONFIG', `${where}methods: missing (a list of methods, e.g. [finetune, ema_paint])`);
   const parts = gridParts(raw, where);

@@ -1,4 +1,5 @@
 import { fail } from '../params/errors.js';
+import { hasOwnKey } from '../params/own.js';
 
 export type Ordering = 'random' | 'similarity' | 'reversed' | 'dataset-incremental';
 export type Optimiser = 'sgd' | 'adamw';
@@ -216,7 +217,7 @@ const NON_NEGATIVE = [
 /** Defaults filled in and every value checked; a bad value is a CONFIG error naming the setting. */
 export function resolveSyntheticConfig(partial: Partial<SyntheticConfig> = {}): SyntheticConfig {
   for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_SYNTHETIC))
+    if (!hasOwnKey(DEFAULT_SYNTHETIC, key))
       fail(
         'CONFIG',
         `synthetic stream: unknown setting "${key}" (known: ${Object.keys(DEFAULT_SYNTHETIC).join(', ')})`,

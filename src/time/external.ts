@@ -6,6 +6,7 @@ import type { ParamSet } from '../params/paramset.js';
 import { readSafetensors, writeSafetensors } from '../params/safetensors/index.js';
 import type { Evaluator, Task, Trainer, TrainRequest, TrainResult } from './types.js';
 import { trackChild } from '../params/live-children.js';
+import { hasOwnKey } from '../params/own.js';
 
 /**
  * Command templates are split into words like a shell would (whitespace, '...' and "..." quoting) and
@@ -47,7 +48,7 @@ export function fillTemplate(
 ): string[] {
   return words.map((w) =>
     w.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
-      if (!(name in values))
+      if (!hasOwnKey(values, name))
         fail(
           'CONFIG',
           `${what}: unknown placeholder {${name}} (known: ${Object.keys(values)
@@ -295,7 +296,7 @@ export function parseScores(stdout: string, tasks: readonly Task[]): number[] {
   else if (doc && typeof doc === 'object') {
     const byId = doc as Record<string, unknown>;
     scores = tasks.map((t) => {
-      if (!(t.id in byId)) fail('PIPELINE', `external evaluator: no score for task "${t.id}"`);
+      if (!hasOwnKey(byId, t.id)) fail('PIPELINE', `external evaluator: no score for task "${t.id}"`);
       return byId[t.id];
     });
   } else

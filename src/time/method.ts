@@ -13,6 +13,7 @@ import {
   type InitProtocol,
   type InitStart,
 } from './protocols.js';
+import { own } from '../params/own.js';
 
 /** One TIME method: how training starts at each step, what gets deployed, and the merge both use. */
 export interface Method {
@@ -81,7 +82,7 @@ const ALIASES: Record<string, string> = {
  * e.g. `ema+merge-all:linear`, `last+ema:0.3:first`.
  */
 export function parseMethod(name: string, merge: MergeSpec = DEFAULT_MERGE): Method {
-  const key = ALIASES[name] ?? name;
+  const key = own(ALIASES, name) ?? name;
   const preset = PRESETS.get(key);
   if (preset) return { ...preset, merge };
   const parts = name.split('+');

@@ -1,8 +1,9 @@
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { RunRecord } from './record.js';
+import { renameOver } from '../params/replace-target.js';
 
 /** One run for the results folder: its id, record, and settings written as `param_<name>` columns. */
 export interface ResultRun {
@@ -233,9 +234,10 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, text);
-    await rename(tmp, path);
+    await renameOver(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
+    if (e instanceof TimeMergeError) throw e;
     throw new TimeMergeError('IO', `results: cannot write ${path}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, TimeMergeError } from '../params/errors.js';
 import type { ParamSet } from '../params/paramset.js';
@@ -6,6 +6,8 @@ import { resolvedInitOptions, type Method } from './method.js';
 import type { StepRecord } from './record.js';
 import type { ReplayMix, TaskStream } from './types.js';
 import { NO_REPLAY } from './types.js';
+import { hasOwnKey } from '../params/own.js';
+import { renameOver } from '../params/replace-target.js';
 
 const LOG = 'run.json';
 
@@ -52,7 +54,7 @@ export async function runFingerprint(
   };
   // The caller's settings sit beside these, each its own key, so a refusal names the one that changed.
   for (const k of Object.keys(c.settings ?? {}))
-    if (k in core)
+    if (hasOwnKey(core, k))
       fail('CONFIG', `run setting "${k}" is already part of every run's fingerprint; give it another name`);
   return { ...core, ...c.settings };
 }
@@ -103,7 +105,7 @@ export class ResumeLog {
     this.steps.push(rec);
     const path = join(this.dir, LOG);
     await writeFile(`${path}.tmp`, JSON.stringify({ fingerprint: this.fingerprint, steps: this.steps }, null, 1));
-    await rename(`${path}.tmp`, path);
+    await renameOver(`${path}.tmp`, path);
   }
 }
 

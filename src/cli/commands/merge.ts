@@ -19,7 +19,8 @@ import {
   type OutputKind,
 } from '../../merge/model-folder.js';
 import { planMerge } from '../../merge/parts.js';
-import { fail } from '../../params/errors.js';
+import { fail, TimeMergeError } from '../../params/errors.js';
+import { checkReplaceable } from '../../params/replace-target.js';
 import { assertSameStructure, ParamSet } from '../../params/paramset.js';
 import {
   createSafetensorsWriter,
@@ -113,6 +114,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   // Keys a toolkit takes that change nothing here are said (with the other notes), never dropped silently.
   const notes: string[] = [...(config.notes ?? [])];
   const log = options.verbose ?? (() => undefined);
+  if (kind === 'file' && existsSync(config.source) && sameFile(config.source, output))
+    fail('CONFIG', `${config.source}: output ${output} is the config file itself; choose another output path`);
 
   const opened = new Map<string, Checkpoint>();
   // Each tensor is used once, so reads reuse one buffer per file, or read the mapped file in place; a
@@ -147,6 +150,8 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
         'CONFIG',
         `${config.source}: output folder ${output} holds this config, and would replace it; choose another output`,
       );
+    // Not a device, FIFO, symlink or directory: a file output is renamed over its path (replace-target.ts).
+    if (kind === 'file') checkReplaceable(output);
     for (const ck of inputs) {
       const floats = new Set(ck.tensorInfos().map((t) => t.name));
       const other = ck.entries.find((e) => !floats.has(e.name));
@@ -235,6 +240,11 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
     } catch (err) {
       await writer.abort();
       if (folder) await rm(folder, { recursive: true, force: true });
+      // A merge that cannot be computed (MERGE: a ratio, a count) names the config it came from, unless
+      // the message names a file already (the output a value overflows, an input).
+      const named = [config.source, output, ...[...opened.values()].flatMap((ck) => ck.files)];
+      if (err instanceof TimeMergeError && err.code === 'MERGE' && !named.some((p) => err.message.includes(p)))
+        throw new TimeMergeError('MERGE', `${config.source}: ${err.message}`, { cause: err });
       throw err;
     } finally {
       dropCleanup();

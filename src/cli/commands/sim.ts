@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../../params/errors.js';
 import type { StudyOutcome } from '../../study/runner.js';
+import { checkSeedCount, seedRange } from '../../study/seeds.js';
 import { withResultsLock } from '../results-lock.js';
 
 export interface SimOptions {
@@ -59,12 +60,16 @@ export async function dryRun(name: string, opts: SimOptions): Promise<void> {
 
 /** `0,1,2` or ranges `0-4`, comma-separated. */
 export function parseSeeds(text: string): number[] {
+  const where = `--seeds "${text.length > 80 ? `${text.slice(0, 80)}...` : text}"`;
+  let count = 0;
   return text.split(',').flatMap((s) => {
     const t = s.trim();
-    const range = /^(\d+)-(\d+)$/.exec(t);
-    if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
-    if (!/^-?\d+$/.test(t)) fail('CONFIG', `--seeds "${text}": expected integers like 0,1,2 or a range 0-4`);
-    return [Number(t)];
+    const seeds = /^\d+-\d+$/.test(t) ? seedRange(t, where) : [Number(t)];
+    if (!/^\d+-\d+$|^-?\d+$/.test(t) || !Number.isSafeInteger(seeds[0]))
+      fail('CONFIG', `${where}: expected integers like 0,1,2 or a range 0-4`);
+    count += seeds.length;
+    checkSeedCount(count, where);
+    return seeds;
   });
 }
 

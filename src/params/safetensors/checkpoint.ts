@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fail, TimeMergeError } from '../errors.js';
 import { ParamSet } from '../paramset.js';
@@ -72,6 +73,10 @@ class ShardedCheckpoint implements Checkpoint {
     return this.shardOf(name).read(name);
   }
 
+  verify(name: string): void {
+    this.shardOf(name).verify();
+  }
+
   readTyped(name: string): Promise<RawArray> {
     return this.shardOf(name).readTyped(name);
   }
@@ -94,8 +99,16 @@ class ShardedCheckpoint implements Checkpoint {
 async function openSharded(path: string, options: OpenOptions): Promise<Checkpoint> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Not blocking on a FIFO (see SafetensorsFile.open): an index is read whole, from a regular file.
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      if (!(await fh.stat()).isFile()) fail('IO', `${path}: not a regular file`);
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
+    if (err instanceof TimeMergeError) throw err;
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     throw new TimeMergeError('IO', `${path}: cannot open: ${reason}`, { cause: err });
   }

@@ -3,11 +3,20 @@
  * [u64 little-endian header length N][N bytes of UTF-8 JSON header][raw little-endian tensor data].
  */
 
+import { own } from '../own.js';
+
 /** Bytes of the length prefix. */
 export const PREFIX_BYTES = 8;
 
 /** The reference implementation refuses headers over 100 MB. */
 export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * The most tensors one file's header may list. The largest released checkpoints list a few thousand per
+ * shard; a header of 1.5 million entries (90 MB) took 37 s and 2.5 GB to parse before it failed, so the
+ * count is checked first and a header beyond it is refused at once (docs/safetensors.md).
+ */
+export const MAX_HEADER_ENTRIES = 200_000;
 
 export const METADATA_KEY = '__metadata__';
 
@@ -52,5 +61,5 @@ export function isWriteDType(d: string): d is WriteDType {
 }
 
 export function bytesPerElement(d: WriteDType | FloatDType): number {
-  return DTYPE_BITS[d] / 8;
+  return (own(DTYPE_BITS, d) ?? Number.NaN) / 8;
 }

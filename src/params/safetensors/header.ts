@@ -1,7 +1,8 @@
 import { fail } from '../errors.js';
 import { formatShape } from '../tensor.js';
-import { DTYPE_BITS, MAX_HEADER_BYTES, METADATA_KEY, PREFIX_BYTES } from './format.js';
+import { DTYPE_BITS, MAX_HEADER_BYTES, MAX_HEADER_ENTRIES, METADATA_KEY, PREFIX_BYTES } from './format.js';
 import { JsonNumber, JsonObject, JsonSyntaxError, parseStrictJson, showJson, type JsonValue } from '../strict-json.js';
+import { own } from '../own.js';
 
 /** One tensor as the header describes it; offsets are relative to the start of the data section. */
 export interface HeaderEntry {
@@ -42,7 +43,9 @@ export function headerLength(prefix: Uint8Array, fileSize: number, label: string
   return Number(n);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: keep a leading byte-order mark in the text (the default drops it), so that a header
+// starting with one is refused as the reference refuses it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Parses and validates a header: JSON object, metadata of strings, every tensor's dtype/shape/offsets,
@@ -58,10 +61,20 @@ export function parseHeader(headerBytes: Uint8Array, dataBytes: number, label: s
   } catch {
     fail('SAFETENSORS', `${label}: header is not valid UTF-8`);
   }
-  if (!text.startsWith('{')) fail('SAFETENSORS', `${label}: header does not start with "{" (not a safetensors file?)`);
+  if (!text.startsWith('{'))
+    fail(
+      'SAFETENSORS',
+      `${label}: header does not start with "{"${text.charCodeAt(0) === 0xfeff ? ' (it starts with a byte-order mark)' : ' (not a safetensors file?)'}`,
+    );
+  const listed = countKeys(headerBytes);
+  if (listed > MAX_HEADER_ENTRIES)
+    fail(
+      'SAFETENSORS',
+      `${label}: header lists ${listed} tensors; time-merge reads at most ${MAX_HEADER_ENTRIES} per file (shard larger models)`,
+    );
   let json: JsonValue;
   try {
-    json = parseStrictJson(text);
+    json = parseStrictJson(text, { finite: true });
   } catch (err) {
     if (!(err instanceof JsonSyntaxError)) throw err;
     fail('SAFETENSORS', `${label}: header is not valid JSON (${err.message})`);
@@ -93,7 +106,8 @@ function parseMetadata(raw: JsonValue, label: string): Record<string, string> {
   for (const [k, v] of raw.entries) {
     if (typeof v !== 'string')
       fail('SAFETENSORS', `${label}: ${METADATA_KEY} value "${k}" must be a string, got ${showJson(v)}`);
-    out[k] = v;
+    // defineProperty: a key "__proto__" is a key like any other (assignment would set the prototype)
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
@@ -122,8 +136,8 @@ function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
   const shapeRaw = fields.get('shape');
   const offsetsRaw = fields.get('data_offsets');
   if (typeof dtype !== 'string') fail('SAFETENSORS', `${where}: dtype is missing or not a string`);
-  const bits = DTYPE_BITS[dtype];
-  if (bits === undefined || !Object.hasOwn(DTYPE_BITS, dtype))
+  const bits = own(DTYPE_BITS, dtype);
+  if (bits === undefined)
     fail('SAFETENSORS', `${where}: unknown dtype "${dtype.length > 60 ? `${dtype.slice(0, 60)}…` : dtype}"`);
   const dims = Array.isArray(shapeRaw) ? shapeRaw.map(u64) : undefined;
   if (!dims?.every((d) => d !== undefined)) {
@@ -162,6 +176,9 @@ function parseEntry(name: string, raw: JsonValue, label: string): HeaderEntry {
       `${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${formatShape(shape.map(Number))} needs ${totalBits / 8n}`,
     );
   }
+  const big = shape.find((d) => d > BigInt(Number.MAX_SAFE_INTEGER));
+  if (big !== undefined)
+    fail('SAFETENSORS', `${where}: dimension ${big} is past 2^53, which time-merge cannot hold exactly`);
   if (end > BigInt(Number.MAX_SAFE_INTEGER)) {
     fail('SAFETENSORS', `${where}: data_offsets end at ${end}, past 2^53 bytes (no file holds that much data)`);
   }
@@ -201,4 +218,19 @@ function checkLayout(entries: readonly HeaderEntry[], dataBytes: number, label: 
       `${label}: data section is ${dataBytes} bytes but the tensors cover only ${expected} (trailing bytes)`,
     );
   }
+}
+
+const DATA_OFFSETS = new TextEncoder().encode('"data_offsets"');
+
+/**
+ * How many times `"data_offsets"` occurs in the raw header: at least the number of tensor entries (each
+ * has that key once; a name holding the word has its quotes escaped), found with one byte search before
+ * the JSON is parsed, so an oversized header is refused in milliseconds rather than after a parse of
+ * seconds and gigabytes.
+ */
+function countKeys(bytes: Uint8Array): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let at = buf.indexOf(DATA_OFFSETS); at >= 0; at = buf.indexOf(DATA_OFFSETS, at + DATA_OFFSETS.length)) n++;
+  return n;
 }

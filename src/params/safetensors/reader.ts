@@ -1,3 +1,4 @@
+import { constants, fstatSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, TimeMergeError } from '../errors.js';
 import { bf16ToF32, f16ToF32, f64ToF32 } from '../half.js';
@@ -40,8 +41,9 @@ export interface OpenOptions {
   /**
    * read() returns F32 tensors as views of the file's pages mapped into memory (and converts F16, BF16
    * and F64 from them), so no byte is copied into a JS buffer. Needs the native addon; without it, or
-   * where mmap fails or a tensor is not aligned to its element size, read() copies as usual. The file
-   * must not be truncated while open (a mapped read past the new end would crash the process).
+   * where mmap fails or a tensor is not aligned to its element size, read() copies as usual. A file
+   * truncated while mapped reads zeros where its bytes were lost (the addon catches the SIGBUS), and
+   * verify() then fails naming it.
    */
   readonly map?: boolean;
 }
@@ -96,13 +98,15 @@ export class SafetensorsFile implements TensorSource {
   static async open(path: string, options: OpenOptions = {}): Promise<SafetensorsFile> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      // O_NONBLOCK: opening a FIFO for reading blocks until a writer comes, so a FIFO given as a model
+      // would hang here before the regular-file check below. It changes nothing for a regular file.
+      fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw ioError(path, 'cannot open', err);
     }
     try {
       const stat = await fh.stat();
-      if (!stat.isFile()) fail('IO', `${path}: not a regular file`);
+      if (!stat.isFile()) fail('IO', `${path}: not a regular file (a safetensors file is read at random offsets)`);
       const size = stat.size;
       const prefix = new Uint8Array(PREFIX_BYTES);
       if (size >= PREFIX_BYTES) await readFully(fh, prefix, 0, path);
@@ -180,6 +184,7 @@ export class SafetensorsFile implements TensorSource {
   private readMapped(e: HeaderEntry, at: number, n: number): Float32Array {
     if (this.closed) fail('IO', `${this.path}: read of tensor "${e.name}" after close()`);
     const mapped = this.mapped!;
+    this.verify(); // a cut found by an earlier read fails before more is read
     if (this.options.reuseBuffers) {
       // The previous tensor's values are no longer used (reuseBuffers' contract): let its pages go, so
       // resident memory stays near the tensors in use.
@@ -198,16 +203,28 @@ export class SafetensorsFile implements TensorSource {
     if (!this.options.requireFinite) return out;
     const check = () => {
       const bad = firstNonFinite(out);
-      if (bad >= 0) {
+      if (bad < 0) return;
+      const stored = e.dtype === 'F64' ? this.storedF64(e, bad) : out[bad];
+      if (Number.isFinite(stored))
         fail(
           'SAFETENSORS',
-          `${this.path}: tensor "${name}" holds ${out[bad]} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`,
+          `${this.path}: tensor "${name}" holds ${stored} at index ${bad} (${e.dtype} ${formatShape(e.shape)}), which overflows float32, the type inputs are read and merged in`,
         );
-      }
+      fail(
+        'SAFETENSORS',
+        `${this.path}: tensor "${name}" holds ${stored} at index ${bad} (${e.dtype} ${formatShape(e.shape)}); inputs must be finite`,
+      );
     };
     if (this.options.requireFinite === 'deferred') deferCheck(out, check);
     else check();
     return out;
+  }
+
+  /** The float64 value stored at index i of an F64 tensor, read again from the file (for messages). */
+  private storedF64(e: HeaderEntry, i: number): number {
+    const b = Buffer.alloc(8);
+    readSync(this.fh.fd, b, 0, 8, this.dataStart + e.begin + 8 * i);
+    return b.readDoubleLE(0);
   }
 
   /** The reused buffer, grown to at least `bytes` (+ alignment slack). */
@@ -267,6 +284,22 @@ export class SafetensorsFile implements TensorSource {
     const out = new Uint8Array(e.end - e.begin);
     await this.readInto(e, out);
     return out;
+  }
+
+  /**
+   * Fails with an IO error naming the file when it shrank since it was opened and values were read from
+   * its mapping: the addon found a read of lost pages (and gave it zeros), or the file is now shorter (a
+   * partly lost last page reads zeros without a fault). Reads that copy find a short file themselves.
+   */
+  verify(): void {
+    if (!this.mapped || this.closed) return;
+    const cut = nativeFiles()!.mappedCut(this.mapped);
+    const now = fstatSync(this.fh.fd).size;
+    if (cut || now < this.byteSize)
+      fail(
+        'IO',
+        `${this.path}: the file shrank to ${now} of its ${this.byteSize} bytes while it was being read; an input must not change during a merge`,
+      );
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 import { readdirSync, unlinkSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fail, TimeMergeError } from '../errors.js';
 import { f32ToBf16, f32ToF16 } from '../half.js';
 import { nativeFiles } from '../kernels/native/loader.js';
 import type { TensorSource } from '../source.js';
+import { checkReplaceable, renameOver } from '../replace-target.js';
 import { formatShape, numel, sameShape, type TensorInfo } from '../tensor.js';
 import { bytesPerElement, isWriteDType, METADATA_KEY, PREFIX_BYTES, WRITE_DTYPES, type WriteDType } from './format.js';
 
@@ -148,6 +149,7 @@ export class SafetensorsWriter {
 
   constructor(path: string, infos: readonly TensorInfo[], options: WriteOptions = {}) {
     this.path = path;
+    checkReplaceable(path);
     this.tempPath = tempPathFor(path);
     this.refuseOverflow = options.refuseOverflow === true;
     this.areas = options.buffers ?? [undefined, undefined];
@@ -177,6 +179,11 @@ export class SafetensorsWriter {
     this.slots = slots;
     this.header = encodeHeader(slots, options.metadata);
     this.dataStart = this.header.length;
+  }
+
+  /** How errors name the write: the output, with the temporary it goes to first (ENOSPC names both). */
+  private get writing(): string {
+    return `${this.path} (written as ${this.tempPath})`;
   }
 
   /** Bytes the finished file will have. */
@@ -221,7 +228,7 @@ export class SafetensorsWriter {
       fh,
       new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength),
       this.dataStart + slot.begin,
-      this.tempPath,
+      this.writing,
     ).then(() => startWriteback(fh, this.dataStart + slot.begin, encoded.byteLength));
     if (inArea < 0 && slot.dtype === 'F32') return written;
     written.catch(() => undefined); // awaited below or by the next write, finish() or abort()
@@ -270,11 +277,12 @@ export class SafetensorsWriter {
       await Promise.all(this.pending);
       await fh.sync();
       await fh.close();
-      await rename(this.tempPath, this.path);
+      await renameOver(this.tempPath, this.path);
       live.delete(this.tempPath);
     } catch (err) {
       live.delete(this.tempPath);
       await unlink(this.tempPath).catch(() => undefined);
+      if (err instanceof TimeMergeError) throw err;
       throw new TimeMergeError('IO', `${this.path}: could not complete the write: ${(err as Error).message}`, {
         cause: err,
       });
@@ -309,7 +317,7 @@ export class SafetensorsWriter {
           cause: err,
         });
       }
-      await writeFully(fh, this.header, 0, this.tempPath);
+      await writeFully(fh, this.header, 0, this.writing);
       return fh;
     })();
     return this.fh;

@@ -8,6 +8,7 @@ import {
   SCHEMA,
   seriesScales,
 } from './types.js';
+import { own } from '../../params/own.js';
 
 /** What each known setting means, for axis titles; others show their column name. */
 const AXIS_TITLES: Record<string, string> = {
@@ -38,7 +39,7 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
   }
   return axes.map((axis): FigureResult => {
     const name = `scaling-${axis.replace(/^param_/, '')}`;
-    const title = `Scaling: GM vs ${AXIS_TITLES[axis] ?? axis}`;
+    const title = `Scaling: GM vs ${own(AXIS_TITLES, axis) ?? axis}`;
     // A protocol run at one value only is a dot, not a curve: leave it out.
     const all = scalingCurve(ctx.data.runs, axis, ctx.technique);
     const counts = new Map<string, number>();
@@ -74,7 +75,7 @@ export function scalingFigures(ctx: ReportContext): FigureResult[] {
             x: {
               field: 'value',
               type: 'quantitative',
-              title: AXIS_TITLES[axis] ?? axis,
+              title: own(AXIS_TITLES, axis) ?? axis,
               scale: logX ? { type: 'log' } : { zero: false },
               axis: integers ? { tickMinStep: 1, format: 'd' } : {},
             },

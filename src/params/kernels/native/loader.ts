@@ -114,6 +114,7 @@ interface Addon extends Pick<KernelImpl, SameAsImpl> {
   ): void;
   threads(): number;
   mapFile(fd: number, length: number): ArrayBuffer;
+  mappedCut(buffer: ArrayBuffer): boolean;
   releasePages(buffer: ArrayBuffer, offset: number, length: number): void;
   startWriteback(fd: number, offset: number, length: number): void;
 }
@@ -141,7 +142,7 @@ function loadAddon(): Addon | undefined {
 }
 
 /** The addon's file access: zero-copy mappings of inputs and early writeback of outputs (see src/map.c). */
-export type NativeFiles = Pick<Addon, 'mapFile' | 'releasePages' | 'startWriteback'>;
+export type NativeFiles = Pick<Addon, 'mapFile' | 'mappedCut' | 'releasePages' | 'startWriteback'>;
 
 let files: NativeFiles | null | undefined;
 

@@ -548,6 +548,21 @@ static napi_value js_map_file(napi_env env, napi_callback_info info) {
   return ab;
 }
 
+/* mappedCut(buffer): whether the file behind a mapFile buffer was truncated under a read of it (map.c). */
+static napi_value js_mapped_cut(napi_env env, napi_callback_info info) {
+  BEGIN void *data = NULL;
+  size_t n = 0;
+  bool is = false;
+  CHECK if (napi_is_arraybuffer(env, a.argv[0], &is) != napi_ok || !is ||
+            napi_get_arraybuffer_info(env, a.argv[0], &data, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mappedCut: bad ArrayBuffer");
+    return NULL;
+  }
+  napi_value out;
+  napi_get_boolean(env, tm_map_cut(data) != 0, &out);
+  return out;
+}
+
 /* releasePages(buffer, offset, length): drops the mapped pages of a range already used. */
 static napi_value js_release_pages(napi_env env, napi_callback_info info) {
   BEGIN double offset = num(&a, 1), length = num(&a, 2);
@@ -610,6 +625,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("randomPickCounter", js_random_pick_counter),
       FN("threads", js_threads),
       FN("mapFile", js_map_file),
+      FN("mappedCut", js_mapped_cut),
       FN("releasePages", js_release_pages),
       FN("startWriteback", js_start_writeback),
   };
