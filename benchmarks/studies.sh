@@ -7,7 +7,7 @@
 # a failed run leaves the previous results whole, and no earlier run is ever kept as done).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all=(default offline-vs-continual time-aware-offline best-in-time technique-variants merge-settings scaling-model scaling-compute scaling-horizon regime-map)
+all=(default offline-vs-continual time-aware-offline best-in-time technique-variants merge-settings scaling-model scaling-compute scaling-horizon regime-map continual-merging)
 if [ "$#" -gt 0 ]; then studies=("$@"); else studies=("${all[@]}"); fi
 npm run -s build:dist
 for s in "${studies[@]}"; do
