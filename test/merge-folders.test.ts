@@ -11,6 +11,13 @@ import { openCheckpoint, openSafetensors, planShards, readSafetensors } from '..
 import { tempDir } from './fixtures/safetensors/build.js';
 import { llamaShapes, localHub, modelValues, writeHfFolder } from './hf-folders.js';
 
+/** stderr without the progress lines a merge prints off a terminal (at its start and end). */
+const notesOf = (stderr: string): string[] =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('merging '));
+
 const tmp = tempDir('tm-folders-');
 afterAll(() => tmp.cleanup());
 const run = promisify(execFile);
@@ -156,7 +163,7 @@ describe('model folder output (through the bundle)', () => {
     writeFileSync(join(dir, 'merge.yml'), 'merge_method: linear\nmodels: [a, b]\n');
     const r = await cli(['merge', 'merge.yml', '-o', 'out', '--no-copy-tokenizer', '--no-write-model-card', '-v'], dir);
     expect(r.code).toBe(0);
-    expect(r.stderr.split('\n').slice(0, 2)).toEqual([
+    expect(notesOf(r.stderr).slice(0, 2)).toEqual([
       `time-merge: wrote 1 shard(s) of at most 5B bytes of tensor data`,
       `time-merge: config.json from ${join(dir, 'a')}`,
     ]);
@@ -248,7 +255,7 @@ describe("mergekit's command line", () => {
       dir,
     );
     expect(r.code).toBe(0);
-    const notes = r.stderr.trim().split('\n');
+    const notes = notesOf(r.stderr);
     expect(notes).toHaveLength(6);
     expect(notes[0]).toBe('time-merge: --cuda has no effect here: merges run on the CPU, one tensor at a time');
     expect(notes[5]).toBe(

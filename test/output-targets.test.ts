@@ -65,6 +65,11 @@ describe('special files as outputs', () => {
     const config = join(dir, 'm.yaml');
     const text = 'merge_method: linear\nmodels: [a.safetensors, b.safetensors]\n';
     writeFileSync(config, text);
+    // A directory is not special to `merge`: an OUT without .safetensors is a model folder, written in
+    // place of an existing one (test/merge-folders.test.ts); a .safetensors OUT that is a folder is refused.
+    const sub = list.find((s) => s.path.endsWith('sub'))!;
+    list.splice(list.indexOf(sub), 1, { ...sub, path: `${sub.path}.safetensors`, kind: /is a folder/ });
+    mkdirSync(`${sub.path}.safetensors`);
     for (const s of list) {
       const r = spawnSync(process.execPath, ['bin/time-merge.js', 'merge', config, '-q', '-o', s.path], {
         encoding: 'utf8',

@@ -241,7 +241,7 @@ describe('a --quick study describes what it runs', () => {
   it("replaces the full study's description, which names the full grid and stream", async () => {
     const { getStudy } = await import('../sims/index.js');
     const full = getStudy('default');
-    expect(full.description).toContain('T = 20 tasks from 5 datasets');
+    expect(full.description).toContain('T = 20 tasks from 20 datasets');
     const quick = effectiveStudy(full, { quick: true });
     expect(quick.description).not.toContain('T = 20');
     expect(quick.description).toBe(

@@ -105,9 +105,9 @@ type Raw = Record<string, unknown>;
 
 /** The keys of the settings that are mappings. */
 const NESTED_KEYS: Record<string, readonly string[]> = {
-  data: ['root', 'dataDir', 'infoDir', 'streamDir', 'registry', 'resized'],
+  data: ['root', 'dataDir', 'infoDir', 'streamDir', 'registry', 'resized', 'prepared'],
   replay: ['pretrain', 'current', 'buffer'],
-  eval: ['batch', 'maxSamples', 'k'],
+  eval: ['batch', 'maxSamples', 'subset', 'seed', 'k'],
 };
 
 function num(raw: Raw, key: string, dflt: number, check: (v: number) => boolean = (v) => v >= 0): number {

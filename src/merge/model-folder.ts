@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fail } from '../params/errors.js';
+import { checkReplaceable as checkReplaceableTarget } from '../params/replace-target.js';
 import type { WriteDType } from '../params/safetensors/format.js';
 
 /**
@@ -18,8 +19,11 @@ export function outputKind(path: string): OutputKind {
       `${path}: an index is written inside a model folder; give the folder (${dirname(path)}) for shards with model.safetensors.index.json, or a .safetensors file`,
     );
   const kind: OutputKind = path.endsWith('.safetensors') ? 'file' : 'folder';
-  if (!existsSync(path)) return kind;
-  const isDir = statSync(path).isDirectory();
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (st === undefined) return kind;
+  // A device, FIFO or symlink keeps the single-file rule for every output kind: never renamed over.
+  if (!st.isFile() && !st.isDirectory()) checkReplaceableTarget(path);
+  const isDir = st.isDirectory();
   if (kind === 'file' && isDir) fail('CONFIG', `${path}: is a folder; a .safetensors output is one file`);
   if (kind === 'folder' && !isDir)
     fail(

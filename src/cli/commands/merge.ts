@@ -109,13 +109,13 @@ export async function runMerge(config: MergeConfig, options: MergeRunOptions = {
   const output = options.output !== undefined ? resolve(options.output) : config.output;
   if (!output)
     fail('CONFIG', `${config.source}: no output given: set "output" in the config or pass OUT (or --output)`);
+  if (existsSync(config.source) && sameFile(config.source, output))
+    fail('CONFIG', `${config.source}: output ${output} is the config file itself; choose another output path`);
   const kind = outputKind(output);
   const seed = options.seed ?? config.seed;
   // Keys a toolkit takes that change nothing here are said (with the other notes), never dropped silently.
   const notes: string[] = [...(config.notes ?? [])];
   const log = options.verbose ?? (() => undefined);
-  if (kind === 'file' && existsSync(config.source) && sameFile(config.source, output))
-    fail('CONFIG', `${config.source}: output ${output} is the config file itself; choose another output path`);
 
   const opened = new Map<string, Checkpoint>();
   // Each tensor is used once, so reads reuse one buffer per file, or read the mapped file in place; a
