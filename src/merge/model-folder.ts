@@ -21,8 +21,9 @@ export function outputKind(path: string): OutputKind {
   const kind: OutputKind = path.endsWith('.safetensors') ? 'file' : 'folder';
   const st = lstatSync(path, { throwIfNoEntry: false });
   if (st === undefined) return kind;
-  // A device, FIFO or symlink keeps the single-file rule for every output kind: never renamed over.
-  if (!st.isFile() && !st.isDirectory()) checkReplaceableTarget(path);
+  // A device, FIFO or symlink where a folder goes is refused by what it is (a file OUT is checked the same
+  // way after the output-is-an-input check, which names a symlinked input first).
+  if (kind === 'folder' && !st.isFile() && !st.isDirectory()) checkReplaceableTarget(path);
   const isDir = st.isDirectory();
   if (kind === 'file' && isDir) fail('CONFIG', `${path}: is a folder; a .safetensors output is one file`);
   if (kind === 'folder' && !isDir)
