@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fail } from '../params/errors.js';
-import { checkReplaceable as checkReplaceableTarget } from '../params/replace-target.js';
+import { checkReplaceable } from '../params/replace-target.js';
 import type { WriteDType } from '../params/safetensors/format.js';
 
 /**
@@ -23,7 +23,7 @@ export function outputKind(path: string): OutputKind {
   if (st === undefined) return kind;
   // A device, FIFO or symlink where a folder goes is refused by what it is (a file OUT is checked the same
   // way after the output-is-an-input check, which names a symlinked input first).
-  if (kind === 'folder' && !st.isFile() && !st.isDirectory()) checkReplaceableTarget(path);
+  if (kind === 'folder' && !st.isFile() && !st.isDirectory()) checkReplaceable(path);
   const isDir = st.isDirectory();
   if (kind === 'file' && isDir) fail('CONFIG', `${path}: is a folder; a .safetensors output is one file`);
   if (kind === 'folder' && !isDir)
@@ -31,14 +31,14 @@ export function outputKind(path: string): OutputKind {
       'CONFIG',
       `${path}: exists and is not a folder; an output without .safetensors is a model folder (remove the file or choose another name)`,
     );
-  if (kind === 'folder') checkReplaceable(path);
+  if (kind === 'folder') checkFolderReplaceable(path);
   return kind;
 }
 
 /** Files a model folder holds: an existing output folder with anything else is never replaced. */
 const MODEL_FILE = /\.(safetensors|json|md|model|txt|jinja|ya?ml|bin|py|tiktoken|gitattributes)$|^\.gitattributes$/;
 
-function checkReplaceable(dir: string): void {
+function checkFolderReplaceable(dir: string): void {
   const other = readdirSync(dir, { withFileTypes: true }).find((e) => !e.isFile() || !MODEL_FILE.test(e.name));
   if (other)
     fail(
